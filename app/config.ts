@@ -1,0 +1,161 @@
+// The one place that reads the environment (SPEC "Configuration"). Everything else receives a Config.
+import path from 'node:path';
+import { z } from 'zod';
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "10m" → 600000. A bare number means seconds. */
+export const parseDuration = (value: string): number | undefined => {
+  const match = DURATION.exec(value.trim());
+  if (!match) return undefined;
+  const unit = (match[2] ?? 's') as keyof typeof UNIT_MS;
+  return Number(match[1]) * UNIT_MS[unit];
+};
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 10m, 24h or 30d, got "${value}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .default('false')
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const postgresUrl = z
+  .string()
+  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'expected a postgres:// URL')
+  .optional();
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+export const isLoopbackUrl = (url: URL): boolean => LOOPBACK_HOSTS.has(url.hostname) || /^127\./.test(url.hostname);
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: postgresUrl,
+  EVENTSTORE_URL: z
+    .string()
+    .refine((value) => /^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kurrent\+discover):\/\//.test(value), 'expected an esdb:// or kurrentdb:// connection string')
+    .optional(),
+  ADMIN_EMAIL: z.email().default('admin@localhost'),
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  SEED_DEMO_DATA: flag,
+  ACCESS_TOKEN_TTL: duration('10m'),
+  REFRESH_TOKEN_TTL: duration('30d'),
+  AUTH_CODE_TTL: duration('60s'),
+  FS_ROOTS: z.string().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value), 'expected a redis:// URL').optional(),
+  EVENT_RETENTION: duration('24h'),
+  EVENT_RETENTION_MAX_PER_STREAM: z.coerce.number().int().positive().default(10_000),
+  CORS_ORIGINS: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DANGEROUSLY_ALLOW_HTTP_ISSUER: flag,
+  DANGEROUSLY_ALLOW_PRIVATE_CIMD: flag,
+  MCP_CONFORMANCE_FIXTURES: flag,
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  eventStoreUrl: string | undefined;
+  adminEmail: string;
+  adminPassword: string | undefined;
+  seedDemoData: boolean;
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  authCodeTtlMs: number;
+  fsRoots: string[];
+  openai: { apiKey: string; baseUrl: string; model: string } | undefined;
+  redisUrl: string | undefined;
+  eventRetentionMs: number;
+  eventRetentionMaxPerStream: number;
+  corsOrigins: string[];
+  logLevel: string;
+  dangerouslyAllowHttpIssuer: boolean;
+  dangerouslyAllowPrivateCimd: boolean;
+  mcpConformanceFixtures: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates an environment; throws ConfigError naming the first bad variable. */
+export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
+  // Empty strings mean "unset", as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'is invalid');
+  }
+  const e = parsed.data;
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const url = new URL(publicUrl);
+  if (url.search || url.hash) throw new ConfigError('PUBLIC_URL', 'must not have a query or fragment');
+  // SPEC: a loopback issuer may be http; anything else needs the DANGEROUSLY_ flag (RFC 8414 §2: issuer uses https).
+  if (url.protocol === 'http:' && !isLoopbackUrl(url) && !e.DANGEROUSLY_ALLOW_HTTP_ISSUER) {
+    throw new ConfigError('PUBLIC_URL', 'must be https unless it is loopback or DANGEROUSLY_ALLOW_HTTP_ISSUER=true');
+  }
+  if (e.MCP_CONFORMANCE_FIXTURES && !isLoopbackUrl(url)) {
+    throw new ConfigError('MCP_CONFORMANCE_FIXTURES', 'is only allowed with a loopback PUBLIC_URL');
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  const fsRoots = (e.FS_ROOTS ?? path.join(dataDir, 'files'))
+    .split(',')
+    .map((root) => root.trim())
+    .filter(Boolean)
+    .map((root) => path.resolve(root));
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    eventStoreUrl: e.EVENTSTORE_URL,
+    adminEmail: e.ADMIN_EMAIL.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD,
+    seedDemoData: e.SEED_DEMO_DATA,
+    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
+    authCodeTtlMs: e.AUTH_CODE_TTL,
+    fsRoots,
+    openai: e.OPENAI_API_KEY ? { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.EMBEDDING_MODEL } : undefined,
+    redisUrl: e.REDIS_URL,
+    eventRetentionMs: e.EVENT_RETENTION,
+    eventRetentionMaxPerStream: e.EVENT_RETENTION_MAX_PER_STREAM,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+    dangerouslyAllowHttpIssuer: e.DANGEROUSLY_ALLOW_HTTP_ISSUER,
+    dangerouslyAllowPrivateCimd: e.DANGEROUSLY_ALLOW_PRIVATE_CIMD,
+    mcpConformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
+  };
+};
+
+/** Test-only servers (SPEC: TEST_DATABASE_URL, TEST_EVENTSTORE_URL). Read here so tests also avoid process.env. */
+export const testServers = (env: Record<string, string | undefined> = process.env) => ({
+  databaseUrl: env.TEST_DATABASE_URL || undefined,
+  eventStoreUrl: env.TEST_EVENTSTORE_URL || undefined,
+  chromiumPath: env.CHROMIUM_PATH || '/usr/bin/chromium',
+});

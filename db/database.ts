@@ -1,0 +1,79 @@
+// One PostgreSQL access path for both shapes: a real server (DATABASE_URL) or embedded PGlite
+// served to the ordinary `pg` Pool through @electric-sql/pglite-socket (SPEC: `npm start` needs nothing else).
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../app/logger.ts';
+
+export type Row = Record<string, unknown>;
+export type Queryable = { query<R extends Row = Row>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> };
+
+export type Database = Queryable & {
+  readonly url: string;
+  readonly embedded: boolean;
+  readonly pool: pg.Pool;
+  /** Runs fn in one transaction (BEGIN … COMMIT, ROLLBACK on throw). Never query the pool from inside fn. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** A dedicated connection (for session advisory locks and LISTEN). Release it when done. */
+  connect(): Promise<pg.PoolClient>;
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions =
+  | { kind: 'server'; url: string; max?: number; logger?: Logger }
+  | { kind: 'embedded'; dataDir: string | undefined; logger?: Logger };
+
+type Closer = () => Promise<void>;
+
+const wrap = (pool: pg.Pool, url: string, embedded: boolean, extraClose: Closer): Database => ({
+  url,
+  embedded,
+  pool,
+  query: (text, params) => pool.query(text, params as unknown[]),
+  async transaction(fn) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  },
+  connect: () => pool.connect(),
+  async close() {
+    await pool.end();
+    await extraClose();
+  },
+});
+
+export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
+  if (options.kind === 'server') {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10 });
+    // An idle client losing its connection (server restart) must not crash the process.
+    pool.on('error', (error) => options.logger?.warn({ err: error.message }, 'idle database connection lost'));
+    return wrap(pool, options.url, false, async () => undefined);
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  let dataDir: string | undefined;
+  if (options.dataDir) {
+    dataDir = path.join(options.dataDir, 'pgdata');
+    fs.mkdirSync(dataDir, { recursive: true });
+  }
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const maxConnections = 8;
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+  await server.start();
+  const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  pool.on('error', (error) => options.logger?.warn({ err: error.message }, 'embedded database connection lost'));
+  return wrap(pool, url, true, async () => {
+    await server.stop();
+    await db.close();
+  });
+};

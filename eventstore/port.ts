@@ -1,0 +1,121 @@
+// The event log port. Named EventLog because the MCP SDK already has an `EventStore` (its resumability
+// interface); our adapter for that one is mcp/resumption.ts.
+
+/**
+ * Where an event sits in the global order. Two numbers, compared (commit, prepare) lexicographically:
+ * - PostgreSQL: commit = the appending transaction's id (xid8), prepare = the row's sequence number.
+ *   Readers only see transactions older than every running one (pg_snapshot_xmin), and every later
+ *   commit has an id ≥ that horizon, so nothing can appear behind a position already read.
+ * - EventStoreDB/KurrentDB: its own commit/prepare positions in the transaction log.
+ * - memory: both equal the sequence number.
+ */
+export type GlobalPosition = { readonly commit: bigint; readonly prepare: bigint };
+
+export const START: GlobalPosition = { commit: 0n, prepare: 0n };
+
+export const comparePositions = (a: GlobalPosition, b: GlobalPosition): number =>
+  a.commit < b.commit ? -1 : a.commit > b.commit ? 1 : a.prepare < b.prepare ? -1 : a.prepare > b.prepare ? 1 : 0;
+
+export const positionToString = (p: GlobalPosition): string => `${p.commit}/${p.prepare}`;
+export const positionFromString = (value: string): GlobalPosition => {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  if (!match) throw new Error(`not a position: ${value}`);
+  return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
+};
+
+/**
+ * Expected version of a stream before an append. A number is the revision (0-based) of the stream's
+ * last event; 'no_stream' means the stream must not exist; 'stream_exists' that it must; 'any' skips the check.
+ */
+export type ExpectedVersion = bigint | 'no_stream' | 'stream_exists' | 'any';
+
+export type EventMetadata = Record<string, unknown>;
+
+export type NewEvent = {
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata?: EventMetadata;
+  /** UUID; generated when omitted. Appending the same id twice is rejected (idempotency guard). */
+  readonly id?: string;
+  /** Only for `events import`: keeps the original time. Commands never set it. */
+  readonly createdAt?: Date;
+};
+
+export type RecordedEvent = {
+  readonly id: string;
+  readonly stream: string;
+  /** 0-based position of the event inside its stream. */
+  readonly revision: bigint;
+  readonly position: GlobalPosition;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+  readonly createdAt: Date;
+};
+
+export type AppendResult = {
+  /** Revision of the last appended event: pass it as expectedVersion for the next append. */
+  readonly nextExpectedVersion: bigint;
+  readonly position: GlobalPosition;
+};
+
+/** Retention settings of a stream, as EventStoreDB names them ($maxAge in seconds, $maxCount, $tb). */
+export type StreamMetadata = {
+  readonly maxAgeSeconds?: number;
+  readonly maxCount?: number;
+  readonly truncateBefore?: bigint;
+};
+
+export type ReadStreamOptions = { readonly fromRevision?: bigint; readonly maxCount?: number; readonly backwards?: boolean };
+export type ReadAllOptions = { readonly after?: GlobalPosition; readonly maxCount?: number };
+
+export type Subscription = { close(): Promise<void> };
+export type SubscribeOptions = {
+  readonly after?: GlobalPosition;
+  readonly batchSize?: number;
+  /** Called with each batch in global order; the next batch waits until it resolves. A throw stops the subscription. */
+  readonly onEvents: (events: RecordedEvent[]) => Promise<void>;
+  readonly onError?: (error: unknown) => void;
+};
+
+export interface EventLog {
+  readonly kind: 'memory' | 'postgres' | 'esdb';
+  /** Appends atomically: all events or none (one command = one append). */
+  append(stream: string, events: readonly NewEvent[], options?: { expectedVersion?: ExpectedVersion }): Promise<AppendResult>;
+  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Current revision of the stream's last event, or undefined when the stream does not exist. */
+  streamVersion(stream: string): Promise<bigint | undefined>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  subscribeAll(options: SubscribeOptions): Subscription;
+  /** Position of the newest event (undefined when the log is empty). */
+  headPosition(): Promise<GlobalPosition | undefined>;
+  setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void>;
+  getStreamMetadata(stream: string): Promise<StreamMetadata>;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedVersionError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: bigint | undefined,
+  ) {
+    super(`stream ${stream}: expected version ${String(expected)}, actual ${actual === undefined ? 'no stream' : String(actual)}`);
+    this.name = 'WrongExpectedVersionError';
+  }
+}
+
+export class DuplicateEventError extends Error {
+  constructor(readonly eventId: string) {
+    super(`event ${eventId} was already appended`);
+    this.name = 'DuplicateEventError';
+  }
+}
+
+/** Checks an expectation against the current version (undefined = no stream); shared by adapters that check in memory. */
+export const satisfies = (expected: ExpectedVersion, actual: bigint | undefined): boolean => {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual === undefined;
+  if (expected === 'stream_exists') return actual !== undefined;
+  return actual === expected;
+};

@@ -1,0 +1,214 @@
+// The one contract every EventLog adapter passes (memory, PostgreSQL on PGlite and on a server, EventStoreDB).
+import { randomUUID } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  DuplicateEventError,
+  WrongExpectedVersionError,
+  comparePositions,
+  type EventLog,
+  type RecordedEvent,
+} from '../../eventstore/port.ts';
+
+export type AdapterFactory = () => Promise<{ log: EventLog; dispose(): Promise<void> }>;
+
+const stream = (prefix = 'test') => `${prefix}-${randomUUID()}`;
+
+const rejects = async <E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> => {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, type);
+    return error as E;
+  }
+  throw new assert.Assertion({ message: `expected ${type.name}`, generated: false, operator: 'rejects', expects: type.name, actual: 'resolved' });
+};
+
+const until = async (check: () => boolean, ms = 3_000) => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+export const eventLogContract = (name: string, factory: AdapterFactory) => {
+  const test = suite<{ log: EventLog; dispose(): Promise<void> }>(`EventLog contract: ${name}`);
+
+  test.before(async (context) => {
+    const made = await factory();
+    context.log = made.log;
+    context.dispose = made.dispose;
+  });
+  test.after(async (context) => {
+    await context.dispose();
+  });
+
+  test('append to a new stream with no_stream, read it back in order', async ({ log }) => {
+    const id = stream();
+    const result = await log.append(id, [
+      { type: 'Created', data: { n: 1 }, metadata: { actor: 'a' } },
+      { type: 'Renamed', data: { n: 2, nested: { list: [1, 'x', null] } } },
+    ], { expectedVersion: 'no_stream' });
+    assert.is(result.nextExpectedVersion, 1n);
+    const events = await log.readStream(id);
+    assert.equal(events.map((e) => [e.type, e.revision, e.data]), [
+      ['Created', 0n, { n: 1 }],
+      ['Renamed', 1n, { n: 2, nested: { list: [1, 'x', null] } }],
+    ]);
+    assert.equal(events[0]!.metadata, { actor: 'a' });
+    assert.ok(comparePositions(events[0]!.position, events[1]!.position) < 0);
+    assert.equal(events[1]!.position, result.position);
+    assert.instance(events[0]!.createdAt, Date);
+    assert.is(await log.streamVersion(id), 1n);
+    assert.is(await log.streamVersion(stream()), undefined);
+  });
+
+  test('expected version: exact revision passes, stale revision fails with the actual version', async ({ log }) => {
+    const id = stream();
+    await log.append(id, [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' });
+    await log.append(id, [{ type: 'B', data: {} }], { expectedVersion: 0n });
+    const error = await rejects(log.append(id, [{ type: 'C', data: {} }], { expectedVersion: 0n }), WrongExpectedVersionError);
+    assert.is(error.actual, 1n);
+    assert.is(error.stream, id);
+    assert.equal((await log.readStream(id)).map((e) => e.type), ['A', 'B']);
+  });
+
+  test('no_stream on an existing stream and stream_exists on a missing one both fail', async ({ log }) => {
+    const id = stream();
+    await log.append(id, [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' });
+    const again = await rejects(log.append(id, [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' }), WrongExpectedVersionError);
+    assert.is(again.actual, 0n);
+    const missing = stream();
+    const error = await rejects(log.append(missing, [{ type: 'A', data: {} }], { expectedVersion: 'stream_exists' }), WrongExpectedVersionError);
+    assert.is(error.actual, undefined);
+    assert.equal(await log.readStream(missing), []);
+    const ok = await log.append(id, [{ type: 'B', data: {} }], { expectedVersion: 'stream_exists' });
+    assert.is(ok.nextExpectedVersion, 1n);
+    const any = await log.append(id, [{ type: 'C', data: {} }], { expectedVersion: 'any' });
+    assert.is(any.nextExpectedVersion, 2n);
+  });
+
+  test('concurrent appends with the same expected version: exactly one wins', async ({ log }) => {
+    for (let round = 0; round < 5; round += 1) {
+      const id = stream();
+      await log.append(id, [{ type: 'Start', data: {} }], { expectedVersion: 'no_stream' });
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => log.append(id, [{ type: 'Racer', data: { i } }], { expectedVersion: 0n })),
+      );
+      const won = attempts.filter((a) => a.status === 'fulfilled');
+      const lost = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
+      assert.is(won.length, 1);
+      assert.is(lost.length, 5);
+      for (const loss of lost) assert.instance(loss.reason, WrongExpectedVersionError);
+      assert.equal((await log.readStream(id)).map((e) => e.revision), [0n, 1n]);
+    }
+  });
+
+  test('concurrent no_stream creations: exactly one wins', async ({ log }) => {
+    const id = stream();
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 4 }, () => log.append(id, [{ type: 'Created', data: {} }], { expectedVersion: 'no_stream' })),
+    );
+    assert.is(attempts.filter((a) => a.status === 'fulfilled').length, 1);
+    assert.is((await log.readStream(id)).length, 1);
+  });
+
+  test('an append is atomic: a duplicate event id rejects the whole batch', async ({ log }) => {
+    const id = stream();
+    const eventId = randomUUID();
+    await log.append(id, [{ type: 'A', data: {}, id: eventId }]);
+    await rejects(log.append(id, [{ type: 'B', data: {} }, { type: 'C', data: {}, id: eventId }]), DuplicateEventError);
+    assert.equal((await log.readStream(id)).map((e) => e.type), ['A']);
+    assert.is(await log.streamVersion(id), 0n);
+  });
+
+  test('readStream: backwards, fromRevision, maxCount', async ({ log }) => {
+    const id = stream();
+    await log.append(id, Array.from({ length: 5 }, (_, i) => ({ type: `E${i}`, data: { i } })));
+    assert.equal((await log.readStream(id, { backwards: true })).map((e) => e.type), ['E4', 'E3', 'E2', 'E1', 'E0']);
+    assert.equal((await log.readStream(id, { fromRevision: 3n })).map((e) => e.type), ['E3', 'E4']);
+    assert.equal((await log.readStream(id, { maxCount: 2 })).map((e) => e.type), ['E0', 'E1']);
+    assert.equal((await log.readStream(id, { backwards: true, maxCount: 1 })).map((e) => e.type), ['E4']);
+    assert.equal((await log.readStream(id, { backwards: true, fromRevision: 1n })).map((e) => e.type), ['E1', 'E0']);
+    assert.equal(await log.readStream(stream()), []);
+  });
+
+  test('readAll pages through the global order, each event once', async ({ log }) => {
+    const tag = randomUUID();
+    const streams = [stream('a'), stream('b'), stream('c')];
+    for (let i = 0; i < 9; i += 1) await log.append(streams[i % 3]!, [{ type: 'Paged', data: { i, tag } }]);
+    const seen: RecordedEvent[] = [];
+    let after = undefined as RecordedEvent['position'] | undefined;
+    for (;;) {
+      const page = await log.readAll(after ? { after, maxCount: 4 } : { maxCount: 4 });
+      if (page.length === 0) break;
+      seen.push(...page);
+      after = page[page.length - 1]!.position;
+    }
+    const ours = seen.filter((e) => (e.data as { tag?: string }).tag === tag);
+    assert.equal(ours.map((e) => (e.data as { i: number }).i), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (let i = 1; i < seen.length; i += 1) assert.ok(comparePositions(seen[i - 1]!.position, seen[i]!.position) < 0);
+    const head = await log.headPosition();
+    assert.ok(head);
+    assert.equal(head, seen[seen.length - 1]!.position);
+  });
+
+  test('subscribeAll catches up, then receives new events live, in order', async ({ log }) => {
+    const tag = randomUUID();
+    const id = stream();
+    await log.append(id, [{ type: 'Before', data: { tag } }]);
+    const received: string[] = [];
+    const subscription = log.subscribeAll({
+      onEvents: async (events) => {
+        for (const e of events) if ((e.data as { tag?: string }).tag === tag) received.push(e.type);
+      },
+    });
+    await until(() => received.length === 1);
+    await log.append(id, [{ type: 'After1', data: { tag } }, { type: 'After2', data: { tag } }]);
+    await until(() => received.length === 3);
+    await subscription.close();
+    assert.equal(received, ['Before', 'After1', 'After2']);
+  });
+
+  test('subscribeAll from a position skips what came before it', async ({ log }) => {
+    const tag = randomUUID();
+    const id = stream();
+    const first = await log.append(id, [{ type: 'Old', data: { tag } }]);
+    await log.append(id, [{ type: 'New', data: { tag } }]);
+    const received: string[] = [];
+    const subscription = log.subscribeAll({
+      after: first.position,
+      onEvents: async (events) => {
+        for (const e of events) if ((e.data as { tag?: string }).tag === tag) received.push(e.type);
+      },
+    });
+    await until(() => received.length === 1);
+    await subscription.close();
+    assert.equal(received, ['New']);
+  });
+
+  test('stream metadata: retention hides old events ($maxCount, $tb)', async ({ log }) => {
+    const id = stream('retained');
+    await log.append(id, Array.from({ length: 6 }, (_, i) => ({ type: 'Tick', data: { i } })));
+    await log.setStreamMetadata(id, { maxCount: 3 });
+    assert.equal(await log.getStreamMetadata(id), { maxCount: 3 });
+    assert.equal((await log.readStream(id)).map((e) => (e.data as { i: number }).i), [3, 4, 5]);
+    await log.setStreamMetadata(id, { truncateBefore: 5n });
+    assert.equal((await log.readStream(id)).map((e) => (e.data as { i: number }).i), [5]);
+    assert.equal(await log.getStreamMetadata(stream()), {});
+    // The version keeps counting: appends after truncation continue the revisions.
+    const next = await log.append(id, [{ type: 'Tick', data: { i: 6 } }], { expectedVersion: 5n });
+    assert.is(next.nextExpectedVersion, 6n);
+  });
+
+  test('stream metadata: $maxAge hides events older than the age', async ({ log }) => {
+    const id = stream('aged');
+    await log.append(id, [{ type: 'Tick', data: {} }]);
+    await log.setStreamMetadata(id, { maxAgeSeconds: 3600 });
+    assert.is((await log.readStream(id)).length, 1);
+    assert.equal(await log.getStreamMetadata(id), { maxAgeSeconds: 3600 });
+  });
+
+  return test;
+};
