@@ -1,0 +1,97 @@
+// Composition root: config → database (embedded or server) → migrations → event log → projections →
+// application services. Used by the server (app/main.ts), the CLI (bin/) and e2e tests.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { openDatabase, type Database } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+import type { EventLog } from '../eventstore/port.ts';
+import { PostgresEventLog } from '../eventstore/postgres.ts';
+import { ProjectionRunner } from '../projections/runner.ts';
+import { allProjections } from '../projections/index.ts';
+import { Users } from './users.ts';
+
+export type Services = {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  log: EventLog;
+  projections: ProjectionRunner;
+  users: Users;
+  close(): Promise<void>;
+};
+
+export class DataDirBusyError extends Error {
+  constructor(readonly dir: string, readonly pid: number) {
+    super(`the embedded database in ${dir} is in use by process ${pid}; stop it first (or use DATABASE_URL for several processes)`);
+    this.name = 'DataDirBusyError';
+  }
+}
+
+/** PGlite is single-process: a pid file keeps a second process (e.g. the CLI while the server runs) out. */
+const lockDataDir = (dataDir: string): (() => void) => {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'embedded.pid');
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8'));
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new DataDirBusyError(dataDir, pid);
+      } catch (error) {
+        if (error instanceof DataDirBusyError) throw error;
+        // ESRCH: a stale file from a killed process
+      }
+    }
+  } catch (error) {
+    if (error instanceof DataDirBusyError) throw error;
+  }
+  fs.writeFileSync(file, String(process.pid));
+  return () => fs.rmSync(file, { force: true });
+};
+
+export const openEventLog = async (config: Config, db: Database): Promise<EventLog> => {
+  if (config.eventStoreUrl) {
+    const { openEsdbEventLog } = await import('../eventstore/esdb.ts');
+    return openEsdbEventLog(config.eventStoreUrl);
+  }
+  return new PostgresEventLog(db);
+};
+
+export const openServices = async (config: Config, logger: Logger, options: { startProjections?: boolean } = {}): Promise<Services> => {
+  let unlock = () => undefined as void;
+  let db: Database;
+  if (config.databaseUrl) {
+    db = await openDatabase({ kind: 'server', url: config.databaseUrl, logger });
+  } else {
+    unlock = lockDataDir(config.dataDir);
+    db = await openDatabase({ kind: 'embedded', dataDir: config.dataDir, logger });
+  }
+  try {
+    await migrate(db, logger);
+    const log = await openEventLog(config, db);
+    const projections = new ProjectionRunner(db, log, allProjections, logger);
+    if (options.startProjections ?? true) await projections.start();
+    else await projections.setup();
+    const users = new Users(log, db, projections);
+    return {
+      config,
+      logger,
+      db,
+      log,
+      projections,
+      users,
+      async close() {
+        await projections.stop();
+        await log.close();
+        await db.close();
+        unlock();
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    unlock();
+    throw error;
+  }
+};

@@ -1,0 +1,94 @@
+// Application service for users: hashes passwords (argon2id), runs user commands, reads the `users` model.
+import { hash, verify } from '@node-rs/argon2';
+import { randomBytes } from 'node:crypto';
+import { DomainError, type Actor } from '../domain/shared.ts';
+import { normalizeEmail, userDecider, userIdForEmail, userStream, type Role, type UserCommand } from '../domain/users/index.ts';
+import type { Queryable } from '../db/database.ts';
+import type { EventLog } from '../eventstore/port.ts';
+import type { ProjectionRunner } from '../projections/runner.ts';
+import { handleCommand } from './handle.ts';
+
+// OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1 (the library's algorithm 2 = argon2id).
+const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export const hashPassword = (password: string): Promise<string> => hash(password, ARGON2);
+export const checkPassword = (passwordHash: string, password: string): Promise<boolean> =>
+  verify(passwordHash, password).catch(() => false);
+
+export const MIN_PASSWORD = 8;
+export const generatePassword = (): string => randomBytes(18).toString('base64url');
+
+export type UserRow = {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  roles: Role[];
+  status: 'active' | 'disabled';
+  created_at: Date;
+  updated_at: Date;
+};
+
+export class Users {
+  constructor(
+    private readonly log: EventLog,
+    private readonly db: Queryable,
+    private readonly projections: ProjectionRunner,
+  ) {}
+
+  private async run(email: string, command: UserCommand, actor: Actor) {
+    const result = await handleCommand(this.log, userStream(userIdForEmail(email)), userDecider, command, { actor });
+    // Read your own writes: the caller sees the read model include this command.
+    await this.projections.waitFor(result.appended?.position, { names: ['users'] });
+    return result;
+  }
+
+  async create(input: { email: string; password: string; name?: string; roles?: Role[] }, actor: Actor, now = new Date()) {
+    if (input.password.length < MIN_PASSWORD) throw new DomainError('weak_password', `password must be at least ${MIN_PASSWORD} characters`);
+    const email = normalizeEmail(input.email);
+    const userId = userIdForEmail(email);
+    const passwordHash = await hashPassword(input.password);
+    await this.run(email, { type: 'CreateUser', userId, email, name: input.name ?? email.split('@')[0] ?? email, passwordHash, roles: input.roles ?? ['user'], now }, actor);
+    return userId;
+  }
+
+  async disable(email: string, actor: Actor, now = new Date()) {
+    return (await this.run(normalizeEmail(email), { type: 'DisableUser', now }, actor)).events.length > 0;
+  }
+
+  async enable(email: string, actor: Actor, now = new Date()) {
+    return (await this.run(normalizeEmail(email), { type: 'EnableUser', now }, actor)).events.length > 0;
+  }
+
+  async changePassword(email: string, password: string, actor: Actor, now = new Date()) {
+    if (password.length < MIN_PASSWORD) throw new DomainError('weak_password', `password must be at least ${MIN_PASSWORD} characters`);
+    await this.run(normalizeEmail(email), { type: 'ChangePassword', passwordHash: await hashPassword(password), now }, actor);
+  }
+
+  async setRoles(email: string, roles: Role[], actor: Actor, now = new Date()) {
+    await this.run(normalizeEmail(email), { type: 'SetRoles', roles, now }, actor);
+  }
+
+  async list(): Promise<UserRow[]> {
+    return (await this.db.query<UserRow>('SELECT * FROM users ORDER BY created_at, email')).rows;
+  }
+
+  async byEmail(email: string): Promise<UserRow | undefined> {
+    return (await this.db.query<UserRow>('SELECT * FROM users WHERE email = $1', [normalizeEmail(email)])).rows[0];
+  }
+
+  async byId(id: string): Promise<UserRow | undefined> {
+    return (await this.db.query<UserRow>('SELECT * FROM users WHERE id = $1', [id])).rows[0];
+  }
+
+  /** The user when the password matches an active account; undefined otherwise (same cost either way). */
+  async authenticate(email: string, password: string): Promise<UserRow | undefined> {
+    const user = await this.byEmail(email);
+    // Verify against a dummy hash for unknown emails so timing does not reveal which accounts exist.
+    const ok = await checkPassword(user?.password_hash ?? (await dummyHash()), password);
+    return ok && user && user.status === 'active' ? user : undefined;
+  }
+}
+
+let dummy: Promise<string> | undefined;
+const dummyHash = () => (dummy ??= hashPassword(randomBytes(16).toString('hex')));

@@ -1,0 +1,38 @@
+// Shared building blocks of every aggregate (Emmett's decider shape): decide(command, state) → events,
+// evolve(state, event) → state. Pure: time and ids arrive inside commands.
+
+export const assertNever = (value: never): never => {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+};
+
+/**
+ * A rule of the domain said no. `code` is stable snake_case (mapped to HTTP once, in http/errors.ts);
+ * the message is safe to show to the caller.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export type DomainEvent = { readonly type: string; readonly data: unknown };
+
+export type Decider<Command, Event extends DomainEvent, State> = {
+  readonly initialState: () => State;
+  readonly decide: (command: Command, state: State) => Event[];
+  readonly evolve: (state: State, event: Event) => State;
+  /** Validates an event read back from the log (zod), so a malformed stored event fails loudly. */
+  readonly parse: (event: { type: string; data: unknown }) => Event;
+};
+
+/** Who caused an event: goes into every event's metadata (the audit log shows it). */
+export type Actor =
+  | { readonly type: 'user'; readonly id: string; readonly email?: string }
+  | { readonly type: 'client'; readonly id: string }
+  | { readonly type: 'system'; readonly id: string };
+
+export const SYSTEM: Actor = { type: 'system', id: 'server' };

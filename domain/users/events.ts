@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+export const ROLES = ['admin', 'user'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+export const UserEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('UserCreated'),
+    data: z.object({
+      userId: z.string(),
+      email: z.string(),
+      name: z.string(),
+      passwordHash: z.string(),
+      roles: z.array(Role),
+      createdAt: z.string(),
+    }),
+  }),
+  z.object({ type: z.literal('UserDisabled'), data: z.object({ userId: z.string(), at: z.string(), reason: z.string().optional() }) }),
+  z.object({ type: z.literal('UserEnabled'), data: z.object({ userId: z.string(), at: z.string() }) }),
+  z.object({ type: z.literal('UserPasswordChanged'), data: z.object({ userId: z.string(), passwordHash: z.string(), at: z.string() }) }),
+  z.object({ type: z.literal('UserRolesChanged'), data: z.object({ userId: z.string(), roles: z.array(Role), at: z.string() }) }),
+]);
+export type UserEvent = z.infer<typeof UserEvent>;

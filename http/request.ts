@@ -1,0 +1,21 @@
+// Request ids (X-Request-Id in and out) and one structured log line per request.
+import { randomUUID } from 'node:crypto';
+import type Koa from 'koa';
+import type { Logger } from '../app/logger.ts';
+
+const INCOMING_ID = /^[\w.-]{1,64}$/;
+
+export const requestContext = (logger: Logger): Koa.Middleware => async (ctx, next) => {
+  const incoming = ctx.get('x-request-id');
+  const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
+  ctx.state.requestId = requestId;
+  ctx.state.log = logger.child({ requestId });
+  ctx.set('X-Request-Id', requestId);
+  const started = process.hrtime.bigint();
+  try {
+    await next();
+  } finally {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+  }
+};

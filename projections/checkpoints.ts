@@ -1,0 +1,66 @@
+// Rows of projection_checkpoints: one per projection (its live position) and one `<name>@rebuild` while
+// a rebuild runs (the rebuild's own position, so a killed rebuild resumes where it committed last).
+import type { Queryable } from '../db/database.ts';
+import type { GlobalPosition, RecordedEvent } from '../eventstore/port.ts';
+import type { RebuildProgress } from './rebuild.ts';
+
+export type Checkpoint = {
+  name: string;
+  position: GlobalPosition;
+  eventsHandled: number;
+  status: string;
+  version: number;
+  generation: number;
+  lastError: string | undefined;
+  failedEventId: string | undefined;
+  rebuild: RebuildProgress | undefined;
+  updatedAt: Date;
+};
+
+type Row = {
+  name: string;
+  position_commit: string;
+  position_prepare: string;
+  events_handled: string;
+  status: string;
+  version: number;
+  generation: number;
+  last_error: string | null;
+  failed_event_id: string | null;
+  rebuild: RebuildProgress | null;
+  updated_at: Date;
+};
+
+export const readCheckpoint = async (db: Queryable, name: string): Promise<Checkpoint | undefined> => {
+  const result = await db.query<Row>(
+    `SELECT name, position_commit::text, position_prepare::text, events_handled::text, status, version, generation,
+            last_error, failed_event_id::text, rebuild, updated_at
+       FROM projection_checkpoints WHERE name = $1`,
+    [name],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    name: row.name,
+    position: { commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) },
+    eventsHandled: Number(row.events_handled),
+    status: row.status,
+    version: row.version,
+    generation: row.generation,
+    lastError: row.last_error ?? undefined,
+    failedEventId: row.failed_event_id ?? undefined,
+    rebuild: row.rebuild ?? undefined,
+    updatedAt: row.updated_at,
+  };
+};
+
+/** Moves a checkpoint past a batch (inside the batch's transaction). */
+export const advance = (tx: Queryable, name: string, events: readonly RecordedEvent[]) => {
+  const last = events[events.length - 1]!.position;
+  return tx.query(
+    `UPDATE projection_checkpoints
+        SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
+      WHERE name = $1`,
+    [name, String(last.commit), String(last.prepare), events.length],
+  );
+};

@@ -1,0 +1,330 @@
+// Runs projections: catch-up then live, each batch and its checkpoint in one transaction (exactly once),
+// one active runner per projection across instances (session advisory lock), blue/green rebuilds.
+import { EventEmitter } from 'node:events';
+import type pg from 'pg';
+import type { Logger } from '../app/logger.ts';
+import type { Database, Queryable } from '../db/database.ts';
+import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent, type Subscription } from '../eventstore/port.ts';
+import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
+import { applyStatements, ddl, liveTables, statementsFor, type Projection } from './sql.ts';
+import { advance, readCheckpoint, type Checkpoint } from './checkpoints.ts';
+
+export type ProjectionStatus = {
+  name: string;
+  status: string;
+  position: GlobalPosition;
+  eventsHandled: number;
+  lagEvents: number;
+  lagSeconds: number;
+  lastError: string | undefined;
+  failedEventId: string | undefined;
+  updatedAt: Date;
+  rebuild: RebuildProgress | undefined;
+};
+
+export class ProjectionFailedError extends Error {
+  constructor(readonly projection: string, detail: string) {
+    super(`projection ${projection} has stopped: ${detail}`);
+    this.name = 'ProjectionFailedError';
+  }
+}
+
+/** The error came from the projection itself (it will fail again), not from a lost connection. */
+const isDeterministic = (error: unknown): boolean => {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return !(error instanceof Error && /connect|terminat|ECONN|timeout|closed/i.test(error.message));
+  return !/^(08|57P|53)/.test(code) && !/^E[A-Z]+$/.test(code);
+};
+
+export const lockKey = (name: string) => `remotemcp:projection:${name}`;
+
+class StaleCheckpoint extends Error {}
+
+export class ProjectionRunner {
+  private readonly emitter = new EventEmitter();
+  private readonly positions = new Map<string, GlobalPosition>();
+  private readonly live = new Map<string, { subscription?: Subscription | undefined; lock?: pg.PoolClient | undefined }>();
+  private readonly rebuilds = new Map<string, RebuildProgress>();
+  private stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: EventLog,
+    readonly projections: readonly Projection[],
+    private readonly logger: Logger,
+    private readonly options: { batchSize?: number; lockRetryMs?: number } = {},
+  ) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  private projection(name: string): Projection {
+    const projection = this.projections.find((p) => p.name === name);
+    if (!projection) throw new Error(`unknown projection "${name}" (known: ${this.projections.map((p) => p.name).join(', ')})`);
+    return projection;
+  }
+
+  /** Creates missing tables and checkpoint rows (first start, or a projection added later). */
+  async setup(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('remotemcp:projection-setup'))`);
+      for (const projection of this.projections) {
+        const existing = await tx.query('SELECT 1 FROM projection_checkpoints WHERE name = $1', [projection.name]);
+        if (existing.rowCount) continue;
+        for (const statement of ddl(projection, liveTables(projection))) await tx.query(statement);
+        await tx.query('INSERT INTO projection_checkpoints (name, version, generation) VALUES ($1, $2, 0)', [projection.name, projection.version]);
+      }
+    });
+  }
+
+  /** Starts every projection's live loop (each waits for its lock when another instance holds it). */
+  async start(): Promise<void> {
+    await this.setup();
+    for (const projection of this.projections) void this.lead(projection);
+  }
+
+  private async lead(projection: Projection): Promise<void> {
+    const slot: { subscription?: Subscription | undefined; lock?: pg.PoolClient | undefined } = {};
+    this.live.set(projection.name, slot);
+    while (!this.stopped) {
+      let lock: pg.PoolClient | undefined;
+      try {
+        lock = await this.db.connect();
+        const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [lockKey(projection.name)]);
+        if (!got.rows[0]?.ok) {
+          lock.release();
+          lock = undefined;
+          await this.sleep(this.options.lockRetryMs ?? 2_000);
+          continue;
+        }
+        slot.lock = lock;
+        const lost = new Promise<void>((resolve) => lock!.once('error', () => resolve()));
+        await this.runWhileLeader(projection, slot, lost);
+      } catch (error) {
+        this.logger.warn({ projection: projection.name, err: (error as Error).message }, 'projection runner interrupted; retrying');
+      } finally {
+        slot.lock = undefined;
+        if (lock) {
+          await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(projection.name)]).catch(() => undefined);
+          lock.release();
+        }
+      }
+      if (!this.stopped) await this.sleep(500);
+    }
+  }
+
+  /** As leader: finish an interrupted or needed rebuild, then follow the log until told to stop. */
+  private async runWhileLeader(projection: Projection, slot: { subscription?: Subscription | undefined }, lost: Promise<void>): Promise<void> {
+    let checkpoint = await readCheckpoint(this.db, projection.name);
+    const pending = await readCheckpoint(this.db, `${projection.name}@rebuild`);
+    if (checkpoint && (checkpoint.version !== projection.version || (pending && pending.status === 'rebuilding'))) {
+      this.logger.info({ projection: projection.name }, checkpoint.version !== projection.version ? 'projection version changed: rebuilding' : 'resuming interrupted rebuild');
+      try {
+        await this.rebuild(projection.name);
+      } catch (error) {
+        // Another process (the CLI) is rebuilding right now: follow the live tables meanwhile.
+        if (!(error instanceof RebuildBusyError)) throw error;
+      }
+      checkpoint = await readCheckpoint(this.db, projection.name);
+    }
+    while (!this.stopped && checkpoint) {
+      if (checkpoint.status === 'failed') {
+        // Stopped on a bad event: wait for a rebuild (or an operator) to change the status.
+        await Promise.race([this.sleep(1_000), lost]);
+        checkpoint = await readCheckpoint(this.db, projection.name);
+        continue;
+      }
+      this.positions.set(projection.name, checkpoint.position);
+      const outcome = await this.follow(projection, checkpoint, slot, lost);
+      if (outcome === 'lost') return;
+      checkpoint = await readCheckpoint(this.db, projection.name);
+    }
+  }
+
+  /** Subscribes from the checkpoint; resolves when the subscription ends (stale checkpoint, failure, stop). */
+  private follow(projection: Projection, start: Checkpoint, slot: { subscription?: Subscription | undefined }, lost: Promise<void>): Promise<'ended' | 'lost'> {
+    let expected = { position: start.position, generation: start.generation };
+    return new Promise((resolve) => {
+      const subscription = this.log.subscribeAll({
+        ...(comparePositions(start.position, START) > 0 ? { after: start.position } : {}),
+        batchSize: this.options.batchSize ?? 1_000,
+        onEvents: async (events) => {
+          const last = events[events.length - 1]!.position;
+          await this.applyLive(projection, events, expected);
+          expected = { position: last, generation: expected.generation };
+          this.positions.set(projection.name, last);
+          this.emitter.emit('progress');
+        },
+        onError: (error) => {
+          if (error instanceof StaleCheckpoint) {
+            resolve('ended');
+            return;
+          }
+          void this.recordFailure(projection, error).then(() => resolve('ended'));
+        },
+      });
+      slot.subscription = subscription;
+      void lost.then(async () => {
+        await subscription.close();
+        resolve('lost');
+      });
+      this.emitter.once(`stop:${projection.name}`, () => void subscription.close().then(() => resolve('ended')));
+    });
+  }
+
+  private async applyLive(projection: Projection, events: readonly RecordedEvent[], expected: { position: GlobalPosition; generation: number }) {
+    await this.db.transaction(async (tx) => {
+      // Lock our checkpoint row: a rebuild's swap (or another instance) moving it means our view is stale.
+      const row = await tx.query<{ position_commit: string; position_prepare: string; generation: number; status: string }>(
+        'SELECT position_commit::text, position_prepare::text, generation, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
+        [projection.name],
+      );
+      const current = row.rows[0];
+      if (
+        !current ||
+        current.status !== 'running' ||
+        current.generation !== expected.generation ||
+        comparePositions({ commit: BigInt(current.position_commit), prepare: BigInt(current.position_prepare) }, expected.position) !== 0
+      ) {
+        throw new StaleCheckpoint();
+      }
+      await applyStatements(tx, statementsFor(projection, events, liveTables(projection)));
+      await advance(tx, projection.name, events);
+    });
+  }
+
+  private async recordFailure(projection: Projection, error: unknown): Promise<void> {
+    if (!isDeterministic(error)) {
+      this.logger.warn({ projection: projection.name, err: (error as Error).message }, 'projection paused by a database error; will retry');
+      await this.sleep(1_000);
+      return;
+    }
+    // Find the event that fails alone (the events before it are applied), so the error names it.
+    let failed: RecordedEvent | undefined;
+    const checkpoint = await readCheckpoint(this.db, projection.name);
+    if (checkpoint) {
+      const events = await this.log.readAll({ after: checkpoint.position, maxCount: this.options.batchSize ?? 1_000 });
+      let expected = { position: checkpoint.position, generation: checkpoint.generation };
+      for (const event of events) {
+        try {
+          await this.applyLive(projection, [event], expected);
+          expected = { position: event.position, generation: expected.generation };
+        } catch (inner) {
+          if (inner instanceof StaleCheckpoint) return;
+          failed = event;
+          error = inner;
+          break;
+        }
+      }
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error({ projection: projection.name, eventId: failed?.id, eventType: failed?.type, err: message }, 'projection stopped on an event');
+    await this.db.query(
+      `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, failed_event_id = $3, updated_at = now() WHERE name = $1`,
+      [projection.name, message, failed?.id ?? null],
+    );
+    this.emitter.emit('progress');
+  }
+
+  /**
+   * Resolves when the projections (all, or `names`) have processed `position`: a command's caller
+   * reads its own writes. Rejects when one of them has stopped on an error or the timeout passes.
+   */
+  async waitFor(position: GlobalPosition | undefined, options: { names?: string[]; timeoutMs?: number } = {}): Promise<void> {
+    if (!position) return;
+    const names = options.names ?? this.projections.map((p) => p.name);
+    const deadline = Date.now() + (options.timeoutMs ?? 5_000);
+    for (;;) {
+      let behind = names.filter((name) => {
+        const local = this.positions.get(name);
+        return !local || comparePositions(local, position) < 0;
+      });
+      if (behind.length > 0) {
+        // Another instance may be the leader: its progress is in the checkpoint table.
+        const rows = await this.db.query<{ name: string; position_commit: string; position_prepare: string; status: string; last_error: string | null }>(
+          'SELECT name, position_commit::text, position_prepare::text, status, last_error FROM projection_checkpoints WHERE name = ANY($1)',
+          [behind],
+        );
+        for (const row of rows.rows) {
+          if (row.status === 'failed') throw new ProjectionFailedError(row.name, row.last_error ?? 'unknown error');
+        }
+        behind = rows.rows
+          .filter((row) => comparePositions({ commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) }, position) < 0)
+          .map((row) => row.name);
+      }
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for projections ${behind.join(', ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 25);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.emitter.once('progress', done);
+      });
+    }
+  }
+
+  /** Rebuilds into fresh tables, then swaps them in; the old tables serve reads until the swap. */
+  async rebuild(name: string, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildProgress> {
+    const projection = this.projection(name);
+    const result = await rebuildProjection(this.db, this.log, projection, this.logger, (progress) => {
+      this.rebuilds.set(name, progress);
+      onProgress?.(progress);
+    }, this.options.batchSize);
+    this.rebuilds.delete(name);
+    this.emitter.emit(`stop:${name}`); // the live loop re-reads its (moved) checkpoint
+    return result;
+  }
+
+  async status(): Promise<ProjectionStatus[]> {
+    const head = await this.log.headPosition();
+    const statuses: ProjectionStatus[] = [];
+    for (const projection of this.projections) {
+      const checkpoint = await readCheckpoint(this.db, projection.name);
+      const rebuildRow = await readCheckpoint(this.db, `${projection.name}@rebuild`);
+      if (!checkpoint) continue;
+      let lagEvents = 0;
+      let lagSeconds = 0;
+      if (head && comparePositions(head, checkpoint.position) > 0) {
+        const pending = await this.log.readAll({ after: checkpoint.position, maxCount: 10_000 });
+        lagEvents = pending.length;
+        if (pending[0]) lagSeconds = Math.max(0, (Date.now() - pending[0].createdAt.getTime()) / 1_000);
+      }
+      statuses.push({
+        name: projection.name,
+        status: checkpoint.status,
+        position: checkpoint.position,
+        eventsHandled: checkpoint.eventsHandled,
+        lagEvents,
+        lagSeconds,
+        lastError: checkpoint.lastError,
+        failedEventId: checkpoint.failedEventId,
+        updatedAt: checkpoint.updatedAt,
+        rebuild: this.rebuilds.get(projection.name) ?? (rebuildRow?.status === 'rebuilding' ? rebuildRow.rebuild : undefined),
+      });
+    }
+    return statuses;
+  }
+
+  /** True when every projection has processed the current head (for /readyz). */
+  async caughtUp(): Promise<boolean> {
+    const statuses = await this.status();
+    return statuses.every((s) => s.status === 'running' && s.lagEvents === 0);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref?.();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const [name, slot] of this.live) {
+      this.emitter.emit(`stop:${name}`);
+      await slot.subscription?.close();
+      slot.lock?.emit('error', new Error('stopping'));
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// Statements a projection returns, and how a batch of them reaches the database in few round trips.
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import type { Queryable } from '../db/database.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+
+export type Statement = { readonly sql: string; readonly params?: readonly unknown[] };
+
+/** Logical table name → physical name (the live table, or a rebuild's fresh `name__gN`). */
+export type Tables = Readonly<Record<string, string>>;
+
+export type Projection = {
+  readonly name: string;
+  /** Bump when the tables or the meaning of toStatements change: the runner rebuilds on start. */
+  readonly version: number;
+  /** DDL per logical table; `{table}` placeholders become physical names (also in index names). */
+  readonly tables: Readonly<Record<string, string>>;
+  /** Event types this projection reads; others only move its checkpoint. */
+  readonly eventTypes: readonly string[];
+  /** Pure and idempotent: applying an event twice leaves the same rows. */
+  toStatements(event: RecordedEvent, tables: Tables): Statement[];
+};
+
+export const liveTables = (projection: Projection): Tables =>
+  Object.fromEntries(Object.keys(projection.tables).map((name) => [name, name]));
+
+export const generationTables = (projection: Projection, generation: number): Tables =>
+  Object.fromEntries(Object.keys(projection.tables).map((name) => [name, `${name}__g${generation}`]));
+
+/** The projection's DDL with placeholders filled in. */
+export const ddl = (projection: Projection, tables: Tables): string[] =>
+  Object.values(projection.tables).map((text) =>
+    text.replace(/\{(\w+)\}/g, (whole, name: string) => tables[name] ?? whole),
+  );
+
+// pg's own conversion of parameters (arrays → '{…}', Date → timestamp, objects → JSON), so an
+// inlined statement means exactly what the parameterized one would.
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { prepareValue(value: unknown): unknown };
+
+const literal = (value: unknown): string => {
+  const prepared = prepareValue(value);
+  if (prepared === null || prepared === undefined) return 'NULL';
+  return pg.escapeLiteral(String(prepared));
+};
+
+/** `$n` placeholders replaced by escaped literals (our own SQL only; never user-written SQL text). */
+export const inline = (statement: Statement): string =>
+  statement.params && statement.params.length > 0
+    ? statement.sql.replace(/\$(\d+)/g, (whole, n: string) => {
+        const index = Number(n) - 1;
+        if (index >= statement.params!.length) throw new Error(`statement has no parameter ${whole}: ${statement.sql}`);
+        return literal(statement.params![index]);
+      })
+    : statement.sql;
+
+/**
+ * Runs statements in order, many per round trip (one simple-protocol query holds up to `chunk`
+ * statements): per-statement round trips would cap a rebuild at a few thousand events per second.
+ */
+export const applyStatements = async (tx: Queryable, statements: readonly Statement[], chunk = 500): Promise<void> => {
+  for (let i = 0; i < statements.length; i += chunk) {
+    const text = statements.slice(i, i + chunk).map(inline).join(';\n');
+    await tx.query(text);
+  }
+};
+
+/** Statements for the events this projection reads, in order. */
+export const statementsFor = (projection: Projection, events: readonly RecordedEvent[], tables: Tables): Statement[] =>
+  events.filter((event) => projection.eventTypes.includes(event.type)).flatMap((event) => projection.toStatements(event, tables));

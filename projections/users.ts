@@ -1,0 +1,55 @@
+// Read model `users`: one row per user, for login lookups, the CLI and the admin panel.
+import { UserEvent } from '../domain/users/index.ts';
+import { assertNever } from '../domain/shared.ts';
+import type { RecordedEvent } from '../eventstore/port.ts';
+import type { Projection, Statement, Tables } from './sql.ts';
+
+const TYPES = UserEvent.options.map((option) => option.shape.type.value);
+
+export const usersProjection: Projection = {
+  name: 'users',
+  version: 1,
+  tables: {
+    users: `CREATE TABLE {users} (
+      id            uuid PRIMARY KEY,
+      email         text NOT NULL UNIQUE,
+      name          text NOT NULL,
+      password_hash text NOT NULL,
+      roles         text[] NOT NULL,
+      status        text NOT NULL,
+      created_at    timestamptz NOT NULL,
+      updated_at    timestamptz NOT NULL,
+      revision      bigint NOT NULL
+    )`,
+  },
+  eventTypes: TYPES,
+  toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    const event = UserEvent.parse(recorded);
+    const revision = String(recorded.revision);
+    // Idempotent: every update only applies an event newer than the row (revision guard).
+    const update = (set: string, params: unknown[]): Statement => ({
+      sql: `UPDATE ${t.users} SET ${set}, updated_at = $2, revision = $3 WHERE id = $1 AND revision < $3`,
+      params: [event.data.userId, 'at' in event.data ? event.data.at : recorded.createdAt, revision, ...params],
+    });
+    switch (event.type) {
+      case 'UserCreated':
+        return [
+          {
+            sql: `INSERT INTO ${t.users} (id, email, name, password_hash, roles, status, created_at, updated_at, revision)
+                  VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $7) ON CONFLICT (id) DO NOTHING`,
+            params: [event.data.userId, event.data.email, event.data.name, event.data.passwordHash, event.data.roles, event.data.createdAt, revision],
+          },
+        ];
+      case 'UserDisabled':
+        return [update(`status = 'disabled'`, [])];
+      case 'UserEnabled':
+        return [update(`status = 'active'`, [])];
+      case 'UserPasswordChanged':
+        return [update('password_hash = $4', [event.data.passwordHash])];
+      case 'UserRolesChanged':
+        return [update('roles = $4', [event.data.roles])];
+      default:
+        return assertNever(event);
+    }
+  },
+};
