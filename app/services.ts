@@ -11,14 +11,24 @@ import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { allProjections } from '../projections/index.ts';
 import { Users } from './users.ts';
+import { createOAuth, type OAuth } from './oauth/index.ts';
+import { createTools, type Tools } from '../mcp/tools/index.ts';
+import { createMcp, type Mcp } from '../mcp/index.ts';
 
-export type Services = {
+/** What every area builds on. */
+export type CoreServices = {
   config: Config;
   logger: Logger;
   db: Database;
   log: EventLog;
   projections: ProjectionRunner;
   users: Users;
+};
+
+export type Services = CoreServices & {
+  oauth: OAuth;
+  tools: Tools;
+  mcp: Mcp;
   close(): Promise<void>;
 };
 
@@ -75,14 +85,19 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
     const users = new Users(log, db, projections);
+    const core: CoreServices = { config, logger, db, log, projections, users };
+    const oauth = await createOAuth(core);
+    const tools = await createTools(core);
+    const mcp = await createMcp(core, oauth, tools);
     return {
-      config,
-      logger,
-      db,
-      log,
-      projections,
-      users,
+      ...core,
+      oauth,
+      tools,
+      mcp,
       async close() {
+        await mcp.close();
+        await tools.close();
+        await oauth.close();
         await projections.stop();
         await log.close();
         await db.close();

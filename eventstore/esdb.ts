@@ -90,6 +90,13 @@ export const toEsdbPosition = (position: GlobalPosition): Position => ({ commit:
 const validPosition = (position: Position | undefined): GlobalPosition | undefined =>
   position && position.commit !== NO_POSITION ? { commit: position.commit, prepare: position.prepare } : undefined;
 
+// Stream reads carry the $all position only from server 22.6 on (https://github.com/kurrent-io/KurrentDB/pull/3459).
+const positionOf = (resolved: ResolvedEvent | AllStreamResolvedEvent): GlobalPosition | undefined =>
+  validPosition(resolved.event?.position) ??
+  (resolved.commitPosition !== undefined && resolved.commitPosition !== NO_POSITION
+    ? { commit: resolved.commitPosition, prepare: resolved.commitPosition }
+    : undefined);
+
 export const toEventData = (event: NewEvent): EventData => {
   // Event types starting with `$` are system events: the excludeSystemEvents filter below would hide them.
   if (event.type.startsWith('$')) throw new Error(`event type ${JSON.stringify(event.type)} starts with "$", which EventStoreDB reserves`);
@@ -109,12 +116,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 export const toRecorded = (resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined => {
   const event = resolved.event;
   if (!event) return undefined;
-  // Stream reads carry the $all position only from server 22.6 on (https://github.com/kurrent-io/KurrentDB/pull/3459).
-  const position =
-    validPosition(event.position) ??
-    (resolved.commitPosition !== undefined && resolved.commitPosition !== NO_POSITION
-      ? { commit: resolved.commitPosition, prepare: resolved.commitPosition }
-      : undefined);
+  const position = positionOf(resolved);
   if (!position) throw new Error(`EventStoreDB returned event ${event.id} without a position (server older than 22.6?)`);
   const { [CREATED_AT_KEY]: original, ...metadata } = isRecord(event.metadata) ? event.metadata : {};
   const createdAt = typeof original === 'string' ? new Date(original) : undefined;
@@ -235,8 +237,8 @@ export class EsdbEventLog implements EventLog {
     // The append's own position is the last event's commit position only "90% of the time"
     // (https://github.com/kurrent-io/EventStore-Client-Go/issues/88): read the last event back so the position
     // matches what readAll and subscriptions report.
-    const [last] = await this.readStream(stream, { fromRevision: result.nextExpectedRevision, maxCount: 1 });
-    const position = last?.revision === result.nextExpectedRevision ? last.position : validPosition(result.position);
+    const [last] = await drain(this.client.readStream(stream, { fromRevision: result.nextExpectedRevision, maxCount: 1 }));
+    const position = (last?.event?.revision === result.nextExpectedRevision ? positionOf(last) : undefined) ?? validPosition(result.position);
     if (!position) throw new Error(`EventStoreDB did not report the position of ${stream}@${result.nextExpectedRevision}`);
     return { nextExpectedVersion: result.nextExpectedRevision, position };
   }
@@ -315,14 +317,16 @@ export class EsdbEventLog implements EventLog {
         if (events.length > 0 && !closed) await options.onEvents(events);
       }
     };
+    // destroy() ends the iteration; unsubscribe() alone cancels the call but need not end the readable.
+    // A subscription whose call never opened has nothing to cancel, so its error is of no interest here.
     const stop = async () => {
-      await source.unsubscribe();
+      await source.unsubscribe().catch(() => undefined);
       source.destroy();
     };
     const running = deliver().catch(async (error: unknown) => {
       if (closed) return;
       closed = true;
-      await stop().catch(() => undefined);
+      await stop();
       options.onError?.(error);
     });
     const subscription: Subscription = {

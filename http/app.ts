@@ -7,6 +7,10 @@ import type { Services } from '../app/services.ts';
 import { errorHandler } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import { requestContext } from './request.ts';
+import { assetRoutes } from './assets.ts';
+import { oauthRoutes } from './oauth/index.ts';
+import { mcpRoutes } from './mcp/index.ts';
+import { adminRoutes } from './admin/index.ts';
 
 const VIEWS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'views');
 const templates = new Map<string, pug.compileTemplate>();
@@ -33,5 +37,9 @@ export const createApp = (services: Services): Koa => {
   app.use(errorHandler());
   const health = healthRoutes(services);
   app.use(health.routes()).use(health.allowedMethods());
+  app.use(assetRoutes());
+  app.use(oauthRoutes(services));
+  app.use(mcpRoutes(services));
+  app.use(adminRoutes(services));
   return app;
 };

@@ -46,6 +46,7 @@ export class ProjectionRunner {
   private readonly live = new Map<string, { subscription?: Subscription | undefined; lock?: pg.PoolClient | undefined }>();
   private readonly rebuilds = new Map<string, RebuildProgress>();
   private stopped = false;
+  private readonly leaders: Promise<void>[] = [];
 
   constructor(
     private readonly db: Database,
@@ -79,7 +80,7 @@ export class ProjectionRunner {
   /** Starts every projection's live loop (each waits for its lock when another instance holds it). */
   async start(): Promise<void> {
     await this.setup();
-    for (const projection of this.projections) void this.lead(projection);
+    for (const projection of this.projections) this.leaders.push(this.lead(projection));
   }
 
   private async lead(projection: Projection): Promise<void> {
@@ -326,5 +327,7 @@ export class ProjectionRunner {
       await slot.subscription?.close();
       slot.lock?.emit('error', new Error('stopping'));
     }
+    // Each leader loop unlocks and releases its connection before the pool may close.
+    await Promise.all(this.leaders);
   }
 }
