@@ -18,7 +18,7 @@ const ring = new LogRing();
 const logger = createLogger(config.logLevel, ring);
 
 try {
-  const running = await startServer(config, logger);
+  const running = await startServer(config, logger, { logRing: ring });
   const { bootstrap } = running;
   if (bootstrap.created) {
     logger.info({ email: bootstrap.email }, 'first admin created');

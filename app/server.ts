@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { Logger, LogRing } from './logger.ts';
 import { bootstrapAdmin, type Bootstrap } from './bootstrap.ts';
 import { openServices, type Services } from './services.ts';
 import { createApp } from '../http/app.ts';
@@ -16,8 +16,8 @@ export type RunningServer = {
   close(): Promise<void>;
 };
 
-export const startServer = async (config: Config, logger: Logger): Promise<RunningServer> => {
-  const services = await openServices(config, logger);
+export const startServer = async (config: Config, logger: Logger, options: { logRing?: LogRing } = {}): Promise<RunningServer> => {
+  const services = await openServices(config, logger, options.logRing ? { logRing: options.logRing } : {});
   try {
     const bootstrap = await bootstrapAdmin(services);
     const app = createApp(services);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { Logger, LogRing } from './logger.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import type { EventLog } from '../eventstore/port.ts';
@@ -23,6 +23,8 @@ export type CoreServices = {
   log: EventLog;
   projections: ProjectionRunner;
   users: Users;
+  /** Recent structured log lines (admin logs page); present when the logger was built with one. */
+  logRing: LogRing | undefined;
 };
 
 export type Services = CoreServices & {
@@ -69,7 +71,7 @@ export const openEventLog = async (config: Config, db: Database): Promise<EventL
   return new PostgresEventLog(db);
 };
 
-export const openServices = async (config: Config, logger: Logger, options: { startProjections?: boolean } = {}): Promise<Services> => {
+export const openServices = async (config: Config, logger: Logger, options: { startProjections?: boolean; logRing?: LogRing } = {}): Promise<Services> => {
   let unlock = () => undefined as void;
   let db: Database;
   if (config.databaseUrl) {
@@ -85,7 +87,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
     const users = new Users(log, db, projections);
-    const core: CoreServices = { config, logger, db, log, projections, users };
+    const core: CoreServices = { config, logger, db, log, projections, users, logRing: options.logRing };
     const oauth = await createOAuth(core);
     const tools = await createTools(core);
     const mcp = await createMcp(core, oauth, tools);
