@@ -11,6 +11,8 @@ import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { allProjections } from '../projections/index.ts';
 import { Users } from './users.ts';
+import { loadServerSecret } from './secrets.ts';
+import { BrowserSessions } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
 import { createTools, type Tools } from '../mcp/tools/index.ts';
 import { createMcp, type Mcp } from '../mcp/index.ts';
@@ -25,6 +27,9 @@ export type CoreServices = {
   users: Users;
   /** Recent structured log lines (admin logs page); present when the logger was built with one. */
   logRing: LogRing | undefined;
+  /** Shared by all instances: HMAC key for session cookies and CSRF tokens (app/secrets.ts). */
+  secret: Buffer;
+  browserSessions: BrowserSessions;
 };
 
 export type Services = CoreServices & {
@@ -87,7 +92,9 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
     const users = new Users(log, db, projections);
-    const core: CoreServices = { config, logger, db, log, projections, users, logRing: options.logRing };
+    const secret = await loadServerSecret(log);
+    const base = { config, logger, db, log, projections, users, logRing: options.logRing, secret };
+    const core: CoreServices = { ...base, browserSessions: new BrowserSessions(base) };
     const oauth = await createOAuth(core);
     const tools = await createTools(core);
     const mcp = await createMcp(core, oauth, tools);

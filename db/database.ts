@@ -1,5 +1,6 @@
 // One PostgreSQL access path for both shapes: a real server (DATABASE_URL) or embedded PGlite
 // served to the ordinary `pg` Pool through @electric-sql/pglite-socket (SPEC: `npm start` needs nothing else).
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -25,6 +26,20 @@ export type DatabaseOptions =
 
 type Closer = () => Promise<void>;
 
+/**
+ * Embedded: pglite-socket queues protocol messages per connection but only keeps a connection's
+ * messages together inside a transaction, so two connections' extended-protocol queries can
+ * interleave (one's Bind meets the other's Parse). One pooled connection avoids that; PGlite runs one
+ * statement at a time anyway. "Dedicated" connections then share it: their queries wait their turn
+ * in the pool, and session state (advisory locks) is the one PGlite session.
+ */
+const sharedClient = (pool: pg.Pool): pg.PoolClient => {
+  const client = new EventEmitter() as EventEmitter & { query: unknown; release: () => void };
+  client.query = (text: string, params?: unknown[]) => pool.query(text, params);
+  client.release = () => undefined;
+  return client as unknown as pg.PoolClient;
+};
+
 const wrap = (pool: pg.Pool, url: string, embedded: boolean, extraClose: Closer): Database => ({
   url,
   embedded,
@@ -44,7 +59,7 @@ const wrap = (pool: pg.Pool, url: string, embedded: boolean, extraClose: Closer)
       client.release();
     }
   },
-  connect: () => pool.connect(),
+  connect: () => (embedded ? Promise.resolve(sharedClient(pool)) : pool.connect()),
   async close() {
     await pool.end();
     await extraClose();
@@ -66,11 +81,11 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
     fs.mkdirSync(dataDir, { recursive: true });
   }
   const db = await PGlite.create(dataDir ? { dataDir } : {});
-  const maxConnections = 8;
+  const maxConnections = 4;
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
   pool.on('error', (error) => options.logger?.warn({ err: error.message }, 'embedded database connection lost'));
   return wrap(pool, url, true, async () => {
     await server.stop();

@@ -32,6 +32,7 @@ export const createApp = (services: Services): Koa => {
   app.use(requestContext(services.logger));
   app.use(async (ctx, next) => {
     ctx.state.render = render;
+    ctx.state.services = services;
     await next();
   });
   app.use(errorHandler());
