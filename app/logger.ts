@@ -3,8 +3,8 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /** pino to stdout; tests pass level 'silent'. Log lines are also kept in a ring for the admin logs page. */
-export const createLogger = (level: string, ring?: LogRing): Logger => {
-  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: process.stdout }];
+export const createLogger = (level: string, ring?: LogRing, out: NodeJS.WritableStream = process.stdout): Logger => {
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: out }];
   if (ring) streams.push({ level: 'trace', stream: ring });
   return pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams));
 };

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Logger, LogRing } from './logger.ts';
 import { bootstrapAdmin, type Bootstrap } from './bootstrap.ts';
 import { openServices, type Services } from './services.ts';
+import { seedDemoData } from './seed.ts';
 import { createApp } from '../http/app.ts';
 
 export type RunningServer = {
@@ -20,6 +21,7 @@ export const startServer = async (config: Config, logger: Logger, options: { log
   const services = await openServices(config, logger, options.logRing ? { logRing: options.logRing } : {});
   try {
     const bootstrap = await bootstrapAdmin(services);
+    if (config.seedDemoData) for (const line of await seedDemoData(services)) logger.info(line);
     const app = createApp(services);
     const server = http.createServer(app.callback());
     // Slowloris guard; long-lived SSE responses are not affected by requestTimeout once headers are sent.

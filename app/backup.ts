@@ -1,0 +1,111 @@
+// `events export` / `events import`: the event log as NDJSON, one event per line in global order.
+// The way to back up, restore, and move between stores (embedded → PostgreSQL server → EventStoreDB).
+import type { Readable, Writable } from 'node:stream';
+import readline from 'node:readline';
+import { z } from 'zod';
+import { START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
+
+export const ExportedEvent = z.object({
+  id: z.uuid(),
+  stream: z.string().min(1),
+  revision: z.number().int().nonnegative(),
+  type: z.string().min(1),
+  data: z.unknown(),
+  metadata: z.record(z.string(), z.unknown()),
+  createdAt: z.iso.datetime({ offset: true }),
+});
+export type ExportedEvent = z.infer<typeof ExportedEvent>;
+
+const line = (event: RecordedEvent): string =>
+  JSON.stringify({
+    id: event.id,
+    stream: event.stream,
+    revision: Number(event.revision),
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata,
+    createdAt: event.createdAt.toISOString(),
+  } satisfies ExportedEvent);
+
+/** Writes every event (or one stream's) as NDJSON; returns how many. */
+export const exportEvents = async (log: EventLog, out: Writable, options: { stream?: string } = {}): Promise<number> => {
+  let count = 0;
+  const write = (text: string) => (out.write(`${text}\n`) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve())));
+  if (options.stream) {
+    for (let from = 0n; ; ) {
+      const page = await log.readStream(options.stream, { fromRevision: from, maxCount: 1_000 });
+      for (const event of page) await write(line(event));
+      count += page.length;
+      if (page.length < 1_000) return count;
+      from = page[page.length - 1]!.revision + 1n;
+    }
+  }
+  let after: GlobalPosition = START;
+  for (;;) {
+    const page = await log.readAll({ after, maxCount: 1_000 });
+    if (page.length === 0) return count;
+    for (const event of page) await write(line(event));
+    count += page.length;
+    after = page[page.length - 1]!.position;
+  }
+};
+
+export type ImportResult = { imported: number; skipped: number; streams: number };
+
+export class ImportLineError extends Error {
+  constructor(readonly lineNumber: number, detail: string) {
+    super(`line ${lineNumber}: ${detail}`);
+    this.name = 'ImportLineError';
+  }
+}
+
+/**
+ * Appends exported events with their ids, revisions and times. Re-running is safe: events a stream
+ * already has (revision ≤ its version) are skipped. A stream whose export starts after revision 0
+ * (retention removed its head) continues from its current version.
+ */
+export const importEvents = async (log: EventLog, input: Readable): Promise<ImportResult> => {
+  const versions = new Map<string, bigint | undefined>();
+  const result: ImportResult = { imported: 0, skipped: 0, streams: 0 };
+  let batch: ExportedEvent[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const stream = batch[0]!.stream;
+    if (!versions.has(stream)) {
+      versions.set(stream, await log.streamVersion(stream));
+      result.streams += 1;
+    }
+    const version = versions.get(stream);
+    const fresh = batch.filter((event) => version === undefined || BigInt(event.revision) > version);
+    result.skipped += batch.length - fresh.length;
+    if (fresh.length > 0) {
+      const first = BigInt(fresh[0]!.revision);
+      const expectedVersion = version === undefined ? (first === 0n ? 'no_stream' : 'any') : version === first - 1n ? version : 'any';
+      const appended = await log.append(
+        stream,
+        fresh.map((event) => ({ id: event.id, type: event.type, data: event.data, metadata: event.metadata, createdAt: new Date(event.createdAt) })),
+        { expectedVersion },
+      );
+      versions.set(stream, appended.nextExpectedVersion);
+      result.imported += fresh.length;
+    }
+    batch = [];
+  };
+  let lineNumber = 0;
+  for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {
+    lineNumber += 1;
+    if (!text.trim()) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ImportLineError(lineNumber, 'not JSON');
+    }
+    const event = ExportedEvent.safeParse(parsed);
+    if (!event.success) throw new ImportLineError(lineNumber, event.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (batch.length > 0 && (batch[0]!.stream !== event.data.stream || batch.length >= 500)) await flush();
+    batch.push(event.data);
+  }
+  await flush();
+  return result;
+};

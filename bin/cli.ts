@@ -1,0 +1,48 @@
+// The command line (SPEC "Command line"). Every command is idempotent and safe to re-run.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../app/config.ts';
+import { createLogger } from '../app/logger.ts';
+import { DataDirBusyError, openServices, type Services } from '../app/services.ts';
+import { DomainError } from '../domain/shared.ts';
+import { COMMANDS, USAGE } from './commands.ts';
+
+const fail = (message: string): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+};
+
+const [group, action, ...rest] = process.argv.slice(2);
+const key = [group, action].filter(Boolean).join(' ');
+const command = COMMANDS[key] ?? COMMANDS[group ?? ''];
+if (!command || group === 'help' || group === '--help') {
+  process.stdout.write(USAGE);
+  process.exit(command || group === 'help' || group === '--help' ? 0 : 1);
+}
+const args = COMMANDS[key] ? rest : [action, ...rest].filter((value): value is string => value !== undefined);
+let parsed;
+try {
+  parsed = parseArgs({ args, options: command.options ?? {}, allowPositionals: true, strict: true });
+} catch (error) {
+  fail(`${(error as Error).message}\n\n${USAGE}`);
+}
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.message);
+  throw error;
+}
+// Logs go to stderr so `events export` keeps stdout clean NDJSON.
+const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, undefined, process.stderr);
+let services: Services | undefined;
+try {
+  services = await openServices(config, logger, { startProjections: command.projections ?? true });
+  const code = await command.run(services, parsed!.values as Record<string, string | boolean | undefined>, parsed!.positionals);
+  await services.close();
+  process.exit(code ?? 0);
+} catch (error) {
+  await services?.close().catch(() => undefined);
+  if (error instanceof DomainError || error instanceof DataDirBusyError) fail(error.message);
+  fail(`error: ${error instanceof Error ? error.message : String(error)}`);
+}

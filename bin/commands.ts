@@ -1,0 +1,157 @@
+// The CLI's commands: thin wrappers over the application services.
+import cliProgress from 'cli-progress';
+import type { ParseArgsConfig } from 'node:util';
+import type { Services } from '../app/services.ts';
+import { exportEvents, importEvents } from '../app/backup.ts';
+import { seedDemoData } from '../app/seed.ts';
+import { generatePassword } from '../app/users.ts';
+import { migrate } from '../db/migrate.ts';
+import { DomainError, type Actor } from '../domain/shared.ts';
+import { positionToString } from '../eventstore/port.ts';
+import { Role } from '../domain/users/index.ts';
+import { extraCommands } from './area-commands.ts';
+
+export type Values = Record<string, string | boolean | undefined>;
+export type Command = {
+  summary: string;
+  options?: ParseArgsConfig['options'];
+  /** Start the projection runner (default true); off for commands that only touch the log. */
+  projections?: boolean;
+  run(services: Services, values: Values, positionals: string[]): Promise<number | void>;
+};
+
+export const CLI_ACTOR: Actor = { type: 'system', id: 'cli' };
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const table = (rows: Record<string, unknown>[]) => {
+  if (rows.length === 0) return out('(none)');
+  const keys = Object.keys(rows[0]!);
+  const widths = keys.map((key) => Math.max(key.length, ...rows.map((row) => String(row[key] ?? '').length)));
+  const format = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  out(format(keys));
+  for (const row of rows) out(format(keys.map((key) => String(row[key] ?? ''))));
+};
+const needEmail = (positionals: string[]): string => {
+  const email = positionals[0];
+  if (!email) throw new DomainError('missing_argument', 'give the user\'s email');
+  return email;
+};
+
+const core: Record<string, Command> = {
+  migrate: {
+    summary: 'apply database migrations',
+    projections: false,
+    async run(services) {
+      const applied = await migrate(services.db);
+      out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    },
+  },
+  'users add': {
+    summary: 'users add <email> [--password P] [--name N] [--admin]',
+    options: { password: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' } },
+    async run(services, values, positionals) {
+      const email = needEmail(positionals);
+      if (await services.users.byEmail(email)) {
+        out(`user ${email} already exists`);
+        return;
+      }
+      const password = typeof values.password === 'string' ? values.password : generatePassword();
+      const roles: Role[] = values.admin ? ['admin', 'user'] : ['user'];
+      await services.users.create({ email, password, ...(typeof values.name === 'string' ? { name: values.name } : {}), roles }, CLI_ACTOR);
+      out(`created ${email} (${roles.join(', ')})`);
+      if (typeof values.password !== 'string') out(`password: ${password}   (shown once)`);
+    },
+  },
+  'users list': {
+    summary: 'list users',
+    async run(services) {
+      table((await services.users.list()).map((u) => ({ email: u.email, name: u.name, roles: u.roles.join(','), status: u.status, created: u.created_at.toISOString() })));
+    },
+  },
+  'users disable': {
+    summary: 'users disable <email>',
+    async run(services, _values, positionals) {
+      const email = needEmail(positionals);
+      out((await services.users.disable(email, CLI_ACTOR)) ? `disabled ${email}` : `${email} was already disabled`);
+    },
+  },
+  'users enable': {
+    summary: 'users enable <email>',
+    async run(services, _values, positionals) {
+      const email = needEmail(positionals);
+      out((await services.users.enable(email, CLI_ACTOR)) ? `enabled ${email}` : `${email} was already enabled`);
+    },
+  },
+  'users passwd': {
+    summary: 'users passwd <email> [--password P]  (generates one when omitted)',
+    options: { password: { type: 'string' } },
+    async run(services, values, positionals) {
+      const email = needEmail(positionals);
+      const password = typeof values.password === 'string' ? values.password : generatePassword();
+      await services.users.changePassword(email, password, CLI_ACTOR);
+      out(`password changed for ${email}`);
+      if (typeof values.password !== 'string') out(`password: ${password}   (shown once)`);
+    },
+  },
+  'projections status': {
+    summary: 'position, lag and errors of every projection',
+    async run(services) {
+      const statuses = await services.projections.status();
+      table(statuses.map((s) => ({ name: s.name, status: s.status, position: positionToString(s.position), handled: s.eventsHandled, lag: s.lagEvents, lagSeconds: s.lagSeconds.toFixed(1), error: s.lastError ?? '' })));
+      return statuses.some((s) => s.status === 'failed') ? 2 : 0;
+    },
+  },
+  'projections rebuild': {
+    summary: 'projections rebuild [name]  (all when omitted; fresh tables, then swap)',
+    async run(services, _values, positionals) {
+      const names = positionals.length ? positionals : services.projections.projections.map((p) => p.name);
+      for (const name of names) {
+        const bar = new cliProgress.SingleBar(
+          { format: `${name.padEnd(18)} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(1, 0, { rate: 0 });
+        const result = await services.projections.rebuild(name, (progress) => {
+          bar.setTotal(Math.max(1, progress.total));
+          bar.update(progress.handled, { rate: progress.eventsPerSecond });
+        });
+        bar.stop();
+        out(`${name}: rebuilt from ${result.handled} events (${result.eventsPerSecond} events/s), generation ${result.generation}`);
+      }
+    },
+  },
+  'events export': {
+    summary: 'events export [--stream S] > backup.ndjson',
+    options: { stream: { type: 'string' } },
+    projections: false,
+    async run(services, values) {
+      const count = await exportEvents(services.log, process.stdout, typeof values.stream === 'string' ? { stream: values.stream } : {});
+      process.stderr.write(`exported ${count} events\n`);
+    },
+  },
+  'events import': {
+    summary: 'events import < backup.ndjson  (skips events already present)',
+    async run(services) {
+      const result = await importEvents(services.log, process.stdin);
+      const head = await services.log.headPosition();
+      await services.projections.waitFor(head, { timeoutMs: 600_000 });
+      out(`imported ${result.imported} events into ${result.streams} streams (${result.skipped} already present); read models caught up`);
+    },
+  },
+  seed: {
+    summary: 'create demo data (demo user, client, memories)',
+    async run(services) {
+      for (const line of await seedDemoData(services)) out(line);
+    },
+  },
+};
+
+export const COMMANDS: Record<string, Command> = { ...core, ...extraCommands(out, table) };
+
+export const USAGE = `usage: npx remotemcp <command>
+
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(22)} ${command.summary}`)
+  .join('\n')}
+
+Configuration comes from the environment (see README); DATA_DIR / DATABASE_URL select the database.
+`;
