@@ -76,7 +76,7 @@ export const openEventLog = async (config: Config, db: Database): Promise<EventL
   return new PostgresEventLog(db);
 };
 
-export const openServices = async (config: Config, logger: Logger, options: { startProjections?: boolean; logRing?: LogRing } = {}): Promise<Services> => {
+export const openServices = async (config: Config, logger: Logger, options: { startProjections?: boolean; logRing?: LogRing; loadSecret?: boolean } = {}): Promise<Services> => {
   let unlock = () => undefined as void;
   let db: Database;
   if (config.databaseUrl) {
@@ -92,8 +92,15 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
     const users = new Users(log, db, projections);
-    const secret = await loadServerSecret(log);
-    const base = { config, logger, db, log, projections, users, logRing: options.logRing, secret };
+    // `events import` must not create a secret of its own: the imported one has to win.
+    const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
+    const base = {
+      config, logger, db, log, projections, users, logRing: options.logRing,
+      get secret(): Buffer {
+        if (!secret) throw new Error('the server secret is not loaded in this command');
+        return secret;
+      },
+    };
     const core: CoreServices = { ...base, browserSessions: new BrowserSessions(base) };
     const oauth = await createOAuth(core);
     const tools = await createTools(core);

@@ -37,7 +37,7 @@ try {
 const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, undefined, process.stderr);
 let services: Services | undefined;
 try {
-  services = await openServices(config, logger, { startProjections: command.projections ?? true });
+  services = await openServices(config, logger, { startProjections: command.projections ?? true, loadSecret: false });
   const code = await command.run(services, parsed!.values as Record<string, string | boolean | undefined>, parsed!.positionals);
   await services.close();
   process.exit(code ?? 0);
