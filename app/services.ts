@@ -101,12 +101,12 @@ export const openServices = async (config: Config, logger: Logger, options: { st
         return secret;
       },
     };
-    const core: CoreServices = { ...base, browserSessions: new BrowserSessions(base) };
+    // Object.assign, not spread: spreading would read the lazy `secret` getter.
+    const core: CoreServices = Object.assign(base, { browserSessions: new BrowserSessions(base) });
     const oauth = await createOAuth(core);
     const tools = await createTools(core);
     const mcp = await createMcp(core, oauth, tools);
-    return {
-      ...core,
+    return Object.assign(core, {
       oauth,
       tools,
       mcp,
@@ -119,7 +119,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
         await db.close();
         unlock();
       },
-    };
+    });
   } catch (error) {
     await db.close().catch(() => undefined);
     unlock();
