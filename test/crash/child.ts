@@ -7,8 +7,7 @@ import { PostgresEventLog } from '../../eventstore/postgres.ts';
 import { ProjectionRunner } from '../../projections/runner.ts';
 import type { Projection } from '../../projections/sql.ts';
 
-export const STREAMS = 20;
-export const PER_STREAM = 300;
+import { PER_STREAM, STREAMS } from './shared.ts';
 
 export const counter: Projection = {
   name: 'crash_counter',

@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDatabase, type Database } from '../../db/database.ts';
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
-import { PER_STREAM, STREAMS } from './child.ts';
+import { PER_STREAM, STREAMS } from './shared.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
 
