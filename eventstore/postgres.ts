@@ -188,7 +188,9 @@ export class PostgresEventLog implements EventLog {
           -- global_position but commits later is never skipped (its id is below the snapshot xmin
           -- only once it has finished).
           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id, global_position
+        -- Qualified on purpose: a bare name would sort by the ::text output column of the same name
+        -- (PostgreSQL prefers output names in ORDER BY), i.e. '10' before '9'.
+        ORDER BY events.transaction_id, events.global_position
         LIMIT $3`,
       [String(after.commit), String(after.prepare), options.maxCount ?? 1_000],
     );
@@ -204,7 +206,7 @@ export class PostgresEventLog implements EventLog {
     const result = await this.db.query<{ transaction_id: string; global_position: string }>(
       `SELECT transaction_id::text, global_position::text FROM events
         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+        ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
     );
     const row = result.rows[0];
     return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) } : undefined;

@@ -137,17 +137,20 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
   test('readAll pages through the global order, each event once', async ({ log }) => {
     const tag = randomUUID();
     const streams = [stream('a'), stream('b'), stream('c')];
-    for (let i = 0; i < 9; i += 1) await log.append(streams[i % 3]!, [{ type: 'Paged', data: { i, tag } }]);
+    for (let i = 0; i < 12; i += 1) await log.append(streams[i % 3]!, [{ type: 'Paged', data: { i, tag } }]);
+    // One batch of 120 spans a power of ten inside a single transaction: positions must sort as numbers.
+    await log.append(streams[0]!, Array.from({ length: 120 }, (_, k) => ({ type: 'Paged', data: { i: 12 + k, tag } })));
     const seen: RecordedEvent[] = [];
     let after = undefined as RecordedEvent['position'] | undefined;
     for (;;) {
-      const page = await log.readAll(after ? { after, maxCount: 4 } : { maxCount: 4 });
+      const page = await log.readAll(after ? { after, maxCount: 7 } : { maxCount: 7 });
       if (page.length === 0) break;
       seen.push(...page);
       after = page[page.length - 1]!.position;
     }
     const ours = seen.filter((e) => (e.data as { tag?: string }).tag === tag);
-    assert.equal(ours.map((e) => (e.data as { i: number }).i), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(ours.map((e) => (e.data as { i: number }).i), Array.from({ length: 132 }, (_, i) => i));
+    assert.is(new Set(seen.map((e) => e.id)).size, seen.length);
     for (let i = 1; i < seen.length; i += 1) assert.ok(comparePositions(seen[i - 1]!.position, seen[i]!.position) < 0);
     const head = await log.headPosition();
     assert.ok(head);
