@@ -84,9 +84,16 @@ export const rebuildProjection = async (
         };
       };
       try {
+        const read = (after: typeof position) =>
+          log.readAll(comparePositions(after, START) > 0 ? { after, maxCount: batchSize } : { maxCount: batchSize });
+        // Read the next page while the current one is applied: a rebuild costs max(read, apply), not the sum.
+        let next = read(position);
         for (;;) {
-          const events = await log.readAll(comparePositions(position, START) > 0 ? { after: position, maxCount: batchSize } : { maxCount: batchSize });
+          const events = await next;
           if (events.length === 0) break;
+          next = events.length < batchSize ? Promise.resolve([]) : read(events[events.length - 1]!.position);
+          // A failed apply must not leave the prefetch's rejection unhandled.
+          next.catch(() => undefined);
           const current = progress(false);
           await db.transaction(async (tx) => {
             await applyStatements(tx, statementsFor(projection, events, tables));
