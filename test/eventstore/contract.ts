@@ -142,19 +142,26 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     await log.append(streams[0]!, Array.from({ length: 120 }, (_, k) => ({ type: 'Paged', data: { i: 12 + k, tag } })));
     const seen: RecordedEvent[] = [];
     let after = undefined as RecordedEvent['position'] | undefined;
-    for (;;) {
+    const mine = () => seen.filter((e) => (e.data as { tag?: string }).tag === tag);
+    // On PostgreSQL, a transaction still running anywhere on the server (another test's) holds events
+    // back until it ends: keep paging from where we are until ours have all arrived.
+    const deadline = Date.now() + 10_000;
+    while (mine().length < 132 && Date.now() < deadline) {
       const page = await log.readAll(after ? { after, maxCount: 7 } : { maxCount: 7 });
-      if (page.length === 0) break;
+      if (page.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
       seen.push(...page);
       after = page[page.length - 1]!.position;
     }
-    const ours = seen.filter((e) => (e.data as { tag?: string }).tag === tag);
+    const ours = mine();
     assert.equal(ours.map((e) => (e.data as { i: number }).i), Array.from({ length: 132 }, (_, i) => i));
     assert.is(new Set(seen.map((e) => e.id)).size, seen.length);
     for (let i = 1; i < seen.length; i += 1) assert.ok(comparePositions(seen[i - 1]!.position, seen[i]!.position) < 0);
     const head = await log.headPosition();
     assert.ok(head);
-    assert.equal(head, seen[seen.length - 1]!.position);
+    assert.ok(comparePositions(head, seen[seen.length - 1]!.position) >= 0);
   });
 
   test('subscribeAll catches up, then receives new events live, in order', async ({ log }) => {
