@@ -11,6 +11,7 @@ import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { allProjections } from '../projections/index.ts';
 import { Users } from './users.ts';
+import { createMetrics, type Metrics } from '../http/metrics.ts';
 import { loadServerSecret } from './secrets.ts';
 import { BrowserSessions } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
@@ -30,6 +31,8 @@ export type CoreServices = {
   /** Shared by all instances: HMAC key for session cookies and CSRF tokens (app/secrets.ts). */
   secret: Buffer;
   browserSessions: BrowserSessions;
+  /** One Prometheus registry per process; areas add their metrics to it. */
+  metrics: Metrics;
 };
 
 export type Services = CoreServices & {
@@ -68,6 +71,19 @@ const lockDataDir = (dataDir: string): (() => void) => {
   return () => fs.rmSync(file, { force: true });
 };
 
+/** Counts appends for /metrics; a Proxy keeps the adapter's own extras (scavenge) and its class. */
+const countAppends = (log: EventLog, metrics: Metrics): EventLog =>
+  new Proxy(log, {
+    get(target, property, receiver) {
+      if (property !== 'append') return Reflect.get(target, property, receiver);
+      return async (stream: string, events: Parameters<EventLog['append']>[1], options?: Parameters<EventLog['append']>[2]) => {
+        const result = await target.append(stream, events, options);
+        metrics.eventsAppended.inc({ stream_category: stream.split('-')[0] ?? stream }, events.length);
+        return result;
+      };
+    },
+  });
+
 export const openEventLog = async (config: Config, db: Database): Promise<EventLog> => {
   if (config.eventStoreUrl) {
     const { openEsdbEventLog } = await import('../eventstore/esdb.ts');
@@ -87,7 +103,8 @@ export const openServices = async (config: Config, logger: Logger, options: { st
   }
   try {
     await migrate(db, logger);
-    const log = await openEventLog(config, db);
+    const metrics = createMetrics();
+    const log = countAppends(await openEventLog(config, db), metrics);
     const projections = new ProjectionRunner(db, log, allProjections, logger);
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
@@ -95,7 +112,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     // `events import` must not create a secret of its own: the imported one has to win.
     const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
     const base = {
-      config, logger, db, log, projections, users, logRing: options.logRing,
+      config, logger, db, log, projections, users, logRing: options.logRing, metrics,
       get secret(): Buffer {
         if (!secret) throw new Error('the server secret is not loaded in this command');
         return secret;

@@ -6,7 +6,9 @@ import pug from 'pug';
 import type { Services } from '../app/services.ts';
 import { errorHandler } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import helmet from 'koa-helmet';
 import { requestContext } from './request.ts';
+import { measureRequests, metricsRoute } from './metrics.ts';
 import { assetRoutes } from './assets.ts';
 import { oauthRoutes } from './oauth/index.ts';
 import { mcpRoutes } from './mcp/index.ts';
@@ -30,6 +32,30 @@ export const createApp = (services: Services): Koa => {
   // Koa's default would log every error to stderr; ours are logged once, by errorHandler.
   app.silent = true;
   app.use(requestContext(services.logger));
+  app.use(measureRequests(services.metrics));
+  // Security headers for every response; pages get a strict CSP (no inline script, no third-party
+  // origin). form-action is left to the areas: after the OAuth consent POST the browser must follow
+  // a redirect to the client's redirect URI, which form-action 'self' would block.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      strictTransportSecurity: services.config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      crossOriginResourcePolicy: { policy: 'same-site' },
+    }),
+  );
   app.use(async (ctx, next) => {
     ctx.state.render = render;
     ctx.state.services = services;
@@ -38,6 +64,7 @@ export const createApp = (services: Services): Koa => {
   app.use(errorHandler());
   const health = healthRoutes(services);
   app.use(health.routes()).use(health.allowedMethods());
+  app.use(metricsRoute(services, services.metrics));
   app.use(assetRoutes());
   app.use(oauthRoutes(services));
   app.use(mcpRoutes(services));
