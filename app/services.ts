@@ -12,6 +12,7 @@ import { ProjectionRunner } from '../projections/runner.ts';
 import { allProjections } from '../projections/index.ts';
 import { Users } from './users.ts';
 import { createMetrics, type Metrics } from '../http/metrics.ts';
+import { RateLimits } from '../http/rate-limit.ts';
 import { loadServerSecret } from './secrets.ts';
 import { BrowserSessions } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
@@ -33,6 +34,8 @@ export type CoreServices = {
   browserSessions: BrowserSessions;
   /** One Prometheus registry per process; areas add their metrics to it. */
   metrics: Metrics;
+  /** Rate limits, shared through Redis when REDIS_URL is set (http/rate-limit.ts). */
+  rateLimits: RateLimits;
 };
 
 export type Services = CoreServices & {
@@ -112,7 +115,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     // `events import` must not create a secret of its own: the imported one has to win.
     const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
     const base = {
-      config, logger, db, log, projections, users, logRing: options.logRing, metrics,
+      config, logger, db, log, projections, users, logRing: options.logRing, metrics, rateLimits: new RateLimits(config),
       get secret(): Buffer {
         if (!secret) throw new Error('the server secret is not loaded in this command');
         return secret;
@@ -132,6 +135,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
         await tools.close();
         await oauth.close();
         await projections.stop();
+        await core.rateLimits.close();
         await log.close();
         await db.close();
         unlock();

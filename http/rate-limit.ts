@@ -1,0 +1,56 @@
+// Rate limits (rate-limiter-flexible): in memory per instance by default, shared through Redis when
+// REDIS_URL is set so several instances count together. Exceeding one → 429 with Retry-After.
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../app/config.ts';
+import { HttpError } from './errors.ts';
+
+export type LimitOptions = { points: number; durationSeconds: number; blockSeconds?: number };
+
+export class RateLimits {
+  private redis: Redis | undefined;
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+
+  constructor(private readonly config: Config) {
+    if (config.redisUrl) {
+      this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+      // A Redis outage must not take the server down: insurance limiters fall back to memory.
+      this.redis.on('error', () => undefined);
+    }
+  }
+
+  /** The limiter called `name` (created once). */
+  limiter(name: string, options: LimitOptions): RateLimiterAbstract {
+    let limiter = this.limiters.get(name);
+    if (!limiter) {
+      const common = { keyPrefix: `rmcp:${name}`, points: options.points, duration: options.durationSeconds, blockDuration: options.blockSeconds ?? 0 };
+      limiter = this.redis
+        ? new RateLimiterRedis({ ...common, storeClient: this.redis, insuranceLimiter: new RateLimiterMemory(common) })
+        : new RateLimiterMemory(common);
+      this.limiters.set(name, limiter);
+    }
+    return limiter;
+  }
+
+  /** Counts one hit for `key`; throws 429 `rate_limited` with Retry-After when over the limit. */
+  async consume(name: string, options: LimitOptions, key: string, points = 1): Promise<void> {
+    try {
+      await this.limiter(name, options).consume(key, points);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1_000));
+        throw new HttpError(429, 'rate_limited', `too many requests; retry in ${retryAfter} s`, true, { 'Retry-After': String(retryAfter) });
+      }
+      throw rejection;
+    }
+  }
+
+  /** Forgets `key` (e.g. a successful login clears its failure count). */
+  async reset(name: string, options: LimitOptions, key: string): Promise<void> {
+    await this.limiter(name, options).delete(key);
+  }
+
+  async close(): Promise<void> {
+    this.redis?.disconnect();
+  }
+}
