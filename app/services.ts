@@ -121,6 +121,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
         return secret;
       },
     };
+    if (!(await base.rateLimits.ready())) logger.warn('Redis (REDIS_URL) not reachable yet: rate limits count per instance until it is');
     // Object.assign, not spread: spreading would read the lazy `secret` getter.
     const core: CoreServices = Object.assign(base, { browserSessions: new BrowserSessions(base) });
     const oauth = await createOAuth(core);

@@ -19,6 +19,19 @@ export class RateLimits {
     }
   }
 
+  /** Resolves once Redis is connected (or at once without Redis); false when it did not connect in time. */
+  async ready(timeoutMs = 2_000): Promise<boolean> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
   /** The limiter called `name` (created once). */
   limiter(name: string, options: LimitOptions): RateLimiterAbstract {
     let limiter = this.limiters.get(name);

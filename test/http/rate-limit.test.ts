@@ -51,6 +51,8 @@ else {
     const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' });
     const a = new RateLimits(config);
     const b = new RateLimits(config);
+    assert.ok(await a.ready());
+    assert.ok(await b.ready());
     const key = randomUUID();
     await a.consume('shared', LIMIT, key);
     await b.consume('shared', LIMIT, key);
