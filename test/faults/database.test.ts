@@ -55,33 +55,33 @@ else {
     assert.ok(await server.services.users.byEmail('after-outage@example.com'), 'the projection runner recovered too');
   });
 
-  test('an append the database refuses (read-only, like a full disk) fails and appends nothing', async ({ server }) => {
+  test('an append failing like a full disk (SQLSTATE 53100 on its second event) errors and appends nothing', async ({ server }) => {
     const { db, log } = server.services;
     const before = (await db.query<{ count: string }>('SELECT count(*)::text AS count FROM events')).rows[0]!.count;
-    await db.query(`ALTER DATABASE ${new URL(db.url).pathname.slice(1)} SET default_transaction_read_only = on`);
-    // New sessions pick the setting up: drop pooled connections.
-    await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    // A trigger stands in for the disk: it fails the second row of the batch with the real disk_full code.
+    await db.query(`CREATE FUNCTION fail_like_full_disk() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.stream_id = 'fault-test' AND NEW.event_type = 'B' THEN
+          RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query('CREATE TRIGGER fail_like_full_disk BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_like_full_disk()');
     try {
-      let failure: unknown;
-      for (let attempt = 0; attempt < 5 && !failure; attempt += 1) {
-        try {
-          await log.append('fault-test', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
-          failure = undefined;
-          break;
-        } catch (error) {
-          if (/read-only/.test((error as Error).message)) failure = error;
-        }
-      }
-      assert.ok(failure, 'the append failed with the database error');
-      assert.match((failure as Error).message, /read-only transaction/);
+      await log.append('fault-test', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+      assert.unreachable('the append should fail');
+    } catch (error) {
+      assert.is((error as { code?: string }).code, '53100');
     } finally {
-      await db.query('SET default_transaction_read_only = off');
-      await db.query(`ALTER DATABASE ${new URL(db.url).pathname.slice(1)} RESET default_transaction_read_only`);
-      await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      await db.query('DROP TRIGGER fail_like_full_disk ON events');
+      await db.query('DROP FUNCTION fail_like_full_disk()');
     }
     const after = (await db.query<{ count: string }>('SELECT count(*)::text AS count FROM events')).rows[0]!.count;
-    assert.is(after, before);
+    assert.is(after, before, 'not even the first event of the batch');
     assert.equal(await log.readStream('fault-test'), []);
+    assert.is(await log.streamVersion('fault-test'), undefined, 'the stream version did not move either');
+    // And the store still works.
+    await log.append('fault-test', [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' });
   });
 
   test.run();
