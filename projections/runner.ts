@@ -43,7 +43,7 @@ class StaleCheckpoint extends Error {}
 export class ProjectionRunner {
   private readonly emitter = new EventEmitter();
   private readonly positions = new Map<string, GlobalPosition>();
-  private readonly live = new Map<string, { subscription?: Subscription | undefined; lock?: pg.PoolClient | undefined }>();
+  private readonly live = new Map<string, { subscription?: Subscription | undefined }>();
   private readonly rebuilds = new Map<string, RebuildProgress>();
   private stopped = false;
   private readonly leaders: Promise<void>[] = [];
@@ -83,31 +83,48 @@ export class ProjectionRunner {
     for (const projection of this.projections) this.leaders.push(this.lead(projection));
   }
 
+  /**
+   * One connection holds the session advisory locks of every projection this instance leads (a pool
+   * connection per projection would pin most of the pool). If it drops, all leaderships end together.
+   */
+  private lockConnection: Promise<pg.PoolClient> | undefined;
+  private lockClient(): Promise<pg.PoolClient> {
+    if (!this.lockConnection) {
+      const connecting = this.db.connect().then((client) => {
+        client.once('error', () => {
+          if (this.lockConnection === connecting) this.lockConnection = undefined;
+          client.release(true);
+          this.emitter.emit('leadership-lost');
+        });
+        return client;
+      });
+      connecting.catch(() => {
+        if (this.lockConnection === connecting) this.lockConnection = undefined;
+      });
+      this.lockConnection = connecting;
+    }
+    return this.lockConnection;
+  }
+
   private async lead(projection: Projection): Promise<void> {
-    const slot: { subscription?: Subscription | undefined; lock?: pg.PoolClient | undefined } = {};
+    const slot: { subscription?: Subscription | undefined } = {};
     this.live.set(projection.name, slot);
     while (!this.stopped) {
       let lock: pg.PoolClient | undefined;
       try {
-        lock = await this.db.connect();
+        lock = await this.lockClient();
         const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [lockKey(projection.name)]);
         if (!got.rows[0]?.ok) {
-          lock.release();
           lock = undefined;
           await this.sleep(this.options.lockRetryMs ?? 2_000);
           continue;
         }
-        slot.lock = lock;
-        const lost = new Promise<void>((resolve) => lock!.once('error', () => resolve()));
+        const lost = new Promise<void>((resolve) => this.emitter.once('leadership-lost', () => resolve()));
         await this.runWhileLeader(projection, slot, lost);
       } catch (error) {
         this.logger.warn({ projection: projection.name, err: (error as Error).message }, 'projection runner interrupted; retrying');
       } finally {
-        slot.lock = undefined;
-        if (lock) {
-          await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(projection.name)]).catch(() => undefined);
-          lock.release();
-        }
+        if (lock) await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(projection.name)]).catch(() => undefined);
       }
       if (!this.stopped) await this.sleep(500);
     }
@@ -313,21 +330,33 @@ export class ProjectionRunner {
     return statuses.every((s) => s.status === 'running' && s.lagEvents === 0);
   }
 
+  /** Waits ms, or less when the runner stops. */
   private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.emitter.off('stopping', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
       timer.unref?.();
+      this.emitter.once('stopping', done);
     });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.emitter.emit('stopping');
     for (const [name, slot] of this.live) {
       this.emitter.emit(`stop:${name}`);
       await slot.subscription?.close();
-      slot.lock?.emit('error', new Error('stopping'));
     }
-    // Each leader loop unlocks and releases its connection before the pool may close.
+    this.emitter.emit('leadership-lost');
+    // Each leader loop unlocks before the shared lock connection goes back to the pool.
     await Promise.all(this.leaders);
+    const client = await this.lockConnection?.catch(() => undefined);
+    this.lockConnection = undefined;
+    client?.release();
   }
 }
