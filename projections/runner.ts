@@ -88,14 +88,19 @@ export class ProjectionRunner {
    * connection per projection would pin most of the pool). If it drops, all leaderships end together.
    */
   private lockConnection: Promise<pg.PoolClient> | undefined;
+  private readonly lockReleasers = new Map<pg.PoolClient, () => void>();
   private lockClient(): Promise<pg.PoolClient> {
     if (!this.lockConnection) {
       const connecting = this.db.connect().then((client) => {
-        client.once('error', () => {
+        const onError = () => {
           if (this.lockConnection === connecting) this.lockConnection = undefined;
+          this.lockReleasers.delete(client);
           client.release(true);
           this.emitter.emit('leadership-lost');
-        });
+        };
+        client.once('error', onError);
+        // stop() hands the client back; after that, its errors are the pool's business.
+        this.lockReleasers.set(client, () => client.off('error', onError));
         return client;
       });
       connecting.catch(() => {
@@ -357,6 +362,10 @@ export class ProjectionRunner {
     await Promise.all(this.leaders);
     const client = await this.lockConnection?.catch(() => undefined);
     this.lockConnection = undefined;
-    client?.release();
+    if (client && this.lockReleasers.has(client)) {
+      this.lockReleasers.get(client)!();
+      this.lockReleasers.delete(client);
+      client.release();
+    }
   }
 }
