@@ -1,7 +1,13 @@
-// CLI commands of the OAuth area (clients, tokens, keys); filled in as that area's services land.
+// CLI commands contributed by the areas: tools (tools list|enable|disable, memory backfill-embeddings);
+// OAuth (clients list|add|delete, tokens revoke, keys rotate).
 import type { Command } from './commands.ts';
+import { toolsCommands } from '../mcp/tools/cli.ts';
+import { oauthCommands } from './oauth-commands.ts';
 
 export const extraCommands = (
-  _out: (text: string) => void,
-  _table: (rows: Record<string, unknown>[]) => void,
-): Record<string, Command> => ({});
+  out: (text: string) => void,
+  table: (rows: Record<string, unknown>[]) => void,
+): Record<string, Command> => ({
+  ...oauthCommands(out, table),
+  ...toolsCommands(out, table),
+});

@@ -68,7 +68,9 @@ const wrap = (pool: pg.Pool, url: string, embedded: boolean, extraClose: Closer)
 
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
   if (options.kind === 'server') {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10 });
+    // Two connections are held for good (the projections' leadership locks and the event log's LISTEN);
+    // the rest serve requests, MCP streams and projection batches under load.
+    const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 25 });
     // An idle client losing its connection (server restart) must not crash the process.
     pool.on('error', (error) => options.logger?.warn({ err: error.message }, 'idle database connection lost'));
     return wrap(pool, options.url, false, async () => undefined);

@@ -1,8 +1,77 @@
-// The MCP server side (issue 5): sessions, resumption, the SDK server per session. Placeholder until it lands.
+// The MCP server side (issue 5): who may call (bearer tokens for this resource), the sessions on this
+// instance, the log feed that ties instances together, and the retention cleanup.
 import type { CoreServices } from '../app/services.ts';
 import type { OAuth } from '../app/oauth/index.ts';
+import type { AccessTokenInfo } from '../app/auth-port.ts';
+import { MCP_SCOPES } from '../domain/scopes.ts';
+import { PostgresEventLog } from '../eventstore/postgres.ts';
 import type { Tools } from './tools/index.ts';
+import { SessionFeed } from './feed.ts';
+import { SessionHosts, type McpCaller, type RegisterCapabilities } from './sessions.ts';
+import { registerFixtures } from './fixtures.ts';
+import { sweepExpiredSessions } from './retention.ts';
 
-export type Mcp = { close(): Promise<void> };
+export type { McpCaller, SessionHost } from './sessions.ts';
 
-export const createMcp = async (_core: CoreServices, _oauth: OAuth, _tools: Tools): Promise<Mcp> => ({ close: async () => undefined });
+export type Mcp = {
+  /** The protected resource: PUBLIC_URL/mcp (SPEC: no trailing slash). */
+  readonly resource: string;
+  /** MCP_CONFORMANCE_FIXTURES: unauthenticated, fixture tools/resources/prompts. */
+  readonly fixtures: boolean;
+  readonly sessions: SessionHosts;
+  readonly feed: SessionFeed;
+  /** Verifies a bearer token for this resource (throws InvalidTokenError). */
+  authenticate(token: string): Promise<McpCaller>;
+  /** The caller of every request in fixtures mode. */
+  readonly fixturesCaller: McpCaller;
+  requiredScope(toolName: string): string | undefined;
+  /** Scheduled cleanup: closes expired sessions, removes stream events past retention. */
+  cleanup(now?: Date): Promise<{ expiredSessions: number; removedEvents: number }>;
+  close(): Promise<void>;
+};
+
+export const callerFromToken = (info: AccessTokenInfo): McpCaller => ({
+  userId: info.subject,
+  clientId: info.clientId,
+  scopes: info.scopes,
+  tokenId: info.tokenId,
+});
+
+const FIXTURES_CALLER: McpCaller = { userId: 'conformance', clientId: 'conformance', scopes: [...MCP_SCOPES], tokenId: undefined };
+
+export const createMcp = async (core: CoreServices, oauth: Pick<OAuth, 'verifier'>, tools: Pick<Tools, 'register' | 'requiredScope'>): Promise<Mcp> => {
+  const fixtures = core.config.mcpConformanceFixtures;
+  const resource = `${core.config.publicUrl}/mcp`;
+  const register: RegisterCapabilities = fixtures ? registerFixtures : (server, caller) => tools.register(server, caller);
+  const sessions = new SessionHosts(core, register);
+  const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.drop(sessionId));
+  await feed.start();
+
+  const cleanup = async (now = new Date()) => {
+    const expiredSessions = await sweepExpiredSessions(core, sessions, now);
+    // PostgreSQL keeps hidden events until scavenged; EventStoreDB scavenges by the same metadata itself.
+    const removedEvents = core.log instanceof PostgresEventLog ? await core.log.scavenge() : 0;
+    return { expiredSessions, removedEvents };
+  };
+  const every = Math.min(core.config.eventRetentionMs, 10 * 60_000);
+  const timer = setInterval(() => {
+    cleanup().catch((error: unknown) => core.logger.warn({ err: error }, 'mcp retention cleanup failed'));
+  }, every);
+  timer.unref();
+
+  return {
+    resource,
+    fixtures,
+    sessions,
+    feed,
+    fixturesCaller: FIXTURES_CALLER,
+    authenticate: async (token) => callerFromToken(await oauth.verifier.verify(token, resource)),
+    requiredScope: (name) => tools.requiredScope(name),
+    cleanup,
+    async close() {
+      clearInterval(timer);
+      await sessions.close();
+      await feed.close();
+    },
+  };
+};

@@ -1,15 +1,86 @@
-// The OAuth 2.1 / OpenID Connect authorization server's application layer (issue 4).
-// Placeholder until it lands: refuses every token.
+// The OAuth 2.1 / OpenID Connect authorization server's application layer (issue 4): clients, the
+// authorization (front channel) and token (back channel) services, signing keys and the token check
+// used by /mcp. The CLI and the admin panel call the methods below.
 import type { CoreServices } from '../services.ts';
-import { InvalidTokenError, type TokenVerifier } from '../auth-port.ts';
+import type { TokenVerifier } from '../auth-port.ts';
+import type { Actor } from '../../domain/shared.ts';
+import type { ClientMetadata } from '../../domain/clients/index.ts';
+import { Authorizations } from './authorizations.ts';
+import { Clients, type RegisteredClient } from './clients.ts';
+import { KeyRing } from './keys.ts';
+import { TokenService } from './token-service.ts';
+import { JwtTokenVerifier } from './verifier.ts';
 
-export type OAuth = { readonly verifier: TokenVerifier; close(): Promise<void> };
+export type GrantRow = { grant_id: string; client_id: string; user_id: string | null; scopes: string[]; resource: string; status: string; refresh_expires_at: Date | null; created_at: Date; updated_at: Date };
+export type AccessTokenRow = { jti: string; grant_id: string; client_id: string; user_id: string | null; scopes: string[]; issued_at: Date; expires_at: Date; revoked: boolean };
 
-export const createOAuth = async (_core: CoreServices): Promise<OAuth> => ({
-  verifier: {
-    verify: async () => {
-      throw new InvalidTokenError('invalid_signature', 'the authorization server is not configured');
+export type OAuth = {
+  readonly verifier: TokenVerifier;
+  readonly clients: Clients;
+  readonly authorizations: Authorizations;
+  readonly tokens: TokenService;
+  readonly keys: KeyRing;
+  /** CLI/admin: a confidential client (client_secret_basic) — the secret is in the result, once. */
+  createConfidentialClient(input: { name: string; redirectUris?: string[]; grantTypes?: ClientMetadata['grantTypes'] }, actor: Actor): Promise<RegisteredClient>;
+  listGrants(filter?: { userId?: string; clientId?: string }): Promise<GrantRow[]>;
+  listTokens(filter?: { userId?: string; clientId?: string; activeOnly?: boolean }): Promise<AccessTokenRow[]>;
+  revokeGrant(grantId: string, actor: Actor): Promise<boolean>;
+  revokeAccessToken(jti: string, actor: Actor): Promise<boolean>;
+  /** CLI `tokens revoke <token>`: a refresh token (revokes its grant), an access token JWT, or a jti. */
+  revokeToken(token: string, actor: Actor): Promise<boolean>;
+  /** Adds a new signing key; the previous one stays in the JWKS until its tokens expire. Returns the new kid. */
+  rotateKeys(actor: Actor): Promise<string>;
+  close(): Promise<void>;
+};
+
+const where = (filter: { userId?: string; clientId?: string }, extra: string[] = []): { sql: string; params: string[] } => {
+  const clauses = [...extra];
+  const params: string[] = [];
+  if (filter.userId) clauses.push(`user_id = $${params.push(filter.userId)}`);
+  if (filter.clientId) clauses.push(`client_id = $${params.push(filter.clientId)}`);
+  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+};
+
+export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
+  // Retired keys stay published while tokens they signed (access and id tokens) can still be valid.
+  const keys = new KeyRing({ log: core.log, publishForMs: core.config.accessTokenTtlMs + 60_000 });
+  const clients = new Clients(core);
+  const tokens = new TokenService(core, keys);
+  // Sweep idle public clients a few times a day (idempotent, so several instances may all do it).
+  const sweep = setInterval(() => {
+    clients.expireIdle().catch((error: unknown) => core.logger.warn({ err: error }, 'expiring idle clients failed'));
+  }, 6 * 3_600_000);
+  sweep.unref();
+  return {
+    verifier: new JwtTokenVerifier(keys, core.db, core.config.publicUrl),
+    clients,
+    authorizations: new Authorizations(core, clients),
+    tokens,
+    keys,
+    createConfidentialClient: (input, actor) =>
+      clients.register(
+        {
+          clientName: input.name,
+          redirectUris: input.redirectUris ?? [],
+          grantTypes: input.grantTypes ?? (input.redirectUris?.length ? ['authorization_code', 'refresh_token', 'client_credentials'] : ['client_credentials']),
+          tokenEndpointAuthMethod: 'client_secret_basic',
+          applicationType: 'web',
+        },
+        'admin',
+        actor,
+      ),
+    async listGrants(filter = {}) {
+      const w = where(filter);
+      return (await core.db.query<GrantRow>(`SELECT * FROM oauth_grants ${w.sql} ORDER BY created_at DESC LIMIT 1000`, w.params)).rows;
     },
-  },
-  close: async () => undefined,
-});
+    async listTokens(filter = {}) {
+      const w = where(filter, filter.activeOnly ? ['NOT revoked', 'expires_at > now()'] : []);
+      return (await core.db.query<AccessTokenRow>(`SELECT * FROM oauth_access_tokens ${w.sql} ORDER BY issued_at DESC LIMIT 1000`, w.params)).rows;
+    },
+    revokeGrant: (grantId, actor) => tokens.revokeGrant(grantId, actor),
+    revokeAccessToken: (jti, actor) => tokens.revokeAccessToken(jti, actor),
+    revokeToken: (token, actor) => tokens.revokeAny(token, actor),
+    rotateKeys: (actor) => keys.rotate(actor),
+    close: async () => clearInterval(sweep),
+  };
+};

@@ -1,5 +1,52 @@
-// HTTP routes of the mcp area. Placeholder until its issue lands.
+// HTTP routes of the mcp area: /mcp and /mcp/ (MCP Streamable HTTP). Pipeline per request:
+// [checkHost, checkOrigin, cors, authenticate, dispatch by method].
+import compose from 'koa-compose';
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
+import { authenticate } from './auth.ts';
+import { checkHost, checkOrigin, mcpCors } from './guards.ts';
+import { handlePost } from './post.ts';
+import { RPC, rpcError } from './rpc.ts';
+import { requireSession } from './session.ts';
+import { handleGet } from './stream.ts';
+import type { McpCaller } from '../../mcp/index.ts';
 
-export const mcpRoutes = (_services: Services): Koa.Middleware => async (_ctx, next) => next();
+const noStore: Koa.Middleware = async (ctx, next) => {
+  ctx.set('Cache-Control', 'no-store');
+  await next();
+};
+
+/** DELETE /mcp: the client ends its session (MCP 2025-11-25 basic/transports §Session Management). */
+const handleDelete = (services: Services): Koa.Middleware => async (ctx) => {
+  const caller = ctx.state.caller as McpCaller;
+  const host = await requireSession(ctx, services, caller);
+  if (!host) return;
+  await services.mcp.sessions.end(host, caller);
+  // Koa turns a null body into 204; the SDK and clients expect 200 with no content.
+  ctx.body = null;
+  ctx.status = 200;
+};
+
+export const mcpRoutes = (services: Services): Koa.Middleware => {
+  const { config } = services;
+  const post = handlePost(services);
+  const get = handleGet(services);
+  const del = handleDelete(services);
+  const pipeline = compose([
+    noStore,
+    checkHost(config),
+    checkOrigin(config),
+    mcpCors(config),
+    authenticate(services),
+    async (ctx: Koa.Context) => {
+      if (ctx.method === 'POST') return post(ctx, async () => undefined);
+      if (ctx.method === 'GET') return get(ctx, async () => undefined);
+      if (ctx.method === 'DELETE') return del(ctx, async () => undefined);
+      return rpcError(ctx, 405, RPC.serverError, 'Method not allowed.', { Allow: 'GET, POST, DELETE' });
+    },
+  ]);
+  return async (ctx, next) => {
+    if (ctx.path !== '/mcp' && ctx.path !== '/mcp/') return next();
+    await pipeline(ctx, async () => undefined);
+  };
+};

@@ -1,5 +1,53 @@
-// HTTP routes of the oauth area. Placeholder until its issue lands.
+// HTTP routes of the oauth area: one file per endpoint, each a short pipeline of named middleware.
+import Router, { type RouterMiddleware } from '@koa/router';
+import cors from '@koa/cors';
+import compose from 'koa-compose';
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
+import { parseForm, parseJson } from '../forms.ts';
+import { requireCsrf } from '../csrf.ts';
+import { authenticateClient } from './client-auth.ts';
+import { authorize } from './authorize.ts';
+import { noStore, oauthJsonErrors } from './errors.ts';
+import { pageHeaders, showConsent, showLogin, submitConsent, submitLogin } from './interaction.ts';
+import { serveJwks, serveResourceMetadata, serveServerMetadata } from './metadata.ts';
+import { OAuthRateLimits } from './rate-limits.ts';
+import { deleteRegistration, readRegistration, registerClient, updateRegistration } from './register.ts';
+import { introspectToken, revokeToken } from './revoke.ts';
+import { issueTokens } from './token.ts';
+import { userinfo } from './userinfo.ts';
 
-export const oauthRoutes = (_services: Services): Koa.Middleware => async (_ctx, next) => next();
+export const oauthRoutes = (services: Services): Koa.Middleware => {
+  const router = new Router();
+  const limits = new OAuthRateLimits();
+  // Cookie-less JSON endpoints may be called from browser-based clients (e.g. MCP inspectors).
+  const openCors = cors({ origin: '*', allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type', 'MCP-Protocol-Version'] });
+  const api = (...middleware: Koa.Middleware[]) => compose([openCors, oauthJsonErrors, ...middleware]) as unknown as RouterMiddleware;
+
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) router.all(path, api(serveServerMetadata(services)));
+  for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) router.all(path, api(serveResourceMetadata(services)));
+  router.all('/oauth/jwks', api(serveJwks(services)));
+
+  router.post('/oauth/register', api(noStore, limits.registration(), parseJson, registerClient(services)));
+  router.options('/oauth/register', api());
+  router.get('/oauth/register/:id', api(noStore, readRegistration(services)));
+  router.put('/oauth/register/:id', api(noStore, parseJson, updateRegistration(services)));
+  router.delete('/oauth/register/:id', api(noStore, deleteRegistration(services)));
+  router.options('/oauth/register/:id', api());
+
+  router.post('/oauth/token', api(noStore, parseForm, authenticateClient(services), issueTokens(services)));
+  router.post('/oauth/revoke', api(noStore, parseForm, authenticateClient(services), revokeToken(services)));
+  router.post('/oauth/introspect', api(noStore, parseForm, authenticateClient(services, { confidentialOnly: true }), introspectToken(services)));
+  for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/userinfo']) router.options(path, api());
+  router.get('/oauth/userinfo', api(noStore, userinfo(services)));
+  router.post('/oauth/userinfo', api(noStore, userinfo(services)));
+
+  router.get('/oauth/authorize', pageHeaders, authorize(services));
+  router.post('/oauth/authorize', pageHeaders, parseForm, authorize(services));
+  router.get('/oauth/login', pageHeaders, showLogin(services));
+  router.post('/oauth/login', pageHeaders, parseForm, requireCsrf(), submitLogin(services, limits));
+  router.get('/oauth/consent', pageHeaders, showConsent(services));
+  router.post('/oauth/consent', pageHeaders, parseForm, requireCsrf(), submitConsent(services));
+
+  return compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
+};

@@ -1,6 +1,15 @@
-// The tool registry and built-in tools (issue 6). Placeholder until it lands: no tools.
+// The tool registry and built-in tools (issue 6): filesystem (fs_*), memory (memory_*), system (system_*).
+// Scopes (README "Scopes"): read-only tools need mcp:tools:read; tools that change files or memory need mcp:tools:write.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CoreServices } from '../../app/services.ts';
+import type { Actor } from '../../domain/shared.ts';
+import { createFsTools } from './fs/index.ts';
+import { createMemory, type Memory } from './memory/index.ts';
+import { ToolRegistry, type ToolInfo } from './registry.ts';
+import { systemTools } from './system.ts';
+
+export { ToolError, defineTool, type Tool, type ToolContext } from './define.ts';
+export type { ToolInfo } from './registry.ts';
 
 /** Who is calling, for scope checks and the audit events of every tool call. */
 export type ToolCaller = {
@@ -16,11 +25,25 @@ export type Tools = {
   register(server: McpServer, caller: ToolCaller): void;
   /** The scope a tool needs (for 403 insufficient_scope before dispatch); undefined for unknown tools. */
   requiredScope(name: string): string | undefined;
+  /** Every built-in tool with its scope and whether it is enabled (admin panel, CLI). */
+  list(): Promise<ToolInfo[]>;
+  /** Enables or disables a tool (ToolEnabled / ToolDisabled events); false when nothing changed. Unknown names: DomainError unknown_tool. */
+  setEnabled(name: string, enabled: boolean, actor: Actor, options?: { reason?: string }): Promise<boolean>;
+  /** The memory store behind the memory_* tools (admin views, embeddings backfill). */
+  readonly memory: Memory;
   close(): Promise<void>;
 };
 
-export const createTools = async (_core: CoreServices): Promise<Tools> => ({
-  register: () => undefined,
-  requiredScope: () => undefined,
-  close: async () => undefined,
-});
+export const createTools = async (core: CoreServices): Promise<Tools> => {
+  const fs = await createFsTools(core.config.fsRoots);
+  const memory = await createMemory(core);
+  const registry = new ToolRegistry(core, [...fs.tools, ...memory.tools, ...systemTools(core)]);
+  return {
+    register: (server, caller) => registry.register(server, caller),
+    requiredScope: (name) => registry.get(name)?.scope,
+    list: () => registry.list(),
+    setEnabled: (name, enabled, actor, options) => registry.setEnabled(name, enabled, actor, options),
+    memory,
+    close: async () => undefined,
+  };
+};

@@ -1,4 +1,6 @@
 // Read models of the oauth area (added to the runner by projections/index.ts).
 import type { Projection } from '../sql.ts';
+import { clientsProjection } from './clients.ts';
+import { grantsProjection } from './grants.ts';
 
-export const oauthProjections: readonly Projection[] = [];
+export const oauthProjections: readonly Projection[] = [clientsProjection, grantsProjection];

@@ -1,0 +1,139 @@
+// Application service for OAuth clients: registration (RFC 7591, admin/CLI), RFC 7592 management,
+// metadata-document clients, and client authentication at the token, revocation and introspection endpoints.
+import { randomUUID } from 'node:crypto';
+import { clientDecider, clientStream, type Client, type ClientMetadata } from '../../domain/clients/index.ts';
+import { DomainError, type Actor } from '../../domain/shared.ts';
+import type { CoreServices } from '../services.ts';
+import { handleCommand, loadAggregate } from '../handle.ts';
+import { isMetadataDocumentId, MetadataDocuments } from './cimd.ts';
+import { randomSecret, sameHash, sha256 } from './tokens.ts';
+
+export type ClientRow = {
+  client_id: string;
+  client_name: string;
+  redirect_uris: string[];
+  grant_types: string[];
+  auth_method: string;
+  application_type: string;
+  scope: string | null;
+  source: string;
+  status: string;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/** Unused dynamically registered public clients are deleted after this long (README "OAuth"). */
+export const IDLE_CLIENT_MS = 90 * 86_400_000;
+
+export type RegisteredClient = { client: Client; clientSecret: string | undefined; registrationAccessToken: string | undefined };
+
+/** How a caller presented its credentials (RFC 6749 §2.3). */
+export type ClientCredentials = { clientId: string; secret: string | undefined; method: 'none' | 'client_secret_basic' | 'client_secret_post' };
+
+export class Clients {
+  readonly documents: MetadataDocuments;
+
+  constructor(private readonly core: CoreServices) {
+    this.documents = new MetadataDocuments({ allowPrivate: core.config.dangerouslyAllowPrivateCimd });
+  }
+
+  async register(metadata: ClientMetadata, source: 'dynamic' | 'admin', actor: Actor, now = new Date()): Promise<RegisteredClient> {
+    const clientId = randomUUID();
+    const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : randomSecret();
+    const registrationAccessToken = source === 'dynamic' ? randomSecret() : undefined;
+    const result = await handleCommand(
+      this.core.log,
+      clientStream(clientId),
+      clientDecider,
+      {
+        type: 'RegisterClient',
+        clientId,
+        metadata,
+        source,
+        ...(clientSecret ? { secretHash: sha256(clientSecret) } : {}),
+        ...(registrationAccessToken ? { registrationTokenHash: sha256(registrationAccessToken) } : {}),
+        now,
+      },
+      { actor },
+    );
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    if (result.state.status !== 'active') throw new Error('client not registered');
+    return { client: result.state, clientSecret, registrationAccessToken };
+  }
+
+  /** A client by id: a registered one (from its stream), or a metadata document for URL ids. */
+  async find(clientId: string): Promise<Client | undefined> {
+    if (isMetadataDocumentId(clientId, this.core.config.dangerouslyAllowPrivateCimd)) return this.documents.get(clientId);
+    if (!/^[\w-]{1,100}$/.test(clientId)) return undefined;
+    const { state } = await loadAggregate(this.core.log, clientStream(clientId), clientDecider);
+    return state.status === 'active' ? state : undefined;
+  }
+
+  /** RFC 7592 §2: the registration access token authorizes reading, updating and deleting the client. */
+  async forManagement(clientId: string, registrationToken: string | undefined): Promise<Client> {
+    const client = /^[\w-]{1,100}$/.test(clientId) ? await this.find(clientId) : undefined;
+    if (!client || !client.registrationTokenHash || !registrationToken || !sameHash(sha256(registrationToken), client.registrationTokenHash)) {
+      throw new DomainError('invalid_token', 'the registration access token is not valid for this client');
+    }
+    return client;
+  }
+
+  async update(clientId: string, metadata: ClientMetadata, actor: Actor, now = new Date()): Promise<Client> {
+    const result = await handleCommand(this.core.log, clientStream(clientId), clientDecider, { type: 'UpdateClient', metadata, now }, { actor });
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    if (result.state.status !== 'active') throw new DomainError('client_not_found', 'no such client');
+    return result.state;
+  }
+
+  async delete(clientId: string, actor: Actor, now = new Date(), reason: 'requested' | 'idle' = 'requested'): Promise<boolean> {
+    const result = await handleCommand(this.core.log, clientStream(clientId), clientDecider, { type: 'DeleteClient', reason, now }, { actor });
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    return result.events.length > 0;
+  }
+
+  /**
+   * Dynamically registered public clients nobody uses pile up (anyone may register): those older than
+   * `idleMs` with no grant used within `idleMs` and no live refresh token are deleted (reason idle).
+   */
+  async expireIdle(now = new Date(), idleMs = IDLE_CLIENT_MS): Promise<string[]> {
+    const cutoff = new Date(now.getTime() - idleMs);
+    const { rows } = await this.core.db.query<{ client_id: string }>(
+      `SELECT c.client_id FROM oauth_clients c
+        WHERE c.status = 'active' AND c.source = 'dynamic' AND c.auth_method = 'none' AND c.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = c.client_id
+                            AND (g.updated_at >= $1 OR (g.status = 'active' AND g.refresh_expires_at > $2)))
+        LIMIT 1000`,
+      [cutoff, now],
+    );
+    const expired: string[] = [];
+    for (const row of rows) if (await this.delete(row.client_id, { type: 'system', id: 'idle-clients' }, now, 'idle')) expired.push(row.client_id);
+    return expired;
+  }
+
+  async list(): Promise<ClientRow[]> {
+    return (await this.core.db.query<ClientRow>(`SELECT * FROM oauth_clients WHERE status = 'active' ORDER BY created_at, client_id`)).rows;
+  }
+
+  /**
+   * RFC 6749 §2.3 / OAuth 2.1 §3.2.1: the client must use the method it registered; a confidential
+   * client's secret must match. Throws invalid_client (the HTTP layer adds 401 + WWW-Authenticate for Basic).
+   */
+  async authenticate(credentials: ClientCredentials): Promise<Client> {
+    let client: Client | undefined;
+    try {
+      client = await this.find(credentials.clientId);
+    } catch (error) {
+      if (error instanceof DomainError) throw new DomainError('invalid_client', error.message);
+      throw error;
+    }
+    const fail = () => new DomainError('invalid_client', 'client authentication failed');
+    if (!client) throw fail();
+    if (client.tokenEndpointAuthMethod === 'none') {
+      if (credentials.method !== 'none') throw fail();
+      return client;
+    }
+    if (credentials.method !== client.tokenEndpointAuthMethod || !credentials.secret || !client.secretHash) throw fail();
+    if (!sameHash(sha256(credentials.secret), client.secretHash)) throw fail();
+    return client;
+  }
+}

@@ -1,0 +1,254 @@
+// The back channel: /oauth/token grants, revocation (RFC 7009) and introspection (RFC 7662).
+import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import type { Client } from '../../domain/clients/index.ts';
+import { grantDecider, grantStream, type GrantCommand, type GrantEvent, type NewTokens } from '../../domain/grants/index.ts';
+import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';
+import { DomainError, type Actor } from '../../domain/shared.ts';
+import type { CoreServices } from '../services.ts';
+import { handleCommand, loadAggregate } from '../handle.ts';
+import { canonicalResource, mcpResource } from './authorizations.ts';
+import type { KeyRing } from './keys.ts';
+import { grantIdOf, grantIdOfTokenId, grantToken, newAccessTokenId, sha256, signAccessToken, signIdToken } from './tokens.ts';
+import type { TokenVerifier } from '../auth-port.ts';
+
+/**
+ * Refresh-token rotation policy: every refresh returns a new refresh token. The one it replaced keeps
+ * working for REFRESH_GRACE_MS (two parallel refreshes must not log the user out); presented after
+ * that, it is treated as stolen and the whole grant is revoked (RFC 9700 §4.14.2).
+ */
+export const REFRESH_GRACE_MS = 30_000;
+
+export type TokenResponse = {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+};
+
+const invalidGrant = (message: string) => new DomainError('invalid_grant', message);
+
+export class TokenService {
+  constructor(
+    private readonly core: CoreServices,
+    private readonly keys: KeyRing,
+  ) {}
+
+  private run(grantId: string, command: GrantCommand, actor: Actor) {
+    // Parallel refreshes of one grant are expected (several tabs, retries): retry conflicts generously.
+    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor }, 10);
+  }
+
+  private resource(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    const resource = canonicalResource(this.core.config.publicUrl, value);
+    if (!resource) throw new DomainError('invalid_target', 'unknown resource');
+    return resource;
+  }
+
+  private newTokens(grantId: string, client: Client, now: Date, withRefresh: boolean): { tokens: NewTokens; refreshToken: string | undefined } {
+    const refresh = withRefresh ? grantToken(grantId) : undefined;
+    return {
+      refreshToken: refresh?.token,
+      tokens: {
+        accessTokenId: newAccessTokenId(grantId),
+        accessExpiresAt: new Date(now.getTime() + this.core.config.accessTokenTtlMs).toISOString(),
+        ...(refresh ? { refreshHash: refresh.hash, refreshExpiresAt: new Date(now.getTime() + this.core.config.refreshTokenTtlMs).toISOString() } : {}),
+      },
+    };
+  }
+
+  private async activeUser(userId: string) {
+    const user = await this.core.users.byId(userId);
+    if (!user || user.status !== 'active') throw invalidGrant('the user is disabled');
+    return user;
+  }
+
+  private async respond(event: GrantEvent, client: Client, refreshToken: string | undefined, now: Date, idToken?: { nonce: string | undefined; authTime: string | undefined }): Promise<TokenResponse> {
+    if (event.type !== 'AuthorizationCodeRedeemed' && event.type !== 'RefreshTokenRotated' && event.type !== 'ClientCredentialsIssued') throw new Error(`unexpected ${event.type}`);
+    const tokens = event.data.tokens;
+    const subject = event.type === 'ClientCredentialsIssued' ? client.clientId : event.data.userId;
+    const expiresAt = new Date(tokens.accessExpiresAt);
+    const accessToken = await signAccessToken(this.keys, {
+      issuer: this.core.config.publicUrl,
+      audience: event.data.resource,
+      subject,
+      clientId: client.clientId,
+      scopes: tokens.scopes,
+      jti: tokens.accessTokenId,
+      issuedAt: now,
+      expiresAt,
+    });
+    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: Math.round((expiresAt.getTime() - now.getTime()) / 1_000), scope: tokens.scopes.join(' ') };
+    if (refreshToken) response.refresh_token = refreshToken;
+    if (idToken && tokens.scopes.includes('openid')) {
+      const user = await this.activeUser(subject);
+      response.id_token = await signIdToken(this.keys, {
+        issuer: this.core.config.publicUrl,
+        subject,
+        clientId: client.clientId,
+        issuedAt: now,
+        expiresAt,
+        authTime: idToken.authTime ? new Date(idToken.authTime) : undefined,
+        nonce: idToken.nonce,
+        extra: userClaims(user, tokens.scopes),
+      });
+    }
+    return response;
+  }
+
+  /** grant_type=authorization_code (OAuth 2.1 §4.1.3). */
+  async exchangeCode(client: Client, input: { code: string; redirectUri: string | undefined; codeVerifier: string | undefined; resource: string | undefined }, now = new Date()): Promise<TokenResponse> {
+    const grantId = grantIdOf(input.code);
+    if (!grantId) throw invalidGrant('the authorization code is invalid');
+    if (input.codeVerifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier)) throw new DomainError('invalid_request', 'code_verifier is malformed (RFC 7636 §4.1)');
+    const { tokens, refreshToken } = this.newTokens(grantId, client, now, client.grantTypes.includes('refresh_token'));
+    const result = await this.run(
+      grantId,
+      {
+        type: 'RedeemCode',
+        codeHash: sha256(input.code),
+        clientId: client.clientId,
+        redirectUri: input.redirectUri,
+        verifierChallenge: input.codeVerifier === undefined ? undefined : sha256(input.codeVerifier),
+        resource: this.resource(input.resource),
+        tokens,
+        now,
+      },
+      { type: 'client', id: client.clientId },
+    );
+    const redeemed = result.events.find((event) => event.type === 'AuthorizationCodeRedeemed');
+    if (!redeemed) {
+      // RFC 9700 §4.5: the code was used before; what it produced is now revoked.
+      await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+      throw invalidGrant('the authorization code was already used');
+    }
+    if (redeemed.data.userId) await this.activeUser(redeemed.data.userId);
+    const state = result.state.status === 'active' ? result.state : undefined;
+    return this.respond(redeemed, client, refreshToken, now, { nonce: state?.nonce, authTime: state?.authTime });
+  }
+
+  /** grant_type=refresh_token with rotation (OAuth 2.1 §4.3, RFC 9700 §4.14.2). */
+  async refresh(client: Client, input: { refreshToken: string; scope: string | undefined; resource: string | undefined }, now = new Date()): Promise<TokenResponse> {
+    const grantId = grantIdOf(input.refreshToken);
+    if (!grantId || !client.grantTypes.includes('refresh_token')) throw invalidGrant('the refresh token is invalid');
+    const { tokens, refreshToken } = this.newTokens(grantId, client, now, true);
+    const scopes = input.scope === undefined ? undefined : input.scope.split(' ').filter(Boolean);
+    const result = await this.run(
+      grantId,
+      { type: 'Refresh', refreshHash: sha256(input.refreshToken), clientId: client.clientId, scopes, resource: this.resource(input.resource), tokens, graceMs: REFRESH_GRACE_MS, now },
+      { type: 'client', id: client.clientId },
+    );
+    const rotated = result.events.find((event) => event.type === 'RefreshTokenRotated');
+    if (!rotated) {
+      await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+      throw invalidGrant('the refresh token was already used; the grant has been revoked');
+    }
+    await this.activeUser(rotated.data.userId);
+    return this.respond(rotated, client, refreshToken, now);
+  }
+
+  /** grant_type=client_credentials (OAuth 2.1 §4.2), confidential clients only. */
+  async clientCredentials(client: Client, input: { scope: string | undefined; resource: string | undefined }, now = new Date()): Promise<TokenResponse> {
+    if (client.tokenEndpointAuthMethod === 'none' || !client.grantTypes.includes('client_credentials')) {
+      throw new DomainError('unauthorized_client', 'this client may not use the client_credentials grant');
+    }
+    const scopes = input.scope === undefined ? DEFAULT_SCOPES : input.scope.split(' ').filter(Boolean);
+    // No user is behind these tokens: only the MCP scopes make sense.
+    if (scopes.some((scope) => !(MCP_SCOPES as readonly string[]).includes(scope))) throw new DomainError('invalid_scope', 'client_credentials tokens carry MCP scopes only');
+    const grantId = randomUUID();
+    const { tokens } = this.newTokens(grantId, client, now, false);
+    const resource = this.resource(input.resource) ?? mcpResource(this.core.config.publicUrl);
+    const result = await this.run(grantId, { type: 'IssueClientCredentials', grantId, clientId: client.clientId, scopes, resource, tokens, now }, { type: 'client', id: client.clientId });
+    return this.respond(result.events[0]!, client, undefined, now);
+  }
+
+  /**
+   * RFC 7009: revokes an access token (its jti) or a refresh token (its whole grant, §2.1). Tokens of
+   * other clients and unknown tokens are ignored: the answer is 200 either way (§2.2).
+   */
+  async revoke(client: Client, token: string, actor: Actor = { type: 'client', id: client.clientId }, now = new Date()): Promise<void> {
+    const refreshGrant = grantIdOf(token);
+    if (refreshGrant) {
+      const { state } = await loadAggregate(this.core.log, grantStream(refreshGrant), grantDecider);
+      if ((state.status === 'active' || state.status === 'revoked') && state.clientId === client.clientId && state.refresh.some((entry) => entry.hash === sha256(token))) {
+        await this.revokeGrant(refreshGrant, actor, now);
+      }
+      return;
+    }
+    let claims: { jti?: unknown; client_id?: unknown };
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      return;
+    }
+    // Only the client the token was issued to may revoke it; the jti names its grant stream.
+    if (typeof claims.jti !== 'string' || claims.client_id !== client.clientId) return;
+    await this.revokeAccessToken(claims.jti, actor, now);
+  }
+
+  /** Admin/CLI: revokes whatever `token` is — a refresh token (its grant), an access token, or a jti. */
+  async revokeAny(token: string, actor: Actor, now = new Date()): Promise<boolean> {
+    const refreshGrant = grantIdOf(token);
+    if (refreshGrant) return this.revokeGrant(refreshGrant, actor, now);
+    if (grantIdOfTokenId(token)) return this.revokeAccessToken(token, actor, now);
+    try {
+      const { jti } = decodeJwt(token);
+      return typeof jti === 'string' ? this.revokeAccessToken(jti, actor, now) : false;
+    } catch {
+      return false;
+    }
+  }
+
+  async revokeAccessToken(jti: string, actor: Actor, now = new Date()): Promise<boolean> {
+    const grantId = grantIdOfTokenId(jti);
+    if (!grantId) return false;
+    const result = await this.run(grantId, { type: 'RevokeAccessToken', accessTokenId: jti, now }, actor);
+    // Read your writes: once this returns, the verifier on this instance refuses the token.
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+    return result.events.length > 0;
+  }
+
+  async revokeGrant(grantId: string, actor: Actor, now = new Date()): Promise<boolean> {
+    const result = await this.run(grantId, { type: 'RevokeGrant', reason: 'revoked', now }, actor);
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+    return result.events.length > 0;
+  }
+
+  /** RFC 7662 §2.2: active tokens get their claims; anything else only `{active: false}`. */
+  async introspect(client: Client, token: string, verifier: TokenVerifier): Promise<Record<string, unknown>> {
+    let claims: { aud?: unknown };
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      return { active: false };
+    }
+    const audience = typeof claims.aud === 'string' ? claims.aud : Array.isArray(claims.aud) && typeof claims.aud[0] === 'string' ? claims.aud[0] : undefined;
+    if (!audience) return { active: false };
+    try {
+      const info = await verifier.verify(token, audience);
+      void client;
+      return {
+        active: true,
+        scope: info.scopes.join(' '),
+        client_id: info.clientId,
+        sub: info.subject,
+        aud: info.audience.length === 1 ? info.audience[0] : info.audience,
+        iss: this.core.config.publicUrl,
+        jti: info.tokenId,
+        exp: Math.floor(info.expiresAt.getTime() / 1_000),
+        token_type: 'Bearer',
+      };
+    } catch {
+      return { active: false };
+    }
+  }
+}
+
+/** OIDC Core §5.4: claims released per scope. */
+export const userClaims = (user: { email: string; name: string }, scopes: readonly string[]): Record<string, unknown> => ({
+  ...(scopes.includes('email') ? { email: user.email, email_verified: false } : {}),
+  ...(scopes.includes('profile') ? { name: user.name } : {}),
+});

@@ -1,0 +1,64 @@
+// The token check /mcp relies on: RFC 9068 §4 validation with jose (ES256 only, typ at+jwt, our issuer,
+// the resource as audience, a key from our JWKS), then the revocation read model. Revocations made on
+// this instance are visible at once (the revoker waits for the projection); other instances see them
+// when their projection runner has applied the event (polling, well under a second).
+import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import type { Queryable } from '../../db/database.ts';
+import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';
+import type { KeyRing } from './keys.ts';
+
+export class JwtTokenVerifier implements TokenVerifier {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly db: Queryable,
+    private readonly issuer: string,
+  ) {}
+
+  async verify(token: string, resource: string): Promise<AccessTokenInfo> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new InvalidTokenError('malformed', 'the token is not a JWT');
+    }
+    // RFC 8725 §3.1: never let the token choose the algorithm (no `none`, no HS256 with our public key).
+    if (header.alg !== 'ES256' || typeof header.kid !== 'string') throw new InvalidTokenError('invalid_signature', 'unsupported token algorithm or missing kid');
+    const key = await this.keys.verificationKey(header.kid);
+    if (!key) throw new InvalidTokenError('invalid_signature', 'unknown signing key');
+    let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+    try {
+      ({ payload } = await jwtVerify(token, key, { algorithms: ['ES256'], typ: 'at+jwt', issuer: this.issuer, audience: resource, requiredClaims: ['exp', 'sub', 'jti', 'client_id', 'iat'] }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw new InvalidTokenError('expired', 'the token has expired');
+      if (error instanceof errors.JWTClaimValidationFailed) {
+        if (error.claim === 'iss') throw new InvalidTokenError('wrong_issuer', 'the token was issued by someone else');
+        if (error.claim === 'aud') throw new InvalidTokenError('wrong_audience', 'the token is for another resource');
+        throw new InvalidTokenError('malformed', `invalid claim ${error.claim}`);
+      }
+      throw new InvalidTokenError('invalid_signature', 'the token signature is invalid');
+    }
+    const jti = String(payload.jti);
+    const subject = String(payload.sub);
+    const row = (
+      await this.db.query<{ revoked: boolean | null; user_status: string | null; client_status: string | null }>(
+        `SELECT (SELECT revoked FROM oauth_access_tokens WHERE jti = $1) AS revoked,
+                (SELECT status FROM users WHERE id::text = $2) AS user_status,
+                (SELECT status FROM oauth_clients WHERE client_id = $3) AS client_status`,
+        [jti, subject, String(payload.client_id)],
+      )
+    ).rows[0];
+    if (row?.revoked) throw new InvalidTokenError('revoked', 'the token was revoked');
+    if (row?.user_status === 'disabled') throw new InvalidTokenError('revoked', 'the user is disabled');
+    if (row?.client_status === 'deleted') throw new InvalidTokenError('revoked', 'the client was deleted');
+    const audience = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
+    return {
+      token,
+      subject,
+      clientId: String(payload.client_id),
+      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+      audience,
+      tokenId: jti,
+      expiresAt: new Date((payload.exp ?? 0) * 1_000),
+    };
+  }
+}

@@ -1,0 +1,59 @@
+// A closed-loop load generator over node:http keep-alive: `connections` clients, each with its own MCP
+// session, sending tools/call back to back for `seconds`; reports requests/s and latency percentiles.
+import http from 'node:http';
+
+export type LoadResult = { connections: number; requests: number; perSecond: number; p50: number; p99: number; errors: number };
+
+const ACCEPT = 'application/json, text/event-stream';
+
+type Reply = { status: number; headers: http.IncomingHttpHeaders; body: string };
+
+const send = (agent: http.Agent, url: URL, headers: Record<string, string>, body: unknown): Promise<Reply> =>
+  new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request(
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, 'content-type': 'application/json', accept: ACCEPT, 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+
+export const openSession = async (url: URL, headers: Record<string, string>, agent: http.Agent): Promise<string> => {
+  const init = await send(agent, url, headers, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  const sessionId = init.headers['mcp-session-id'];
+  if (typeof sessionId !== 'string') throw new Error(`initialize failed: ${init.status} ${init.body}`);
+  await send(agent, url, { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, { jsonrpc: '2.0', method: 'notifications/initialized' });
+  return sessionId;
+};
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+export const runLoad = async (endpoint: string, headers: Record<string, string>, connections: number, seconds: number): Promise<LoadResult> => {
+  const url = new URL(endpoint);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const sessions = await Promise.all(Array.from({ length: connections }, () => openSession(url, headers, agent)));
+  const latencies: number[] = [];
+  let errors = 0;
+  const until = performance.now() + seconds * 1_000;
+  await Promise.all(
+    sessions.map(async (sessionId, worker) => {
+      const sessionHeaders = { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+      for (let i = 0; performance.now() < until; i += 1) {
+        const started = performance.now();
+        const reply = await send(agent, url, sessionHeaders, { jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'bench_echo', arguments: { text: `w${worker} #${i}` } } });
+        if (reply.status !== 200 || !reply.body.includes(`w${worker} #${i}`)) errors += 1;
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { connections, requests: latencies.length, perSecond: Math.round(latencies.length / seconds), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+};

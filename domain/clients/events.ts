@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+export const AuthMethod = z.enum(['none', 'client_secret_basic', 'client_secret_post']);
+export type AuthMethod = z.infer<typeof AuthMethod>;
+export const GrantType = z.enum(['authorization_code', 'refresh_token', 'client_credentials']);
+export type GrantType = z.infer<typeof GrantType>;
+
+export const ClientMetadata = z.object({
+  clientName: z.string(),
+  redirectUris: z.array(z.string()),
+  grantTypes: z.array(GrantType),
+  tokenEndpointAuthMethod: AuthMethod,
+  applicationType: z.enum(['web', 'native']),
+  scope: z.string().optional(),
+  clientUri: z.string().optional(),
+  logoUri: z.string().optional(),
+});
+export type ClientMetadata = z.infer<typeof ClientMetadata>;
+
+export const ClientEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('ClientRegistered'),
+    data: ClientMetadata.extend({
+      clientId: z.string(),
+      source: z.enum(['dynamic', 'admin']),
+      /** SHA-256 of the client secret (confidential clients); the secret itself is shown once. */
+      secretHash: z.string().optional(),
+      /** SHA-256 of the RFC 7592 registration access token. */
+      registrationTokenHash: z.string().optional(),
+      at: z.string(),
+    }),
+  }),
+  z.object({ type: z.literal('ClientUpdated'), data: ClientMetadata.extend({ clientId: z.string(), at: z.string() }) }),
+  z.object({ type: z.literal('ClientDeleted'), data: z.object({ clientId: z.string(), reason: z.enum(['requested', 'idle']).optional(), at: z.string() }) }),
+]);
+export type ClientEvent = z.infer<typeof ClientEvent>;

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** What one token response handed out (the refresh token only as its SHA-256). */
+export const IssuedTokens = z.object({
+  accessTokenId: z.string(),
+  accessExpiresAt: z.string(),
+  scopes: z.array(z.string()),
+  refreshHash: z.string().optional(),
+  refreshExpiresAt: z.string().optional(),
+});
+export type IssuedTokens = z.infer<typeof IssuedTokens>;
+
+export const AuthorizationRequest = z.object({
+  clientId: z.string(),
+  redirectUri: z.string(),
+  scopes: z.array(z.string()),
+  /** RFC 8707 resource the tokens are for (their `aud`). */
+  resource: z.string(),
+  codeChallenge: z.string(),
+  state: z.string().optional(),
+  nonce: z.string().optional(),
+});
+export type AuthorizationRequest = z.infer<typeof AuthorizationRequest>;
+
+const at = z.string();
+const grantId = z.string();
+
+export const GrantEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('AuthorizationRequested'), data: AuthorizationRequest.extend({ grantId, expiresAt: z.string(), at }) }),
+  z.object({ type: z.literal('LoginFailed'), data: z.object({ grantId, email: z.string(), at }) }),
+  z.object({ type: z.literal('ConsentGiven'), data: z.object({ grantId, userId: z.string(), clientId: z.string(), scopes: z.array(z.string()), remembered: z.boolean(), at }) }),
+  z.object({ type: z.literal('ConsentDenied'), data: z.object({ grantId, userId: z.string(), at }) }),
+  z.object({ type: z.literal('AuthorizationCodeIssued'), data: z.object({ grantId, userId: z.string(), codeHash: z.string(), expiresAt: z.string(), authTime: z.string(), at }) }),
+  z.object({ type: z.literal('AuthorizationCodeRedeemed'), data: z.object({ grantId, clientId: z.string(), userId: z.string(), resource: z.string(), tokens: IssuedTokens, at }) }),
+  z.object({ type: z.literal('RefreshTokenRotated'), data: z.object({ grantId, clientId: z.string(), userId: z.string(), resource: z.string(), previousHash: z.string(), tokens: IssuedTokens, at }) }),
+  z.object({
+    type: z.literal('ClientCredentialsIssued'),
+    data: z.object({ grantId, clientId: z.string(), resource: z.string(), tokens: IssuedTokens, at }),
+  }),
+  z.object({ type: z.literal('AccessTokenRevoked'), data: z.object({ grantId, accessTokenId: z.string(), at }) }),
+  z.object({
+    type: z.literal('GrantRevoked'),
+    data: z.object({ grantId, reason: z.enum(['code_replay', 'refresh_reuse', 'revoked', 'user_disabled']), at }),
+  }),
+]);
+export type GrantEvent = z.infer<typeof GrantEvent>;

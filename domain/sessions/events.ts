@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** Lifecycle of one MCP session (stream `mcp-session-<id>`): audit events, never subject to retention. */
+export const McpSessionEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('McpSessionOpened'),
+    data: z.object({
+      sessionId: z.string(),
+      userId: z.string(),
+      clientId: z.string(),
+      tokenId: z.string().optional(),
+      protocolVersion: z.string(),
+      clientName: z.string(),
+      clientVersion: z.string(),
+      /** The client's `initialize` params, replayed to rebuild the SDK server on any instance. */
+      initializeParams: z.record(z.string(), z.unknown()),
+      openedAt: z.string(),
+      expiresAt: z.string(),
+    }),
+  }),
+  z.object({
+    type: z.literal('McpSessionClosed'),
+    data: z.object({ sessionId: z.string(), reason: z.enum(['deleted', 'expired']), at: z.string() }),
+  }),
+]);
+export type McpSessionEvent = z.infer<typeof McpSessionEvent>;
+
+/**
+ * One message the server sent on one SSE stream of a session (stream `mcp-messages-<id>`, bounded by
+ * EVENT_RETENTION / EVENT_RETENTION_MAX_PER_STREAM). `streamId` is the SDK's stream: one per POST that
+ * carried requests, or the standalone GET stream. An empty `message` is a priming event (no payload).
+ * `seq` numbers the messages of a request stream (0 = its priming event): only the instance that runs
+ * the request writes to its stream, so the number is assigned before the event is stored.
+ */
+export const McpEventEmitted = z.object({
+  type: z.literal('McpEventEmitted'),
+  data: z.object({ sessionId: z.string(), streamId: z.string(), seq: z.number().int().min(0).optional(), message: z.record(z.string(), z.unknown()) }),
+});
+export type McpEventEmitted = z.infer<typeof McpEventEmitted>;

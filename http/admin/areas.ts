@@ -1,0 +1,68 @@
+// Pages that browse other areas' read models as tables (the memory browser: per user, search).
+// Each shows the tables that exist; a table not created yet (its area has not landed) shows "not
+// available yet", and the page lights up by itself once the projection is registered.
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Services } from '../../app/services.ts';
+import { userIdForEmail } from '../../domain/users/index.ts';
+import { renderPage } from './page.ts';
+import { tableExists } from './stats.ts';
+
+type Area = { key: string; title: string; tables: { name: string; title: string; order: string }[] };
+
+export const AREAS: readonly Area[] = [
+  {
+    key: 'memory',
+    title: 'Memory',
+    tables: [
+      { name: 'memory_entities', title: 'Entities', order: 'updated_at' },
+      { name: 'memory_relations', title: 'Relations', order: 'from_name' },
+      { name: 'memory_notes', title: 'Notes', order: 'updated_at' },
+    ],
+  },
+];
+
+const HIDDEN_COLUMN = /(secret|password|hash|token$|embedding|^revision$|^search$)/i;
+const ROWS = 100;
+
+const show = (value: unknown): string => {
+  if (value === null || value === undefined) return '';
+  const text = value instanceof Date ? value.toISOString().replace('T', ' ').slice(0, 19) : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+};
+
+const Search = z.object({
+  q: z.string().trim().max(200).optional(),
+  user: z.string().trim().max(320).optional(),
+});
+
+export const areaRoutes = (services: Services) => {
+  const router = new Router();
+  for (const area of AREAS) {
+    router.get(`/admin/${area.key}`, async (ctx) => {
+      const { q, user } = Search.parse(ctx.query);
+      // Per user: by email or id (every memory table has user_id).
+      const userId = user ? (user.includes('@') ? userIdForEmail(user) : user) : undefined;
+      const tables = [];
+      for (const table of area.tables) {
+        if (!(await tableExists(services, table.name))) {
+          tables.push({ ...table, available: false, columns: [], rows: [] });
+          continue;
+        }
+        // Table names come from the fixed list above, never from the request.
+        const where: string[] = [];
+        const params: unknown[] = [];
+        if (q) where.push(`t::text ILIKE $${params.push(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
+        if (userId) where.push(`t.user_id = $${params.push(userId)}`);
+        const result = await services.db.query(
+          `SELECT * FROM ${table.name} t ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${table.order} DESC LIMIT ${ROWS}`,
+          params,
+        );
+        const columns = result.fields.map((field) => field.name).filter((name) => !HIDDEN_COLUMN.test(name));
+        tables.push({ ...table, available: true, columns, rows: result.rows.map((row) => columns.map((column) => show(row[column]))) });
+      }
+      renderPage(ctx, 'area', { title: area.title, section: area.key, area, tables, q: q ?? '', user: user ?? '' });
+    });
+  }
+  return router;
+};

@@ -1,0 +1,72 @@
+// /admin/audit: browse the event log — filter by stream, type, user, client, time range; paginated;
+// each event's JSON (secrets redacted); a stream link follows everything that happened to one aggregate.
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Services } from '../../app/services.ts';
+import { positionToString } from '../../eventstore/port.ts';
+import { eventTypes, queryAudit, redact, type AuditFilter } from './audit-query.ts';
+import { renderPage } from './page.ts';
+
+const text = z
+  .string()
+  .trim()
+  .max(300)
+  .optional()
+  .transform((value) => value || undefined);
+const time = z
+  .string()
+  .trim()
+  .max(40)
+  .optional()
+  .transform((value) => {
+    if (!value) return undefined;
+    // <input type="datetime-local"> sends local time without a zone: read it as UTC (the page says so).
+    const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+    return Number.isNaN(date.getTime()) ? undefined : date;
+  });
+
+const AuditQuery = z.object({ stream: text, type: text, user: text, client: text, from: time, to: time, before: text });
+
+export const auditRoutes = (services: Services) => {
+  const router = new Router();
+
+  router.get('/admin/audit', async (ctx) => {
+    const filter: AuditFilter = AuditQuery.parse(ctx.query);
+    const [page, types, users] = await Promise.all([queryAudit(services, filter), eventTypes(services), services.users.list()]);
+    const emails = new Map(users.map((user) => [user.id, user.email]));
+    const query = (extra: Record<string, string>) => {
+      const params = new URLSearchParams();
+      for (const key of ['stream', 'type', 'user', 'client'] as const) if (filter[key]) params.set(key, filter[key]!);
+      if (typeof ctx.query.from === 'string' && ctx.query.from) params.set('from', ctx.query.from);
+      if (typeof ctx.query.to === 'string' && ctx.query.to) params.set('to', ctx.query.to);
+      for (const [key, value] of Object.entries(extra)) params.set(key, value);
+      return `/admin/audit?${params.toString()}`;
+    };
+    renderPage(ctx, 'audit', {
+      title: 'Audit history',
+      section: 'audit',
+      filter: { ...filter, from: typeof ctx.query.from === 'string' ? ctx.query.from : '', to: typeof ctx.query.to === 'string' ? ctx.query.to : '' },
+      types,
+      kind: services.log.kind,
+      scanned: page.scanned,
+      events: page.rows.map(({ event }) => {
+        const actor = (event.metadata.actor ?? {}) as { type?: string; id?: string; email?: string };
+        return {
+          id: event.id,
+          stream: event.stream,
+          revision: String(event.revision),
+          position: positionToString(event.position),
+          type: event.type,
+          at: event.createdAt.toISOString().replace('T', ' ').slice(0, 19),
+          actor: actor.email ?? (actor.type === 'user' && actor.id ? emails.get(actor.id) : undefined) ?? (actor.type && actor.id ? `${actor.type}:${actor.id}` : ''),
+          actorId: actor.id,
+          json: JSON.stringify({ data: redact(event.data), metadata: redact(event.metadata) }, null, 2),
+        };
+      }),
+      nextHref: page.next ? query({ before: page.next }) : undefined,
+      firstHref: filter.before ? query({}) : undefined,
+    });
+  });
+
+  return router;
+};

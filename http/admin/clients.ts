@@ -1,0 +1,56 @@
+// /admin/clients: registered OAuth clients (how registered: DCR, CIMD, admin), details with redirect URIs,
+// create a confidential client (secret shown once, never stored in clear), delete.
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Services } from '../../app/services.ts';
+import { requireCsrf } from '../csrf.ts';
+import { HttpError } from '../errors.ts';
+import { formBody, parseForm } from '../forms.ts';
+import { adminActor } from './auth.ts';
+import { redirectDone, renderPage } from './page.ts';
+
+const SOURCES: Record<string, string> = { dynamic: 'dynamic registration (RFC 7591)', admin: 'admin', metadata_document: 'client ID metadata document (CIMD)' };
+
+const CreateForm = z.object({
+  name: z.string().trim().min(1).max(200),
+  redirect_uris: z
+    .string()
+    .max(4_000)
+    .optional()
+    .transform((value) => (value ?? '').split(/\s+/).filter(Boolean)),
+});
+
+export const clientsRoutes = (services: Services) => {
+  const router = new Router();
+
+  router.get('/admin/clients', async (ctx) => {
+    const clients = await services.oauth.clients.list();
+    renderPage(ctx, 'clients', {
+      title: 'OAuth clients',
+      section: 'clients',
+      clients: clients.map((c) => ({ ...c, how: SOURCES[c.source] ?? c.source, created: c.created_at.toISOString().replace('T', ' ').slice(0, 19) })),
+    });
+  });
+
+  router.get('/admin/clients/:id', async (ctx) => {
+    const client = await services.oauth.clients.find(String(ctx.params.id));
+    if (!client) throw new HttpError(404, 'client_not_found', 'no such client');
+    const grants = await services.oauth.listGrants({ clientId: client.clientId });
+    renderPage(ctx, 'client', { title: client.clientName, section: 'clients', client, how: SOURCES[client.source] ?? client.source, grants: grants.length, activeGrants: grants.filter((g) => g.status !== 'revoked').length });
+  });
+
+  router.post('/admin/clients', parseForm, requireCsrf(), async (ctx) => {
+    const form = CreateForm.parse(formBody(ctx));
+    const created = await services.oauth.createConfidentialClient({ name: form.name, redirectUris: form.redirect_uris }, adminActor(ctx));
+    // Shown in this response only (Cache-Control: no-store); the log keeps a hash.
+    renderPage(ctx, 'client-created', { title: 'Client created', section: 'clients', client: created.client, secret: created.clientSecret });
+    ctx.status = 201;
+  });
+
+  router.post('/admin/clients/:id/delete', parseForm, requireCsrf(), async (ctx) => {
+    await services.oauth.clients.delete(String(ctx.params.id), adminActor(ctx));
+    redirectDone(ctx, '/admin/clients', 'client_deleted');
+  });
+
+  return router;
+};

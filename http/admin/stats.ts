@@ -1,0 +1,117 @@
+// Numbers for the dashboard: event-log activity (PostgreSQL log: straight from the `events` table),
+// log-ring errors and requests, live system resources, projection lag.
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import si from 'systeminformation';
+import type { Services } from '../../app/services.ts';
+
+export const WINDOW_MINUTES = 60;
+
+type Series = { minutes: string[]; byType: Record<string, number[]> };
+
+const minuteKey = (date: Date) => date.toISOString().slice(0, 16);
+
+const emptyMinutes = (now: Date): string[] =>
+  Array.from({ length: WINDOW_MINUTES }, (_, i) => minuteKey(new Date(now.getTime() - (WINDOW_MINUTES - 1 - i) * 60_000)));
+
+let loopDelay: IntervalHistogram | undefined;
+/** Samples the event-loop delay from start-up on (perf_hooks; resolution 20 ms; one per process). */
+export const startLoopMonitor = (): void => {
+  if (loopDelay) return;
+  loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+};
+/** Event-loop delay since the last read. */
+const eventLoopLag = () => {
+  startLoopMonitor();
+  if (!loopDelay) return { meanMs: 0, p99Ms: 0, maxMs: 0 };
+  const result = { meanMs: loopDelay.mean / 1e6 || 0, p99Ms: loopDelay.percentile(99) / 1e6 || 0, maxMs: loopDelay.max / 1e6 || 0 };
+  loopDelay.reset();
+  return result;
+};
+
+let systemCache: { at: number; value: Promise<Record<string, unknown>> } | undefined;
+
+export const systemResources = (dataDir: string): Promise<Record<string, unknown>> => {
+  // systeminformation samples take ~0.5 s: share one sample between dashboards refreshing together.
+  if (systemCache && Date.now() - systemCache.at < 2_000) return systemCache.value;
+  const value = (async () => {
+    const [load, mem, disks] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize().catch(() => [])]);
+    const disk = disks.filter((d) => dataDir.startsWith(d.mount)).sort((a, b) => b.mount.length - a.mount.length)[0] ?? disks[0];
+    return {
+      cpuPercent: Math.round(load.currentLoad * 10) / 10,
+      memory: { usedBytes: mem.active, totalBytes: mem.total, percent: Math.round((mem.active / mem.total) * 1_000) / 10 },
+      disk: disk ? { mount: disk.mount, usedBytes: disk.used, totalBytes: disk.size, percent: Math.round(disk.use * 10) / 10 } : undefined,
+      process: { rssBytes: process.memoryUsage().rss, uptimeSeconds: Math.round(process.uptime()) },
+      eventLoop: eventLoopLag(),
+    };
+  })();
+  systemCache = { at: Date.now(), value };
+  return value;
+};
+
+/** Events per minute by type over the last hour (undefined when the log is not in PostgreSQL). */
+export const eventActivity = async (services: Services, now = new Date()): Promise<Series | undefined> => {
+  if (services.log.kind !== 'postgres') return undefined;
+  const minutes = emptyMinutes(now);
+  const rows = (
+    await services.db.query<{ minute: Date; event_type: string; n: string }>(
+      `SELECT date_trunc('minute', created_at) AS minute, event_type, count(*)::text AS n FROM events
+        WHERE created_at > $1 GROUP BY 1, 2`,
+      [new Date(now.getTime() - WINDOW_MINUTES * 60_000)],
+    )
+  ).rows;
+  const byType: Record<string, number[]> = {};
+  for (const row of rows) {
+    const index = minutes.indexOf(minuteKey(row.minute));
+    if (index < 0) continue;
+    (byType[row.event_type] ??= minutes.map(() => 0))[index]! += Number(row.n);
+  }
+  return { minutes, byType };
+};
+
+/** Requests and errors per minute from the in-process log ring (undefined when there is none). */
+export const logActivity = (services: Services, now = new Date()) => {
+  if (!services.logRing) return undefined;
+  const minutes = emptyMinutes(now);
+  const requests = minutes.map(() => 0);
+  const errors = minutes.map(() => 0);
+  for (const line of services.logRing.recent(0, 10_000)) {
+    const index = typeof line.time === 'string' ? minutes.indexOf(line.time.slice(0, 16)) : -1;
+    if (index < 0) continue;
+    if (line.msg === 'request') requests[index]! += 1;
+    if (Number(line.level) >= 50 || (line.msg === 'request' && Number(line.status) >= 500)) errors[index]! += 1;
+  }
+  return { minutes, requests, errors };
+};
+
+/** Size and growth of the event log. */
+export const logSize = async (services: Services) => {
+  if (services.log.kind !== 'postgres') return { kind: services.log.kind };
+  const row = (
+    await services.db.query<{ total: string; bytes: string; hour: string; day: string }>(
+      `SELECT (SELECT count(*) FROM events)::text AS total,
+              pg_total_relation_size('events')::text AS bytes,
+              (SELECT count(*) FROM events WHERE created_at > now() - interval '1 hour')::text AS hour,
+              (SELECT count(*) FROM events WHERE created_at > now() - interval '1 day')::text AS day`,
+    )
+  ).rows[0]!;
+  return { kind: services.log.kind, events: Number(row.total), bytes: Number(row.bytes), lastHour: Number(row.hour), lastDay: Number(row.day) };
+};
+
+/** Whether a read-model table exists yet (pages of areas still being built degrade gracefully). */
+export const tableExists = async (services: Services, table: string): Promise<boolean> =>
+  Boolean((await services.db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t);
+
+/** Counters from the other areas' read models; undefined where a model does not exist yet. */
+export const areaCounts = async (services: Services) => {
+  const count = async (table: string, sql: string): Promise<number | undefined> =>
+    (await tableExists(services, table)) ? Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0) : undefined;
+  const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued] = await Promise.all([
+    count('tool_calls', `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours'`),
+    count('tool_calls', `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome = 'error'`),
+    count('mcp_sessions', `SELECT count(*)::text AS n FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`),
+    count('oauth_access_tokens', 'SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()'),
+    count('oauth_access_tokens', `SELECT count(*)::text AS n FROM oauth_access_tokens WHERE issued_at > now() - interval '24 hours'`),
+  ]);
+  return { toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued };
+};

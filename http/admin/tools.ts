@@ -1,0 +1,53 @@
+// /admin/tools: every tool with its scope, enabled state (ToolEnabled/ToolDisabled events via
+// services.tools.setEnabled) and usage over the last 24 h from the `tool_calls` read model.
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Services } from '../../app/services.ts';
+import { requireCsrf } from '../csrf.ts';
+import { formBody, parseForm } from '../forms.ts';
+import { adminActor } from './auth.ts';
+import { redirectDone, renderPage } from './page.ts';
+import { tableExists } from './stats.ts';
+
+type Usage = { tool: string; calls: number; errors: number; denied: number; avg_ms: number; p95_ms: number; last_at: Date | null };
+
+const ToggleForm = z.object({ enabled: z.enum(['true', 'false']), reason: z.string().trim().max(200).optional() });
+
+export const toolsRoutes = (services: Services) => {
+  const router = new Router();
+
+  router.get('/admin/tools', async (ctx) => {
+    const tools = await services.tools.list();
+    const usage = new Map<string, Usage>();
+    const usageAvailable = await tableExists(services, 'tool_calls');
+    if (usageAvailable) {
+      const rows = (
+        await services.db.query<Usage>(
+          `SELECT tool, count(*)::int AS calls, (count(*) FILTER (WHERE outcome = 'error'))::int AS errors,
+                  (count(*) FILTER (WHERE outcome IN ('denied', 'disabled')))::int AS denied,
+                  round(avg(duration_ms)::numeric, 1)::float8 AS avg_ms,
+                  round((percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms))::numeric, 1)::float8 AS p95_ms, max(at) AS last_at
+             FROM tool_calls WHERE at > now() - interval '24 hours' GROUP BY tool`,
+        )
+      ).rows;
+      for (const row of rows) usage.set(row.tool, row);
+    }
+    renderPage(ctx, 'tools', {
+      title: 'Tools',
+      section: 'tools',
+      usageAvailable,
+      tools: tools.map((tool) => {
+        const used = usage.get(tool.name);
+        return { ...tool, calls: used?.calls ?? 0, errors: used?.errors ?? 0, denied: used?.denied ?? 0, errorRate: used?.calls ? Math.round((used.errors / used.calls) * 1_000) / 10 : 0, avgMs: used?.avg_ms ?? null, p95Ms: used?.p95_ms ?? null, lastAt: used?.last_at?.toISOString().replace('T', ' ').slice(0, 19) ?? '' };
+      }),
+    });
+  });
+
+  router.post('/admin/tools/:name/enabled', parseForm, requireCsrf(), async (ctx) => {
+    const form = ToggleForm.parse(formBody(ctx));
+    await services.tools.setEnabled(String(ctx.params.name), form.enabled === 'true', adminActor(ctx), form.reason ? { reason: form.reason } : {});
+    redirectDone(ctx, '/admin/tools', 'tool_updated');
+  });
+
+  return router;
+};

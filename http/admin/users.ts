@@ -1,0 +1,82 @@
+// /admin/users: list, create, disable/enable, reset password, roles. Each action is one user command
+// whose events carry the signed-in admin as actor (the audit page shows who did it).
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { z } from 'zod';
+import type { Services } from '../../app/services.ts';
+import { MIN_PASSWORD } from '../../app/users.ts';
+import { Role } from '../../domain/users/index.ts';
+import { requireCsrf } from '../csrf.ts';
+import { HttpError } from '../errors.ts';
+import { formBody, parseForm } from '../forms.ts';
+import { adminActor, type AdminUser } from './auth.ts';
+import { redirectDone, renderPage } from './page.ts';
+
+const CreateForm = z.object({
+  email: z.string().trim().max(320),
+  name: z.string().trim().max(200).optional(),
+  password: z.string().min(MIN_PASSWORD).max(1_024),
+  admin: z.literal('on').optional(),
+});
+const PasswordForm = z.object({ password: z.string().min(MIN_PASSWORD).max(1_024) });
+const RolesForm = z.object({ admin: z.literal('on').optional() });
+
+export const usersRoutes = (services: Services) => {
+  const router = new Router();
+  const post = [parseForm, requireCsrf()] as const;
+
+  const target = async (ctx: Koa.Context) => {
+    const user = await services.users.byId(String(ctx.params.id));
+    if (!user) throw new HttpError(404, 'user_not_found', 'no such user');
+    return user;
+  };
+  const notSelf = (ctx: Koa.Context, id: string, what: string) => {
+    // Locking yourself out of the panel is never what an admin meant.
+    if ((ctx.state.admin as AdminUser).id === id) throw new HttpError(400, 'cannot_change_self', `you cannot ${what} your own account`);
+  };
+
+  router.get('/admin/users', async (ctx) => {
+    const users = await services.users.list();
+    renderPage(ctx, 'users', { title: 'Users', section: 'users', users, minPassword: MIN_PASSWORD });
+  });
+
+  router.post('/admin/users', ...post, async (ctx) => {
+    const form = CreateForm.parse(formBody(ctx));
+    await services.users.create(
+      { email: form.email, password: form.password, ...(form.name ? { name: form.name } : {}), roles: form.admin ? ['admin', 'user'] : ['user'] },
+      adminActor(ctx),
+    );
+    redirectDone(ctx, '/admin/users', 'user_created');
+  });
+
+  router.post('/admin/users/:id/disable', ...post, async (ctx) => {
+    const user = await target(ctx);
+    notSelf(ctx, user.id, 'disable');
+    await services.users.disable(user.email, adminActor(ctx));
+    redirectDone(ctx, '/admin/users', 'user_updated');
+  });
+
+  router.post('/admin/users/:id/enable', ...post, async (ctx) => {
+    const user = await target(ctx);
+    await services.users.enable(user.email, adminActor(ctx));
+    redirectDone(ctx, '/admin/users', 'user_updated');
+  });
+
+  router.post('/admin/users/:id/password', ...post, async (ctx) => {
+    const user = await target(ctx);
+    const form = PasswordForm.parse(formBody(ctx));
+    await services.users.changePassword(user.email, form.password, adminActor(ctx));
+    redirectDone(ctx, '/admin/users', 'password_reset');
+  });
+
+  router.post('/admin/users/:id/roles', ...post, async (ctx) => {
+    const user = await target(ctx);
+    const form = RolesForm.parse(formBody(ctx));
+    const roles: Role[] = form.admin ? ['admin', 'user'] : ['user'];
+    if (!form.admin) notSelf(ctx, user.id, 'remove the admin role from');
+    await services.users.setRoles(user.email, roles, adminActor(ctx));
+    redirectDone(ctx, '/admin/users', 'user_updated');
+  });
+
+  return router;
+};

@@ -1,0 +1,175 @@
+// The MCP SDK's resumability interface (its `EventStore`) on our event log, one instance per session.
+// Every message the server sends on an SSE stream is appended to `mcp-messages-<session>` as
+// McpEventEmitted. SSE event ids name session, stream and position: `<session>/<stream>/<n>`, where n is
+// the message's `seq` on a request stream and its revision in the session's stream on the standalone one.
+// MCP 2025-11-25 basic/transports §Resumability: ids are per stream, and a replay sends only the
+// messages of the stream the id belongs to (never another stream's, never another session's).
+//
+// Request streams are written behind: only the instance running a request writes to its stream, so it
+// numbers the messages itself, sends them at once and appends them in batches (one append per batch
+// instead of one commit per message on the request's critical path). A resume waits for those writes.
+import type { EventStore, EventId, StreamId } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../app/logger.ts';
+import { McpEventEmitted, messageStream } from '../domain/sessions/index.ts';
+import type { EventLog, NewEvent, RecordedEvent } from '../eventstore/port.ts';
+
+/** The SDK's name for the standalone GET stream of a session. */
+export const STANDALONE_STREAM = '_GET_stream';
+
+export type ParsedEventId = { readonly sessionId: string; readonly streamId: string; readonly order: bigint };
+
+const EVENT_ID = /^([A-Za-z0-9-]{1,64})\/([A-Za-z0-9_-]{1,64})\/(\d{1,15})$/;
+
+export const formatEventId = (sessionId: string, streamId: string, order: bigint): EventId => `${sessionId}/${streamId}/${order}`;
+
+export const parseEventId = (eventId: string): ParsedEventId | undefined => {
+  const match = EVENT_ID.exec(eventId);
+  return match ? { sessionId: match[1]!, streamId: match[2]!, order: BigInt(match[3]!) } : undefined;
+};
+
+/** A stored message as the SSE layer needs it; `message` is undefined for a priming event. */
+export type StoredMessage = {
+  readonly eventId: EventId;
+  readonly streamId: string;
+  /** Order within its stream: `seq` on request streams, the revision on the standalone stream. */
+  readonly order: bigint;
+  readonly revision: bigint;
+  readonly message: JSONRPCMessage | undefined;
+};
+
+export const toStoredMessage = (recorded: RecordedEvent): StoredMessage | undefined => {
+  const parsed = McpEventEmitted.safeParse(recorded);
+  if (!parsed.success) return undefined;
+  const { sessionId, streamId, seq, message } = parsed.data.data;
+  const order = seq === undefined ? recorded.revision : BigInt(seq);
+  return { eventId: formatEventId(sessionId, streamId, order), streamId, order, revision: recorded.revision, message: Object.keys(message).length === 0 ? undefined : (message as JSONRPCMessage) };
+};
+
+/** Where a Last-Event-ID points: its stream, its order, and the revision to replay after. */
+export type Cursor = { readonly streamId: string; readonly order: bigint; readonly revision: bigint };
+
+const PAGE = 500;
+const BATCH = 500;
+/** Backpressure: a session with this many unwritten messages waits for the log. */
+const MAX_PENDING = 2_000;
+const WRITE_BEHIND_MS = 5;
+const LOCATE_ATTEMPTS = 20;
+const LOCATE_WAIT_MS = 50;
+
+export class McpResumption implements EventStore {
+  /** While true (rebuilding a session's SDK server from the log), nothing is stored: those messages were sent long ago. */
+  muted = false;
+  private readonly seqs = new Map<string, bigint>();
+  private pending: NewEvent[] = [];
+  private draining: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly log: EventLog,
+    readonly sessionId: string,
+    private readonly logger?: Logger,
+  ) {}
+
+  async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+    if (this.muted) return formatEventId(this.sessionId, streamId, 0n);
+    if (streamId === STANDALONE_STREAM) {
+      // Any instance may write here (server-initiated messages), so the log's revision orders it.
+      await this.flush();
+      const appended = await this.log.append(messageStream(this.sessionId), [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message } }]);
+      return formatEventId(this.sessionId, streamId, appended.nextExpectedVersion);
+    }
+    const seq = (this.seqs.get(streamId) ?? -1n) + 1n;
+    this.seqs.set(streamId, seq);
+    this.pending.push({ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } });
+    if (this.pending.length >= MAX_PENDING) await this.flush();
+    // A short delay lets a request's priming event, notifications and response share one append.
+    else if (!this.draining && !this.timer) this.timer = setTimeout(() => void this.startDrain(), WRITE_BEHIND_MS);
+    return formatEventId(this.sessionId, streamId, seq);
+  }
+
+  private startDrain(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return (this.draining ??= this.drain());
+  }
+
+  /** Resolves once every message stored so far is in the log. */
+  async flush(): Promise<void> {
+    while (this.pending.length > 0 || this.draining) await this.startDrain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, BATCH);
+        try {
+          await this.log.append(messageStream(this.sessionId), batch);
+        } catch (error) {
+          // Delivered live already; only a later resume of these messages is lost.
+          this.logger?.error({ err: error, sessionId: this.sessionId, messages: batch.length }, 'could not store mcp messages');
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  /** The position an id names, if this session really issued it; undefined for forged or foreign ids. */
+  async locate(eventId: EventId): Promise<Cursor | undefined> {
+    const parsed = parseEventId(eventId);
+    if (!parsed || parsed.sessionId !== this.sessionId) return undefined;
+    if (parsed.streamId === STANDALONE_STREAM) {
+      const [recorded] = await this.log.readStream(messageStream(this.sessionId), { fromRevision: parsed.order, maxCount: 1 });
+      const stored = recorded && recorded.revision === parsed.order ? toStoredMessage(recorded) : undefined;
+      return stored && stored.streamId === STANDALONE_STREAM ? { streamId: STANDALONE_STREAM, order: parsed.order, revision: parsed.order } : undefined;
+    }
+    await this.flush();
+    // The message may still be on its way from the instance that runs the request: look again for ~1 s.
+    for (let attempt = 0; attempt < LOCATE_ATTEMPTS; attempt += 1) {
+      let found: Cursor | undefined;
+      await this.scan(-1n, async (stored) => {
+        if (!found && stored.streamId === parsed.streamId && stored.order === parsed.order) found = { streamId: parsed.streamId, order: parsed.order, revision: stored.revision };
+      });
+      if (found) return found;
+      // (So an id that was never issued is refused only after this wait, which also slows down guessing.)
+      await new Promise((resolve) => setTimeout(resolve, LOCATE_WAIT_MS));
+    }
+    return undefined;
+  }
+
+  async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
+    return (await this.locate(eventId))?.streamId;
+  }
+
+  /** Every message of the id's stream after the id, in order; returns the stream id (throws for ids locate refuses). */
+  async replayEventsAfter(lastEventId: EventId, { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }): Promise<StreamId> {
+    const cursor = await this.locate(lastEventId);
+    if (!cursor) throw new Error('unknown event id');
+    await this.forEachAfter(cursor, async (stored) => {
+      if (stored.message) await send(stored.eventId, stored.message);
+    });
+    return cursor.streamId;
+  }
+
+  /** Visits the messages of the cursor's stream after it, in order. */
+  async forEachAfter(cursor: Cursor, visit: (stored: StoredMessage) => Promise<void>): Promise<void> {
+    await this.scan(cursor.revision, async (stored) => {
+      if (stored.streamId === cursor.streamId && stored.order > cursor.order) await visit(stored);
+    });
+  }
+
+  /** Pages through the session's messages after `revision`. */
+  private async scan(revision: bigint, visit: (stored: StoredMessage) => Promise<void>): Promise<void> {
+    let from = revision + 1n;
+    for (;;) {
+      const page = await this.log.readStream(messageStream(this.sessionId), { fromRevision: from, maxCount: PAGE });
+      for (const recorded of page) {
+        const stored = toStoredMessage(recorded);
+        if (stored) await visit(stored);
+      }
+      if (page.length < PAGE) return;
+      from = page[page.length - 1]!.revision + 1n;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// The audit trail of tool calls: one ToolCalled event per call (who, which tool, what, how long, outcome).
+// Arguments are summarized: secrets redacted, file contents and long strings reduced to their length.
+import { toolAuditStream, type ToolCalled } from '../../domain/tools/index.ts';
+import type { EventLog } from '../../eventstore/port.ts';
+
+const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie/i;
+/** Payload fields: their size matters for the audit, their text is the user's business. */
+const PAYLOAD_KEY = /^(content|data|newText|oldText|contents|observations)$/;
+const MAX_STRING = 160;
+
+const summarize = (value: unknown, key: string, depth: number): unknown => {
+  if (SECRET_KEY.test(key)) return '[redacted]';
+  if (typeof value === 'string') {
+    if (PAYLOAD_KEY.test(key)) return `[${value.length} chars]`;
+    return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… [${value.length} chars]` : value;
+  }
+  if (Array.isArray(value)) {
+    if (PAYLOAD_KEY.test(key)) return `[${value.length} items]`;
+    const items = value.slice(0, 10).map((item) => summarize(item, key, depth + 1));
+    return value.length > 10 ? [...items, `… ${value.length - 10} more`] : items;
+  }
+  if (value && typeof value === 'object') {
+    if (depth >= 3) return '[object]';
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, summarize(v, k, depth + 1)]));
+  }
+  return value;
+};
+
+export const summarizeArguments = (args: unknown): Record<string, unknown> => {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return {};
+  return summarize(args, '', 0) as Record<string, unknown>;
+};
+
+export const recordToolCall = async (log: EventLog, data: ToolCalled['data']): Promise<void> => {
+  // Retention (MCP resumption) trims only session streams; `audit-*` streams are kept for good.
+  await log.append(toolAuditStream(data.userId), [{ type: 'ToolCalled', data, metadata: { actor: { type: 'user', id: data.userId } } }], { expectedVersion: 'any' });
+};

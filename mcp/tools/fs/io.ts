@@ -1,0 +1,88 @@
+// File reading and writing for the filesystem tools, always through Roots: size limits, atomic writes
+// (temp file + rename in the same directory, so a symlink at the target is replaced, never followed).
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { ToolError } from '../define.ts';
+import { fsError, type Roots } from './paths.ts';
+
+export const MAX_READ_BYTES = 10 * 1024 * 1024;
+export const MAX_WRITE_BYTES = 10 * 1024 * 1024;
+export const MAX_MEDIA_BYTES = 5 * 1024 * 1024;
+
+export const readBytes = async (roots: Roots, input: string, limit: number): Promise<{ real: string; bytes: Buffer }> => {
+  const real = await roots.existing(input);
+  const { handle, stat } = await roots.openRead(real, input);
+  try {
+    if (stat.size > limit) throw new ToolError('file_too_large', `${input} has ${stat.size} bytes; the limit is ${limit}`);
+    return { real, bytes: await handle.readFile() };
+  } finally {
+    await handle.close();
+  }
+};
+
+/** The text, or only its first / last lines; head and tail read only what they need from large files. */
+export const readText = async (roots: Roots, input: string, options: { head?: number | undefined; tail?: number | undefined }): Promise<{ real: string; text: string }> => {
+  if (options.head !== undefined && options.tail !== undefined) throw new ToolError('invalid_arguments', 'give head or tail, not both');
+  if (options.head === undefined && options.tail === undefined) {
+    const { real, bytes } = await readBytes(roots, input, MAX_READ_BYTES);
+    return { real, text: bytes.toString('utf8') };
+  }
+  const real = await roots.existing(input);
+  const { handle, stat } = await roots.openRead(real, input);
+  try {
+    const chunk = 64 * 1024;
+    let text = '';
+    if (options.head !== undefined) {
+      let offset = 0;
+      while (offset < stat.size && text.split('\n').length <= options.head && offset < MAX_READ_BYTES) {
+        const { bytesRead, buffer } = await handle.read(Buffer.alloc(chunk), 0, chunk, offset);
+        if (bytesRead === 0) break;
+        text += buffer.subarray(0, bytesRead).toString('utf8');
+        offset += bytesRead;
+      }
+      return { real, text: text.split('\n').slice(0, options.head).join('\n') };
+    }
+    const tail = options.tail ?? 0;
+    let end = stat.size;
+    let bytes = Buffer.alloc(0);
+    while (end > 0 && bytes.toString('utf8').split('\n').length <= tail + 1 && stat.size - end < MAX_READ_BYTES) {
+      const start = Math.max(0, end - chunk);
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(end - start), 0, end - start, start);
+      bytes = Buffer.concat([buffer.subarray(0, bytesRead), bytes]);
+      end = start;
+    }
+    const lines = bytes.toString('utf8').replace(/\n$/, '').split('\n');
+    return { real, text: tail === 0 ? '' : lines.slice(-tail).join('\n') };
+  } finally {
+    await handle.close();
+  }
+};
+
+/** Writes a whole file atomically; refuses to replace directories and hard-linked files. */
+export const writeText = async (roots: Roots, input: string, content: string): Promise<{ real: string; created: boolean; bytes: number }> => {
+  const bytes = Buffer.byteLength(content);
+  if (bytes > MAX_WRITE_BYTES) throw new ToolError('content_too_large', `the content has ${bytes} bytes; the limit is ${MAX_WRITE_BYTES}`);
+  const { real, exists } = await roots.creatable(input, { parentMustExist: true });
+  if (exists) {
+    const stat = await fsp.lstat(real).catch((error: unknown) => fsError(error, input));
+    if (stat.isDirectory()) throw new ToolError('is_a_directory', `${input} is a directory`);
+    if (!stat.isFile()) throw new ToolError('not_a_file', `${input} is not a regular file`);
+    if (stat.nlink > 1) throw new ToolError('hard_link_refused', `${input} has ${stat.nlink} hard links; files with several links are refused`);
+  }
+  const temp = path.join(path.dirname(real), `.${path.basename(real).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+  const handle = await fsp.open(temp, flags, 0o644).catch((error: unknown) => fsError(error, input));
+  try {
+    await roots.verifyOpened(handle, input);
+    await handle.writeFile(content, 'utf8');
+    await handle.close();
+    await fsp.rename(temp, real);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fsp.rm(temp, { force: true });
+    return fsError(error, input);
+  }
+  return { real, created: !exists, bytes };
+};

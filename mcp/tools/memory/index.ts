@@ -1,0 +1,26 @@
+// Memory: the store (events → projections → search) and the memory_* tools on top of it.
+import type { CoreServices } from '../../../app/services.ts';
+import type { Tool } from '../define.ts';
+import { EMBEDDINGS_DDL } from './embeddings.ts';
+import { MemoryStore } from './store.ts';
+import { memoryTools } from './tools.ts';
+
+export { MemoryStore } from './store.ts';
+
+export type Memory = {
+  readonly store: MemoryStore;
+  readonly tools: Tool[];
+  /** Embeds notes stored before embeddings were enabled (CLI: `remotemcp memory backfill-embeddings`). */
+  backfillEmbeddings(options?: { batchSize?: number; onProgress?: (done: number) => void }): Promise<{ embedded: number }>;
+};
+
+export const createMemory = async (core: CoreServices): Promise<Memory> => {
+  // A cache keyed by (text hash, model), not a read model: see embeddings.ts.
+  // Serialized: concurrent CREATE TABLE IF NOT EXISTS from two starting instances can still collide.
+  await core.db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('remotemcp:memory-embeddings'))`);
+    await tx.query(EMBEDDINGS_DDL);
+  });
+  const store = new MemoryStore(core);
+  return { store, tools: memoryTools(store), backfillEmbeddings: (options) => store.backfillEmbeddings(options) };
+};

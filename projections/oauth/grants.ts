@@ -1,0 +1,102 @@
+// Read models of grants: `oauth_grants` (who authorized which client, for listing and revocation),
+// `oauth_access_tokens` (every issued access token id; the verifier refuses revoked ones) and
+// `oauth_consents` (remembered consent per user + client: the scopes already approved).
+import { GrantEvent, type IssuedTokens } from '../../domain/grants/index.ts';
+import { assertNever } from '../../domain/shared.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { Projection, Statement, Tables } from '../sql.ts';
+
+const TYPES = ['ConsentGiven', 'AuthorizationCodeRedeemed', 'RefreshTokenRotated', 'ClientCredentialsIssued', 'AccessTokenRevoked', 'GrantRevoked'];
+
+export const grantsProjection: Projection = {
+  name: 'oauth_grants',
+  version: 1,
+  tables: {
+    oauth_grants: `CREATE TABLE {oauth_grants} (
+      grant_id   text PRIMARY KEY,
+      client_id  text NOT NULL,
+      user_id    text,
+      scopes     text[] NOT NULL,
+      resource   text NOT NULL,
+      status     text NOT NULL,
+      refresh_expires_at timestamptz,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    );
+    CREATE INDEX {oauth_grants}_user ON {oauth_grants} (user_id);
+    CREATE INDEX {oauth_grants}_client ON {oauth_grants} (client_id)`,
+    oauth_access_tokens: `CREATE TABLE {oauth_access_tokens} (
+      jti        text PRIMARY KEY,
+      grant_id   text NOT NULL,
+      client_id  text NOT NULL,
+      user_id    text,
+      scopes     text[] NOT NULL,
+      issued_at  timestamptz NOT NULL,
+      expires_at timestamptz NOT NULL,
+      revoked    boolean NOT NULL DEFAULT false
+    );
+    CREATE INDEX {oauth_access_tokens}_grant ON {oauth_access_tokens} (grant_id)`,
+    oauth_consents: `CREATE TABLE {oauth_consents} (
+      user_id    text NOT NULL,
+      client_id  text NOT NULL,
+      scopes     text[] NOT NULL,
+      updated_at timestamptz NOT NULL,
+      PRIMARY KEY (user_id, client_id)
+    )`,
+  },
+  eventTypes: TYPES,
+  toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    const event = GrantEvent.parse(recorded);
+    const token = (grantId: string, clientId: string, userId: string | null, tokens: IssuedTokens, at: string): Statement => ({
+      sql: `INSERT INTO ${t.oauth_access_tokens} (jti, grant_id, client_id, user_id, scopes, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (jti) DO NOTHING`,
+      params: [tokens.accessTokenId, grantId, clientId, userId, tokens.scopes, at, tokens.accessExpiresAt],
+    });
+    const grant = (grantId: string, clientId: string, userId: string | null, tokens: IssuedTokens, resource: string, at: string): Statement => ({
+      sql: `INSERT INTO ${t.oauth_grants} (grant_id, client_id, user_id, scopes, resource, status, refresh_expires_at, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7) ON CONFLICT (grant_id) DO NOTHING`,
+      params: [grantId, clientId, userId, tokens.scopes, resource, tokens.refreshExpiresAt ?? null, at],
+    });
+    switch (event.type) {
+      case 'ConsentGiven': {
+        const d = event.data;
+        // Union of approved scopes; re-applying the same event yields the same set.
+        return [
+          {
+            sql: `INSERT INTO ${t.oauth_consents} (user_id, client_id, scopes, updated_at) VALUES ($1, $2, $3, $4)
+                  ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = ARRAY(SELECT DISTINCT unnest(${t.oauth_consents}.scopes || EXCLUDED.scopes) ORDER BY 1), updated_at = GREATEST(${t.oauth_consents}.updated_at, EXCLUDED.updated_at)`,
+            params: [d.userId, d.clientId, [...d.scopes].sort(), d.at],
+          },
+        ];
+      }
+      case 'AuthorizationCodeRedeemed': {
+        const d = event.data;
+        return [grant(d.grantId, d.clientId, d.userId, d.tokens, d.resource, d.at), token(d.grantId, d.clientId, d.userId, d.tokens, d.at)];
+      }
+      case 'RefreshTokenRotated': {
+        const d = event.data;
+        return [
+          { sql: `UPDATE ${t.oauth_grants} SET refresh_expires_at = GREATEST(refresh_expires_at, $2), updated_at = GREATEST(updated_at, $3) WHERE grant_id = $1`, params: [d.grantId, d.tokens.refreshExpiresAt ?? null, d.at] },
+          token(d.grantId, d.clientId, d.userId, d.tokens, d.at),
+        ];
+      }
+      case 'ClientCredentialsIssued': {
+        const d = event.data;
+        return [grant(d.grantId, d.clientId, null, d.tokens, d.resource, d.at), token(d.grantId, d.clientId, null, d.tokens, d.at)];
+      }
+      case 'AccessTokenRevoked':
+        return [{ sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE jti = $1`, params: [event.data.accessTokenId] }];
+      case 'GrantRevoked':
+        return [
+          { sql: `UPDATE ${t.oauth_grants} SET status = 'revoked', updated_at = GREATEST(updated_at, $2) WHERE grant_id = $1`, params: [event.data.grantId, event.data.at] },
+          { sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE grant_id = $1`, params: [event.data.grantId] },
+        ];
+      case 'AuthorizationRequested':
+      case 'LoginFailed':
+      case 'ConsentDenied':
+      case 'AuthorizationCodeIssued':
+        return [];
+      default:
+        return assertNever(event);
+    }
+  },
+};

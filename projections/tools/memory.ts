@@ -1,0 +1,141 @@
+// Read models of memory: `memory_entities`, `memory_relations` (the knowledge graph) and `memory_notes`,
+// each with a weighted tsvector for PostgreSQL full-text search (ts_rank_cd over websearch_to_tsquery).
+import { createHash } from 'node:crypto';
+import { GraphEvent, NoteEvent } from '../../domain/memory/index.ts';
+import { assertNever } from '../../domain/shared.ts';
+import type { RecordedEvent } from '../../eventstore/port.ts';
+import type { Projection, Statement, Tables } from '../sql.ts';
+
+/** Key of a note's text in the embeddings cache (the embedding is a function of the text and the model). */
+export const contentHash = (title: string, content: string): string => createHash('sha256').update(`${title}\n${content}`).digest('hex');
+
+const ENTITY_VECTOR = `setweight(to_tsvector('english', name), 'A') || setweight(to_tsvector('english', entity_type), 'B')
+  || setweight(to_tsvector('english', array_to_string(observations, ' ')), 'C')`;
+
+export const memoryGraphProjection: Projection = {
+  name: 'memory_graph',
+  version: 1,
+  tables: {
+    memory_entities: `CREATE TABLE {memory_entities} (
+      user_id      text NOT NULL,
+      name         text NOT NULL,
+      entity_type  text NOT NULL,
+      observations text[] NOT NULL,
+      search       tsvector NOT NULL,
+      updated_at   timestamptz NOT NULL,
+      PRIMARY KEY (user_id, name)
+    );
+    CREATE INDEX {memory_entities}_search ON {memory_entities} USING gin (search)`,
+    memory_relations: `CREATE TABLE {memory_relations} (
+      user_id       text NOT NULL,
+      from_name     text NOT NULL,
+      to_name       text NOT NULL,
+      relation_type text NOT NULL,
+      PRIMARY KEY (user_id, from_name, to_name, relation_type)
+    )`,
+  },
+  eventTypes: GraphEvent.options.map((option) => option.shape.type.value),
+  // Each statement is a set operation (insert-if-absent, union, delete), so applying an event twice changes nothing.
+  toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    const event = GraphEvent.parse(recorded);
+    const { userId, at } = event.data;
+    const refresh = (names: string[]): Statement => ({
+      sql: `UPDATE ${t.memory_entities} SET search = ${ENTITY_VECTOR}, updated_at = $3 WHERE user_id = $1 AND name = ANY($2)`,
+      params: [userId, names, at],
+    });
+    switch (event.type) {
+      case 'MemoryEntitiesCreated':
+        return event.data.entities.map((e) => ({
+          sql: `INSERT INTO ${t.memory_entities} (user_id, name, entity_type, observations, search, updated_at)
+                VALUES ($1, $2, $3, $4::text[], setweight(to_tsvector('english', $2), 'A') || setweight(to_tsvector('english', $3), 'B')
+                  || setweight(to_tsvector('english', array_to_string($4::text[], ' ')), 'C'), $5)
+                ON CONFLICT (user_id, name) DO NOTHING`,
+          params: [userId, e.name, e.entityType, e.observations, at],
+        }));
+      case 'MemoryObservationsAdded':
+        return [
+          ...event.data.additions.map((a) => ({
+            sql: `UPDATE ${t.memory_entities} SET observations = observations || ARRAY(SELECT unnest($3::text[]) EXCEPT SELECT unnest(observations))
+                  WHERE user_id = $1 AND name = $2`,
+            params: [userId, a.entityName, a.contents],
+          })),
+          refresh(event.data.additions.map((a) => a.entityName)),
+        ];
+      case 'MemoryEntitiesDeleted':
+        return [
+          { sql: `DELETE FROM ${t.memory_entities} WHERE user_id = $1 AND name = ANY($2)`, params: [userId, event.data.names] },
+          { sql: `DELETE FROM ${t.memory_relations} WHERE user_id = $1 AND (from_name = ANY($2) OR to_name = ANY($2))`, params: [userId, event.data.names] },
+        ];
+      case 'MemoryObservationsDeleted':
+        return [
+          ...event.data.deletions.map((d) => ({
+            sql: `UPDATE ${t.memory_entities} SET observations = ARRAY(SELECT o FROM unnest(observations) WITH ORDINALITY AS x(o, i) WHERE o <> ALL($3::text[]) ORDER BY i)
+                  WHERE user_id = $1 AND name = $2`,
+            params: [userId, d.entityName, d.observations],
+          })),
+          refresh(event.data.deletions.map((d) => d.entityName)),
+        ];
+      case 'MemoryRelationsCreated':
+        return event.data.relations.map((r) => ({
+          sql: `INSERT INTO ${t.memory_relations} (user_id, from_name, to_name, relation_type) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+          params: [userId, r.from, r.to, r.relationType],
+        }));
+      case 'MemoryRelationsDeleted':
+        return event.data.relations.map((r) => ({
+          sql: `DELETE FROM ${t.memory_relations} WHERE user_id = $1 AND from_name = $2 AND to_name = $3 AND relation_type = $4`,
+          params: [userId, r.from, r.to, r.relationType],
+        }));
+      default:
+        return assertNever(event);
+    }
+  },
+};
+
+export const memoryNotesProjection: Projection = {
+  name: 'memory_notes',
+  version: 1,
+  tables: {
+    memory_notes: `CREATE TABLE {memory_notes} (
+      id           text PRIMARY KEY,
+      user_id      text NOT NULL,
+      title        text NOT NULL,
+      content      text NOT NULL,
+      tags         text[] NOT NULL,
+      content_hash text NOT NULL,
+      search       tsvector NOT NULL,
+      created_at   timestamptz NOT NULL,
+      updated_at   timestamptz NOT NULL,
+      revision     bigint NOT NULL
+    );
+    CREATE INDEX {memory_notes}_user ON {memory_notes} (user_id, updated_at DESC);
+    CREATE INDEX {memory_notes}_search ON {memory_notes} USING gin (search);
+    CREATE INDEX {memory_notes}_tags ON {memory_notes} USING gin (tags)`,
+  },
+  eventTypes: NoteEvent.options.map((option) => option.shape.type.value),
+  toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    const event = NoteEvent.parse(recorded);
+    const revision = String(recorded.revision);
+    const vector = `setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', array_to_string($5::text[], ' ')), 'B')
+      || setweight(to_tsvector('english', $4), 'C')`;
+    switch (event.type) {
+      case 'MemoryStored':
+      case 'MemoryUpdated': {
+        const d = event.data;
+        // Upsert guarded by revision: replaying an older event never overwrites a newer row.
+        return [
+          {
+            sql: `INSERT INTO ${t.memory_notes} (id, user_id, title, content, tags, content_hash, search, created_at, updated_at, revision)
+                  VALUES ($1, $2, $3, $4, $5::text[], $6, ${vector}, $7, $7, $8)
+                  ON CONFLICT (id) DO UPDATE SET title = $3, content = $4, tags = $5::text[], content_hash = $6, search = EXCLUDED.search,
+                    updated_at = $7, revision = $8 WHERE ${t.memory_notes}.revision < $8`,
+            params: [d.noteId, d.userId, d.title, d.content, d.tags, contentHash(d.title, d.content), d.at, revision],
+          },
+        ];
+      }
+      case 'MemoryDeleted':
+        return [{ sql: `DELETE FROM ${t.memory_notes} WHERE id = $1`, params: [event.data.noteId] }];
+      default:
+        return assertNever(event);
+    }
+  },
+};
