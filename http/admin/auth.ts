@@ -3,7 +3,7 @@
 // failed logins are rate limited per account and per IP, and lockouts are events (audit log).
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { handleCommand } from '../../app/handle.ts';
 import type { Services } from '../../app/services.ts';
@@ -40,7 +40,10 @@ export const adminActor = (ctx: Koa.Context): Actor => {
 };
 
 export const adminAuth = (services: Services) => {
-  const limiters = { account: new RateLimiterMemory(LOGIN_LIMITS.account), ip: new RateLimiterMemory(LOGIN_LIMITS.ip) };
+  // Shared through Redis when REDIS_URL is set (http/rate-limit.ts), so instances count together.
+  const limit = (kind: keyof typeof LOGIN_LIMITS) =>
+    services.rateLimits.limiter(`admin-login-${kind}`, { points: LOGIN_LIMITS[kind].points, durationSeconds: LOGIN_LIMITS[kind].duration, blockSeconds: LOGIN_LIMITS[kind].blockDuration });
+  const limiters = { account: limit('account'), ip: limit('ip') };
   const subjects = (email: string, ip: string): LoginSubject[] => [
     { kind: 'account', value: normalizeEmail(email) },
     { kind: 'ip', value: ip },

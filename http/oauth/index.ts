@@ -19,7 +19,7 @@ import { userinfo } from './userinfo.ts';
 
 export const oauthRoutes = (services: Services): Koa.Middleware => {
   const router = new Router();
-  const limits = new OAuthRateLimits();
+  const limits = new OAuthRateLimits(services.rateLimits);
   // Cookie-less JSON endpoints may be called from browser-based clients (e.g. MCP inspectors).
   const openCors = cors({ origin: '*', allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type', 'MCP-Protocol-Version'] });
   const api = (...middleware: Koa.Middleware[]) => compose([openCors, oauthJsonErrors, ...middleware]) as unknown as RouterMiddleware;

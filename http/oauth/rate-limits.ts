@@ -1,6 +1,7 @@
-// In-memory rate limits of the oauth area (rate-limiter-flexible). Per instance: with several instances
-// the effective limit is multiplied by their number (a shared store via REDIS_URL is future work).
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+// Rate limits of the oauth area (rate-limiter-flexible), in memory or shared through Redis when
+// REDIS_URL is set (http/rate-limit.ts), so several instances count together.
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimits } from '../rate-limit.ts';
 import type Koa from 'koa';
 import { normalizeEmail } from '../../domain/users/index.ts';
 import { HttpError } from '../errors.ts';
@@ -10,9 +11,15 @@ const tooMany = (res: RateLimiterRes, what: string) =>
 
 export class OAuthRateLimits {
   // OWASP authentication cheat sheet: lock an account's logins after a few failures, and an address after more.
-  private readonly failuresPerAccount = new RateLimiterMemory({ keyPrefix: 'login-account', points: 5, duration: 15 * 60 });
-  private readonly failuresPerIp = new RateLimiterMemory({ keyPrefix: 'login-ip', points: 20, duration: 15 * 60 });
-  private readonly registrationsPerIp = new RateLimiterMemory({ keyPrefix: 'register-ip', points: 20, duration: 60 });
+  private readonly failuresPerAccount: RateLimiterAbstract;
+  private readonly failuresPerIp: RateLimiterAbstract;
+  private readonly registrationsPerIp: RateLimiterAbstract;
+
+  constructor(limits: RateLimits) {
+    this.failuresPerAccount = limits.limiter('oauth-login-account', { points: 5, durationSeconds: 15 * 60 });
+    this.failuresPerIp = limits.limiter('oauth-login-ip', { points: 20, durationSeconds: 15 * 60 });
+    this.registrationsPerIp = limits.limiter('oauth-register-ip', { points: 20, durationSeconds: 60 });
+  }
 
   /** Refuses a login attempt (429) while the account or the address is locked out. */
   async checkLogin(email: string, ip: string): Promise<void> {
