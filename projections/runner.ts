@@ -111,6 +111,14 @@ export class ProjectionRunner {
     return this.lockConnection;
   }
 
+  /** The leader loops share one client: one query at a time (pg deprecates overlapping queries on a client). */
+  private lockChain: Promise<unknown> = Promise.resolve();
+  private onLockClient(client: pg.PoolClient, sql: string, params: unknown[]) {
+    const run = this.lockChain.then(() => client.query<{ ok: boolean }>(sql, params));
+    this.lockChain = run.catch(() => undefined);
+    return run;
+  }
+
   private async lead(projection: Projection): Promise<void> {
     const slot: { subscription?: Subscription | undefined } = {};
     this.live.set(projection.name, slot);
@@ -118,7 +126,7 @@ export class ProjectionRunner {
       let lock: pg.PoolClient | undefined;
       try {
         lock = await this.lockClient();
-        const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [lockKey(projection.name)]);
+        const got = await this.onLockClient(lock, 'SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [lockKey(projection.name)]);
         if (!got.rows[0]?.ok) {
           lock = undefined;
           await this.sleep(this.options.lockRetryMs ?? 2_000);
@@ -129,7 +137,7 @@ export class ProjectionRunner {
       } catch (error) {
         this.logger.warn({ projection: projection.name, err: (error as Error).message }, 'projection runner interrupted; retrying');
       } finally {
-        if (lock) await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(projection.name)]).catch(() => undefined);
+        if (lock) await this.onLockClient(lock, 'SELECT pg_advisory_unlock(hashtext($1)) AS ok', [lockKey(projection.name)]).catch(() => undefined);
       }
       if (!this.stopped) await this.sleep(500);
     }
