@@ -3,15 +3,36 @@ import net from 'node:net';
 
 export type TcpProxy = { port: number; cut(): void; restore(): void; close(): Promise<void> };
 
-export const startTcpProxy = async (targetHost: string, targetPort: number): Promise<TcpProxy> => {
+/**
+ * Forwards each connection to the target, or round-robin over several ports (a stand-in for the load
+ * balancer in front of two instances: no stickiness). A target that refuses is skipped.
+ */
+export const startTcpProxy = async (targetHost: string, targetPorts: number | number[]): Promise<TcpProxy> => {
+  const ports = Array.isArray(targetPorts) ? targetPorts : [targetPorts];
   const sockets = new Set<net.Socket>();
   let down = false;
+  let turn = 0;
+  const connectUpstream = (client: net.Socket, attempt = 0): net.Socket => {
+    const port = ports[turn++ % ports.length]!;
+    const upstream = net.connect(port, targetHost);
+    upstream.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED' && attempt + 1 < ports.length && !client.destroyed && upstream.bytesWritten === 0) {
+        // Not yet piped: retry on the next instance.
+        sockets.delete(upstream);
+        const next = connectUpstream(client, attempt + 1);
+        client.unpipe(upstream);
+        client.pipe(next).pipe(client);
+      }
+    });
+    sockets.add(upstream);
+    return upstream;
+  };
   const server = net.createServer((client) => {
     if (down) {
       client.destroy();
       return;
     }
-    const upstream = net.connect(targetPort, targetHost);
+    const upstream = connectUpstream(client);
     sockets.add(client).add(upstream);
     const drop = () => {
       client.destroy();
