@@ -1,5 +1,6 @@
 // Composition root: config → database (embedded or server) → migrations → event log → projections →
 // application services. Used by the server (app/main.ts), the CLI (bin/) and e2e tests.
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.ts';
@@ -36,6 +37,8 @@ export type CoreServices = {
   metrics: Metrics;
   /** Rate limits, shared through Redis when REDIS_URL is set (http/rate-limit.ts). */
   rateLimits: RateLimits;
+  /** Emits 'append' (stream, event types) after every successful append made by this process. */
+  appends: EventEmitter;
 };
 
 export type Services = CoreServices & {
@@ -75,13 +78,14 @@ const lockDataDir = (dataDir: string): (() => void) => {
 };
 
 /** Counts appends for /metrics; a Proxy keeps the adapter's own extras (scavenge) and its class. */
-const countAppends = (log: EventLog, metrics: Metrics): EventLog =>
+const countAppends = (log: EventLog, metrics: Metrics, appends: EventEmitter): EventLog =>
   new Proxy(log, {
     get(target, property, receiver) {
       if (property !== 'append') return Reflect.get(target, property, receiver);
       return async (stream: string, events: Parameters<EventLog['append']>[1], options?: Parameters<EventLog['append']>[2]) => {
         const result = await target.append(stream, events, options);
         metrics.eventsAppended.inc({ stream_category: stream.split('-')[0] ?? stream }, events.length);
+        appends.emit('append', stream, events.map((event) => event.type));
         return result;
       };
     },
@@ -107,7 +111,9 @@ export const openServices = async (config: Config, logger: Logger, options: { st
   try {
     await migrate(db, logger);
     const metrics = createMetrics();
-    const log = countAppends(await openEventLog(config, db), metrics);
+    const appends = new EventEmitter();
+    appends.setMaxListeners(0);
+    const log = countAppends(await openEventLog(config, db), metrics, appends);
     const projections = new ProjectionRunner(db, log, allProjections, logger);
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
@@ -115,7 +121,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     // `events import` must not create a secret of its own: the imported one has to win.
     const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
     const base = {
-      config, logger, db, log, projections, users, logRing: options.logRing, metrics, rateLimits: new RateLimits(config),
+      config, logger, db, log, projections, users, logRing: options.logRing, metrics, rateLimits: new RateLimits(config), appends,
       get secret(): Buffer {
         if (!secret) throw new Error('the server secret is not loaded in this command');
         return secret;

@@ -179,8 +179,24 @@ export class PostgresEventLog implements EventLog {
     return version === undefined ? undefined : BigInt(version);
   }
 
-  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+  /**
+   * Identical reads in flight share one query: after an append wakes them, every caught-up subscription
+   * (one per projection, plus MCP feeds) asks for the same page at the same moment.
+   */
+  private readonly reading = new Map<string, Promise<RecordedEvent[]>>();
+
+  readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const after = options.after ?? START;
+    const key = `${after.commit}/${after.prepare}/${options.maxCount ?? 1_000}`;
+    let pending = this.reading.get(key);
+    if (!pending) {
+      pending = this.queryAll(after, options.maxCount ?? 1_000).finally(() => this.reading.delete(key));
+      this.reading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async queryAll(after: GlobalPosition, maxCount: number): Promise<RecordedEvent[]> {
     const result = await this.db.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
         WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
@@ -192,7 +208,7 @@ export class PostgresEventLog implements EventLog {
         -- (PostgreSQL prefers output names in ORDER BY), i.e. '10' before '9'.
         ORDER BY events.transaction_id, events.global_position
         LIMIT $3`,
-      [String(after.commit), String(after.prepare), options.maxCount ?? 1_000],
+      [String(after.commit), String(after.prepare), maxCount],
     );
     return result.rows.map(toRecorded);
   }

@@ -64,3 +64,12 @@ export const advance = (tx: Queryable, name: string, events: readonly RecordedEv
     [name, String(last.commit), String(last.prepare), events.length],
   );
 };
+
+/** Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). */
+export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number) =>
+  tx.query(
+    `UPDATE projection_checkpoints
+        SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
+      WHERE name = $1`,
+    [name, String(to.commit), String(to.prepare), count],
+  );

@@ -6,8 +6,8 @@ import type { Logger } from '../app/logger.ts';
 import type { Database, Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent, type Subscription } from '../eventstore/port.ts';
 import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
-import { applyStatements, ddl, liveTables, statementsFor, type Projection } from './sql.ts';
-import { advance, readCheckpoint, type Checkpoint } from './checkpoints.ts';
+import { applyStatements, ddl, liveTables, statementsFor, type Projection, type Statement } from './sql.ts';
+import { advanceTo, readCheckpoint, type Checkpoint } from './checkpoints.ts';
 
 export type ProjectionStatus = {
   name: string;
@@ -35,6 +35,11 @@ const isDeterministic = (error: unknown): boolean => {
   if (typeof code !== 'string') return !(error instanceof Error && /connect|terminat|ECONN|timeout|closed/i.test(error.message));
   return !/^(08|57P|53)/.test(code) && !/^E[A-Z]+$/.test(code);
 };
+
+/** How long a position that only passed irrelevant events may wait before it is written. */
+export const CHECKPOINT_FLUSH_MS = 250;
+/** /readyz tolerates this much projection lag under constant traffic (another instance's leader writes lazily). */
+export const READY_LAG_SECONDS = 5;
 
 export const lockKey = (name: string) => `remotemcp:projection:${name}`;
 
@@ -171,38 +176,87 @@ export class ProjectionRunner {
     }
   }
 
-  /** Subscribes from the checkpoint; resolves when the subscription ends (stale checkpoint, failure, stop). */
+  /**
+   * Subscribes from the checkpoint; resolves when the subscription ends (stale checkpoint, failure, stop).
+   * Batches with nothing for this projection open no transaction: the position moves in memory and is
+   * written at most every CHECKPOINT_FLUSH_MS (re-reading those events after a crash changes nothing).
+   */
   private follow(projection: Projection, start: Checkpoint, slot: { subscription?: Subscription | undefined }, lost: Promise<void>): Promise<'ended' | 'lost'> {
-    let expected = { position: start.position, generation: start.generation };
+    let persisted = { position: start.position, generation: start.generation };
+    let skipped: { last: GlobalPosition; count: number } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    // Applies and flushes run one at a time (the flush timer must not overlap a batch).
+    let chain: Promise<unknown> = Promise.resolve();
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = chain.then(fn);
+      chain = run.catch(() => undefined);
+      return run;
+    };
     return new Promise((resolve) => {
+      let ended = false;
+      const end = (outcome: 'ended' | 'lost') => {
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        if (!ended) {
+          ended = true;
+          resolve(outcome);
+        }
+      };
+      const write = async (statements: Statement[], to: GlobalPosition, count: number) => {
+        await this.applyLive(projection, statements, persisted, to, count);
+        persisted = { position: to, generation: persisted.generation };
+        skipped = undefined;
+      };
+      const flush = () =>
+        serial(async () => {
+          timer = undefined;
+          if (skipped && !ended) await write([], skipped.last, skipped.count);
+        }).catch((error: unknown) => {
+          void subscription.close();
+          if (error instanceof StaleCheckpoint) end('ended');
+          else void this.recordFailure(projection, error).then(() => end('ended'));
+        });
       const subscription = this.log.subscribeAll({
         ...(comparePositions(start.position, START) > 0 ? { after: start.position } : {}),
         batchSize: this.options.batchSize ?? 1_000,
-        onEvents: async (events) => {
-          const last = events[events.length - 1]!.position;
-          await this.applyLive(projection, events, expected);
-          expected = { position: last, generation: expected.generation };
-          this.positions.set(projection.name, last);
-          this.emitter.emit('progress');
-        },
+        onEvents: (events) =>
+          serial(async () => {
+            const last = events[events.length - 1]!.position;
+            const statements = statementsFor(projection, events, liveTables(projection));
+            if (statements.length === 0) {
+              skipped = { last, count: (skipped?.count ?? 0) + events.length };
+              timer ??= setTimeout(() => void flush(), CHECKPOINT_FLUSH_MS);
+            } else {
+              await write(statements, last, events.length + (skipped?.count ?? 0));
+            }
+            this.positions.set(projection.name, last);
+            this.emitter.emit('progress');
+          }),
         onError: (error) => {
           if (error instanceof StaleCheckpoint) {
-            resolve('ended');
+            end('ended');
             return;
           }
-          void this.recordFailure(projection, error).then(() => resolve('ended'));
+          void this.recordFailure(projection, error).then(() => end('ended'));
         },
       });
       slot.subscription = subscription;
       void lost.then(async () => {
         await subscription.close();
-        resolve('lost');
+        end('lost');
       });
-      this.emitter.once(`stop:${projection.name}`, () => void subscription.close().then(() => resolve('ended')));
+      this.emitter.once(`stop:${projection.name}`, () => void subscription.close().then(() => end('ended')));
     });
   }
 
-  private async applyLive(projection: Projection, events: readonly RecordedEvent[], expected: { position: GlobalPosition; generation: number }) {
+  /** Applies statements and moves the checkpoint to `to` in one transaction, if the row is still where we left it. */
+  private async applyLive(
+    projection: Projection,
+    statements: readonly Statement[],
+    expected: { position: GlobalPosition; generation: number },
+    to: GlobalPosition,
+    count: number,
+  ) {
     await this.db.transaction(async (tx) => {
       // Lock our checkpoint row: a rebuild's swap (or another instance) moving it means our view is stale.
       const row = await tx.query<{ position_commit: string; position_prepare: string; generation: number; status: string }>(
@@ -218,8 +272,8 @@ export class ProjectionRunner {
       ) {
         throw new StaleCheckpoint();
       }
-      await applyStatements(tx, statementsFor(projection, events, liveTables(projection)));
-      await advance(tx, projection.name, events);
+      await applyStatements(tx, statements);
+      await advanceTo(tx, projection.name, to, count);
     });
   }
 
@@ -237,7 +291,7 @@ export class ProjectionRunner {
       let expected = { position: checkpoint.position, generation: checkpoint.generation };
       for (const event of events) {
         try {
-          await this.applyLive(projection, [event], expected);
+          await this.applyLive(projection, statementsFor(projection, [event], liveTables(projection)), expected, event.position, 1);
           expected = { position: event.position, generation: expected.generation };
         } catch (inner) {
           if (inner instanceof StaleCheckpoint) return;
@@ -314,17 +368,20 @@ export class ProjectionRunner {
       const checkpoint = await readCheckpoint(this.db, projection.name);
       const rebuildRow = await readCheckpoint(this.db, `${projection.name}@rebuild`);
       if (!checkpoint) continue;
+      // As leader, this instance knows a newer position than the table (irrelevant events are written lazily).
+      const local = this.positions.get(projection.name);
+      const position = local && comparePositions(local, checkpoint.position) > 0 && checkpoint.status === 'running' ? local : checkpoint.position;
       let lagEvents = 0;
       let lagSeconds = 0;
-      if (head && comparePositions(head, checkpoint.position) > 0) {
-        const pending = await this.log.readAll({ after: checkpoint.position, maxCount: 10_000 });
+      if (head && comparePositions(head, position) > 0) {
+        const pending = await this.log.readAll({ after: position, maxCount: 10_000 });
         lagEvents = pending.length;
         if (pending[0]) lagSeconds = Math.max(0, (Date.now() - pending[0].createdAt.getTime()) / 1_000);
       }
       statuses.push({
         name: projection.name,
         status: checkpoint.status,
-        position: checkpoint.position,
+        position,
         eventsHandled: checkpoint.eventsHandled,
         lagEvents,
         lagSeconds,
@@ -340,7 +397,7 @@ export class ProjectionRunner {
   /** True when every projection has processed the current head (for /readyz). */
   async caughtUp(): Promise<boolean> {
     const statuses = await this.status();
-    return statuses.every((s) => s.status === 'running' && s.lagEvents === 0);
+    return statuses.every((s) => s.status === 'running' && (s.lagEvents === 0 || s.lagSeconds < READY_LAG_SECONDS));
   }
 
   /** Waits ms, or less when the runner stops. */

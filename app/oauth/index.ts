@@ -9,7 +9,7 @@ import { Authorizations } from './authorizations.ts';
 import { Clients, type RegisteredClient } from './clients.ts';
 import { KeyRing } from './keys.ts';
 import { TokenService } from './token-service.ts';
-import { JwtTokenVerifier } from './verifier.ts';
+import { JwtTokenVerifier, REVOKING_EVENT } from './verifier.ts';
 
 export type GrantRow = { grant_id: string; client_id: string; user_id: string | null; scopes: string[]; resource: string; status: string; refresh_expires_at: Date | null; created_at: Date; updated_at: Date };
 export type AccessTokenRow = { jti: string; grant_id: string; client_id: string; user_id: string | null; scopes: string[]; issued_at: Date; expires_at: Date; revoked: boolean };
@@ -51,8 +51,12 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
     clients.expireIdle().catch((error: unknown) => core.logger.warn({ err: error }, 'expiring idle clients failed'));
   }, 6 * 3_600_000);
   sweep.unref();
+  const verifier = new JwtTokenVerifier(keys, core.db, core.config.publicUrl);
+  core.appends.on('append', (_stream: string, types: string[]) => {
+    if (types.some((type) => REVOKING_EVENT.test(type))) verifier.invalidate();
+  });
   return {
-    verifier: new JwtTokenVerifier(keys, core.db, core.config.publicUrl),
+    verifier,
     clients,
     authorizations: new Authorizations(core, clients),
     tokens,

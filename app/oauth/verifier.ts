@@ -2,19 +2,55 @@
 // the resource as audience, a key from our JWKS), then the revocation read model. Revocations made on
 // this instance are visible at once (the revoker waits for the projection); other instances see them
 // when their projection runner has applied the event (polling, well under a second).
+//
+// A short cache of positive answers (CACHE_MS) keeps the revocation lookup off the hot path of /mcp.
+// It cannot hide a revocation made here: any local append of a revoking event empties it and turns it
+// off for BYPASS_MS (answers computed before that moment are never stored). Elsewhere, a revocation is
+// refused after at most CACHE_MS + the projection lag (issue 4: within 1 s on every instance).
 import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { Queryable } from '../../db/database.ts';
 import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';
 import type { KeyRing } from './keys.ts';
 
+const CACHE_MS = 400;
+const BYPASS_MS = 3_000;
+const CACHE_MAX = 10_000;
+/** Event types after which a cached "valid" answer may be wrong. */
+export const REVOKING_EVENT = /Revoked$|^UserDisabled$|^UserRolesChanged$|^ClientDeleted$|^SigningKeyRetired$/;
+
 export class JwtTokenVerifier implements TokenVerifier {
+  private readonly cache = new Map<string, { info: AccessTokenInfo; checkedAt: number }>();
+  private epoch = 0;
+  private bypassUntil = 0;
+
   constructor(
     private readonly keys: KeyRing,
     private readonly db: Queryable,
     private readonly issuer: string,
   ) {}
 
+  /** Forget every cached answer and stop caching for a while (a revocation was just appended here). */
+  invalidate(): void {
+    this.epoch += 1;
+    this.cache.clear();
+    this.bypassUntil = Date.now() + BYPASS_MS;
+  }
+
   async verify(token: string, resource: string): Promise<AccessTokenInfo> {
+    const key = `${resource} ${token}`;
+    const started = Date.now();
+    const hit = this.cache.get(key);
+    if (hit && started - hit.checkedAt < CACHE_MS && started >= this.bypassUntil && hit.info.expiresAt.getTime() > started) return hit.info;
+    const epoch = this.epoch;
+    const info = await this.check(token, resource);
+    if (epoch === this.epoch && Date.now() >= this.bypassUntil) {
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      this.cache.set(key, { info, checkedAt: started });
+    }
+    return info;
+  }
+
+  private async check(token: string, resource: string): Promise<AccessTokenInfo> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
