@@ -5,7 +5,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { serverUrl } from '../../test/support/databases.ts';
-import { startCluster } from './cluster.ts';
+import { startCluster } from '../../test/support/cluster.ts';
 
 const seconds = Number(process.argv[2] ?? 60);
 const sessions = Number(process.argv[3] ?? 50);

@@ -1,21 +1,21 @@
 // Two real server processes (app/main.ts) on one PostgreSQL database behind a round-robin TCP proxy
 // (no sticky sessions), and a real OAuth token obtained through the proxy. Used by bench/soak and the
-// instance-kill fault test.
+// instance-kill fault test (test/faults/instance-kill.test.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServerDatabase } from '../../test/support/databases.ts';
-import { freePort, type TestServer } from '../../test/support/server.ts';
-import { startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.ts';
-import { obtainCode, pkce, register, tokenRequest } from '../../test/oauth/support.ts';
+import { createServerDatabase } from './databases.ts';
+import { freePort, type TestServer } from './server.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { obtainCode, pkce, register, tokenRequest } from '../oauth/support.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ADMIN = { email: 'admin@example.test', password: 'admin-password-123' };
 
 export type Instance = { port: number; process: ChildProcess; rssMb(): number; exited: Promise<number | null> };
-export type Cluster = { base: string; instances: Instance[]; proxy: TcpProxy; token: string; close(): Promise<void> };
+export type Cluster = { base: string; databaseUrl: string; instances: Instance[]; proxy: TcpProxy; token: string; close(): Promise<void> };
 
 const startInstance = async (port: number, env: Record<string, string>): Promise<Instance> => {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app', 'main.ts')], { env: { ...process.env, ...env, PORT: String(port) }, cwd: ROOT });
@@ -70,6 +70,7 @@ export const startCluster = async (): Promise<Cluster> => {
   if (exchange.status !== 200) throw new Error(`token exchange failed: ${JSON.stringify(exchange.body)}`);
   return {
     base,
+    databaseUrl: database.url,
     instances,
     proxy,
     token: (exchange.body as { access_token: string }).access_token,
