@@ -74,38 +74,59 @@ export class PostgresEventLog implements EventLog {
     this.notify = options.notify ?? !db.embedded;
   }
 
+  /**
+   * One statement, one round trip: claim the revisions on the stream's row (its row lock serializes
+   * concurrent appends; READ COMMITTED re-checks the WHERE after a concurrent commit, so the second of
+   * two appends with the same expectation claims nothing), insert the events, NOTIFY. Any failure (a
+   * duplicate event id, a full disk) aborts the whole statement: nothing is half-written.
+   */
   async append(stream: string, events: readonly NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
     const expected = options.expectedVersion ?? 'any';
     const count = BigInt(events.length);
+    // Each returns `base`: the revision before the append (-1 for a new stream). A row with version -1
+    // is a stream that has retention metadata but no events yet.
+    const claims = {
+      no_stream: `INSERT INTO event_streams (stream_id, version) VALUES ($1, $3::bigint - 1)
+                  ON CONFLICT (stream_id) DO UPDATE SET version = $3::bigint - 1, updated_at = now() WHERE event_streams.version = -1
+                  RETURNING -1::bigint AS base`,
+      any: `INSERT INTO event_streams (stream_id, version) VALUES ($1, $3::bigint - 1)
+            ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + $3::bigint, updated_at = now()
+            RETURNING version - $3::bigint AS base`,
+      stream_exists: `UPDATE event_streams SET version = version + $3::bigint, updated_at = now()
+                      WHERE stream_id = $1 AND version >= 0 RETURNING version - $3::bigint AS base`,
+      revision: `UPDATE event_streams SET version = $2::bigint + $3::bigint, updated_at = now()
+                 WHERE stream_id = $1 AND version = $2::bigint RETURNING $2::bigint AS base`,
+    } as const;
+    const claim = typeof expected === 'bigint' ? claims.revision : claims[expected];
+    let row: { base: string | null; global_position: string | null; transaction_id: string | null } | undefined;
     try {
-      const result = await this.db.transaction(async (tx) => {
-        const base = await this.claimRevisions(tx, stream, expected, count);
-        const inserted = await tx.query<{ global_position: string; transaction_id: string }>(
-          `INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
-           SELECT $1, $2::bigint + t.ord, t.id, t.type, t.data, t.meta, coalesce(t.created, now())
-             FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[], $7::timestamptz[]) WITH ORDINALITY
+      const result = await this.db.query<{ base: string | null; global_position: string | null; transaction_id: string | null }>(
+        `WITH claim AS (${claim}),
+         inserted AS (
+           INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
+           SELECT $1, claim.base + t.ord, t.id, t.type, t.data, t.meta, coalesce(t.created, now())
+             FROM claim, unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[]) WITH ORDINALITY
                   AS t(id, type, data, meta, created, ord)
-           RETURNING global_position::text, transaction_id::text`,
-          [
-            stream,
-            String(base),
-            events.map((event) => event.id ?? randomUUID()),
-            events.map((event) => event.type),
-            events.map((event) => JSON.stringify(event.data ?? null)),
-            events.map((event) => JSON.stringify(event.metadata ?? {})),
-            events.map((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
-          ],
-        );
-        if (this.notify) await tx.query(`SELECT pg_notify('${NOTIFY_CHANNEL}', '')`);
-        const last = inserted.rows.reduce((max, row) => (BigInt(row.global_position) > BigInt(max.global_position) ? row : max));
-        return {
-          nextExpectedVersion: base + count,
-          position: { commit: BigInt(last.transaction_id), prepare: BigInt(last.global_position) },
-        };
-      });
-      this.waker.wake();
-      return result;
+           RETURNING global_position, transaction_id
+         )
+         SELECT (SELECT base::text FROM claim) AS base,
+                (SELECT max(global_position)::text FROM inserted) AS global_position,
+                (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
+                $2::bigint AS expected
+                ${this.notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '') FROM claim) AS notified` : ''}`,
+        [
+          stream,
+          typeof expected === 'bigint' ? String(expected) : null,
+          String(count),
+          events.map((event) => event.id ?? randomUUID()),
+          events.map((event) => event.type),
+          events.map((event) => JSON.stringify(event.data ?? null)),
+          events.map((event) => JSON.stringify(event.metadata ?? {})),
+          events.map((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
+        ],
+      );
+      row = result.rows[0];
     } catch (error) {
       const pgError = error as { code?: string; constraint?: string; detail?: string };
       if (pgError.code === '23505' && pgError.constraint === 'events_event_id_key') {
@@ -113,50 +134,15 @@ export class PostgresEventLog implements EventLog {
       }
       throw error;
     }
-  }
-
-  /**
-   * Moves the stream's version forward under its row lock and returns the revision before the append.
-   * Concurrent appends with the same expectation serialize on that row: the second re-checks after the
-   * first commits and fails (READ COMMITTED re-evaluates the WHERE on the updated row).
-   */
-  private async claimRevisions(tx: Queryable, stream: string, expected: ExpectedVersion, count: bigint): Promise<bigint> {
-    const conflict = async (): Promise<never> => {
-      const actual = await tx.query<{ version: string }>('SELECT version::text FROM event_streams WHERE stream_id = $1', [stream]);
-      const version = actual.rows[0]?.version;
-      throw new WrongExpectedVersionError(stream, expected, version === undefined ? undefined : BigInt(version));
+    if (!row?.base || !row.global_position || !row.transaction_id) {
+      // The claim matched no row: the stream is not where the caller expected it.
+      throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
+    }
+    this.waker.wake();
+    return {
+      nextExpectedVersion: BigInt(row.base) + count,
+      position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
     };
-    if (expected === 'no_stream') {
-      const r = await tx.query(
-        'INSERT INTO event_streams (stream_id, version) VALUES ($1, $2) ON CONFLICT (stream_id) DO NOTHING',
-        [stream, String(count - 1n)],
-      );
-      if (r.rowCount === 0) return conflict();
-      return -1n;
-    }
-    if (expected === 'any') {
-      const r = await tx.query<{ version: string }>(
-        `INSERT INTO event_streams (stream_id, version) VALUES ($1, $2::bigint - 1)
-         ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + $2::bigint, updated_at = now()
-         RETURNING version::text`,
-        [stream, String(count)],
-      );
-      return BigInt(r.rows[0]!.version) - count;
-    }
-    if (expected === 'stream_exists') {
-      const r = await tx.query<{ version: string }>(
-        'UPDATE event_streams SET version = version + $2::bigint, updated_at = now() WHERE stream_id = $1 RETURNING version::text',
-        [stream, String(count)],
-      );
-      if (r.rowCount === 0) return conflict();
-      return BigInt(r.rows[0]!.version) - count;
-    }
-    const r = await tx.query(
-      'UPDATE event_streams SET version = $3::bigint, updated_at = now() WHERE stream_id = $1 AND version = $2::bigint',
-      [stream, String(expected), String(expected + count)],
-    );
-    if (r.rowCount === 0) return conflict();
-    return expected;
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -176,7 +162,8 @@ export class PostgresEventLog implements EventLog {
   async streamVersion(stream: string): Promise<bigint | undefined> {
     const result = await this.db.query<{ version: string }>('SELECT version::text FROM event_streams WHERE stream_id = $1', [stream]);
     const version = result.rows[0]?.version;
-    return version === undefined ? undefined : BigInt(version);
+    // -1: retention metadata was set before the stream's first event.
+    return version === undefined || version === '-1' ? undefined : BigInt(version);
   }
 
   /**

@@ -120,6 +120,8 @@ test('revoke all grants of a client: every one of them ends up revoked, by the a
   const registered = await server.services.oauth.clients.find(client.id);
   assert.ok(registered);
   for (let i = 0; i < 2; i += 1) await server.services.oauth.tokens.clientCredentials(registered, { scope: 'mcp:tools:read', resource: `${server.base}/mcp` });
+  // Issuing tokens does not wait for the grants read model; let it catch up.
+  await server.services.projections.waitFor(await server.services.log.headPosition());
   const before = await server.services.oauth.listGrants({ clientId: client.id });
   assert.ok(before.filter((g) => g.status !== 'revoked').length >= 2);
   const csrf = await admin.csrf(`/admin/tokens?client=${encodeURIComponent(client.id)}`);
