@@ -67,6 +67,9 @@ const envSchema = z.object({
   DANGEROUSLY_ALLOW_HTTP_ISSUER: flag,
   DANGEROUSLY_ALLOW_PRIVATE_CIMD: flag,
   MCP_CONFORMANCE_FIXTURES: flag,
+  // Requests per minute for one access token on /mcp, and for one OAuth client on the token endpoints.
+  MCP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6_000),
+  OAUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
 });
 
 export type Config = {
@@ -92,6 +95,8 @@ export type Config = {
   dangerouslyAllowHttpIssuer: boolean;
   dangerouslyAllowPrivateCimd: boolean;
   mcpConformanceFixtures: boolean;
+  mcpRateLimitPerMinute: number;
+  oauthRateLimitPerMinute: number;
 };
 
 export class ConfigError extends Error {
@@ -150,6 +155,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     dangerouslyAllowHttpIssuer: e.DANGEROUSLY_ALLOW_HTTP_ISSUER,
     dangerouslyAllowPrivateCimd: e.DANGEROUSLY_ALLOW_PRIVATE_CIMD,
     mcpConformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
+    mcpRateLimitPerMinute: e.MCP_RATE_LIMIT_PER_MINUTE,
+    oauthRateLimitPerMinute: e.OAUTH_RATE_LIMIT_PER_MINUTE,
   };
 };
 

@@ -37,7 +37,7 @@ export type CoreServices = {
   metrics: Metrics;
   /** Rate limits, shared through Redis when REDIS_URL is set (http/rate-limit.ts). */
   rateLimits: RateLimits;
-  /** Emits 'append' (stream, event types) after every successful append made by this process. */
+  /** Emits 'append' (stream, events) after every successful append made by this process. */
   appends: EventEmitter;
 };
 
@@ -85,7 +85,7 @@ const countAppends = (log: EventLog, metrics: Metrics, appends: EventEmitter): E
       return async (stream: string, events: Parameters<EventLog['append']>[1], options?: Parameters<EventLog['append']>[2]) => {
         const result = await target.append(stream, events, options);
         metrics.eventsAppended.inc({ stream_category: stream.split('-')[0] ?? stream }, events.length);
-        appends.emit('append', stream, events.map((event) => event.type));
+        appends.emit('append', stream, events);
         return result;
       };
     },

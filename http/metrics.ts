@@ -60,6 +60,37 @@ export const metricsRoute = (services: Services, metrics: Metrics): Koa.Middlewa
     },
   });
   void lag;
+  new client.Gauge({
+    name: 'remotemcp_mcp_sessions_active',
+    help: 'MCP sessions open and not expired (all instances, from the read model)',
+    registers: [metrics.registry],
+    async collect() {
+      const row = await services.db
+        .query<{ count: string }>(`SELECT count(*)::text AS count FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`)
+        .catch(() => undefined);
+      if (row?.rows[0]) this.set(Number(row.rows[0].count));
+    },
+  });
+  // Counters of what this instance did, from its own appends (Prometheus sums instances).
+  const toolCalls = new client.Counter({ name: 'remotemcp_tool_calls_total', help: 'Tool calls by tool and outcome', labelNames: ['tool', 'outcome'], registers: [metrics.registry] });
+  const toolSeconds = new client.Histogram({ name: 'remotemcp_tool_call_duration_seconds', help: 'Tool call duration by tool', labelNames: ['tool'], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10], registers: [metrics.registry] });
+  const tokensIssued = new client.Counter({ name: 'remotemcp_tokens_issued_total', help: 'Access tokens issued, by grant type', labelNames: ['grant_type'], registers: [metrics.registry] });
+  const tokensRevoked = new client.Counter({ name: 'remotemcp_tokens_revoked_total', help: 'Revocations, by kind (access token or whole grant)', labelNames: ['kind'], registers: [metrics.registry] });
+  const ISSUED: Record<string, string> = { AuthorizationCodeRedeemed: 'authorization_code', RefreshTokenRotated: 'refresh_token', ClientCredentialsIssued: 'client_credentials' };
+  services.appends.on('append', (_stream: string, events: readonly { type: string; data: unknown }[]) => {
+    for (const event of events) {
+      if (event.type === 'ToolCalled') {
+        const data = event.data as { tool: string; outcome: string; durationMs: number };
+        toolCalls.inc({ tool: data.tool, outcome: data.outcome });
+        toolSeconds.observe({ tool: data.tool }, data.durationMs / 1_000);
+        continue;
+      }
+      const grantType = ISSUED[event.type];
+      if (grantType) tokensIssued.inc({ grant_type: grantType });
+      else if (event.type === 'AccessTokenRevoked') tokensRevoked.inc({ kind: 'access_token' });
+      else if (event.type === 'GrantRevoked') tokensRevoked.inc({ kind: 'grant' });
+    }
+  });
   return async (ctx, next) => {
     if (ctx.path !== '/metrics' || ctx.method !== 'GET') return next();
     ctx.set('Cache-Control', 'no-store');

@@ -52,8 +52,8 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
   }, 6 * 3_600_000);
   sweep.unref();
   const verifier = new JwtTokenVerifier(keys, core.db, core.config.publicUrl);
-  core.appends.on('append', (_stream: string, types: string[]) => {
-    if (types.some((type) => REVOKING_EVENT.test(type))) verifier.invalidate();
+  core.appends.on('append', (_stream: string, events: readonly { type: string }[]) => {
+    if (events.some((event) => REVOKING_EVENT.test(event.type))) verifier.invalidate();
   });
   return {
     verifier,

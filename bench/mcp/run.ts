@@ -17,7 +17,8 @@ const seconds = Number(process.argv[2] ?? 5);
 const connectionCounts = (process.argv[3] ?? '10,50').split(',').map(Number);
 const WARM_UP_SECONDS = 2;
 
-const server = await startTestServer({ LOG_LEVEL: 'silent' });
+// Rate limits off: the bench measures throughput, one token on many connections.
+const server = await startTestServer({ LOG_LEVEL: 'silent', MCP_RATE_LIMIT_PER_MINUTE: '1000000000' });
 const { services } = server;
 const previous = services.mcp;
 // The product's MCP layer with the real token verifier; the bench tools ride along with the registry's.

@@ -17,7 +17,7 @@ const CONCURRENCY = Number(values.concurrency);
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-bench-oauth-'));
-const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ADMIN_PASSWORD: 'bench-password-1', ...(values['database-url'] ? { DATABASE_URL: values['database-url'] } : {}) });
+const config = loadConfig({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ADMIN_PASSWORD: 'bench-password-1', OAUTH_RATE_LIMIT_PER_MINUTE: '1000000000', ...(values['database-url'] ? { DATABASE_URL: values['database-url'] } : {}) });
 const running = await startServer(config, createLogger('silent'));
 const base = running.url;
 const { oauth, users } = running.services;

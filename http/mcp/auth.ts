@@ -46,6 +46,8 @@ export const authenticate = (services: Services): Koa.Middleware => async (ctx, 
   if (!caller.scopes.some((scope) => (MCP_SCOPES as readonly string[]).includes(scope))) {
     throw insufficientScope(config.publicUrl, allScopes);
   }
+  // Issue 8: a runaway client is slowed per token (429 + Retry-After), not the whole server.
+  await services.rateLimits.consume('mcp-token', { points: config.mcpRateLimitPerMinute, durationSeconds: 60 }, caller.tokenId ?? `${caller.userId}:${caller.clientId}`);
   ctx.state.caller = caller;
   await next();
 };

@@ -35,9 +35,10 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   router.delete('/oauth/register/:id', api(noStore, deleteRegistration(services)));
   router.options('/oauth/register/:id', api());
 
-  router.post('/oauth/token', api(noStore, parseForm, authenticateClient(services), issueTokens(services)));
-  router.post('/oauth/revoke', api(noStore, parseForm, authenticateClient(services), revokeToken(services)));
-  router.post('/oauth/introspect', api(noStore, parseForm, authenticateClient(services, { confidentialOnly: true }), introspectToken(services)));
+  const { perIp, perClient } = limits.backChannel(services.rateLimits, services.config.oauthRateLimitPerMinute);
+  router.post('/oauth/token', api(noStore, perIp, parseForm, authenticateClient(services), perClient, issueTokens(services)));
+  router.post('/oauth/revoke', api(noStore, perIp, parseForm, authenticateClient(services), perClient, revokeToken(services)));
+  router.post('/oauth/introspect', api(noStore, perIp, parseForm, authenticateClient(services, { confidentialOnly: true }), perClient, introspectToken(services)));
   for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/userinfo']) router.options(path, api());
   router.get('/oauth/userinfo', api(noStore, userinfo(services)));
   router.post('/oauth/userinfo', api(noStore, userinfo(services)));

@@ -40,6 +40,22 @@ export class OAuthRateLimits {
     await this.failuresPerAccount.delete(normalizeEmail(email));
   }
 
+  /** Back-channel requests (token, revoke, introspect): per address, then per authenticated client. */
+  backChannel(limits: RateLimits, perMinute: number): { perIp: Koa.Middleware; perClient: Koa.Middleware } {
+    const options = { points: perMinute, durationSeconds: 60 };
+    return {
+      perIp: async (ctx, next) => {
+        await limits.consume('oauth-ip', { points: perMinute * 5, durationSeconds: 60 }, ctx.ip);
+        await next();
+      },
+      perClient: async (ctx, next) => {
+        const clientId = (ctx.state.client as { clientId?: string } | undefined)?.clientId;
+        if (clientId) await limits.consume('oauth-client', options, clientId);
+        await next();
+      },
+    };
+  }
+
   /** RFC 7591 §5 suggests rate limiting open registration: per address. */
   registration(): Koa.Middleware {
     return async (ctx, next) => {

@@ -54,7 +54,7 @@ export const startCluster = async (): Promise<Cluster> => {
   const proxy = await startTcpProxy('127.0.0.1', ports);
   const base = `http://127.0.0.1:${proxy.port}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-cluster-'));
-  const env = { DATABASE_URL: database.url, PUBLIC_URL: base, HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'info' };
+  const env = { DATABASE_URL: database.url, PUBLIC_URL: base, HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'info', MCP_RATE_LIMIT_PER_MINUTE: '1000000000' };
   // One after the other: the first creates the admin, the second finds it.
   const instances = [await startInstance(ports[0]!, env)];
   instances.push(await startInstance(ports[1]!, env));
