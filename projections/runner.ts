@@ -245,7 +245,11 @@ export class ProjectionRunner {
         await subscription.close();
         end('lost');
       });
-      this.emitter.once(`stop:${projection.name}`, () => void subscription.close().then(() => end('ended')));
+      // On stop, write the lazily kept position first (status and events_handled stay exact).
+      this.emitter.once(`stop:${projection.name}`, () => {
+        if (timer) clearTimeout(timer);
+        void flush().finally(() => subscription.close().then(() => end('ended')));
+      });
     });
   }
 
