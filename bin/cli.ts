@@ -11,6 +11,12 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
+// `remotemcp events export | head`: a closed pipe ends the command quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const [group, action, ...rest] = process.argv.slice(2);
 const key = [group, action].filter(Boolean).join(' ');
 const command = COMMANDS[key] ?? COMMANDS[group ?? ''];
