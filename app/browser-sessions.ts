@@ -55,6 +55,13 @@ export class BrowserSessions {
     return row ? { id, userId: row.user_id, purpose, expiresAt: row.expires_at } : undefined;
   }
 
+  /** An admin ends someone's signed-in browser (e.g. a stolen laptop). False when it was not live. */
+  async endById(sessionId: string, actor: Actor, now = new Date()): Promise<boolean> {
+    const result = await handleCommand(this.core.log, browserSessionStream(sessionId), browserSessionDecider, { type: 'End', now, reason: 'revoked' }, { actor });
+    await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
+    return result.events.length > 0;
+  }
+
   async end(ctx: Koa.Context, purpose: Purpose, now = new Date()): Promise<void> {
     const session = await this.current(ctx, purpose);
     clearCookie(ctx, this.core.config, cookieBase(purpose), SAME_SITE[purpose]);

@@ -22,6 +22,7 @@ export const NAV = [
 const FLASH: Record<string, string> = {
   user_created: 'User created.',
   user_updated: 'User updated.',
+  session_ended: 'Sign-in ended: that browser must sign in again.',
   password_reset: 'Password reset.',
   rebuild_started: 'Rebuild started.',
   revoked: 'Revoked.',

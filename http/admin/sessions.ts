@@ -3,7 +3,11 @@
 import Router from '@koa/router';
 import type { Services } from '../../app/services.ts';
 import { messageStream, sessionStream } from '../../domain/sessions/index.ts';
-import { renderPage } from './page.ts';
+import { redirectDone, renderPage } from './page.ts';
+import { adminActor } from './auth.ts';
+import { requireCsrf } from '../csrf.ts';
+import { parseForm } from '../forms.ts';
+import { HttpError } from '../errors.ts';
 import { tableExists } from './stats.ts';
 
 type McpSessionRow = { id: string; user_id: string; client_id: string; protocol_version: string; client_name: string; client_version: string; status: string; opened_at: Date; expires_at: Date; closed_at: Date | null; close_reason: string | null };
@@ -48,6 +52,16 @@ export const sessionsRoutes = (services: Services) => {
       }));
     }
     renderPage(ctx, 'sessions', { title: 'Sessions', section: 'sessions', mcp, browser });
+  });
+
+  // End another signed-in browser (OAuth or admin): its cookie stops working on its next request.
+  router.post('/admin/sessions/browser/:id/end', parseForm, requireCsrf(), async (ctx) => {
+    const id = ctx.params.id ?? '';
+    if (!/^[\w-]{16,64}$/.test(id)) throw new HttpError(404, 'not_found', 'no such sign-in');
+    const known = await services.db.query('SELECT 1 FROM browser_sessions WHERE id = $1', [id]);
+    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such sign-in');
+    await services.browserSessions.endById(id, adminActor(ctx));
+    redirectDone(ctx, '/admin/sessions', 'session_ended');
   });
 
   return router;
