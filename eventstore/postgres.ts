@@ -1,7 +1,7 @@
 // PostgreSQL adapter (the default; also embedded PGlite). Tables: migrations/0001_event-log.sql.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { Database, Queryable } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 import {
   DuplicateEventError,
   START,
@@ -21,7 +21,8 @@ import { Waker, pollingSubscription } from './polling.ts';
 
 const NOTIFY_CHANNEL = 'remotemcp_events';
 
-type EventRow = {
+/** A row of `events` as COLUMNS selects it (also read by the admin audit page). */
+export type EventRow = {
   global_position: string;
   transaction_id: string;
   stream_id: string;
@@ -38,9 +39,9 @@ const columns = (alias = '') =>
     .map((column) => `${alias}${column}`)
     .join(', ');
 // Aliased columns keep the bare names the row type expects.
-const COLUMNS = columns();
+export const COLUMNS = columns();
 
-const toRecorded = (row: EventRow): RecordedEvent => ({
+export const toRecorded = (row: EventRow): RecordedEvent => ({
   id: row.event_id,
   stream: row.stream_id,
   revision: BigInt(row.stream_revision),

@@ -3,6 +3,7 @@
 import type { Services } from '../../app/services.ts';
 import { userIdForEmail } from '../../domain/users/index.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
+import { COLUMNS, toRecorded, type EventRow } from '../../eventstore/postgres.ts';
 
 export type AuditFilter = {
   stream?: string | undefined;
@@ -45,8 +46,6 @@ const matches = (event: RecordedEvent, filter: AuditFilter): boolean => {
   return true;
 };
 
-type EventRow = { global_position: string; stream_id: string; stream_revision: string; event_id: string; event_type: string; data: unknown; metadata: Record<string, unknown>; created_at: Date; transaction_id: string };
-
 const queryPostgres = async (services: Services, filter: AuditFilter): Promise<AuditPage> => {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -64,24 +63,12 @@ const queryPostgres = async (services: Services, filter: AuditFilter): Promise<A
   params.push(PAGE_SIZE + 1);
   const rows = (
     await services.db.query<EventRow>(
-      `SELECT global_position::text, transaction_id::text, stream_id, stream_revision::text, event_id::text, event_type, data, metadata, created_at
-         FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY global_position DESC LIMIT $${params.length}`,
+      `SELECT ${COLUMNS}
+         FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY events.global_position DESC LIMIT $${params.length}`,
       params,
     )
   ).rows;
-  const page = rows.slice(0, PAGE_SIZE).map((row) => ({
-    cursor: row.global_position,
-    event: {
-      id: row.event_id,
-      stream: row.stream_id,
-      revision: BigInt(row.stream_revision),
-      position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
-      type: row.event_type,
-      data: row.data,
-      metadata: row.metadata,
-      createdAt: row.created_at,
-    },
-  }));
+  const page = rows.slice(0, PAGE_SIZE).map((row) => ({ cursor: row.global_position, event: toRecorded(row) }));
   return { rows: page, next: rows.length > PAGE_SIZE ? page[page.length - 1]?.cursor : undefined, scanned: 'all' };
 };
 

@@ -208,6 +208,16 @@ test('audit: pagination (50 a page, older link) and time range', async ({ server
   assert.is((now.text.match(/data-type="AuditProbe"/g) ?? []).length, 50);
 });
 
+test('audit: newest first by global position, also across a power of ten (positions are not sorted as text)', async ({ server }) => {
+  const head = Number((await server.services.log.headPosition())?.prepare ?? 0n);
+  const count = 10 ** String(head).length - head + 5; // the batch spans the next power of ten
+  await server.services.log.append('audit-order', Array.from({ length: count }, (_, i) => ({ type: 'AuditOrder', data: { i } })));
+  const client = await signedIn(server);
+  const page = await client.get('/admin/audit?stream=audit-order');
+  const shown = [...page.text.matchAll(/&quot;i&quot;: (\d+)/g)].map((match) => Number(match[1]));
+  assert.equal(shown, Array.from({ length: Math.min(50, count) }, (_, k) => count - 1 - k));
+});
+
 test('logs page: level filter over the log ring', async ({ server }) => {
   const ring = new LogRing();
   ring.write(JSON.stringify({ level: 30, time: new Date().toISOString(), msg: 'request', status: 200 }));
