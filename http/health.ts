@@ -1,7 +1,7 @@
 // Liveness and readiness (SPEC: /readyz = database reachable and projections caught up).
 import Router from '@koa/router';
 import type { Services } from '../app/services.ts';
-import { READY_LAG_SECONDS } from '../projections/runner.ts';
+import { isCaughtUp } from '../projections/runner.ts';
 
 export const healthRoutes = (services: Services) => {
   const router = new Router();
@@ -21,7 +21,7 @@ export const healthRoutes = (services: Services) => {
     if (checks.database === 'ok') {
       try {
         const statuses = await services.projections.status();
-        const behind = statuses.filter((s) => s.status !== 'running' || (s.lagEvents > 0 && s.lagSeconds >= READY_LAG_SECONDS));
+        const behind = statuses.filter((s) => !isCaughtUp(s));
         checks.projections = behind.length === 0 ? 'ok' : behind.map((s) => `${s.name}: ${s.status}, ${s.lagEvents} behind`).join('; ');
       } catch (error) {
         checks.projections = `unknown: ${(error as Error).message}`;

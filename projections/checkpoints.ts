@@ -1,7 +1,7 @@
 // Rows of projection_checkpoints: one per projection (its live position) and one `<name>@rebuild` while
 // a rebuild runs (the rebuild's own position, so a killed rebuild resumes where it committed last).
 import type { Queryable } from '../db/database.ts';
-import type { GlobalPosition, RecordedEvent } from '../eventstore/port.ts';
+import type { GlobalPosition } from '../eventstore/port.ts';
 import type { RebuildProgress } from './rebuild.ts';
 
 export type Checkpoint = {
@@ -31,39 +31,32 @@ type Row = {
   updated_at: Date;
 };
 
-export const readCheckpoint = async (db: Queryable, name: string): Promise<Checkpoint | undefined> => {
+const toCheckpoint = (row: Row): Checkpoint => ({
+  name: row.name,
+  position: { commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) },
+  eventsHandled: Number(row.events_handled),
+  status: row.status,
+  version: row.version,
+  generation: row.generation,
+  lastError: row.last_error ?? undefined,
+  failedEventId: row.failed_event_id ?? undefined,
+  rebuild: row.rebuild ?? undefined,
+  updatedAt: row.updated_at,
+});
+
+/** The checkpoint rows of `names`, by name, in one query. */
+export const readCheckpoints = async (db: Queryable, names: readonly string[]): Promise<Map<string, Checkpoint>> => {
   const result = await db.query<Row>(
     `SELECT name, position_commit::text, position_prepare::text, events_handled::text, status, version, generation,
             last_error, failed_event_id::text, rebuild, updated_at
-       FROM projection_checkpoints WHERE name = $1`,
-    [name],
+       FROM projection_checkpoints WHERE name = ANY($1)`,
+    [names],
   );
-  const row = result.rows[0];
-  if (!row) return undefined;
-  return {
-    name: row.name,
-    position: { commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) },
-    eventsHandled: Number(row.events_handled),
-    status: row.status,
-    version: row.version,
-    generation: row.generation,
-    lastError: row.last_error ?? undefined,
-    failedEventId: row.failed_event_id ?? undefined,
-    rebuild: row.rebuild ?? undefined,
-    updatedAt: row.updated_at,
-  };
+  return new Map(result.rows.map((row) => [row.name, toCheckpoint(row)]));
 };
 
-/** Moves a checkpoint past a batch (inside the batch's transaction). */
-export const advance = (tx: Queryable, name: string, events: readonly RecordedEvent[]) => {
-  const last = events[events.length - 1]!.position;
-  return tx.query(
-    `UPDATE projection_checkpoints
-        SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
-      WHERE name = $1`,
-    [name, String(last.commit), String(last.prepare), events.length],
-  );
-};
+export const readCheckpoint = async (db: Queryable, name: string): Promise<Checkpoint | undefined> =>
+  (await readCheckpoints(db, [name])).get(name);
 
 /** Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). */
 export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number) =>

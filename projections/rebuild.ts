@@ -3,7 +3,7 @@
 import type { Logger } from '../app/logger.ts';
 import type { Database } from '../db/database.ts';
 import { comparePositions, START, type EventLog } from '../eventstore/port.ts';
-import { advance, readCheckpoint } from './checkpoints.ts';
+import { advanceTo, readCheckpoint } from './checkpoints.ts';
 import { applyStatements, ddl, generationTables, statementsFor, type Projection } from './sql.ts';
 
 export type RebuildProgress = {
@@ -97,7 +97,7 @@ export const rebuildProjection = async (
           const current = progress(false);
           await db.transaction(async (tx) => {
             await applyStatements(tx, statementsFor(projection, events, tables));
-            await advance(tx, rebuildName, events);
+            await advanceTo(tx, rebuildName, events[events.length - 1]!.position, events.length);
             await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [rebuildName, JSON.stringify(current)]);
           });
           position = events[events.length - 1]!.position;

@@ -7,7 +7,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent, type Subscription } from '../eventstore/port.ts';
 import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
 import { applyStatements, ddl, liveTables, statementsFor, type Projection, type Statement } from './sql.ts';
-import { advanceTo, readCheckpoint, type Checkpoint } from './checkpoints.ts';
+import { advanceTo, readCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.ts';
 
 export type ProjectionStatus = {
   name: string;
@@ -40,6 +40,12 @@ const isDeterministic = (error: unknown): boolean => {
 export const CHECKPOINT_FLUSH_MS = 250;
 /** /readyz tolerates this much projection lag under constant traffic (another instance's leader writes lazily). */
 export const READY_LAG_SECONDS = 5;
+/** Lag is counted up to this many events. */
+const LAG_CAP = 10_000;
+
+/** Ready: running, and caught up or less than READY_LAG_SECONDS behind (used by /readyz and caughtUp). */
+export const isCaughtUp = (status: ProjectionStatus): boolean =>
+  status.status === 'running' && (status.lagEvents === 0 || status.lagSeconds < READY_LAG_SECONDS);
 
 export const lockKey = (name: string) => `remotemcp:projection:${name}`;
 
@@ -367,28 +373,35 @@ export class ProjectionRunner {
 
   async status(): Promise<ProjectionStatus[]> {
     const head = await this.log.headPosition();
-    const statuses: ProjectionStatus[] = [];
-    for (const projection of this.projections) {
-      const checkpoint = await readCheckpoint(this.db, projection.name);
-      const rebuildRow = await readCheckpoint(this.db, `${projection.name}@rebuild`);
-      if (!checkpoint) continue;
+    const names = this.projections.map((p) => p.name);
+    const rows = await readCheckpoints(this.db, [...names, ...names.map((name) => `${name}@rebuild`)]);
+    const current = this.projections.flatMap((projection) => {
+      const checkpoint = rows.get(projection.name);
+      if (!checkpoint) return [];
       // As leader, this instance knows a newer position than the table (irrelevant events are written lazily).
       const local = this.positions.get(projection.name);
       const position = local && comparePositions(local, checkpoint.position) > 0 && checkpoint.status === 'running' ? local : checkpoint.position;
-      let lagEvents = 0;
-      let lagSeconds = 0;
+      return [{ projection, checkpoint, position }];
+    });
+    // Projections usually stand at the same position: read what is pending once, from the oldest one.
+    // Only when that page is full (lag capped at LAG_CAP) may a projection need a read of its own.
+    const behind = current.filter(({ position }) => head && comparePositions(head, position) > 0);
+    const oldest = behind.reduce<GlobalPosition | undefined>((min, { position }) => (!min || comparePositions(position, min) < 0 ? position : min), undefined);
+    const shared = oldest ? await this.log.readAll({ after: oldest, maxCount: LAG_CAP }) : [];
+    const statuses: ProjectionStatus[] = [];
+    for (const { projection, checkpoint, position } of current) {
+      let pending: RecordedEvent[] = [];
       if (head && comparePositions(head, position) > 0) {
-        const pending = await this.log.readAll({ after: position, maxCount: 10_000 });
-        lagEvents = pending.length;
-        if (pending[0]) lagSeconds = Math.max(0, (Date.now() - pending[0].createdAt.getTime()) / 1_000);
+        pending = shared.length < LAG_CAP ? shared.filter((event) => comparePositions(event.position, position) > 0) : await this.log.readAll({ after: position, maxCount: LAG_CAP });
       }
+      const rebuildRow = rows.get(`${projection.name}@rebuild`);
       statuses.push({
         name: projection.name,
         status: checkpoint.status,
         position,
         eventsHandled: checkpoint.eventsHandled,
-        lagEvents,
-        lagSeconds,
+        lagEvents: pending.length,
+        lagSeconds: pending[0] ? Math.max(0, (Date.now() - pending[0].createdAt.getTime()) / 1_000) : 0,
         lastError: checkpoint.lastError,
         failedEventId: checkpoint.failedEventId,
         updatedAt: checkpoint.updatedAt,
@@ -400,8 +413,7 @@ export class ProjectionRunner {
 
   /** True when every projection has processed the current head (for /readyz). */
   async caughtUp(): Promise<boolean> {
-    const statuses = await this.status();
-    return statuses.every((s) => s.status === 'running' && (s.lagEvents === 0 || s.lagSeconds < READY_LAG_SECONDS));
+    return (await this.status()).every(isCaughtUp);
   }
 
   /** Waits ms, or less when the runner stops. */
