@@ -6,7 +6,7 @@ import { exportEvents, importEvents } from '../app/backup.ts';
 import { seedDemoData } from '../app/seed.ts';
 import { generatePassword } from '../app/users.ts';
 import { migrate } from '../db/migrate.ts';
-import { DomainError, type Actor } from '../domain/shared.ts';
+import { CLI, DomainError } from '../domain/shared.ts';
 import { positionToString } from '../eventstore/port.ts';
 import { Role } from '../domain/users/index.ts';
 import { extraCommands } from './area-commands.ts';
@@ -20,7 +20,6 @@ export type Command = {
   run(services: Services, values: Values, positionals: string[]): Promise<number | void>;
 };
 
-export const CLI_ACTOR: Actor = { type: 'system', id: 'cli' };
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const table = (rows: Record<string, unknown>[]) => {
   if (rows.length === 0) return out('(none)');
@@ -56,7 +55,7 @@ const core: Record<string, Command> = {
       }
       const password = typeof values.password === 'string' ? values.password : generatePassword();
       const roles: Role[] = values.admin ? ['admin', 'user'] : ['user'];
-      await services.users.create({ email, password, ...(typeof values.name === 'string' ? { name: values.name } : {}), roles }, CLI_ACTOR);
+      await services.users.create({ email, password, ...(typeof values.name === 'string' ? { name: values.name } : {}), roles }, CLI);
       out(`created ${email} (${roles.join(', ')})`);
       if (typeof values.password !== 'string') out(`password: ${password}   (shown once)`);
     },
@@ -71,14 +70,14 @@ const core: Record<string, Command> = {
     summary: 'users disable <email>',
     async run(services, _values, positionals) {
       const email = needEmail(positionals);
-      out((await services.users.disable(email, CLI_ACTOR)) ? `disabled ${email}` : `${email} was already disabled`);
+      out((await services.users.disable(email, CLI)) ? `disabled ${email}` : `${email} was already disabled`);
     },
   },
   'users enable': {
     summary: 'users enable <email>',
     async run(services, _values, positionals) {
       const email = needEmail(positionals);
-      out((await services.users.enable(email, CLI_ACTOR)) ? `enabled ${email}` : `${email} was already enabled`);
+      out((await services.users.enable(email, CLI)) ? `enabled ${email}` : `${email} was already enabled`);
     },
   },
   'users passwd': {
@@ -87,7 +86,7 @@ const core: Record<string, Command> = {
     async run(services, values, positionals) {
       const email = needEmail(positionals);
       const password = typeof values.password === 'string' ? values.password : generatePassword();
-      await services.users.changePassword(email, password, CLI_ACTOR);
+      await services.users.changePassword(email, password, CLI);
       out(`password changed for ${email}`);
       if (typeof values.password !== 'string') out(`password: ${password}   (shown once)`);
     },

@@ -1,8 +1,7 @@
 // CLI commands of the OAuth area: clients list|add|delete, tokens revoke, keys rotate.
 import type { Command } from './commands.ts';
-import { DomainError, type Actor } from '../domain/shared.ts';
+import { CLI, DomainError } from '../domain/shared.ts';
 
-const CLI: Actor = { type: 'system', id: 'cli' };
 
 export const oauthCommands = (out: (text: string) => void, table: (rows: Record<string, unknown>[]) => void): Record<string, Command> => ({
   'clients list': {

@@ -36,3 +36,5 @@ export type Actor =
   | { readonly type: 'system'; readonly id: string };
 
 export const SYSTEM: Actor = { type: 'system', id: 'server' };
+/** The command line (`npx remotemcp …`). */
+export const CLI: Actor = { type: 'system', id: 'cli' };

@@ -1,9 +1,8 @@
 // CLI commands of the tools area (`remotemcp tools …`, `remotemcp memory backfill-embeddings`), ready
 // to be spread into bin/commands.ts: `...toolsCommands(out, table)`.
 import type { Command } from '../../bin/commands.ts';
-import { DomainError, type Actor } from '../../domain/shared.ts';
+import { CLI, DomainError } from '../../domain/shared.ts';
 
-const CLI: Actor = { type: 'system', id: 'cli' };
 
 export const toolsCommands = (out: (text: string) => void, table: (rows: Record<string, unknown>[]) => void): Record<string, Command> => {
   const toggle = (enabled: boolean): Command => {
