@@ -5,6 +5,12 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Config } from '../app/config.ts';
 import { HttpError } from './errors.ts';
 
+/** The 429 every limit answers: Retry-After in whole seconds (at least 1), the wait in the message. */
+export const rateLimited = (msBeforeNext: number, message: (seconds: number) => string, code = 'rate_limited'): HttpError => {
+  const seconds = Math.max(1, Math.ceil(msBeforeNext / 1_000));
+  return new HttpError(429, code, message(seconds), true, { 'Retry-After': String(seconds) });
+};
+
 export type LimitOptions = { points: number; durationSeconds: number; blockSeconds?: number };
 
 export class RateLimits {
@@ -50,10 +56,7 @@ export class RateLimits {
     try {
       await this.limiter(name, options).consume(key, points);
     } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1_000));
-        throw new HttpError(429, 'rate_limited', `too many requests; retry in ${retryAfter} s`, true, { 'Retry-After': String(retryAfter) });
-      }
+      if (rejection instanceof RateLimiterRes) throw rateLimited(rejection.msBeforeNext, (seconds) => `too many requests; retry in ${seconds} s`);
       throw rejection;
     }
   }

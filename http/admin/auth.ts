@@ -14,6 +14,7 @@ import { normalizeEmail } from '../../domain/users/index.ts';
 import { getCookie } from '../cookies.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
+import { rateLimited } from '../rate-limit.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { renderPage } from './page.ts';
 
@@ -49,8 +50,7 @@ export const adminAuth = (services: Services) => {
     { kind: 'ip', value: ip },
   ];
 
-  const tooMany = (retryMs: number) =>
-    new HttpError(429, 'too_many_attempts', 'too many sign-in attempts; try again later', true, { 'Retry-After': String(Math.max(1, Math.ceil(retryMs / 1_000))) });
+  const tooMany = (retryMs: number) => rateLimited(retryMs, () => 'too many sign-in attempts; try again later', 'too_many_attempts');
 
   /** Milliseconds until the subject may try again, or 0 when it is not locked. */
   const lockedFor = async (subject: LoginSubject): Promise<number> => {

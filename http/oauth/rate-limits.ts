@@ -1,13 +1,11 @@
 // Rate limits of the oauth area (rate-limiter-flexible), in memory or shared through Redis when
 // REDIS_URL is set (http/rate-limit.ts), so several instances count together.
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RateLimits } from '../rate-limit.ts';
+import { rateLimited, type RateLimits } from '../rate-limit.ts';
 import type Koa from 'koa';
 import { normalizeEmail } from '../../domain/users/index.ts';
-import { HttpError } from '../errors.ts';
 
-const tooMany = (res: RateLimiterRes, what: string) =>
-  new HttpError(429, 'rate_limited', `too many ${what}; try again in ${Math.ceil(res.msBeforeNext / 1_000)} s`, true, { 'Retry-After': String(Math.ceil(res.msBeforeNext / 1_000)) });
+const tooMany = (res: RateLimiterRes, what: string) => rateLimited(res.msBeforeNext, (seconds) => `too many ${what}; try again in ${seconds} s`);
 
 export class OAuthRateLimits {
   // OWASP authentication cheat sheet: lock an account's logins after a few failures, and an address after more.
