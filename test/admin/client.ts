@@ -1,28 +1,13 @@
 // A small browser-like HTTP client for the admin tests: a cookie jar, same-origin headers, CSRF fields.
+import { CookieJar, csrfOf } from '../support/browser.ts';
 export type Reply = { status: number; headers: Headers; text: string; location: string | null; setCookies: string[] };
 
-export class AdminClient {
-  readonly cookies = new Map<string, string>();
+export class AdminClient extends CookieJar {
   constructor(
     readonly base: string,
     readonly origin = base,
-  ) {}
-
-  private remember(response: Response): string[] {
-    const setCookies = response.headers.getSetCookie();
-    for (const line of setCookies) {
-      const [pair] = line.split(';');
-      const index = pair!.indexOf('=');
-      const name = pair!.slice(0, index);
-      const value = pair!.slice(index + 1);
-      if (/max-age=0/i.test(line) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return setCookies;
-  }
-
-  private cookieHeader(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  ) {
+    super();
   }
 
   async get(path: string, accept = 'text/html'): Promise<Reply> {
@@ -42,10 +27,7 @@ export class AdminClient {
 
   /** The hidden `csrf` field of a page. */
   async csrf(path = '/admin/login'): Promise<string> {
-    const page = await this.get(path);
-    const match = /name="csrf" value="([^"]+)"/.exec(page.text);
-    if (!match) throw new Error(`no csrf field on ${path} (status ${page.status})`);
-    return match[1]!;
+    return csrfOf((await this.get(path)).text);
   }
 
   async login(email: string, password: string): Promise<Reply> {

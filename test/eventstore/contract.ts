@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rejects } from '../support/assertions.ts';
 import {
   DuplicateEventError,
   WrongExpectedVersionError,
@@ -13,16 +14,6 @@ import {
 export type AdapterFactory = () => Promise<{ log: EventLog; dispose(): Promise<void> }>;
 
 const stream = (prefix = 'test') => `${prefix}-${randomUUID()}`;
-
-const rejects = async <E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> => {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, type);
-    return error as E;
-  }
-  throw new assert.Assertion({ message: `expected ${type.name}`, generated: false, operator: 'rejects', expects: type.name, actual: 'resolved' });
-};
 
 const until = async (check: () => boolean, ms = 3_000) => {
   const deadline = Date.now() + ms;

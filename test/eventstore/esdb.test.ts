@@ -29,6 +29,7 @@ import {
 } from '@kurrent/kurrentdb-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rejects } from '../support/assertions.ts';
 import { testServers } from '../../app/config.ts';
 import { CREATED_AT_KEY, EsdbEventLog, InvalidStreamNameError, openEsdbEventLog, toEsdbPosition, type EsdbClient } from '../../eventstore/esdb.ts';
 import { DuplicateEventError, WrongExpectedVersionError, type RecordedEvent } from '../../eventstore/port.ts';
@@ -151,16 +152,6 @@ class StandInClient implements EsdbClient {
 const setup = () => {
   const client = new StandInClient();
   return { client, log: new EsdbEventLog(client) };
-};
-
-const rejects = async <E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> => {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, type);
-    return error as E;
-  }
-  throw new assert.Assertion({ message: `expected ${type.name}`, generated: false, operator: 'rejects', expects: type.name, actual: 'resolved' });
 };
 
 const wrongVersion = (stream: string, expected: bigint | 'no_stream' | 'stream_exists' | 'any', current: bigint | typeof NO_STREAM) =>

@@ -2,6 +2,9 @@
 // and reading the events a step wrote.
 import { createHash, randomBytes } from 'node:crypto';
 import type { TestServer } from '../support/server.ts';
+import { CookieJar, csrfOf } from '../support/browser.ts';
+
+export { csrfOf } from '../support/browser.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 
 export const pkce = () => {
@@ -10,23 +13,9 @@ export const pkce = () => {
 };
 
 /** A cookie-keeping client that does not follow redirects (tests look at every Location). */
-export class Browser {
-  readonly cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  private remember(response: Response) {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      if (/max-age=0/i.test(line) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  private cookieHeader() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+export class Browser extends CookieJar {
+  constructor(readonly base: string) {
+    super();
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -46,12 +35,6 @@ export class Browser {
     return response;
   }
 }
-
-export const csrfOf = (html: string): string => {
-  const match = /name="csrf" value="([^"]+)"/.exec(html);
-  if (!match) throw new Error(`no csrf field in page: ${html.slice(0, 300)}`);
-  return match[1]!;
-};
 
 export const formAction = (html: string): string => {
   const match = /<form[^>]*action="([^"]+)"/.exec(html);
