@@ -28,6 +28,7 @@ import {
 import {
   DuplicateEventError,
   WrongExpectedVersionError,
+  checkAppendMany,
   comparePositions,
   satisfies,
   type AppendResult,
@@ -38,6 +39,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type StreamMetadata,
   type SubscribeOptions,
   type Subscription,
@@ -209,6 +211,15 @@ export class EsdbEventLog implements EventLog {
         throw error;
       }
     }
+  }
+
+  /**
+   * One append per stream, side by side: the client's multi-stream append needs KurrentDB 25.1 or newer,
+   * and the group commit needs no cross-stream atomicity (each stream's share is atomic on its own).
+   */
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    checkAppendMany(appends);
+    return Promise.all(appends.map(({ stream, events }) => this.append(stream, events)));
   }
 
   /** Raises DuplicateEventError for an id already in the stream; returns the revision it checked, to append at. */

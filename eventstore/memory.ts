@@ -4,6 +4,7 @@ import {
   DuplicateEventError,
   WrongExpectedVersionError,
   comparePositions,
+  checkAppendMany,
   satisfies,
   type AppendResult,
   type EventLog,
@@ -12,6 +13,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type StreamMetadata,
   type SubscribeOptions,
 } from './port.ts';
@@ -30,10 +32,13 @@ export class MemoryEventLog implements EventLog {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   async append(stream: string, events: readonly NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+    return this.appendNow(stream, events, options.expectedVersion ?? 'any');
+  }
+
+  private appendNow(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): AppendResult {
     if (events.length === 0) throw new Error('append needs at least one event');
     const existing = this.streams.get(stream);
     const actual = existing && existing.length > 0 ? existing[existing.length - 1]!.revision : undefined;
-    const expected = options.expectedVersion ?? 'any';
     if (!satisfies(expected, actual)) throw new WrongExpectedVersionError(stream, expected, actual);
     const batchIds = new Set<string>();
     const prepared = events.map((event) => {
@@ -67,6 +72,20 @@ export class MemoryEventLog implements EventLog {
     this.waker.wake();
     const last = list[list.length - 1]!;
     return { nextExpectedVersion: last.revision, position: last.position };
+  }
+
+  /** All or nothing: the ids are checked before anything is stored. */
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    checkAppendMany(appends);
+    const ids = new Set<string>();
+    for (const { events } of appends) {
+      for (const event of events) {
+        if (event.id === undefined) continue;
+        if (this.ids.has(event.id) || ids.has(event.id)) throw new DuplicateEventError(event.id);
+        ids.add(event.id);
+      }
+    }
+    return appends.map(({ stream, events }) => this.appendNow(stream, events, 'any'));
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

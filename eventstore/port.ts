@@ -53,6 +53,9 @@ export type RecordedEvent = {
   readonly createdAt: Date;
 };
 
+/** One stream's share of an appendMany. */
+export type StreamAppend = { readonly stream: string; readonly events: readonly NewEvent[] };
+
 export type AppendResult = {
   /** Revision of the last appended event: pass it as expectedVersion for the next append. */
   readonly nextExpectedVersion: bigint;
@@ -82,6 +85,13 @@ export interface EventLog {
   readonly kind: 'memory' | 'postgres' | 'esdb';
   /** Appends atomically: all events or none (one command = one append). */
   append(stream: string, events: readonly NewEvent[], options?: { expectedVersion?: ExpectedVersion }): Promise<AppendResult>;
+  /**
+   * Appends to several distinct streams with no version expectation (as 'any'), in one round trip where
+   * the store allows it: the group commit of MCP messages and audit events (eventstore/group-commit.ts).
+   * Each stream's events are contiguous and in order. PostgreSQL and memory write all streams or none;
+   * EventStoreDB writes each stream atomically. Results are in input order.
+   */
+  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Current revision of the stream's last event, or undefined when the stream does not exist. */
   streamVersion(stream: string): Promise<bigint | undefined>;
@@ -118,4 +128,15 @@ export const satisfies = (expected: ExpectedVersion, actual: bigint | undefined)
   if (expected === 'no_stream') return actual === undefined;
   if (expected === 'stream_exists') return actual !== undefined;
   return actual === expected;
+};
+
+/** Checks appendMany's input: at least one stream, each named once, each with events. */
+export const checkAppendMany = (appends: readonly StreamAppend[]): void => {
+  if (appends.length === 0) throw new Error('appendMany needs at least one stream');
+  const seen = new Set<string>();
+  for (const { stream, events } of appends) {
+    if (seen.has(stream)) throw new Error(`appendMany names the stream ${stream} twice`);
+    if (events.length === 0) throw new Error('append needs at least one event');
+    seen.add(stream);
+  }
 };

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { Database } from '../db/database.ts';
 import {
   DuplicateEventError,
+  checkAppendMany,
   START,
   WrongExpectedVersionError,
   type AppendResult,
@@ -14,6 +15,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type StreamMetadata,
   type SubscribeOptions,
 } from './port.ts';
@@ -57,6 +59,15 @@ const RETAINED = `(s.stream_id IS NULL OR (
     (s.truncate_before IS NULL OR e.stream_revision >= s.truncate_before)
     AND (s.max_count IS NULL OR e.stream_revision > s.version - s.max_count)
     AND (s.max_age_seconds IS NULL OR e.created_at >= now() - make_interval(secs => s.max_age_seconds))))`;
+
+/** A unique violation on the event id is the port's DuplicateEventError. */
+const duplicateOr = (error: unknown): unknown => {
+  const pgError = error as { code?: string; constraint?: string; detail?: string };
+  if (pgError.code === '23505' && pgError.constraint === 'events_event_id_key') {
+    return new DuplicateEventError(/\(event_id\)=\(([^)]+)\)/.exec(pgError.detail ?? '')?.[1] ?? 'unknown');
+  }
+  return error;
+};
 
 export type PostgresEventLogOptions = { pollMs?: number; notify?: boolean };
 
@@ -129,11 +140,7 @@ export class PostgresEventLog implements EventLog {
       );
       row = result.rows[0];
     } catch (error) {
-      const pgError = error as { code?: string; constraint?: string; detail?: string };
-      if (pgError.code === '23505' && pgError.constraint === 'events_event_id_key') {
-        throw new DuplicateEventError(/\(event_id\)=\(([^)]+)\)/.exec(pgError.detail ?? '')?.[1] ?? 'unknown');
-      }
-      throw error;
+      throw duplicateOr(error);
     }
     if (!row?.base || !row.global_position || !row.transaction_id) {
       // The claim matched no row: the stream is not where the caller expected it.
@@ -144,6 +151,68 @@ export class PostgresEventLog implements EventLog {
       nextExpectedVersion: BigInt(row.base) + count,
       position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
     };
+  }
+
+  /**
+   * appendMany in one statement: claims every stream's revisions (upserting the rows in stream-id order,
+   * so two instances' group commits lock them in the same order and cannot deadlock), inserts the events
+   * in input order, NOTIFYs once. All streams or none.
+   */
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    checkAppendMany(appends);
+    const events = appends.flatMap(({ events }, index) => events.map((event, within) => ({ event, index: index + 1, within: within + 1 })));
+    let rows: { idx: number; base: string; global_position: string; transaction_id: string }[];
+    try {
+      const result = await this.db.query<{ idx: number; base: string; global_position: string; transaction_id: string }>(
+        `WITH input AS (
+           SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS s(stream_id, n, idx)
+         ),
+         claim AS (
+           INSERT INTO event_streams (stream_id, version)
+           SELECT stream_id, n - 1 FROM input ORDER BY stream_id
+           ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + EXCLUDED.version + 1, updated_at = now()
+           RETURNING stream_id, version
+         ),
+         bases AS (
+           SELECT input.idx, input.stream_id, claim.version - input.n AS base FROM input JOIN claim USING (stream_id)
+         ),
+         inserted AS (
+           INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
+           SELECT b.stream_id, b.base + t.within, t.id, t.type, t.data, t.meta, now()
+             FROM unnest($3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
+                  AS t(idx, within, id, type, data, meta, ord)
+             JOIN bases b ON b.idx = t.idx
+            ORDER BY t.ord
+           RETURNING stream_id, global_position, transaction_id
+         )
+         SELECT b.idx::int AS idx, b.base::text AS base,
+                (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = b.stream_id) AS global_position,
+                (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
+                ${this.notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '')) AS notified` : ''}
+           FROM bases b ORDER BY b.idx`,
+        [
+          appends.map(({ stream }) => stream),
+          appends.map(({ events }) => String(events.length)),
+          events.map(({ index }) => index),
+          events.map(({ within }) => within),
+          events.map(({ event }) => event.id ?? randomUUID()),
+          events.map(({ event }) => event.type),
+          events.map(({ event }) => JSON.stringify(event.data ?? null)),
+          events.map(({ event }) => JSON.stringify(event.metadata ?? {})),
+        ],
+      );
+      rows = result.rows;
+    } catch (error) {
+      throw duplicateOr(error);
+    }
+    this.waker.wake();
+    return appends.map(({ events }, index) => {
+      const row = rows[index]!;
+      return {
+        nextExpectedVersion: BigInt(row.base) + BigInt(events.length),
+        position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
+      };
+    });
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

@@ -114,6 +114,65 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     assert.is(await log.streamVersion(id), 0n);
   });
 
+  test('appendMany: several streams in one call, revisions continue each stream, results in input order', async ({ log }) => {
+    const [existing, fresh, withMetadata] = [stream('many'), stream('many'), stream('many')];
+    await log.append(existing, [{ type: 'A0', data: {} }, { type: 'A1', data: {} }]);
+    await log.setStreamMetadata(withMetadata, { maxCount: 100 });
+    const results = await log.appendMany([
+      { stream: fresh, events: [{ type: 'F0', data: { n: 0 } }] },
+      { stream: existing, events: [{ type: 'A2', data: {} }, { type: 'A3', data: { deep: [1] } }] },
+      { stream: withMetadata, events: [{ type: 'M0', data: {}, metadata: { actor: 'x' } }] },
+    ]);
+    assert.equal(results.map((result) => result.nextExpectedVersion), [0n, 3n, 0n]);
+    const read = await Promise.all([fresh, existing, withMetadata].map((id) => log.readStream(id)));
+    assert.equal(read.map((events) => events.map((event) => [event.type, event.revision])), [
+      [['F0', 0n]],
+      [['A0', 0n], ['A1', 1n], ['A2', 2n], ['A3', 3n]],
+      [['M0', 0n]],
+    ]);
+    assert.equal(read[1]![3]!.data, { deep: [1] });
+    assert.equal(read[2]![0]!.metadata, { actor: 'x' });
+    assert.equal(results[0]!.position, read[0]![0]!.position);
+    assert.equal(results[1]!.position, read[1]![3]!.position);
+    assert.ok(comparePositions(read[1]![2]!.position, read[1]![3]!.position) < 0);
+    assert.is(await log.streamVersion(existing), 3n);
+  });
+
+  test('appendMany: concurrent calls over the same streams in opposite orders all land, no revision twice', async ({ log }) => {
+    const [a, b] = [stream('many'), stream('many')];
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) => log.appendMany((i % 2 ? [a, b] : [b, a]).map((id) => ({ stream: id, events: [{ type: `E${i}`, data: {} }, { type: `E${i}`, data: {} }] })))),
+    );
+    for (const id of [a, b]) {
+      const events = await log.readStream(id);
+      assert.equal(events.map((event) => event.revision), Array.from({ length: 16 }, (_, i) => BigInt(i)));
+      // Each call's two events are next to each other in its stream.
+      for (let i = 0; i < 16; i += 2) assert.is(events[i]!.type, events[i + 1]!.type);
+    }
+  });
+
+  test('appendMany: bad input is refused and writes nothing', async ({ log }) => {
+    const id = stream('many');
+    assert.match((await rejects(log.appendMany([]), Error)).message, /at least one stream/);
+    assert.match((await rejects(log.appendMany([{ stream: id, events: [{ type: 'A', data: {} }] }, { stream: id, events: [{ type: 'B', data: {} }] }]), Error)).message, /twice/);
+    assert.match((await rejects(log.appendMany([{ stream: id, events: [{ type: 'A', data: {} }] }, { stream: stream('many'), events: [] }]), Error)).message, /at least one event/);
+    assert.is(await log.streamVersion(id), undefined);
+  });
+
+  test('appendMany: a duplicate event id rejects every stream of the call (one transaction)', async ({ log }) => {
+    // EventStoreDB appends each stream on its own and only sees ids inside one stream (see esdb.ts).
+    if (log.kind === 'esdb') return;
+    const [first, second] = [stream('many'), stream('many')];
+    const eventId = randomUUID();
+    await log.append(first, [{ type: 'A', data: {}, id: eventId }]);
+    await rejects(
+      log.appendMany([{ stream: second, events: [{ type: 'B', data: {} }] }, { stream: first, events: [{ type: 'C', data: {}, id: eventId }] }]),
+      DuplicateEventError,
+    );
+    assert.is(await log.streamVersion(second), undefined);
+    assert.equal((await log.readStream(first)).map((event) => event.type), ['A']);
+  });
+
   test('readStream: backwards, fromRevision, maxCount', async ({ log }) => {
     const id = stream();
     await log.append(id, Array.from({ length: 5 }, (_, i) => ({ type: `E${i}`, data: { i } })));
