@@ -7,7 +7,8 @@ import type { Config } from './config.ts';
 import type { Logger, LogRing } from './logger.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
-import type { EventLog } from '../eventstore/port.ts';
+import type { EventLog, NewEvent, StreamAppend } from '../eventstore/port.ts';
+import { GroupCommit } from '../eventstore/group-commit.ts';
 import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { allProjections } from '../projections/index.ts';
@@ -39,6 +40,8 @@ export type CoreServices = {
   rateLimits: RateLimits;
   /** Emits 'append' (stream, events) after every successful append made by this process. */
   appends: EventEmitter;
+  /** Group commit over `log` for appends without a version expectation (MCP messages, tool-call audit). */
+  groupCommit: GroupCommit;
 };
 
 export type Services = CoreServices & {
@@ -78,18 +81,31 @@ const lockDataDir = (dataDir: string): (() => void) => {
 };
 
 /** Counts appends for /metrics; a Proxy keeps the adapter's own extras (scavenge) and its class. */
-const countAppends = (log: EventLog, metrics: Metrics, appends: EventEmitter): EventLog =>
-  new Proxy(log, {
+const countAppends = (log: EventLog, metrics: Metrics, appends: EventEmitter): EventLog => {
+  const counted = (stream: string, events: readonly NewEvent[]) => {
+    metrics.eventsAppended.inc({ stream_category: stream.split('-')[0] ?? stream }, events.length);
+    appends.emit('append', stream, events);
+  };
+  return new Proxy(log, {
     get(target, property, receiver) {
-      if (property !== 'append') return Reflect.get(target, property, receiver);
-      return async (stream: string, events: Parameters<EventLog['append']>[1], options?: Parameters<EventLog['append']>[2]) => {
-        const result = await target.append(stream, events, options);
-        metrics.eventsAppended.inc({ stream_category: stream.split('-')[0] ?? stream }, events.length);
-        appends.emit('append', stream, events);
-        return result;
-      };
+      if (property === 'append') {
+        return async (stream: string, events: readonly NewEvent[], options?: Parameters<EventLog['append']>[2]) => {
+          const result = await target.append(stream, events, options);
+          counted(stream, events);
+          return result;
+        };
+      }
+      if (property === 'appendMany') {
+        return async (list: readonly StreamAppend[]) => {
+          const results = await target.appendMany(list);
+          for (const { stream, events } of list) counted(stream, events);
+          return results;
+        };
+      }
+      return Reflect.get(target, property, receiver);
     },
   });
+};
 
 export const openEventLog = async (config: Config, db: Database): Promise<EventLog> => {
   if (config.eventStoreUrl) {
@@ -121,7 +137,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     // `events import` must not create a secret of its own: the imported one has to win.
     const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
     const base = {
-      config, logger, db, log, projections, users, logRing: options.logRing, metrics, rateLimits: new RateLimits(config), appends,
+      config, logger, db, log, projections, users, logRing: options.logRing, metrics, rateLimits: new RateLimits(config), appends, groupCommit: new GroupCommit(log),
       get secret(): Buffer {
         if (!secret) throw new Error('the server secret is not loaded in this command');
         return secret;
@@ -140,6 +156,7 @@ export const openServices = async (config: Config, logger: Logger, options: { st
       async close() {
         await mcp.close();
         await tools.close();
+        await core.groupCommit.flush();
         await oauth.close();
         await projections.stop();
         await core.rateLimits.close();

@@ -17,7 +17,7 @@ import {
   type StreamMetadata,
   type SubscribeOptions,
 } from './port.ts';
-import { Waker, pollingSubscription } from './polling.ts';
+import { PollingSubscriptions, Waker } from './polling.ts';
 import { applyRetention } from './retention.ts';
 
 export class MemoryEventLog implements EventLog {
@@ -27,6 +27,7 @@ export class MemoryEventLog implements EventLog {
   private readonly metadata = new Map<string, StreamMetadata>();
   private readonly ids = new Set<string>();
   private readonly waker = new Waker();
+  private readonly subscriptions = new PollingSubscriptions(this, this.waker, 1_000);
   private sequence = 0n;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -110,7 +111,7 @@ export class MemoryEventLog implements EventLog {
   }
 
   subscribeAll(options: SubscribeOptions) {
-    return pollingSubscription(this, this.waker, options, 1_000);
+    return this.subscriptions.subscribe(options);
   }
 
   async headPosition() {

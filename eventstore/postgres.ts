@@ -19,7 +19,7 @@ import {
   type StreamMetadata,
   type SubscribeOptions,
 } from './port.ts';
-import { Waker, pollingSubscription } from './polling.ts';
+import { PollingSubscriptions, Waker } from './polling.ts';
 
 const NOTIFY_CHANNEL = 'remotemcp_events';
 
@@ -74,6 +74,7 @@ export type PostgresEventLogOptions = { pollMs?: number; notify?: boolean };
 export class PostgresEventLog implements EventLog {
   readonly kind = 'postgres' as const;
   private readonly waker = new Waker();
+  private readonly subscriptions: PollingSubscriptions;
   private listener: pg.PoolClient | undefined;
   private listening: Promise<void> | undefined;
   private closed = false;
@@ -82,6 +83,7 @@ export class PostgresEventLog implements EventLog {
 
   constructor(private readonly db: Database, options: PostgresEventLogOptions = {}) {
     this.pollMs = options.pollMs ?? 500;
+    this.subscriptions = new PollingSubscriptions(this, this.waker, this.pollMs);
     // NOTIFY wakes other instances at once; the embedded database has one process, so only local wake-ups.
     this.notify = options.notify ?? !db.embedded;
   }
@@ -272,7 +274,7 @@ export class PostgresEventLog implements EventLog {
 
   subscribeAll(options: SubscribeOptions) {
     if (this.notify) void this.listen();
-    return pollingSubscription(this, this.waker, options, this.pollMs);
+    return this.subscriptions.subscribe(options);
   }
 
   async headPosition(): Promise<GlobalPosition | undefined> {

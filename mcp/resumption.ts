@@ -5,14 +5,17 @@
 // MCP 2025-11-25 basic/transports §Resumability: ids are per stream, and a replay sends only the
 // messages of the stream the id belongs to (never another stream's, never another session's).
 //
-// Request streams are written behind: only the instance running a request writes to its stream, so it
-// numbers the messages itself, sends them at once and appends them in batches (one append per batch
-// instead of one commit per message on the request's critical path). A resume waits for those writes.
+// Messages go to the log through the instance's group commit (eventstore/group-commit.ts): one append
+// per round trip for all sessions. A message is sent only once it is stored (the SDK awaits storeEvent
+// before it writes the SSE event), so whatever a client was sent can be replayed from any instance, even
+// after the instance that sent it is killed. Only a request stream's priming event is written behind:
+// it carries no message, and the same queue stores it before anything that follows it.
 import type { EventStore, EventId, StreamId } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../app/logger.ts';
 import { McpEventEmitted, messageStream } from '../domain/sessions/index.ts';
-import type { EventLog, NewEvent, RecordedEvent } from '../eventstore/port.ts';
+import type { GroupCommit } from '../eventstore/group-commit.ts';
+import type { EventLog, RecordedEvent } from '../eventstore/port.ts';
 
 /** The SDK's name for the standalone GET stream of a session. */
 export const STANDALONE_STREAM = '_GET_stream';
@@ -50,10 +53,6 @@ export const toStoredMessage = (recorded: RecordedEvent): StoredMessage | undefi
 export type Cursor = { readonly streamId: string; readonly order: bigint; readonly revision: bigint };
 
 const PAGE = 500;
-const BATCH = 500;
-/** Backpressure: a session with this many unwritten messages waits for the log. */
-const MAX_PENDING = 2_000;
-const WRITE_BEHIND_MS = 5;
 const LOCATE_ATTEMPTS = 20;
 const LOCATE_WAIT_MS = 50;
 
@@ -61,58 +60,42 @@ export class McpResumption implements EventStore {
   /** While true (rebuilding a session's SDK server from the log), nothing is stored: those messages were sent long ago. */
   muted = false;
   private readonly seqs = new Map<string, bigint>();
-  private pending: NewEvent[] = [];
-  private draining: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** The newest store of this session (the group commit keeps a stream's order, so it is the last to land). */
+  private stored: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly log: EventLog,
+    private readonly commits: GroupCommit,
     readonly sessionId: string,
     private readonly logger?: Logger,
   ) {}
 
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     if (this.muted) return formatEventId(this.sessionId, streamId, 0n);
+    const stream = messageStream(this.sessionId);
     if (streamId === STANDALONE_STREAM) {
       // Any instance may write here (server-initiated messages), so the log's revision orders it.
-      await this.flush();
-      const appended = await this.log.append(messageStream(this.sessionId), [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message } }]);
-      return formatEventId(this.sessionId, streamId, appended.nextExpectedVersion);
+      const appended = this.commits.append(stream, [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message } }]);
+      this.stored = appended.catch(() => undefined);
+      return formatEventId(this.sessionId, streamId, (await appended).nextExpectedVersion);
     }
+    // Only the instance running a request writes to its stream, so it numbers the messages itself.
     const seq = (this.seqs.get(streamId) ?? -1n) + 1n;
     this.seqs.set(streamId, seq);
-    this.pending.push({ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } });
-    if (this.pending.length >= MAX_PENDING) await this.flush();
-    // A short delay lets a request's priming event, notifications and response share one append.
-    else if (!this.draining && !this.timer) this.timer = setTimeout(() => void this.startDrain(), WRITE_BEHIND_MS);
+    const appended = this.commits.append(stream, [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } }]);
+    const settled = appended.then(
+      () => undefined,
+      (error: unknown) => this.logger?.error({ err: error, sessionId: this.sessionId, streamId }, 'could not store an mcp message: it is sent, but cannot be replayed'),
+    );
+    this.stored = settled;
+    // A priming event (no message) is written behind; every real message is stored before it is sent.
+    if (Object.keys(message).length > 0) await settled;
     return formatEventId(this.sessionId, streamId, seq);
-  }
-
-  private startDrain(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    return (this.draining ??= this.drain());
   }
 
   /** Resolves once every message stored so far is in the log. */
   async flush(): Promise<void> {
-    while (this.pending.length > 0 || this.draining) await this.startDrain();
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, BATCH);
-        try {
-          await this.log.append(messageStream(this.sessionId), batch);
-        } catch (error) {
-          // Delivered live already; only a later resume of these messages is lost.
-          this.logger?.error({ err: error, sessionId: this.sessionId, messages: batch.length }, 'could not store mcp messages');
-        }
-      }
-    } finally {
-      this.draining = undefined;
-    }
+    await this.stored;
   }
 
   /** The position an id names, if this session really issued it; undefined for forged or foreign ids. */

@@ -119,7 +119,7 @@ export class SessionHosts {
     this.hosts.delete(sessionId);
     host.closed = true;
     void host.transport.close().catch(() => undefined);
-    // Messages written behind still reach the log (a later resume may need them).
+    // Priming events are written behind: they still reach the log (a later resume may need them).
     const flushed: Promise<void> = host.resumption.flush().finally(() => this.flushing.delete(flushed));
     this.flushing.add(flushed);
   }
@@ -156,7 +156,7 @@ export class SessionHosts {
   private build(sessionId: string, caller: McpCaller, protocolVersion: string, expiresAt: Date, onOpened: (() => Promise<void>) | undefined): SessionHost {
     const server = new McpServer(SERVER_INFO, { capabilities: { tools: {}, logging: {} }, jsonSchemaValidator: validator });
     this.register(server, { ...caller, sessionId });
-    const resumption = new McpResumption(this.core.log, sessionId, this.core.logger);
+    const resumption = new McpResumption(this.core.log, this.core.groupCommit, sessionId, this.core.logger);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId,
       eventStore: resumption,

@@ -1,6 +1,6 @@
 // JSON-RPC error answers for /mcp (SPEC: JSON-RPC errors for bad JSON-RPC; 404 for unknown sessions),
 // and the bridge from the SDK transport's web Response to Koa.
-import { Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type Koa from 'koa';
 
 /** JSON-RPC 2.0 §5.1 codes; -32000/-32001 are the SDK's server-defined ones (generic, session not found). */
@@ -13,15 +13,20 @@ export const rpcError = (ctx: Koa.Context, status: number, code: number, message
   ctx.body = { jsonrpc: '2.0', error: { code, message }, id: null };
 };
 
+/**
+ * Headers the SDK transport reads. Only these are handed over: building a web Headers object costs
+ * per header, and the bearer token and cookies have no business inside the SDK or a tool handler.
+ */
+const FORWARDED = ['accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'] as const;
+
 /** The request as the SDK transport wants it: a web Request (the body is passed separately, already parsed). */
 export const toWebRequest = (ctx: Koa.Context, publicUrl: string, overrides: Record<string, string> = {}): Request => {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(ctx.req.headers)) {
-    if (value === undefined) continue;
-    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED) {
+    const value = ctx.req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
   }
-  for (const [name, value] of Object.entries(overrides)) headers.set(name, value);
-  return new Request(`${publicUrl}${ctx.url}`, { method: ctx.method, headers });
+  return new Request(`${publicUrl}${ctx.url}`, { method: ctx.method, headers: { ...headers, ...overrides } });
 };
 
 /** Copies a web Response into Koa; SSE bodies stream (a client disconnect cancels the web stream). */
@@ -32,7 +37,10 @@ export const sendWebResponse = async (ctx: Koa.Context, response: Response): Pro
   });
   const type = response.headers.get('content-type') ?? '';
   if (response.body && type.startsWith('text/event-stream')) {
-    ctx.body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    // The stream is pumped straight into the socket (not through Readable.fromWeb and Koa's pipeline,
+    // which cost an AbortController and a DOMException per response). Koa's headers are already set.
+    ctx.respond = false;
+    void pump(ctx.res, response.body);
     return;
   }
   const text = await response.text();
@@ -43,5 +51,24 @@ export const sendWebResponse = async (ctx: Koa.Context, response: Response): Pro
     // 202 Accepted and friends: no body (but not Koa's default 404 for an unset body).
     ctx.body = null;
     ctx.status = response.status;
+  }
+};
+
+/** Copies a web stream into the response; a client that goes away cancels the stream (and so the SDK's). */
+const pump = async (res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> => {
+  const reader = body.getReader();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  res.once('close', cancel);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  } finally {
+    res.off('close', cancel);
   }
 };

@@ -1,0 +1,87 @@
+// Group commit: appends from many callers (the messages of every MCP session on this instance, the
+// audit event of every tool call) share one EventLog.appendMany per round trip. While a commit is in
+// flight, new appends queue; when it returns, everything queued goes out in the next one. A lone append
+// waits for nothing but its own commit; under load one commit carries many callers' events, so the
+// database sees a few statements per millisecond instead of one per message.
+// Only for appends without a version expectation (each stream's events keep their order; see port.ts).
+import type { AppendResult, EventLog, NewEvent } from './port.ts';
+
+type Waiter = {
+  /** How many of the stream's queued events are this caller's or came before them. */
+  readonly end: number;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+};
+
+type Queued = { readonly events: NewEvent[]; readonly waiters: Waiter[] };
+
+/** Upper bound of events in one commit (a larger backlog goes out in several). */
+const MAX_EVENTS = 2_000;
+
+export class GroupCommit {
+  private queue = new Map<string, Queued>();
+  private running: Promise<void> | undefined;
+  /** Commits made and events written, for the benchmark and tests. */
+  readonly stats = { commits: 0, events: 0 };
+
+  constructor(
+    private readonly log: Pick<EventLog, 'appendMany'>,
+    private readonly maxEvents = MAX_EVENTS,
+  ) {}
+
+  /** Resolves once the events are in the log (with the stream's revision of the last of them). */
+  append(stream: string, events: readonly NewEvent[]): Promise<AppendResult> {
+    if (events.length === 0) return Promise.reject(new Error('append needs at least one event'));
+    return new Promise((resolve, reject) => {
+      let queued = this.queue.get(stream);
+      if (!queued) this.queue.set(stream, (queued = { events: [], waiters: [] }));
+      queued.events.push(...events);
+      queued.waiters.push({ end: queued.events.length, resolve, reject });
+      this.running ??= this.run();
+    });
+  }
+
+  /** Resolves when everything appended before the call has been committed (or has failed). */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async run(): Promise<void> {
+    // Appends made in the same tick as the first one join its commit.
+    await null;
+    try {
+      while (this.queue.size > 0) {
+        const batch = this.take();
+        let results: AppendResult[];
+        try {
+          results = await this.log.appendMany(batch.map(([stream, queued]) => ({ stream, events: queued.events })));
+        } catch (error) {
+          for (const [, queued] of batch) for (const waiter of queued.waiters) waiter.reject(error);
+          continue;
+        }
+        this.stats.commits += 1;
+        batch.forEach(([, queued], index) => {
+          const { nextExpectedVersion, position } = results[index]!;
+          const before = nextExpectedVersion - BigInt(queued.events.length);
+          this.stats.events += queued.events.length;
+          for (const waiter of queued.waiters) waiter.resolve({ nextExpectedVersion: before + BigInt(waiter.end), position });
+        });
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** The oldest queued streams, whole, up to maxEvents (at least one stream). */
+  private take(): [string, Queued][] {
+    const batch: [string, Queued][] = [];
+    let events = 0;
+    for (const entry of this.queue) {
+      if (batch.length > 0 && events + entry[1].events.length > this.maxEvents) break;
+      batch.push(entry);
+      events += entry[1].events.length;
+    }
+    for (const [stream] of batch) this.queue.delete(stream);
+    return batch;
+  }
+}
