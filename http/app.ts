@@ -62,12 +62,14 @@ export const createApp = (services: Services): Koa => {
     await next();
   });
   app.use(errorHandler());
+  // The MCP endpoint first: every tool call of every client comes this way, and it answers one exact
+  // path, so the routers below need not be matched for it.
+  app.use(mcpRoutes(services));
   const health = healthRoutes(services);
   app.use(health.routes()).use(health.allowedMethods());
   app.use(metricsRoute(services, services.metrics));
   app.use(assetRoutes());
   app.use(oauthRoutes(services));
-  app.use(mcpRoutes(services));
   app.use(adminRoutes(services));
   return app;
 };

@@ -3,12 +3,16 @@
 // another instance is dropped here. (No sticky sessions: the log is the only channel between instances.)
 import type { Logger } from '../app/logger.ts';
 import type { EventLog, Subscription } from '../eventstore/port.ts';
+import { messageStream } from '../domain/sessions/index.ts';
 import { toStoredMessage, type StoredMessage } from './resumption.ts';
 
 export type FeedListener = {
   onMessage(stored: StoredMessage): void;
   onClosed(): void;
 };
+
+const MESSAGE_STREAM_PREFIX = messageStream('');
+const sessionOf = (stream: string): string => (stream.startsWith(MESSAGE_STREAM_PREFIX) ? stream.slice(MESSAGE_STREAM_PREFIX.length) : '');
 
 export class SessionFeed {
   private readonly listeners = new Map<string, Set<FeedListener>>();
@@ -31,10 +35,13 @@ export class SessionFeed {
         onEvents: async (events) => {
           for (const event of events) {
             if (event.type === 'McpEventEmitted') {
+              // Most messages have no listener here (their request's POST stream carried them): skip
+              // those before parsing.
+              const listeners = this.listeners.get(sessionOf(event.stream));
+              if (!listeners) continue;
               const stored = toStoredMessage(event);
-              const sessionId = (event.data as { sessionId?: unknown }).sessionId;
-              if (!stored || typeof sessionId !== 'string') continue;
-              for (const listener of this.listeners.get(sessionId) ?? []) listener.onMessage(stored);
+              if (!stored || (event.data as { sessionId?: unknown }).sessionId !== sessionOf(event.stream)) continue;
+              for (const listener of listeners) listener.onMessage(stored);
             } else if (event.type === 'McpSessionClosed') {
               const sessionId = (event.data as { sessionId?: unknown }).sessionId;
               if (typeof sessionId !== 'string') continue;

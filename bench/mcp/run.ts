@@ -36,20 +36,24 @@ const tokens = local ? { access_token: (await local.issue({ sub: 'bench', aud: `
 const auth = { authorization: `Bearer ${tokens.access_token}` };
 const bare = await startBareServer();
 
-const rows: (LoadResult & { server: string })[] = [];
+const rows: (LoadResult & { server: string; perCommit?: number })[] = [];
+const commits = services.groupCommit.stats;
 for (const connections of connectionCounts) {
   for (const [name, url, headers] of [['bare SDK', bare.url, {}], ['remotemcp', `${server.base}/mcp`, auth]] as const) {
     await runLoad(url, headers, connections, WARM_UP_SECONDS);
-    rows.push({ server: name, ...(await runLoad(url, headers, connections, seconds)) });
+    const before = commits.commits;
+    const result = await runLoad(url, headers, connections, seconds);
+    // Requests whose messages shared one group commit (one appendMany statement).
+    rows.push({ server: name, ...result, ...(name === 'remotemcp' ? { perCommit: result.requests / Math.max(1, commits.commits - before) } : {}) });
   }
 }
 const out = (line: string) => process.stdout.write(`${line}\n`);
 out(`\ntools/call (bench_echo), ${seconds}s per row after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`);
-out('| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare |');
-out('|---|---:|---:|---:|---:|---:|---:|');
+out('| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare | requests per commit |');
+out('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
   const base = rows.find((other) => other.server === 'bare SDK' && other.connections === row.connections)!;
-  out(`| ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${(row.perSecond / base.perSecond).toFixed(2)}× |`);
+  out(`| ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${(row.perSecond / base.perSecond).toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`);
 }
 
 // Resumption: a client drops right after the priming event of a call that sends 100 notifications,

@@ -54,21 +54,45 @@ export const sendWebResponse = async (ctx: Koa.Context, response: Response): Pro
   }
 };
 
+/**
+ * How long the start of an SSE response may wait for the rest. A request stream that completes within it
+ * (priming event, response, end) leaves in one write with a Content-Length instead of three chunked
+ * writes; a longer one is flushed at this point and streams as usual.
+ */
+const COALESCE_MS = 20;
+
 /** Copies a web stream into the response; a client that goes away cancels the stream (and so the SDK's). */
 const pump = async (res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> => {
   const reader = body.getReader();
   const cancel = () => void reader.cancel().catch(() => undefined);
   res.once('close', cancel);
+  let timer: NodeJS.Timeout | undefined;
   try {
+    const held: Uint8Array[] = [];
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), COALESCE_MS)));
+    let pending = reader.read();
     for (;;) {
-      const { done, value } = await reader.read();
+      const next = await Promise.race([pending, late]);
+      if (next === 'late') break;
+      if (next.done) {
+        res.end(Buffer.concat(held));
+        return;
+      }
+      held.push(next.value);
+      pending = reader.read();
+    }
+    res.write(Buffer.concat(held));
+    for (;;) {
+      const { done, value } = await pending;
       if (done) break;
       if (!res.write(value)) await new Promise((resolve) => res.once('drain', resolve));
+      pending = reader.read();
     }
     res.end();
   } catch {
     res.destroy();
   } finally {
+    clearTimeout(timer);
     res.off('close', cancel);
   }
 };

@@ -231,6 +231,57 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     assert.equal(received, ['Before', 'After1', 'After2']);
   });
 
+  test('subscribeAll: live subscriptions (slow, small-batched, late, reopened) each see every event once, in order, under concurrent writers', async ({ log }) => {
+    const tag = randomUUID();
+    const start = await log.headPosition();
+    type Seen = { events: RecordedEvent[]; subscription?: { close(): Promise<void> } };
+    const open = (seen: Seen, options: { batchSize?: number; slowMs?: number; after?: RecordedEvent['position'] }) => {
+      const after = options.after ?? start;
+      seen.subscription = log.subscribeAll({
+        ...(after ? { after } : {}),
+        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+        onEvents: async (events) => {
+          seen.events.push(...events);
+          if (options.slowMs) await new Promise((resolve) => setTimeout(resolve, options.slowMs));
+        },
+      });
+    };
+    const quick: Seen = { events: [] };
+    const slow: Seen = { events: [] };
+    const small: Seen = { events: [] };
+    const late: Seen = { events: [] };
+    const reopened: Seen = { events: [] };
+    open(quick, {});
+    open(slow, { slowMs: 15 });
+    open(small, { batchSize: 3 });
+    open(reopened, {});
+    const writers = Array.from({ length: 4 }, (_, w) =>
+      (async () => {
+        for (let i = 0; i < 25; i += 1) {
+          if (i % 2) await log.append(stream('sub'), [{ type: 'T', data: { tag, w, i } }]);
+          else await log.appendMany([{ stream: stream('sub'), events: [{ type: 'T', data: { tag, w, i } }] }, { stream: stream('sub'), events: [{ type: 'T', data: { tag, w, i, second: true } }] }]);
+          if (w === 0 && i === 10) open(late, {});
+          if (w === 1 && i === 12) {
+            // Closed and opened again from where it stopped: nothing lost, nothing twice.
+            await reopened.subscription!.close();
+            open(reopened, reopened.events.length ? { after: reopened.events[reopened.events.length - 1]!.position } : {});
+          }
+        }
+      })(),
+    );
+    await Promise.all(writers);
+    const expected = 4 * (13 * 2 + 12);
+    const ours = (seen: Seen) => seen.events.filter((event) => (event.data as { tag?: string }).tag === tag);
+    await until(() => [quick, slow, small, late, reopened].every((seen) => ours(seen).length >= expected), 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const seen of [quick, slow, small, late, reopened]) {
+      await seen.subscription!.close();
+      assert.is(ours(seen).length, expected);
+      assert.is(new Set(seen.events.map((event) => event.id)).size, seen.events.length);
+      for (let i = 1; i < seen.events.length; i += 1) assert.ok(comparePositions(seen.events[i - 1]!.position, seen.events[i]!.position) < 0);
+    }
+  });
+
   test('subscribeAll from a position skips what came before it', async ({ log }) => {
     const tag = randomUUID();
     const id = stream();

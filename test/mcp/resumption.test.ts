@@ -46,6 +46,22 @@ test('a dropped request stream resumes with Last-Event-ID: every missed message 
   assert.ok(revision(ids[0]!) > revision(seen[2]!.id!));
 });
 
+test('a message is in the log before the client receives it (stored, then sent: replayable even if the sender dies)', async (context) => {
+  const base = context.server.base;
+  const sessionId = await openSession(base, context.token);
+  const call = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'stored first' } } }),
+  });
+  const seen = await readSse(call);
+  const response = seen.find((event) => event.data.includes('stored first'))!;
+  // Read at once, with no wait for a write-behind: the response's event must already be there.
+  const stored = await context.server.services.log.readStream(messageStream(sessionId));
+  const orders = stored.map((event) => (event.data as { streamId: string; seq?: number })).filter((data) => `${sessionId}/${data.streamId}/${data.seq}` === response.id);
+  assert.is(orders.length, 1);
+});
+
 test('forged or foreign event ids are refused (400) and replay nothing', async (context) => {
   const base = context.server.base;
   const mine = await openSession(base, context.token);

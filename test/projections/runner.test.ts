@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../app/logger.ts';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
-import type { RecordedEvent } from '../../eventstore/port.ts';
+import { comparePositions, type RecordedEvent } from '../../eventstore/port.ts';
 import { ProjectionFailedError, ProjectionRunner } from '../../projections/runner.ts';
 import { applyStatements, liveTables, type Projection, type Tables } from '../../projections/sql.ts';
 import { anyDatabase, serverUrl, type TestDatabase } from '../support/databases.ts';
@@ -156,11 +156,15 @@ if (serverUrl()) {
     const tag = randomUUID();
     const writes = Array.from({ length: 4 }, (_, w) =>
       (async () => {
-        for (let i = 0; i < 30; i += 1) await log.append(`${tag}-${w}`, [{ type: 'Tick', data: {} }]);
+        let last;
+        for (let i = 0; i < 30; i += 1) last = await log.append(`${tag}-${w}`, [{ type: 'Tick', data: {} }]);
+        return last!.position;
       })(),
     );
-    await Promise.all(writes);
-    await runner.waitFor(await log.headPosition(), { timeoutMs: 10_000 });
+    const lasts = await Promise.all(writes);
+    // Wait for our own appends: headPosition() stops below any transaction still open (a projection's
+    // own batch, say), so it can be older than the newest append.
+    await runner.waitFor(lasts.reduce((newest, position) => (comparePositions(position, newest) > 0 ? position : newest)), { timeoutMs: 10_000 });
     await other.stop();
     assert.equal((await rows(context)).map((r) => r.count), [30, 30, 30, 30]);
     const [status] = await runner.status();
