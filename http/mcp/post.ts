@@ -13,17 +13,40 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 type Message = { method?: unknown; params?: unknown };
 
-const readBody = async (ctx: Koa.Context): Promise<{ text: string } | 'too_large'> => {
+const readBody = async (ctx: Koa.Context): Promise<{ text: string } | 'too_large' | 'aborted'> => {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > MAX_BODY_BYTES) return 'too_large';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return 'too_large';
-    chunks.push(chunk);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8') };
+  // Events rather than an async iterator: this runs for every message of every client.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size > MAX_BODY_BYTES) {
+        done();
+        ctx.req.pause();
+        resolve('too_large');
+      }
+    };
+    const onEnd = () => {
+      done();
+      resolve({ text: Buffer.concat(chunks).toString('utf8') });
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    // A client gone before the end of its body: nothing to answer.
+    const onClose = () => {
+      done();
+      resolve('aborted');
+    };
+    const done = () => {
+      ctx.req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    ctx.req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 };
 
 const messagesOf = (body: unknown): Message[] =>
@@ -47,6 +70,7 @@ export const handlePost = (services: Services): Koa.Middleware => async (ctx) =>
     return rpcError(ctx, 415, RPC.serverError, 'Unsupported Media Type: Content-Type must be application/json');
   }
   const raw = await readBody(ctx);
+  if (raw === 'aborted') return;
   if (raw === 'too_large') {
     // The rest of the body is not read: close the connection after answering.
     return rpcError(ctx, 413, RPC.serverError, `Payload Too Large: the body exceeds ${MAX_BODY_BYTES} bytes`, { Connection: 'close' });

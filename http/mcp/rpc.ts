@@ -14,19 +14,37 @@ export const rpcError = (ctx: Koa.Context, status: number, code: number, message
 };
 
 /**
- * Headers the SDK transport reads. Only these are handed over: building a web Headers object costs
- * per header, and the bearer token and cookies have no business inside the SDK or a tool handler.
+ * Headers the SDK transport reads. Only these are handed over: the bearer token and cookies have no
+ * business inside the SDK or a tool handler.
  */
 const FORWARDED = ['accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'] as const;
 
-/** The request as the SDK transport wants it: a web Request (the body is passed separately, already parsed). */
+/**
+ * What the SDK's web-standard transport reads of a Fetch Request on POST: `method`, `url`,
+ * `headers.get()` and `headers.entries()` (the body comes parsed, as `parsedBody`). A real Request
+ * costs an AbortSignal, URL parsing and a WebIDL check of every header on each call; this costs a Map.
+ * (The e2e, conformance and SDK-client tests exercise it against the pinned SDK version.)
+ */
+class SdkRequest {
+  readonly headers: { get(name: string): string | null; entries(): IterableIterator<[string, string]> };
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    headers: Map<string, string>,
+  ) {
+    this.headers = { get: (name) => headers.get(name.toLowerCase()) ?? null, entries: () => headers.entries() };
+  }
+}
+
+/** The request as the SDK transport wants it (see SdkRequest). */
 export const toWebRequest = (ctx: Koa.Context, publicUrl: string, overrides: Record<string, string> = {}): Request => {
-  const headers: Record<string, string> = {};
+  const headers = new Map<string, string>();
   for (const name of FORWARDED) {
     const value = ctx.req.headers[name];
-    if (typeof value === 'string') headers[name] = value;
+    if (typeof value === 'string') headers.set(name, value);
   }
-  return new Request(`${publicUrl}${ctx.url}`, { method: ctx.method, headers: { ...headers, ...overrides } });
+  for (const [name, value] of Object.entries(overrides)) headers.set(name, value);
+  return new SdkRequest(ctx.method, `${publicUrl}${ctx.url}`, headers) as unknown as Request;
 };
 
 /** Copies a web Response into Koa; SSE bodies stream (a client disconnect cancels the web stream). */

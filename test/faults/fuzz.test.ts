@@ -4,6 +4,7 @@ import http from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { freshTokens } from '../oauth/support.ts';
 
 const PATHS = [
   '/', '/healthz', '/readyz', '/metrics', '/mcp', '/mcp/', '/admin', '/admin/login', '/admin/users', '/admin/audit',
@@ -78,6 +79,28 @@ test('300 malformed requests: no 5xx that leaks internals, the server stays up',
   assert.is(health.status, 200, 'still alive');
   const fiveHundreds = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, count]) => sum + count, 0);
   assert.is(fiveHundreds, 0, `5xx answers: ${JSON.stringify([...statuses])}`);
+});
+
+test('bodies cut off mid-way on /mcp (20 clients): no request is left hanging, the endpoint keeps answering', async ({ server }) => {
+  const url = new URL(server.base);
+  const { Socket } = await import('node:net');
+  // A real token, so the body is read (authentication comes first).
+  const { tokens } = await freshTokens(server);
+  await Promise.all(
+    Array.from({ length: 20 }, () =>
+      new Promise<void>((resolve) => {
+        const socket = new Socket();
+        socket.connect(Number(url.port), url.hostname, () => {
+          socket.write(`POST /mcp HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokens.access_token}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"jsonrpc":"2.0",`);
+          setTimeout(() => socket.destroy(), 20);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', () => undefined);
+      }),
+    ),
+  );
+  const answer = await fetch(`${server.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.is(answer.status, 401);
 });
 
 test.run();
