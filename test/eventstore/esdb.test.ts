@@ -232,6 +232,22 @@ test('an append is one call with every event as a JSON event; ids pass through o
   assert.equal(client.streamReads.at(-1), { stream: 's-1', options: { fromRevision: 1n, maxCount: 1 } });
 });
 
+test('appendMany: one append per stream with no version check (the client\'s multi-stream append needs KurrentDB 25.1); bad input never reaches the client', async () => {
+  const { client, log } = setup();
+  const results = await log.appendMany([
+    { stream: 'm-1', events: [{ type: 'A', data: { n: 1 } }] },
+    { stream: 'm-2', events: [{ type: 'B', data: {} }, { type: 'C', data: {} }] },
+  ]);
+  assert.equal(client.appends.map((append) => [append.stream, (append.events as EventData[]).map((event) => event.type)]), [['m-1', ['A']], ['m-2', ['B', 'C']]]);
+  assert.equal(results.map((result) => result.nextExpectedVersion), [0n, 1n]);
+  let refused = 0;
+  for (const bad of [[], [{ stream: 'm-3', events: [] }], [{ stream: 'm-4', events: [{ type: 'A', data: {} }] }, { stream: 'm-4', events: [{ type: 'A', data: {} }] }]]) {
+    await log.appendMany(bad).catch(() => (refused += 1));
+  }
+  assert.is(refused, 3);
+  assert.is(client.appends.length, 2);
+});
+
 test('append position falls back to the client result when the read-back has none', async () => {
   const { client, log } = setup();
   client.script.push(() => {

@@ -1,0 +1,74 @@
+// The group commit over a real adapter (memory; the PostgreSQL statement behind appendMany is covered by
+// the contract suite): batching, each caller's revision, order within a stream, failures, page size.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GroupCommit } from '../../eventstore/group-commit.ts';
+import { MemoryEventLog } from '../../eventstore/memory.ts';
+import type { StreamAppend } from '../../eventstore/port.ts';
+import { rejects } from '../support/assertions.ts';
+
+const counting = (log: MemoryEventLog, fail?: (appends: readonly StreamAppend[]) => boolean) => {
+  const calls: string[][] = [];
+  return {
+    calls,
+    appendMany: async (appends: readonly StreamAppend[]) => {
+      calls.push(appends.map((append) => append.stream));
+      if (fail?.(appends)) throw new Error('disk full');
+      return log.appendMany(appends);
+    },
+  };
+};
+
+const test = suite('eventstore: group commit');
+
+test('appends made while a commit is in flight share the next one; each caller gets its own revision', async () => {
+  const log = new MemoryEventLog();
+  const store = counting(log);
+  const commits = new GroupCommit(store);
+  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => commits.append(`s-${i % 3}`, [{ type: 'E', data: { i } }])));
+  // The first tick's 30 appends fit in one commit of three streams.
+  assert.equal(store.calls, [['s-0', 's-1', 's-2']]);
+  assert.equal(results.map((result) => result.nextExpectedVersion), Array.from({ length: 30 }, (_, i) => BigInt(Math.floor(i / 3))));
+  for (const stream of ['s-0', 's-1', 's-2']) {
+    const events = await log.readStream(stream);
+    assert.equal(events.map((event) => (event.data as { i: number }).i), Array.from({ length: 10 }, (_, k) => k * 3 + Number(stream.at(-1))));
+  }
+  assert.equal(commits.stats, { commits: 1, events: 30 });
+});
+
+test('a stream keeps its order across commits; flush waits for everything queued', async () => {
+  const log = new MemoryEventLog();
+  const store = counting(log);
+  const commits = new GroupCommit(store);
+  void commits.append('s', [{ type: 'E', data: { n: 1 } }]);
+  await Promise.resolve();
+  await Promise.resolve();
+  for (const n of [2, 3, 4]) void commits.append('s', [{ type: 'E', data: { n } }]);
+  await commits.flush();
+  assert.equal((await log.readStream('s')).map((event) => (event.data as { n: number }).n), [1, 2, 3, 4]);
+  // The first append was in flight when the others came: two commits, in order.
+  assert.equal(store.calls, [['s'], ['s']]);
+});
+
+test('a failed commit rejects every caller in it and writes nothing; the next commit goes ahead', async () => {
+  const log = new MemoryEventLog();
+  let failing = true;
+  const store = counting(log, () => failing);
+  const commits = new GroupCommit(store);
+  const failed = [commits.append('a', [{ type: 'E', data: {} }]), commits.append('b', [{ type: 'E', data: {} }])];
+  for (const attempt of failed) assert.is((await rejects(attempt, Error)).message, 'disk full');
+  assert.is(await log.streamVersion('a'), undefined);
+  failing = false;
+  assert.is((await commits.append('a', [{ type: 'E', data: {} }])).nextExpectedVersion, 0n);
+  await rejects(commits.append('a', []), Error);
+});
+
+test('a backlog larger than a commit goes out in several, oldest streams first', async () => {
+  const log = new MemoryEventLog();
+  const store = counting(log);
+  const commits = new GroupCommit(store, 4);
+  await Promise.all(['a', 'b', 'c', 'd', 'e'].map((stream) => commits.append(stream, [{ type: 'E', data: {} }, { type: 'E', data: {} }])));
+  assert.equal(store.calls, [['a', 'b'], ['c', 'd'], ['e']]);
+});
+
+test.run();
