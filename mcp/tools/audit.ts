@@ -1,7 +1,7 @@
 // The audit trail of tool calls: one ToolCalled event per call (who, which tool, what, how long, outcome).
 // Arguments are summarized: secrets redacted, file contents and long strings reduced to their length.
 import { toolAuditStream, type ToolCalled } from '../../domain/tools/index.ts';
-import type { EventLog } from '../../eventstore/port.ts';
+import type { GroupCommit } from '../../eventstore/group-commit.ts';
 
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie/i;
 /** Payload fields: their size matters for the audit, their text is the user's business. */
@@ -31,7 +31,8 @@ export const summarizeArguments = (args: unknown): Record<string, unknown> => {
   return summarize(args, '', 0) as Record<string, unknown>;
 };
 
-export const recordToolCall = async (log: EventLog, data: ToolCalled['data']): Promise<void> => {
+/** Through the instance's group commit: durable before the call returns, one round trip shared with other calls. */
+export const recordToolCall = async (commits: Pick<GroupCommit, 'append'>, data: ToolCalled['data']): Promise<void> => {
   // Retention (MCP resumption) trims only session streams; `audit-*` streams are kept for good.
-  await log.append(toolAuditStream(data.userId), [{ type: 'ToolCalled', data, metadata: { actor: { type: 'user', id: data.userId } } }], { expectedVersion: 'any' });
+  await commits.append(toolAuditStream(data.userId), [{ type: 'ToolCalled', data, metadata: { actor: { type: 'user', id: data.userId } } }]);
 };

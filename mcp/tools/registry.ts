@@ -124,7 +124,7 @@ export class ToolRegistry {
       result = { content: [{ type: 'text', text: `${error.code}: ${error.message}` }], isError: true };
     }
     const sessionId = caller.sessionId ?? transportSession;
-    await recordToolCall(this.core.log, {
+    await recordToolCall(this.core.groupCommit, {
       callId, tool: tool.name, userId: caller.userId, clientId: caller.clientId,
       ...(sessionId ? { sessionId } : {}), ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
       arguments: summarizeArguments(args), outcome, ...(error ? { error: `${error.code}: ${error.message}`.slice(0, 500) } : {}),

@@ -36,8 +36,9 @@ else {
         // A client retries a call that failed with the dying instance (at-least-once from its side).
         for (let attempt = 0; attempt < 5; attempt += 1) {
           try {
-            // A request whose response died with its instance (written behind, never stored) is not
-            // replayable: the client's own timeout, shortened here from the SDK's 60 s, makes it retry.
+            // A request still running when its instance died has no response to replay (what was sent
+            // is stored, and resumes elsewhere): the client's own timeout, shortened here from the
+            // SDK's 60 s, makes it retry.
             const result = await client.callTool({ name: 'memory_store', arguments: { title, content: `note ${title}`, tags: ['kill'] } }, undefined, { timeout: 5_000 });
             if (!result.isError) {
               succeeded.add(title);
