@@ -1,0 +1,76 @@
+// bench/mcp/cpu: CPU time the server process spends per authenticated tools/call, RemoteMCP next to the
+// bare SDK server, with the load generator in a child process (so only the server's work is counted).
+// Throughput on a shared machine is noisy; CPU per call is the figure to compare changes by.
+// Run: TEST_DATABASE_URL=postgres://… node --import tsx bench/mcp/cpu.ts [seconds=8] [connections=10] [rounds=2]
+// PROFILE=dir also writes a V8 CPU profile of each measured RemoteMCP round there.
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { fileURLToPath } from 'node:url';
+import { createMcp } from '../../mcp/index.ts';
+import { MCP_READ } from '../../domain/scopes.ts';
+import { startTestServer } from '../../test/support/server.ts';
+import { freshTokens } from '../../test/oauth/support.ts';
+import { startBareServer } from './bare.ts';
+import type { LoadResult } from './load.ts';
+import { registerBenchTools } from './tools.ts';
+
+const seconds = Number(process.argv[2] ?? 8);
+const connections = Number(process.argv[3] ?? 10);
+const rounds = Number(process.argv[4] ?? 2);
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-process.ts');
+
+const load = (url: string, headers: Record<string, string>, runSeconds: number): Promise<LoadResult> =>
+  new Promise((resolve, reject) => {
+    const worker = fork(child, [], { execArgv: ['--import', 'tsx'] });
+    worker.once('message', (result) => resolve(result as LoadResult));
+    worker.once('error', reject);
+    worker.send({ url, headers, connections, seconds: runSeconds });
+  });
+
+const server = await startTestServer({ LOG_LEVEL: 'silent', MCP_RATE_LIMIT_PER_MINUTE: '1000000000' });
+const { services } = server;
+const previous = services.mcp;
+services.mcp = await createMcp(services, services.oauth, {
+  register: (mcp, caller) => {
+    services.tools.register(mcp, caller);
+    registerBenchTools(mcp);
+  },
+  requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
+});
+await previous.close();
+const { tokens } = await freshTokens(server);
+const bare = await startBareServer();
+const targets = [
+  ['bare SDK', bare.url, {}],
+  ['remotemcp', `${server.base}/mcp`, { authorization: `Bearer ${tokens.access_token}` }],
+] as const;
+
+const profiler = process.env.PROFILE ? new Session() : undefined;
+profiler?.connect();
+const out = (line: string) => process.stdout.write(`${line}\n`);
+out(`\nserver CPU per tools/call (bench_echo), ${connections} connections, ${seconds}s rounds, load generator in a child process`);
+out('| server | round | requests/s | CPU µs per call | user | system |');
+out('|---|---:|---:|---:|---:|---:|');
+for (const [, url, headers] of targets) await load(url, headers, 3);
+for (let round = 1; round <= rounds; round += 1) {
+  for (const [name, url, headers] of targets) {
+    if (profiler && name === 'remotemcp') {
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    const before = process.cpuUsage();
+    const result = await load(url, headers, seconds);
+    const used = process.cpuUsage(before);
+    if (profiler && name === 'remotemcp') {
+      const { profile } = await profiler.post('Profiler.stop');
+      fs.writeFileSync(path.join(process.env.PROFILE!, `remotemcp-${round}.cpuprofile`), JSON.stringify(profile));
+    }
+    const per = (micros: number) => Math.round(micros / result.requests);
+    out(`| ${name} | ${round} | ${result.perSecond} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} |`);
+  }
+}
+await bare.close();
+await server.stop();
+process.exit(0);
