@@ -9,13 +9,15 @@ export const requestContext = (logger: Logger): Koa.Middleware => async (ctx, ne
   const incoming = ctx.get('x-request-id');
   const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
   ctx.state.requestId = requestId;
-  ctx.state.log = logger.child({ requestId });
+  // Made on first use: a child logger serializes its bindings, and most requests only log the line below.
+  let child: Logger | undefined;
+  Object.defineProperty(ctx.state, 'log', { get: () => (child ??= logger.child({ requestId })), configurable: true, enumerable: true });
   ctx.set('X-Request-Id', requestId);
   const started = process.hrtime.bigint();
   try {
     await next();
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+    (child ?? logger).info({ ...(child ? {} : { requestId }), method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
   }
 };
