@@ -59,7 +59,6 @@ export class PollingSubscriptions {
     /** Woken by the adapter on appends and notifications. */
     private readonly waker: Waker,
     private readonly pollMs: number,
-    private readonly onTailError: (error: unknown) => void = () => undefined,
   ) {}
 
   subscribe(options: SubscribeOptions): Subscription {
@@ -141,9 +140,9 @@ export class PollingSubscriptions {
           }
           // Woken (not timed out): what woke us may still be hidden behind a concurrent transaction.
           if (this.waker.generation !== seen) eagerRetries = EAGER_RETRIES;
-        } catch (error) {
-          // Subscriptions keep what they have and wait; the tail tries again.
-          this.onTailError(error);
+        } catch {
+          // Subscriptions keep what they have and wait; the tail tries again. (A lost database shows
+          // in /readyz and in the projections' own queries.)
           await sleep(RETRY_AFTER_ERROR_MS);
         }
       }

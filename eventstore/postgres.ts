@@ -163,9 +163,10 @@ export class PostgresEventLog implements EventLog {
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     checkAppendMany(appends);
     const events = appends.flatMap(({ events }, index) => events.map((event, within) => ({ event, index: index + 1, within: within + 1 })));
-    let rows: { idx: number; base: string; global_position: string; transaction_id: string }[];
+    type Row = { base: string; global_position: string; transaction_id: string };
+    let rows: Row[];
     try {
-      const result = await this.db.query<{ idx: number; base: string; global_position: string; transaction_id: string }>(
+      const result = await this.db.query<Row>(
         `WITH input AS (
            SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS s(stream_id, n, idx)
          ),
@@ -187,7 +188,7 @@ export class PostgresEventLog implements EventLog {
             ORDER BY t.ord
            RETURNING stream_id, global_position, transaction_id
          )
-         SELECT b.idx::int AS idx, b.base::text AS base,
+         SELECT b.base::text AS base,
                 (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = b.stream_id) AS global_position,
                 (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
                 ${this.notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '')) AS notified` : ''}

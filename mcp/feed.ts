@@ -37,10 +37,11 @@ export class SessionFeed {
             if (event.type === 'McpEventEmitted') {
               // Most messages have no listener here (their request's POST stream carried them): skip
               // those before parsing.
-              const listeners = this.listeners.get(sessionOf(event.stream));
+              const sessionId = sessionOf(event.stream);
+              const listeners = this.listeners.get(sessionId);
               if (!listeners) continue;
               const stored = toStoredMessage(event);
-              if (!stored || (event.data as { sessionId?: unknown }).sessionId !== sessionOf(event.stream)) continue;
+              if (!stored || (event.data as { sessionId?: unknown }).sessionId !== sessionId) continue;
               for (const listener of listeners) listener.onMessage(stored);
             } else if (event.type === 'McpSessionClosed') {
               const sessionId = (event.data as { sessionId?: unknown }).sessionId;

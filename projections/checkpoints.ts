@@ -58,11 +58,14 @@ export const readCheckpoints = async (db: Queryable, names: readonly string[]): 
 export const readCheckpoint = async (db: Queryable, name: string): Promise<Checkpoint | undefined> =>
   (await readCheckpoints(db, [name])).get(name);
 
-/** Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). */
-export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number) =>
+/**
+ * Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). With
+ * `expected`, only if the row is still running at that generation and position (rowCount tells).
+ */
+export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number, expected?: { generation: number; position: GlobalPosition }) =>
   tx.query(
     `UPDATE projection_checkpoints
         SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
-      WHERE name = $1`,
-    [name, String(to.commit), String(to.prepare), count],
+      WHERE name = $1${expected ? " AND status = 'running' AND generation = $5 AND position_commit = $6 AND position_prepare = $7" : ''}`,
+    [name, String(to.commit), String(to.prepare), count, ...(expected ? [expected.generation, String(expected.position.commit), String(expected.position.prepare)] : [])],
   );

@@ -269,12 +269,7 @@ export class ProjectionRunner {
   ) {
     if (statements.length === 0) {
       // Only the position moves: one guarded UPDATE (the same checks as below, without a transaction).
-      const moved = await this.db.query(
-        `UPDATE projection_checkpoints
-            SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
-          WHERE name = $1 AND status = 'running' AND generation = $5 AND position_commit = $6 AND position_prepare = $7`,
-        [projection.name, String(to.commit), String(to.prepare), count, expected.generation, String(expected.position.commit), String(expected.position.prepare)],
-      );
+      const moved = await advanceTo(this.db, projection.name, to, count, expected);
       if (moved.rowCount !== 1) throw new StaleCheckpoint();
       return;
     }
