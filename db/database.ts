@@ -1,5 +1,6 @@
 // One PostgreSQL access path for both shapes: a real server (DATABASE_URL) or embedded PGlite
 // served to the ordinary `pg` Pool through @electric-sql/pglite-socket (SPEC: `npm start` needs nothing else).
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,7 +8,28 @@ import pg from 'pg';
 import type { Logger } from '../app/logger.ts';
 
 export type Row = Record<string, unknown>;
-export type Queryable = { query<R extends Row = Row>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> };
+
+/**
+ * A statement each connection parses and plans once, then only binds and executes (pg's named
+ * statements; PostgreSQL protocol "extended query": Parse once, Bind/Execute per use). For the hot
+ * paths: an event append's planning cost more server CPU than its execution.
+ */
+export type Prepared = { readonly name: string; readonly text: string };
+
+/** Named by a hash of its text, so one name never stands for two statements on a connection. */
+export const prepared = (text: string): Prepared => ({ name: `q_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, text });
+
+export type Queryable = { query<R extends Row = Row>(text: string | Prepared, params?: unknown[]): Promise<pg.QueryResult<R>> };
+
+/**
+ * pg's query config (a fresh object: pg writes the values into the config it is given). Embedded
+ * PGlite has one backend session behind every socket connection, so a statement one pg client
+ * prepared would already exist for the next: there, statements are not named.
+ */
+const config = (text: string | Prepared, params: unknown[] | undefined, named: boolean): pg.QueryConfig => ({
+  ...(typeof text === 'string' ? { text } : named ? { name: text.name, text: text.text } : { text: text.text }),
+  ...(params ? { values: params } : {}),
+});
 
 export type Database = Queryable & {
   readonly url: string;
@@ -35,7 +57,7 @@ type Closer = () => Promise<void>;
  */
 const sharedClient = (pool: pg.Pool): pg.PoolClient => {
   const client = new EventEmitter() as EventEmitter & { query: unknown; release: () => void };
-  client.query = (text: string, params?: unknown[]) => pool.query(text, params);
+  client.query = (text: string | pg.QueryConfig, params?: unknown[]) => pool.query(text, params);
   client.release = () => undefined;
   return client as unknown as pg.PoolClient;
 };
@@ -44,12 +66,12 @@ const wrap = (pool: pg.Pool, url: string, embedded: boolean, extraClose: Closer)
   url,
   embedded,
   pool,
-  query: (text, params) => pool.query(text, params as unknown[]),
+  query: (text, params) => pool.query(config(text, params, !embedded)),
   async transaction(fn) {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await fn(client);
+      const result = await fn({ query: (text, params) => client.query(config(text, params, !embedded)) });
       await client.query('COMMIT');
       return result;
     } catch (error) {

@@ -1,7 +1,7 @@
 // PostgreSQL adapter (the default; also embedded PGlite). Tables: migrations/0001_event-log.sql.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { Database } from '../db/database.ts';
+import { prepared, type Database, type Prepared } from '../db/database.ts';
 import {
   DuplicateEventError,
   checkAppendMany,
@@ -69,6 +69,85 @@ const duplicateOr = (error: unknown): unknown => {
   return error;
 };
 
+/**
+ * How append claims a stream's revisions, by expectation. Each returns `base`: the revision before the
+ * append (-1 for a new stream). A row with version -1 is a stream that has retention metadata but no
+ * events yet.
+ */
+const CLAIMS = {
+  no_stream: `INSERT INTO event_streams (stream_id, version) VALUES ($1, $3::bigint - 1)
+              ON CONFLICT (stream_id) DO UPDATE SET version = $3::bigint - 1, updated_at = now() WHERE event_streams.version = -1
+              RETURNING -1::bigint AS base`,
+  any: `INSERT INTO event_streams (stream_id, version) VALUES ($1, $3::bigint - 1)
+        ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + $3::bigint, updated_at = now()
+        RETURNING version - $3::bigint AS base`,
+  stream_exists: `UPDATE event_streams SET version = version + $3::bigint, updated_at = now()
+                  WHERE stream_id = $1 AND version >= 0 RETURNING version - $3::bigint AS base`,
+  revision: `UPDATE event_streams SET version = $2::bigint + $3::bigint, updated_at = now()
+             WHERE stream_id = $1 AND version = $2::bigint RETURNING $2::bigint AS base`,
+} as const;
+type ClaimKind = keyof typeof CLAIMS;
+
+/** append: claim, insert the events, NOTIFY (see the method). */
+const appendSql = (claim: string, notify: boolean) => `WITH claim AS (${claim}),
+  inserted AS (
+    INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
+    SELECT $1, claim.base + t.ord, t.id, t.type, t.data, t.meta, coalesce(t.created, now())
+      FROM claim, unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[]) WITH ORDINALITY
+           AS t(id, type, data, meta, created, ord)
+    RETURNING global_position, transaction_id
+  )
+  SELECT (SELECT base::text FROM claim) AS base,
+         (SELECT max(global_position)::text FROM inserted) AS global_position,
+         (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
+         $2::bigint AS expected
+         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '') FROM claim) AS notified` : ''}`;
+
+/** appendMany: every stream's claim in stream-id order, the events in input order, one NOTIFY. */
+const appendManySql = (notify: boolean) => `WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS s(stream_id, n, idx)
+  ),
+  claim AS (
+    INSERT INTO event_streams (stream_id, version)
+    SELECT stream_id, n - 1 FROM input ORDER BY stream_id
+    ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + EXCLUDED.version + 1, updated_at = now()
+    RETURNING stream_id, version
+  ),
+  bases AS (
+    SELECT input.idx, input.stream_id, claim.version - input.n AS base FROM input JOIN claim USING (stream_id)
+  ),
+  inserted AS (
+    INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
+    SELECT b.stream_id, b.base + t.within, t.id, t.type, t.data, t.meta, now()
+      FROM unnest($3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
+           AS t(idx, within, id, type, data, meta, ord)
+      JOIN bases b ON b.idx = t.idx
+     ORDER BY t.ord
+    RETURNING stream_id, global_position, transaction_id
+  )
+  SELECT b.base::text AS base,
+         (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = b.stream_id) AS global_position,
+         (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
+         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '')) AS notified` : ''}
+    FROM bases b ORDER BY b.idx`;
+
+/** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
+const statements = (notify: boolean) => ({
+  append: Object.fromEntries(Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim, notify))])) as Record<ClaimKind, Prepared>,
+  appendMany: prepared(appendManySql(notify)),
+});
+
+const READ_ALL = prepared(`SELECT ${COLUMNS} FROM events
+  WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+    -- Only transactions older than every still-running one: a transaction that took a lower
+    -- global_position but commits later is never skipped (its id is below the snapshot xmin
+    -- only once it has finished).
+    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  -- Qualified on purpose: a bare name would sort by the ::text output column of the same name
+  -- (PostgreSQL prefers output names in ORDER BY), i.e. '10' before '9'.
+  ORDER BY events.transaction_id, events.global_position
+  LIMIT $3`);
+
 export type PostgresEventLogOptions = { pollMs?: number; notify?: boolean };
 
 export class PostgresEventLog implements EventLog {
@@ -80,12 +159,14 @@ export class PostgresEventLog implements EventLog {
   private closed = false;
   private readonly pollMs: number;
   private readonly notify: boolean;
+  private readonly statements: ReturnType<typeof statements>;
 
   constructor(private readonly db: Database, options: PostgresEventLogOptions = {}) {
     this.pollMs = options.pollMs ?? 500;
     this.subscriptions = new PollingSubscriptions(this, this.waker, this.pollMs);
     // NOTIFY wakes other instances at once; the embedded database has one process, so only local wake-ups.
     this.notify = options.notify ?? !db.embedded;
+    this.statements = statements(this.notify);
   }
 
   /**
@@ -98,37 +179,11 @@ export class PostgresEventLog implements EventLog {
     if (events.length === 0) throw new Error('append needs at least one event');
     const expected = options.expectedVersion ?? 'any';
     const count = BigInt(events.length);
-    // Each returns `base`: the revision before the append (-1 for a new stream). A row with version -1
-    // is a stream that has retention metadata but no events yet.
-    const claims = {
-      no_stream: `INSERT INTO event_streams (stream_id, version) VALUES ($1, $3::bigint - 1)
-                  ON CONFLICT (stream_id) DO UPDATE SET version = $3::bigint - 1, updated_at = now() WHERE event_streams.version = -1
-                  RETURNING -1::bigint AS base`,
-      any: `INSERT INTO event_streams (stream_id, version) VALUES ($1, $3::bigint - 1)
-            ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + $3::bigint, updated_at = now()
-            RETURNING version - $3::bigint AS base`,
-      stream_exists: `UPDATE event_streams SET version = version + $3::bigint, updated_at = now()
-                      WHERE stream_id = $1 AND version >= 0 RETURNING version - $3::bigint AS base`,
-      revision: `UPDATE event_streams SET version = $2::bigint + $3::bigint, updated_at = now()
-                 WHERE stream_id = $1 AND version = $2::bigint RETURNING $2::bigint AS base`,
-    } as const;
-    const claim = typeof expected === 'bigint' ? claims.revision : claims[expected];
+    const statement = this.statements.append[typeof expected === 'bigint' ? 'revision' : expected];
     let row: { base: string | null; global_position: string | null; transaction_id: string | null } | undefined;
     try {
       const result = await this.db.query<{ base: string | null; global_position: string | null; transaction_id: string | null }>(
-        `WITH claim AS (${claim}),
-         inserted AS (
-           INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
-           SELECT $1, claim.base + t.ord, t.id, t.type, t.data, t.meta, coalesce(t.created, now())
-             FROM claim, unnest($4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[]) WITH ORDINALITY
-                  AS t(id, type, data, meta, created, ord)
-           RETURNING global_position, transaction_id
-         )
-         SELECT (SELECT base::text FROM claim) AS base,
-                (SELECT max(global_position)::text FROM inserted) AS global_position,
-                (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
-                $2::bigint AS expected
-                ${this.notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '') FROM claim) AS notified` : ''}`,
+        statement,
         [
           stream,
           typeof expected === 'bigint' ? String(expected) : null,
@@ -167,32 +222,7 @@ export class PostgresEventLog implements EventLog {
     let rows: Row[];
     try {
       const result = await this.db.query<Row>(
-        `WITH input AS (
-           SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS s(stream_id, n, idx)
-         ),
-         claim AS (
-           INSERT INTO event_streams (stream_id, version)
-           SELECT stream_id, n - 1 FROM input ORDER BY stream_id
-           ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + EXCLUDED.version + 1, updated_at = now()
-           RETURNING stream_id, version
-         ),
-         bases AS (
-           SELECT input.idx, input.stream_id, claim.version - input.n AS base FROM input JOIN claim USING (stream_id)
-         ),
-         inserted AS (
-           INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
-           SELECT b.stream_id, b.base + t.within, t.id, t.type, t.data, t.meta, now()
-             FROM unnest($3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
-                  AS t(idx, within, id, type, data, meta, ord)
-             JOIN bases b ON b.idx = t.idx
-            ORDER BY t.ord
-           RETURNING stream_id, global_position, transaction_id
-         )
-         SELECT b.base::text AS base,
-                (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = b.stream_id) AS global_position,
-                (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
-                ${this.notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '')) AS notified` : ''}
-           FROM bases b ORDER BY b.idx`,
+        this.statements.appendMany,
         [
           appends.map(({ stream }) => stream),
           appends.map(({ events }) => String(events.length)),
@@ -258,16 +288,7 @@ export class PostgresEventLog implements EventLog {
 
   private async queryAll(after: GlobalPosition, maxCount: number): Promise<RecordedEvent[]> {
     const result = await this.db.query<EventRow>(
-      `SELECT ${COLUMNS} FROM events
-        WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-          -- Only transactions older than every still-running one: a transaction that took a lower
-          -- global_position but commits later is never skipped (its id is below the snapshot xmin
-          -- only once it has finished).
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        -- Qualified on purpose: a bare name would sort by the ::text output column of the same name
-        -- (PostgreSQL prefers output names in ORDER BY), i.e. '10' before '9'.
-        ORDER BY events.transaction_id, events.global_position
-        LIMIT $3`,
+      READ_ALL,
       [String(after.commit), String(after.prepare), maxCount],
     );
     return result.rows.map(toRecorded);

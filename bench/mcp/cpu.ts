@@ -2,7 +2,7 @@
 // bare SDK server, with the load generator in a child process (so only the server's work is counted).
 // Throughput on a shared machine is noisy; CPU per call is the figure to compare changes by.
 // Run: TEST_DATABASE_URL=postgres://… node --import tsx bench/mcp/cpu.ts [seconds=8] [connections=10] [rounds=2]
-// PROFILE=dir also writes a V8 CPU profile of each measured RemoteMCP round there.
+// PROFILE=dir also writes a V8 CPU profile of each measured round there (<server>-<round>.cpuprofile).
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,16 +56,16 @@ out('|---|---:|---:|---:|---:|---:|');
 for (const [, url, headers] of targets) await load(url, headers, 3);
 for (let round = 1; round <= rounds; round += 1) {
   for (const [name, url, headers] of targets) {
-    if (profiler && name === 'remotemcp') {
+    if (profiler) {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
     const before = process.cpuUsage();
     const result = await load(url, headers, seconds);
     const used = process.cpuUsage(before);
-    if (profiler && name === 'remotemcp') {
+    if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
-      fs.writeFileSync(path.join(process.env.PROFILE!, `remotemcp-${round}.cpuprofile`), JSON.stringify(profile));
+      fs.writeFileSync(path.join(process.env.PROFILE!, `${name === 'bare SDK' ? 'bare' : name}-${round}.cpuprofile`), JSON.stringify(profile));
     }
     const per = (micros: number) => Math.round(micros / result.requests);
     out(`| ${name} | ${round} | ${result.perSecond} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} |`);
