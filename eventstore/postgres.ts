@@ -103,9 +103,14 @@ const appendSql = (claim: string, notify: boolean) => `WITH claim AS (${claim}),
          $2::bigint AS expected
          ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '') FROM claim) AS notified` : ''}`;
 
-/** appendMany: every stream's claim in stream-id order, the events in input order, one NOTIFY. */
+/**
+ * appendMany: every stream's claim in stream-id order, the events in input order, one NOTIFY. The input
+ * is one JSON parameter, `[{ "stream", "events": [{ "id", "type", "data", "metadata" }] }]`: one
+ * serialization in Node and one parse in PostgreSQL, where arrays of JSON text would escape every quote.
+ */
 const appendManySql = (notify: boolean) => `WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS s(stream_id, n, idx)
+    SELECT s.idx, s.value->>'stream' AS stream_id, jsonb_array_length(s.value->'events') AS n, s.value->'events' AS events
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS s(value, idx)
   ),
   claim AS (
     INSERT INTO event_streams (stream_id, version)
@@ -114,15 +119,13 @@ const appendManySql = (notify: boolean) => `WITH input AS (
     RETURNING stream_id, version
   ),
   bases AS (
-    SELECT input.idx, input.stream_id, claim.version - input.n AS base FROM input JOIN claim USING (stream_id)
+    SELECT input.idx, input.stream_id, input.events, claim.version - input.n AS base FROM input JOIN claim USING (stream_id)
   ),
   inserted AS (
     INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
-    SELECT b.stream_id, b.base + t.within, t.id, t.type, t.data, t.meta, now()
-      FROM unnest($3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[]) WITH ORDINALITY
-           AS t(idx, within, id, type, data, meta, ord)
-      JOIN bases b ON b.idx = t.idx
-     ORDER BY t.ord
+    SELECT b.stream_id, b.base + e.within, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata', now()
+      FROM bases b, jsonb_array_elements(b.events) WITH ORDINALITY AS e(value, within)
+     ORDER BY b.idx, e.within
     RETURNING stream_id, global_position, transaction_id
   )
   SELECT b.base::text AS base,
@@ -217,22 +220,16 @@ export class PostgresEventLog implements EventLog {
    */
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     checkAppendMany(appends);
-    const events = appends.flatMap(({ events }, index) => events.map((event, within) => ({ event, index: index + 1, within: within + 1 })));
+    const input = appends.map(({ stream, events }) => ({
+      stream,
+      events: events.map((event) => ({ id: event.id ?? randomUUID(), type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} })),
+    }));
     type Row = { base: string; global_position: string; transaction_id: string };
     let rows: Row[];
     try {
       const result = await this.db.query<Row>(
         this.statements.appendMany,
-        [
-          appends.map(({ stream }) => stream),
-          appends.map(({ events }) => String(events.length)),
-          events.map(({ index }) => index),
-          events.map(({ within }) => within),
-          events.map(({ event }) => event.id ?? randomUUID()),
-          events.map(({ event }) => event.type),
-          events.map(({ event }) => JSON.stringify(event.data ?? null)),
-          events.map(({ event }) => JSON.stringify(event.metadata ?? {})),
-        ],
+        [JSON.stringify(input)],
       );
       rows = result.rows;
     } catch (error) {
