@@ -47,8 +47,11 @@ export class GroupCommit {
   }
 
   private async run(): Promise<void> {
-    // Appends made in the same tick as the first one join its commit.
-    await null;
+    // The first commit starts once the event loop has run this turn's callbacks (setImmediate: after
+    // the I/O callbacks of the turn): appends made meanwhile join it. So a fast tool call's priming
+    // event and its response, made in one turn, share one commit instead of the response waiting for
+    // the priming event's.
+    await new Promise((resolve) => setImmediate(resolve));
     try {
       while (this.queue.size > 0) {
         const batch = this.take();

@@ -41,13 +41,29 @@ test('a stream keeps its order across commits; flush waits for everything queued
   const store = counting(log);
   const commits = new GroupCommit(store);
   void commits.append('s', [{ type: 'E', data: { n: 1 } }]);
-  await Promise.resolve();
-  await Promise.resolve();
+  // The first commit starts after this turn of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
   for (const n of [2, 3, 4]) void commits.append('s', [{ type: 'E', data: { n } }]);
   await commits.flush();
   assert.equal((await log.readStream('s')).map((event) => (event.data as { n: number }).n), [1, 2, 3, 4]);
   // The first append was in flight when the others came: two commits, in order.
   assert.equal(store.calls, [['s'], ['s']]);
+});
+
+test('appends made in one turn of the event loop, even several awaits apart, share one commit', async () => {
+  const log = new MemoryEventLog();
+  const store = counting(log);
+  const commits = new GroupCommit(store);
+  // As a fast tool call: the priming event, then after a few promise hops the response.
+  const priming = commits.append('session-1', [{ type: 'Priming', data: {} }]);
+  for (let hop = 0; hop < 20; hop += 1) await Promise.resolve();
+  const response = commits.append('session-1', [{ type: 'Response', data: {} }]);
+  assert.equal([(await priming).nextExpectedVersion, (await response).nextExpectedVersion], [0n, 1n]);
+  assert.equal(store.calls, [['session-1']]);
+  // A later turn's append is a new commit.
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  await commits.append('session-1', [{ type: 'Later', data: {} }]);
+  assert.equal(store.calls, [['session-1'], ['session-1']]);
 });
 
 test('a failed commit rejects every caller in it and writes nothing; the next commit goes ahead', async () => {
