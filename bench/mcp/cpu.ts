@@ -3,6 +3,8 @@
 // Throughput on a shared machine is noisy; CPU per call is the figure to compare changes by.
 // Run: TEST_DATABASE_URL=postgres://… node --import tsx bench/mcp/cpu.ts [seconds=8] [connections=10] [rounds=2]
 // PROFILE=dir also writes a V8 CPU profile of each measured round there (<server>-<round>.cpuprofile).
+// When PostgreSQL runs on this machine (Linux), the CPU its processes used per call is printed too:
+// on a small machine it competes with the server for the same cores.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +22,30 @@ const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 10);
 const rounds = Number(process.argv[4] ?? 2);
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-process.ts');
+
+/** CPU time (µs) of this machine's PostgreSQL processes so far, from /proc; undefined where unreadable. */
+const postgresCpu = (): number | undefined => {
+  try {
+    const tick = 1_000_000 / 100; // USER_HZ: 100 on Linux
+    let total = 0;
+    for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      let stat: string;
+      try {
+        stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // exited meanwhile
+      }
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      // utime, stime, and cutime, cstime: the postmaster's include the backends that have exited.
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * tick;
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+};
 
 const load = (url: string, headers: Record<string, string>, runSeconds: number): Promise<LoadResult> =>
   new Promise((resolve, reject) => {
@@ -51,8 +77,8 @@ const profiler = process.env.PROFILE ? new Session() : undefined;
 profiler?.connect();
 const out = (line: string) => process.stdout.write(`${line}\n`);
 out(`\nserver CPU per tools/call (bench_echo), ${connections} connections, ${seconds}s rounds, load generator in a child process`);
-out('| server | round | requests/s | CPU µs per call | user | system |');
-out('|---|---:|---:|---:|---:|---:|');
+out('| server | round | requests/s | CPU µs per call | user | system | PostgreSQL CPU µs per call |');
+out('|---|---:|---:|---:|---:|---:|---:|');
 for (const [, url, headers] of targets) await load(url, headers, 3);
 for (let round = 1; round <= rounds; round += 1) {
   for (const [name, url, headers] of targets) {
@@ -60,15 +86,18 @@ for (let round = 1; round <= rounds; round += 1) {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
+    const postgresBefore = postgresCpu();
     const before = process.cpuUsage();
     const result = await load(url, headers, seconds);
     const used = process.cpuUsage(before);
+    const postgresAfter = postgresCpu();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       fs.writeFileSync(path.join(process.env.PROFILE!, `${name === 'bare SDK' ? 'bare' : name}-${round}.cpuprofile`), JSON.stringify(profile));
     }
     const per = (micros: number) => Math.round(micros / result.requests);
-    out(`| ${name} | ${round} | ${result.perSecond} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} |`);
+    const postgres = postgresBefore !== undefined && postgresAfter !== undefined ? String(per(postgresAfter - postgresBefore)) : 'n/a';
+    out(`| ${name} | ${round} | ${result.perSecond} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} | ${postgres} |`);
   }
 }
 await bare.close();
