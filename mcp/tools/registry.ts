@@ -124,7 +124,11 @@ export class ToolRegistry {
       result = { content: [{ type: 'text', text: `${error.code}: ${error.message}` }], isError: true };
     }
     const sessionId = caller.sessionId ?? transportSession;
-    await recordToolCall(this.core.groupCommit, {
+    // Queued, not awaited: the SDK stores the response through the same group commit in this same turn
+    // of the event loop, and sends it only once stored (mcp/resumption.ts). So the audit event lands in
+    // the response's commit (one transaction) or an earlier one: durable before the client has the
+    // result, without a round trip of its own.
+    void recordToolCall(this.core.groupCommit, {
       callId, tool: tool.name, userId: caller.userId, clientId: caller.clientId,
       ...(sessionId ? { sessionId } : {}), ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
       arguments: summarizeArguments(args), outcome, ...(error ? { error: `${error.code}: ${error.message}`.slice(0, 500) } : {}),

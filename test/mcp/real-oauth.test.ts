@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { messageStream } from '../../domain/sessions/index.ts';
 import { SYSTEM } from '../../domain/shared.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { freshTokens } from '../oauth/support.ts';
@@ -31,6 +32,14 @@ test('a token from the authorization code flow opens a session, lists and calls 
   const info = await client.callTool({ name: 'system_info', arguments: {} });
   assert.is(info.isError, undefined);
   assert.match(JSON.stringify(info.content), /remotemcp/);
+  // The audit event is in the log once the client has the result, written in the same transaction as
+  // the stored response (one commit per call, not one for the audit and another for the response).
+  const [audit] = (await server.services.db.query<{ tx: string }>(
+    `SELECT transaction_id::text AS tx FROM events WHERE event_type = 'ToolCalled' AND data->>'tool' = 'system_info' AND data->>'sessionId' = $1`, [transport.sessionId])).rows;
+  const [response] = (await server.services.db.query<{ tx: string }>(
+    `SELECT transaction_id::text AS tx FROM events WHERE stream_id = $1 AND data->'message'->'result' ? 'content'`, [messageStream(transport.sessionId!)])).rows;
+  assert.ok(audit && response, 'both the audit event and the response are stored');
+  assert.is(audit.tx, response.tx);
   await transport.terminateSession();
   await client.close();
 });

@@ -24,8 +24,12 @@ test.after(async ({ server, mcp }) => {
   await server.stop();
 });
 
-const auditEvents = async (server: TestServer, userId: string) =>
-  (await server.services.log.readStream(`audit-tools-${userId}`)).map((e) => e.data as Record<string, unknown>);
+// These calls go through an in-memory transport, which stores no responses: the audit events queued
+// by the calls are committed by the next flush (over HTTP they share the response's commit).
+const auditEvents = async (server: TestServer, userId: string) => {
+  await server.services.groupCommit.flush();
+  return (await server.services.log.readStream(`audit-tools-${userId}`)).map((e) => e.data as Record<string, unknown>);
+};
 
 test('tools/list: every input and output schema is valid JSON Schema 2020-12 and compiles', async ({ mcp }) => {
   const { tools } = await mcp.client.listTools();
