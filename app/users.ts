@@ -3,7 +3,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
 import { DomainError, type Actor } from '../domain/shared.ts';
 import { normalizeEmail, userDecider, userIdForEmail, userStream, type Role, type UserCommand } from '../domain/users/index.ts';
-import type { Queryable } from '../db/database.ts';
+import { prepared, type Queryable } from '../db/database.ts';
 import type { EventLog } from '../eventstore/port.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
 import { handleCommand } from './handle.ts';
@@ -28,6 +28,12 @@ export type UserRow = {
   created_at: Date;
   updated_at: Date;
 };
+
+// Prepared (every tool call that names its user looks it up); explicit columns, so a column added by a
+// later migration cannot change a prepared statement's result type under a running instance.
+const USER_COLUMNS = 'id, email, name, password_hash, roles, status, created_at, updated_at';
+const BY_ID = prepared(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`);
+const BY_EMAIL = prepared(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`);
 
 export class Users {
   constructor(
@@ -74,11 +80,11 @@ export class Users {
   }
 
   async byEmail(email: string): Promise<UserRow | undefined> {
-    return (await this.db.query<UserRow>('SELECT * FROM users WHERE email = $1', [normalizeEmail(email)])).rows[0];
+    return (await this.db.query<UserRow>(BY_EMAIL, [normalizeEmail(email)])).rows[0];
   }
 
   async byId(id: string): Promise<UserRow | undefined> {
-    return (await this.db.query<UserRow>('SELECT * FROM users WHERE id = $1', [id])).rows[0];
+    return (await this.db.query<UserRow>(BY_ID, [id])).rows[0];
   }
 
   /** The user when the password matches an active account; undefined otherwise (same cost either way). */

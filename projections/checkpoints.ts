@@ -1,6 +1,6 @@
 // Rows of projection_checkpoints: one per projection (its live position) and one `<name>@rebuild` while
 // a rebuild runs (the rebuild's own position, so a killed rebuild resumes where it committed last).
-import type { Queryable } from '../db/database.ts';
+import { prepared, type Queryable } from '../db/database.ts';
 import type { GlobalPosition } from '../eventstore/port.ts';
 import type { RebuildProgress } from './rebuild.ts';
 
@@ -62,10 +62,15 @@ export const readCheckpoint = async (db: Queryable, name: string): Promise<Check
  * Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). With
  * `expected`, only if the row is still running at that generation and position (rowCount tells).
  */
+const ADVANCE = `UPDATE projection_checkpoints
+    SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
+  WHERE name = $1`;
+// Prepared: every live batch of every projection ends with one of these.
+const ADVANCE_ANY = prepared(ADVANCE);
+const ADVANCE_IF = prepared(`${ADVANCE} AND status = 'running' AND generation = $5 AND position_commit = $6 AND position_prepare = $7`);
+
 export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number, expected?: { generation: number; position: GlobalPosition }) =>
   tx.query(
-    `UPDATE projection_checkpoints
-        SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
-      WHERE name = $1${expected ? " AND status = 'running' AND generation = $5 AND position_commit = $6 AND position_prepare = $7" : ''}`,
+    expected ? ADVANCE_IF : ADVANCE_ANY,
     [name, String(to.commit), String(to.prepare), count, ...(expected ? [expected.generation, String(expected.position.commit), String(expected.position.prepare)] : [])],
   );

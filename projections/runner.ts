@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import type { Logger } from '../app/logger.ts';
-import type { Database, Queryable } from '../db/database.ts';
+import { prepared, type Database, type Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent, type Subscription } from '../eventstore/port.ts';
 import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
 import { applyStatements, ddl, liveTables, statementsFor, type Projection, type Statement } from './sql.ts';
@@ -50,6 +50,9 @@ export const isCaughtUp = (status: ProjectionStatus): boolean =>
 export const lockKey = (name: string) => `remotemcp:projection:${name}`;
 
 class StaleCheckpoint extends Error {}
+
+/** A live batch's first statement (prepared: every batch of every projection runs it). */
+const LOCK_CHECKPOINT = prepared('SELECT position_commit::text, position_prepare::text, generation, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE');
 
 export class ProjectionRunner {
   private readonly emitter = new EventEmitter();
@@ -276,7 +279,7 @@ export class ProjectionRunner {
     await this.db.transaction(async (tx) => {
       // Lock our checkpoint row: a rebuild's swap (or another instance) moving it means our view is stale.
       const row = await tx.query<{ position_commit: string; position_prepare: string; generation: number; status: string }>(
-        'SELECT position_commit::text, position_prepare::text, generation, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE',
+        LOCK_CHECKPOINT,
         [projection.name],
       );
       const current = row.rows[0];

@@ -8,7 +8,7 @@
 // off for BYPASS_MS (answers computed before that moment are never stored). Elsewhere, a revocation is
 // refused after at most CACHE_MS + the projection lag (issue 4: within 1 s on every instance).
 import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import type { Queryable } from '../../db/database.ts';
+import { prepared, type Queryable } from '../../db/database.ts';
 import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';
 import type { KeyRing } from './keys.ts';
 
@@ -17,6 +17,11 @@ const BYPASS_MS = 3_000;
 const CACHE_MAX = 10_000;
 /** Event types after which a cached "valid" answer may be wrong. */
 export const REVOKING_EVENT = /Revoked$|^UserDisabled$|^UserRolesChanged$|^ClientDeleted$|^SigningKeyRetired$/;
+
+/** Whether the token, its user and its client still stand (prepared: it runs for most /mcp requests). */
+const STANDING = prepared(`SELECT (SELECT revoked FROM oauth_access_tokens WHERE jti = $1) AS revoked,
+  (SELECT status FROM users WHERE id::text = $2) AS user_status,
+  (SELECT status FROM oauth_clients WHERE client_id = $3) AS client_status`);
 
 export class JwtTokenVerifier implements TokenVerifier {
   private readonly cache = new Map<string, { info: AccessTokenInfo; checkedAt: number }>();
@@ -77,9 +82,7 @@ export class JwtTokenVerifier implements TokenVerifier {
     const subject = String(payload.sub);
     const row = (
       await this.db.query<{ revoked: boolean | null; user_status: string | null; client_status: string | null }>(
-        `SELECT (SELECT revoked FROM oauth_access_tokens WHERE jti = $1) AS revoked,
-                (SELECT status FROM users WHERE id::text = $2) AS user_status,
-                (SELECT status FROM oauth_clients WHERE client_id = $3) AS client_status`,
+        STANDING,
         [jti, subject, String(payload.client_id)],
       )
     ).rows[0];

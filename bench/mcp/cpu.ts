@@ -15,7 +15,7 @@ import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
 import { freshTokens } from '../../test/oauth/support.ts';
 import { startBareServer } from './bare.ts';
-import type { LoadResult } from './load.ts';
+import type { CALLS, LoadResult } from './load.ts';
 import { registerBenchTools } from './tools.ts';
 
 const seconds = Number(process.argv[2] ?? 8);
@@ -47,12 +47,12 @@ const postgresCpu = (): number | undefined => {
   }
 };
 
-const load = (url: string, headers: Record<string, string>, runSeconds: number): Promise<LoadResult> =>
+const load = (url: string, headers: Record<string, string>, runSeconds: number, call: keyof typeof CALLS): Promise<LoadResult> =>
   new Promise((resolve, reject) => {
     const worker = fork(child, [], { execArgv: ['--import', 'tsx'] });
     worker.once('message', (result) => resolve(result as LoadResult));
     worker.once('error', reject);
-    worker.send({ url, headers, connections, seconds: runSeconds });
+    worker.send({ url, headers, connections, seconds: runSeconds, call });
   });
 
 const server = await startTestServer({ LOG_LEVEL: 'silent', MCP_RATE_LIMIT_PER_MINUTE: '1000000000' });
@@ -68,32 +68,35 @@ services.mcp = await createMcp(services, services.oauth, {
 await previous.close();
 const { tokens } = await freshTokens(server);
 const bare = await startBareServer();
+const auth = { authorization: `Bearer ${tokens.access_token}` };
 const targets = [
-  ['bare SDK', bare.url, {}],
-  ['remotemcp', `${server.base}/mcp`, { authorization: `Bearer ${tokens.access_token}` }],
+  ['bare SDK', bare.url, {}, 'echo'],
+  ['remotemcp', `${server.base}/mcp`, auth, 'echo'],
+  // A real product tool (scope check, audit event, user read model): RemoteMCP only.
+  ['remotemcp, system_whoami', `${server.base}/mcp`, auth, 'whoami'],
 ] as const;
 
 const profiler = process.env.PROFILE ? new Session() : undefined;
 profiler?.connect();
 const out = (line: string) => process.stdout.write(`${line}\n`);
-out(`\nserver CPU per tools/call (bench_echo), ${connections} connections, ${seconds}s rounds, load generator in a child process`);
+out(`\nserver CPU per tools/call (bench_echo unless named), ${connections} connections, ${seconds}s rounds, load generator in a child process`);
 out('| server | round | requests/s | CPU µs per call | user | system | PostgreSQL CPU µs per call |');
 out('|---|---:|---:|---:|---:|---:|---:|');
-for (const [, url, headers] of targets) await load(url, headers, 3);
+for (const [, url, headers, call] of targets) await load(url, headers, 3, call);
 for (let round = 1; round <= rounds; round += 1) {
-  for (const [name, url, headers] of targets) {
+  for (const [name, url, headers, call] of targets) {
     if (profiler) {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
     const postgresBefore = postgresCpu();
     const before = process.cpuUsage();
-    const result = await load(url, headers, seconds);
+    const result = await load(url, headers, seconds, call);
     const used = process.cpuUsage(before);
     const postgresAfter = postgresCpu();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
-      fs.writeFileSync(path.join(process.env.PROFILE!, `${name === 'bare SDK' ? 'bare' : name}-${round}.cpuprofile`), JSON.stringify(profile));
+      fs.writeFileSync(path.join(process.env.PROFILE!, `${{ 'bare SDK': 'bare', remotemcp: 'remotemcp', 'remotemcp, system_whoami': 'whoami' }[name]}-${round}.cpuprofile`), JSON.stringify(profile));
     }
     const per = (micros: number) => Math.round(micros / result.requests);
     const postgres = postgresBefore !== undefined && postgresAfter !== undefined ? String(per(postgresAfter - postgresBefore)) : 'n/a';

@@ -1,8 +1,10 @@
 // Child process for bench/mcp/cpu.ts: runs one load (load.ts) against the URL it is sent and replies with
 // the result, so the load generator's CPU is not counted in the server's.
-import { runLoad } from './load.ts';
+import { CALLS, runLoad } from './load.ts';
 
-process.once('message', async (task: { url: string; headers: Record<string, string>; connections: number; seconds: number }) => {
-  const result = await runLoad(task.url, task.headers, task.connections, task.seconds);
+type Task = { url: string; headers: Record<string, string>; connections: number; seconds: number; call: keyof typeof CALLS };
+
+process.once('message', async (task: Task) => {
+  const result = await runLoad(task.url, task.headers, task.connections, task.seconds, CALLS[task.call]);
   process.send!(result, () => process.exit(0));
 });

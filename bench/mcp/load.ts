@@ -2,6 +2,17 @@
 // session, sending tools/call back to back for `seconds`; reports requests/s and latency percentiles.
 import http from 'node:http';
 
+/** The call each client repeats, and the text its reply must contain. */
+export type LoadCall = { name: string; arguments(worker: number, i: number): Record<string, unknown>; expect(worker: number, i: number): string };
+
+export const ECHO: LoadCall = { name: 'bench_echo', arguments: (worker, i) => ({ text: `w${worker} #${i}` }), expect: (worker, i) => `w${worker} #${i}` };
+
+/** A real product tool (RemoteMCP only): scope check, audit event, the user read model. */
+export const WHOAMI: LoadCall = { name: 'system_whoami', arguments: () => ({}), expect: () => '"userId"' };
+
+/** By name, for the load generator's child process. */
+export const CALLS = { echo: ECHO, whoami: WHOAMI } as const;
+
 export type LoadResult = { connections: number; requests: number; perSecond: number; p50: number; p99: number; errors: number };
 
 const ACCEPT = 'application/json, text/event-stream';
@@ -35,7 +46,7 @@ export const openSession = async (url: URL, headers: Record<string, string>, age
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-export const runLoad = async (endpoint: string, headers: Record<string, string>, connections: number, seconds: number): Promise<LoadResult> => {
+export const runLoad = async (endpoint: string, headers: Record<string, string>, connections: number, seconds: number, call: LoadCall = ECHO): Promise<LoadResult> => {
   const url = new URL(endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const sessions = await Promise.all(Array.from({ length: connections }, () => openSession(url, headers, agent)));
@@ -47,8 +58,8 @@ export const runLoad = async (endpoint: string, headers: Record<string, string>,
       const sessionHeaders = { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
       for (let i = 0; performance.now() < until; i += 1) {
         const started = performance.now();
-        const reply = await send(agent, url, sessionHeaders, { jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'bench_echo', arguments: { text: `w${worker} #${i}` } } });
-        if (reply.status !== 200 || !reply.body.includes(`w${worker} #${i}`)) errors += 1;
+        const reply = await send(agent, url, sessionHeaders, { jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: call.name, arguments: call.arguments(worker, i) } });
+        if (reply.status !== 200 || !reply.body.includes(call.expect(worker, i))) errors += 1;
         latencies.push(performance.now() - started);
       }
     }),

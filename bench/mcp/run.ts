@@ -10,7 +10,7 @@ import { freshTokens } from '../../test/oauth/support.ts';
 import { StandInTokens, readSse } from '../../test/mcp/support.ts';
 import { openSession as openRaw, sessionHeaders, waitForResponse } from '../../test/mcp/raw.ts';
 import { startBareServer } from './bare.ts';
-import { runLoad, type LoadResult } from './load.ts';
+import { runLoad, WHOAMI, type LoadResult } from './load.ts';
 import { registerBenchTools } from './tools.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
@@ -39,16 +39,17 @@ const bare = await startBareServer();
 const rows: (LoadResult & { server: string; perCommit?: number })[] = [];
 const commits = services.groupCommit.stats;
 for (const connections of connectionCounts) {
-  for (const [name, url, headers] of [['bare SDK', bare.url, {}], ['remotemcp', `${server.base}/mcp`, auth]] as const) {
-    await runLoad(url, headers, connections, WARM_UP_SECONDS);
+  const targets = [['bare SDK', bare.url, {}, undefined], ['remotemcp', `${server.base}/mcp`, auth, undefined], ['remotemcp, system_whoami', `${server.base}/mcp`, auth, WHOAMI]] as const;
+  for (const [name, url, headers, call] of targets) {
+    await runLoad(url, headers, connections, WARM_UP_SECONDS, call);
     const before = commits.commits;
-    const result = await runLoad(url, headers, connections, seconds);
+    const result = await runLoad(url, headers, connections, seconds, call);
     // Requests whose messages shared one group commit (one appendMany statement).
-    rows.push({ server: name, ...result, ...(name === 'remotemcp' ? { perCommit: result.requests / Math.max(1, commits.commits - before) } : {}) });
+    rows.push({ server: name, ...result, ...(name === 'bare SDK' ? {} : { perCommit: result.requests / Math.max(1, commits.commits - before) }) });
   }
 }
 const out = (line: string) => process.stdout.write(`${line}\n`);
-out(`\ntools/call (bench_echo), ${seconds}s per row after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`);
+out(`\ntools/call (bench_echo unless named), ${seconds}s per row after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`);
 out('| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare | requests per commit |');
 out('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
