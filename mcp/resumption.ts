@@ -9,7 +9,9 @@
 // per round trip for all sessions. A message is sent only once it is stored (the SDK awaits storeEvent
 // before it writes the SSE event), so whatever a client was sent can be replayed from any instance, even
 // after the instance that sent it is killed. Only a request stream's priming event is written behind:
-// it carries no message, and the same queue stores it before anything that follows it.
+// it carries no message, the same queue stores it before anything that follows it, and it is not
+// stored at all when its stream's first message is stored in the same turn (a fast call).
+// A priming id is then known by that message.
 import type { EventStore, EventId, StreamId } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../app/logger.ts';
@@ -53,6 +55,8 @@ export const toStoredMessage = (recorded: RecordedEvent): StoredMessage | undefi
 export type Cursor = { readonly streamId: string; readonly order: bigint; readonly revision: bigint };
 
 const PAGE = 500;
+/** Request streams whose message numbering a session keeps (see storeEvent). */
+const MAX_NUMBERED_STREAMS = 1_000;
 const LOCATE_ATTEMPTS = 20;
 const LOCATE_WAIT_MS = 50;
 
@@ -81,16 +85,37 @@ export class McpResumption implements EventStore {
     }
     // Only the instance running a request writes to its stream, so it numbers the messages itself.
     const seq = (this.seqs.get(streamId) ?? -1n) + 1n;
+    // Most recently used last; the least recently used stream is forgotten past a bound (a long
+    // session opens a stream per request, and a request's stream is done after its response).
+    this.seqs.delete(streamId);
     this.seqs.set(streamId, seq);
-    const appended = this.commits.append(stream, [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } }]);
-    const settled = appended.then(
+    if (this.seqs.size > MAX_NUMBERED_STREAMS) this.seqs.delete(this.seqs.keys().next().value!);
+    if (Object.keys(message).length === 0) {
+      // A priming event carries no message and is written behind. It is stored only if its stream has
+      // sent nothing else by the end of this turn of the event loop: a fast call's response, stored in
+      // the same turn, shows that the stream exists (locate accepts a priming id by any event of its
+      // stream), so most calls store one event, not two.
+      this.stored = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          if (this.seqs.get(streamId) !== seq) return resolve();
+          resolve(this.append(stream, streamId, seq, message));
+        }),
+      );
+      return formatEventId(this.sessionId, streamId, seq);
+    }
+    const settled = this.append(stream, streamId, seq, message);
+    this.stored = settled;
+    // Every real message is stored before it is sent.
+    await settled;
+    return formatEventId(this.sessionId, streamId, seq);
+  }
+
+  /** Appends a request stream's message through the group commit; a failure is logged (the message is still sent). */
+  private append(stream: string, streamId: string, seq: bigint, message: JSONRPCMessage): Promise<void> {
+    return this.commits.append(stream, [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } }]).then(
       () => undefined,
       (error: unknown) => this.logger?.error({ err: error, sessionId: this.sessionId, streamId }, 'could not store an mcp message: it is sent, but cannot be replayed'),
     );
-    this.stored = settled;
-    // A priming event (no message) is written behind; every real message is stored before it is sent.
-    if (Object.keys(message).length > 0) await settled;
-    return formatEventId(this.sessionId, streamId, seq);
   }
 
   /** Resolves once every message stored so far is in the log. */
@@ -112,7 +137,11 @@ export class McpResumption implements EventStore {
     for (let attempt = 0; attempt < LOCATE_ATTEMPTS; attempt += 1) {
       let found: Cursor | undefined;
       await this.scan(-1n, async (stored) => {
-        if (!found && stored.streamId === parsed.streamId && stored.order === parsed.order) found = { streamId: parsed.streamId, order: parsed.order, revision: stored.revision };
+        if (found || stored.streamId !== parsed.streamId) return;
+        // A priming id (order 0) is known by the first event of its stream: the priming event itself,
+        // or the first message when the priming event was not stored (see storeEvent).
+        if (stored.order === parsed.order) found = { streamId: parsed.streamId, order: parsed.order, revision: stored.revision };
+        else if (parsed.order === 0n) found = { streamId: parsed.streamId, order: 0n, revision: stored.revision - 1n };
       });
       if (found) return found;
       // (So an id that was never issued is refused only after this wait, which also slows down guessing.)

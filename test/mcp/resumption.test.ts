@@ -1,5 +1,6 @@
 // Resumable streams: every message on an SSE stream is an event; Last-Event-ID replays exactly the
 // missed ones of that stream; forged ids are refused; retention bounds the message streams.
+import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { messageStream, sessionStream } from '../../domain/sessions/index.ts';
@@ -60,6 +61,44 @@ test('a message is in the log before the client receives it (stored, then sent: 
   const stored = await context.server.services.log.readStream(messageStream(sessionId));
   const orders = stored.map((event) => (event.data as { streamId: string; seq?: number })).filter((data) => `${sessionId}/${data.streamId}/${data.seq}` === response.id);
   assert.is(orders.length, 1);
+});
+
+test('a priming event is stored only when its stream sends nothing else in the same turn; its id resumes the stream either way', async (context) => {
+  const base = context.server.base;
+  const sessionId = await openSession(base, context.token);
+  const headers = sessionHeaders(context.token, sessionId);
+  const post = (id: number, name: string, args: Record<string, unknown>) =>
+    fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
+    });
+  const storedOf = async (streamId: string) =>
+    (await context.server.services.log.readStream(messageStream(sessionId))).map((event) => event.data as { streamId: string; seq: number }).filter((data) => data.streamId === streamId).map((data) => data.seq);
+  const resume = async (lastEventId: string) => {
+    const response = await fetch(`${base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId } });
+    assert.is(response.status, 200, lastEventId);
+    return messages(await readSse(response)).map((m) => m.result);
+  };
+
+  // A fast call: its response is stored in the turn that made the priming event, so only the response is.
+  const fast = await readSse(await post(1, 'echo', { text: 'fast' }));
+  const [, fastStream] = fast[0]!.id!.split('/');
+  assert.equal(await storedOf(fastStream!), [1]);
+  assert.equal(await resume(fast[0]!.id!), [{ content: [{ type: 'text', text: 'fast' }] }]);
+
+  // A slow call: the priming event is stored (behind) while the tool still runs; the client drops after it.
+  const [priming] = await readSse(await post(2, 'slow_echo', { text: 'slow', delayMs: 400 }), (events) => events.length === 1);
+  const [, slowStream] = priming!.id!.split('/');
+  const until = Date.now() + 300;
+  while ((await storedOf(slowStream!)).length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(await storedOf(slowStream!), [0], 'the priming event is in the log before the response exists');
+  assert.equal(await resume(priming!.id!), [{ content: [{ type: 'text', text: 'slow' }] }]);
+  assert.equal(await storedOf(slowStream!), [0, 1]);
+
+  // A priming id of a stream this session never had is still refused.
+  const forged = await fetch(`${base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': `${sessionId}/${randomUUID()}/0` } });
+  assert.is(forged.status, 400);
 });
 
 test('forged or foreign event ids are refused (400) and replay nothing', async (context) => {

@@ -88,6 +88,11 @@ export const testTools = (base: Tools): Tools => ({
       }
       return { content: [{ type: 'text', text: `counted ${count}` }] };
     });
+    server.registerTool('slow_echo', { description: 'answers after a pause', inputSchema: { text: z.string(), delayMs: z.number().int() } }, async ({ text, delayMs }) => {
+      toolCalls.push({ name: 'slow_echo', caller });
+      await sleep(delayMs);
+      return { content: [{ type: 'text', text }] };
+    });
     // Sends a notification that belongs to no request: it goes to the standalone GET stream.
     server.registerTool('announce', { description: 'standalone', inputSchema: { text: z.string() } }, async ({ text }) => {
       await server.server.sendLoggingMessage({ level: 'info', data: `announce ${text}` });
