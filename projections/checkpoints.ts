@@ -69,6 +69,9 @@ const ADVANCE = `UPDATE projection_checkpoints
 const ADVANCE_ANY = prepared(ADVANCE);
 const ADVANCE_IF = prepared(`${ADVANCE} AND status = 'running' AND generation = $5 AND position_commit = $6 AND position_prepare = $7`);
 
+/** advanceTo (without a guard) as a statement, for a batch sent as one query. */
+export const advanceStatement = (name: string, to: GlobalPosition, count: number) => ({ sql: ADVANCE, params: [name, String(to.commit), String(to.prepare), count] });
+
 export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number, expected?: { generation: number; position: GlobalPosition }) =>
   tx.query(
     expected ? ADVANCE_IF : ADVANCE_ANY,

@@ -6,8 +6,8 @@ import type { Logger } from '../app/logger.ts';
 import { prepared, type Database, type Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent, type Subscription } from '../eventstore/port.ts';
 import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
-import { applyStatements, ddl, liveTables, statementsFor, type Projection, type Statement } from './sql.ts';
-import { advanceTo, readCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.ts';
+import { applyStatements, ddl, inline, liveTables, statementsFor, type Projection, type Statement } from './sql.ts';
+import { advanceStatement, advanceTo, readCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.ts';
 
 export type ProjectionStatus = {
   name: string;
@@ -50,6 +50,10 @@ export const isCaughtUp = (status: ProjectionStatus): boolean =>
 export const lockKey = (name: string) => `remotemcp:projection:${name}`;
 
 class StaleCheckpoint extends Error {}
+/** The SQLSTATE a live batch's guard raises when the checkpoint is not where the batch expects it. */
+const STALE_CHECKPOINT = 'RM409';
+/** Up to this many statements, a live batch goes to the database as one query. */
+const ONE_QUERY_STATEMENTS = 200;
 
 /** A live batch's first statement (prepared: every batch of every projection runs it). */
 const LOCK_CHECKPOINT = prepared('SELECT position_commit::text, position_prepare::text, generation, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE');
@@ -274,6 +278,27 @@ export class ProjectionRunner {
       // Only the position moves: one guarded UPDATE (the same checks as below, without a transaction).
       const moved = await advanceTo(this.db, projection.name, to, count, expected);
       if (moved.rowCount !== 1) throw new StaleCheckpoint();
+      return;
+    }
+    if (statements.length <= ONE_QUERY_STATEMENTS) {
+      // One round trip instead of five (BEGIN, lock, statements, move, COMMIT): the statements of a
+      // simple-protocol query run as one implicit transaction (PostgreSQL protocol, "Multiple Statements
+      // in a Simple Query"), so the guard's exception rolls back everything with it.
+      const guard = inline({
+        sql: `DO $guard$ BEGIN
+                PERFORM 1 FROM projection_checkpoints
+                 WHERE name = $1 AND status = 'running' AND generation = $2 AND position_commit = $3 AND position_prepare = $4
+                   FOR UPDATE;
+                IF NOT FOUND THEN RAISE EXCEPTION 'the projection checkpoint moved' USING ERRCODE = '${STALE_CHECKPOINT}'; END IF;
+              END $guard$`,
+        params: [projection.name, expected.generation, String(expected.position.commit), String(expected.position.prepare)],
+      });
+      try {
+        await this.db.query([guard, ...statements.map(inline), inline(advanceStatement(projection.name, to, count))].join(';\n'));
+      } catch (error) {
+        if ((error as { code?: string }).code === STALE_CHECKPOINT) throw new StaleCheckpoint();
+        throw error;
+      }
       return;
     }
     await this.db.transaction(async (tx) => {

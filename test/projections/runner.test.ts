@@ -65,6 +65,45 @@ test('catch-up then live; waitFor gives read-your-writes', async (context) => {
   assert.ok(await runner.caughtUp());
 });
 
+test('a live batch whose checkpoint moved underneath it writes nothing: the guard rolls its statements back', async (context) => {
+  // Counts every application, not idempotent on purpose: a batch applied when it should not be shows.
+  const applications: Projection = {
+    name: 'applications',
+    version: 1,
+    tables: { applications: 'CREATE TABLE {applications} (id int PRIMARY KEY, n int NOT NULL)' },
+    eventTypes: ['Tick'],
+    toStatements: (_event, t) => [{ sql: `INSERT INTO ${t.applications} (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = ${t.applications}.n + 1` }],
+  };
+  const { log, database } = context;
+  // Needs a second connection holding a row lock; embedded PGlite has one connection for everything.
+  if (database.db.embedded) return;
+  const runner = new ProjectionRunner(database.db, log, [applications], logger, { batchSize: 50, lockRetryMs: 100 });
+  const other = await database.db.pool.connect();
+  try {
+    await runner.start();
+    await runner.waitFor((await log.append('s', [{ type: 'Tick', data: {} }])).position);
+    const count = async () => (await database.db.query<{ n: number }>('SELECT n FROM applications WHERE id = 1')).rows[0]!.n;
+    assert.is(await count(), 1);
+    // Another writer (as another instance would) holds the checkpoint row while the runner's next batch
+    // waits for it, then moves it past that batch's event and commits.
+    await other.query('BEGIN');
+    await other.query(`SELECT 1 FROM projection_checkpoints WHERE name = 'applications' FOR UPDATE`);
+    const second = await log.append('s', [{ type: 'Tick', data: {} }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await other.query(`UPDATE projection_checkpoints SET position_commit = $1, position_prepare = $2 WHERE name = 'applications'`, [String(second.position.commit), String(second.position.prepare)]);
+    await other.query('COMMIT');
+    await runner.waitFor(second.position);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.is(await count(), 1, "the runner's batch saw the moved checkpoint and wrote nothing");
+    // And it goes on from the moved checkpoint.
+    await runner.waitFor((await log.append('s', [{ type: 'Tick', data: {} }])).position);
+    assert.is(await count(), 2);
+  } finally {
+    other.release();
+    await runner.stop();
+  }
+});
+
 test('toStatements applied twice leaves the same rows (idempotent)', async (context) => {
   const { log, database } = context;
   await new ProjectionRunner(database.db, log, [ticks()], logger).setup();
