@@ -63,7 +63,8 @@ const LOCATE_WAIT_MS = 50;
 export class McpResumption implements EventStore {
   /** While true (rebuilding a session's SDK server from the log), nothing is stored: those messages were sent long ago. */
   muted = false;
-  private readonly seqs = new Map<string, bigint>();
+  /** Per request stream: the last `seq` issued, and whether its response has gone out. */
+  private readonly seqs = new Map<string, { seq: bigint; answered: boolean }>();
   /** The newest store of this session (the group commit keeps a stream's order, so it is the last to land). */
   private stored: Promise<unknown> = Promise.resolve();
 
@@ -84,12 +85,8 @@ export class McpResumption implements EventStore {
       return formatEventId(this.sessionId, streamId, (await appended).nextExpectedVersion);
     }
     // Only the instance running a request writes to its stream, so it numbers the messages itself.
-    const seq = (this.seqs.get(streamId) ?? -1n) + 1n;
-    // Most recently used last; the least recently used stream is forgotten past a bound (a long
-    // session opens a stream per request, and a request's stream is done after its response).
-    this.seqs.delete(streamId);
-    this.seqs.set(streamId, seq);
-    if (this.seqs.size > MAX_NUMBERED_STREAMS) this.seqs.delete(this.seqs.keys().next().value!);
+    const seq = (this.seqs.get(streamId)?.seq ?? -1n) + 1n;
+    this.numbered(streamId, seq, 'result' in message || 'error' in message);
     if (Object.keys(message).length === 0) {
       // A priming event carries no message and is written behind. It is stored only if its stream has
       // sent nothing else by the end of this turn of the event loop: a fast call's response, stored in
@@ -97,7 +94,7 @@ export class McpResumption implements EventStore {
       // stream), so most calls store one event, not two.
       this.stored = new Promise<void>((resolve) =>
         setImmediate(() => {
-          if (this.seqs.get(streamId) !== seq) return resolve();
+          if (this.seqs.get(streamId)?.seq !== seq) return resolve();
           resolve(this.append(stream, streamId, seq, message));
         }),
       );
@@ -108,6 +105,23 @@ export class McpResumption implements EventStore {
     // Every real message is stored before it is sent.
     await settled;
     return formatEventId(this.sessionId, streamId, seq);
+  }
+
+  /**
+   * Records a stream's latest seq, most recently used last. A long session opens a stream per request:
+   * past a bound, the oldest streams whose response has gone out are forgotten (nothing more is sent on
+   * them); a stream still running keeps its numbering. (A 2025-03-26 JSON-RPC batch answers on one stream
+   * more than once; forgetting it between two answers would take a thousand newer streams meanwhile.)
+   */
+  private numbered(streamId: string, seq: bigint, answers: boolean): void {
+    this.seqs.delete(streamId);
+    this.seqs.set(streamId, { seq, answered: answers });
+    if (this.seqs.size <= MAX_NUMBERED_STREAMS) return;
+    let looked = 0;
+    for (const [oldest, entry] of this.seqs) {
+      if (this.seqs.size <= MAX_NUMBERED_STREAMS || (looked += 1) > 100) break;
+      if (entry.answered) this.seqs.delete(oldest);
+    }
   }
 
   /** Appends a request stream's message through the group commit; a failure is logged (the message is still sent). */
