@@ -34,7 +34,7 @@ test('initialize, tools/list, tools/call, notifications on the request stream, D
   assert.is(transport.protocolVersion, '2025-11-25');
 
   const tools = await client.listTools();
-  assert.equal(tools.tools.map((tool) => tool.name).sort(), ['announce', 'count_slowly', 'echo', 'write_note']);
+  assert.equal(tools.tools.map((tool) => tool.name).sort(), ['announce', 'count_slowly', 'echo', 'slow_echo', 'write_note']);
   const echoed = await client.callTool({ name: 'echo', arguments: { text: 'hello' } });
   assert.equal(echoed.content, [{ type: 'text', text: 'hello' }]);
   assert.is(toolCalls.at(-1)?.caller.userId, 'user-a');
