@@ -121,6 +121,12 @@ test('idle public clients expire after 90 days without use; a client with a live
   assert.equal(await server.services.oauth.clients.expireIdle(new Date(Date.now() + 86_400_000)), []);
   // A client whose grant still holds a live refresh token is in use, however old.
   const { client } = await freshTokens(server);
+  // The token response does not wait for the grants read model; the sweep reads it.
+  for (let i = 0; i < 250; i += 1) {
+    const { rows } = await server.services.db.query(`SELECT 1 FROM oauth_grants WHERE client_id = $1 AND status = 'active' AND refresh_expires_at IS NOT NULL`, [client.client_id]);
+    if (rows.length > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const { body: unused } = await register(server.base, { redirect_uris: ['https://unused.example/cb'], token_endpoint_auth_method: 'none' });
   const swept = await server.services.oauth.clients.expireIdle(new Date(Date.now() + 86_400_000), 3_600_000);
   assert.ok(swept.includes(unused.client_id));
