@@ -57,7 +57,7 @@ type Closer = () => Promise<void>;
  */
 const sharedClient = (pool: pg.Pool): pg.PoolClient => {
   const client = new EventEmitter() as EventEmitter & { query: unknown; release: () => void };
-  client.query = (text: string | pg.QueryConfig, params?: unknown[]) => pool.query(text, params);
+  client.query = (text: string, params?: unknown[]) => pool.query(text, params);
   client.release = () => undefined;
   return client as unknown as pg.PoolClient;
 };

@@ -3,10 +3,10 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import type { Logger } from '../app/logger.ts';
-import { prepared, type Database, type Queryable } from '../db/database.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent, type Subscription } from '../eventstore/port.ts';
 import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
-import { applyStatements, ddl, inline, liveTables, statementsFor, type Projection, type Statement } from './sql.ts';
+import { applyStatements, ddl, liveTables, STATEMENTS_PER_QUERY, statementsFor, type Projection, type Statement } from './sql.ts';
 import { advanceStatement, advanceTo, readCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.ts';
 
 export type ProjectionStatus = {
@@ -52,11 +52,6 @@ export const lockKey = (name: string) => `remotemcp:projection:${name}`;
 class StaleCheckpoint extends Error {}
 /** The SQLSTATE a live batch's guard raises when the checkpoint is not where the batch expects it. */
 const STALE_CHECKPOINT = 'RM409';
-/** Up to this many statements, a live batch goes to the database as one query. */
-const ONE_QUERY_STATEMENTS = 200;
-
-/** A live batch's first statement (prepared: every batch of every projection runs it). */
-const LOCK_CHECKPOINT = prepared('SELECT position_commit::text, position_prepare::text, generation, status FROM projection_checkpoints WHERE name = $1 FOR UPDATE');
 
 export class ProjectionRunner {
   private readonly emitter = new EventEmitter();
@@ -280,45 +275,28 @@ export class ProjectionRunner {
       if (moved.rowCount !== 1) throw new StaleCheckpoint();
       return;
     }
-    if (statements.length <= ONE_QUERY_STATEMENTS) {
-      // One round trip instead of five (BEGIN, lock, statements, move, COMMIT): the statements of a
-      // simple-protocol query run as one implicit transaction (PostgreSQL protocol, "Multiple Statements
-      // in a Simple Query"), so the guard's exception rolls back everything with it.
-      const guard = inline({
-        sql: `DO $guard$ BEGIN
-                PERFORM 1 FROM projection_checkpoints
-                 WHERE name = $1 AND status = 'running' AND generation = $2 AND position_commit = $3 AND position_prepare = $4
-                   FOR UPDATE;
-                IF NOT FOUND THEN RAISE EXCEPTION 'the projection checkpoint moved' USING ERRCODE = '${STALE_CHECKPOINT}'; END IF;
-              END $guard$`,
-        params: [projection.name, expected.generation, String(expected.position.commit), String(expected.position.prepare)],
-      });
-      try {
-        await this.db.query([guard, ...statements.map(inline), inline(advanceStatement(projection.name, to, count))].join(';\n'));
-      } catch (error) {
-        if ((error as { code?: string }).code === STALE_CHECKPOINT) throw new StaleCheckpoint();
-        throw error;
-      }
-      return;
+    // The guard leads the batch: it locks our checkpoint row and raises when a rebuild's swap or another
+    // instance moved it, which rolls the whole batch back.
+    const guard = {
+      sql: `DO $guard$ BEGIN
+              PERFORM 1 FROM projection_checkpoints
+               WHERE name = $1 AND status = 'running' AND generation = $2 AND position_commit = $3 AND position_prepare = $4
+                 FOR UPDATE;
+              IF NOT FOUND THEN RAISE EXCEPTION 'the projection checkpoint moved' USING ERRCODE = '${STALE_CHECKPOINT}'; END IF;
+            END $guard$`,
+      params: [projection.name, expected.generation, String(expected.position.commit), String(expected.position.prepare)],
+    };
+    const batch = [guard, ...statements, advanceStatement(projection.name, to, count)];
+    try {
+      // The statements of one simple-protocol query run as one implicit transaction (PostgreSQL
+      // protocol, "Multiple Statements in a Simple Query"): a batch that fits in one query is one round
+      // trip; a larger one needs a transaction around its queries.
+      if (batch.length <= STATEMENTS_PER_QUERY) await applyStatements(this.db, batch);
+      else await this.db.transaction((tx) => applyStatements(tx, batch));
+    } catch (error) {
+      if ((error as { code?: string }).code === STALE_CHECKPOINT) throw new StaleCheckpoint();
+      throw error;
     }
-    await this.db.transaction(async (tx) => {
-      // Lock our checkpoint row: a rebuild's swap (or another instance) moving it means our view is stale.
-      const row = await tx.query<{ position_commit: string; position_prepare: string; generation: number; status: string }>(
-        LOCK_CHECKPOINT,
-        [projection.name],
-      );
-      const current = row.rows[0];
-      if (
-        !current ||
-        current.status !== 'running' ||
-        current.generation !== expected.generation ||
-        comparePositions({ commit: BigInt(current.position_commit), prepare: BigInt(current.position_prepare) }, expected.position) !== 0
-      ) {
-        throw new StaleCheckpoint();
-      }
-      await applyStatements(tx, statements);
-      await advanceTo(tx, projection.name, to, count);
-    });
   }
 
   private async recordFailure(projection: Projection, error: unknown): Promise<void> {

@@ -53,11 +53,14 @@ export const inline = (statement: Statement): string =>
       })
     : statement.sql;
 
+/** Statements applyStatements sends in one simple-protocol query. */
+export const STATEMENTS_PER_QUERY = 500;
+
 /**
  * Runs statements in order, many per round trip (one simple-protocol query holds up to `chunk`
  * statements): per-statement round trips would cap a rebuild at a few thousand events per second.
  */
-export const applyStatements = async (tx: Queryable, statements: readonly Statement[], chunk = 500): Promise<void> => {
+export const applyStatements = async (tx: Queryable, statements: readonly Statement[], chunk = STATEMENTS_PER_QUERY): Promise<void> => {
   for (let i = 0; i < statements.length; i += chunk) {
     const text = statements.slice(i, i + chunk).map(inline).join(';\n');
     await tx.query(text);
