@@ -2,7 +2,6 @@
 import type { Command } from './commands.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
 
-
 export const oauthCommands = (out: (text: string) => void, table: (rows: Record<string, unknown>[]) => void): Record<string, Command> => ({
   'clients list': {
     summary: 'registered OAuth clients (dynamic, metadata document, admin)',

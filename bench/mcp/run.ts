@@ -8,7 +8,7 @@ import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
 import { freshTokens } from '../../test/oauth/support.ts';
 import { StandInTokens, readSse } from '../../test/mcp/support.ts';
-import { openSession as openRaw, sessionHeaders, waitForResponse } from '../../test/mcp/raw.ts';
+import { callTool, openSession as openRaw, sessionHeaders, waitForResponse } from '../../test/mcp/raw.ts';
 import { startBareServer } from './bare.ts';
 import { runLoad, WHOAMI, type LoadResult } from './load.ts';
 import { registerBenchTools } from './tools.ts';
@@ -63,11 +63,7 @@ const samples: number[] = [];
 for (let i = 0; i < 20; i += 1) {
   const sessionId = await openRaw(server.base, tokens.access_token);
   const headers = sessionHeaders(tokens.access_token, sessionId);
-  const call = await fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'bench_burst', arguments: { count: 100 } } }),
-  });
+  const call = await callTool(server.base, tokens.access_token, sessionId, 1, 'bench_burst', { count: 100 });
   const [priming] = await readSse(call, (events) => events.length === 1);
   await waitForResponse(server, sessionId, 1);
   const started = performance.now();

@@ -3,7 +3,6 @@
 import type { Command } from '../../bin/commands.ts';
 import { CLI, DomainError } from '../../domain/shared.ts';
 
-
 export const toolsCommands = (out: (text: string) => void, table: (rows: Record<string, unknown>[]) => void): Record<string, Command> => {
   const toggle = (enabled: boolean): Command => {
     const summary = enabled ? 'tools enable <name>' : 'tools disable <name> [--reason R]';

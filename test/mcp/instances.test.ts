@@ -8,7 +8,7 @@ import { CallToolResultSchema, LoggingMessageNotificationSchema } from '@modelco
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
-import { openSession, sessionHeaders, waitForResponse } from './raw.ts';
+import { callTool, openSession, sessionHeaders, waitForResponse } from './raw.ts';
 import { StandInTokens, readSse, useStandIns, type SseEvent } from './support.ts';
 
 type Context = { a: TestServer; b: TestServer; drop: () => Promise<void>; tokens: StandInTokens; token: string; resource: string };
@@ -64,11 +64,7 @@ if (!serverUrl()) {
 
   test('a request stream dropped on A resumes on B with Last-Event-ID: missed messages (some produced on A while attached to B) arrive once', async (context) => {
     const sessionId = await openSession(context.a.url, context.token);
-    const call = await fetch(`${context.a.url}/mcp`, {
-      method: 'POST',
-      headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'count_slowly', arguments: { count: 8, delayMs: 120 } } }),
-    });
+    const call = await callTool(context.a.url, context.token, sessionId, 7, 'count_slowly', { count: 8, delayMs: 120 });
     const seen = await readSse(call, (events) => events.length === 3);
     assert.equal(messages(seen).map((m) => m.params?.data), ['tick 1', 'tick 2']);
     const resumed = await fetch(`${context.b.url}/mcp`, { headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream', 'last-event-id': seen[2]!.id! } });
@@ -80,11 +76,7 @@ if (!serverUrl()) {
 
   test('the SDK client resumes on B with its resumption token and gets the missed notifications and the result', async (context) => {
     const sessionId = await openSession(context.a.url, context.token);
-    const call = await fetch(`${context.a.url}/mcp`, {
-      method: 'POST',
-      headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'count_slowly', arguments: { count: 5, delayMs: 60 } } }),
-    });
+    const call = await callTool(context.a.url, context.token, sessionId, 1, 'count_slowly', { count: 5, delayMs: 60 });
     const seen = await readSse(call, (events) => events.length === 2);
     const client = new Client({ name: 'e2e', version: '1' });
     const transport = new StreamableHTTPClientTransport(new URL(`${context.b.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${context.token}` } }, sessionId });
@@ -104,11 +96,7 @@ if (!serverUrl()) {
     assert.is(stream.status, 200);
     const live = readSse(stream, (events) => events.length === 2);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const announce = await fetch(`${context.a.url}/mcp`, {
-      method: 'POST',
-      headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'announce', arguments: { text: 'from A' } } }),
-    });
+    const announce = await callTool(context.a.url, context.token, sessionId, 1, 'announce', { text: 'from A' });
     await announce.text();
     assert.equal(messages(await live).map((m) => m.params?.data), ['announce from A']);
 

@@ -8,6 +8,14 @@ export const sessionHeaders = (token: string, sessionId: string): Record<string,
   'mcp-protocol-version': '2025-11-25',
 });
 
+/** POST tools/call in a session; the (SSE) response is the caller's to read, or to drop. */
+export const callTool = (base: string, token: string, sessionId: string, id: number | string, name: string, args: Record<string, unknown>): Promise<Response> =>
+  fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { ...sessionHeaders(token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
+  });
+
 /** initialize + notifications/initialized; returns the session id. */
 export const openSession = async (base: string, token: string): Promise<string> => {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { messageStream, sessionStream } from '../../domain/sessions/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { StandInTokens, readSse, useStandIns, type SseEvent } from './support.ts';
-import { openSession, sessionHeaders, waitForResponse } from './raw.ts';
+import { callTool, openSession, sessionHeaders, waitForResponse } from './raw.ts';
 
 type Context = { server: TestServer; tokens: StandInTokens; token: string };
 const test = suite<Context>('mcp: resumption from the event log');
@@ -25,11 +25,7 @@ const revision = (id: string) => BigInt(id.split('/')[2]!);
 test('a dropped request stream resumes with Last-Event-ID: every missed message once, in order, then the stream ends', async (context) => {
   const base = context.server.base;
   const sessionId = await openSession(base, context.token);
-  const call = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'count_slowly', arguments: { count: 6, delayMs: 40 } } }),
-  });
+  const call = await callTool(base, context.token, sessionId, 7, 'count_slowly', { count: 6, delayMs: 40 });
   // Priming event first: an id, retry, empty data (SPEC; MCP 2025-11-25 §Resumability).
   const seen = await readSse(call, (events) => events.length === 3);
   assert.is(seen[0]!.data, '');
@@ -50,11 +46,7 @@ test('a dropped request stream resumes with Last-Event-ID: every missed message 
 test('a message is in the log before the client receives it (stored, then sent: replayable even if the sender dies)', async (context) => {
   const base = context.server.base;
   const sessionId = await openSession(base, context.token);
-  const call = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'stored first' } } }),
-  });
+  const call = await callTool(base, context.token, sessionId, 3, 'echo', { text: 'stored first' });
   const seen = await readSse(call);
   const response = seen.find((event) => event.data.includes('stored first'))!;
   // Read at once, with no wait for a write-behind: the response's event must already be there.
@@ -67,12 +59,7 @@ test('a priming event is stored only when its stream sends nothing else in the s
   const base = context.server.base;
   const sessionId = await openSession(base, context.token);
   const headers = sessionHeaders(context.token, sessionId);
-  const post = (id: number, name: string, args: Record<string, unknown>) =>
-    fetch(`${base}/mcp`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
-    });
+  const post = (id: number, name: string, args: Record<string, unknown>) => callTool(base, context.token, sessionId, id, name, args);
   const storedOf = async (streamId: string) =>
     (await context.server.services.log.readStream(messageStream(sessionId))).map((event) => event.data as { streamId: string; seq: number }).filter((data) => data.streamId === streamId).map((data) => data.seq);
   const resume = async (lastEventId: string) => {
@@ -106,19 +93,11 @@ test('forged or foreign event ids are refused (400) and replay nothing', async (
   const mine = await openSession(base, context.token);
   const theirsToken = (await context.tokens.issue({ sub: 'user-b', aud: `${base}/mcp` })).token;
   const theirs = await openSession(base, theirsToken);
-  const secret = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { ...sessionHeaders(theirsToken, theirs), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'secret' } } }),
-  });
+  const secret = await callTool(base, theirsToken, theirs, 1, 'echo', { text: 'secret' });
   const theirEvents = await readSse(secret);
   const theirId = theirEvents[0]!.id!;
   const [, theirStream] = theirId.split('/');
-  const own = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { ...sessionHeaders(context.token, mine), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'own' } } }),
-  });
+  const own = await callTool(base, context.token, mine, 1, 'echo', { text: 'own' });
   const ownId = (await readSse(own))[0]!.id!;
   const [, ownStream, ownRevision] = ownId.split('/');
   const forged = [
@@ -142,12 +121,7 @@ test('the standalone GET stream: priming id, live messages, resume after a drop'
   const sessionId = await openSession(base, context.token);
   const headers = sessionHeaders(context.token, sessionId);
   const announce = async (text: string) => {
-    const response = await fetch(`${base}/mcp`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: text, method: 'tools/call', params: { name: 'announce', arguments: { text } } }),
-    });
-    await response.text();
+    await (await callTool(base, context.token, sessionId, text, 'announce', { text })).text();
   };
   const stream = await fetch(`${base}/mcp`, { headers: { ...headers, accept: 'text/event-stream' } });
   assert.is(stream.status, 200);
@@ -173,11 +147,7 @@ test('retention: message streams carry $maxAge/$maxCount, cleanup removes old me
   const sessionId = await openSession(base, context.token);
   assert.equal(await log.getStreamMetadata(messageStream(sessionId)), { maxAgeSeconds: 86_400, maxCount: 40 });
   assert.equal(await log.getStreamMetadata(sessionStream(sessionId)), {});
-  const call = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'count_slowly', arguments: { count: 60, delayMs: 0 } } }),
-  });
+  const call = await callTool(base, context.token, sessionId, 1, 'count_slowly', { count: 60, delayMs: 0 });
   await call.text();
   await context.server.services.projections.waitFor(await log.headPosition());
   const result = await mcp.cleanup(new Date(Date.now() + 2 * 86_400_000));
