@@ -3,13 +3,13 @@
 // or expired. The SDK keeps per-session protocol state in memory; the log is what makes it portable.
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { CoreServices } from '../app/services.ts';
 import { handleCommand, loadAggregate } from '../app/handle.ts';
 import { isLive, mcpSessionDecider, messageStream, sessionStream, type McpSessionState } from '../domain/sessions/index.ts';
 import type { ToolCaller } from './tools/index.ts';
 import { McpResumption } from './resumption.ts';
+import { SessionTransport, type SseSink } from './transport.ts';
 
 /** Who is calling, resolved from the bearer token (or the fixtures user). */
 export type McpCaller = Omit<ToolCaller, 'sessionId'>;
@@ -22,7 +22,7 @@ export type SessionHost = {
   readonly protocolVersion: string;
   readonly expiresAt: Date;
   readonly server: McpServer;
-  readonly transport: WebStandardStreamableHTTPServerTransport;
+  readonly transport: SessionTransport;
   readonly resumption: McpResumption;
   lastUsed: number;
   closed: boolean;
@@ -62,27 +62,27 @@ export class SessionHosts {
     return this.core.config.eventRetentionMs;
   }
 
-  /** A new session for an `initialize` request; the opening event is appended when the SDK accepts it. */
+  /** A new session for an `initialize` request; `open` records it before the client learns its id. */
   create(caller: McpCaller, initializeParams: Record<string, unknown>, now = new Date()): SessionHost {
-    const sessionId = randomUUID();
-    const protocolVersion = String(initializeParams.protocolVersion);
-    const host = this.build(sessionId, caller, protocolVersion, new Date(now.getTime() + this.lifetimeMs), async () => {
-      const metadata = { actor: { type: 'user' as const, id: caller.userId } };
-      // Retention of the message stream is set before its first message (SPEC: EVENT_RETENTION*).
-      await this.core.log.setStreamMetadata(messageStream(sessionId), {
-        maxAgeSeconds: Math.ceil(this.core.config.eventRetentionMs / 1_000),
-        maxCount: this.core.config.eventRetentionMaxPerStream,
-      });
-      await handleCommand(
-        this.core.log,
-        sessionStream(sessionId),
-        mcpSessionDecider,
-        { type: 'OpenSession', sessionId, userId: caller.userId, clientId: caller.clientId, tokenId: caller.tokenId, initializeParams, now, lifetimeMs: this.lifetimeMs },
-        metadata,
-      );
-      this.hosts.set(sessionId, host);
+    return this.build(randomUUID(), caller, String(initializeParams.protocolVersion), new Date(now.getTime() + this.lifetimeMs));
+  }
+
+  /** Appends the session's opening event (and its message stream's retention); from then on any instance serves it. */
+  async open(host: SessionHost, caller: McpCaller, initializeParams: Record<string, unknown>, now = new Date()): Promise<void> {
+    const { sessionId } = host;
+    // Retention of the message stream is set before its first message (SPEC: EVENT_RETENTION*).
+    await this.core.log.setStreamMetadata(messageStream(sessionId), {
+      maxAgeSeconds: Math.ceil(this.core.config.eventRetentionMs / 1_000),
+      maxCount: this.core.config.eventRetentionMaxPerStream,
     });
-    return host;
+    await handleCommand(
+      this.core.log,
+      sessionStream(sessionId),
+      mcpSessionDecider,
+      { type: 'OpenSession', sessionId, userId: caller.userId, clientId: caller.clientId, tokenId: caller.tokenId, initializeParams, now, lifetimeMs: this.lifetimeMs },
+      { actor: { type: 'user', id: caller.userId } },
+    );
+    this.hosts.set(sessionId, host);
   }
 
   /** The caller's live session, from this instance or rebuilt from the log; undefined when unknown, closed, expired or someone else's. */
@@ -128,7 +128,7 @@ export class SessionHosts {
     const { state } = await loadAggregate(this.core.log, sessionStream(sessionId), mcpSessionDecider);
     if (state.status === 'absent' || !isLive(state, now)) return undefined;
     if (!ownedBy(state, caller)) return undefined;
-    const host = this.build(sessionId, caller, state.protocolVersion, state.expiresAt, undefined);
+    const host = this.build(sessionId, caller, state.protocolVersion, state.expiresAt);
     await this.rehydrate(host, state);
     this.hosts.set(sessionId, host);
     return host;
@@ -136,33 +136,25 @@ export class SessionHosts {
 
   /** Replays the client's `initialize` into a fresh SDK server so it has the negotiated version and capabilities. */
   private async rehydrate(host: SessionHost, state: Exclude<McpSessionState, { status: 'absent' }>): Promise<void> {
-    const url = `${this.core.config.publicUrl}/mcp`;
-    const headers = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
     host.resumption.muted = true;
     try {
-      const init = await host.transport.handleRequest(new Request(url, { method: 'POST', headers }), {
-        parsedBody: { jsonrpc: '2.0', id: `rehydrate-${randomUUID()}`, method: 'initialize', params: state.initializeParams },
-      });
-      await init.text();
-      const initialized = await host.transport.handleRequest(new Request(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': host.sessionId } }), {
-        parsedBody: { jsonrpc: '2.0', method: 'notifications/initialized' },
-      });
-      await initialized.text();
+      let answered!: () => void;
+      const done = new Promise<void>((resolve) => (answered = resolve));
+      // The answer was sent long ago: it goes nowhere.
+      const nowhere: SseSink = { write: () => undefined, end: () => answered(), onClose: () => undefined };
+      await host.transport.dispatch([{ jsonrpc: '2.0', id: `rehydrate-${randomUUID()}`, method: 'initialize', params: state.initializeParams as never }], state.protocolVersion, nowhere);
+      await done;
+      await host.transport.dispatch([{ jsonrpc: '2.0', method: 'notifications/initialized' }], state.protocolVersion, undefined);
     } finally {
       host.resumption.muted = false;
     }
   }
 
-  private build(sessionId: string, caller: McpCaller, protocolVersion: string, expiresAt: Date, onOpened: (() => Promise<void>) | undefined): SessionHost {
+  private build(sessionId: string, caller: McpCaller, protocolVersion: string, expiresAt: Date): SessionHost {
     const server = new McpServer(SERVER_INFO, { capabilities: { tools: {}, logging: {} }, jsonSchemaValidator: validator });
     this.register(server, { ...caller, sessionId });
     const resumption = new McpResumption(this.core.log, this.core.groupCommit, sessionId, this.core.logger);
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => sessionId,
-      eventStore: resumption,
-      retryInterval: RETRY_MS,
-      ...(onOpened ? { onsessioninitialized: onOpened } : {}),
-    });
+    const transport = new SessionTransport(sessionId, resumption, RETRY_MS);
     transport.onerror = (error) => this.core.logger.debug({ err: error, sessionId }, 'mcp transport');
     const host: SessionHost = { sessionId, userId: caller.userId, clientId: caller.clientId, protocolVersion, expiresAt, server, transport, resumption, lastUsed: Date.now(), closed: false, standaloneStreams: 0 };
     void server.connect(transport);

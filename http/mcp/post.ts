@@ -1,17 +1,21 @@
 // POST /mcp: JSON-RPC messages from the client (MCP 2025-11-25 basic/transports §Sending Messages).
-// We read and parse the body ourselves (size limit, scope checks before dispatch), then hand the parsed
-// messages to the session's SDK transport.
+// We read, parse and check the body ourselves (size limit, JSON-RPC shape, scope checks before dispatch),
+// then hand the messages to the session's transport (mcp/transport.ts), which answers on an SSE stream.
 import type Koa from 'koa';
+import { JSONRPCMessageSchema, isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { insufficientScope } from './auth.ts';
-import { RPC, rpcError, sendWebResponse, toWebRequest } from './rpc.ts';
+import { RPC, rpcError } from './rpc.ts';
+import { SseResponse } from './sse.ts';
 import { PROTOCOL_VERSIONS, checkProtocolVersion, requireSession } from './session.ts';
 
 /** Upper bound of a POST body; larger ones get 413 before anything is parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-type Message = { method?: unknown; params?: unknown };
+/** Messages in one JSON-RPC batch (2025-03-26 clients); the SDK's own limit. */
+const MAX_BATCH = 100;
+/** Headers a tool handler may see (`requestInfo`): never the bearer token or cookies. */
+const FORWARDED = ['accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version'] as const;
 
 const readBody = async (ctx: Koa.Context): Promise<{ text: string } | 'too_large' | 'aborted'> => {
   const declared = Number(ctx.get('content-length') || 0);
@@ -49,13 +53,22 @@ const readBody = async (ctx: Koa.Context): Promise<{ text: string } | 'too_large
   });
 };
 
-const messagesOf = (body: unknown): Message[] =>
-  (Array.isArray(body) ? body : [body]).filter((item): item is Message => typeof item === 'object' && item !== null);
+/** The body as JSON-RPC messages; undefined when any item is not one (JSON-RPC 2.0 §4, §6). */
+const messagesOf = (body: unknown): JSONRPCMessage[] | undefined => {
+  const items = Array.isArray(body) ? body : [body];
+  const messages: JSONRPCMessage[] = [];
+  for (const item of items) {
+    const parsed = JSONRPCMessageSchema.safeParse(item);
+    if (!parsed.success) return undefined;
+    messages.push(parsed.data);
+  }
+  return messages;
+};
 
 /** RFC 6750 §3.1 insufficient_scope before dispatch, for tools the token's scopes do not cover. */
-const missingScope = (services: Services, caller: McpCaller, messages: Message[]): string | undefined => {
+const missingScope = (services: Services, caller: McpCaller, messages: JSONRPCMessage[]): string | undefined => {
   for (const message of messages) {
-    if (message.method !== 'tools/call') continue;
+    if (!isJSONRPCRequest(message) || message.method !== 'tools/call') continue;
     const name = (message.params as { name?: unknown } | undefined)?.name;
     if (typeof name !== 'string') continue;
     const needed = services.mcp.requiredScope(name);
@@ -81,29 +94,50 @@ export const handlePost = (services: Services): Koa.Middleware => async (ctx) =>
   } catch {
     return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON');
   }
+  if (Array.isArray(body) && body.length > MAX_BATCH) return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
+  if (Array.isArray(body) && body.length === 0) return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: expected a JSON-RPC message or batch');
   const messages = messagesOf(body);
-  if (messages.length === 0) return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: expected a JSON-RPC message or batch');
-  const initialize = messages.find((message) => message.method === 'initialize');
+  if (!messages) return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON-RPC message');
+  // §Sending Messages item 2: the client accepts both answer forms (we always answer with SSE).
+  const accept = ctx.get('accept');
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+    return rpcError(ctx, 406, RPC.serverError, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+  }
+  const initialize = messages.find((message): message is JSONRPCRequest => isInitializeRequest(message));
   let host;
+  let protocolVersion: string;
   if (initialize) {
-    const params = { ...((initialize.params ?? {}) as Record<string, unknown>) };
+    if (messages.length > 1) return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: Only one initialization request is allowed');
+    const params: Record<string, unknown> = { ...initialize.params };
     // MCP lifecycle §Version Negotiation: a revision we do not speak is answered with our latest. The SDK
     // knows older ones too, so it is told the revision we will answer with.
     if (!(PROTOCOL_VERSIONS as readonly unknown[]).includes(params.protocolVersion)) params.protocolVersion = PROTOCOL_VERSIONS[0];
     initialize.params = params;
+    protocolVersion = String(params.protocolVersion);
     host = services.mcp.sessions.create(caller, params);
+    // The session is in the log before the client learns its id.
+    await services.mcp.sessions.open(host, caller, params);
   } else {
     if (!checkProtocolVersion(ctx)) return;
     host = await requireSession(ctx, services, caller);
     if (!host) return;
     const needed = missingScope(services, caller, messages);
     if (needed) throw insufficientScope(services.config.publicUrl, needed);
+    protocolVersion = host.protocolVersion;
   }
-  // The SDK picks per-request behaviour (priming events) from this header: use the negotiated revision.
-  const request = toWebRequest(ctx, services.config.publicUrl, initialize ? {} : { 'mcp-protocol-version': host.protocolVersion });
-  const response = await host.transport.handleRequest(request, {
-    parsedBody: body,
-    authInfo: { token: '', clientId: caller.clientId, scopes: [...caller.scopes], extra: { userId: caller.userId, ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) } },
-  });
-  await sendWebResponse(ctx, response);
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED) {
+    const value = ctx.req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const authInfo = { token: '', clientId: caller.clientId, scopes: [...caller.scopes], extra: { userId: caller.userId, ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) } };
+  if (!messages.some(isJSONRPCRequest)) {
+    // §Sending Messages item 4: only notifications or responses → 202 Accepted, no body.
+    await host.transport.dispatch(messages, protocolVersion, undefined, authInfo, headers);
+    // (Koa turns a null body into 204: the status goes after it.)
+    ctx.body = null;
+    ctx.status = 202;
+    return;
+  }
+  await host.transport.dispatch(messages, protocolVersion, new SseResponse(ctx, host.sessionId), authInfo, headers);
 };

@@ -1,0 +1,152 @@
+// The server side of MCP Streamable HTTP for one session, as an SDK `Transport` (MCP 2025-11-25
+// basic/transports). The SDK's own server transport works on Fetch Requests and Responses and a web
+// ReadableStream per POST; ours takes the POST's parsed messages and writes SSE text to an `SseSink`
+// (http/mcp/sse.ts writes it to the socket), so a call costs no web-stream machinery. GET and DELETE
+// are served by the HTTP layer from the event log (http/mcp/stream.ts), not here.
+//
+// What it does, with the sections that require it:
+// - a POST with requests answers on its own SSE stream and ends it once every request of the POST has
+//   its response (§Sending Messages to the Server, items 5–6);
+// - a POST of only notifications or responses is answered 202 by the caller (§Sending Messages, item 4);
+// - every message sent on a stream is stored first (the session's `McpResumption`), and written with
+//   its event id (§Resumability and Redelivery); a client that went away misses nothing it can resume;
+// - for 2025-11-25 clients a stream opens with a priming event (an id, `retry:`, empty data) and a tool
+//   may close it early (`closeSSEStream`) to make the client poll with Last-Event-ID (SEP-1699);
+// - a server-initiated message unrelated to any request goes to the standalone stream, which is only
+//   stored: GET streams follow the log (§Listening for Messages from the Server).
+import { randomUUID } from 'node:crypto';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { STANDALONE_STREAM, type McpResumption } from './resumption.ts';
+
+/** Where a request stream's SSE text goes (the HTTP response, or nowhere while a session is rebuilt). */
+export interface SseSink {
+  write(text: string): void;
+  end(): void;
+  /** Called once if the client goes away before `end`. */
+  onClose(listener: () => void): void;
+}
+
+/** Priming events need empty SSE data, which clients before 2025-11-25 cannot handle (SDK behaviour). */
+const PRIMING_SINCE = '2025-11-25';
+
+type RequestStream = {
+  readonly sink: SseSink;
+  /** Requests of the POST still without a response. */
+  readonly pending: Set<RequestId>;
+  /** The client holds an event id of this stream (priming or message), so it can resume it. */
+  resumable: boolean;
+  open: boolean;
+};
+
+const isResponse = (message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } =>
+  isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+
+const sseEvent = (eventId: string, message: JSONRPCMessage): string => `event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`;
+
+export class SessionTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+  private readonly streams = new Map<string, RequestStream>();
+  /** Request id → the stream its messages go to (kept after the client left, for storing). */
+  private readonly streamOf = new Map<RequestId, string>();
+  private closed = false;
+
+  constructor(
+    readonly sessionId: string,
+    private readonly store: McpResumption,
+    private readonly retryMs: number,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  /**
+   * Hands a POST's messages to the SDK server. With requests among them, the answers go to `sink` as
+   * one SSE stream; the caller has already answered 202 when there are none. `protocolVersion` is the
+   * session's negotiated revision (or the initialize request's).
+   */
+  async dispatch(messages: JSONRPCMessage[], protocolVersion: string, sink: SseSink | undefined, authInfo?: AuthInfo, headers: Record<string, string> = {}): Promise<void> {
+    const extra = { ...(authInfo ? { authInfo } : {}), requestInfo: { headers } };
+    const requests = messages.filter(isJSONRPCRequest);
+    if (!sink || requests.length === 0) {
+      for (const message of messages) this.onmessage?.(message, extra);
+      return;
+    }
+    const streamId = randomUUID();
+    const stream: RequestStream = { sink, pending: new Set(requests.map((request) => request.id)), resumable: false, open: true };
+    this.streams.set(streamId, stream);
+    for (const request of requests) this.streamOf.set(request.id, streamId);
+    sink.onClose(() => this.release(streamId, stream));
+    const resumable = protocolVersion >= PRIMING_SINCE;
+    if (resumable) {
+      const primingId = await this.store.storeEvent(streamId, {} as JSONRPCMessage);
+      if (stream.open) {
+        sink.write(`id: ${primingId}\nretry: ${this.retryMs}\ndata: \n\n`);
+        stream.resumable = true;
+      }
+    }
+    for (const message of messages) {
+      const closeSSEStream = resumable && isJSONRPCRequest(message) ? () => this.closeStream(message.id) : undefined;
+      this.onmessage?.(message, closeSSEStream ? { ...extra, closeSSEStream } : extra);
+    }
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const requestId = isResponse(message) ? message.id : options?.relatedRequestId;
+    if (requestId === undefined) {
+      // Unrelated to a request: the standalone stream. GET streams (any instance) follow the log.
+      if (isResponse(message)) throw new Error('Cannot send a response on a standalone SSE stream unless resuming a previous client request');
+      await this.store.storeEvent(STANDALONE_STREAM, message);
+      return;
+    }
+    const streamId = this.streamOf.get(requestId);
+    if (!streamId) throw new Error(`No connection established for request ID: ${String(requestId)}`);
+    // Stored before it is written, even when the client has gone: it can resume the stream.
+    const eventId = await this.store.storeEvent(streamId, message);
+    const stream = this.streams.get(streamId);
+    if (stream?.open) {
+      stream.sink.write(sseEvent(eventId, message));
+      stream.resumable = true;
+    }
+    if (!isResponse(message)) return;
+    this.streamOf.delete(requestId);
+    if (!stream) return;
+    stream.pending.delete(requestId);
+    // §Sending Messages item 6: the stream ends once every request of its POST is answered.
+    if (stream.pending.size === 0) this.endStream(streamId, stream);
+  }
+
+  /** SEP-1699: ends a request's stream early; the client resumes it with Last-Event-ID (GET). */
+  private closeStream(requestId: RequestId): void {
+    const streamId = this.streamOf.get(requestId);
+    const stream = streamId ? this.streams.get(streamId) : undefined;
+    if (streamId && stream) this.endStream(streamId, stream);
+  }
+
+  private endStream(streamId: string, stream: RequestStream): void {
+    this.streams.delete(streamId);
+    if (!stream.open) return;
+    stream.open = false;
+    stream.sink.end();
+  }
+
+  /** The client went away: later messages of the stream are only stored (if it could resume, it will). */
+  private release(streamId: string, stream: RequestStream): void {
+    if (!stream.open) return;
+    stream.open = false;
+    this.streams.delete(streamId);
+    if (stream.resumable) return;
+    // Without an event id the client cannot come back for them: forget its requests.
+    for (const id of stream.pending) this.streamOf.delete(id);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [streamId, stream] of this.streams) this.endStream(streamId, stream);
+    this.streamOf.clear();
+    this.onclose?.();
+  }
+}

@@ -1,0 +1,133 @@
+// The POST side of Streamable HTTP (mcp/transport.ts, http/mcp/post.ts, http/mcp/sse.ts) on the wire:
+// request checks, batches, one SSE stream per POST, and what happens to a stream whose client left.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { messageStream } from '../../domain/sessions/index.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { StandInTokens, readSse, useStandIns } from './support.ts';
+import { callTool, openSession, sessionHeaders, waitForResponse } from './raw.ts';
+
+type Context = { server: TestServer; tokens: StandInTokens; token: string; base: string };
+const test = suite<Context>('mcp: the POST transport');
+
+const ACCEPT = 'application/json, text/event-stream';
+
+test.before(async (context) => {
+  context.server = await startTestServer();
+  context.base = context.server.base;
+  context.tokens = await StandInTokens.create();
+  await useStandIns(context.server, context.tokens);
+  context.token = (await context.tokens.issue({ sub: 'user-a', aud: `${context.base}/mcp` })).token;
+});
+test.after(async ({ server }) => server.stop());
+
+const post = (context: Context, body: unknown, headers: Record<string, string>) =>
+  fetch(`${context.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body: JSON.stringify(body) });
+
+const storedMessages = async (context: Context, sessionId: string) =>
+  (await context.server.services.log.readStream(messageStream(sessionId))).map((event) => (event.data as { message: { id?: unknown; result?: unknown } }).message);
+
+test('Accept must name both answer forms (406); a batch over 100 messages, or initialize with company, is refused (400); nothing runs', async (context) => {
+  const sessionId = await openSession(context.base, context.token);
+  const headers = sessionHeaders(context.token, sessionId);
+  const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: `call ${id}` } } });
+
+  const jsonOnly = await post(context, call(1), { ...headers, accept: 'application/json' });
+  assert.is(jsonOnly.status, 406);
+  assert.equal(await jsonOnly.json(), { jsonrpc: '2.0', error: { code: -32000, message: 'Not Acceptable: Client must accept both application/json and text/event-stream' }, id: null });
+
+  const tooMany = await post(context, Array.from({ length: 101 }, (_, i) => call(i + 10)), headers);
+  assert.is(tooMany.status, 400);
+  assert.equal(await tooMany.json(), { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request: Batch must not exceed 100 messages' }, id: null });
+
+  const initialize = { jsonrpc: '2.0', id: 500, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+  const withCompany = await post(context, [initialize, call(501)], { authorization: headers.authorization! });
+  assert.is(withCompany.status, 400);
+  assert.equal(await withCompany.json(), { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request: Only one initialization request is allowed' }, id: null });
+  assert.is(withCompany.headers.get('mcp-session-id'), null, 'no session was opened');
+
+  // None of the refused calls reached the tool or the log: only the initialize answer is there.
+  assert.equal((await storedMessages(context, sessionId)).map((message) => message.id), [0]);
+});
+
+test('a 2025-03-26 batch: notifications alone → 202; two calls answer on one stream, which ends after both', async (context) => {
+  const init = await post(
+    context,
+    { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'batch', version: '1' } } },
+    { authorization: `Bearer ${context.token}` },
+  );
+  assert.is(init.status, 200);
+  await init.text();
+  const sessionId = init.headers.get('mcp-session-id')!;
+  const headers = { ...sessionHeaders(context.token, sessionId), 'mcp-protocol-version': '2025-03-26' };
+  const notified = await post(context, [{ jsonrpc: '2.0', method: 'notifications/initialized' }], headers);
+  assert.is(notified.status, 202);
+  assert.is(await notified.text(), '');
+
+  const batch = await post(
+    context,
+    [
+      { jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'slow_echo', arguments: { text: 'second', delayMs: 60 } } },
+      { jsonrpc: '2.0', id: 'fast', method: 'tools/call', params: { name: 'echo', arguments: { text: 'first' } } },
+    ],
+    headers,
+  );
+  assert.is(batch.status, 200);
+  assert.is(batch.headers.get('content-type'), 'text/event-stream');
+  const events = await readSse(batch);
+  // No priming event for a 2025-03-26 client; each answer has an id on the same stream.
+  const answers = events.map((event) => JSON.parse(event.data) as { id: string; result: { content: { text: string }[] } });
+  assert.equal(answers.map((answer) => [answer.id, answer.result.content[0]!.text]), [['fast', 'first'], ['slow', 'second']]);
+  const streams = new Set(events.map((event) => event.id!.split('/')[1]));
+  assert.is(streams.size, 1);
+});
+
+test('a client that leaves a resumable stream early: the rest is stored and replays; the session goes on', async (context) => {
+  const sessionId = await openSession(context.base, context.token);
+  const headers = sessionHeaders(context.token, sessionId);
+  // Past the 20 ms coalescing window, so the priming event reaches the client on its own.
+  const [priming] = await readSse(await callTool(context.base, context.token, sessionId, 1, 'slow_echo', { text: 'after you left', delayMs: 150 }), (events) => events.length === 1);
+  assert.is(priming!.data, '');
+  await waitForResponse(context.server, sessionId, 1);
+  const resumed = await fetch(`${context.base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': priming!.id! } });
+  assert.is(resumed.status, 200);
+  const replayed = (await readSse(resumed)).filter((event) => event.data !== '');
+  assert.equal(replayed.map((event) => JSON.parse(event.data).result), [{ content: [{ type: 'text', text: 'after you left' }] }]);
+
+  const next = await readSse(await callTool(context.base, context.token, sessionId, 2, 'echo', { text: 'still here' }));
+  assert.match(next.at(-1)!.data, /still here/);
+});
+
+test('a 2025-06-18 client that leaves before any event id: its answer is not kept (it could not resume), the session goes on', async (context) => {
+  const init = await post(
+    context,
+    { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'old', version: '1' } } },
+    { authorization: `Bearer ${context.token}` },
+  );
+  await init.text();
+  const sessionId = init.headers.get('mcp-session-id')!;
+  const headers = { ...sessionHeaders(context.token, sessionId), 'mcp-protocol-version': '2025-06-18' };
+  assert.is((await post(context, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status, 202);
+
+  const controller = new AbortController();
+  const leaving = post(context, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow_echo', arguments: { text: 'unheard', delayMs: 150 } } }, headers);
+  const response = await fetch(`${context.base}/mcp`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow_echo', arguments: { text: 'dropped', delayMs: 150 } } }),
+  });
+  assert.is(response.status, 200);
+  // The headers are out after the coalescing window; nothing with an id has been sent yet.
+  controller.abort();
+  const other = await readSse(await leaving);
+  assert.match(other.at(-1)!.data, /unheard/);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const stored = await storedMessages(context, sessionId);
+  assert.ok(stored.some((message) => message.id === 1 && message.result));
+  assert.not.ok(stored.some((message) => message.id === 2), 'the dropped call left nothing to replay');
+  const after = await readSse(await post(context, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'next' } } }, headers));
+  assert.match(after.at(-1)!.data, /next/);
+});
+
+test.run();
