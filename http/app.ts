@@ -11,7 +11,7 @@ import { requestContext } from './request.ts';
 import { measureRequests, metricsRoute } from './metrics.ts';
 import { assetRoutes } from './assets.ts';
 import { oauthRoutes } from './oauth/index.ts';
-import { mcpRoutes } from './mcp/index.ts';
+import { isMcpPath, mcpRoutes } from './mcp/index.ts';
 import { adminRoutes } from './admin/index.ts';
 
 const VIEWS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'views');
@@ -27,35 +27,48 @@ export const render = (name: string, locals: Record<string, unknown> = {}): stri
   return template(locals);
 };
 
+const hsts = { maxAge: 31_536_000, includeSubDomains: true };
+
 export const createApp = (services: Services): Koa => {
   const app = new Koa({ proxy: false });
   // Koa's default would log every error to stderr; ours are logged once, by errorHandler.
   app.silent = true;
   app.use(requestContext(services.logger));
   app.use(measureRequests(services.metrics));
-  // Security headers for every response; pages get a strict CSP (no inline script, no third-party
-  // origin). form-action is left to the areas: after the OAuth consent POST the browser must follow
-  // a redirect to the client's redirect URI, which form-action 'self' would block.
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-          frameAncestors: ["'none'"],
-        },
+  // Security headers. Pages get helmet's full set with a strict CSP (no inline script, no third-party
+  // origin); form-action is left to the areas: after the OAuth consent POST the browser must follow a
+  // redirect to the client's redirect URI, which form-action 'self' would block.
+  const pageHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
       },
-      strictTransportSecurity: services.config.publicUrl.startsWith('https:') ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-      crossOriginResourcePolicy: { policy: 'same-site' },
-    }),
-  );
+    },
+    strictTransportSecurity: services.config.publicUrl.startsWith('https:') ? hsts : false,
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  });
+  // /mcp answers JSON and SSE to programs, every tool call of every client: the headers that matter for
+  // an API response (OWASP REST Security Cheat Sheet §Security Headers) instead of a page's dozen.
+  const apiHeaders: Record<string, string> = {
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    ...(services.config.publicUrl.startsWith('https:') ? { 'Strict-Transport-Security': `max-age=${hsts.maxAge}; includeSubDomains` } : {}),
+  };
+  app.use(async (ctx, next) => {
+    if (!isMcpPath(ctx.path)) return pageHeaders(ctx, next);
+    ctx.set(apiHeaders);
+    return next();
+  });
   app.use(async (ctx, next) => {
     ctx.state.render = render;
     ctx.state.services = services;

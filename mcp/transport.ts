@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { STANDALONE_STREAM, type McpResumption } from './resumption.ts';
 
 /** Where a request stream's SSE text goes (the HTTP response, or nowhere while a session is rebuilt). */
@@ -40,8 +40,11 @@ type RequestStream = {
   open: boolean;
 };
 
-const isResponse = (message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } =>
-  isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+// The kind of a message already known to be JSON-RPC (the client's were checked against the SDK's
+// JSONRPCMessageSchema, the server's come from the SDK) follows from its members (JSON-RPC 2.0 §4, §5);
+// the SDK's own guards run a schema each time, several times per message.
+export const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest => 'method' in message && 'id' in message;
+export const isResponse = (message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } => 'id' in message && ('result' in message || 'error' in message);
 
 const sseEvent = (eventId: string, message: JSONRPCMessage): string => `event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`;
 
@@ -69,7 +72,7 @@ export class SessionTransport implements Transport {
    */
   async dispatch(messages: JSONRPCMessage[], protocolVersion: string, sink: SseSink | undefined, authInfo?: AuthInfo, headers: Record<string, string> = {}): Promise<void> {
     const extra = { ...(authInfo ? { authInfo } : {}), requestInfo: { headers } };
-    const requests = messages.filter(isJSONRPCRequest);
+    const requests = messages.filter(isRequest);
     if (!sink || requests.length === 0) {
       for (const message of messages) this.onmessage?.(message, extra);
       return;
@@ -88,7 +91,7 @@ export class SessionTransport implements Transport {
       }
     }
     for (const message of messages) {
-      const closeSSEStream = resumable && isJSONRPCRequest(message) ? () => this.closeStream(message.id) : undefined;
+      const closeSSEStream = resumable && isRequest(message) ? () => this.closeStream(message.id) : undefined;
       this.onmessage?.(message, closeSSEStream ? { ...extra, closeSSEStream } : extra);
     }
   }

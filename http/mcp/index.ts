@@ -27,6 +27,9 @@ const handleDelete = (services: Services): Koa.Middleware => async (ctx) => {
   ctx.status = 200;
 };
 
+/** The endpoint's paths (SPEC: /mcp, and /mcp/ for clients that add the slash). */
+export const isMcpPath = (path: string): boolean => path === '/mcp' || path === '/mcp/';
+
 export const mcpRoutes = (services: Services): Koa.Middleware => {
   const { config } = services;
   const post = handlePost(services);
@@ -46,7 +49,7 @@ export const mcpRoutes = (services: Services): Koa.Middleware => {
     },
   ]);
   return async (ctx, next) => {
-    if (ctx.path !== '/mcp' && ctx.path !== '/mcp/') return next();
+    if (!isMcpPath(ctx.path)) return next();
     await pipeline(ctx, async () => undefined);
   };
 };

@@ -2,7 +2,8 @@
 // We read, parse and check the body ourselves (size limit, JSON-RPC shape, scope checks before dispatch),
 // then hand the messages to the session's transport (mcp/transport.ts), which answers on an SSE stream.
 import type Koa from 'koa';
-import { JSONRPCMessageSchema, isInitializeRequest, isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, isInitializeRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isRequest } from '../../mcp/transport.ts';
 import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { insufficientScope } from './auth.ts';
@@ -68,7 +69,7 @@ const messagesOf = (body: unknown): JSONRPCMessage[] | undefined => {
 /** RFC 6750 §3.1 insufficient_scope before dispatch, for tools the token's scopes do not cover. */
 const missingScope = (services: Services, caller: McpCaller, messages: JSONRPCMessage[]): string | undefined => {
   for (const message of messages) {
-    if (!isJSONRPCRequest(message) || message.method !== 'tools/call') continue;
+    if (!isRequest(message) || message.method !== 'tools/call') continue;
     const name = (message.params as { name?: unknown } | undefined)?.name;
     if (typeof name !== 'string') continue;
     const needed = services.mcp.requiredScope(name);
@@ -103,7 +104,7 @@ export const handlePost = (services: Services): Koa.Middleware => async (ctx) =>
   if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
     return rpcError(ctx, 406, RPC.serverError, 'Not Acceptable: Client must accept both application/json and text/event-stream');
   }
-  const initialize = messages.find((message): message is JSONRPCRequest => isInitializeRequest(message));
+  const initialize = messages.find((message): message is JSONRPCRequest => isRequest(message) && message.method === 'initialize' && isInitializeRequest(message));
   let host;
   let protocolVersion: string;
   if (initialize) {
@@ -131,7 +132,7 @@ export const handlePost = (services: Services): Koa.Middleware => async (ctx) =>
     if (typeof value === 'string') headers[name] = value;
   }
   const authInfo = { token: '', clientId: caller.clientId, scopes: [...caller.scopes], extra: { userId: caller.userId, ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) } };
-  if (!messages.some(isJSONRPCRequest)) {
+  if (!messages.some(isRequest)) {
     // §Sending Messages item 4: only notifications or responses → 202 Accepted, no body.
     await host.transport.dispatch(messages, protocolVersion, undefined, authInfo, headers);
     // (Koa turns a null body into 204: the status goes after it.)

@@ -130,4 +130,23 @@ test('a 2025-06-18 client that leaves before any event id: its answer is not kep
   assert.match(after.at(-1)!.data, /next/);
 });
 
+test("an answer's headers: SSE, the session, the API security headers (not a page's), a request id", async (context) => {
+  const sessionId = await openSession(context.base, context.token);
+  const response = await callTool(context.base, context.token, sessionId, 1, 'echo', { text: 'headers' });
+  await response.text();
+  assert.is(response.headers.get('content-type'), 'text/event-stream');
+  assert.is(response.headers.get('mcp-session-id'), sessionId);
+  assert.is(response.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
+  assert.is(response.headers.get('x-content-type-options'), 'nosniff');
+  assert.is(response.headers.get('x-frame-options'), 'DENY');
+  assert.is(response.headers.get('strict-transport-security'), null, 'PUBLIC_URL is http here');
+  assert.is(response.headers.get('x-dns-prefetch-control'), null);
+  assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  // Refusals carry them too.
+  const refused = await fetch(`${context.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT }, body: '{}' });
+  assert.is(refused.status, 401);
+  assert.is(refused.headers.get('x-content-type-options'), 'nosniff');
+  assert.is(refused.headers.get('x-frame-options'), 'DENY');
+});
+
 test.run();
