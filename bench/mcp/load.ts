@@ -44,27 +44,44 @@ export const openSession = async (url: URL, headers: Record<string, string>, age
   return sessionId;
 };
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-export const runLoad = async (endpoint: string, headers: Record<string, string>, connections: number, seconds: number, call: LoadCall = ECHO): Promise<LoadResult> => {
+/** `connections` keep-alive clients, each with its own open MCP session, to drive load in one or more runs. */
+export type LoadClients = { readonly url: URL; readonly headers: Record<string, string>; readonly agent: http.Agent; readonly sessions: string[]; next: number };
+
+export const connect = async (endpoint: string, headers: Record<string, string>, connections: number): Promise<LoadClients> => {
   const url = new URL(endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const sessions = await Promise.all(Array.from({ length: connections }, () => openSession(url, headers, agent)));
-  const latencies: number[] = [];
+  return { url, headers, agent, sessions, next: 1 };
+};
+
+/** Sends `call` back to back on every session for `seconds`; appends each latency (ms) to `latencies`. */
+export const drive = async (clients: LoadClients, seconds: number, call: LoadCall, latencies: number[]): Promise<{ requests: number; errors: number }> => {
+  let requests = 0;
   let errors = 0;
   const until = performance.now() + seconds * 1_000;
   await Promise.all(
-    sessions.map(async (sessionId, worker) => {
-      const sessionHeaders = { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
-      for (let i = 0; performance.now() < until; i += 1) {
+    clients.sessions.map(async (sessionId, worker) => {
+      const sessionHeaders = { ...clients.headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+      while (performance.now() < until) {
+        const i = (clients.next += 1);
         const started = performance.now();
-        const reply = await send(agent, url, sessionHeaders, { jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: call.name, arguments: call.arguments(worker, i) } });
+        const reply = await send(clients.agent, clients.url, sessionHeaders, { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: call.name, arguments: call.arguments(worker, i) } });
         if (reply.status !== 200 || !reply.body.includes(call.expect(worker, i))) errors += 1;
         latencies.push(performance.now() - started);
+        requests += 1;
       }
     }),
   );
-  agent.destroy();
+  return { requests, errors };
+};
+
+export const runLoad = async (endpoint: string, headers: Record<string, string>, connections: number, seconds: number, call: LoadCall = ECHO): Promise<LoadResult> => {
+  const clients = await connect(endpoint, headers, connections);
+  const latencies: number[] = [];
+  const { requests, errors } = await drive(clients, seconds, call, latencies);
+  clients.agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { connections, requests: latencies.length, perSecond: Math.round(latencies.length / seconds), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return { connections, requests, perSecond: Math.round(requests / seconds), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
 };

@@ -1,7 +1,10 @@
 // bench/mcp: authenticated tools/call throughput and latency on the real server (real OAuth token, Koa,
 // event-sourced sessions: every SSE message is an appended event) side by side with a bare MCP SDK server
 // in the same process and run; then the latency of resuming a stream that missed 100 messages.
-// Run: node --import tsx bench/mcp/run.ts [seconds=5] [connections=10,50]
+// Run: node --import tsx bench/mcp/run.ts [seconds=5] [connections=10,50] [rounds=10]
+// Each row's seconds are split into `rounds` short slices, the servers taking turns (the first of a
+// round rotates), so a machine whose speed drifts during the run slows all rows alike; "vs bare" is the
+// median over the rounds of the row's requests to the bare server's in the same round.
 // (Embedded PGlite unless TEST_DATABASE_URL is set. Warm-up before each measurement: NOTES.md.)
 import { createMcp } from '../../mcp/index.ts';
 import { MCP_READ } from '../../domain/scopes.ts';
@@ -10,11 +13,12 @@ import { freshTokens } from '../../test/oauth/support.ts';
 import { StandInTokens, readSse } from '../../test/mcp/support.ts';
 import { callTool, openSession as openRaw, sessionHeaders, waitForResponse } from '../../test/mcp/raw.ts';
 import { startBareServer } from './bare.ts';
-import { runLoad, WHOAMI, type LoadResult } from './load.ts';
+import { connect, drive, percentile, ECHO, WHOAMI, type LoadCall } from './load.ts';
 import { registerBenchTools } from './tools.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connectionCounts = (process.argv[3] ?? '10,50').split(',').map(Number);
+const rounds = Number(process.argv[4] ?? 10);
 const WARM_UP_SECONDS = 2;
 
 // Rate limits off: the bench measures throughput, one token on many connections.
@@ -36,25 +40,53 @@ const tokens = local ? { access_token: (await local.issue({ sub: 'bench', aud: `
 const auth = { authorization: `Bearer ${tokens.access_token}` };
 const bare = await startBareServer();
 
-const rows: (LoadResult & { server: string; perCommit?: number })[] = [];
+type Row = { server: string; connections: number; perSecond: number; p50: number; p99: number; errors: number; vsBare: number; perCommit?: number };
+const rows: Row[] = [];
 const commits = services.groupCommit.stats;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 for (const connections of connectionCounts) {
-  const targets = [['bare SDK', bare.url, {}, undefined], ['remotemcp', `${server.base}/mcp`, auth, undefined], ['remotemcp, system_whoami', `${server.base}/mcp`, auth, WHOAMI]] as const;
-  for (const [name, url, headers, call] of targets) {
-    await runLoad(url, headers, connections, WARM_UP_SECONDS, call);
-    const before = commits.commits;
-    const result = await runLoad(url, headers, connections, seconds, call);
-    // Requests whose messages shared one group commit (one appendMany statement).
-    rows.push({ server: name, ...result, ...(name === 'bare SDK' ? {} : { perCommit: result.requests / Math.max(1, commits.commits - before) }) });
+  const targets: { name: string; url: string; headers: Record<string, string>; call: LoadCall }[] = [
+    { name: 'bare SDK', url: bare.url, headers: {}, call: ECHO },
+    { name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
+    { name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
+  ];
+  const runs = await Promise.all(targets.map(async (target) => ({ target, clients: await connect(target.url, target.headers, connections), latencies: [] as number[], requests: [] as number[], errors: 0, commits: 0 })));
+  for (const run of runs) await drive(run.clients, WARM_UP_SECONDS, run.target.call, []);
+  const slice = seconds / rounds;
+  for (let round = 0; round < rounds; round += 1) {
+    for (let turn = 0; turn < runs.length; turn += 1) {
+      const run = runs[(round + turn) % runs.length]!;
+      const before = commits.commits;
+      const result = await drive(run.clients, slice, run.target.call, run.latencies);
+      run.requests.push(result.requests);
+      run.errors += result.errors;
+      run.commits += commits.commits - before;
+    }
+  }
+  const bareRun = runs[0]!;
+  for (const run of runs) {
+    run.clients.agent.destroy();
+    run.latencies.sort((a, b) => a - b);
+    const total = run.requests.reduce((sum, n) => sum + n, 0);
+    rows.push({
+      server: run.target.name,
+      connections,
+      perSecond: Math.round(total / seconds),
+      p50: percentile(run.latencies, 50),
+      p99: percentile(run.latencies, 99),
+      errors: run.errors,
+      vsBare: median(run.requests.map((n, round) => n / bareRun.requests[round]!)),
+      // Requests whose messages shared one group commit (one appendMany statement).
+      ...(run === bareRun ? {} : { perCommit: total / Math.max(1, run.commits) }),
+    });
   }
 }
 const out = (line: string) => process.stdout.write(`${line}\n`);
-out(`\ntools/call (bench_echo unless named), ${seconds}s per row after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`);
-out('| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare | requests per commit |');
+out(`\ntools/call (bench_echo unless named), ${seconds}s per row in ${rounds} slices taking turns after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`);
+out('| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare (median of rounds) | requests per commit |');
 out('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
-  const base = rows.find((other) => other.server === 'bare SDK' && other.connections === row.connections)!;
-  out(`| ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${(row.perSecond / base.perSecond).toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`);
+  out(`| ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`);
 }
 
 // Resumption: a client drops right after the priming event of a call that sends 100 notifications,
