@@ -12,6 +12,7 @@ import { prepared, type Queryable } from '../../db/database.ts';
 import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';
 import type { KeyRing } from './keys.ts';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CACHE_MS = 400;
 const BYPASS_MS = 3_000;
 const CACHE_MAX = 10_000;
@@ -20,7 +21,7 @@ export const REVOKING_EVENT = /Revoked$|^UserDisabled$|^UserRolesChanged$|^Clien
 
 /** Whether the token, its user and its client still stand (prepared: it runs for most /mcp requests). */
 const STANDING = prepared(`SELECT (SELECT revoked FROM oauth_access_tokens WHERE jti = $1) AS revoked,
-  (SELECT status FROM users WHERE id::text = $2) AS user_status,
+  (SELECT status FROM users WHERE id = $2::uuid) AS user_status,
   (SELECT status FROM oauth_clients WHERE client_id = $3) AS client_status`);
 
 export class JwtTokenVerifier implements TokenVerifier {
@@ -83,7 +84,8 @@ export class JwtTokenVerifier implements TokenVerifier {
     const row = (
       await this.db.query<{ revoked: boolean | null; user_status: string | null; client_status: string | null }>(
         STANDING,
-        [jti, subject, String(payload.client_id)],
+        // (A subject that is not a UUID names no user: NULL, and the primary key is used, not a scan.)
+        [jti, UUID.test(subject) ? subject : null, String(payload.client_id)],
       )
     ).rows[0];
     if (row?.revoked) throw new InvalidTokenError('revoked', 'the token was revoked');

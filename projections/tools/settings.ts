@@ -65,6 +65,7 @@ export const toolCallsProjection: Projection = {
               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING`,
         params: [recorded.id, data.callId, data.tool, data.userId, data.clientId, data.sessionId ?? null, data.tokenId ?? null,
           JSON.stringify(data.arguments), data.outcome, data.error ?? null, data.durationMs, data.at],
+        rows: true,
       },
     ];
   },

@@ -1,0 +1,50 @@
+// How a projection batch becomes SQL text: `rows` statements with the same sql merge into one multi-row
+// INSERT, with the same rows in the same order as one statement each.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { applyStatements, toSql, type Statement } from '../../projections/sql.ts';
+import { anyDatabase, type TestDatabase } from '../support/databases.ts';
+
+const test = suite<{ database: TestDatabase }>('projections: statement batches');
+
+test.before(async (context) => {
+  context.database = await anyDatabase();
+  await context.database.db.query('CREATE TABLE calls (id int PRIMARY KEY, note text, n int)');
+});
+test.after(async ({ database }) => database.dispose());
+
+const INSERT = 'INSERT INTO calls (id, note, n) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING';
+const row = (id: number, note: string | null, n = 0): Statement => ({ sql: INSERT, params: [id, note, n], rows: true });
+const other: Statement = { sql: 'UPDATE calls SET n = n + 1 WHERE id = $1', params: [1] };
+
+test('runs of rows statements with the same sql become one INSERT; anything between them splits the run', () => {
+  const texts = toSql([row(1, 'a'), row(2, "it's"), other, row(3, null), row(4, 'd')]);
+  assert.equal(texts, [
+    "INSERT INTO calls (id, note, n) VALUES ('1', 'a', '0'),\n('2', 'it''s', '0') ON CONFLICT (id) DO NOTHING",
+    "UPDATE calls SET n = n + 1 WHERE id = '1'",
+    "INSERT INTO calls (id, note, n) VALUES ('3', NULL, '0'),\n('4', 'd', '0') ON CONFLICT (id) DO NOTHING",
+  ]);
+  // Without the flag nothing merges.
+  assert.is(toSql([{ sql: INSERT, params: [1, 'a', 0] }, { sql: INSERT, params: [2, 'b', 0] }]).length, 2);
+});
+
+test('only INSERT … VALUES (…) ON CONFLICT … DO NOTHING may be marked rows (DO UPDATE cannot touch a row twice in one statement)', () => {
+  for (const sql of ['INSERT INTO calls (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET n = 1', 'INSERT INTO calls (id) VALUES ($1)', 'UPDATE calls SET n = $1']) {
+    assert.throws(() => toSql([{ sql, params: [1], rows: true }]), /a rows statement must be/);
+  }
+});
+
+test('a merged INSERT leaves the same rows as one statement each, duplicates included; applied twice, the same again', async ({ database }) => {
+  const batch = [row(10, 'first', 1), row(11, 'x', 2), row(10, 'duplicate', 3), row(12, null, 4)];
+  await applyStatements(database.db, batch);
+  const merged = (await database.db.query('SELECT id, note, n FROM calls WHERE id >= 10 ORDER BY id')).rows;
+  assert.equal(merged, [{ id: 10, note: 'first', n: 1 }, { id: 11, note: 'x', n: 2 }, { id: 12, note: null, n: 4 }]);
+  await applyStatements(database.db, batch);
+  assert.equal((await database.db.query('SELECT id, note, n FROM calls WHERE id >= 10 ORDER BY id')).rows, merged);
+  // The same statements one by one give the same table.
+  await database.db.query('DELETE FROM calls');
+  for (const statement of batch) await applyStatements(database.db, [{ sql: statement.sql, params: statement.params! }]);
+  assert.equal((await database.db.query('SELECT id, note, n FROM calls WHERE id >= 10 ORDER BY id')).rows, merged);
+});
+
+test.run();
