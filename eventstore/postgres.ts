@@ -89,7 +89,7 @@ const CLAIMS = {
 type ClaimKind = keyof typeof CLAIMS;
 
 /** append: claim, insert the events, NOTIFY (see the method). */
-const appendSql = (claim: string, notify: boolean) => `WITH claim AS (${claim}),
+const appendSql = (claim: string, notify: string | undefined) => `WITH claim AS (${claim}),
   inserted AS (
     INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
     SELECT $1, claim.base + t.ord, t.id, t.type, t.data, t.meta, coalesce(t.created, now())
@@ -101,14 +101,14 @@ const appendSql = (claim: string, notify: boolean) => `WITH claim AS (${claim}),
          (SELECT max(global_position)::text FROM inserted) AS global_position,
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
          $2::bigint AS expected
-         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '') FROM claim) AS notified` : ''}`;
+         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '${notify}') FROM claim) AS notified` : ''}`;
 
 /**
  * appendMany: every stream's claim in stream-id order, the events in input order, one NOTIFY. The input
  * is one JSON parameter, `[{ "stream", "events": [{ "id", "type", "data", "metadata" }] }]`: one
  * serialization in Node and one parse in PostgreSQL, where arrays of JSON text would escape every quote.
  */
-const appendManySql = (notify: boolean) => `WITH input AS (
+const appendManySql = (notify: string | undefined) => `WITH input AS (
     SELECT s.idx, s.value->>'stream' AS stream_id, jsonb_array_length(s.value->'events') AS n, s.value->'events' AS events
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS s(value, idx)
   ),
@@ -131,11 +131,12 @@ const appendManySql = (notify: boolean) => `WITH input AS (
   SELECT b.base::text AS base,
          (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = b.stream_id) AS global_position,
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
-         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '')) AS notified` : ''}
+         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '${notify}')) AS notified` : ''}
     FROM bases b ORDER BY b.idx`;
 
 /** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
-const statements = (notify: boolean) => ({
+/** `notify`: the payload of the append's NOTIFY (the writer's origin), or undefined for none. */
+const statements = (notify: string | undefined) => ({
   append: Object.fromEntries(Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim, notify))])) as Record<ClaimKind, Prepared>,
   appendMany: prepared(appendManySql(notify)),
 });
@@ -163,13 +164,15 @@ export class PostgresEventLog implements EventLog {
   private readonly pollMs: number;
   private readonly notify: boolean;
   private readonly statements: ReturnType<typeof statements>;
+  /** Names this log's NOTIFYs: its own wake it at once (see append), so only other writers' count. */
+  private readonly origin = randomUUID();
 
   constructor(private readonly db: Database, options: PostgresEventLogOptions = {}) {
     this.pollMs = options.pollMs ?? 500;
     this.subscriptions = new PollingSubscriptions(this, this.waker, this.pollMs);
     // NOTIFY wakes other instances at once; the embedded database has one process, so only local wake-ups.
     this.notify = options.notify ?? !db.embedded;
-    this.statements = statements(this.notify);
+    this.statements = statements(this.notify ? this.origin : undefined);
   }
 
   /**
@@ -348,7 +351,10 @@ export class PostgresEventLog implements EventLog {
         try {
           const client = await this.db.connect();
           this.listener = client;
-          client.on('notification', () => this.waker.wake());
+          client.on('notification', (message) => {
+            // An append of ours has already woken our subscriptions; another wake-up would only read again.
+            if (message.payload !== this.origin) this.waker.wake();
+          });
           const lost = new Promise<void>((resolve) => client.once('error', () => resolve()));
           await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
           await lost;

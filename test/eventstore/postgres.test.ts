@@ -104,5 +104,54 @@ if (!serverUrl()) {
     assert.ok([...seen.values()].every((count) => count === 1));
   });
 
+  server("server: another log's append wakes a subscriber at once (NOTIFY); a log's own NOTIFY does not make it read again", async () => {
+    // Two logs on one database, as two instances. Polling is slowed down so that only wake-ups can
+    // explain a prompt delivery.
+    const database = await serverDatabase();
+    const reader = new PostgresEventLog(database.db, { pollMs: 10_000 });
+    const writer = new PostgresEventLog(database.db, { pollMs: 10_000 });
+    const reads = { reader: 0, writer: 0 };
+    for (const [name, instance] of [['reader', reader], ['writer', writer]] as const) {
+      const readAll = instance.readAll.bind(instance);
+      instance.readAll = async (options) => {
+        reads[name] += 1;
+        return readAll(options);
+      };
+    }
+    const tag = randomUUID();
+    const received = { reader: 0, writer: 0 };
+    const subscriptions = (['reader', 'writer'] as const).map((name) => {
+      const instance = name === 'reader' ? reader : writer;
+      return instance.subscribeAll({
+        onEvents: async (events) => {
+          received[name] += events.filter((event) => (event.data as { tag?: string }).tag === tag).length;
+        },
+      });
+    });
+    try {
+      // Both tails are idle and listening.
+      let settled = -1;
+      while (settled !== reads.reader + reads.writer) {
+        settled = reads.reader + reads.writer;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      const before = { ...reads };
+      await writer.append(`notify-${tag}`, [{ type: 'N', data: { tag } }]);
+      const deadline = Date.now() + 2_000;
+      while ((received.reader < 1 || received.writer < 1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(received, { reader: 1, writer: 1 }, 'both subscribers got the event well before the 10 s poll');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The writer's tail read once, on its own wake-up. Its NOTIFY coming back would have made it read
+      // again and retry on finding nothing (six reads); the reader reads on the NOTIFY (and may retry).
+      assert.is(reads.writer - before.writer, 1);
+      assert.ok(reads.reader - before.reader >= 1);
+    } finally {
+      for (const subscription of subscriptions) await subscription.close();
+      await reader.close();
+      await writer.close();
+      await database.dispose();
+    }
+  });
+
   server.run();
 }
