@@ -96,8 +96,8 @@ const countAppends = (log: EventLog, metrics: Metrics, appends: EventEmitter): E
         };
       }
       if (property === 'appendMany') {
-        return async (list: readonly StreamAppend[]) => {
-          const results = await target.appendMany(list);
+        return async (list: readonly StreamAppend[], options?: Parameters<EventLog['appendMany']>[1]) => {
+          const results = await target.appendMany(list, options);
           for (const { stream, events } of list) counted(stream, events);
           return results;
         };

@@ -23,6 +23,12 @@ export class GroupCommit {
   private running: Promise<void> | undefined;
   /** Commits made and events written, for the benchmark and tests. */
   readonly stats = { commits: 0, events: 0 };
+  /**
+   * Streams whose events no subscriber on this instance needs at once (see AppendManyOptions.quiet): a
+   * commit of only such streams does not wake this instance's tail. Set by the MCP layer for message
+   * streams nobody here follows; unset, every commit wakes it.
+   */
+  quiet: ((stream: string) => boolean) | undefined;
 
   constructor(
     private readonly log: Pick<EventLog, 'appendMany'>,
@@ -57,7 +63,11 @@ export class GroupCommit {
         const batch = this.take();
         let results: AppendResult[];
         try {
-          results = await this.log.appendMany(batch.map(([stream, queued]) => ({ stream, events: queued.events })));
+          const quiet = this.quiet;
+          results = await this.log.appendMany(
+            batch.map(([stream, queued]) => ({ stream, events: queued.events })),
+            quiet ? { quiet: () => batch.every(([stream]) => quiet(stream)) } : {},
+          );
         } catch (error) {
           for (const [, queued] of batch) for (const waiter of queued.waiters) waiter.reject(error);
           continue;

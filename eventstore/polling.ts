@@ -63,6 +63,7 @@ export class PollingSubscriptions {
 
   subscribe(options: SubscribeOptions): Subscription {
     let closed = false;
+    let released = false;
     let after = options.after;
     const batchSize = options.batchSize ?? 500;
     this.live += 1;
@@ -91,6 +92,10 @@ export class PollingSubscriptions {
           this.grown.wake();
         }
         await running;
+        // Counted once, however many times it is closed: a second count would let the tail stop while
+        // other subscriptions still wait on it.
+        if (released) return;
+        released = true;
         this.live -= 1;
         if (this.live === 0) {
           this.waker.wake();

@@ -81,6 +81,15 @@ export type SubscribeOptions = {
   readonly onError?: (error: unknown) => void;
 };
 
+export type AppendManyOptions = {
+  /**
+   * Asked once the events are written: true when this instance's own subscriptions need not be woken
+   * for them (they read them at their next wake-up or poll). Other instances are told as usual. A hint:
+   * a store whose subscriptions are pushed, or that wakes them in memory, may ignore it.
+   */
+  readonly quiet?: () => boolean;
+};
+
 export interface EventLog {
   readonly kind: 'memory' | 'postgres' | 'esdb';
   /** Appends atomically: all events or none (one command = one append). */
@@ -91,7 +100,7 @@ export interface EventLog {
    * Each stream's events are contiguous and in order. PostgreSQL and memory write all streams or none;
    * EventStoreDB writes each stream atomically. Results are in input order.
    */
-  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
+  appendMany(appends: readonly StreamAppend[], options?: AppendManyOptions): Promise<AppendResult[]>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Current revision of the stream's last event, or undefined when the stream does not exist. */
   streamVersion(stream: string): Promise<bigint | undefined>;

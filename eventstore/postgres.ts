@@ -7,6 +7,7 @@ import {
   checkAppendMany,
   START,
   WrongExpectedVersionError,
+  type AppendManyOptions,
   type AppendResult,
   type EventLog,
   type ExpectedVersion,
@@ -221,7 +222,7 @@ export class PostgresEventLog implements EventLog {
    * so two instances' group commits lock them in the same order and cannot deadlock), inserts the events
    * in input order, NOTIFYs once. All streams or none.
    */
-  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+  async appendMany(appends: readonly StreamAppend[], options: AppendManyOptions = {}): Promise<AppendResult[]> {
     checkAppendMany(appends);
     const input = appends.map(({ stream, events }) => ({
       stream,
@@ -238,7 +239,8 @@ export class PostgresEventLog implements EventLog {
     } catch (error) {
       throw duplicateOr(error);
     }
-    this.waker.wake();
+    // (Asked after the write: a subscriber that wanted these events meanwhile is woken.)
+    if (!options.quiet?.()) this.waker.wake();
     return appends.map(({ events }, index) => {
       const row = rows[index]!;
       return {

@@ -57,6 +57,12 @@ export class SessionFeed {
     return this.starting;
   }
 
+  /** Whether a stream is a session's messages that nothing on this instance follows (the group commit need not wake the tail for it). */
+  unwatched(stream: string): boolean {
+    const sessionId = sessionOf(stream);
+    return sessionId !== '' && !this.listeners.has(sessionId);
+  }
+
   listen(sessionId: string, listener: FeedListener): () => void {
     let set = this.listeners.get(sessionId);
     if (!set) this.listeners.set(sessionId, (set = new Set()));

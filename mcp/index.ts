@@ -46,6 +46,11 @@ export const createMcp = async (core: CoreServices, oauth: Pick<OAuth, 'verifier
   const sessions = new SessionHosts(core, register);
   const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.drop(sessionId));
   await feed.start();
+  // Most messages are read by nobody on this instance (their POST stream carried them): their commits
+  // need not wake this instance's tail; other instances hear of them by NOTIFY, the projections at the
+  // next read. A session with a GET stream here is woken for as before.
+  const unwatched = (stream: string) => feed.unwatched(stream);
+  core.groupCommit.quiet = unwatched;
 
   const cleanup = async (now = new Date()) => {
     const expiredSessions = await sweepExpiredSessions(core, sessions, now);
@@ -70,6 +75,7 @@ export const createMcp = async (core: CoreServices, oauth: Pick<OAuth, 'verifier
     cleanup,
     async close() {
       clearInterval(timer);
+      if (core.groupCommit.quiet === unwatched) core.groupCommit.quiet = undefined;
       await sessions.close();
       await feed.close();
     },

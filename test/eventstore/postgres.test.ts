@@ -34,6 +34,31 @@ pglite('PGlite: scavenge deletes what retention hides, nothing else', async ({ l
   assert.is(all.filter((e) => e.stream === kept).length, 2);
 });
 
+pglite('a subscription closed twice counts once: the tail keeps serving the others', async ({ log }) => {
+  const tag = randomUUID();
+  const start = await log.headPosition();
+  const seen: string[] = [];
+  const from = start ? { after: start } : {};
+  const closing = log.subscribeAll({ ...from, onEvents: async () => undefined });
+  const staying = log.subscribeAll({
+    ...from,
+    onEvents: async (events) => {
+      for (const event of events) if ((event.data as { tag?: string }).tag === tag) seen.push(event.type);
+    },
+  });
+  try {
+    // As the projection runner may, on a failure and on losing its lock.
+    await closing.close();
+    await closing.close();
+    await log.append(`twice-${tag}`, [{ type: 'After', data: { tag } }]);
+    const deadline = Date.now() + 3_000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(seen, ['After']);
+  } finally {
+    await staying.close();
+  }
+});
+
 pglite.run();
 
 if (!serverUrl()) {

@@ -149,4 +149,50 @@ test("an answer's headers: SSE, the session, the API security headers (not a pag
   assert.is(refused.headers.get('x-frame-options'), 'DENY');
 });
 
+test("messages nobody here follows do not wake this instance's tail; a session with a GET stream here gets its messages at once", async (context) => {
+  const { log } = context.server.services;
+  let reads = 0;
+  const readAll = log.readAll.bind(log);
+  log.readAll = async (options) => {
+    reads += 1;
+    return readAll(options);
+  };
+  try {
+    const sessionId = await openSession(context.base, context.token);
+    // No GET stream: the calls' commits leave the tail to its poll (500 ms) and other wake-ups.
+    reads = 0;
+    const started = performance.now();
+    for (let i = 0; i < 30; i += 1) await (await callTool(context.base, context.token, sessionId, i + 1, 'echo', { text: `quiet ${i}` })).text();
+    const elapsed = performance.now() - started;
+    // One read per commit would be 30 or more.
+    assert.ok(reads <= 2 + Math.ceil(elapsed / 250), `${reads} tail reads for 30 calls in ${Math.round(elapsed)} ms`);
+
+    // With a GET stream attached here, each message arrives long before a poll would bring it.
+    const stream = await fetch(`${context.base}/mcp`, { headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream' } });
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    const until = async (text: string) => {
+      while (!buffer.includes(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${text}`);
+        buffer += value;
+      }
+    };
+    await until('retry:');
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const sent = performance.now();
+      const call = callTool(context.base, context.token, sessionId, `a${i}`, 'announce', { text: `loud ${i}` });
+      await until(`announce loud ${i}`);
+      delays.push(performance.now() - sent);
+      await (await call).text();
+    }
+    await reader.cancel();
+    // A poll every 500 ms would make these 0–500 ms each; five under 150 ms by chance is very unlikely.
+    assert.ok(delays.every((delay) => delay < 150), `delays ${delays.map(Math.round).join(', ')} ms`);
+  } finally {
+    log.readAll = readAll;
+  }
+});
+
 test.run();
