@@ -1,4 +1,4 @@
-// The MCP SDK's resumability interface (its `EventStore`) on our event log, one instance per session.
+// Resumability on our event log, one instance per session (the session's transport stores through it).
 // Every message the server sends on an SSE stream is appended to `mcp-messages-<session>` as
 // McpEventEmitted. SSE event ids name session, stream and position: `<session>/<stream>/<n>`, where n is
 // the message's `seq` on a request stream and its revision in the session's stream on the standalone one.
@@ -6,13 +6,12 @@
 // messages of the stream the id belongs to (never another stream's, never another session's).
 //
 // Messages go to the log through the instance's group commit (eventstore/group-commit.ts): one append
-// per round trip for all sessions. A message is sent only once it is stored (the SDK awaits storeEvent
-// before it writes the SSE event), so whatever a client was sent can be replayed from any instance, even
-// after the instance that sent it is killed. Only a request stream's priming event is written behind:
-// it carries no message, the same queue stores it before anything that follows it, and it is not
-// stored at all when its stream's first message is stored in the same turn (a fast call).
+// per round trip for all sessions. A message is sent only once it is stored (mcp/transport.ts awaits
+// storeEvent before it writes the SSE event), so whatever a client was sent can be replayed from any
+// instance, even after the instance that sent it is killed. Only a request stream's priming event is
+// written behind: it carries no message, the same queue stores it before anything that follows it, and
+// it is not stored at all when its stream's first message is stored in the same turn (a fast call).
 // A priming id is then known by that message.
-import type { EventStore, EventId, StreamId } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../app/logger.ts';
 import { McpEventEmitted, messageStream } from '../domain/sessions/index.ts';
@@ -26,7 +25,7 @@ export type ParsedEventId = { readonly sessionId: string; readonly streamId: str
 
 const EVENT_ID = /^([A-Za-z0-9-]{1,64})\/([A-Za-z0-9_-]{1,64})\/(\d{1,15})$/;
 
-export const formatEventId = (sessionId: string, streamId: string, order: bigint): EventId => `${sessionId}/${streamId}/${order}`;
+export const formatEventId = (sessionId: string, streamId: string, order: bigint): string => `${sessionId}/${streamId}/${order}`;
 
 export const parseEventId = (eventId: string): ParsedEventId | undefined => {
   const match = EVENT_ID.exec(eventId);
@@ -35,7 +34,7 @@ export const parseEventId = (eventId: string): ParsedEventId | undefined => {
 
 /** A stored message as the SSE layer needs it; `message` is undefined for a priming event. */
 export type StoredMessage = {
-  readonly eventId: EventId;
+  readonly eventId: string;
   readonly streamId: string;
   /** Order within its stream: `seq` on request streams, the revision on the standalone stream. */
   readonly order: bigint;
@@ -60,7 +59,7 @@ const MAX_NUMBERED_STREAMS = 1_000;
 const LOCATE_ATTEMPTS = 20;
 const LOCATE_WAIT_MS = 50;
 
-export class McpResumption implements EventStore {
+export class McpResumption {
   /** While true (rebuilding a session's SDK server from the log), nothing is stored: those messages were sent long ago. */
   muted = false;
   /** Per request stream: the last `seq` issued, and whether its response has gone out. */
@@ -75,7 +74,7 @@ export class McpResumption implements EventStore {
     private readonly logger?: Logger,
   ) {}
 
-  async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     if (this.muted) return formatEventId(this.sessionId, streamId, 0n);
     const stream = messageStream(this.sessionId);
     if (streamId === STANDALONE_STREAM) {
@@ -138,7 +137,7 @@ export class McpResumption implements EventStore {
   }
 
   /** The position an id names, if this session really issued it; undefined for forged or foreign ids. */
-  async locate(eventId: EventId): Promise<Cursor | undefined> {
+  async locate(eventId: string): Promise<Cursor | undefined> {
     const parsed = parseEventId(eventId);
     if (!parsed || parsed.sessionId !== this.sessionId) return undefined;
     if (parsed.streamId === STANDALONE_STREAM) {
@@ -162,20 +161,6 @@ export class McpResumption implements EventStore {
       await new Promise((resolve) => setTimeout(resolve, LOCATE_WAIT_MS));
     }
     return undefined;
-  }
-
-  async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
-    return (await this.locate(eventId))?.streamId;
-  }
-
-  /** Every message of the id's stream after the id, in order; returns the stream id (throws for ids locate refuses). */
-  async replayEventsAfter(lastEventId: EventId, { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }): Promise<StreamId> {
-    const cursor = await this.locate(lastEventId);
-    if (!cursor) throw new Error('unknown event id');
-    await this.forEachAfter(cursor, async (stored) => {
-      if (stored.message) await send(stored.eventId, stored.message);
-    });
-    return cursor.streamId;
   }
 
   /** Visits the messages of the cursor's stream after it, in order. */

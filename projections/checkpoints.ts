@@ -58,10 +58,6 @@ export const readCheckpoints = async (db: Queryable, names: readonly string[]): 
 export const readCheckpoint = async (db: Queryable, name: string): Promise<Checkpoint | undefined> =>
   (await readCheckpoints(db, [name])).get(name);
 
-/**
- * Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). With
- * `expected`, only if the row is still running at that generation and position (rowCount tells).
- */
 const ADVANCE = `UPDATE projection_checkpoints
     SET position_commit = $2, position_prepare = $3, events_handled = events_handled + $4, updated_at = now()
   WHERE name = $1`;
@@ -72,6 +68,10 @@ const ADVANCE_IF = prepared(`${ADVANCE} AND status = 'running' AND generation = 
 /** advanceTo (without a guard) as a statement, for a batch sent as one query. */
 export const advanceStatement = (name: string, to: GlobalPosition, count: number) => ({ sql: ADVANCE, params: [name, String(to.commit), String(to.prepare), count] });
 
+/**
+ * Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). With
+ * `expected`, only if the row is still running at that generation and position (rowCount tells).
+ */
 export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number, expected?: { generation: number; position: GlobalPosition }) =>
   tx.query(
     expected ? ADVANCE_IF : ADVANCE_ANY,

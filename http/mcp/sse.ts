@@ -11,7 +11,7 @@ import type { SseSink } from '../../mcp/transport.ts';
  */
 const COALESCE_MS = 20;
 /** Comment lines on a long-running stream, so proxies do not time it out (the SDK's default period). */
-const KEEP_ALIVE_MS = 15_000;
+export const KEEP_ALIVE_MS = 15_000;
 
 export class SseResponse implements SseSink {
   private held: string[] | undefined = [];

@@ -11,13 +11,11 @@ import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { STANDALONE_STREAM, parseEventId, type Cursor, type StoredMessage } from '../../mcp/resumption.ts';
 import { RETRY_MS } from '../../mcp/sessions.ts';
+import { isResponse } from '../../mcp/transport.ts';
 import { RPC, rpcError } from './rpc.ts';
+import { KEEP_ALIVE_MS } from './sse.ts';
 import { checkProtocolVersion, requireSession } from './session.ts';
 
-const KEEP_ALIVE_MS = 15_000;
-
-const isResponse = (message: unknown): boolean =>
-  typeof message === 'object' && message !== null && 'id' in message && ('result' in message || 'error' in message);
 
 export const handleGet = (services: Services): Koa.Middleware => async (ctx) => {
   const caller = ctx.state.caller as McpCaller;
