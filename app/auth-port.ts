@@ -14,10 +14,14 @@ export type AccessTokenInfo = {
   readonly expiresAt: Date;
 };
 
-export type InvalidTokenReason = 'malformed' | 'invalid_signature' | 'expired' | 'revoked' | 'wrong_audience' | 'wrong_issuer';
+export type InvalidTokenReason =
+  'malformed' | 'invalid_signature' | 'expired' | 'revoked' | 'wrong_audience' | 'wrong_issuer';
 
 export class InvalidTokenError extends Error {
-  constructor(readonly reason: InvalidTokenReason, message: string) {
+  constructor(
+    readonly reason: InvalidTokenReason,
+    message: string,
+  ) {
     super(message);
     this.name = 'InvalidTokenError';
   }

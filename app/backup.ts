@@ -28,11 +28,16 @@ const line = (event: RecordedEvent): string =>
   } satisfies ExportedEvent);
 
 /** Writes every event (or one stream's) as NDJSON; returns how many. */
-export const exportEvents = async (log: EventLog, out: Writable, options: { stream?: string } = {}): Promise<number> => {
+export const exportEvents = async (
+  log: EventLog,
+  out: Writable,
+  options: { stream?: string } = {},
+): Promise<number> => {
   let count = 0;
-  const write = (text: string) => (out.write(`${text}\n`) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve())));
+  const write = (text: string) =>
+    out.write(`${text}\n`) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve()));
   if (options.stream) {
-    for (let from = 0n; ; ) {
+    for (let from = 0n; ;) {
       const page = await log.readStream(options.stream, { fromRevision: from, maxCount: 1_000 });
       for (const event of page) await write(line(event));
       count += page.length;
@@ -53,7 +58,10 @@ export const exportEvents = async (log: EventLog, out: Writable, options: { stre
 export type ImportResult = { imported: number; skipped: number; streams: number };
 
 export class ImportLineError extends Error {
-  constructor(readonly lineNumber: number, detail: string) {
+  constructor(
+    readonly lineNumber: number,
+    detail: string,
+  ) {
     super(`line ${lineNumber}: ${detail}`);
     this.name = 'ImportLineError';
   }
@@ -80,10 +88,17 @@ export const importEvents = async (log: EventLog, input: Readable): Promise<Impo
     result.skipped += batch.length - fresh.length;
     if (fresh.length > 0) {
       const first = BigInt(fresh[0]!.revision);
-      const expectedVersion = version === undefined ? (first === 0n ? 'no_stream' : 'any') : version === first - 1n ? version : 'any';
+      const expectedVersion =
+        version === undefined ? (first === 0n ? 'no_stream' : 'any') : version === first - 1n ? version : 'any';
       const appended = await log.append(
         stream,
-        fresh.map((event) => ({ id: event.id, type: event.type, data: event.data, metadata: event.metadata, createdAt: new Date(event.createdAt) })),
+        fresh.map((event) => ({
+          id: event.id,
+          type: event.type,
+          data: event.data,
+          metadata: event.metadata,
+          createdAt: new Date(event.createdAt),
+        })),
         { expectedVersion },
       );
       versions.set(stream, appended.nextExpectedVersion);
@@ -102,7 +117,11 @@ export const importEvents = async (log: EventLog, input: Readable): Promise<Impo
       throw new ImportLineError(lineNumber, 'not JSON');
     }
     const event = ExportedEvent.safeParse(parsed);
-    if (!event.success) throw new ImportLineError(lineNumber, event.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!event.success)
+      throw new ImportLineError(
+        lineNumber,
+        event.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
     if (batch.length > 0 && (batch[0]!.stream !== event.data.stream || batch.length >= 500)) await flush();
     batch.push(event.data);
   }

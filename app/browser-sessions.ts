@@ -34,7 +34,10 @@ export class BrowserSessions {
       { actor, ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}) },
     );
     await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
-    setCookie(ctx, this.core.config, cookieBase(purpose), `${id}.${this.mac(purpose, id)}`, { sameSite: SAME_SITE[purpose], maxAgeSeconds: ttlMs / 1_000 });
+    setCookie(ctx, this.core.config, cookieBase(purpose), `${id}.${this.mac(purpose, id)}`, {
+      sameSite: SAME_SITE[purpose],
+      maxAgeSeconds: ttlMs / 1_000,
+    });
     return { id, userId, purpose, expiresAt: new Date(now.getTime() + ttlMs) };
   }
 
@@ -57,7 +60,13 @@ export class BrowserSessions {
 
   /** An admin ends someone's signed-in browser (e.g. a stolen laptop). False when it was not live. */
   async endById(sessionId: string, actor: Actor, now = new Date()): Promise<boolean> {
-    const result = await handleCommand(this.core.log, browserSessionStream(sessionId), browserSessionDecider, { type: 'End', now, reason: 'revoked' }, { actor });
+    const result = await handleCommand(
+      this.core.log,
+      browserSessionStream(sessionId),
+      browserSessionDecider,
+      { type: 'End', now, reason: 'revoked' },
+      { actor },
+    );
     await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
     return result.events.length > 0;
   }
@@ -66,9 +75,15 @@ export class BrowserSessions {
     const session = await this.current(ctx, purpose);
     clearCookie(ctx, this.core.config, cookieBase(purpose), SAME_SITE[purpose]);
     if (!session) return;
-    const result = await handleCommand(this.core.log, browserSessionStream(session.id), browserSessionDecider, { type: 'End', now, reason: 'logout' }, {
-      actor: { type: 'user', id: session.userId },
-    });
+    const result = await handleCommand(
+      this.core.log,
+      browserSessionStream(session.id),
+      browserSessionDecider,
+      { type: 'End', now, reason: 'logout' },
+      {
+        actor: { type: 'user', id: session.userId },
+      },
+    );
     await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
   }
 }

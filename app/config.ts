@@ -47,7 +47,10 @@ const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   EVENTSTORE_URL: z
     .string()
-    .refine((value) => /^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kurrent\+discover):\/\//.test(value), 'expected an esdb:// or kurrentdb:// connection string')
+    .refine(
+      (value) => /^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kurrent\+discover):\/\//.test(value),
+      'expected an esdb:// or kurrentdb:// connection string',
+    )
     .optional(),
   ADMIN_EMAIL: z.email().default('admin@localhost'),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
@@ -59,7 +62,10 @@ const envSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
   EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
-  REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value), 'expected a redis:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .refine((value) => /^rediss?:\/\//.test(value), 'expected a redis:// URL')
+    .optional(),
   EVENT_RETENTION: duration('24h'),
   EVENT_RETENTION_MAX_PER_STREAM: z.coerce.number().int().positive().default(10_000),
   CORS_ORIGINS: z.string().default(''),
@@ -100,7 +106,10 @@ export type Config = {
 };
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
     super(`Invalid configuration: ${variable} ${detail}`);
     this.name = 'ConfigError';
   }
@@ -146,11 +155,15 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     authCodeTtlMs: e.AUTH_CODE_TTL,
     fsRoots,
-    openai: e.OPENAI_API_KEY ? { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.EMBEDDING_MODEL } : undefined,
+    openai: e.OPENAI_API_KEY
+      ? { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.EMBEDDING_MODEL }
+      : undefined,
     redisUrl: e.REDIS_URL,
     eventRetentionMs: e.EVENT_RETENTION,
     eventRetentionMaxPerStream: e.EVENT_RETENTION_MAX_PER_STREAM,
-    corsOrigins: e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    corsOrigins: e.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL,
     dangerouslyAllowHttpIssuer: e.DANGEROUSLY_ALLOW_HTTP_ISSUER,
     dangerouslyAllowPrivateCimd: e.DANGEROUSLY_ALLOW_PRIVATE_CIMD,

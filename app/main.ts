@@ -24,7 +24,9 @@ try {
     logger.info({ email: bootstrap.email }, 'first admin created');
     if (bootstrap.generatedPassword) {
       // Printed once, on the terminal only (not in structured logs that may be shipped elsewhere).
-      process.stdout.write(`\n  First admin: ${bootstrap.email}\n  Password:    ${bootstrap.generatedPassword}   (shown once; change it with \`npx remotemcp users passwd\`)\n\n`);
+      process.stdout.write(
+        `\n  First admin: ${bootstrap.email}\n  Password:    ${bootstrap.generatedPassword}   (shown once; change it with \`npx remotemcp users passwd\`)\n\n`,
+      );
     }
   }
   const storage = config.databaseUrl ? 'PostgreSQL server (DATABASE_URL)' : `${config.dataDir} (embedded PostgreSQL)`;

@@ -13,9 +13,19 @@ export const loadServerSecret = async (log: EventLog): Promise<Buffer> => {
     if (stored) return Buffer.from(stored, 'base64url');
     try {
       // no_stream: with several instances starting at once, exactly one secret wins.
-      await log.append(STREAM, [{ type: 'ServerSecretCreated', data: { secret: randomBytes(32).toString('base64url') }, metadata: { actor: { type: 'system', id: 'server' } } }], {
-        expectedVersion: 'no_stream',
-      });
+      await log.append(
+        STREAM,
+        [
+          {
+            type: 'ServerSecretCreated',
+            data: { secret: randomBytes(32).toString('base64url') },
+            metadata: { actor: { type: 'system', id: 'server' } },
+          },
+        ],
+        {
+          expectedVersion: 'no_stream',
+        },
+      );
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
     }

@@ -7,9 +7,21 @@ export const DEMO_PASSWORD = 'demo-password';
 export const DEMO_CLIENT_NAME = 'Demo client (seed)';
 
 const NOTES = [
-  { title: 'Welcome to RemoteMCP', content: 'Memories are stored as events and searchable with PostgreSQL full-text search.', tags: ['demo', 'welcome'] },
-  { title: 'Favourite editor', content: 'The demo user prefers short answers and uses Vim keybindings.', tags: ['demo', 'preferences'] },
-  { title: 'Project deadline', content: 'The quarterly report is due on the last Friday of the month.', tags: ['demo', 'work'] },
+  {
+    title: 'Welcome to RemoteMCP',
+    content: 'Memories are stored as events and searchable with PostgreSQL full-text search.',
+    tags: ['demo', 'welcome'],
+  },
+  {
+    title: 'Favourite editor',
+    content: 'The demo user prefers short answers and uses Vim keybindings.',
+    tags: ['demo', 'preferences'],
+  },
+  {
+    title: 'Project deadline',
+    content: 'The quarterly report is due on the last Friday of the month.',
+    tags: ['demo', 'work'],
+  },
 ];
 
 export const seedDemoData = async (services: Services): Promise<string[]> => {
@@ -17,18 +29,24 @@ export const seedDemoData = async (services: Services): Promise<string[]> => {
   let demo = await services.users.byEmail(DEMO_EMAIL);
   if (demo) lines.push(`demo user ${DEMO_EMAIL} already exists`);
   else {
-    await services.users.create({ email: DEMO_EMAIL, password: DEMO_PASSWORD, name: 'Demo User', roles: ['user'] }, SYSTEM);
+    await services.users.create(
+      { email: DEMO_EMAIL, password: DEMO_PASSWORD, name: 'Demo User', roles: ['user'] },
+      SYSTEM,
+    );
     demo = await services.users.byEmail(DEMO_EMAIL);
     lines.push(`created demo user ${DEMO_EMAIL} / ${DEMO_PASSWORD}`);
   }
   const clients = await services.oauth.clients.list();
-  if (clients.some((client) => client.client_name === DEMO_CLIENT_NAME && client.status === 'active')) lines.push('demo client already exists');
+  if (clients.some((client) => client.client_name === DEMO_CLIENT_NAME && client.status === 'active'))
+    lines.push('demo client already exists');
   else {
     const created = await services.oauth.createConfidentialClient(
       { name: DEMO_CLIENT_NAME, redirectUris: ['http://127.0.0.1:8976/callback'] },
       SYSTEM,
     );
-    lines.push(`created demo client ${created.client.clientId} with secret ${created.clientSecret ?? '(none)'} (shown once)`);
+    lines.push(
+      `created demo client ${created.client.clientId} with secret ${created.clientSecret ?? '(none)'} (shown once)`,
+    );
   }
   const existing = await services.tools.memory.store.listNotes(demo!.id, { tags: ['demo'], limit: 50 });
   const missing = NOTES.filter((note) => !existing.some((e) => e.title === note.title));

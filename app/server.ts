@@ -17,7 +17,11 @@ export type RunningServer = {
   close(): Promise<void>;
 };
 
-export const startServer = async (config: Config, logger: Logger, options: { logRing?: LogRing } = {}): Promise<RunningServer> => {
+export const startServer = async (
+  config: Config,
+  logger: Logger,
+  options: { logRing?: LogRing } = {},
+): Promise<RunningServer> => {
   const services = await openServices(config, logger, options.logRing ? { logRing: options.logRing } : {});
   try {
     const bootstrap = await bootstrapAdmin(services);

@@ -52,8 +52,13 @@ export type Services = CoreServices & {
 };
 
 export class DataDirBusyError extends Error {
-  constructor(readonly dir: string, readonly pid: number) {
-    super(`the embedded database in ${dir} is in use by process ${pid}; stop it first (or use DATABASE_URL for several processes)`);
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `the embedded database in ${dir} is in use by process ${pid}; stop it first (or use DATABASE_URL for several processes)`,
+    );
     this.name = 'DataDirBusyError';
   }
 }
@@ -115,7 +120,11 @@ export const openEventLog = async (config: Config, db: Database): Promise<EventL
   return new PostgresEventLog(db);
 };
 
-export const openServices = async (config: Config, logger: Logger, options: { startProjections?: boolean; logRing?: LogRing; loadSecret?: boolean } = {}): Promise<Services> => {
+export const openServices = async (
+  config: Config,
+  logger: Logger,
+  options: { startProjections?: boolean; logRing?: LogRing; loadSecret?: boolean } = {},
+): Promise<Services> => {
   let unlock = () => undefined as void;
   let db: Database;
   if (config.databaseUrl) {
@@ -137,13 +146,24 @@ export const openServices = async (config: Config, logger: Logger, options: { st
     // `events import` must not create a secret of its own: the imported one has to win.
     const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
     const base = {
-      config, logger, db, log, projections, users, logRing: options.logRing, metrics, rateLimits: new RateLimits(config), appends, groupCommit: new GroupCommit(log),
+      config,
+      logger,
+      db,
+      log,
+      projections,
+      users,
+      logRing: options.logRing,
+      metrics,
+      rateLimits: new RateLimits(config),
+      appends,
+      groupCommit: new GroupCommit(log),
       get secret(): Buffer {
         if (!secret) throw new Error('the server secret is not loaded in this command');
         return secret;
       },
     };
-    if (!(await base.rateLimits.ready())) logger.warn('Redis (REDIS_URL) not reachable yet: rate limits count per instance until it is');
+    if (!(await base.rateLimits.ready()))
+      logger.warn('Redis (REDIS_URL) not reachable yet: rate limits count per instance until it is');
     // Object.assign, not spread: spreading would read the lazy `secret` getter.
     const core: CoreServices = Object.assign(base, { browserSessions: new BrowserSessions(base) });
     const oauth = await createOAuth(core);

@@ -2,7 +2,14 @@
 import { hash, verify } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
 import { DomainError, type Actor } from '../domain/shared.ts';
-import { normalizeEmail, userDecider, userIdForEmail, userStream, type Role, type UserCommand } from '../domain/users/index.ts';
+import {
+  normalizeEmail,
+  userDecider,
+  userIdForEmail,
+  userStream,
+  type Role,
+  type UserCommand,
+} from '../domain/users/index.ts';
 import { prepared, type Queryable } from '../db/database.ts';
 import type { EventLog } from '../eventstore/port.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
@@ -49,12 +56,29 @@ export class Users {
     return result;
   }
 
-  async create(input: { email: string; password: string; name?: string; roles?: Role[] }, actor: Actor, now = new Date()) {
-    if (input.password.length < MIN_PASSWORD) throw new DomainError('weak_password', `password must be at least ${MIN_PASSWORD} characters`);
+  async create(
+    input: { email: string; password: string; name?: string; roles?: Role[] },
+    actor: Actor,
+    now = new Date(),
+  ) {
+    if (input.password.length < MIN_PASSWORD)
+      throw new DomainError('weak_password', `password must be at least ${MIN_PASSWORD} characters`);
     const email = normalizeEmail(input.email);
     const userId = userIdForEmail(email);
     const passwordHash = await hashPassword(input.password);
-    await this.run(email, { type: 'CreateUser', userId, email, name: input.name ?? email.split('@')[0] ?? email, passwordHash, roles: input.roles ?? ['user'], now }, actor);
+    await this.run(
+      email,
+      {
+        type: 'CreateUser',
+        userId,
+        email,
+        name: input.name ?? email.split('@')[0] ?? email,
+        passwordHash,
+        roles: input.roles ?? ['user'],
+        now,
+      },
+      actor,
+    );
     return userId;
   }
 
@@ -67,8 +91,13 @@ export class Users {
   }
 
   async changePassword(email: string, password: string, actor: Actor, now = new Date()) {
-    if (password.length < MIN_PASSWORD) throw new DomainError('weak_password', `password must be at least ${MIN_PASSWORD} characters`);
-    await this.run(normalizeEmail(email), { type: 'ChangePassword', passwordHash: await hashPassword(password), now }, actor);
+    if (password.length < MIN_PASSWORD)
+      throw new DomainError('weak_password', `password must be at least ${MIN_PASSWORD} characters`);
+    await this.run(
+      normalizeEmail(email),
+      { type: 'ChangePassword', passwordHash: await hashPassword(password), now },
+      actor,
+    );
   }
 
   async setRoles(email: string, roles: Role[], actor: Actor, now = new Date()) {

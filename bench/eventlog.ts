@@ -17,7 +17,10 @@ const logger = createLogger('silent');
 const counter: Projection = {
   name: 'bench_counter',
   version: 1,
-  tables: { bench_counter: 'CREATE TABLE {bench_counter} (stream text PRIMARY KEY, count int NOT NULL, last_revision bigint NOT NULL)' },
+  tables: {
+    bench_counter:
+      'CREATE TABLE {bench_counter} (stream text PRIMARY KEY, count int NOT NULL, last_revision bigint NOT NULL)',
+  },
   eventTypes: ['Bench'],
   toStatements: (event: RecordedEvent, t: Tables) => [
     {
@@ -39,38 +42,68 @@ type Row = { store: string; measure: string; count: number; ms: number; perSecon
 
 const run = async (store: string, db: Database): Promise<Row[]> => {
   const rows: Row[] = [];
-  const add = (measure: string, count: number, ms: number) => rows.push({ store, measure, count, ms: Math.round(ms), perSecond: rate(count, ms) });
+  const add = (measure: string, count: number, ms: number) =>
+    rows.push({ store, measure, count, ms: Math.round(ms), perSecond: rate(count, ms) });
   const log = new PostgresEventLog(db);
   const single = store.startsWith('PGlite') ? 500 : 2_000;
-  add('append: 1 event per command, 1 writer', single, await time(async () => {
-    for (let i = 0; i < single; i += 1) await log.append(`single-${i % 100}`, [{ type: 'Bench', data: { i } }]);
-  }));
-  add('append: 1 event per command, 8 writers', single, await time(() =>
-    Promise.all(Array.from({ length: 8 }, async (_, w) => {
-      for (let i = 0; i < single / 8; i += 1) await log.append(`multi-${w}-${i % 10}`, [{ type: 'Bench', data: { i } }]);
-    })),
-  ));
+  add(
+    'append: 1 event per command, 1 writer',
+    single,
+    await time(async () => {
+      for (let i = 0; i < single; i += 1) await log.append(`single-${i % 100}`, [{ type: 'Bench', data: { i } }]);
+    }),
+  );
+  add(
+    'append: 1 event per command, 8 writers',
+    single,
+    await time(() =>
+      Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          for (let i = 0; i < single / 8; i += 1)
+            await log.append(`multi-${w}-${i % 10}`, [{ type: 'Bench', data: { i } }]);
+        }),
+      ),
+    ),
+  );
   // Baseline: the same single-row INSERT without the stream-version row and the expected-version check.
-  await db.query('CREATE TABLE IF NOT EXISTS bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream text, data jsonb)');
-  add('baseline: raw single-row INSERT, 1 writer', single, await time(async () => {
-    for (let i = 0; i < single; i += 1) await db.query('INSERT INTO bench_raw (stream, data) VALUES ($1, $2)', [`s${i % 100}`, JSON.stringify({ i })]);
-  }));
+  await db.query(
+    'CREATE TABLE IF NOT EXISTS bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream text, data jsonb)',
+  );
+  add(
+    'baseline: raw single-row INSERT, 1 writer',
+    single,
+    await time(async () => {
+      for (let i = 0; i < single; i += 1)
+        await db.query('INSERT INTO bench_raw (stream, data) VALUES ($1, $2)', [`s${i % 100}`, JSON.stringify({ i })]);
+    }),
+  );
   const batches = Math.ceil((TOTAL - single * 2) / 100);
-  add('append: 100-event batches', batches * 100, await time(async () => {
-    for (let b = 0; b < batches; b += 1) {
-      await log.append(`batch-${b % 1_000}`, Array.from({ length: 100 }, (_, i) => ({ type: 'Bench', data: { i }, id: randomUUID() })));
-    }
-  }));
+  add(
+    'append: 100-event batches',
+    batches * 100,
+    await time(async () => {
+      for (let b = 0; b < batches; b += 1) {
+        await log.append(
+          `batch-${b % 1_000}`,
+          Array.from({ length: 100 }, (_, i) => ({ type: 'Bench', data: { i }, id: randomUUID() })),
+        );
+      }
+    }),
+  );
   let read = 0;
-  add('read all (pages of 1000)', 0, await time(async () => {
-    let after = START;
-    for (;;) {
-      const page = await log.readAll({ after, maxCount: 1_000 });
-      if (page.length === 0) break;
-      read += page.length;
-      after = page[page.length - 1]!.position;
-    }
-  }));
+  add(
+    'read all (pages of 1000)',
+    0,
+    await time(async () => {
+      let after = START;
+      for (;;) {
+        const page = await log.readAll({ after, maxCount: 1_000 });
+        if (page.length === 0) break;
+        read += page.length;
+        after = page[page.length - 1]!.position;
+      }
+    }),
+  );
   rows[rows.length - 1]!.count = read;
   rows[rows.length - 1]!.perSecond = rate(read, rows[rows.length - 1]!.ms);
   const runner = new ProjectionRunner(db, log, [counter], logger, { batchSize: 2_000 });

@@ -44,7 +44,11 @@ const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLeve
 let services: Services | undefined;
 try {
   services = await openServices(config, logger, { startProjections: command.projections ?? true, loadSecret: false });
-  const code = await command.run(services, parsed!.values as Record<string, string | boolean | undefined>, parsed!.positionals);
+  const code = await command.run(
+    services,
+    parsed!.values as Record<string, string | boolean | undefined>,
+    parsed!.positionals,
+  );
   await services.close();
   process.exit(code ?? 0);
 } catch (error) {

@@ -25,13 +25,17 @@ const table = (rows: Record<string, unknown>[]) => {
   if (rows.length === 0) return out('(none)');
   const keys = Object.keys(rows[0]!);
   const widths = keys.map((key) => Math.max(key.length, ...rows.map((row) => String(row[key] ?? '').length)));
-  const format = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  const format = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   out(format(keys));
   for (const row of rows) out(format(keys.map((key) => String(row[key] ?? ''))));
 };
 const needEmail = (positionals: string[]): string => {
   const email = positionals[0];
-  if (!email) throw new DomainError('missing_argument', 'give the user\'s email');
+  if (!email) throw new DomainError('missing_argument', "give the user's email");
   return email;
 };
 
@@ -55,7 +59,10 @@ const core: Record<string, Command> = {
       }
       const password = typeof values.password === 'string' ? values.password : generatePassword();
       const roles: Role[] = values.admin ? ['admin', 'user'] : ['user'];
-      await services.users.create({ email, password, ...(typeof values.name === 'string' ? { name: values.name } : {}), roles }, CLI);
+      await services.users.create(
+        { email, password, ...(typeof values.name === 'string' ? { name: values.name } : {}), roles },
+        CLI,
+      );
       out(`created ${email} (${roles.join(', ')})`);
       if (typeof values.password !== 'string') out(`password: ${password}   (shown once)`);
     },
@@ -63,7 +70,15 @@ const core: Record<string, Command> = {
   'users list': {
     summary: 'list users',
     async run(services) {
-      table((await services.users.list()).map((u) => ({ email: u.email, name: u.name, roles: u.roles.join(','), status: u.status, created: u.created_at.toISOString() })));
+      table(
+        (await services.users.list()).map((u) => ({
+          email: u.email,
+          name: u.name,
+          roles: u.roles.join(','),
+          status: u.status,
+          created: u.created_at.toISOString(),
+        })),
+      );
     },
   },
   'users disable': {
@@ -95,7 +110,17 @@ const core: Record<string, Command> = {
     summary: 'position, lag and errors of every projection',
     async run(services) {
       const statuses = await services.projections.status();
-      table(statuses.map((s) => ({ name: s.name, status: s.status, position: positionToString(s.position), handled: s.eventsHandled, lag: s.lagEvents, lagSeconds: s.lagSeconds.toFixed(1), error: s.lastError ?? '' })));
+      table(
+        statuses.map((s) => ({
+          name: s.name,
+          status: s.status,
+          position: positionToString(s.position),
+          handled: s.eventsHandled,
+          lag: s.lagEvents,
+          lagSeconds: s.lagSeconds.toFixed(1),
+          error: s.lastError ?? '',
+        })),
+      );
       return statuses.some((s) => s.status === 'failed') ? 2 : 0;
     },
   },
@@ -105,7 +130,11 @@ const core: Record<string, Command> = {
       const names = positionals.length ? positionals : services.projections.projections.map((p) => p.name);
       for (const name of names) {
         const bar = new cliProgress.SingleBar(
-          { format: `${name.padEnd(18)} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+          {
+            format: `${name.padEnd(18)} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`,
+            stream: process.stderr,
+            hideCursor: true,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(1, 0, { rate: 0 });
@@ -114,7 +143,9 @@ const core: Record<string, Command> = {
           bar.update(progress.handled, { rate: progress.eventsPerSecond });
         });
         bar.stop();
-        out(`${name}: rebuilt from ${result.handled} events (${result.eventsPerSecond} events/s), generation ${result.generation}`);
+        out(
+          `${name}: rebuilt from ${result.handled} events (${result.eventsPerSecond} events/s), generation ${result.generation}`,
+        );
       }
     },
   },
@@ -123,7 +154,11 @@ const core: Record<string, Command> = {
     options: { stream: { type: 'string' } },
     projections: false,
     async run(services, values) {
-      const count = await exportEvents(services.log, process.stdout, typeof values.stream === 'string' ? { stream: values.stream } : {});
+      const count = await exportEvents(
+        services.log,
+        process.stdout,
+        typeof values.stream === 'string' ? { stream: values.stream } : {},
+      );
       process.stderr.write(`exported ${count} events\n`);
     },
   },
@@ -133,7 +168,9 @@ const core: Record<string, Command> = {
       const result = await importEvents(services.log, process.stdin);
       const head = await services.log.headPosition();
       await services.projections.waitFor(head, { timeoutMs: 600_000 });
-      out(`imported ${result.imported} events into ${result.streams} streams (${result.skipped} already present); read models caught up`);
+      out(
+        `imported ${result.imported} events into ${result.streams} streams (${result.skipped} already present); read models caught up`,
+      );
     },
   },
   seed: {

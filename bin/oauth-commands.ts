@@ -2,7 +2,10 @@
 import type { Command } from './commands.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
 
-export const oauthCommands = (out: (text: string) => void, table: (rows: Record<string, unknown>[]) => void): Record<string, Command> => ({
+export const oauthCommands = (
+  out: (text: string) => void,
+  table: (rows: Record<string, unknown>[]) => void,
+): Record<string, Command> => ({
   'clients list': {
     summary: 'registered OAuth clients (dynamic, metadata document, admin)',
     async run(services) {
@@ -35,7 +38,11 @@ export const oauthCommands = (out: (text: string) => void, table: (rows: Record<
     async run(services, _values, positionals) {
       const clientId = positionals[0];
       if (!clientId) throw new DomainError('missing_argument', 'give the client_id');
-      out((await services.oauth.clients.delete(clientId, CLI)) ? `deleted ${clientId}` : `${clientId} was already deleted or does not exist`);
+      out(
+        (await services.oauth.clients.delete(clientId, CLI))
+          ? `deleted ${clientId}`
+          : `${clientId} was already deleted or does not exist`,
+      );
     },
   },
   'tokens revoke': {
@@ -47,15 +54,23 @@ export const oauthCommands = (out: (text: string) => void, table: (rows: Record<
       if (userEmail || clientId) {
         const user = userEmail ? await services.users.byEmail(userEmail) : undefined;
         if (userEmail && !user) throw new DomainError('user_not_found', `no user ${userEmail}`);
-        const grants = await services.oauth.listGrants({ ...(user ? { userId: user.id } : {}), ...(clientId ? { clientId } : {}) });
+        const grants = await services.oauth.listGrants({
+          ...(user ? { userId: user.id } : {}),
+          ...(clientId ? { clientId } : {}),
+        });
         let revoked = 0;
-        for (const grant of grants.filter((g) => g.status === 'active')) if (await services.oauth.revokeGrant(grant.grant_id, CLI)) revoked += 1;
+        for (const grant of grants.filter((g) => g.status === 'active'))
+          if (await services.oauth.revokeGrant(grant.grant_id, CLI)) revoked += 1;
         out(`revoked ${revoked} grant(s)`);
         return;
       }
       const token = positionals[0];
       if (!token) throw new DomainError('missing_argument', 'give a token or jti, or --user / --client');
-      out((await services.oauth.revokeToken(token, CLI)) ? 'revoked' : 'nothing to revoke (unknown, expired or already revoked)');
+      out(
+        (await services.oauth.revokeToken(token, CLI))
+          ? 'revoked'
+          : 'nothing to revoke (unknown, expired or already revoked)',
+      );
     },
   },
   'keys rotate': {

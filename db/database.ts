@@ -17,9 +17,14 @@ export type Row = Record<string, unknown>;
 export type Prepared = { readonly name: string; readonly text: string };
 
 /** Named by a hash of its text, so one name never stands for two statements on a connection. */
-export const prepared = (text: string): Prepared => ({ name: `q_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, text });
+export const prepared = (text: string): Prepared => ({
+  name: `q_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`,
+  text,
+});
 
-export type Queryable = { query<R extends Row = Row>(text: string | Prepared, params?: unknown[]): Promise<pg.QueryResult<R>> };
+export type Queryable = {
+  query<R extends Row = Row>(text: string | Prepared, params?: unknown[]): Promise<pg.QueryResult<R>>;
+};
 
 /**
  * pg's query config (a fresh object: pg writes the values into the config it is given). Embedded

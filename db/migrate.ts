@@ -18,7 +18,12 @@ export const migrate = async (db: Database, logger?: Logger): Promise<string[]> 
       migrationsTable: 'schema_migrations',
       checkOrder: true,
       log: (message: string) => logger?.debug({ migration: message }, 'migration'),
-      logger: { debug: () => undefined, info: () => undefined, warn: (m: string) => logger?.warn(m), error: (m: string) => logger?.error(m) },
+      logger: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (m: string) => logger?.warn(m),
+        error: (m: string) => logger?.error(m),
+      },
     });
     const names = applied.map((migration) => migration.name);
     if (names.length > 0) logger?.info({ applied: names }, 'migrations applied');

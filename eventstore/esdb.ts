@@ -66,7 +66,10 @@ const DEFAULT_READ_ALL = 1_000;
 const NO_POSITION = 18_446_744_073_709_551_615n;
 
 export class InvalidStreamNameError extends Error {
-  constructor(readonly stream: string, reason: string) {
+  constructor(
+    readonly stream: string,
+    reason: string,
+  ) {
     super(`stream name ${JSON.stringify(stream)} ${reason}`);
     this.name = 'InvalidStreamNameError';
   }
@@ -76,18 +79,28 @@ export class InvalidStreamNameError extends Error {
 // name from user input must never start with it (same docs section as CREATED_AT_KEY).
 export const toEsdbStreamName = (stream: string): string => {
   if (stream.length === 0) throw new InvalidStreamNameError(stream, 'is empty');
-  if (stream.startsWith('$')) throw new InvalidStreamNameError(stream, 'starts with "$", which EventStoreDB reserves for system streams');
+  if (stream.startsWith('$'))
+    throw new InvalidStreamNameError(stream, 'starts with "$", which EventStoreDB reserves for system streams');
   return stream;
 };
 
 export const toStreamState = (expected: ExpectedVersion): AppendStreamState =>
-  expected === 'any' ? ANY : expected === 'no_stream' ? NO_STREAM : expected === 'stream_exists' ? STREAM_EXISTS : expected;
+  expected === 'any'
+    ? ANY
+    : expected === 'no_stream'
+      ? NO_STREAM
+      : expected === 'stream_exists'
+        ? STREAM_EXISTS
+        : expected;
 
 /** The client reports the stream's current revision, or NO_STREAM when it does not exist. */
 export const fromCurrentState = (actual: CurrentStreamState): bigint | undefined =>
   actual === NO_STREAM || actual < 0n ? undefined : actual;
 
-export const toEsdbPosition = (position: GlobalPosition): Position => ({ commit: position.commit, prepare: position.prepare });
+export const toEsdbPosition = (position: GlobalPosition): Position => ({
+  commit: position.commit,
+  prepare: position.prepare,
+});
 
 const validPosition = (position: Position | undefined): GlobalPosition | undefined =>
   position && position.commit !== NO_POSITION ? { commit: position.commit, prepare: position.prepare } : undefined;
@@ -101,14 +114,18 @@ const positionOf = (resolved: ResolvedEvent | AllStreamResolvedEvent): GlobalPos
 
 export const toEventData = (event: NewEvent): EventData => {
   // Event types starting with `$` are system events: the excludeSystemEvents filter below would hide them.
-  if (event.type.startsWith('$')) throw new Error(`event type ${JSON.stringify(event.type)} starts with "$", which EventStoreDB reserves`);
-  if (event.metadata && CREATED_AT_KEY in event.metadata) throw new Error(`event metadata key ${CREATED_AT_KEY} is reserved`);
+  if (event.type.startsWith('$'))
+    throw new Error(`event type ${JSON.stringify(event.type)} starts with "$", which EventStoreDB reserves`);
+  if (event.metadata && CREATED_AT_KEY in event.metadata)
+    throw new Error(`event metadata key ${CREATED_AT_KEY} is reserved`);
   return jsonEvent({
     id: event.id ?? randomUUID(),
     type: event.type,
     // The client JSON.stringifies data whatever its type says, so any JSON value (null, numbers) round-trips.
     data: (event.data ?? null) as JSONType,
-    metadata: event.createdAt ? { ...event.metadata, [CREATED_AT_KEY]: event.createdAt.toISOString() } : { ...event.metadata },
+    metadata: event.createdAt
+      ? { ...event.metadata, [CREATED_AT_KEY]: event.createdAt.toISOString() }
+      : { ...event.metadata },
   });
 };
 
@@ -119,7 +136,8 @@ export const toRecorded = (resolved: ResolvedEvent | AllStreamResolvedEvent): Re
   const event = resolved.event;
   if (!event) return undefined;
   const position = positionOf(resolved);
-  if (!position) throw new Error(`EventStoreDB returned event ${event.id} without a position (server older than 22.6?)`);
+  if (!position)
+    throw new Error(`EventStoreDB returned event ${event.id} without a position (server older than 22.6?)`);
   const { [CREATED_AT_KEY]: original, ...metadata } = isRecord(event.metadata) ? event.metadata : {};
   const createdAt = typeof original === 'string' ? new Date(original) : undefined;
   return {
@@ -149,7 +167,9 @@ export const toEsdbStreamMetadata = (metadata: StreamMetadata): EsdbStreamMetada
     throw new RangeError(`truncateBefore out of range: ${truncateBefore}`);
   }
   return {
-    ...(metadata.maxAgeSeconds !== undefined ? { maxAge: positiveInteger('maxAgeSeconds', metadata.maxAgeSeconds) } : {}),
+    ...(metadata.maxAgeSeconds !== undefined
+      ? { maxAge: positiveInteger('maxAgeSeconds', metadata.maxAgeSeconds) }
+      : {}),
     ...(metadata.maxCount !== undefined ? { maxCount: positiveInteger('maxCount', metadata.maxCount) } : {}),
     ...(truncateBefore !== undefined ? { truncateBefore: Number(truncateBefore) } : {}),
   };
@@ -190,7 +210,11 @@ export class EsdbEventLog implements EventLog {
    * this adapter reads the stream first and raises DuplicateEventError itself, then appends pinned to the
    * revision it checked. Unlike PostgreSQL, an id used in *another* stream is not detected.
    */
-  async append(stream: string, events: readonly NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+  async append(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion?: ExpectedVersion } = {},
+  ): Promise<AppendResult> {
     const name = toEsdbStreamName(stream);
     if (events.length === 0) throw new Error('append needs at least one event');
     const expected = options.expectedVersion ?? 'any';
@@ -223,24 +247,35 @@ export class EsdbEventLog implements EventLog {
   }
 
   /** Raises DuplicateEventError for an id already in the stream; returns the revision it checked, to append at. */
-  private async checkedExpectation(stream: string, ids: ReadonlySet<string>, expected: ExpectedVersion): Promise<ExpectedVersion> {
+  private async checkedExpectation(
+    stream: string,
+    ids: ReadonlySet<string>,
+    expected: ExpectedVersion,
+  ): Promise<ExpectedVersion> {
     const existing = await this.readStream(stream);
     const observed = existing[existing.length - 1]?.revision;
     // A stream whose events all fall outside retention reads as empty: leave the caller's expectation to the server.
     const compatible = observed !== undefined && satisfies(expected, observed);
     const duplicate = existing.find((event) => ids.has(event.id));
-    if (duplicate && observed !== undefined && !compatible) throw new WrongExpectedVersionError(stream, expected, observed);
+    if (duplicate && observed !== undefined && !compatible)
+      throw new WrongExpectedVersionError(stream, expected, observed);
     if (duplicate) throw new DuplicateEventError(duplicate.id);
     return compatible ? observed : expected;
   }
 
-  private async appendOnce(stream: string, data: EventData[], sent: ExpectedVersion, expected: ExpectedVersion): Promise<AppendResult> {
+  private async appendOnce(
+    stream: string,
+    data: EventData[],
+    sent: ExpectedVersion,
+    expected: ExpectedVersion,
+  ): Promise<AppendResult> {
     let result;
     try {
       // One call with every event: ESDB appends a batch atomically.
       result = await this.client.appendToStream(stream, data, { streamState: toStreamState(sent) });
     } catch (error) {
-      if (error instanceof EsdbWrongExpectedVersionError) throw new WrongExpectedVersionError(stream, expected, fromCurrentState(error.actualState));
+      if (error instanceof EsdbWrongExpectedVersionError)
+        throw new WrongExpectedVersionError(stream, expected, fromCurrentState(error.actualState));
       throw error;
     }
     // With throwOnAppendFailure=false in the connection string the client reports the conflict in the result.
@@ -248,9 +283,14 @@ export class EsdbEventLog implements EventLog {
     // The append's own position is the last event's commit position only "90% of the time"
     // (https://github.com/kurrent-io/EventStore-Client-Go/issues/88): read the last event back so the position
     // matches what readAll and subscriptions report.
-    const [last] = await drain(this.client.readStream(stream, { fromRevision: result.nextExpectedRevision, maxCount: 1 }));
-    const position = (last?.event?.revision === result.nextExpectedRevision ? positionOf(last) : undefined) ?? validPosition(result.position);
-    if (!position) throw new Error(`EventStoreDB did not report the position of ${stream}@${result.nextExpectedRevision}`);
+    const [last] = await drain(
+      this.client.readStream(stream, { fromRevision: result.nextExpectedRevision, maxCount: 1 }),
+    );
+    const position =
+      (last?.event?.revision === result.nextExpectedRevision ? positionOf(last) : undefined) ??
+      validPosition(result.position);
+    if (!position)
+      throw new Error(`EventStoreDB did not report the position of ${stream}@${result.nextExpectedRevision}`);
     return { nextExpectedVersion: result.nextExpectedRevision, position };
   }
 
@@ -284,7 +324,11 @@ export class EsdbEventLog implements EventLog {
     while (events.length < maxCount) {
       const wanted = maxCount - events.length + 1;
       const page = await drain(
-        this.client.readAll({ fromPosition: after ? toEsdbPosition(after) : FROM_START, maxCount: wanted, filter: excludeSystemEvents() }),
+        this.client.readAll({
+          fromPosition: after ? toEsdbPosition(after) : FROM_START,
+          maxCount: wanted,
+          filter: excludeSystemEvents(),
+        }),
       );
       let progressed = false;
       for (const resolved of page) {
@@ -357,12 +401,20 @@ export class EsdbEventLog implements EventLog {
   async headPosition(): Promise<GlobalPosition | undefined> {
     let before: ReadPosition = END;
     for (;;) {
-      const page = await drain(this.client.readAll({ direction: BACKWARDS, fromPosition: before, maxCount: 100, filter: excludeSystemEvents() }));
+      const page = await drain(
+        this.client.readAll({
+          direction: BACKWARDS,
+          fromPosition: before,
+          maxCount: 100,
+          filter: excludeSystemEvents(),
+        }),
+      );
       const events = page.flatMap((resolved) => toRecorded(resolved) ?? []);
       const newest = events.find(isUserEvent);
       if (newest) return newest.position;
       const oldest = events[events.length - 1];
-      if (page.length < 100 || !oldest || (before !== END && comparePositions(oldest.position, before) >= 0)) return undefined;
+      if (page.length < 100 || !oldest || (before !== END && comparePositions(oldest.position, before) >= 0))
+        return undefined;
       before = toEsdbPosition(oldest.position);
     }
   }

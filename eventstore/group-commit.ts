@@ -77,7 +77,8 @@ export class GroupCommit {
           const { nextExpectedVersion, position } = results[index]!;
           const before = nextExpectedVersion - BigInt(queued.events.length);
           this.stats.events += queued.events.length;
-          for (const waiter of queued.waiters) waiter.resolve({ nextExpectedVersion: before + BigInt(waiter.end), position });
+          for (const waiter of queued.waiters)
+            waiter.resolve({ nextExpectedVersion: before + BigInt(waiter.end), position });
         });
       }
     } finally {

@@ -32,7 +32,11 @@ export class MemoryEventLog implements EventLog {
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  async append(stream: string, events: readonly NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+  async append(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion?: ExpectedVersion } = {},
+  ): Promise<AppendResult> {
     return this.appendNow(stream, events, options.expectedVersion ?? 'any');
   }
 
@@ -135,7 +139,10 @@ export class MemoryEventLog implements EventLog {
       if (dropped.length === 0) continue;
       removed += dropped.length;
       const droppedIds = new Set(dropped.map((event) => event.id));
-      this.streams.set(stream, list.filter((event) => kept.has(event)));
+      this.streams.set(
+        stream,
+        list.filter((event) => kept.has(event)),
+      );
       for (let i = this.all.length - 1; i >= 0; i -= 1) if (droppedIds.has(this.all[i]!.id)) this.all.splice(i, 1);
     }
     return removed;

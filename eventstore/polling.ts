@@ -3,7 +3,14 @@
 // projection, the MCP session feed): after a wake-up (an append here, or a NOTIFY) it reads what is new
 // and keeps the most recent events in memory; a subscription that is caught up takes its batches from
 // there, and one that is behind reads the log itself until it reaches the tail's window.
-import { START, comparePositions, type GlobalPosition, type RecordedEvent, type SubscribeOptions, type Subscription } from './port.ts';
+import {
+  START,
+  comparePositions,
+  type GlobalPosition,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type Subscription,
+} from './port.ts';
 
 export class Waker {
   private waiters = new Set<() => void>();
@@ -71,7 +78,9 @@ export class PollingSubscriptions {
     const loop = async () => {
       while (!closed) {
         const seen = this.grown.generation;
-        const events = this.fromWindow(after, batchSize) ?? (await this.source.readAll(after ? { after, maxCount: batchSize } : { maxCount: batchSize }));
+        const events =
+          this.fromWindow(after, batchSize) ??
+          (await this.source.readAll(after ? { after, maxCount: batchSize } : { maxCount: batchSize }));
         if (closed) return;
         if (events.length > 0) {
           await options.onEvents(events);
@@ -131,7 +140,8 @@ export class PollingSubscriptions {
           const events = await this.source.readAll({ after: newest, maxCount: TAIL_PAGE });
           if (events.length > 0) {
             this.window.push(...events);
-            if (this.window.length > TAIL_CAPACITY) this.start = this.window.splice(0, this.window.length - TAIL_CAPACITY).at(-1)!.position;
+            if (this.window.length > TAIL_CAPACITY)
+              this.start = this.window.splice(0, this.window.length - TAIL_CAPACITY).at(-1)!.position;
             this.grown.wake();
             eagerRetries = 0;
             if (events.length >= TAIL_PAGE) continue;

@@ -69,7 +69,11 @@ export type StreamMetadata = {
   readonly truncateBefore?: bigint;
 };
 
-export type ReadStreamOptions = { readonly fromRevision?: bigint; readonly maxCount?: number; readonly backwards?: boolean };
+export type ReadStreamOptions = {
+  readonly fromRevision?: bigint;
+  readonly maxCount?: number;
+  readonly backwards?: boolean;
+};
 export type ReadAllOptions = { readonly after?: GlobalPosition; readonly maxCount?: number };
 
 export type Subscription = { close(): Promise<void> };
@@ -93,7 +97,11 @@ export type AppendManyOptions = {
 export interface EventLog {
   readonly kind: 'memory' | 'postgres' | 'esdb';
   /** Appends atomically: all events or none (one command = one append). */
-  append(stream: string, events: readonly NewEvent[], options?: { expectedVersion?: ExpectedVersion }): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    options?: { expectedVersion?: ExpectedVersion },
+  ): Promise<AppendResult>;
   /**
    * Appends to several distinct streams with no version expectation (as 'any'), in one round trip where
    * the store allows it: the group commit of MCP messages and audit events (eventstore/group-commit.ts).
@@ -119,7 +127,9 @@ export class WrongExpectedVersionError extends Error {
     readonly expected: ExpectedVersion,
     readonly actual: bigint | undefined,
   ) {
-    super(`stream ${stream}: expected version ${String(expected)}, actual ${actual === undefined ? 'no stream' : String(actual)}`);
+    super(
+      `stream ${stream}: expected version ${String(expected)}, actual ${actual === undefined ? 'no stream' : String(actual)}`,
+    );
     this.name = 'WrongExpectedVersionError';
   }
 }

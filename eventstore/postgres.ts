@@ -38,7 +38,17 @@ export type EventRow = {
 };
 
 const columns = (alias = '') =>
-  ['global_position::text', 'transaction_id::text', 'stream_id', 'stream_revision::text', 'event_id::text', 'event_type', 'data', 'metadata', 'created_at']
+  [
+    'global_position::text',
+    'transaction_id::text',
+    'stream_id',
+    'stream_revision::text',
+    'event_id::text',
+    'event_type',
+    'data',
+    'metadata',
+    'created_at',
+  ]
     .map((column) => `${alias}${column}`)
     .join(', ');
 // Aliased columns keep the bare names the row type expects.
@@ -138,7 +148,9 @@ const appendManySql = (notify: string | undefined) => `WITH input AS (
 /** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
 /** `notify`: the payload of the append's NOTIFY (the writer's origin), or undefined for none. */
 const statements = (notify: string | undefined) => ({
-  append: Object.fromEntries(Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim, notify))])) as Record<ClaimKind, Prepared>,
+  append: Object.fromEntries(
+    Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim, notify))]),
+  ) as Record<ClaimKind, Prepared>,
   appendMany: prepared(appendManySql(notify)),
 });
 
@@ -168,7 +180,10 @@ export class PostgresEventLog implements EventLog {
   /** Names this log's NOTIFYs: its own wake it at once (see append), so only other writers' count. */
   private readonly origin = randomUUID();
 
-  constructor(private readonly db: Database, options: PostgresEventLogOptions = {}) {
+  constructor(
+    private readonly db: Database,
+    options: PostgresEventLogOptions = {},
+  ) {
     this.pollMs = options.pollMs ?? 500;
     this.subscriptions = new PollingSubscriptions(this, this.waker, this.pollMs);
     // NOTIFY wakes other instances at once; the embedded database has one process, so only local wake-ups.
@@ -182,26 +197,31 @@ export class PostgresEventLog implements EventLog {
    * two appends with the same expectation claims nothing), insert the events, NOTIFY. Any failure (a
    * duplicate event id, a full disk) aborts the whole statement: nothing is half-written.
    */
-  async append(stream: string, events: readonly NewEvent[], options: { expectedVersion?: ExpectedVersion } = {}): Promise<AppendResult> {
+  async append(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion?: ExpectedVersion } = {},
+  ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
     const expected = options.expectedVersion ?? 'any';
     const count = BigInt(events.length);
     const statement = this.statements.append[typeof expected === 'bigint' ? 'revision' : expected];
     let row: { base: string | null; global_position: string | null; transaction_id: string | null } | undefined;
     try {
-      const result = await this.db.query<{ base: string | null; global_position: string | null; transaction_id: string | null }>(
-        statement,
-        [
-          stream,
-          typeof expected === 'bigint' ? String(expected) : null,
-          String(count),
-          events.map((event) => event.id ?? randomUUID()),
-          events.map((event) => event.type),
-          events.map((event) => JSON.stringify(event.data ?? null)),
-          events.map((event) => JSON.stringify(event.metadata ?? {})),
-          events.map((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
-        ],
-      );
+      const result = await this.db.query<{
+        base: string | null;
+        global_position: string | null;
+        transaction_id: string | null;
+      }>(statement, [
+        stream,
+        typeof expected === 'bigint' ? String(expected) : null,
+        String(count),
+        events.map((event) => event.id ?? randomUUID()),
+        events.map((event) => event.type),
+        events.map((event) => JSON.stringify(event.data ?? null)),
+        events.map((event) => JSON.stringify(event.metadata ?? {})),
+        events.map((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
+      ]);
       row = result.rows[0];
     } catch (error) {
       throw duplicateOr(error);
@@ -226,15 +246,17 @@ export class PostgresEventLog implements EventLog {
     checkAppendMany(appends);
     const input = appends.map(({ stream, events }) => ({
       stream,
-      events: events.map((event) => ({ id: event.id ?? randomUUID(), type: event.type, data: event.data ?? null, metadata: event.metadata ?? {} })),
+      events: events.map((event) => ({
+        id: event.id ?? randomUUID(),
+        type: event.type,
+        data: event.data ?? null,
+        metadata: event.metadata ?? {},
+      })),
     }));
     type Row = { base: string; global_position: string; transaction_id: string };
     let rows: Row[];
     try {
-      const result = await this.db.query<Row>(
-        this.statements.appendMany,
-        [JSON.stringify(input)],
-      );
+      const result = await this.db.query<Row>(this.statements.appendMany, [JSON.stringify(input)]);
       rows = result.rows;
     } catch (error) {
       throw duplicateOr(error);
@@ -265,7 +287,10 @@ export class PostgresEventLog implements EventLog {
   }
 
   async streamVersion(stream: string): Promise<bigint | undefined> {
-    const result = await this.db.query<{ version: string }>('SELECT version::text FROM event_streams WHERE stream_id = $1', [stream]);
+    const result = await this.db.query<{ version: string }>(
+      'SELECT version::text FROM event_streams WHERE stream_id = $1',
+      [stream],
+    );
     const version = result.rows[0]?.version;
     // -1: retention metadata was set before the stream's first event.
     return version === undefined || version === '-1' ? undefined : BigInt(version);
@@ -289,10 +314,7 @@ export class PostgresEventLog implements EventLog {
   }
 
   private async queryAll(after: GlobalPosition, maxCount: number): Promise<RecordedEvent[]> {
-    const result = await this.db.query<EventRow>(
-      READ_ALL,
-      [String(after.commit), String(after.prepare), maxCount],
-    );
+    const result = await this.db.query<EventRow>(READ_ALL, [String(after.commit), String(after.prepare), maxCount]);
     return result.rows.map(toRecorded);
   }
 
@@ -317,15 +339,21 @@ export class PostgresEventLog implements EventLog {
       `INSERT INTO event_streams (stream_id, version, max_age_seconds, max_count, truncate_before)
        VALUES ($1, -1, $2, $3, $4)
        ON CONFLICT (stream_id) DO UPDATE SET max_age_seconds = $2, max_count = $3, truncate_before = $4, updated_at = now()`,
-      [stream, metadata.maxAgeSeconds ?? null, metadata.maxCount ?? null, metadata.truncateBefore === undefined ? null : String(metadata.truncateBefore)],
+      [
+        stream,
+        metadata.maxAgeSeconds ?? null,
+        metadata.maxCount ?? null,
+        metadata.truncateBefore === undefined ? null : String(metadata.truncateBefore),
+      ],
     );
   }
 
   async getStreamMetadata(stream: string): Promise<StreamMetadata> {
-    const result = await this.db.query<{ max_age_seconds: number | null; max_count: number | null; truncate_before: string | null }>(
-      'SELECT max_age_seconds, max_count, truncate_before::text FROM event_streams WHERE stream_id = $1',
-      [stream],
-    );
+    const result = await this.db.query<{
+      max_age_seconds: number | null;
+      max_count: number | null;
+      truncate_before: string | null;
+    }>('SELECT max_age_seconds, max_count, truncate_before::text FROM event_streams WHERE stream_id = $1', [stream]);
     const row = result.rows[0];
     if (!row) return {};
     return {

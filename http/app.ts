@@ -62,7 +62,9 @@ export const createApp = (services: Services): Koa => {
     'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
-    ...(services.config.publicUrl.startsWith('https:') ? { 'Strict-Transport-Security': `max-age=${hsts.maxAge}; includeSubDomains` } : {}),
+    ...(services.config.publicUrl.startsWith('https:')
+      ? { 'Strict-Transport-Security': `max-age=${hsts.maxAge}; includeSubDomains` }
+      : {}),
   };
   app.use(async (ctx, next) => {
     if (!isMcpPath(ctx.path)) return pageHeaders(ctx, next);

@@ -10,7 +10,13 @@ export const cookieName = (config: Config, base: string): string => (isSecure(co
 
 export type CookieOptions = { sameSite: 'Strict' | 'Lax'; maxAgeSeconds?: number };
 
-export const setCookie = (ctx: Koa.Context, config: Config, base: string, value: string, options: CookieOptions): void => {
+export const setCookie = (
+  ctx: Koa.Context,
+  config: Config,
+  base: string,
+  value: string,
+  options: CookieOptions,
+): void => {
   const parts = [`${cookieName(config, base)}=${value}`, 'Path=/', 'HttpOnly', `SameSite=${options.sameSite}`];
   if (isSecure(config)) parts.push('Secure');
   if (options.maxAgeSeconds !== undefined) parts.push(`Max-Age=${Math.max(0, Math.floor(options.maxAgeSeconds))}`);
@@ -20,4 +26,5 @@ export const setCookie = (ctx: Koa.Context, config: Config, base: string, value:
 export const clearCookie = (ctx: Koa.Context, config: Config, base: string, sameSite: 'Strict' | 'Lax' = 'Lax'): void =>
   setCookie(ctx, config, base, '', { sameSite, maxAgeSeconds: 0 });
 
-export const getCookie = (ctx: Koa.Context, config: Config, base: string): string | undefined => ctx.cookies.get(cookieName(config, base)) || undefined;
+export const getCookie = (ctx: Koa.Context, config: Config, base: string): string | undefined =>
+  ctx.cookies.get(cookieName(config, base)) || undefined;

@@ -9,7 +9,8 @@ import { formBody } from './forms.ts';
 
 const COOKIE = 'rmcp_csrf';
 
-const sign = (secret: Buffer, value: string) => createHmac('sha256', secret).update(`csrf:${value}`).digest('base64url');
+const sign = (secret: Buffer, value: string) =>
+  createHmac('sha256', secret).update(`csrf:${value}`).digest('base64url');
 
 /** The token for this browser's hidden `csrf` field (sets the cookie on first use). */
 export const csrfToken = (ctx: Koa.Context): string => {
@@ -42,11 +43,17 @@ const sameOrigin = (ctx: Koa.Context, publicUrl: string): boolean => {
 export const requireCsrf = (): Koa.Middleware => async (ctx, next) => {
   if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
   const services = ctx.state.services as Services;
-  if (!sameOrigin(ctx, services.config.publicUrl)) throw new HttpError(403, 'csrf_failed', 'request did not come from this site');
+  if (!sameOrigin(ctx, services.config.publicUrl))
+    throw new HttpError(403, 'csrf_failed', 'request did not come from this site');
   const cookie = getCookie(ctx, services.config, COOKIE);
   const sent = formBody(ctx).csrf ?? ctx.get('x-csrf-token');
   const expected = cookie ? Buffer.from(sign(services.secret, cookie)) : undefined;
-  if (!expected || !sent || Buffer.byteLength(sent) !== expected.length || !timingSafeEqual(Buffer.from(sent), expected)) {
+  if (
+    !expected ||
+    !sent ||
+    Buffer.byteLength(sent) !== expected.length ||
+    !timingSafeEqual(Buffer.from(sent), expected)
+  ) {
     throw new HttpError(403, 'csrf_failed', 'the form expired or was not sent from this site; reload and try again');
   }
   await next();

@@ -22,27 +22,51 @@ const DOMAIN_STATUS: Record<string, number> = { user_not_found: 404, user_exists
 
 export const toHttpError = (error: unknown): HttpError => {
   if (error instanceof HttpError) return error;
-  if (error instanceof DomainError) return new HttpError(DOMAIN_STATUS[error.code] ?? (error.code.endsWith('_not_found') ? 404 : 400), error.code, error.message);
+  if (error instanceof DomainError)
+    return new HttpError(
+      DOMAIN_STATUS[error.code] ?? (error.code.endsWith('_not_found') ? 404 : 400),
+      error.code,
+      error.message,
+    );
   if (error instanceof ZodError) {
     const issue = error.issues[0];
-    return new HttpError(400, 'invalid_request', issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input');
+    return new HttpError(
+      400,
+      'invalid_request',
+      issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input',
+    );
   }
-  if (error instanceof WrongExpectedVersionError) return new HttpError(409, 'conflict', 'the resource changed meanwhile; try again');
+  if (error instanceof WrongExpectedVersionError)
+    return new HttpError(409, 'conflict', 'the resource changed meanwhile; try again');
   // Koa's own errors (body parser limits, ctx.throw): keep their status, never their internals.
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new HttpError(status, status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request', (error as Error).message);
+    return new HttpError(
+      status,
+      status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request',
+      (error as Error).message,
+    );
   }
   return new HttpError(500, 'internal_error', 'internal server error', false);
 };
 
-const TITLES: Record<number, string> = { 400: 'Bad request', 401: 'Sign-in required', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Too large', 429: 'Too many requests', 500: 'Something went wrong' };
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Sign-in required',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Too large',
+  429: 'Too many requests',
+  500: 'Something went wrong',
+};
 
 /** Outermost middleware: logs unexpected errors with the request id, answers without stack traces. */
 export const errorHandler = (): Koa.Middleware => async (ctx, next) => {
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+    if (ctx.status === 404 && ctx.body === undefined)
+      throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
   } catch (raw) {
     const error = toHttpError(raw);
     if (error.status >= 500) ctx.state.log?.error({ err: raw }, 'request failed');
@@ -52,11 +76,23 @@ export const errorHandler = (): Koa.Middleware => async (ctx, next) => {
     if (ctx.accepts('json', 'html') === 'html' && ctx.method === 'GET') {
       ctx.type = 'html';
       ctx.body = ctx.state.render
-        ? ctx.state.render('error', { status: error.status, title: TITLES[error.status] ?? 'Error', detail, requestId: ctx.state.requestId })
+        ? ctx.state.render('error', {
+            status: error.status,
+            title: TITLES[error.status] ?? 'Error',
+            detail,
+            requestId: ctx.state.requestId,
+          })
         : `<!doctype html><title>${error.status}</title><p>${error.status}</p>`;
       return;
     }
     ctx.type = 'application/problem+json';
-    ctx.body = { type: 'about:blank', title: TITLES[error.status] ?? 'Error', status: error.status, code: error.code, detail, requestId: ctx.state.requestId };
+    ctx.body = {
+      type: 'about:blank',
+      title: TITLES[error.status] ?? 'Error',
+      status: error.status,
+      code: error.code,
+      detail,
+      requestId: ctx.state.requestId,
+    };
   }
 };

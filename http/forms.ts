@@ -8,21 +8,31 @@ const jsonParser = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', jsonStr
 
 /** application/x-www-form-urlencoded → ctx.request.body (strings only; repeated fields keep the first). */
 export const parseForm: Koa.Middleware = async (ctx, next) => {
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.request.length && !ctx.is('application/x-www-form-urlencoded')) {
+  if (
+    ctx.method !== 'GET' &&
+    ctx.method !== 'HEAD' &&
+    ctx.request.length &&
+    !ctx.is('application/x-www-form-urlencoded')
+  ) {
     throw new HttpError(415, 'unsupported_media_type', 'expected application/x-www-form-urlencoded');
   }
   await formParser(ctx, async () => undefined);
   const raw = (ctx.request.body ?? {}) as Record<string, unknown>;
   ctx.request.body = Object.fromEntries(
-    Object.entries(raw).map(([key, value]) => [key, Array.isArray(value) ? String(value[0] ?? '') : String(value ?? '')]),
+    Object.entries(raw).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? String(value[0] ?? '') : String(value ?? ''),
+    ]),
   );
   await next();
 };
 
 export const parseJson: Koa.Middleware = async (ctx, next) => {
-  if (ctx.request.length && !ctx.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'expected application/json');
+  if (ctx.request.length && !ctx.is('application/json'))
+    throw new HttpError(415, 'unsupported_media_type', 'expected application/json');
   await jsonParser(ctx, next);
 };
 
 /** The parsed form (after parseForm). */
-export const formBody = (ctx: Koa.Context): Record<string, string> => (ctx.request.body ?? {}) as Record<string, string>;
+export const formBody = (ctx: Koa.Context): Record<string, string> =>
+  (ctx.request.body ?? {}) as Record<string, string>;

@@ -22,7 +22,8 @@ export const healthRoutes = (services: Services) => {
       try {
         const statuses = await services.projections.status();
         const behind = statuses.filter((s) => !isCaughtUp(s));
-        checks.projections = behind.length === 0 ? 'ok' : behind.map((s) => `${s.name}: ${s.status}, ${s.lagEvents} behind`).join('; ');
+        checks.projections =
+          behind.length === 0 ? 'ok' : behind.map((s) => `${s.name}: ${s.status}, ${s.lagEvents} behind`).join('; ');
       } catch (error) {
         checks.projections = `unknown: ${(error as Error).message}`;
       }

@@ -40,14 +40,16 @@ const routeOf = (ctx: Koa.Context): string => {
   return /^[\w.-]{1,40}$/.test(first) ? `/${first}` : '/other';
 };
 
-export const measureRequests = (metrics: Metrics): Koa.Middleware => async (ctx, next) => {
-  const end = metrics.httpDuration.startTimer();
-  try {
-    await next();
-  } finally {
-    end({ method: ctx.method, route: routeOf(ctx), status: String(ctx.status) });
-  }
-};
+export const measureRequests =
+  (metrics: Metrics): Koa.Middleware =>
+  async (ctx, next) => {
+    const end = metrics.httpDuration.startTimer();
+    try {
+      await next();
+    } finally {
+      end({ method: ctx.method, route: routeOf(ctx), status: String(ctx.status) });
+    }
+  };
 
 export const metricsRoute = (services: Services, metrics: Metrics): Koa.Middleware => {
   const lag = new client.Gauge({
@@ -56,7 +58,8 @@ export const metricsRoute = (services: Services, metrics: Metrics): Koa.Middlewa
     labelNames: ['projection'],
     registers: [metrics.registry],
     async collect() {
-      for (const status of await services.projections.status().catch(() => [])) this.set({ projection: status.name }, status.lagEvents);
+      for (const status of await services.projections.status().catch(() => []))
+        this.set({ projection: status.name }, status.lagEvents);
     },
   });
   void lag;
@@ -66,17 +69,44 @@ export const metricsRoute = (services: Services, metrics: Metrics): Koa.Middlewa
     registers: [metrics.registry],
     async collect() {
       const row = await services.db
-        .query<{ count: string }>(`SELECT count(*)::text AS count FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`)
+        .query<{ count: string }>(
+          `SELECT count(*)::text AS count FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`,
+        )
         .catch(() => undefined);
       if (row?.rows[0]) this.set(Number(row.rows[0].count));
     },
   });
   // Counters of what this instance did, from its own appends (Prometheus sums instances).
-  const toolCalls = new client.Counter({ name: 'remotemcp_tool_calls_total', help: 'Tool calls by tool and outcome', labelNames: ['tool', 'outcome'], registers: [metrics.registry] });
-  const toolSeconds = new client.Histogram({ name: 'remotemcp_tool_call_duration_seconds', help: 'Tool call duration by tool', labelNames: ['tool'], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10], registers: [metrics.registry] });
-  const tokensIssued = new client.Counter({ name: 'remotemcp_tokens_issued_total', help: 'Access tokens issued, by grant type', labelNames: ['grant_type'], registers: [metrics.registry] });
-  const tokensRevoked = new client.Counter({ name: 'remotemcp_tokens_revoked_total', help: 'Revocations, by kind (access token or whole grant)', labelNames: ['kind'], registers: [metrics.registry] });
-  const ISSUED: Record<string, string> = { AuthorizationCodeRedeemed: 'authorization_code', RefreshTokenRotated: 'refresh_token', ClientCredentialsIssued: 'client_credentials' };
+  const toolCalls = new client.Counter({
+    name: 'remotemcp_tool_calls_total',
+    help: 'Tool calls by tool and outcome',
+    labelNames: ['tool', 'outcome'],
+    registers: [metrics.registry],
+  });
+  const toolSeconds = new client.Histogram({
+    name: 'remotemcp_tool_call_duration_seconds',
+    help: 'Tool call duration by tool',
+    labelNames: ['tool'],
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+    registers: [metrics.registry],
+  });
+  const tokensIssued = new client.Counter({
+    name: 'remotemcp_tokens_issued_total',
+    help: 'Access tokens issued, by grant type',
+    labelNames: ['grant_type'],
+    registers: [metrics.registry],
+  });
+  const tokensRevoked = new client.Counter({
+    name: 'remotemcp_tokens_revoked_total',
+    help: 'Revocations, by kind (access token or whole grant)',
+    labelNames: ['kind'],
+    registers: [metrics.registry],
+  });
+  const ISSUED: Record<string, string> = {
+    AuthorizationCodeRedeemed: 'authorization_code',
+    RefreshTokenRotated: 'refresh_token',
+    ClientCredentialsIssued: 'client_credentials',
+  };
   services.appends.on('append', (_stream: string, events: readonly { type: string; data: unknown }[]) => {
     for (const event of events) {
       if (event.type === 'ToolCalled') {

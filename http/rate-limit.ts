@@ -6,7 +6,11 @@ import type { Config } from '../app/config.ts';
 import { HttpError } from './errors.ts';
 
 /** The 429 every limit answers: Retry-After in whole seconds (at least 1), the wait in the message. */
-export const rateLimited = (msBeforeNext: number, message: (seconds: number) => string, code = 'rate_limited'): HttpError => {
+export const rateLimited = (
+  msBeforeNext: number,
+  message: (seconds: number) => string,
+  code = 'rate_limited',
+): HttpError => {
   const seconds = Math.max(1, Math.ceil(msBeforeNext / 1_000));
   return new HttpError(429, code, message(seconds), true, { 'Retry-After': String(seconds) });
 };
@@ -19,7 +23,11 @@ export class RateLimits {
 
   constructor(private readonly config: Config) {
     if (config.redisUrl) {
-      this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+      this.redis = new Redis(config.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        lazyConnect: false,
+      });
       // A Redis outage must not take the server down: insurance limiters fall back to memory.
       this.redis.on('error', () => undefined);
     }
@@ -42,7 +50,12 @@ export class RateLimits {
   limiter(name: string, options: LimitOptions): RateLimiterAbstract {
     let limiter = this.limiters.get(name);
     if (!limiter) {
-      const common = { keyPrefix: `rmcp:${name}`, points: options.points, duration: options.durationSeconds, blockDuration: options.blockSeconds ?? 0 };
+      const common = {
+        keyPrefix: `rmcp:${name}`,
+        points: options.points,
+        duration: options.durationSeconds,
+        blockDuration: options.blockSeconds ?? 0,
+      };
       limiter = this.redis
         ? new RateLimiterRedis({ ...common, storeClient: this.redis, insuranceLimiter: new RateLimiterMemory(common) })
         : new RateLimiterMemory(common);
@@ -56,7 +69,8 @@ export class RateLimits {
     try {
       await this.limiter(name, options).consume(key, points);
     } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) throw rateLimited(rejection.msBeforeNext, (seconds) => `too many requests; retry in ${seconds} s`);
+      if (rejection instanceof RateLimiterRes)
+        throw rateLimited(rejection.msBeforeNext, (seconds) => `too many requests; retry in ${seconds} s`);
       throw rejection;
     }
   }

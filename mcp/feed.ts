@@ -12,7 +12,8 @@ export type FeedListener = {
 };
 
 const MESSAGE_STREAM_PREFIX = messageStream('');
-const sessionOf = (stream: string): string => (stream.startsWith(MESSAGE_STREAM_PREFIX) ? stream.slice(MESSAGE_STREAM_PREFIX.length) : '');
+const sessionOf = (stream: string): string =>
+  stream.startsWith(MESSAGE_STREAM_PREFIX) ? stream.slice(MESSAGE_STREAM_PREFIX.length) : '';
 
 export class SessionFeed {
   private readonly listeners = new Map<string, Set<FeedListener>>();

@@ -37,12 +37,23 @@ export const callerFromToken = (info: AccessTokenInfo): McpCaller => ({
   tokenId: info.tokenId,
 });
 
-const FIXTURES_CALLER: McpCaller = { userId: 'conformance', clientId: 'conformance', scopes: [...MCP_SCOPES], tokenId: undefined };
+const FIXTURES_CALLER: McpCaller = {
+  userId: 'conformance',
+  clientId: 'conformance',
+  scopes: [...MCP_SCOPES],
+  tokenId: undefined,
+};
 
-export const createMcp = async (core: CoreServices, oauth: Pick<OAuth, 'verifier'>, tools: Pick<Tools, 'register' | 'requiredScope'>): Promise<Mcp> => {
+export const createMcp = async (
+  core: CoreServices,
+  oauth: Pick<OAuth, 'verifier'>,
+  tools: Pick<Tools, 'register' | 'requiredScope'>,
+): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
   const resource = `${core.config.publicUrl}/mcp`;
-  const register: RegisterCapabilities = fixtures ? registerFixtures : (server, caller) => tools.register(server, caller);
+  const register: RegisterCapabilities = fixtures
+    ? registerFixtures
+    : (server, caller) => tools.register(server, caller);
   const sessions = new SessionHosts(core, register);
   const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.drop(sessionId));
   await feed.start();

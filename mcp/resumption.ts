@@ -25,7 +25,8 @@ export type ParsedEventId = { readonly sessionId: string; readonly streamId: str
 
 const EVENT_ID = /^([A-Za-z0-9-]{1,64})\/([A-Za-z0-9_-]{1,64})\/(\d{1,15})$/;
 
-export const formatEventId = (sessionId: string, streamId: string, order: bigint): string => `${sessionId}/${streamId}/${order}`;
+export const formatEventId = (sessionId: string, streamId: string, order: bigint): string =>
+  `${sessionId}/${streamId}/${order}`;
 
 export const parseEventId = (eventId: string): ParsedEventId | undefined => {
   const match = EVENT_ID.exec(eventId);
@@ -47,7 +48,13 @@ export const toStoredMessage = (recorded: RecordedEvent): StoredMessage | undefi
   if (!parsed.success) return undefined;
   const { sessionId, streamId, seq, message } = parsed.data.data;
   const order = seq === undefined ? recorded.revision : BigInt(seq);
-  return { eventId: formatEventId(sessionId, streamId, order), streamId, order, revision: recorded.revision, message: Object.keys(message).length === 0 ? undefined : (message as JSONRPCMessage) };
+  return {
+    eventId: formatEventId(sessionId, streamId, order),
+    streamId,
+    order,
+    revision: recorded.revision,
+    message: Object.keys(message).length === 0 ? undefined : (message as JSONRPCMessage),
+  };
 };
 
 /** Where a Last-Event-ID points: its stream, its order, and the revision to replay after. */
@@ -79,7 +86,9 @@ export class McpResumption {
     const stream = messageStream(this.sessionId);
     if (streamId === STANDALONE_STREAM) {
       // Any instance may write here (server-initiated messages), so the log's revision orders it.
-      const appended = this.commits.append(stream, [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message } }]);
+      const appended = this.commits.append(stream, [
+        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message } },
+      ]);
       this.stored = appended.catch(() => undefined);
       return formatEventId(this.sessionId, streamId, (await appended).nextExpectedVersion);
     }
@@ -125,10 +134,18 @@ export class McpResumption {
 
   /** Appends a request stream's message through the group commit; a failure is logged (the message is still sent). */
   private append(stream: string, streamId: string, seq: bigint, message: JSONRPCMessage): Promise<void> {
-    return this.commits.append(stream, [{ type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } }]).then(
-      () => undefined,
-      (error: unknown) => this.logger?.error({ err: error, sessionId: this.sessionId, streamId }, 'could not store an mcp message: it is sent, but cannot be replayed'),
-    );
+    return this.commits
+      .append(stream, [
+        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } },
+      ])
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.logger?.error(
+            { err: error, sessionId: this.sessionId, streamId },
+            'could not store an mcp message: it is sent, but cannot be replayed',
+          ),
+      );
   }
 
   /** Resolves once every message stored so far is in the log. */
@@ -141,9 +158,14 @@ export class McpResumption {
     const parsed = parseEventId(eventId);
     if (!parsed || parsed.sessionId !== this.sessionId) return undefined;
     if (parsed.streamId === STANDALONE_STREAM) {
-      const [recorded] = await this.log.readStream(messageStream(this.sessionId), { fromRevision: parsed.order, maxCount: 1 });
+      const [recorded] = await this.log.readStream(messageStream(this.sessionId), {
+        fromRevision: parsed.order,
+        maxCount: 1,
+      });
       const stored = recorded && recorded.revision === parsed.order ? toStoredMessage(recorded) : undefined;
-      return stored && stored.streamId === STANDALONE_STREAM ? { streamId: STANDALONE_STREAM, order: parsed.order, revision: parsed.order } : undefined;
+      return stored && stored.streamId === STANDALONE_STREAM
+        ? { streamId: STANDALONE_STREAM, order: parsed.order, revision: parsed.order }
+        : undefined;
     }
     await this.flush();
     // The message may still be on its way from the instance that runs the request: look again for ~1 s.
@@ -153,7 +175,8 @@ export class McpResumption {
         if (found || stored.streamId !== parsed.streamId) return;
         // A priming id (order 0) is known by the first event of its stream: the priming event itself,
         // or the first message when the priming event was not stored (see storeEvent).
-        if (stored.order === parsed.order) found = { streamId: parsed.streamId, order: parsed.order, revision: stored.revision };
+        if (stored.order === parsed.order)
+          found = { streamId: parsed.streamId, order: parsed.order, revision: stored.revision };
         else if (parsed.order === 0n) found = { streamId: parsed.streamId, order: 0n, revision: stored.revision - 1n };
       });
       if (found) return found;

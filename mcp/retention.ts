@@ -14,7 +14,13 @@ export const sweepExpiredSessions = async (core: CoreServices, sessions: Session
   );
   let closed = 0;
   for (const { id } of rows) {
-    const result = await handleCommand(core.log, sessionStream(id), mcpSessionDecider, { type: 'CloseSession', reason: 'expired', now }, { actor: SYSTEM });
+    const result = await handleCommand(
+      core.log,
+      sessionStream(id),
+      mcpSessionDecider,
+      { type: 'CloseSession', reason: 'expired', now },
+      { actor: SYSTEM },
+    );
     if (result.events.length > 0) closed += 1;
     sessions.drop(id);
   }

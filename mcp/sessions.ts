@@ -6,7 +6,13 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { CoreServices } from '../app/services.ts';
 import { handleCommand, loadAggregate } from '../app/handle.ts';
-import { isLive, mcpSessionDecider, messageStream, sessionStream, type McpSessionState } from '../domain/sessions/index.ts';
+import {
+  isLive,
+  mcpSessionDecider,
+  messageStream,
+  sessionStream,
+  type McpSessionState,
+} from '../domain/sessions/index.ts';
 import type { ToolCaller } from './tools/index.ts';
 import { McpResumption } from './resumption.ts';
 import { SessionTransport, type SseSink } from './transport.ts';
@@ -64,11 +70,21 @@ export class SessionHosts {
 
   /** A new session for an `initialize` request; `open` records it before the client learns its id. */
   create(caller: McpCaller, initializeParams: Record<string, unknown>, now = new Date()): SessionHost {
-    return this.build(randomUUID(), caller, String(initializeParams.protocolVersion), new Date(now.getTime() + this.lifetimeMs));
+    return this.build(
+      randomUUID(),
+      caller,
+      String(initializeParams.protocolVersion),
+      new Date(now.getTime() + this.lifetimeMs),
+    );
   }
 
   /** Appends the session's opening event (and its message stream's retention); from then on any instance serves it. */
-  async open(host: SessionHost, caller: McpCaller, initializeParams: Record<string, unknown>, now = new Date()): Promise<void> {
+  async open(
+    host: SessionHost,
+    caller: McpCaller,
+    initializeParams: Record<string, unknown>,
+    now = new Date(),
+  ): Promise<void> {
     const { sessionId } = host;
     // Retention of the message stream is set before its first message (SPEC: EVENT_RETENTION*).
     await this.core.log.setStreamMetadata(messageStream(sessionId), {
@@ -79,7 +95,16 @@ export class SessionHosts {
       this.core.log,
       sessionStream(sessionId),
       mcpSessionDecider,
-      { type: 'OpenSession', sessionId, userId: caller.userId, clientId: caller.clientId, tokenId: caller.tokenId, initializeParams, now, lifetimeMs: this.lifetimeMs },
+      {
+        type: 'OpenSession',
+        sessionId,
+        userId: caller.userId,
+        clientId: caller.clientId,
+        tokenId: caller.tokenId,
+        initializeParams,
+        now,
+        lifetimeMs: this.lifetimeMs,
+      },
       { actor: { type: 'user', id: caller.userId } },
     );
     this.hosts.set(sessionId, host);
@@ -106,9 +131,20 @@ export class SessionHosts {
   }
 
   /** DELETE: ends the session for every instance (the closing event reaches the others through the feed). */
-  async end(host: SessionHost, caller: McpCaller, reason: 'deleted' | 'expired' = 'deleted', now = new Date()): Promise<void> {
+  async end(
+    host: SessionHost,
+    caller: McpCaller,
+    reason: 'deleted' | 'expired' = 'deleted',
+    now = new Date(),
+  ): Promise<void> {
     await host.resumption.flush();
-    await handleCommand(this.core.log, sessionStream(host.sessionId), mcpSessionDecider, { type: 'CloseSession', reason, now }, { actor: { type: 'user', id: caller.userId } });
+    await handleCommand(
+      this.core.log,
+      sessionStream(host.sessionId),
+      mcpSessionDecider,
+      { type: 'CloseSession', reason, now },
+      { actor: { type: 'user', id: caller.userId } },
+    );
     this.drop(host.sessionId);
   }
 
@@ -142,28 +178,59 @@ export class SessionHosts {
       const done = new Promise<void>((resolve) => (answered = resolve));
       // The answer was sent long ago: it goes nowhere.
       const nowhere: SseSink = { write: () => undefined, end: () => answered(), onClose: () => undefined };
-      await host.transport.dispatch([{ jsonrpc: '2.0', id: `rehydrate-${randomUUID()}`, method: 'initialize', params: state.initializeParams as never }], state.protocolVersion, nowhere);
+      await host.transport.dispatch(
+        [
+          {
+            jsonrpc: '2.0',
+            id: `rehydrate-${randomUUID()}`,
+            method: 'initialize',
+            params: state.initializeParams as never,
+          },
+        ],
+        state.protocolVersion,
+        nowhere,
+      );
       await done;
-      await host.transport.dispatch([{ jsonrpc: '2.0', method: 'notifications/initialized' }], state.protocolVersion, undefined);
+      await host.transport.dispatch(
+        [{ jsonrpc: '2.0', method: 'notifications/initialized' }],
+        state.protocolVersion,
+        undefined,
+      );
     } finally {
       host.resumption.muted = false;
     }
   }
 
   private build(sessionId: string, caller: McpCaller, protocolVersion: string, expiresAt: Date): SessionHost {
-    const server = new McpServer(SERVER_INFO, { capabilities: { tools: {}, logging: {} }, jsonSchemaValidator: validator });
+    const server = new McpServer(SERVER_INFO, {
+      capabilities: { tools: {}, logging: {} },
+      jsonSchemaValidator: validator,
+    });
     this.register(server, { ...caller, sessionId });
     const resumption = new McpResumption(this.core.log, this.core.groupCommit, sessionId, this.core.logger);
     const transport = new SessionTransport(sessionId, resumption, RETRY_MS);
     transport.onerror = (error) => this.core.logger.debug({ err: error, sessionId }, 'mcp transport');
-    const host: SessionHost = { sessionId, userId: caller.userId, clientId: caller.clientId, protocolVersion, expiresAt, server, transport, resumption, lastUsed: Date.now(), closed: false, standaloneStreams: 0 };
+    const host: SessionHost = {
+      sessionId,
+      userId: caller.userId,
+      clientId: caller.clientId,
+      protocolVersion,
+      expiresAt,
+      server,
+      transport,
+      resumption,
+      lastUsed: Date.now(),
+      closed: false,
+      standaloneStreams: 0,
+    };
     void server.connect(transport);
     return host;
   }
 
   private sweep(now = Date.now()): void {
     for (const [sessionId, host] of this.hosts) {
-      if (host.expiresAt.getTime() <= now || (now - host.lastUsed > IDLE_MS && host.standaloneStreams === 0)) this.drop(sessionId);
+      if (host.expiresAt.getTime() <= now || (now - host.lastUsed > IDLE_MS && host.standaloneStreams === 0))
+        this.drop(sessionId);
     }
   }
 

@@ -44,9 +44,11 @@ type RequestStream = {
 // JSONRPCMessageSchema, the server's come from the SDK) follows from its members (JSON-RPC 2.0 §4, §5);
 // the SDK's own guards run a schema each time, several times per message.
 export const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest => 'method' in message && 'id' in message;
-export const isResponse = (message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } => 'id' in message && ('result' in message || 'error' in message);
+export const isResponse = (message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } =>
+  'id' in message && ('result' in message || 'error' in message);
 
-const sseEvent = (eventId: string, message: JSONRPCMessage): string => `event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`;
+const sseEvent = (eventId: string, message: JSONRPCMessage): string =>
+  `event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`;
 
 export class SessionTransport implements Transport {
   onclose?: () => void;
@@ -70,7 +72,13 @@ export class SessionTransport implements Transport {
    * one SSE stream; the caller has already answered 202 when there are none. `protocolVersion` is the
    * session's negotiated revision (or the initialize request's).
    */
-  async dispatch(messages: JSONRPCMessage[], protocolVersion: string, sink: SseSink | undefined, authInfo?: AuthInfo, headers: Record<string, string> = {}): Promise<void> {
+  async dispatch(
+    messages: JSONRPCMessage[],
+    protocolVersion: string,
+    sink: SseSink | undefined,
+    authInfo?: AuthInfo,
+    headers: Record<string, string> = {},
+  ): Promise<void> {
     const extra = { ...(authInfo ? { authInfo } : {}), requestInfo: { headers } };
     const requests = messages.filter(isRequest);
     if (!sink || requests.length === 0) {
@@ -78,7 +86,12 @@ export class SessionTransport implements Transport {
       return;
     }
     const streamId = randomUUID();
-    const stream: RequestStream = { sink, pending: new Set(requests.map((request) => request.id)), resumable: false, open: true };
+    const stream: RequestStream = {
+      sink,
+      pending: new Set(requests.map((request) => request.id)),
+      resumable: false,
+      open: true,
+    };
     this.streams.set(streamId, stream);
     for (const request of requests) this.streamOf.set(request.id, streamId);
     sink.onClose(() => this.release(streamId, stream));
@@ -100,7 +113,8 @@ export class SessionTransport implements Transport {
     const requestId = isResponse(message) ? message.id : options?.relatedRequestId;
     if (requestId === undefined) {
       // Unrelated to a request: the standalone stream. GET streams (any instance) follow the log.
-      if (isResponse(message)) throw new Error('Cannot send a response on a standalone SSE stream unless resuming a previous client request');
+      if (isResponse(message))
+        throw new Error('Cannot send a response on a standalone SSE stream unless resuming a previous client request');
       await this.store.storeEvent(STANDALONE_STREAM, message);
       return;
     }

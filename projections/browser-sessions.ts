@@ -28,11 +28,24 @@ export const browserSessionsProjection: Projection = {
           {
             sql: `INSERT INTO ${t.browser_sessions} (id, user_id, purpose, started_at, expires_at, ip, user_agent)
                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-            params: [event.data.sessionId, event.data.userId, event.data.purpose, event.data.startedAt, event.data.expiresAt, event.data.ip ?? null, event.data.userAgent ?? null],
+            params: [
+              event.data.sessionId,
+              event.data.userId,
+              event.data.purpose,
+              event.data.startedAt,
+              event.data.expiresAt,
+              event.data.ip ?? null,
+              event.data.userAgent ?? null,
+            ],
           },
         ];
       case 'BrowserSessionEnded':
-        return [{ sql: `UPDATE ${t.browser_sessions} SET ended_at = coalesce(ended_at, $2) WHERE id = $1`, params: [event.data.sessionId, event.data.at] }];
+        return [
+          {
+            sql: `UPDATE ${t.browser_sessions} SET ended_at = coalesce(ended_at, $2) WHERE id = $1`,
+            params: [event.data.sessionId, event.data.at],
+          },
+        ];
       default:
         return assertNever(event);
     }

@@ -63,17 +63,31 @@ const ADVANCE = `UPDATE projection_checkpoints
   WHERE name = $1`;
 // Prepared: every live batch of every projection ends with one of these.
 const ADVANCE_ANY = prepared(ADVANCE);
-const ADVANCE_IF = prepared(`${ADVANCE} AND status = 'running' AND generation = $5 AND position_commit = $6 AND position_prepare = $7`);
+const ADVANCE_IF = prepared(
+  `${ADVANCE} AND status = 'running' AND generation = $5 AND position_commit = $6 AND position_prepare = $7`,
+);
 
 /** advanceTo (without a guard) as a statement, for a batch sent as one query. */
-export const advanceStatement = (name: string, to: GlobalPosition, count: number) => ({ sql: ADVANCE, params: [name, String(to.commit), String(to.prepare), count] });
+export const advanceStatement = (name: string, to: GlobalPosition, count: number) => ({
+  sql: ADVANCE,
+  params: [name, String(to.commit), String(to.prepare), count],
+});
 
 /**
  * Moves a checkpoint to `to`, counting `count` more events (inside the batch's transaction). With
  * `expected`, only if the row is still running at that generation and position (rowCount tells).
  */
-export const advanceTo = (tx: Queryable, name: string, to: GlobalPosition, count: number, expected?: { generation: number; position: GlobalPosition }) =>
-  tx.query(
-    expected ? ADVANCE_IF : ADVANCE_ANY,
-    [name, String(to.commit), String(to.prepare), count, ...(expected ? [expected.generation, String(expected.position.commit), String(expected.position.prepare)] : [])],
-  );
+export const advanceTo = (
+  tx: Queryable,
+  name: string,
+  to: GlobalPosition,
+  count: number,
+  expected?: { generation: number; position: GlobalPosition },
+) =>
+  tx.query(expected ? ADVANCE_IF : ADVANCE_ANY, [
+    name,
+    String(to.commit),
+    String(to.prepare),
+    count,
+    ...(expected ? [expected.generation, String(expected.position.commit), String(expected.position.prepare)] : []),
+  ]);

@@ -7,4 +7,11 @@ import { mcpProjections } from './mcp/index.ts';
 import { toolsProjections } from './tools/index.ts';
 import { adminProjections } from './admin/index.ts';
 
-export const allProjections: readonly Projection[] = [usersProjection, browserSessionsProjection, ...oauthProjections, ...mcpProjections, ...toolsProjections, ...adminProjections];
+export const allProjections: readonly Projection[] = [
+  usersProjection,
+  browserSessionsProjection,
+  ...oauthProjections,
+  ...mcpProjections,
+  ...toolsProjections,
+  ...adminProjections,
+];

@@ -37,7 +37,9 @@ export const rebuildProjection = async (
   // One rebuild per projection at a time, across processes (the CLI and a server on one database).
   const lock = await db.connect();
   try {
-    const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`remotemcp:rebuild:${projection.name}`]);
+    const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+      `remotemcp:rebuild:${projection.name}`,
+    ]);
     if (!got.rows[0]?.ok) throw new RebuildBusyError(projection.name);
     try {
       const live = await readCheckpoint(db, projection.name);
@@ -98,7 +100,10 @@ export const rebuildProjection = async (
           await db.transaction(async (tx) => {
             await applyStatements(tx, statementsFor(projection, events, tables));
             await advanceTo(tx, rebuildName, events[events.length - 1]!.position, events.length);
-            await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [rebuildName, JSON.stringify(current)]);
+            await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [
+              rebuildName,
+              JSON.stringify(current),
+            ]);
           });
           position = events[events.length - 1]!.position;
           handled += events.length;
@@ -116,23 +121,35 @@ export const rebuildProjection = async (
           await tx.query(
             `UPDATE projection_checkpoints SET position_commit = $2, position_prepare = $3, events_handled = $4, status = 'running',
                version = $5, generation = $6, last_error = NULL, failed_event_id = NULL, updated_at = now() WHERE name = $1`,
-            [projection.name, String(position.commit), String(position.prepare), handled, projection.version, generation],
+            [
+              projection.name,
+              String(position.commit),
+              String(position.prepare),
+              handled,
+              projection.version,
+              generation,
+            ],
           );
           await tx.query('DELETE FROM projection_checkpoints WHERE name = $1', [rebuildName]);
         });
       } catch (error) {
-        await db.query(`UPDATE projection_checkpoints SET status = 'failed', last_error = $2, updated_at = now() WHERE name = $1`, [
-          rebuildName,
-          error instanceof Error ? error.message : String(error),
-        ]);
+        await db.query(
+          `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, updated_at = now() WHERE name = $1`,
+          [rebuildName, error instanceof Error ? error.message : String(error)],
+        );
         throw error;
       }
       const finished = progress(true);
       onProgress(finished);
-      logger.info({ projection: projection.name, events: handled, eventsPerSecond: finished.eventsPerSecond }, 'projection rebuilt');
+      logger.info(
+        { projection: projection.name, events: handled, eventsPerSecond: finished.eventsPerSecond },
+        'projection rebuilt',
+      );
       return finished;
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`remotemcp:rebuild:${projection.name}`]).catch(() => undefined);
+      await lock
+        .query('SELECT pg_advisory_unlock(hashtext($1))', [`remotemcp:rebuild:${projection.name}`])
+        .catch(() => undefined);
     }
   } finally {
     lock.release();

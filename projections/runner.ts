@@ -4,9 +4,24 @@ import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import type { Logger } from '../app/logger.ts';
 import type { Database, Queryable } from '../db/database.ts';
-import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent, type Subscription } from '../eventstore/port.ts';
+import {
+  comparePositions,
+  START,
+  type EventLog,
+  type GlobalPosition,
+  type RecordedEvent,
+  type Subscription,
+} from '../eventstore/port.ts';
 import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
-import { applyStatements, ddl, liveTables, STATEMENTS_PER_QUERY, statementsFor, type Projection, type Statement } from './sql.ts';
+import {
+  applyStatements,
+  ddl,
+  liveTables,
+  STATEMENTS_PER_QUERY,
+  statementsFor,
+  type Projection,
+  type Statement,
+} from './sql.ts';
 import { advanceStatement, advanceTo, readCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.ts';
 
 export type ProjectionStatus = {
@@ -23,7 +38,10 @@ export type ProjectionStatus = {
 };
 
 export class ProjectionFailedError extends Error {
-  constructor(readonly projection: string, detail: string) {
+  constructor(
+    readonly projection: string,
+    detail: string,
+  ) {
     super(`projection ${projection} has stopped: ${detail}`);
     this.name = 'ProjectionFailedError';
   }
@@ -32,7 +50,8 @@ export class ProjectionFailedError extends Error {
 /** The error came from the projection itself (it will fail again), not from a lost connection. */
 const isDeterministic = (error: unknown): boolean => {
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return !(error instanceof Error && /connect|terminat|ECONN|timeout|closed/i.test(error.message));
+  if (typeof code !== 'string')
+    return !(error instanceof Error && /connect|terminat|ECONN|timeout|closed/i.test(error.message));
   return !/^(08|57P|53)/.test(code) && !/^E[A-Z]+$/.test(code);
 };
 
@@ -73,7 +92,8 @@ export class ProjectionRunner {
 
   private projection(name: string): Projection {
     const projection = this.projections.find((p) => p.name === name);
-    if (!projection) throw new Error(`unknown projection "${name}" (known: ${this.projections.map((p) => p.name).join(', ')})`);
+    if (!projection)
+      throw new Error(`unknown projection "${name}" (known: ${this.projections.map((p) => p.name).join(', ')})`);
     return projection;
   }
 
@@ -85,7 +105,10 @@ export class ProjectionRunner {
         const existing = await tx.query('SELECT 1 FROM projection_checkpoints WHERE name = $1', [projection.name]);
         if (existing.rowCount) continue;
         for (const statement of ddl(projection, liveTables(projection))) await tx.query(statement);
-        await tx.query('INSERT INTO projection_checkpoints (name, version, generation) VALUES ($1, $2, 0)', [projection.name, projection.version]);
+        await tx.query('INSERT INTO projection_checkpoints (name, version, generation) VALUES ($1, $2, 0)', [
+          projection.name,
+          projection.version,
+        ]);
       }
     });
   }
@@ -139,7 +162,9 @@ export class ProjectionRunner {
       let lock: pg.PoolClient | undefined;
       try {
         lock = await this.lockClient();
-        const got = await this.onLockClient(lock, 'SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [lockKey(projection.name)]);
+        const got = await this.onLockClient(lock, 'SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+          lockKey(projection.name),
+        ]);
         if (!got.rows[0]?.ok) {
           lock = undefined;
           await this.sleep(this.options.lockRetryMs ?? 2_000);
@@ -148,20 +173,35 @@ export class ProjectionRunner {
         const lost = new Promise<void>((resolve) => this.emitter.once('leadership-lost', () => resolve()));
         await this.runWhileLeader(projection, slot, lost);
       } catch (error) {
-        this.logger.warn({ projection: projection.name, err: (error as Error).message }, 'projection runner interrupted; retrying');
+        this.logger.warn(
+          { projection: projection.name, err: (error as Error).message },
+          'projection runner interrupted; retrying',
+        );
       } finally {
-        if (lock) await this.onLockClient(lock, 'SELECT pg_advisory_unlock(hashtext($1)) AS ok', [lockKey(projection.name)]).catch(() => undefined);
+        if (lock)
+          await this.onLockClient(lock, 'SELECT pg_advisory_unlock(hashtext($1)) AS ok', [
+            lockKey(projection.name),
+          ]).catch(() => undefined);
       }
       if (!this.stopped) await this.sleep(500);
     }
   }
 
   /** As leader: finish an interrupted or needed rebuild, then follow the log until told to stop. */
-  private async runWhileLeader(projection: Projection, slot: { subscription?: Subscription | undefined }, lost: Promise<void>): Promise<void> {
+  private async runWhileLeader(
+    projection: Projection,
+    slot: { subscription?: Subscription | undefined },
+    lost: Promise<void>,
+  ): Promise<void> {
     let checkpoint = await readCheckpoint(this.db, projection.name);
     const pending = await readCheckpoint(this.db, `${projection.name}@rebuild`);
     if (checkpoint && (checkpoint.version !== projection.version || (pending && pending.status === 'rebuilding'))) {
-      this.logger.info({ projection: projection.name }, checkpoint.version !== projection.version ? 'projection version changed: rebuilding' : 'resuming interrupted rebuild');
+      this.logger.info(
+        { projection: projection.name },
+        checkpoint.version !== projection.version
+          ? 'projection version changed: rebuilding'
+          : 'resuming interrupted rebuild',
+      );
       try {
         await this.rebuild(projection.name);
       } catch (error) {
@@ -189,7 +229,12 @@ export class ProjectionRunner {
    * Batches with nothing for this projection open no transaction: the position moves in memory and is
    * written at most every CHECKPOINT_FLUSH_MS (re-reading those events after a crash changes nothing).
    */
-  private follow(projection: Projection, start: Checkpoint, slot: { subscription?: Subscription | undefined }, lost: Promise<void>): Promise<'ended' | 'lost'> {
+  private follow(
+    projection: Projection,
+    start: Checkpoint,
+    slot: { subscription?: Subscription | undefined },
+    lost: Promise<void>,
+  ): Promise<'ended' | 'lost'> {
     let persisted = { position: start.position, generation: start.generation };
     let skipped: { last: GlobalPosition; count: number } | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -284,7 +329,12 @@ export class ProjectionRunner {
                  FOR UPDATE;
               IF NOT FOUND THEN RAISE EXCEPTION 'the projection checkpoint moved' USING ERRCODE = '${STALE_CHECKPOINT}'; END IF;
             END $guard$`,
-      params: [projection.name, expected.generation, String(expected.position.commit), String(expected.position.prepare)],
+      params: [
+        projection.name,
+        expected.generation,
+        String(expected.position.commit),
+        String(expected.position.prepare),
+      ],
     };
     const batch = [guard, ...statements, advanceStatement(projection.name, to, count)];
     try {
@@ -301,7 +351,10 @@ export class ProjectionRunner {
 
   private async recordFailure(projection: Projection, error: unknown): Promise<void> {
     if (!isDeterministic(error)) {
-      this.logger.warn({ projection: projection.name, err: (error as Error).message }, 'projection paused by a database error; will retry');
+      this.logger.warn(
+        { projection: projection.name, err: (error as Error).message },
+        'projection paused by a database error; will retry',
+      );
       await this.sleep(1_000);
       return;
     }
@@ -313,7 +366,13 @@ export class ProjectionRunner {
       let expected = { position: checkpoint.position, generation: checkpoint.generation };
       for (const event of events) {
         try {
-          await this.applyLive(projection, statementsFor(projection, [event], liveTables(projection)), expected, event.position, 1);
+          await this.applyLive(
+            projection,
+            statementsFor(projection, [event], liveTables(projection)),
+            expected,
+            event.position,
+            1,
+          );
           expected = { position: event.position, generation: expected.generation };
         } catch (inner) {
           if (inner instanceof StaleCheckpoint) return;
@@ -324,7 +383,10 @@ export class ProjectionRunner {
       }
     }
     const message = error instanceof Error ? error.message : String(error);
-    this.logger.error({ projection: projection.name, eventId: failed?.id, eventType: failed?.type, err: message }, 'projection stopped on an event');
+    this.logger.error(
+      { projection: projection.name, eventId: failed?.id, eventType: failed?.type, err: message },
+      'projection stopped on an event',
+    );
     await this.db.query(
       `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, failed_event_id = $3, updated_at = now() WHERE name = $1`,
       [projection.name, message, failed?.id ?? null],
@@ -336,7 +398,10 @@ export class ProjectionRunner {
    * Resolves when the projections (all, or `names`) have processed `position`: a command's caller
    * reads its own writes. Rejects when one of them has stopped on an error or the timeout passes.
    */
-  async waitFor(position: GlobalPosition | undefined, options: { names?: string[]; timeoutMs?: number } = {}): Promise<void> {
+  async waitFor(
+    position: GlobalPosition | undefined,
+    options: { names?: string[]; timeoutMs?: number } = {},
+  ): Promise<void> {
     if (!position) return;
     const names = options.names ?? this.projections.map((p) => p.name);
     const deadline = Date.now() + (options.timeoutMs ?? 5_000);
@@ -347,7 +412,13 @@ export class ProjectionRunner {
       });
       if (behind.length > 0) {
         // Another instance may be the leader: its progress is in the checkpoint table.
-        const rows = await this.db.query<{ name: string; position_commit: string; position_prepare: string; status: string; last_error: string | null }>(
+        const rows = await this.db.query<{
+          name: string;
+          position_commit: string;
+          position_prepare: string;
+          status: string;
+          last_error: string | null;
+        }>(
           'SELECT name, position_commit::text, position_prepare::text, status, last_error FROM projection_checkpoints WHERE name = ANY($1)',
           [behind],
         );
@@ -355,7 +426,13 @@ export class ProjectionRunner {
           if (row.status === 'failed') throw new ProjectionFailedError(row.name, row.last_error ?? 'unknown error');
         }
         behind = rows.rows
-          .filter((row) => comparePositions({ commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) }, position) < 0)
+          .filter(
+            (row) =>
+              comparePositions(
+                { commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) },
+                position,
+              ) < 0,
+          )
           .map((row) => row.name);
       }
       if (behind.length === 0) return;
@@ -374,10 +451,17 @@ export class ProjectionRunner {
   /** Rebuilds into fresh tables, then swaps them in; the old tables serve reads until the swap. */
   async rebuild(name: string, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildProgress> {
     const projection = this.projection(name);
-    const result = await rebuildProjection(this.db, this.log, projection, this.logger, (progress) => {
-      this.rebuilds.set(name, progress);
-      onProgress?.(progress);
-    }, this.options.batchSize);
+    const result = await rebuildProjection(
+      this.db,
+      this.log,
+      projection,
+      this.logger,
+      (progress) => {
+        this.rebuilds.set(name, progress);
+        onProgress?.(progress);
+      },
+      this.options.batchSize,
+    );
     this.rebuilds.delete(name);
     this.emitter.emit(`stop:${name}`); // the live loop re-reads its (moved) checkpoint
     return result;
@@ -392,19 +476,28 @@ export class ProjectionRunner {
       if (!checkpoint) return [];
       // As leader, this instance knows a newer position than the table (irrelevant events are written lazily).
       const local = this.positions.get(projection.name);
-      const position = local && comparePositions(local, checkpoint.position) > 0 && checkpoint.status === 'running' ? local : checkpoint.position;
+      const position =
+        local && comparePositions(local, checkpoint.position) > 0 && checkpoint.status === 'running'
+          ? local
+          : checkpoint.position;
       return [{ projection, checkpoint, position }];
     });
     // Projections usually stand at the same position: read what is pending once, from the oldest one.
     // Only when that page is full (lag capped at LAG_CAP) may a projection need a read of its own.
     const behind = current.filter(({ position }) => head && comparePositions(head, position) > 0);
-    const oldest = behind.reduce<GlobalPosition | undefined>((min, { position }) => (!min || comparePositions(position, min) < 0 ? position : min), undefined);
+    const oldest = behind.reduce<GlobalPosition | undefined>(
+      (min, { position }) => (!min || comparePositions(position, min) < 0 ? position : min),
+      undefined,
+    );
     const shared = oldest ? await this.log.readAll({ after: oldest, maxCount: LAG_CAP }) : [];
     const statuses: ProjectionStatus[] = [];
     for (const { projection, checkpoint, position } of current) {
       let pending: RecordedEvent[] = [];
       if (head && comparePositions(head, position) > 0) {
-        pending = shared.length < LAG_CAP ? shared.filter((event) => comparePositions(event.position, position) > 0) : await this.log.readAll({ after: position, maxCount: LAG_CAP });
+        pending =
+          shared.length < LAG_CAP
+            ? shared.filter((event) => comparePositions(event.position, position) > 0)
+            : await this.log.readAll({ after: position, maxCount: LAG_CAP });
       }
       const rebuildRow = rows.get(`${projection.name}@rebuild`);
       statuses.push({
@@ -417,7 +510,8 @@ export class ProjectionRunner {
         lastError: checkpoint.lastError,
         failedEventId: checkpoint.failedEventId,
         updatedAt: checkpoint.updatedAt,
-        rebuild: this.rebuilds.get(projection.name) ?? (rebuildRow?.status === 'rebuilding' ? rebuildRow.rebuild : undefined),
+        rebuild:
+          this.rebuilds.get(projection.name) ?? (rebuildRow?.status === 'rebuilding' ? rebuildRow.rebuild : undefined),
       });
     }
     return statuses;

@@ -74,11 +74,12 @@ const ROWS = /^([\s\S]*\bVALUES\s*)(\([^()]*\))(\s+ON\s+CONFLICT\b[^;]*\bDO\s+NO
  */
 export const toSql = (statements: readonly Statement[]): string[] => {
   const texts: string[] = [];
-  for (let i = 0; i < statements.length; ) {
+  for (let i = 0; i < statements.length;) {
     const statement = statements[i]!;
     const parts = statement.rows ? ROWS.exec(statement.sql) : null;
     if (!parts) {
-      if (statement.rows) throw new Error(`a rows statement must be INSERT … VALUES (…) ON CONFLICT … DO NOTHING: ${statement.sql}`);
+      if (statement.rows)
+        throw new Error(`a rows statement must be INSERT … VALUES (…) ON CONFLICT … DO NOTHING: ${statement.sql}`);
       texts.push(inline(statement));
       i += 1;
       continue;
@@ -97,7 +98,11 @@ export const toSql = (statements: readonly Statement[]): string[] => {
  * Runs statements in order, many per round trip (one simple-protocol query holds up to `chunk`
  * statements): per-statement round trips would cap a rebuild at a few thousand events per second.
  */
-export const applyStatements = async (tx: Queryable, statements: readonly Statement[], chunk = STATEMENTS_PER_QUERY): Promise<void> => {
+export const applyStatements = async (
+  tx: Queryable,
+  statements: readonly Statement[],
+  chunk = STATEMENTS_PER_QUERY,
+): Promise<void> => {
   for (let i = 0; i < statements.length; i += chunk) {
     await tx.query(toSql(statements.slice(i, i + chunk)).join(';\n'));
   }
@@ -105,4 +110,6 @@ export const applyStatements = async (tx: Queryable, statements: readonly Statem
 
 /** Statements for the events this projection reads, in order. */
 export const statementsFor = (projection: Projection, events: readonly RecordedEvent[], tables: Tables): Statement[] =>
-  events.filter((event) => projection.eventTypes.includes(event.type)).flatMap((event) => projection.toStatements(event, tables));
+  events
+    .filter((event) => projection.eventTypes.includes(event.type))
+    .flatMap((event) => projection.toStatements(event, tables));

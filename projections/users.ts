@@ -37,7 +37,15 @@ export const usersProjection: Projection = {
           {
             sql: `INSERT INTO ${t.users} (id, email, name, password_hash, roles, status, created_at, updated_at, revision)
                   VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $7) ON CONFLICT (id) DO NOTHING`,
-            params: [event.data.userId, event.data.email, event.data.name, event.data.passwordHash, event.data.roles, event.data.createdAt, revision],
+            params: [
+              event.data.userId,
+              event.data.email,
+              event.data.name,
+              event.data.passwordHash,
+              event.data.roles,
+              event.data.createdAt,
+              revision,
+            ],
           },
         ];
       case 'UserDisabled':

@@ -17,10 +17,30 @@ const DEFAULT_TTL_MS = 5 * 60_000;
 const MAX_TTL_MS = 24 * 3_600_000;
 
 const blocked = new net.BlockList();
-for (const [prefix, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+for (const [prefix, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
   blocked.addSubnet(prefix, bits, 'ipv4');
 }
-for (const [prefix, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) blocked.addSubnet(prefix, bits, 'ipv6');
+for (const [prefix, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+] as const)
+  blocked.addSubnet(prefix, bits, 'ipv6');
 
 export const isPrivateAddress = (address: string): boolean => {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
@@ -43,7 +63,8 @@ const Document = z.object({
 });
 
 /** Is this client_id a metadata-document URL? (https with a path; http only when private fetches are allowed, for tests.) */
-export const isMetadataDocumentId = (clientId: string, allowPrivate: boolean): boolean => /^https:\/\//.test(clientId) || (allowPrivate && /^http:\/\//.test(clientId));
+export const isMetadataDocumentId = (clientId: string, allowPrivate: boolean): boolean =>
+  /^https:\/\//.test(clientId) || (allowPrivate && /^http:\/\//.test(clientId));
 
 type Cached = { client: Client; until: number };
 
@@ -64,9 +85,14 @@ export class MetadataDocuments {
 
   private toClient(clientId: string, body: unknown, now: number): Client {
     const parsed = Document.safeParse(body);
-    if (!parsed.success) throw new DomainError('invalid_client', `the client metadata document is invalid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new DomainError(
+        'invalid_client',
+        `the client metadata document is invalid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      );
     const doc = parsed.data;
-    if (doc.client_id !== clientId) throw new DomainError('invalid_client', 'the client metadata document names a different client_id');
+    if (doc.client_id !== clientId)
+      throw new DomainError('invalid_client', 'the client metadata document names a different client_id');
     const grantTypes = doc.grant_types ?? ['authorization_code', 'refresh_token'];
     const client: Client = {
       clientId,
@@ -101,45 +127,64 @@ export class MetadataDocuments {
         if (error) return callback(error, '', 4);
         const usable = addresses.filter((entry) => allowPrivate || !isPrivateAddress(entry.address));
         const chosen = usable[0];
-        if (!chosen) return callback(Object.assign(new Error(`refusing to fetch ${hostname}: private address`), { code: 'EPRIVATE' }), '', 4);
-        if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, [chosen]);
+        if (!chosen)
+          return callback(
+            Object.assign(new Error(`refusing to fetch ${hostname}: private address`), { code: 'EPRIVATE' }),
+            '',
+            4,
+          );
+        if ((options as { all?: boolean }).all)
+          return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, [chosen]);
         return callback(null, chosen.address, chosen.family);
       });
     };
     // An IP literal skips `lookup`, so check it here.
     const literal = url.hostname.replace(/^\[|\]$/g, '');
     if (net.isIP(literal) && !allowPrivate && isPrivateAddress(literal)) {
-      return Promise.reject(new DomainError('invalid_client', 'the client metadata document URL points at a private address'));
+      return Promise.reject(
+        new DomainError('invalid_client', 'the client metadata document URL points at a private address'),
+      );
     }
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const fail = (message: string) => reject(new DomainError('invalid_client', message));
-      const request = client.get(url, { lookup, timeout: TIMEOUT_MS, headers: { accept: 'application/json' } }, (response) => {
-        if (response.statusCode !== 200) {
-          response.resume();
-          // Redirects are not followed: the document must live at the client_id itself.
-          return fail(`fetching the client metadata document answered ${response.statusCode}`);
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_BYTES) {
-            request.destroy();
-            fail('the client metadata document is too large');
-          } else chunks.push(chunk);
-        });
-        response.on('end', () => {
-          try {
-            resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')), ttlMs: cacheTtl(response.headers['cache-control']) });
-          } catch {
-            fail('the client metadata document is not JSON');
+      const request = client.get(
+        url,
+        { lookup, timeout: TIMEOUT_MS, headers: { accept: 'application/json' } },
+        (response) => {
+          if (response.statusCode !== 200) {
+            response.resume();
+            // Redirects are not followed: the document must live at the client_id itself.
+            return fail(`fetching the client metadata document answered ${response.statusCode}`);
           }
-        });
-      });
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_BYTES) {
+              request.destroy();
+              fail('the client metadata document is too large');
+            } else chunks.push(chunk);
+          });
+          response.on('end', () => {
+            try {
+              resolve({
+                body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+                ttlMs: cacheTtl(response.headers['cache-control']),
+              });
+            } catch {
+              fail('the client metadata document is not JSON');
+            }
+          });
+        },
+      );
       request.on('timeout', () => request.destroy(new Error('timeout')));
       request.on('error', (error: NodeJS.ErrnoException) =>
-        fail(error.code === 'EPRIVATE' ? 'the client metadata document URL points at a private address' : `could not fetch the client metadata document (${error.code ?? error.message})`),
+        fail(
+          error.code === 'EPRIVATE'
+            ? 'the client metadata document URL points at a private address'
+            : `could not fetch the client metadata document (${error.code ?? error.message})`,
+        ),
       );
     });
   }

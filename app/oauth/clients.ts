@@ -25,10 +25,18 @@ export type ClientRow = {
 /** Unused dynamically registered public clients are deleted after this long (README "OAuth"). */
 export const IDLE_CLIENT_MS = 90 * 86_400_000;
 
-export type RegisteredClient = { client: Client; clientSecret: string | undefined; registrationAccessToken: string | undefined };
+export type RegisteredClient = {
+  client: Client;
+  clientSecret: string | undefined;
+  registrationAccessToken: string | undefined;
+};
 
 /** How a caller presented its credentials (RFC 6749 §2.3). */
-export type ClientCredentials = { clientId: string; secret: string | undefined; method: 'none' | 'client_secret_basic' | 'client_secret_post' };
+export type ClientCredentials = {
+  clientId: string;
+  secret: string | undefined;
+  method: 'none' | 'client_secret_basic' | 'client_secret_post';
+};
 
 export class Clients {
   readonly documents: MetadataDocuments;
@@ -37,7 +45,12 @@ export class Clients {
     this.documents = new MetadataDocuments({ allowPrivate: core.config.dangerouslyAllowPrivateCimd });
   }
 
-  async register(metadata: ClientMetadata, source: 'dynamic' | 'admin', actor: Actor, now = new Date()): Promise<RegisteredClient> {
+  async register(
+    metadata: ClientMetadata,
+    source: 'dynamic' | 'admin',
+    actor: Actor,
+    now = new Date(),
+  ): Promise<RegisteredClient> {
     const clientId = randomUUID();
     const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : randomSecret();
     const registrationAccessToken = source === 'dynamic' ? randomSecret() : undefined;
@@ -63,7 +76,8 @@ export class Clients {
 
   /** A client by id: a registered one (from its stream), or a metadata document for URL ids. */
   async find(clientId: string): Promise<Client | undefined> {
-    if (isMetadataDocumentId(clientId, this.core.config.dangerouslyAllowPrivateCimd)) return this.documents.get(clientId);
+    if (isMetadataDocumentId(clientId, this.core.config.dangerouslyAllowPrivateCimd))
+      return this.documents.get(clientId);
     if (!/^[\w-]{1,100}$/.test(clientId)) return undefined;
     const { state } = await loadAggregate(this.core.log, clientStream(clientId), clientDecider);
     return state.status === 'active' ? state : undefined;
@@ -72,21 +86,43 @@ export class Clients {
   /** RFC 7592 §2: the registration access token authorizes reading, updating and deleting the client. */
   async forManagement(clientId: string, registrationToken: string | undefined): Promise<Client> {
     const client = /^[\w-]{1,100}$/.test(clientId) ? await this.find(clientId) : undefined;
-    if (!client || !client.registrationTokenHash || !registrationToken || !sameHash(sha256(registrationToken), client.registrationTokenHash)) {
+    if (
+      !client ||
+      !client.registrationTokenHash ||
+      !registrationToken ||
+      !sameHash(sha256(registrationToken), client.registrationTokenHash)
+    ) {
       throw new DomainError('invalid_token', 'the registration access token is not valid for this client');
     }
     return client;
   }
 
   async update(clientId: string, metadata: ClientMetadata, actor: Actor, now = new Date()): Promise<Client> {
-    const result = await handleCommand(this.core.log, clientStream(clientId), clientDecider, { type: 'UpdateClient', metadata, now }, { actor });
+    const result = await handleCommand(
+      this.core.log,
+      clientStream(clientId),
+      clientDecider,
+      { type: 'UpdateClient', metadata, now },
+      { actor },
+    );
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
     if (result.state.status !== 'active') throw new DomainError('client_not_found', 'no such client');
     return result.state;
   }
 
-  async delete(clientId: string, actor: Actor, now = new Date(), reason: 'requested' | 'idle' = 'requested'): Promise<boolean> {
-    const result = await handleCommand(this.core.log, clientStream(clientId), clientDecider, { type: 'DeleteClient', reason, now }, { actor });
+  async delete(
+    clientId: string,
+    actor: Actor,
+    now = new Date(),
+    reason: 'requested' | 'idle' = 'requested',
+  ): Promise<boolean> {
+    const result = await handleCommand(
+      this.core.log,
+      clientStream(clientId),
+      clientDecider,
+      { type: 'DeleteClient', reason, now },
+      { actor },
+    );
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
     return result.events.length > 0;
   }
@@ -106,12 +142,18 @@ export class Clients {
       [cutoff, now],
     );
     const expired: string[] = [];
-    for (const row of rows) if (await this.delete(row.client_id, { type: 'system', id: 'idle-clients' }, now, 'idle')) expired.push(row.client_id);
+    for (const row of rows)
+      if (await this.delete(row.client_id, { type: 'system', id: 'idle-clients' }, now, 'idle'))
+        expired.push(row.client_id);
     return expired;
   }
 
   async list(): Promise<ClientRow[]> {
-    return (await this.core.db.query<ClientRow>(`SELECT * FROM oauth_clients WHERE status = 'active' ORDER BY created_at, client_id`)).rows;
+    return (
+      await this.core.db.query<ClientRow>(
+        `SELECT * FROM oauth_clients WHERE status = 'active' ORDER BY created_at, client_id`,
+      )
+    ).rows;
   }
 
   /**
@@ -132,7 +174,8 @@ export class Clients {
       if (credentials.method !== 'none') throw fail();
       return client;
     }
-    if (credentials.method !== client.tokenEndpointAuthMethod || !credentials.secret || !client.secretHash) throw fail();
+    if (credentials.method !== client.tokenEndpointAuthMethod || !credentials.secret || !client.secretHash)
+      throw fail();
     if (!sameHash(sha256(credentials.secret), client.secretHash)) throw fail();
     return client;
   }

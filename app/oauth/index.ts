@@ -11,8 +11,27 @@ import { KeyRing } from './keys.ts';
 import { TokenService } from './token-service.ts';
 import { JwtTokenVerifier, REVOKING_EVENT } from './verifier.ts';
 
-export type GrantRow = { grant_id: string; client_id: string; user_id: string | null; scopes: string[]; resource: string; status: string; refresh_expires_at: Date | null; created_at: Date; updated_at: Date };
-export type AccessTokenRow = { jti: string; grant_id: string; client_id: string; user_id: string | null; scopes: string[]; issued_at: Date; expires_at: Date; revoked: boolean };
+export type GrantRow = {
+  grant_id: string;
+  client_id: string;
+  user_id: string | null;
+  scopes: string[];
+  resource: string;
+  status: string;
+  refresh_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+export type AccessTokenRow = {
+  jti: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string | null;
+  scopes: string[];
+  issued_at: Date;
+  expires_at: Date;
+  revoked: boolean;
+};
 
 export type OAuth = {
   readonly verifier: TokenVerifier;
@@ -21,7 +40,10 @@ export type OAuth = {
   readonly tokens: TokenService;
   readonly keys: KeyRing;
   /** CLI/admin: a confidential client (client_secret_basic) — the secret is in the result, once. */
-  createConfidentialClient(input: { name: string; redirectUris?: string[]; grantTypes?: ClientMetadata['grantTypes'] }, actor: Actor): Promise<RegisteredClient>;
+  createConfidentialClient(
+    input: { name: string; redirectUris?: string[]; grantTypes?: ClientMetadata['grantTypes'] },
+    actor: Actor,
+  ): Promise<RegisteredClient>;
   listGrants(filter?: { userId?: string; clientId?: string }): Promise<GrantRow[]>;
   listTokens(filter?: { userId?: string; clientId?: string; activeOnly?: boolean }): Promise<AccessTokenRow[]>;
   revokeGrant(grantId: string, actor: Actor): Promise<boolean>;
@@ -33,7 +55,10 @@ export type OAuth = {
   close(): Promise<void>;
 };
 
-const where = (filter: { userId?: string; clientId?: string }, extra: string[] = []): { sql: string; params: string[] } => {
+const where = (
+  filter: { userId?: string; clientId?: string },
+  extra: string[] = [],
+): { sql: string; params: string[] } => {
   const clauses = [...extra];
   const params: string[] = [];
   if (filter.userId) clauses.push(`user_id = $${params.push(filter.userId)}`);
@@ -66,7 +91,11 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
         {
           clientName: input.name,
           redirectUris: input.redirectUris ?? [],
-          grantTypes: input.grantTypes ?? (input.redirectUris?.length ? ['authorization_code', 'refresh_token', 'client_credentials'] : ['client_credentials']),
+          grantTypes:
+            input.grantTypes ??
+            (input.redirectUris?.length
+              ? ['authorization_code', 'refresh_token', 'client_credentials']
+              : ['client_credentials']),
           tokenEndpointAuthMethod: 'client_secret_basic',
           applicationType: 'web',
         },
@@ -75,11 +104,21 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
       ),
     async listGrants(filter = {}) {
       const w = where(filter);
-      return (await core.db.query<GrantRow>(`SELECT * FROM oauth_grants ${w.sql} ORDER BY created_at DESC LIMIT 1000`, w.params)).rows;
+      return (
+        await core.db.query<GrantRow>(
+          `SELECT * FROM oauth_grants ${w.sql} ORDER BY created_at DESC LIMIT 1000`,
+          w.params,
+        )
+      ).rows;
     },
     async listTokens(filter = {}) {
       const w = where(filter, filter.activeOnly ? ['NOT revoked', 'expires_at > now()'] : []);
-      return (await core.db.query<AccessTokenRow>(`SELECT * FROM oauth_access_tokens ${w.sql} ORDER BY issued_at DESC LIMIT 1000`, w.params)).rows;
+      return (
+        await core.db.query<AccessTokenRow>(
+          `SELECT * FROM oauth_access_tokens ${w.sql} ORDER BY issued_at DESC LIMIT 1000`,
+          w.params,
+        )
+      ).rows;
     },
     revokeGrant: (grantId, actor) => tokens.revokeGrant(grantId, actor),
     revokeAccessToken: (jti, actor) => tokens.revokeAccessToken(jti, actor),

@@ -36,7 +36,13 @@ export class KeyRing {
    */
   private async ensure(now = new Date()): Promise<void> {
     if (!activeKey(this.state)) {
-      const result = await handleCommand(this.options.log, KEYS_STREAM, keyDecider, { type: 'EnsureSigningKey', key: await this.generate(), now }, { actor: SYSTEM });
+      const result = await handleCommand(
+        this.options.log,
+        KEYS_STREAM,
+        keyDecider,
+        { type: 'EnsureSigningKey', key: await this.generate(), now },
+        { actor: SYSTEM },
+      );
       this.state = result.state;
     }
   }
@@ -55,7 +61,13 @@ export class KeyRing {
   /** Adds a new signing key and retires the current one (CLI `keys rotate`). Returns the new kid. */
   async rotate(actor: Actor, now = new Date()): Promise<string> {
     const key = await this.generate();
-    const result = await handleCommand(this.options.log, KEYS_STREAM, keyDecider, { type: 'RotateSigningKey', key, now }, { actor });
+    const result = await handleCommand(
+      this.options.log,
+      KEYS_STREAM,
+      keyDecider,
+      { type: 'RotateSigningKey', key, now },
+      { actor },
+    );
     this.state = result.state;
     return key.kid;
   }
@@ -77,7 +89,9 @@ export class KeyRing {
   }
 
   private published(state: KeyState, now: number): SigningKey[] {
-    return state.keys.filter((key) => key.retiredAt === undefined || Date.parse(key.retiredAt) + this.options.publishForMs > now);
+    return state.keys.filter(
+      (key) => key.retiredAt === undefined || Date.parse(key.retiredAt) + this.options.publishForMs > now,
+    );
   }
 
   /** The public JWKS (`/oauth/jwks`): the active key and retired keys whose tokens may still be live. */

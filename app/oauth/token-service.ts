@@ -2,14 +2,28 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { Client } from '../../domain/clients/index.ts';
-import { grantDecider, grantStream, type GrantCommand, type GrantEvent, type NewTokens } from '../../domain/grants/index.ts';
+import {
+  grantDecider,
+  grantStream,
+  type GrantCommand,
+  type GrantEvent,
+  type NewTokens,
+} from '../../domain/grants/index.ts';
 import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import type { CoreServices } from '../services.ts';
 import { handleCommand, loadAggregate } from '../handle.ts';
 import { canonicalResource, mcpResource } from './authorizations.ts';
 import type { KeyRing } from './keys.ts';
-import { grantIdOf, grantIdOfTokenId, grantToken, newAccessTokenId, sha256, signAccessToken, signIdToken } from './tokens.ts';
+import {
+  grantIdOf,
+  grantIdOfTokenId,
+  grantToken,
+  newAccessTokenId,
+  sha256,
+  signAccessToken,
+  signIdToken,
+} from './tokens.ts';
 import type { TokenVerifier } from '../auth-port.ts';
 
 /**
@@ -48,14 +62,24 @@ export class TokenService {
     return resource;
   }
 
-  private newTokens(grantId: string, client: Client, now: Date, withRefresh: boolean): { tokens: NewTokens; refreshToken: string | undefined } {
+  private newTokens(
+    grantId: string,
+    client: Client,
+    now: Date,
+    withRefresh: boolean,
+  ): { tokens: NewTokens; refreshToken: string | undefined } {
     const refresh = withRefresh ? grantToken(grantId) : undefined;
     return {
       refreshToken: refresh?.token,
       tokens: {
         accessTokenId: newAccessTokenId(grantId),
         accessExpiresAt: new Date(now.getTime() + this.core.config.accessTokenTtlMs).toISOString(),
-        ...(refresh ? { refreshHash: refresh.hash, refreshExpiresAt: new Date(now.getTime() + this.core.config.refreshTokenTtlMs).toISOString() } : {}),
+        ...(refresh
+          ? {
+              refreshHash: refresh.hash,
+              refreshExpiresAt: new Date(now.getTime() + this.core.config.refreshTokenTtlMs).toISOString(),
+            }
+          : {}),
       },
     };
   }
@@ -66,8 +90,19 @@ export class TokenService {
     return user;
   }
 
-  private async respond(event: GrantEvent, client: Client, refreshToken: string | undefined, now: Date, idToken?: { nonce: string | undefined; authTime: string | undefined }): Promise<TokenResponse> {
-    if (event.type !== 'AuthorizationCodeRedeemed' && event.type !== 'RefreshTokenRotated' && event.type !== 'ClientCredentialsIssued') throw new Error(`unexpected ${event.type}`);
+  private async respond(
+    event: GrantEvent,
+    client: Client,
+    refreshToken: string | undefined,
+    now: Date,
+    idToken?: { nonce: string | undefined; authTime: string | undefined },
+  ): Promise<TokenResponse> {
+    if (
+      event.type !== 'AuthorizationCodeRedeemed' &&
+      event.type !== 'RefreshTokenRotated' &&
+      event.type !== 'ClientCredentialsIssued'
+    )
+      throw new Error(`unexpected ${event.type}`);
     const tokens = event.data.tokens;
     const subject = event.type === 'ClientCredentialsIssued' ? client.clientId : event.data.userId;
     const expiresAt = new Date(tokens.accessExpiresAt);
@@ -81,7 +116,12 @@ export class TokenService {
       issuedAt: now,
       expiresAt,
     });
-    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: Math.round((expiresAt.getTime() - now.getTime()) / 1_000), scope: tokens.scopes.join(' ') };
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: Math.round((expiresAt.getTime() - now.getTime()) / 1_000),
+      scope: tokens.scopes.join(' '),
+    };
     if (refreshToken) response.refresh_token = refreshToken;
     if (idToken && tokens.scopes.includes('openid')) {
       const user = await this.activeUser(subject);
@@ -100,10 +140,20 @@ export class TokenService {
   }
 
   /** grant_type=authorization_code (OAuth 2.1 §4.1.3). */
-  async exchangeCode(client: Client, input: { code: string; redirectUri: string | undefined; codeVerifier: string | undefined; resource: string | undefined }, now = new Date()): Promise<TokenResponse> {
+  async exchangeCode(
+    client: Client,
+    input: {
+      code: string;
+      redirectUri: string | undefined;
+      codeVerifier: string | undefined;
+      resource: string | undefined;
+    },
+    now = new Date(),
+  ): Promise<TokenResponse> {
     const grantId = grantIdOf(input.code);
     if (!grantId) throw invalidGrant('the authorization code is invalid');
-    if (input.codeVerifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier)) throw new DomainError('invalid_request', 'code_verifier is malformed (RFC 7636 §4.1)');
+    if (input.codeVerifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier))
+      throw new DomainError('invalid_request', 'code_verifier is malformed (RFC 7636 §4.1)');
     const { tokens, refreshToken } = this.newTokens(grantId, client, now, client.grantTypes.includes('refresh_token'));
     const result = await this.run(
       grantId,
@@ -131,14 +181,27 @@ export class TokenService {
   }
 
   /** grant_type=refresh_token with rotation (OAuth 2.1 §4.3, RFC 9700 §4.14.2). */
-  async refresh(client: Client, input: { refreshToken: string; scope: string | undefined; resource: string | undefined }, now = new Date()): Promise<TokenResponse> {
+  async refresh(
+    client: Client,
+    input: { refreshToken: string; scope: string | undefined; resource: string | undefined },
+    now = new Date(),
+  ): Promise<TokenResponse> {
     const grantId = grantIdOf(input.refreshToken);
     if (!grantId || !client.grantTypes.includes('refresh_token')) throw invalidGrant('the refresh token is invalid');
     const { tokens, refreshToken } = this.newTokens(grantId, client, now, true);
     const scopes = input.scope === undefined ? undefined : input.scope.split(' ').filter(Boolean);
     const result = await this.run(
       grantId,
-      { type: 'Refresh', refreshHash: sha256(input.refreshToken), clientId: client.clientId, scopes, resource: this.resource(input.resource), tokens, graceMs: REFRESH_GRACE_MS, now },
+      {
+        type: 'Refresh',
+        refreshHash: sha256(input.refreshToken),
+        clientId: client.clientId,
+        scopes,
+        resource: this.resource(input.resource),
+        tokens,
+        graceMs: REFRESH_GRACE_MS,
+        now,
+      },
       { type: 'client', id: client.clientId },
     );
     const rotated = result.events.find((event) => event.type === 'RefreshTokenRotated');
@@ -151,17 +214,26 @@ export class TokenService {
   }
 
   /** grant_type=client_credentials (OAuth 2.1 §4.2), confidential clients only. */
-  async clientCredentials(client: Client, input: { scope: string | undefined; resource: string | undefined }, now = new Date()): Promise<TokenResponse> {
+  async clientCredentials(
+    client: Client,
+    input: { scope: string | undefined; resource: string | undefined },
+    now = new Date(),
+  ): Promise<TokenResponse> {
     if (client.tokenEndpointAuthMethod === 'none' || !client.grantTypes.includes('client_credentials')) {
       throw new DomainError('unauthorized_client', 'this client may not use the client_credentials grant');
     }
     const scopes = input.scope === undefined ? DEFAULT_SCOPES : input.scope.split(' ').filter(Boolean);
     // No user is behind these tokens: only the MCP scopes make sense.
-    if (scopes.some((scope) => !(MCP_SCOPES as readonly string[]).includes(scope))) throw new DomainError('invalid_scope', 'client_credentials tokens carry MCP scopes only');
+    if (scopes.some((scope) => !(MCP_SCOPES as readonly string[]).includes(scope)))
+      throw new DomainError('invalid_scope', 'client_credentials tokens carry MCP scopes only');
     const grantId = randomUUID();
     const { tokens } = this.newTokens(grantId, client, now, false);
     const resource = this.resource(input.resource) ?? mcpResource(this.core.config.publicUrl);
-    const result = await this.run(grantId, { type: 'IssueClientCredentials', grantId, clientId: client.clientId, scopes, resource, tokens, now }, { type: 'client', id: client.clientId });
+    const result = await this.run(
+      grantId,
+      { type: 'IssueClientCredentials', grantId, clientId: client.clientId, scopes, resource, tokens, now },
+      { type: 'client', id: client.clientId },
+    );
     return this.respond(result.events[0]!, client, undefined, now);
   }
 
@@ -169,11 +241,20 @@ export class TokenService {
    * RFC 7009: revokes an access token (its jti) or a refresh token (its whole grant, §2.1). Tokens of
    * other clients and unknown tokens are ignored: the answer is 200 either way (§2.2).
    */
-  async revoke(client: Client, token: string, actor: Actor = { type: 'client', id: client.clientId }, now = new Date()): Promise<void> {
+  async revoke(
+    client: Client,
+    token: string,
+    actor: Actor = { type: 'client', id: client.clientId },
+    now = new Date(),
+  ): Promise<void> {
     const refreshGrant = grantIdOf(token);
     if (refreshGrant) {
       const { state } = await loadAggregate(this.core.log, grantStream(refreshGrant), grantDecider);
-      if ((state.status === 'active' || state.status === 'revoked') && state.clientId === client.clientId && state.refresh.some((entry) => entry.hash === sha256(token))) {
+      if (
+        (state.status === 'active' || state.status === 'revoked') &&
+        state.clientId === client.clientId &&
+        state.refresh.some((entry) => entry.hash === sha256(token))
+      ) {
         await this.revokeGrant(refreshGrant, actor, now);
       }
       return;
@@ -225,7 +306,12 @@ export class TokenService {
     } catch {
       return { active: false };
     }
-    const audience = typeof claims.aud === 'string' ? claims.aud : Array.isArray(claims.aud) && typeof claims.aud[0] === 'string' ? claims.aud[0] : undefined;
+    const audience =
+      typeof claims.aud === 'string'
+        ? claims.aud
+        : Array.isArray(claims.aud) && typeof claims.aud[0] === 'string'
+          ? claims.aud[0]
+          : undefined;
     if (!audience) return { active: false };
     try {
       const info = await verifier.verify(token, audience);
@@ -248,7 +334,10 @@ export class TokenService {
 }
 
 /** OIDC Core §5.4: claims released per scope. */
-export const userClaims = (user: { email: string; name: string }, scopes: readonly string[]): Record<string, unknown> => ({
+export const userClaims = (
+  user: { email: string; name: string },
+  scopes: readonly string[],
+): Record<string, unknown> => ({
   ...(scopes.includes('email') ? { email: user.email, email_verified: false } : {}),
   ...(scopes.includes('profile') ? { name: user.name } : {}),
 });

@@ -7,7 +7,8 @@ import type { KeyRing } from './keys.ts';
 export const randomSecret = (): string => randomBytes(32).toString('base64url');
 /** SHA-256, base64url. Our secrets have 256 bits of entropy, so a fast hash is enough to store them. */
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('base64url');
-export const sameHash = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+export const sameHash = (a: string, b: string): boolean =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** Codes and refresh tokens are `<grantId>.<secret>`: the grant stream they belong to, plus the secret. */
 export const grantToken = (grantId: string): { token: string; hash: string } => {
@@ -25,7 +26,16 @@ export const grantIdOfTokenId = (jti: string): string | undefined => /^([0-9a-f-
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1_000);
 
-export type AccessTokenClaims = { issuer: string; audience: string; subject: string; clientId: string; scopes: readonly string[]; jti: string; issuedAt: Date; expiresAt: Date };
+export type AccessTokenClaims = {
+  issuer: string;
+  audience: string;
+  subject: string;
+  clientId: string;
+  scopes: readonly string[];
+  jti: string;
+  issuedAt: Date;
+  expiresAt: Date;
+};
 
 /** RFC 9068 §2: JWT access token, header `typ: at+jwt`; claims iss, exp, aud, sub, client_id, iat, jti, scope. */
 export const signAccessToken = async (keys: KeyRing, claims: AccessTokenClaims): Promise<string> => {

@@ -46,7 +46,13 @@ export class JwtTokenVerifier implements TokenVerifier {
     const key = `${resource} ${token}`;
     const started = Date.now();
     const hit = this.cache.get(key);
-    if (hit && started - hit.checkedAt < CACHE_MS && started >= this.bypassUntil && hit.info.expiresAt.getTime() > started) return hit.info;
+    if (
+      hit &&
+      started - hit.checkedAt < CACHE_MS &&
+      started >= this.bypassUntil &&
+      hit.info.expiresAt.getTime() > started
+    )
+      return hit.info;
     const epoch = this.epoch;
     const info = await this.check(token, resource);
     if (epoch === this.epoch && Date.now() >= this.bypassUntil) {
@@ -64,12 +70,19 @@ export class JwtTokenVerifier implements TokenVerifier {
       throw new InvalidTokenError('malformed', 'the token is not a JWT');
     }
     // RFC 8725 §3.1: never let the token choose the algorithm (no `none`, no HS256 with our public key).
-    if (header.alg !== 'ES256' || typeof header.kid !== 'string') throw new InvalidTokenError('invalid_signature', 'unsupported token algorithm or missing kid');
+    if (header.alg !== 'ES256' || typeof header.kid !== 'string')
+      throw new InvalidTokenError('invalid_signature', 'unsupported token algorithm or missing kid');
     const key = await this.keys.verificationKey(header.kid);
     if (!key) throw new InvalidTokenError('invalid_signature', 'unknown signing key');
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
-      ({ payload } = await jwtVerify(token, key, { algorithms: ['ES256'], typ: 'at+jwt', issuer: this.issuer, audience: resource, requiredClaims: ['exp', 'sub', 'jti', 'client_id', 'iat'] }));
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ['ES256'],
+        typ: 'at+jwt',
+        issuer: this.issuer,
+        audience: resource,
+        requiredClaims: ['exp', 'sub', 'jti', 'client_id', 'iat'],
+      }));
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new InvalidTokenError('expired', 'the token has expired');
       if (error instanceof errors.JWTClaimValidationFailed) {

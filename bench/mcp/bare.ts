@@ -17,7 +17,10 @@ export const startBareServer = async (): Promise<{ url: string; close(): Promise
     const sessionId = req.headers['mcp-session-id'];
     let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
     if (!transport) {
-      const created = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, created) });
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => void transports.set(id, created),
+      });
       const mcp = new McpServer({ name: 'bare', version: '1' }, { jsonSchemaValidator: validator });
       registerBenchTools(mcp);
       await mcp.connect(created);

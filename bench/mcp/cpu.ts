@@ -47,7 +47,12 @@ const postgresCpu = (): number | undefined => {
   }
 };
 
-const load = (url: string, headers: Record<string, string>, runSeconds: number, call: keyof typeof CALLS): Promise<LoadResult> =>
+const load = (
+  url: string,
+  headers: Record<string, string>,
+  runSeconds: number,
+  call: keyof typeof CALLS,
+): Promise<LoadResult> =>
   new Promise((resolve, reject) => {
     const worker = fork(child, [], { execArgv: ['--import', 'tsx'] });
     worker.once('message', (result) => resolve(result as LoadResult));
@@ -79,7 +84,9 @@ const targets = [
 const profiler = process.env.PROFILE ? new Session() : undefined;
 profiler?.connect();
 const out = (line: string) => process.stdout.write(`${line}\n`);
-out(`\nserver CPU per tools/call (bench_echo unless named), ${connections} connections, ${seconds}s rounds, load generator in a child process`);
+out(
+  `\nserver CPU per tools/call (bench_echo unless named), ${connections} connections, ${seconds}s rounds, load generator in a child process`,
+);
 out('| server | round | requests/s | CPU µs per call | user | system | PostgreSQL CPU µs per call |');
 out('|---|---:|---:|---:|---:|---:|---:|');
 for (const [, url, headers, call] of targets) await load(url, headers, 3, call);
@@ -96,11 +103,20 @@ for (let round = 1; round <= rounds; round += 1) {
     const postgresAfter = postgresCpu();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
-      fs.writeFileSync(path.join(process.env.PROFILE!, `${{ 'bare SDK': 'bare', remotemcp: 'remotemcp', 'remotemcp, system_whoami': 'whoami' }[name]}-${round}.cpuprofile`), JSON.stringify(profile));
+      fs.writeFileSync(
+        path.join(
+          process.env.PROFILE!,
+          `${{ 'bare SDK': 'bare', remotemcp: 'remotemcp', 'remotemcp, system_whoami': 'whoami' }[name]}-${round}.cpuprofile`,
+        ),
+        JSON.stringify(profile),
+      );
     }
     const per = (micros: number) => Math.round(micros / result.requests);
-    const postgres = postgresBefore !== undefined && postgresAfter !== undefined ? String(per(postgresAfter - postgresBefore)) : 'n/a';
-    out(`| ${name} | ${round} | ${result.perSecond} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} | ${postgres} |`);
+    const postgres =
+      postgresBefore !== undefined && postgresAfter !== undefined ? String(per(postgresAfter - postgresBefore)) : 'n/a';
+    out(
+      `| ${name} | ${round} | ${result.perSecond} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} | ${postgres} |`,
+    );
   }
 }
 await bare.close();

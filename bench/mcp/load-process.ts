@@ -2,7 +2,13 @@
 // the result, so the load generator's CPU is not counted in the server's.
 import { CALLS, runLoad } from './load.ts';
 
-type Task = { url: string; headers: Record<string, string>; connections: number; seconds: number; call: keyof typeof CALLS };
+type Task = {
+  url: string;
+  headers: Record<string, string>;
+  connections: number;
+  seconds: number;
+  call: keyof typeof CALLS;
+};
 
 process.once('message', async (task: Task) => {
   const result = await runLoad(task.url, task.headers, task.connections, task.seconds, CALLS[task.call]);

@@ -3,9 +3,17 @@
 import http from 'node:http';
 
 /** The call each client repeats, and the text its reply must contain. */
-export type LoadCall = { name: string; arguments(worker: number, i: number): Record<string, unknown>; expect(worker: number, i: number): string };
+export type LoadCall = {
+  name: string;
+  arguments(worker: number, i: number): Record<string, unknown>;
+  expect(worker: number, i: number): string;
+};
 
-export const ECHO: LoadCall = { name: 'bench_echo', arguments: (worker, i) => ({ text: `w${worker} #${i}` }), expect: (worker, i) => `w${worker} #${i}` };
+export const ECHO: LoadCall = {
+  name: 'bench_echo',
+  arguments: (worker, i) => ({ text: `w${worker} #${i}` }),
+  expect: (worker, i) => `w${worker} #${i}`,
+};
 
 /** A real product tool (RemoteMCP only): scope check, audit event, the user read model. */
 export const WHOAMI: LoadCall = { name: 'system_whoami', arguments: () => ({}), expect: () => '"userId"' };
@@ -13,7 +21,14 @@ export const WHOAMI: LoadCall = { name: 'system_whoami', arguments: () => ({}), 
 /** By name, for the load generator's child process. */
 export const CALLS = { echo: ECHO, whoami: WHOAMI } as const;
 
-export type LoadResult = { connections: number; requests: number; perSecond: number; p50: number; p99: number; errors: number };
+export type LoadResult = {
+  connections: number;
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+};
 
 const ACCEPT = 'application/json, text/event-stream';
 
@@ -23,7 +38,19 @@ const send = (agent: http.Agent, url: URL, headers: Record<string, string>, body
   new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, 'content-type': 'application/json', accept: ACCEPT, 'content-length': Buffer.byteLength(payload) } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          accept: ACCEPT,
+          'content-length': Buffer.byteLength(payload),
+        },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -37,19 +64,40 @@ const send = (agent: http.Agent, url: URL, headers: Record<string, string>, body
   });
 
 export const openSession = async (url: URL, headers: Record<string, string>, agent: http.Agent): Promise<string> => {
-  const init = await send(agent, url, headers, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  const init = await send(agent, url, headers, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+  });
   const sessionId = init.headers['mcp-session-id'];
   if (typeof sessionId !== 'string') throw new Error(`initialize failed: ${init.status} ${init.body}`);
-  await send(agent, url, { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, { jsonrpc: '2.0', method: 'notifications/initialized' });
+  await send(
+    agent,
+    url,
+    { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+  );
   return sessionId;
 };
 
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 /** `connections` keep-alive clients, each with its own open MCP session, to drive load in one or more runs. */
-export type LoadClients = { readonly url: URL; readonly headers: Record<string, string>; readonly agent: http.Agent; readonly sessions: string[]; next: number };
+export type LoadClients = {
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  readonly agent: http.Agent;
+  readonly sessions: string[];
+  next: number;
+};
 
-export const connect = async (endpoint: string, headers: Record<string, string>, connections: number): Promise<LoadClients> => {
+export const connect = async (
+  endpoint: string,
+  headers: Record<string, string>,
+  connections: number,
+): Promise<LoadClients> => {
   const url = new URL(endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const sessions = await Promise.all(Array.from({ length: connections }, () => openSession(url, headers, agent)));
@@ -57,7 +105,12 @@ export const connect = async (endpoint: string, headers: Record<string, string>,
 };
 
 /** Sends `call` back to back on every session for `seconds`; appends each latency (ms) to `latencies`. */
-export const drive = async (clients: LoadClients, seconds: number, call: LoadCall, latencies: number[]): Promise<{ requests: number; errors: number }> => {
+export const drive = async (
+  clients: LoadClients,
+  seconds: number,
+  call: LoadCall,
+  latencies: number[],
+): Promise<{ requests: number; errors: number }> => {
   let requests = 0;
   let errors = 0;
   const until = performance.now() + seconds * 1_000;
@@ -67,7 +120,12 @@ export const drive = async (clients: LoadClients, seconds: number, call: LoadCal
       while (performance.now() < until) {
         const i = (clients.next += 1);
         const started = performance.now();
-        const reply = await send(clients.agent, clients.url, sessionHeaders, { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: call.name, arguments: call.arguments(worker, i) } });
+        const reply = await send(clients.agent, clients.url, sessionHeaders, {
+          jsonrpc: '2.0',
+          id: i,
+          method: 'tools/call',
+          params: { name: call.name, arguments: call.arguments(worker, i) },
+        });
         if (reply.status !== 200 || !reply.body.includes(call.expect(worker, i))) errors += 1;
         latencies.push(performance.now() - started);
         requests += 1;
@@ -77,11 +135,24 @@ export const drive = async (clients: LoadClients, seconds: number, call: LoadCal
   return { requests, errors };
 };
 
-export const runLoad = async (endpoint: string, headers: Record<string, string>, connections: number, seconds: number, call: LoadCall = ECHO): Promise<LoadResult> => {
+export const runLoad = async (
+  endpoint: string,
+  headers: Record<string, string>,
+  connections: number,
+  seconds: number,
+  call: LoadCall = ECHO,
+): Promise<LoadResult> => {
   const clients = await connect(endpoint, headers, connections);
   const latencies: number[] = [];
   const { requests, errors } = await drive(clients, seconds, call, latencies);
   clients.agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { connections, requests, perSecond: Math.round(requests / seconds), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return {
+    connections,
+    requests,
+    perSecond: Math.round(requests / seconds),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+  };
 };

@@ -36,11 +36,22 @@ services.mcp = await createMcp(services, local ? { verifier: local } : services.
   requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
 });
 await previous.close();
-const tokens = local ? { access_token: (await local.issue({ sub: 'bench', aud: `${server.base}/mcp` })).token } : (await freshTokens(server)).tokens;
+const tokens = local
+  ? { access_token: (await local.issue({ sub: 'bench', aud: `${server.base}/mcp` })).token }
+  : (await freshTokens(server)).tokens;
 const auth = { authorization: `Bearer ${tokens.access_token}` };
 const bare = await startBareServer();
 
-type Row = { server: string; connections: number; perSecond: number; p50: number; p99: number; errors: number; vsBare: number; perCommit?: number };
+type Row = {
+  server: string;
+  connections: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  vsBare: number;
+  perCommit?: number;
+};
 const rows: Row[] = [];
 const commits = services.groupCommit.stats;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -50,7 +61,16 @@ for (const connections of connectionCounts) {
     { name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
     { name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
   ];
-  const runs = await Promise.all(targets.map(async (target) => ({ target, clients: await connect(target.url, target.headers, connections), latencies: [] as number[], requests: [] as number[], errors: 0, commits: 0 })));
+  const runs = await Promise.all(
+    targets.map(async (target) => ({
+      target,
+      clients: await connect(target.url, target.headers, connections),
+      latencies: [] as number[],
+      requests: [] as number[],
+      errors: 0,
+      commits: 0,
+    })),
+  );
   for (const run of runs) await drive(run.clients, WARM_UP_SECONDS, run.target.call, []);
   const slice = seconds / rounds;
   for (let round = 0; round < rounds; round += 1) {
@@ -82,11 +102,17 @@ for (const connections of connectionCounts) {
   }
 }
 const out = (line: string) => process.stdout.write(`${line}\n`);
-out(`\ntools/call (bench_echo unless named), ${seconds}s per row in ${rounds} slices taking turns after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`);
-out('| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare (median of rounds) | requests per commit |');
+out(
+  `\ntools/call (bench_echo unless named), ${seconds}s per row in ${rounds} slices taking turns after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`,
+);
+out(
+  '| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare (median of rounds) | requests per commit |',
+);
 out('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
-  out(`| ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`);
+  out(
+    `| ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`,
+  );
 }
 
 // Resumption: a client drops right after the priming event of a call that sends 100 notifications,
@@ -99,13 +125,17 @@ for (let i = 0; i < 20; i += 1) {
   const [priming] = await readSse(call, (events) => events.length === 1);
   await waitForResponse(server, sessionId, 1);
   const started = performance.now();
-  const resumed = await fetch(`${server.base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': priming!.id! } });
+  const resumed = await fetch(`${server.base}/mcp`, {
+    headers: { ...headers, accept: 'text/event-stream', 'last-event-id': priming!.id! },
+  });
   const replayed = await readSse(resumed);
   samples.push(performance.now() - started);
   if (replayed.length !== 101) throw new Error(`expected 101 replayed messages, got ${replayed.length}`);
 }
 samples.sort((a, b) => a - b);
-out(`\nresume after 100 missed messages (GET with Last-Event-ID until the response), 20 runs: p50 ${samples[10]!.toFixed(1)} ms, max ${samples[19]!.toFixed(1)} ms`);
+out(
+  `\nresume after 100 missed messages (GET with Last-Event-ID until the response), 20 runs: p50 ${samples[10]!.toFixed(1)} ms, max ${samples[19]!.toFixed(1)} ms`,
+);
 
 await bare.close();
 await server.stop();

@@ -4,9 +4,16 @@ import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 
 export const registerBenchTools = (server: McpServer): void => {
-  server.registerTool('bench_echo', { description: 'echo', inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
-  server.registerTool('bench_burst', { description: 'n notifications', inputSchema: { count: z.number().int() } }, async ({ count }, extra) => {
-    for (let i = 1; i <= count; i += 1) await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: i } });
-    return { content: [{ type: 'text', text: `sent ${count}` }] };
-  });
+  server.registerTool('bench_echo', { description: 'echo', inputSchema: { text: z.string() } }, async ({ text }) => ({
+    content: [{ type: 'text', text }],
+  }));
+  server.registerTool(
+    'bench_burst',
+    { description: 'n notifications', inputSchema: { count: z.number().int() } },
+    async ({ count }, extra) => {
+      for (let i = 1; i <= count; i += 1)
+        await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: i } });
+      return { content: [{ type: 'text', text: `sent ${count}` }] };
+    },
+  );
 };

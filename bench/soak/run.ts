@@ -19,7 +19,12 @@ const latencies: number[] = [];
 const errors = new Map<string, number>();
 const rss: { t: number; a: number; b: number }[] = [];
 const started = Date.now();
-const sample = () => rss.push({ t: Math.round((Date.now() - started) / 1_000), a: cluster.instances[0]!.rssMb(), b: cluster.instances[1]!.rssMb() });
+const sample = () =>
+  rss.push({
+    t: Math.round((Date.now() - started) / 1_000),
+    a: cluster.instances[0]!.rssMb(),
+    b: cluster.instances[1]!.rssMb(),
+  });
 sample();
 const sampler = setInterval(sample, Math.max(1_000, (seconds * 1_000) / 10));
 const TOOLS = [
@@ -30,7 +35,9 @@ const TOOLS = [
 ];
 const worker = async (index: number) => {
   const client = new Client({ name: `soak-${index}`, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${cluster.token}` } } });
+  const transport = new StreamableHTTPClientTransport(url, {
+    requestInit: { headers: { authorization: `Bearer ${cluster.token}` } },
+  });
   await client.connect(transport);
   let call = index;
   while (Date.now() - started < seconds * 1_000) {
@@ -53,10 +60,17 @@ clearInterval(sampler);
 sample();
 await cluster.close();
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(1);
+const pct = (p: number) =>
+  (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(1);
 const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-process.stdout.write(`\nsoak: ${sessions} sessions, ${seconds}s, two instances behind a round-robin proxy, PostgreSQL server\n`);
-process.stdout.write(`| calls | calls/s | errors | p50 ms | p99 ms |\n|---:|---:|---:|---:|---:|\n| ${latencies.length} | ${Math.round(latencies.length / seconds)} | ${errorCount} | ${pct(50)} | ${pct(99)} |\n\n`);
-process.stdout.write(`RSS (MiB) over time:\n| t (s) | instance A | instance B |\n|---:|---:|---:|\n${rss.map((r) => `| ${r.t} | ${r.a} | ${r.b} |`).join('\n')}\n`);
+process.stdout.write(
+  `\nsoak: ${sessions} sessions, ${seconds}s, two instances behind a round-robin proxy, PostgreSQL server\n`,
+);
+process.stdout.write(
+  `| calls | calls/s | errors | p50 ms | p99 ms |\n|---:|---:|---:|---:|---:|\n| ${latencies.length} | ${Math.round(latencies.length / seconds)} | ${errorCount} | ${pct(50)} | ${pct(99)} |\n\n`,
+);
+process.stdout.write(
+  `RSS (MiB) over time:\n| t (s) | instance A | instance B |\n|---:|---:|---:|\n${rss.map((r) => `| ${r.t} | ${r.a} | ${r.b} |`).join('\n')}\n`,
+);
 for (const [key, count] of errors) process.stdout.write(`error ×${count}: ${key}\n`);
 process.exit(errorCount === 0 ? 0 : 1);

@@ -21,11 +21,27 @@ export const decideLoginGuard = (command: LoginGuardCommand, state: LoginGuardSt
   const at = command.now.toISOString();
   switch (command.type) {
     case 'RecordLoginFailure':
-      return [{ type: 'AdminLoginFailed', data: { subject: command.subject, email: command.email, ip: command.ip, reason: command.reason, at } }];
+      return [
+        {
+          type: 'AdminLoginFailed',
+          data: { subject: command.subject, email: command.email, ip: command.ip, reason: command.reason, at },
+        },
+      ];
     case 'LockOut':
       // Already locked for at least as long: nothing new happened.
       if (state.lockedUntil && state.lockedUntil >= command.until.toISOString()) return [];
-      return [{ type: 'AdminLoginLockedOut', data: { subject: command.subject, email: command.email, ip: command.ip, until: command.until.toISOString(), at } }];
+      return [
+        {
+          type: 'AdminLoginLockedOut',
+          data: {
+            subject: command.subject,
+            email: command.email,
+            ip: command.ip,
+            until: command.until.toISOString(),
+            at,
+          },
+        },
+      ];
     default:
       return assertNever(command);
   }

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { assertNever, DomainError, type Decider } from '../shared.ts';
 
 export const OperationEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ProjectionRebuildRequested'), data: z.object({ projection: z.string(), at: z.string() }) }),
+  z.object({
+    type: z.literal('ProjectionRebuildRequested'),
+    data: z.object({ projection: z.string(), at: z.string() }),
+  }),
 ]);
 export type OperationEvent = z.infer<typeof OperationEvent>;
 
@@ -18,8 +21,14 @@ export const operationDecider: Decider<OperationCommand, OperationEvent, Operati
   decide: (command) => {
     switch (command.type) {
       case 'RequestRebuild':
-        if (!command.known.includes(command.projection)) throw new DomainError('projection_not_found', `no projection named ${command.projection}`);
-        return [{ type: 'ProjectionRebuildRequested', data: { projection: command.projection, at: command.now.toISOString() } }];
+        if (!command.known.includes(command.projection))
+          throw new DomainError('projection_not_found', `no projection named ${command.projection}`);
+        return [
+          {
+            type: 'ProjectionRebuildRequested',
+            data: { projection: command.projection, at: command.now.toISOString() },
+          },
+        ];
       default:
         return assertNever(command.type);
     }

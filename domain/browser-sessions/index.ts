@@ -19,14 +19,27 @@ export const BrowserSessionEvent = z.discriminatedUnion('type', [
       userAgent: z.string().optional(),
     }),
   }),
-  z.object({ type: z.literal('BrowserSessionEnded'), data: z.object({ sessionId: z.string(), at: z.string(), reason: z.enum(['logout', 'revoked']) }) }),
+  z.object({
+    type: z.literal('BrowserSessionEnded'),
+    data: z.object({ sessionId: z.string(), at: z.string(), reason: z.enum(['logout', 'revoked']) }),
+  }),
 ]);
 export type BrowserSessionEvent = z.infer<typeof BrowserSessionEvent>;
 
-export type BrowserSessionState = { status: 'none' } | { status: 'active' | 'ended'; sessionId: string; userId: string; purpose: Purpose };
+export type BrowserSessionState =
+  { status: 'none' } | { status: 'active' | 'ended'; sessionId: string; userId: string; purpose: Purpose };
 
 export type BrowserSessionCommand =
-  | { type: 'Start'; sessionId: string; userId: string; purpose: Purpose; now: Date; ttlMs: number; ip?: string; userAgent?: string }
+  | {
+      type: 'Start';
+      sessionId: string;
+      userId: string;
+      purpose: Purpose;
+      now: Date;
+      ttlMs: number;
+      ip?: string;
+      userAgent?: string;
+    }
   | { type: 'End'; now: Date; reason: 'logout' | 'revoked' };
 
 export const browserSessionStream = (sessionId: string) => `browser-session-${sessionId}`;
@@ -53,7 +66,12 @@ export const browserSessionDecider: Decider<BrowserSessionCommand, BrowserSessio
         ];
       case 'End':
         if (state.status !== 'active') return [];
-        return [{ type: 'BrowserSessionEnded', data: { sessionId: state.sessionId, at: command.now.toISOString(), reason: command.reason } }];
+        return [
+          {
+            type: 'BrowserSessionEnded',
+            data: { sessionId: state.sessionId, at: command.now.toISOString(), reason: command.reason },
+          },
+        ];
       default:
         return assertNever(command);
     }
@@ -61,7 +79,12 @@ export const browserSessionDecider: Decider<BrowserSessionCommand, BrowserSessio
   evolve(state, event) {
     switch (event.type) {
       case 'BrowserSessionStarted':
-        return { status: 'active', sessionId: event.data.sessionId, userId: event.data.userId, purpose: event.data.purpose };
+        return {
+          status: 'active',
+          sessionId: event.data.sessionId,
+          userId: event.data.userId,
+          purpose: event.data.purpose,
+        };
       case 'BrowserSessionEnded':
         return state.status === 'none' ? state : { ...state, status: 'ended' };
       default:

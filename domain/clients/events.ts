@@ -31,6 +31,9 @@ export const ClientEvent = z.discriminatedUnion('type', [
     }),
   }),
   z.object({ type: z.literal('ClientUpdated'), data: ClientMetadata.extend({ clientId: z.string(), at: z.string() }) }),
-  z.object({ type: z.literal('ClientDeleted'), data: z.object({ clientId: z.string(), reason: z.enum(['requested', 'idle']).optional(), at: z.string() }) }),
+  z.object({
+    type: z.literal('ClientDeleted'),
+    data: z.object({ clientId: z.string(), reason: z.enum(['requested', 'idle']).optional(), at: z.string() }),
+  }),
 ]);
 export type ClientEvent = z.infer<typeof ClientEvent>;

@@ -17,23 +17,37 @@ export type Client = ClientMetadata & {
   readonly createdAt: string;
 };
 
-export type ClientState = { readonly status: 'absent' } | { readonly status: 'deleted' } | ({ readonly status: 'active' } & Client);
+export type ClientState =
+  { readonly status: 'absent' } | { readonly status: 'deleted' } | ({ readonly status: 'active' } & Client);
 
 export type ClientCommand =
-  | { type: 'RegisterClient'; clientId: string; metadata: ClientMetadata; source: 'dynamic' | 'admin'; secretHash?: string; registrationTokenHash?: string; now: Date }
+  | {
+      type: 'RegisterClient';
+      clientId: string;
+      metadata: ClientMetadata;
+      source: 'dynamic' | 'admin';
+      secretHash?: string;
+      registrationTokenHash?: string;
+      now: Date;
+    }
   | { type: 'UpdateClient'; metadata: ClientMetadata; now: Date }
   | { type: 'DeleteClient'; reason?: 'requested' | 'idle'; now: Date };
 
 /** Rules every client's metadata obeys, whoever registers it (also applied to metadata documents). */
 export const validateClientMetadata = (metadata: ClientMetadata): void => {
   const needsRedirect = metadata.grantTypes.includes('authorization_code');
-  if (needsRedirect && metadata.redirectUris.length === 0) throw new DomainError('invalid_redirect_uri', 'redirect_uris is required for the authorization_code grant');
+  if (needsRedirect && metadata.redirectUris.length === 0)
+    throw new DomainError('invalid_redirect_uri', 'redirect_uris is required for the authorization_code grant');
   for (const uri of metadata.redirectUris) {
     const problem = redirectUriProblem(uri, metadata.applicationType);
-    if (problem) throw new DomainError('invalid_redirect_uri', `redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`);
+    if (problem)
+      throw new DomainError('invalid_redirect_uri', `redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`);
   }
   if (metadata.grantTypes.includes('client_credentials') && metadata.tokenEndpointAuthMethod === 'none') {
-    throw new DomainError('invalid_client_metadata', 'client_credentials needs a confidential client (token_endpoint_auth_method other than none)');
+    throw new DomainError(
+      'invalid_client_metadata',
+      'client_credentials needs a confidential client (token_endpoint_auth_method other than none)',
+    );
   }
   if (metadata.grantTypes.includes('refresh_token') && !metadata.grantTypes.some((g) => g !== 'refresh_token')) {
     throw new DomainError('invalid_client_metadata', 'refresh_token needs another grant type');
@@ -47,7 +61,8 @@ export const decideClient = (command: ClientCommand, state: ClientState): Client
       if (state.status !== 'absent') throw new DomainError('client_exists', 'a client with this id already exists');
       validateClientMetadata(command.metadata);
       const confidential = command.metadata.tokenEndpointAuthMethod !== 'none';
-      if (confidential !== (command.secretHash !== undefined)) throw new DomainError('invalid_client_metadata', 'a secret goes with confidential clients only');
+      if (confidential !== (command.secretHash !== undefined))
+        throw new DomainError('invalid_client_metadata', 'a secret goes with confidential clients only');
       return [
         {
           type: 'ClientRegistered',
@@ -71,7 +86,14 @@ export const decideClient = (command: ClientCommand, state: ClientState): Client
       return [{ type: 'ClientUpdated', data: { ...command.metadata, clientId: state.clientId, at } }];
     case 'DeleteClient':
       // Idempotent (CLI commands are safe to re-run).
-      return state.status === 'active' ? [{ type: 'ClientDeleted', data: { clientId: state.clientId, ...(command.reason ? { reason: command.reason } : {}), at } }] : [];
+      return state.status === 'active'
+        ? [
+            {
+              type: 'ClientDeleted',
+              data: { clientId: state.clientId, ...(command.reason ? { reason: command.reason } : {}), at },
+            },
+          ]
+        : [];
     default:
       return assertNever(command);
   }

@@ -1,7 +1,8 @@
 // Redirect URI rules, shared by registration (what may be registered) and /oauth/authorize (what matches).
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-export const isLoopbackHost = (hostname: string): boolean => LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+export const isLoopbackHost = (hostname: string): boolean =>
+  LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
 /**
  * Why a redirect URI may not be registered, or undefined when it may.
@@ -18,9 +19,11 @@ export const redirectUriProblem = (value: string, applicationType: 'web' | 'nati
   if (url.hash || value.includes('#')) return 'must not have a fragment';
   if (url.username || url.password) return 'must not contain user information';
   if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') return isLoopbackHost(url.hostname) ? undefined : 'must use https (http only for loopback)';
+  if (url.protocol === 'http:')
+    return isLoopbackHost(url.hostname) ? undefined : 'must use https (http only for loopback)';
   const scheme = url.protocol.slice(0, -1);
-  if (['javascript', 'data', 'vbscript', 'file', 'blob', 'about', 'ftp', 'ws', 'wss'].includes(scheme)) return `must not use the ${scheme}: scheme`;
+  if (['javascript', 'data', 'vbscript', 'file', 'blob', 'about', 'ftp', 'ws', 'wss'].includes(scheme))
+    return `must not use the ${scheme}: scheme`;
   // RFC 8252 §7.1: private-use URI schemes are reverse domain names, e.g. com.example.app:/callback.
   if (applicationType === 'native' && scheme.includes('.')) return undefined;
   return 'must use https, loopback http, or (native apps) a reverse-domain private-use scheme';
@@ -38,7 +41,14 @@ export const matchesRegisteredRedirect = (requested: string, registered: readonl
   } catch {
     return false;
   }
-  if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname) || url.username || url.password || requested.includes('#')) return false;
+  if (
+    url.protocol !== 'http:' ||
+    !isLoopbackHost(url.hostname) ||
+    url.username ||
+    url.password ||
+    requested.includes('#')
+  )
+    return false;
   return registered.some((candidate) => {
     let reg: URL;
     try {

@@ -9,7 +9,8 @@ const withScopes = (tokens: NewTokens, scopes: readonly string[]): IssuedTokens 
 
 /** RFC 8707 §2: the resource asked for at the token endpoint must be the one the grant was for. */
 const checkResource = (requested: string | undefined, granted: string): void => {
-  if (requested !== undefined && requested !== granted) throw new DomainError('invalid_target', 'the resource does not match the authorization');
+  if (requested !== undefined && requested !== granted)
+    throw new DomainError('invalid_target', 'the resource does not match the authorization');
 };
 
 export const decideGrant = (command: GrantCommand, state: GrantState): GrantEvent[] => {
@@ -24,42 +25,86 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
       if (state.status === 'absent') throw new DomainError('grant_not_found', 'no such authorization request');
       return [{ type: 'LoginFailed', data: { grantId: state.grantId, email: command.email, at } }];
     case 'Approve': {
-      if (state.status !== 'requested' || state.expiresAt <= at) throw new DomainError('request_expired', 'this sign-in request has expired or was already answered; start again from the application');
+      if (state.status !== 'requested' || state.expiresAt <= at)
+        throw new DomainError(
+          'request_expired',
+          'this sign-in request has expired or was already answered; start again from the application',
+        );
       return [
-        { type: 'ConsentGiven', data: { grantId: state.grantId, userId: command.userId, clientId: state.clientId, scopes: state.scopes, remembered: command.remembered, at } },
+        {
+          type: 'ConsentGiven',
+          data: {
+            grantId: state.grantId,
+            userId: command.userId,
+            clientId: state.clientId,
+            scopes: state.scopes,
+            remembered: command.remembered,
+            at,
+          },
+        },
         {
           type: 'AuthorizationCodeIssued',
-          data: { grantId: state.grantId, userId: command.userId, codeHash: command.codeHash, expiresAt: command.codeExpiresAt.toISOString(), authTime: command.authTime.toISOString(), at },
+          data: {
+            grantId: state.grantId,
+            userId: command.userId,
+            codeHash: command.codeHash,
+            expiresAt: command.codeExpiresAt.toISOString(),
+            authTime: command.authTime.toISOString(),
+            at,
+          },
         },
       ];
     }
     case 'Deny':
-      if (state.status !== 'requested') throw new DomainError('request_expired', 'this sign-in request was already answered; start again from the application');
+      if (state.status !== 'requested')
+        throw new DomainError(
+          'request_expired',
+          'this sign-in request was already answered; start again from the application',
+        );
       return [{ type: 'ConsentDenied', data: { grantId: state.grantId, userId: command.userId, at } }];
     case 'RedeemCode': {
       // RFC 9700 §4.5 / OAuth 2.1 §4.1.3: a code presented again revokes what it produced. The caller
       // sees invalid_grant whenever no AuthorizationCodeRedeemed comes back.
       if ((state.status === 'active' || state.status === 'revoked') && state.codeHash === command.codeHash) {
-        return state.status === 'active' ? [{ type: 'GrantRevoked', data: { grantId: state.grantId, reason: 'code_replay', at } }] : [];
+        return state.status === 'active'
+          ? [{ type: 'GrantRevoked', data: { grantId: state.grantId, reason: 'code_replay', at } }]
+          : [];
       }
-      if (state.status !== 'code_issued' || state.codeHash !== command.codeHash) throw invalidGrant('the authorization code is invalid');
+      if (state.status !== 'code_issued' || state.codeHash !== command.codeHash)
+        throw invalidGrant('the authorization code is invalid');
       if (state.codeExpiresAt <= at) throw invalidGrant('the authorization code has expired');
-      if (state.clientId !== command.clientId) throw invalidGrant('the authorization code was issued to another client');
+      if (state.clientId !== command.clientId)
+        throw invalidGrant('the authorization code was issued to another client');
       // OAuth 2.1 §4.1.3: redirect_uri must be identical to the one in the authorization request.
-      if (command.redirectUri !== undefined && command.redirectUri !== state.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request');
+      if (command.redirectUri !== undefined && command.redirectUri !== state.redirectUri)
+        throw invalidGrant('redirect_uri does not match the authorization request');
       // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the stored code_challenge.
-      if (command.verifierChallenge === undefined) throw new DomainError('invalid_request', 'code_verifier is required');
+      if (command.verifierChallenge === undefined)
+        throw new DomainError('invalid_request', 'code_verifier is required');
       if (command.verifierChallenge !== state.codeChallenge) throw invalidGrant('PKCE verification failed');
       checkResource(command.resource, state.resource);
       return [
         {
           type: 'AuthorizationCodeRedeemed',
-          data: { grantId: state.grantId, clientId: state.clientId, userId: state.userId, resource: state.resource, tokens: withScopes(command.tokens, state.scopes), at },
+          data: {
+            grantId: state.grantId,
+            clientId: state.clientId,
+            userId: state.userId,
+            resource: state.resource,
+            tokens: withScopes(command.tokens, state.scopes),
+            at,
+          },
         },
       ];
     }
     case 'Refresh': {
-      if (state.status === 'absent' || state.status === 'requested' || state.status === 'denied' || state.status === 'code_issued') throw invalidGrant('the refresh token is invalid');
+      if (
+        state.status === 'absent' ||
+        state.status === 'requested' ||
+        state.status === 'denied' ||
+        state.status === 'code_issued'
+      )
+        throw invalidGrant('the refresh token is invalid');
       const entry = state.refresh.find((candidate) => candidate.hash === command.refreshHash);
       if (!entry || state.clientId !== command.clientId) throw invalidGrant('the refresh token is invalid');
       if (state.status === 'revoked') throw invalidGrant('the grant was revoked');
@@ -70,22 +115,45 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
       }
       // RFC 6749 §6: the new scope may not include any scope not originally granted.
       const scopes = command.scopes ?? state.scopes;
-      if (scopes.some((scope) => !state.scopes.includes(scope))) throw new DomainError('invalid_scope', 'a refresh cannot widen the granted scopes');
+      if (scopes.some((scope) => !state.scopes.includes(scope)))
+        throw new DomainError('invalid_scope', 'a refresh cannot widen the granted scopes');
       checkResource(command.resource, state.resource);
       if (state.userId === undefined) throw invalidGrant('the refresh token is invalid');
       return [
         {
           type: 'RefreshTokenRotated',
-          data: { grantId: state.grantId, clientId: state.clientId, userId: state.userId, resource: state.resource, previousHash: entry.hash, tokens: withScopes(command.tokens, scopes), at },
+          data: {
+            grantId: state.grantId,
+            clientId: state.clientId,
+            userId: state.userId,
+            resource: state.resource,
+            previousHash: entry.hash,
+            tokens: withScopes(command.tokens, scopes),
+            at,
+          },
         },
       ];
     }
     case 'IssueClientCredentials':
       if (state.status !== 'absent') throw new DomainError('grant_exists', 'this grant already exists');
-      return [{ type: 'ClientCredentialsIssued', data: { grantId: command.grantId, clientId: command.clientId, resource: command.resource, tokens: withScopes(command.tokens, command.scopes), at } }];
+      return [
+        {
+          type: 'ClientCredentialsIssued',
+          data: {
+            grantId: command.grantId,
+            clientId: command.clientId,
+            resource: command.resource,
+            tokens: withScopes(command.tokens, command.scopes),
+            at,
+          },
+        },
+      ];
     case 'RevokeAccessToken':
-      if (state.status !== 'active' || !state.accessTokens.some((token) => token.id === command.accessTokenId)) return [];
-      return [{ type: 'AccessTokenRevoked', data: { grantId: state.grantId, accessTokenId: command.accessTokenId, at } }];
+      if (state.status !== 'active' || !state.accessTokens.some((token) => token.id === command.accessTokenId))
+        return [];
+      return [
+        { type: 'AccessTokenRevoked', data: { grantId: state.grantId, accessTokenId: command.accessTokenId, at } },
+      ];
     case 'RevokeGrant':
       // Idempotent; revoking a pending request stops it from ever producing a code.
       if (state.status === 'absent' || state.status === 'revoked' || state.status === 'denied') return [];

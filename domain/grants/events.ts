@@ -26,13 +26,57 @@ const at = z.string();
 const grantId = z.string();
 
 export const GrantEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('AuthorizationRequested'), data: AuthorizationRequest.extend({ grantId, expiresAt: z.string(), at }) }),
+  z.object({
+    type: z.literal('AuthorizationRequested'),
+    data: AuthorizationRequest.extend({ grantId, expiresAt: z.string(), at }),
+  }),
   z.object({ type: z.literal('LoginFailed'), data: z.object({ grantId, email: z.string(), at }) }),
-  z.object({ type: z.literal('ConsentGiven'), data: z.object({ grantId, userId: z.string(), clientId: z.string(), scopes: z.array(z.string()), remembered: z.boolean(), at }) }),
+  z.object({
+    type: z.literal('ConsentGiven'),
+    data: z.object({
+      grantId,
+      userId: z.string(),
+      clientId: z.string(),
+      scopes: z.array(z.string()),
+      remembered: z.boolean(),
+      at,
+    }),
+  }),
   z.object({ type: z.literal('ConsentDenied'), data: z.object({ grantId, userId: z.string(), at }) }),
-  z.object({ type: z.literal('AuthorizationCodeIssued'), data: z.object({ grantId, userId: z.string(), codeHash: z.string(), expiresAt: z.string(), authTime: z.string(), at }) }),
-  z.object({ type: z.literal('AuthorizationCodeRedeemed'), data: z.object({ grantId, clientId: z.string(), userId: z.string(), resource: z.string(), tokens: IssuedTokens, at }) }),
-  z.object({ type: z.literal('RefreshTokenRotated'), data: z.object({ grantId, clientId: z.string(), userId: z.string(), resource: z.string(), previousHash: z.string(), tokens: IssuedTokens, at }) }),
+  z.object({
+    type: z.literal('AuthorizationCodeIssued'),
+    data: z.object({
+      grantId,
+      userId: z.string(),
+      codeHash: z.string(),
+      expiresAt: z.string(),
+      authTime: z.string(),
+      at,
+    }),
+  }),
+  z.object({
+    type: z.literal('AuthorizationCodeRedeemed'),
+    data: z.object({
+      grantId,
+      clientId: z.string(),
+      userId: z.string(),
+      resource: z.string(),
+      tokens: IssuedTokens,
+      at,
+    }),
+  }),
+  z.object({
+    type: z.literal('RefreshTokenRotated'),
+    data: z.object({
+      grantId,
+      clientId: z.string(),
+      userId: z.string(),
+      resource: z.string(),
+      previousHash: z.string(),
+      tokens: IssuedTokens,
+      at,
+    }),
+  }),
   z.object({
     type: z.literal('ClientCredentialsIssued'),
     data: z.object({ grantId, clientId: z.string(), resource: z.string(), tokens: IssuedTokens, at }),

@@ -2,9 +2,18 @@ import { assertNever } from '../shared.ts';
 import type { GrantEvent, IssuedTokens } from './events.ts';
 import type { GrantState, RefreshEntry } from './state.ts';
 
-const addTokens = (refresh: readonly RefreshEntry[], tokens: IssuedTokens, at: string, previousHash?: string): RefreshEntry[] => [
-  ...refresh.map((entry) => (entry.hash === previousHash && !entry.supersededAt ? { ...entry, supersededAt: at } : entry)),
-  ...(tokens.refreshHash && tokens.refreshExpiresAt ? [{ hash: tokens.refreshHash, expiresAt: tokens.refreshExpiresAt }] : []),
+const addTokens = (
+  refresh: readonly RefreshEntry[],
+  tokens: IssuedTokens,
+  at: string,
+  previousHash?: string,
+): RefreshEntry[] => [
+  ...refresh.map((entry) =>
+    entry.hash === previousHash && !entry.supersededAt ? { ...entry, supersededAt: at } : entry,
+  ),
+  ...(tokens.refreshHash && tokens.refreshExpiresAt
+    ? [{ hash: tokens.refreshHash, expiresAt: tokens.refreshExpiresAt }]
+    : []),
 ];
 
 export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState => {
@@ -15,17 +24,32 @@ export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState =>
     }
     case 'LoginFailed':
     case 'ConsentGiven':
-      return state.status === 'requested' && event.type === 'ConsentGiven' ? { ...state, scopes: event.data.scopes } : state;
+      return state.status === 'requested' && event.type === 'ConsentGiven'
+        ? { ...state, scopes: event.data.scopes }
+        : state;
     case 'ConsentDenied':
       return state.status === 'requested' ? { ...state, status: 'denied' } : state;
     case 'AuthorizationCodeIssued':
       if (state.status !== 'requested') return state;
-      return { ...state, status: 'code_issued', userId: event.data.userId, codeHash: event.data.codeHash, codeExpiresAt: event.data.expiresAt, authTime: event.data.authTime };
+      return {
+        ...state,
+        status: 'code_issued',
+        userId: event.data.userId,
+        codeHash: event.data.codeHash,
+        codeExpiresAt: event.data.expiresAt,
+        authTime: event.data.authTime,
+      };
     case 'AuthorizationCodeRedeemed': {
       if (state.status !== 'code_issued') return state;
       const { codeExpiresAt: _c, ...rest } = state;
       const tokens = event.data.tokens;
-      return { ...rest, status: 'active', scopes: tokens.scopes, refresh: addTokens([], tokens, event.data.at), accessTokens: [{ id: tokens.accessTokenId, expiresAt: tokens.accessExpiresAt }] };
+      return {
+        ...rest,
+        status: 'active',
+        scopes: tokens.scopes,
+        refresh: addTokens([], tokens, event.data.at),
+        accessTokens: [{ id: tokens.accessTokenId, expiresAt: tokens.accessExpiresAt }],
+      };
     }
     case 'RefreshTokenRotated': {
       if (state.status !== 'active') return state;
@@ -33,7 +57,10 @@ export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState =>
       return {
         ...state,
         refresh: addTokens(state.refresh, tokens, event.data.at, event.data.previousHash),
-        accessTokens: [...state.accessTokens.filter((token) => token.expiresAt > event.data.at), { id: tokens.accessTokenId, expiresAt: tokens.accessExpiresAt }],
+        accessTokens: [
+          ...state.accessTokens.filter((token) => token.expiresAt > event.data.at),
+          { id: tokens.accessTokenId, expiresAt: tokens.accessExpiresAt },
+        ],
       };
     }
     case 'ClientCredentialsIssued': {
@@ -57,7 +84,11 @@ export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState =>
     case 'AccessTokenRevoked':
       return state;
     case 'GrantRevoked':
-      return state.status === 'active' ? { ...state, status: 'revoked' } : state.status === 'absent' ? state : { ...state, status: 'denied' };
+      return state.status === 'active'
+        ? { ...state, status: 'revoked' }
+        : state.status === 'absent'
+          ? state
+          : { ...state, status: 'denied' };
     default:
       return assertNever(event);
   }

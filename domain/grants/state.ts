@@ -9,7 +9,13 @@ export type GrantState =
   | { readonly status: 'absent' }
   | ({ readonly status: 'requested' } & Requested)
   | ({ readonly status: 'denied' } & Requested)
-  | ({ readonly status: 'code_issued'; readonly userId: string; readonly codeHash: string; readonly codeExpiresAt: string; readonly authTime: string } & Requested)
+  | ({
+      readonly status: 'code_issued';
+      readonly userId: string;
+      readonly codeHash: string;
+      readonly codeExpiresAt: string;
+      readonly authTime: string;
+    } & Requested)
   | ({
       readonly status: 'active' | 'revoked';
       /** The user, or undefined for a client_credentials grant. */
@@ -26,10 +32,44 @@ export type NewTokens = Omit<IssuedTokens, 'scopes'>;
 export type GrantCommand =
   | ({ type: 'RequestAuthorization'; grantId: string; expiresAt: Date; now: Date } & AuthorizationRequest)
   | { type: 'RecordLoginFailure'; email: string; now: Date }
-  | { type: 'Approve'; userId: string; authTime: Date; codeHash: string; codeExpiresAt: Date; remembered: boolean; now: Date }
+  | {
+      type: 'Approve';
+      userId: string;
+      authTime: Date;
+      codeHash: string;
+      codeExpiresAt: Date;
+      remembered: boolean;
+      now: Date;
+    }
   | { type: 'Deny'; userId: string; now: Date }
-  | { type: 'RedeemCode'; codeHash: string; clientId: string; redirectUri: string | undefined; verifierChallenge: string | undefined; resource: string | undefined; tokens: NewTokens; now: Date }
-  | { type: 'Refresh'; refreshHash: string; clientId: string; scopes: string[] | undefined; resource: string | undefined; tokens: NewTokens; graceMs: number; now: Date }
-  | { type: 'IssueClientCredentials'; grantId: string; clientId: string; scopes: string[]; resource: string; tokens: NewTokens; now: Date }
+  | {
+      type: 'RedeemCode';
+      codeHash: string;
+      clientId: string;
+      redirectUri: string | undefined;
+      verifierChallenge: string | undefined;
+      resource: string | undefined;
+      tokens: NewTokens;
+      now: Date;
+    }
+  | {
+      type: 'Refresh';
+      refreshHash: string;
+      clientId: string;
+      scopes: string[] | undefined;
+      resource: string | undefined;
+      tokens: NewTokens;
+      graceMs: number;
+      now: Date;
+    }
+  | {
+      type: 'IssueClientCredentials';
+      grantId: string;
+      clientId: string;
+      scopes: string[];
+      resource: string;
+      tokens: NewTokens;
+      now: Date;
+    }
   | { type: 'RevokeAccessToken'; accessTokenId: string; now: Date }
   | { type: 'RevokeGrant'; reason: 'revoked' | 'user_disabled'; now: Date };

@@ -24,7 +24,8 @@ export type KeyCommand =
   /** Adds `key` and retires the active one. */
   | { type: 'RotateSigningKey'; key: Omit<SigningKey, 'addedAt' | 'retiredAt'>; now: Date };
 
-export const activeKey = (state: KeyState): SigningKey | undefined => state.keys.find((key) => key.retiredAt === undefined);
+export const activeKey = (state: KeyState): SigningKey | undefined =>
+  state.keys.find((key) => key.retiredAt === undefined);
 
 export const decideKeys = (command: KeyCommand, state: KeyState): KeyEvent[] => {
   const at = command.now.toISOString();
@@ -47,7 +48,9 @@ export const evolveKeys = (state: KeyState, event: KeyEvent): KeyState => {
       return { keys: [...state.keys, { ...key, addedAt: at }] };
     }
     case 'SigningKeyRetired':
-      return { keys: state.keys.map((key) => (key.kid === event.data.kid ? { ...key, retiredAt: event.data.at } : key)) };
+      return {
+        keys: state.keys.map((key) => (key.kid === event.data.kid ? { ...key, retiredAt: event.data.at } : key)),
+      };
     default:
       return assertNever(event);
   }

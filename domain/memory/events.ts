@@ -7,18 +7,38 @@ export type Relation = z.infer<typeof Relation>;
 
 /** The knowledge graph of one user (stream `memory-graph-<userId>`), as in the reference memory MCP server. */
 export const GraphEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('MemoryEntitiesCreated'), data: z.object({ userId: z.string(), entities: z.array(Entity), at: z.string() }) }),
+  z.object({
+    type: z.literal('MemoryEntitiesCreated'),
+    data: z.object({ userId: z.string(), entities: z.array(Entity), at: z.string() }),
+  }),
   z.object({
     type: z.literal('MemoryObservationsAdded'),
-    data: z.object({ userId: z.string(), additions: z.array(z.object({ entityName: z.string(), contents: z.array(z.string()) })), at: z.string() }),
+    data: z.object({
+      userId: z.string(),
+      additions: z.array(z.object({ entityName: z.string(), contents: z.array(z.string()) })),
+      at: z.string(),
+    }),
   }),
-  z.object({ type: z.literal('MemoryEntitiesDeleted'), data: z.object({ userId: z.string(), names: z.array(z.string()), at: z.string() }) }),
+  z.object({
+    type: z.literal('MemoryEntitiesDeleted'),
+    data: z.object({ userId: z.string(), names: z.array(z.string()), at: z.string() }),
+  }),
   z.object({
     type: z.literal('MemoryObservationsDeleted'),
-    data: z.object({ userId: z.string(), deletions: z.array(z.object({ entityName: z.string(), observations: z.array(z.string()) })), at: z.string() }),
+    data: z.object({
+      userId: z.string(),
+      deletions: z.array(z.object({ entityName: z.string(), observations: z.array(z.string()) })),
+      at: z.string(),
+    }),
   }),
-  z.object({ type: z.literal('MemoryRelationsCreated'), data: z.object({ userId: z.string(), relations: z.array(Relation), at: z.string() }) }),
-  z.object({ type: z.literal('MemoryRelationsDeleted'), data: z.object({ userId: z.string(), relations: z.array(Relation), at: z.string() }) }),
+  z.object({
+    type: z.literal('MemoryRelationsCreated'),
+    data: z.object({ userId: z.string(), relations: z.array(Relation), at: z.string() }),
+  }),
+  z.object({
+    type: z.literal('MemoryRelationsDeleted'),
+    data: z.object({ userId: z.string(), relations: z.array(Relation), at: z.string() }),
+  }),
 ]);
 export type GraphEvent = z.infer<typeof GraphEvent>;
 
@@ -26,12 +46,29 @@ export type GraphEvent = z.infer<typeof GraphEvent>;
 export const NoteEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('MemoryStored'),
-    data: z.object({ noteId: z.string(), userId: z.string(), title: z.string(), content: z.string(), tags: z.array(z.string()), at: z.string() }),
+    data: z.object({
+      noteId: z.string(),
+      userId: z.string(),
+      title: z.string(),
+      content: z.string(),
+      tags: z.array(z.string()),
+      at: z.string(),
+    }),
   }),
   z.object({
     type: z.literal('MemoryUpdated'),
-    data: z.object({ noteId: z.string(), userId: z.string(), title: z.string(), content: z.string(), tags: z.array(z.string()), at: z.string() }),
+    data: z.object({
+      noteId: z.string(),
+      userId: z.string(),
+      title: z.string(),
+      content: z.string(),
+      tags: z.array(z.string()),
+      at: z.string(),
+    }),
   }),
-  z.object({ type: z.literal('MemoryDeleted'), data: z.object({ noteId: z.string(), userId: z.string(), at: z.string() }) }),
+  z.object({
+    type: z.literal('MemoryDeleted'),
+    data: z.object({ noteId: z.string(), userId: z.string(), at: z.string() }),
+  }),
 ]);
 export type NoteEvent = z.infer<typeof NoteEvent>;

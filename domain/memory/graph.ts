@@ -12,7 +12,12 @@ export type GraphCommand =
   | { type: 'CreateEntities'; userId: string; entities: Entity[]; now: Date }
   | { type: 'AddObservations'; userId: string; additions: { entityName: string; contents: string[] }[]; now: Date }
   | { type: 'DeleteEntities'; userId: string; names: string[]; now: Date }
-  | { type: 'DeleteObservations'; userId: string; deletions: { entityName: string; observations: string[] }[]; now: Date }
+  | {
+      type: 'DeleteObservations';
+      userId: string;
+      deletions: { entityName: string; observations: string[] }[];
+      now: Date;
+    }
   | { type: 'CreateRelations'; userId: string; relations: Relation[]; now: Date }
   | { type: 'DeleteRelations'; userId: string; relations: Relation[]; now: Date };
 
@@ -63,12 +68,18 @@ export const decideGraph = (command: GraphCommand, state: GraphState): GraphEven
         requireEntity(state, r.from);
         requireEntity(state, r.to);
       }
-      const fresh = new Map(command.relations.filter((r) => !state.relations.has(relationKey(r))).map((r) => [relationKey(r), r]));
+      const fresh = new Map(
+        command.relations.filter((r) => !state.relations.has(relationKey(r))).map((r) => [relationKey(r), r]),
+      );
       return fresh.size ? [{ type: 'MemoryRelationsCreated', data: { ...base, relations: [...fresh.values()] } }] : [];
     }
     case 'DeleteRelations': {
-      const existing = new Map(command.relations.filter((r) => state.relations.has(relationKey(r))).map((r) => [relationKey(r), r]));
-      return existing.size ? [{ type: 'MemoryRelationsDeleted', data: { ...base, relations: [...existing.values()] } }] : [];
+      const existing = new Map(
+        command.relations.filter((r) => state.relations.has(relationKey(r))).map((r) => [relationKey(r), r]),
+      );
+      return existing.size
+        ? [{ type: 'MemoryRelationsDeleted', data: { ...base, relations: [...existing.values()] } }]
+        : [];
     }
     default:
       return assertNever(command);
@@ -80,7 +91,8 @@ export const evolveGraph = (state: GraphState, event: GraphEvent): GraphState =>
   const relations = new Map(state.relations);
   switch (event.type) {
     case 'MemoryEntitiesCreated':
-      for (const e of event.data.entities) entities.set(e.name, { entityType: e.entityType, observations: e.observations });
+      for (const e of event.data.entities)
+        entities.set(e.name, { entityType: e.entityType, observations: e.observations });
       break;
     case 'MemoryObservationsAdded':
       for (const a of event.data.additions) {
@@ -97,7 +109,8 @@ export const evolveGraph = (state: GraphState, event: GraphEvent): GraphState =>
     case 'MemoryObservationsDeleted':
       for (const d of event.data.deletions) {
         const e = entities.get(d.entityName);
-        if (e) entities.set(d.entityName, { ...e, observations: e.observations.filter((o) => !d.observations.includes(o)) });
+        if (e)
+          entities.set(d.entityName, { ...e, observations: e.observations.filter((o) => !d.observations.includes(o)) });
       }
       break;
     case 'MemoryRelationsCreated':

@@ -4,7 +4,13 @@ import { NoteEvent } from './events.ts';
 
 export type NoteState =
   | { readonly status: 'absent' }
-  | { readonly status: 'active'; readonly userId: string; readonly title: string; readonly content: string; readonly tags: readonly string[] }
+  | {
+      readonly status: 'active';
+      readonly userId: string;
+      readonly title: string;
+      readonly content: string;
+      readonly tags: readonly string[];
+    }
   | { readonly status: 'deleted'; readonly userId: string };
 
 export type NoteCommand =
@@ -14,7 +20,8 @@ export type NoteCommand =
 
 export const noteStream = (noteId: string): string => `memory-note-${noteId}`;
 
-const normalizeTags = (tags: readonly string[]): string[] => [...new Set(tags.map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+const normalizeTags = (tags: readonly string[]): string[] =>
+  [...new Set(tags.map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
 
 export const decideNote = (command: NoteCommand, state: NoteState): NoteEvent[] => {
   const at = command.now.toISOString();
@@ -24,7 +31,8 @@ export const decideNote = (command: NoteCommand, state: NoteState): NoteEvent[] 
     return [{ type: 'MemoryStored', data: { noteId, userId, title, content, tags: normalizeTags(command.tags), at } }];
   }
   // Another user's note and a missing one look the same: ids do not leak across users.
-  if (state.status !== 'active' || state.userId !== command.userId) throw new DomainError('note_not_found', 'no such note');
+  if (state.status !== 'active' || state.userId !== command.userId)
+    throw new DomainError('note_not_found', 'no such note');
   switch (command.type) {
     case 'UpdateNote': {
       const next = {
@@ -32,7 +40,12 @@ export const decideNote = (command: NoteCommand, state: NoteState): NoteEvent[] 
         content: command.content ?? state.content,
         tags: command.tags ? normalizeTags(command.tags) : [...state.tags],
       };
-      if (next.title === state.title && next.content === state.content && JSON.stringify(next.tags) === JSON.stringify(state.tags)) return [];
+      if (
+        next.title === state.title &&
+        next.content === state.content &&
+        JSON.stringify(next.tags) === JSON.stringify(state.tags)
+      )
+        return [];
       return [{ type: 'MemoryUpdated', data: { noteId: command.noteId, userId: command.userId, ...next, at } }];
     }
     case 'DeleteNote':
@@ -46,7 +59,13 @@ export const evolveNote = (state: NoteState, event: NoteEvent): NoteState => {
   switch (event.type) {
     case 'MemoryStored':
     case 'MemoryUpdated':
-      return { status: 'active', userId: event.data.userId, title: event.data.title, content: event.data.content, tags: event.data.tags };
+      return {
+        status: 'active',
+        userId: event.data.userId,
+        title: event.data.title,
+        content: event.data.content,
+        tags: event.data.tags,
+      };
     case 'MemoryDeleted':
       return { status: 'deleted', userId: event.data.userId };
     default:

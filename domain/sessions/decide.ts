@@ -2,7 +2,8 @@ import { DomainError, assertNever } from '../shared.ts';
 import type { McpSessionEvent } from './events.ts';
 import type { McpSessionCommand, McpSessionState } from './state.ts';
 
-const text = (value: unknown, fallback: string): string => (typeof value === 'string' && value.length > 0 ? value.slice(0, 200) : fallback);
+const text = (value: unknown, fallback: string): string =>
+  typeof value === 'string' && value.length > 0 ? value.slice(0, 200) : fallback;
 
 export const decideMcpSession = (command: McpSessionCommand, state: McpSessionState): McpSessionEvent[] => {
   switch (command.type) {
@@ -33,7 +34,12 @@ export const decideMcpSession = (command: McpSessionCommand, state: McpSessionSt
       if (state.status === 'absent') throw new DomainError('session_not_found', 'no such session');
       // Idempotent: two instances (or a DELETE racing the expiry sweep) may both close it.
       if (state.status === 'closed') return [];
-      return [{ type: 'McpSessionClosed', data: { sessionId: state.sessionId, reason: command.reason, at: command.now.toISOString() } }];
+      return [
+        {
+          type: 'McpSessionClosed',
+          data: { sessionId: state.sessionId, reason: command.reason, at: command.now.toISOString() },
+        },
+      ];
     default:
       return assertNever(command);
   }

@@ -34,6 +34,11 @@ export type McpSessionEvent = z.infer<typeof McpSessionEvent>;
  */
 export const McpEventEmitted = z.object({
   type: z.literal('McpEventEmitted'),
-  data: z.object({ sessionId: z.string(), streamId: z.string(), seq: z.number().int().min(0).optional(), message: z.record(z.string(), z.unknown()) }),
+  data: z.object({
+    sessionId: z.string(),
+    streamId: z.string(),
+    seq: z.number().int().min(0).optional(),
+    message: z.record(z.string(), z.unknown()),
+  }),
 });
 export type McpEventEmitted = z.infer<typeof McpEventEmitted>;

@@ -2,7 +2,10 @@ import { z } from 'zod';
 
 /** Admin switches for one tool (stream `tool-<name>`). */
 export const ToolSettingEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ToolDisabled'), data: z.object({ name: z.string(), at: z.string(), reason: z.string().optional() }) }),
+  z.object({
+    type: z.literal('ToolDisabled'),
+    data: z.object({ name: z.string(), at: z.string(), reason: z.string().optional() }),
+  }),
   z.object({ type: z.literal('ToolEnabled'), data: z.object({ name: z.string(), at: z.string() }) }),
 ]);
 export type ToolSettingEvent = z.infer<typeof ToolSettingEvent>;

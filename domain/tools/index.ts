@@ -20,7 +20,12 @@ export const decideToolSetting = (command: ToolSettingCommand, state: ToolSettin
   switch (command.type) {
     case 'DisableTool':
       if (!state.enabled) return [];
-      return [{ type: 'ToolDisabled', data: { name: command.name, at, ...(command.reason ? { reason: command.reason } : {}) } }];
+      return [
+        {
+          type: 'ToolDisabled',
+          data: { name: command.name, at, ...(command.reason ? { reason: command.reason } : {}) },
+        },
+      ];
     case 'EnableTool':
       if (state.enabled) return [];
       return [{ type: 'ToolEnabled', data: { name: command.name, at } }];

@@ -6,7 +6,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 export const decideUser = (command: UserCommand, state: UserState): UserEvent[] => {
   if (command.type === 'CreateUser') {
-    if (state.status !== 'absent') throw new DomainError('user_exists', `a user with email ${command.email} already exists`);
+    if (state.status !== 'absent')
+      throw new DomainError('user_exists', `a user with email ${command.email} already exists`);
     if (!EMAIL.test(command.email)) throw new DomainError('invalid_email', 'email must look like name@domain');
     if (command.roles.length === 0) throw new DomainError('invalid_roles', 'a user needs at least one role');
     return [
@@ -29,7 +30,12 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
     case 'DisableUser':
       // Idempotent: disabling a disabled user changes nothing (CLI commands are safe to re-run).
       if (state.status === 'disabled') return [];
-      return [{ type: 'UserDisabled', data: { userId: state.userId, at, ...(command.reason ? { reason: command.reason } : {}) } }];
+      return [
+        {
+          type: 'UserDisabled',
+          data: { userId: state.userId, at, ...(command.reason ? { reason: command.reason } : {}) },
+        },
+      ];
     case 'EnableUser':
       if (state.status === 'active') return [];
       return [{ type: 'UserEnabled', data: { userId: state.userId, at } }];

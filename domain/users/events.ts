@@ -16,9 +16,18 @@ export const UserEvent = z.discriminatedUnion('type', [
       createdAt: z.string(),
     }),
   }),
-  z.object({ type: z.literal('UserDisabled'), data: z.object({ userId: z.string(), at: z.string(), reason: z.string().optional() }) }),
+  z.object({
+    type: z.literal('UserDisabled'),
+    data: z.object({ userId: z.string(), at: z.string(), reason: z.string().optional() }),
+  }),
   z.object({ type: z.literal('UserEnabled'), data: z.object({ userId: z.string(), at: z.string() }) }),
-  z.object({ type: z.literal('UserPasswordChanged'), data: z.object({ userId: z.string(), passwordHash: z.string(), at: z.string() }) }),
-  z.object({ type: z.literal('UserRolesChanged'), data: z.object({ userId: z.string(), roles: z.array(Role), at: z.string() }) }),
+  z.object({
+    type: z.literal('UserPasswordChanged'),
+    data: z.object({ userId: z.string(), passwordHash: z.string(), at: z.string() }),
+  }),
+  z.object({
+    type: z.literal('UserRolesChanged'),
+    data: z.object({ userId: z.string(), roles: z.array(Role), at: z.string() }),
+  }),
 ]);
 export type UserEvent = z.infer<typeof UserEvent>;

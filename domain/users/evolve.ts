@@ -5,7 +5,13 @@ import type { UserState } from './state.ts';
 export const evolveUser = (state: UserState, event: UserEvent): UserState => {
   switch (event.type) {
     case 'UserCreated':
-      return { status: 'active', userId: event.data.userId, email: event.data.email, passwordHash: event.data.passwordHash, roles: event.data.roles };
+      return {
+        status: 'active',
+        userId: event.data.userId,
+        email: event.data.email,
+        passwordHash: event.data.passwordHash,
+        roles: event.data.roles,
+      };
     case 'UserDisabled':
       return state.status === 'absent' ? state : { ...state, status: 'disabled' };
     case 'UserEnabled':

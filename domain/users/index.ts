@@ -14,7 +14,9 @@ export const normalizeEmail = (email: string): string => email.trim().toLowerCas
 
 /** A stable UUID-shaped id for an email (name-based, like UUID v5 but SHA-256). */
 export const userIdForEmail = (email: string): string => {
-  const hex = createHash('sha256').update(`remotemcp:user:${normalizeEmail(email)}`).digest('hex');
+  const hex = createHash('sha256')
+    .update(`remotemcp:user:${normalizeEmail(email)}`)
+    .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 };
 

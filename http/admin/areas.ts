@@ -27,7 +27,12 @@ const ROWS = 100;
 
 const show = (value: unknown): string => {
   if (value === null || value === undefined) return '';
-  const text = value instanceof Date ? value.toISOString().replace('T', ' ').slice(0, 19) : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    value instanceof Date
+      ? value.toISOString().replace('T', ' ').slice(0, 19)
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 };
 
@@ -59,7 +64,12 @@ export const areaRoutes = (services: Services) => {
           params,
         );
         const columns = result.fields.map((field) => field.name).filter((name) => !HIDDEN_COLUMN.test(name));
-        tables.push({ ...table, available: true, columns, rows: result.rows.map((row) => columns.map((column) => show(row[column]))) });
+        tables.push({
+          ...table,
+          available: true,
+          columns,
+          rows: result.rows.map((row) => columns.map((column) => show(row[column]))),
+        });
       }
       renderPage(ctx, 'area', { title: area.title, section: area.key, area, tables, q: q ?? '', user: user ?? '' });
     });

@@ -27,7 +27,12 @@ const SECRET_KEY = /(secret|password|hash|^code$|token$|^key$|privateKey|^d$)/i;
 export const redact = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(redact);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, SECRET_KEY.test(key) && typeof inner !== 'object' ? '[redacted]' : redact(inner)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [
+        key,
+        SECRET_KEY.test(key) && typeof inner !== 'object' ? '[redacted]' : redact(inner),
+      ]),
+    );
   }
   return value;
 };
@@ -40,7 +45,8 @@ const matches = (event: RecordedEvent, filter: AuditFilter): boolean => {
   if (filter.stream && event.stream !== filter.stream) return false;
   if (filter.type && event.type !== filter.type) return false;
   if (filter.user && !userIds(filter.user).some((id) => actor.id === id || actor.email === id)) return false;
-  if (filter.client && !(actor.type === 'client' && actor.id === filter.client) && data.clientId !== filter.client) return false;
+  if (filter.client && !(actor.type === 'client' && actor.id === filter.client) && data.clientId !== filter.client)
+    return false;
   if (filter.from && event.createdAt < filter.from) return false;
   if (filter.to && event.createdAt > filter.to) return false;
   return true;
@@ -55,8 +61,17 @@ const queryPostgres = async (services: Services, filter: AuditFilter): Promise<A
   };
   if (filter.stream) add((n) => `stream_id = ${n}`, filter.stream);
   if (filter.type) add((n) => `event_type = ${n}`, filter.type);
-  if (filter.user) add((n) => `(metadata->'actor'->>'id' = ANY(${n}) OR metadata->'actor'->>'email' = ANY(${n}))`, userIds(filter.user));
-  if (filter.client) add((n) => `((metadata->'actor'->>'type' = 'client' AND metadata->'actor'->>'id' = ${n}) OR data->>'clientId' = ${n})`, filter.client);
+  if (filter.user)
+    add(
+      (n) => `(metadata->'actor'->>'id' = ANY(${n}) OR metadata->'actor'->>'email' = ANY(${n}))`,
+      userIds(filter.user),
+    );
+  if (filter.client)
+    add(
+      (n) =>
+        `((metadata->'actor'->>'type' = 'client' AND metadata->'actor'->>'id' = ${n}) OR data->>'clientId' = ${n})`,
+      filter.client,
+    );
   if (filter.from) add((n) => `created_at >= ${n}`, filter.from);
   if (filter.to) add((n) => `created_at <= ${n}`, filter.to);
   if (filter.before && /^\d+$/.test(filter.before)) add((n) => `global_position < ${n}`, filter.before);
@@ -104,5 +119,7 @@ export const queryAudit = (services: Services, filter: AuditFilter): Promise<Aud
 /** Distinct event types, for the filter's drop-down. */
 export const eventTypes = async (services: Services): Promise<string[]> => {
   if (services.log.kind !== 'postgres') return [];
-  return (await services.db.query<{ event_type: string }>('SELECT DISTINCT event_type FROM events ORDER BY 1')).rows.map((row) => row.event_type);
+  return (
+    await services.db.query<{ event_type: string }>('SELECT DISTINCT event_type FROM events ORDER BY 1')
+  ).rows.map((row) => row.event_type);
 };

@@ -32,7 +32,11 @@ export const auditRoutes = (services: Services) => {
 
   router.get('/admin/audit', async (ctx) => {
     const filter: AuditFilter = AuditQuery.parse(ctx.query);
-    const [page, types, users] = await Promise.all([queryAudit(services, filter), eventTypes(services), services.users.list()]);
+    const [page, types, users] = await Promise.all([
+      queryAudit(services, filter),
+      eventTypes(services),
+      services.users.list(),
+    ]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const query = (extra: Record<string, string>) => {
       const params = new URLSearchParams();
@@ -45,7 +49,11 @@ export const auditRoutes = (services: Services) => {
     renderPage(ctx, 'audit', {
       title: 'Audit history',
       section: 'audit',
-      filter: { ...filter, from: typeof ctx.query.from === 'string' ? ctx.query.from : '', to: typeof ctx.query.to === 'string' ? ctx.query.to : '' },
+      filter: {
+        ...filter,
+        from: typeof ctx.query.from === 'string' ? ctx.query.from : '',
+        to: typeof ctx.query.to === 'string' ? ctx.query.to : '',
+      },
       types,
       kind: services.log.kind,
       scanned: page.scanned,
@@ -58,7 +66,10 @@ export const auditRoutes = (services: Services) => {
           position: positionToString(event.position),
           type: event.type,
           at: event.createdAt.toISOString().replace('T', ' ').slice(0, 19),
-          actor: actor.email ?? (actor.type === 'user' && actor.id ? emails.get(actor.id) : undefined) ?? (actor.type && actor.id ? `${actor.type}:${actor.id}` : ''),
+          actor:
+            actor.email ??
+            (actor.type === 'user' && actor.id ? emails.get(actor.id) : undefined) ??
+            (actor.type && actor.id ? `${actor.type}:${actor.id}` : ''),
           actorId: actor.id,
           json: JSON.stringify({ data: redact(event.data), metadata: redact(event.metadata) }, null, 2),
         };

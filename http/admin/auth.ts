@@ -33,7 +33,8 @@ const LoginForm = z.object({
 });
 
 /** Only a path inside the panel may follow a login (no open redirect). */
-const safeNext = (next: string | undefined): string => (next && /^\/admin(\/[\w\-/?=&%.]*)?$/.test(next) && !next.startsWith('//') ? next : '/admin');
+const safeNext = (next: string | undefined): string =>
+  next && /^\/admin(\/[\w\-/?=&%.]*)?$/.test(next) && !next.startsWith('//') ? next : '/admin';
 
 export const adminActor = (ctx: Koa.Context): Actor => {
   const admin = ctx.state.admin as AdminUser;
@@ -43,14 +44,19 @@ export const adminActor = (ctx: Koa.Context): Actor => {
 export const adminAuth = (services: Services) => {
   // Shared through Redis when REDIS_URL is set (http/rate-limit.ts), so instances count together.
   const limit = (kind: keyof typeof LOGIN_LIMITS) =>
-    services.rateLimits.limiter(`admin-login-${kind}`, { points: LOGIN_LIMITS[kind].points, durationSeconds: LOGIN_LIMITS[kind].duration, blockSeconds: LOGIN_LIMITS[kind].blockDuration });
+    services.rateLimits.limiter(`admin-login-${kind}`, {
+      points: LOGIN_LIMITS[kind].points,
+      durationSeconds: LOGIN_LIMITS[kind].duration,
+      blockSeconds: LOGIN_LIMITS[kind].blockDuration,
+    });
   const limiters = { account: limit('account'), ip: limit('ip') };
   const subjects = (email: string, ip: string): LoginSubject[] => [
     { kind: 'account', value: normalizeEmail(email) },
     { kind: 'ip', value: ip },
   ];
 
-  const tooMany = (retryMs: number) => rateLimited(retryMs, () => 'too many sign-in attempts; try again later', 'too_many_attempts');
+  const tooMany = (retryMs: number) =>
+    rateLimited(retryMs, () => 'too many sign-in attempts; try again later', 'too_many_attempts');
 
   /** Milliseconds until the subject may try again, or 0 when it is not locked. */
   const lockedFor = async (subject: LoginSubject): Promise<number> => {
@@ -60,19 +66,34 @@ export const adminAuth = (services: Services) => {
 
   const recordFailure = async (ctx: Koa.Context, email: string, reason: string): Promise<number> => {
     const now = new Date();
-    const context = { actor: { type: 'system', id: 'admin-login' } as Actor, ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}) };
+    const context = {
+      actor: { type: 'system', id: 'admin-login' } as Actor,
+      ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}),
+    };
     let retryMs = 0;
     for (const subject of subjects(email, ctx.ip)) {
       try {
         await limiters[subject.kind].consume(subject.value);
         if (subject.kind === 'account') {
-          await handleCommand(services.log, loginGuardStream(subject), loginGuardDecider, { type: 'RecordLoginFailure', subject, email: normalizeEmail(email), ip: ctx.ip, reason, now }, context);
+          await handleCommand(
+            services.log,
+            loginGuardStream(subject),
+            loginGuardDecider,
+            { type: 'RecordLoginFailure', subject, email: normalizeEmail(email), ip: ctx.ip, reason, now },
+            context,
+          );
         }
       } catch (error) {
         if (!(error instanceof RateLimiterRes)) throw error;
         retryMs = Math.max(retryMs, error.msBeforeNext);
         const until = new Date(now.getTime() + error.msBeforeNext);
-        await handleCommand(services.log, loginGuardStream(subject), loginGuardDecider, { type: 'LockOut', subject, email: normalizeEmail(email), ip: ctx.ip, until, now }, context);
+        await handleCommand(
+          services.log,
+          loginGuardStream(subject),
+          loginGuardDecider,
+          { type: 'LockOut', subject, email: normalizeEmail(email), ip: ctx.ip, until, now },
+          context,
+        );
         services.logger.warn({ subject: subject.kind, ip: ctx.ip }, 'admin sign-in locked out');
       }
     }
@@ -83,7 +104,12 @@ export const adminAuth = (services: Services) => {
 
   router.get('/admin/login', async (ctx) => {
     if (await services.browserSessions.current(ctx, 'admin')) return ctx.redirect('/admin');
-    renderPage(ctx, 'login', { title: 'Admin sign-in', email: '', next: typeof ctx.query.next === 'string' ? safeNext(ctx.query.next) : '/admin', error: ctx.query.expired ? 'Your session has ended; sign in again.' : undefined });
+    renderPage(ctx, 'login', {
+      title: 'Admin sign-in',
+      email: '',
+      next: typeof ctx.query.next === 'string' ? safeNext(ctx.query.next) : '/admin',
+      error: ctx.query.expired ? 'Your session has ended; sign in again.' : undefined,
+    });
   });
 
   router.post('/admin/login', parseForm, requireCsrf(), async (ctx) => {
@@ -140,8 +166,14 @@ export const adminAuth = (services: Services) => {
       throw new HttpError(401, 'login_required', 'sign in to the admin panel first');
     }
     const user = await services.users.byId(session.userId);
-    if (!user || user.status !== 'active' || !user.roles.includes('admin')) throw new HttpError(403, 'forbidden', 'administrators only');
-    ctx.state.admin = { id: user.id, email: user.email, sessionId: session.id, expiresAt: session.expiresAt } satisfies AdminUser;
+    if (!user || user.status !== 'active' || !user.roles.includes('admin'))
+      throw new HttpError(403, 'forbidden', 'administrators only');
+    ctx.state.admin = {
+      id: user.id,
+      email: user.email,
+      sessionId: session.id,
+      expiresAt: session.expiresAt,
+    } satisfies AdminUser;
     await next();
   };
 

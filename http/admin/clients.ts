@@ -9,7 +9,11 @@ import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
 
-const SOURCES: Record<string, string> = { dynamic: 'dynamic registration (RFC 7591)', admin: 'admin', metadata_document: 'client ID metadata document (CIMD)' };
+const SOURCES: Record<string, string> = {
+  dynamic: 'dynamic registration (RFC 7591)',
+  admin: 'admin',
+  metadata_document: 'client ID metadata document (CIMD)',
+};
 
 const CreateForm = z.object({
   name: z.string().trim().min(1).max(200),
@@ -28,7 +32,11 @@ export const clientsRoutes = (services: Services) => {
     renderPage(ctx, 'clients', {
       title: 'OAuth clients',
       section: 'clients',
-      clients: clients.map((c) => ({ ...c, how: SOURCES[c.source] ?? c.source, created: c.created_at.toISOString().replace('T', ' ').slice(0, 19) })),
+      clients: clients.map((c) => ({
+        ...c,
+        how: SOURCES[c.source] ?? c.source,
+        created: c.created_at.toISOString().replace('T', ' ').slice(0, 19),
+      })),
     });
   });
 
@@ -36,14 +44,29 @@ export const clientsRoutes = (services: Services) => {
     const client = await services.oauth.clients.find(String(ctx.params.id));
     if (!client) throw new HttpError(404, 'client_not_found', 'no such client');
     const grants = await services.oauth.listGrants({ clientId: client.clientId });
-    renderPage(ctx, 'client', { title: client.clientName, section: 'clients', client, how: SOURCES[client.source] ?? client.source, grants: grants.length, activeGrants: grants.filter((g) => g.status !== 'revoked').length });
+    renderPage(ctx, 'client', {
+      title: client.clientName,
+      section: 'clients',
+      client,
+      how: SOURCES[client.source] ?? client.source,
+      grants: grants.length,
+      activeGrants: grants.filter((g) => g.status !== 'revoked').length,
+    });
   });
 
   router.post('/admin/clients', parseForm, requireCsrf(), async (ctx) => {
     const form = CreateForm.parse(formBody(ctx));
-    const created = await services.oauth.createConfidentialClient({ name: form.name, redirectUris: form.redirect_uris }, adminActor(ctx));
+    const created = await services.oauth.createConfidentialClient(
+      { name: form.name, redirectUris: form.redirect_uris },
+      adminActor(ctx),
+    );
     // Shown in this response only (Cache-Control: no-store); the log keeps a hash.
-    renderPage(ctx, 'client-created', { title: 'Client created', section: 'clients', client: created.client, secret: created.clientSecret });
+    renderPage(ctx, 'client-created', {
+      title: 'Client created',
+      section: 'clients',
+      client: created.client,
+      secret: created.clientSecret,
+    });
     ctx.status = 201;
   });
 

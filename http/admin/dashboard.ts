@@ -10,14 +10,24 @@ export const dashboardRoutes = (services: Services) => {
   startLoopMonitor();
 
   router.get('/admin', async (ctx) => {
-    const [size, projections, users, counts] = await Promise.all([logSize(services), services.projections.status(), services.users.list(), areaCounts(services)]);
+    const [size, projections, users, counts] = await Promise.all([
+      logSize(services),
+      services.projections.status(),
+      services.users.list(),
+      areaCounts(services),
+    ]);
     renderPage(ctx, 'dashboard', {
       title: 'Dashboard',
       section: 'dashboard',
       size,
       counts,
       users: { total: users.length, active: users.filter((u) => u.status === 'active').length },
-      projections: projections.map((p) => ({ name: p.name, status: p.status, lagEvents: p.lagEvents, lagSeconds: Math.round(p.lagSeconds) })),
+      projections: projections.map((p) => ({
+        name: p.name,
+        status: p.status,
+        lagEvents: p.lagEvents,
+        lagSeconds: Math.round(p.lagSeconds),
+      })),
     });
   });
 
@@ -33,7 +43,13 @@ export const dashboardRoutes = (services: Services) => {
       log: logActivity(services),
       size,
       system,
-      projections: projections.map((p) => ({ name: p.name, status: p.status, position: positionToString(p.position), lagEvents: p.lagEvents, lagSeconds: p.lagSeconds })),
+      projections: projections.map((p) => ({
+        name: p.name,
+        status: p.status,
+        position: positionToString(p.position),
+        lagEvents: p.lagEvents,
+        lagSeconds: p.lagSeconds,
+      })),
     };
   });
 

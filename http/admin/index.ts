@@ -40,14 +40,19 @@ export const adminRoutes = (services: Services): Koa.Middleware => {
   // Each page router in turn; a request no router matches falls through to the app's 404.
   const chained = pages
     .map((router) => asMiddleware(router.routes()))
-    .reduceRight<Koa.Middleware>((after, routes) => (ctx, next) => routes(ctx, () => after(ctx, next)), (_ctx, next) => next());
+    .reduceRight<Koa.Middleware>(
+      (after, routes) => (ctx, next) => routes(ctx, () => after(ctx, next)),
+      (_ctx, next) => next(),
+    );
   const guarded: Koa.Middleware = (ctx, next) => auth.requireAdmin(ctx, () => chained(ctx, next));
   const login = asMiddleware(auth.routes);
   return async (ctx, next) => {
     if (!ADMIN_PATH.test(ctx.path)) return next();
-    await adminHeaders(ctx, () => formErrors(ctx, async () => {
-      if (ctx.path === '/admin/login' || ctx.path === '/admin/logout') return login(ctx, next);
-      return guarded(ctx, next);
-    }));
+    await adminHeaders(ctx, () =>
+      formErrors(ctx, async () => {
+        if (ctx.path === '/admin/login' || ctx.path === '/admin/logout') return login(ctx, next);
+        return guarded(ctx, next);
+      }),
+    );
   };
 };

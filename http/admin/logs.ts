@@ -22,9 +22,22 @@ export const logsRoutes = (services: Services) => {
     const lines = (services.logRing?.recent(chosen.value, 300) ?? []).reverse().map((line) => {
       const { time, level, msg, ...rest } = line;
       const info = levelOf(Number(level ?? 0));
-      return { time: String(time ?? ''), levelName: info.name, badge: info.badge, msg: String(msg ?? ''), details: JSON.stringify(rest) };
+      return {
+        time: String(time ?? ''),
+        levelName: info.name,
+        badge: info.badge,
+        msg: String(msg ?? ''),
+        details: JSON.stringify(rest),
+      };
     });
-    renderPage(ctx, 'logs', { title: 'Logs', section: 'logs', levels: LEVELS, level: chosen.name, lines, available: Boolean(services.logRing) });
+    renderPage(ctx, 'logs', {
+      title: 'Logs',
+      section: 'logs',
+      levels: LEVELS,
+      level: chosen.name,
+      lines,
+      available: Boolean(services.logRing),
+    });
   });
   return router;
 };

@@ -92,7 +92,12 @@ export const formErrors: Koa.Middleware = async (ctx, next) => {
   } catch (raw) {
     const error = toHttpError(raw);
     if (ctx.method !== 'POST' || error.status >= 500 || ctx.accepts('json', 'html') !== 'html') throw raw;
-    renderPage(ctx, 'form-error', { title: 'Not done', detail: error.message, code: error.code, back: backPath(ctx.get('referer')) });
+    renderPage(ctx, 'form-error', {
+      title: 'Not done',
+      detail: error.message,
+      code: error.code,
+      back: backPath(ctx.get('referer')),
+    });
     ctx.status = error.status;
     ctx.set(error.headers);
   }

@@ -12,7 +12,12 @@ import { parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { renderPage } from './page.ts';
 
-type RebuildRun = { progress: RebuildProgress | undefined; done: boolean; error: string | undefined; startedAt: string };
+type RebuildRun = {
+  progress: RebuildProgress | undefined;
+  done: boolean;
+  error: string | undefined;
+  startedAt: string;
+};
 
 export const projectionsRoutes = (services: Services) => {
   const router = new Router();
@@ -29,17 +34,28 @@ export const projectionsRoutes = (services: Services) => {
     renderPage(ctx, 'projections', {
       title: 'Projections',
       section: 'projections',
-      projections: statuses.map((s) => ({ ...s, position: positionToString(s.position), running: runs.get(s.name)?.done === false || Boolean(s.rebuild && !s.rebuild.done) })),
+      projections: statuses.map((s) => ({
+        ...s,
+        position: positionToString(s.position),
+        running: runs.get(s.name)?.done === false || Boolean(s.rebuild && !s.rebuild.done),
+      })),
     });
   });
 
   router.post('/admin/projections/:name/rebuild', parseForm, requireCsrf(), async (ctx) => {
     const name = known(String(ctx.params.name));
-    if (runs.get(name)?.done === false) throw new HttpError(409, 'rebuild_running', `a rebuild of ${name} is already running`);
-    await handleCommand(services.log, operationStream(name), operationDecider, { type: 'RequestRebuild', projection: name, known: names(), now: new Date() }, {
-      actor: adminActor(ctx),
-      ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}),
-    });
+    if (runs.get(name)?.done === false)
+      throw new HttpError(409, 'rebuild_running', `a rebuild of ${name} is already running`);
+    await handleCommand(
+      services.log,
+      operationStream(name),
+      operationDecider,
+      { type: 'RequestRebuild', projection: name, known: names(), now: new Date() },
+      {
+        actor: adminActor(ctx),
+        ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}),
+      },
+    );
     const run: RebuildRun = { progress: undefined, done: false, error: undefined, startedAt: new Date().toISOString() };
     runs.set(name, run);
     const log = ctx.state.log as Services['logger'];

@@ -10,8 +10,29 @@ import { parseForm } from '../forms.ts';
 import { HttpError } from '../errors.ts';
 import { tableExists } from './stats.ts';
 
-type McpSessionRow = { id: string; user_id: string; client_id: string; protocol_version: string; client_name: string; client_version: string; status: string; opened_at: Date; expires_at: Date; closed_at: Date | null; close_reason: string | null };
-type BrowserSessionRow = { id: string; user_id: string; purpose: string; started_at: Date; expires_at: Date; ended_at: Date | null; ip: string | null; user_agent: string | null };
+type McpSessionRow = {
+  id: string;
+  user_id: string;
+  client_id: string;
+  protocol_version: string;
+  client_name: string;
+  client_version: string;
+  status: string;
+  opened_at: Date;
+  expires_at: Date;
+  closed_at: Date | null;
+  close_reason: string | null;
+};
+type BrowserSessionRow = {
+  id: string;
+  user_id: string;
+  purpose: string;
+  started_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
+  ip: string | null;
+  user_agent: string | null;
+};
 
 const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 19) : '');
 
@@ -19,12 +40,18 @@ export const sessionsRoutes = (services: Services) => {
   const router = new Router();
 
   router.get('/admin/sessions', async (ctx) => {
-    const [hasMcp, hasBrowser, users] = await Promise.all([tableExists(services, 'mcp_sessions'), tableExists(services, 'browser_sessions'), services.users.list()]);
+    const [hasMcp, hasBrowser, users] = await Promise.all([
+      tableExists(services, 'mcp_sessions'),
+      tableExists(services, 'browser_sessions'),
+      services.users.list(),
+    ]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const now = Date.now();
     let mcp: Record<string, unknown>[] | undefined;
     if (hasMcp) {
-      const rows = (await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')).rows;
+      const rows = (
+        await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')
+      ).rows;
       // Event counts from the log itself (works for every EventLog adapter).
       const versions = await Promise.all(rows.map((row) => services.log.streamVersion(messageStream(row.id))));
       mcp = rows.map((row, i) => ({
@@ -41,7 +68,9 @@ export const sessionsRoutes = (services: Services) => {
     }
     let browser: Record<string, unknown>[] | undefined;
     if (hasBrowser) {
-      const rows = (await services.db.query<BrowserSessionRow>('SELECT * FROM browser_sessions ORDER BY started_at DESC LIMIT 100')).rows;
+      const rows = (
+        await services.db.query<BrowserSessionRow>('SELECT * FROM browser_sessions ORDER BY started_at DESC LIMIT 100')
+      ).rows;
       browser = rows.map((row) => ({
         ...row,
         live: !row.ended_at && row.expires_at.getTime() > now,

@@ -11,7 +11,9 @@ type Series = { minutes: string[]; byType: Record<string, number[]> };
 const minuteKey = (date: Date) => date.toISOString().slice(0, 16);
 
 const emptyMinutes = (now: Date): string[] =>
-  Array.from({ length: WINDOW_MINUTES }, (_, i) => minuteKey(new Date(now.getTime() - (WINDOW_MINUTES - 1 - i) * 60_000)));
+  Array.from({ length: WINDOW_MINUTES }, (_, i) =>
+    minuteKey(new Date(now.getTime() - (WINDOW_MINUTES - 1 - i) * 60_000)),
+  );
 
 let loopDelay: IntervalHistogram | undefined;
 /** Samples the event-loop delay from start-up on (perf_hooks; resolution 20 ms; one per process). */
@@ -24,7 +26,11 @@ export const startLoopMonitor = (): void => {
 const eventLoopLag = () => {
   startLoopMonitor();
   if (!loopDelay) return { meanMs: 0, p99Ms: 0, maxMs: 0 };
-  const result = { meanMs: loopDelay.mean / 1e6 || 0, p99Ms: loopDelay.percentile(99) / 1e6 || 0, maxMs: loopDelay.max / 1e6 || 0 };
+  const result = {
+    meanMs: loopDelay.mean / 1e6 || 0,
+    p99Ms: loopDelay.percentile(99) / 1e6 || 0,
+    maxMs: loopDelay.max / 1e6 || 0,
+  };
   loopDelay.reset();
   return result;
 };
@@ -36,11 +42,18 @@ export const systemResources = (dataDir: string): Promise<Record<string, unknown
   if (systemCache && Date.now() - systemCache.at < 2_000) return systemCache.value;
   const value = (async () => {
     const [load, mem, disks] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize().catch(() => [])]);
-    const disk = disks.filter((d) => dataDir.startsWith(d.mount)).sort((a, b) => b.mount.length - a.mount.length)[0] ?? disks[0];
+    const disk =
+      disks.filter((d) => dataDir.startsWith(d.mount)).sort((a, b) => b.mount.length - a.mount.length)[0] ?? disks[0];
     return {
       cpuPercent: Math.round(load.currentLoad * 10) / 10,
-      memory: { usedBytes: mem.active, totalBytes: mem.total, percent: Math.round((mem.active / mem.total) * 1_000) / 10 },
-      disk: disk ? { mount: disk.mount, usedBytes: disk.used, totalBytes: disk.size, percent: Math.round(disk.use * 10) / 10 } : undefined,
+      memory: {
+        usedBytes: mem.active,
+        totalBytes: mem.total,
+        percent: Math.round((mem.active / mem.total) * 1_000) / 10,
+      },
+      disk: disk
+        ? { mount: disk.mount, usedBytes: disk.used, totalBytes: disk.size, percent: Math.round(disk.use * 10) / 10 }
+        : undefined,
       process: { rssBytes: process.memoryUsage().rss, uptimeSeconds: Math.round(process.uptime()) },
       eventLoop: eventLoopLag(),
     };
@@ -95,7 +108,13 @@ export const logSize = async (services: Services) => {
               (SELECT count(*) FROM events WHERE created_at > now() - interval '1 day')::text AS day`,
     )
   ).rows[0]!;
-  return { kind: services.log.kind, events: Number(row.total), bytes: Number(row.bytes), lastHour: Number(row.hour), lastDay: Number(row.day) };
+  return {
+    kind: services.log.kind,
+    events: Number(row.total),
+    bytes: Number(row.bytes),
+    lastHour: Number(row.hour),
+    lastDay: Number(row.day),
+  };
 };
 
 /** Whether a read-model table exists yet (pages of areas still being built degrade gracefully). */
@@ -105,13 +124,24 @@ export const tableExists = async (services: Services, table: string): Promise<bo
 /** Counters from the other areas' read models; undefined where a model does not exist yet. */
 export const areaCounts = async (services: Services) => {
   const count = async (table: string, sql: string): Promise<number | undefined> =>
-    (await tableExists(services, table)) ? Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0) : undefined;
+    (await tableExists(services, table))
+      ? Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0)
+      : undefined;
   const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued] = await Promise.all([
     count('tool_calls', `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours'`),
-    count('tool_calls', `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome = 'error'`),
+    count(
+      'tool_calls',
+      `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome = 'error'`,
+    ),
     count('mcp_sessions', `SELECT count(*)::text AS n FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`),
-    count('oauth_access_tokens', 'SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()'),
-    count('oauth_access_tokens', `SELECT count(*)::text AS n FROM oauth_access_tokens WHERE issued_at > now() - interval '24 hours'`),
+    count(
+      'oauth_access_tokens',
+      'SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()',
+    ),
+    count(
+      'oauth_access_tokens',
+      `SELECT count(*)::text AS n FROM oauth_access_tokens WHERE issued_at > now() - interval '24 hours'`,
+    ),
   ]);
   return { toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued };
 };

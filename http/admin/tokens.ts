@@ -12,10 +12,23 @@ import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
 
 const Filter = z.object({
-  user: z.string().trim().max(320).optional().transform((value) => value || undefined),
-  client: z.string().trim().max(300).optional().transform((value) => value || undefined),
+  user: z
+    .string()
+    .trim()
+    .max(320)
+    .optional()
+    .transform((value) => value || undefined),
+  client: z
+    .string()
+    .trim()
+    .max(300)
+    .optional()
+    .transform((value) => value || undefined),
 });
-const RevokeAll = z.object({ user: z.string().trim().max(320).optional(), client: z.string().trim().max(300).optional() });
+const RevokeAll = z.object({
+  user: z.string().trim().max(320).optional(),
+  client: z.string().trim().max(300).optional(),
+});
 
 const toUserId = (user: string | undefined) => (user?.includes('@') ? userIdForEmail(user) : user);
 const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 19) : '');
@@ -35,14 +48,28 @@ export const tokensRoutes = (services: Services) => {
     const filter = Filter.parse(ctx.query);
     const userId = toUserId(filter.user);
     const scope = { ...(userId ? { userId } : {}), ...(filter.client ? { clientId: filter.client } : {}) };
-    const [grants, tokens, users] = await Promise.all([services.oauth.listGrants(scope), services.oauth.listTokens({ ...scope, activeOnly: true }), services.users.list()]);
+    const [grants, tokens, users] = await Promise.all([
+      services.oauth.listGrants(scope),
+      services.oauth.listTokens({ ...scope, activeOnly: true }),
+      services.users.list(),
+    ]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     renderPage(ctx, 'tokens', {
       title: 'Grants and tokens',
       section: 'tokens',
       filter: { user: filter.user ?? '', client: filter.client ?? '' },
-      grants: grants.map((g) => ({ ...g, user: g.user_id ? (emails.get(g.user_id) ?? g.user_id) : '', created: when(g.created_at), refreshExpires: when(g.refresh_expires_at) })),
-      tokens: tokens.map((t) => ({ ...t, user: t.user_id ? (emails.get(t.user_id) ?? t.user_id) : '', issued: when(t.issued_at), expires: when(t.expires_at) })),
+      grants: grants.map((g) => ({
+        ...g,
+        user: g.user_id ? (emails.get(g.user_id) ?? g.user_id) : '',
+        created: when(g.created_at),
+        refreshExpires: when(g.refresh_expires_at),
+      })),
+      tokens: tokens.map((t) => ({
+        ...t,
+        user: t.user_id ? (emails.get(t.user_id) ?? t.user_id) : '',
+        issued: when(t.issued_at),
+        expires: when(t.expires_at),
+      })),
     });
   });
 
@@ -60,9 +87,14 @@ export const tokensRoutes = (services: Services) => {
     const form = RevokeAll.parse(formBody(ctx));
     const userId = toUserId(form.user || undefined);
     // "All" needs a subject: never every grant on the server by an empty form.
-    if (!userId && !form.client) throw new HttpError(400, 'invalid_request', 'choose a user or a client whose grants to revoke');
-    const grants = await services.oauth.listGrants({ ...(userId ? { userId } : {}), ...(form.client ? { clientId: form.client } : {}) });
-    for (const grant of grants.filter((g) => g.status !== 'revoked')) await services.oauth.revokeGrant(grant.grant_id, adminActor(ctx));
+    if (!userId && !form.client)
+      throw new HttpError(400, 'invalid_request', 'choose a user or a client whose grants to revoke');
+    const grants = await services.oauth.listGrants({
+      ...(userId ? { userId } : {}),
+      ...(form.client ? { clientId: form.client } : {}),
+    });
+    for (const grant of grants.filter((g) => g.status !== 'revoked'))
+      await services.oauth.revokeGrant(grant.grant_id, adminActor(ctx));
     redirectDone(ctx, back(ctx), 'revoked');
   });
 

@@ -9,7 +9,15 @@ import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
 import { tableExists } from './stats.ts';
 
-type Usage = { tool: string; calls: number; errors: number; denied: number; avg_ms: number; p95_ms: number; last_at: Date | null };
+type Usage = {
+  tool: string;
+  calls: number;
+  errors: number;
+  denied: number;
+  avg_ms: number;
+  p95_ms: number;
+  last_at: Date | null;
+};
 
 const ToggleForm = z.object({ enabled: z.enum(['true', 'false']), reason: z.string().trim().max(200).optional() });
 
@@ -38,14 +46,28 @@ export const toolsRoutes = (services: Services) => {
       usageAvailable,
       tools: tools.map((tool) => {
         const used = usage.get(tool.name);
-        return { ...tool, calls: used?.calls ?? 0, errors: used?.errors ?? 0, denied: used?.denied ?? 0, errorRate: used?.calls ? Math.round((used.errors / used.calls) * 1_000) / 10 : 0, avgMs: used?.avg_ms ?? null, p95Ms: used?.p95_ms ?? null, lastAt: used?.last_at?.toISOString().replace('T', ' ').slice(0, 19) ?? '' };
+        return {
+          ...tool,
+          calls: used?.calls ?? 0,
+          errors: used?.errors ?? 0,
+          denied: used?.denied ?? 0,
+          errorRate: used?.calls ? Math.round((used.errors / used.calls) * 1_000) / 10 : 0,
+          avgMs: used?.avg_ms ?? null,
+          p95Ms: used?.p95_ms ?? null,
+          lastAt: used?.last_at?.toISOString().replace('T', ' ').slice(0, 19) ?? '',
+        };
       }),
     });
   });
 
   router.post('/admin/tools/:name/enabled', parseForm, requireCsrf(), async (ctx) => {
     const form = ToggleForm.parse(formBody(ctx));
-    await services.tools.setEnabled(String(ctx.params.name), form.enabled === 'true', adminActor(ctx), form.reason ? { reason: form.reason } : {});
+    await services.tools.setEnabled(
+      String(ctx.params.name),
+      form.enabled === 'true',
+      adminActor(ctx),
+      form.reason ? { reason: form.reason } : {},
+    );
     redirectDone(ctx, '/admin/tools', 'tool_updated');
   });
 

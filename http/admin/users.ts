@@ -32,7 +32,8 @@ export const usersRoutes = (services: Services) => {
   };
   const notSelf = (ctx: Koa.Context, id: string, what: string) => {
     // Locking yourself out of the panel is never what an admin meant.
-    if ((ctx.state.admin as AdminUser).id === id) throw new HttpError(400, 'cannot_change_self', `you cannot ${what} your own account`);
+    if ((ctx.state.admin as AdminUser).id === id)
+      throw new HttpError(400, 'cannot_change_self', `you cannot ${what} your own account`);
   };
 
   router.get('/admin/users', async (ctx) => {
@@ -43,7 +44,12 @@ export const usersRoutes = (services: Services) => {
   router.post('/admin/users', ...post, async (ctx) => {
     const form = CreateForm.parse(formBody(ctx));
     await services.users.create(
-      { email: form.email, password: form.password, ...(form.name ? { name: form.name } : {}), roles: form.admin ? ['admin', 'user'] : ['user'] },
+      {
+        email: form.email,
+        password: form.password,
+        ...(form.name ? { name: form.name } : {}),
+        roles: form.admin ? ['admin', 'user'] : ['user'],
+      },
       adminActor(ctx),
     );
     redirectDone(ctx, '/admin/users', 'user_created');

@@ -7,16 +7,19 @@ import { HttpError } from '../errors.ts';
 
 const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
-export const allowedOrigins = (config: Config): Set<string> => new Set([new URL(config.publicUrl).origin, ...config.corsOrigins.map((origin) => origin.replace(/\/+$/, ''))]);
+export const allowedOrigins = (config: Config): Set<string> =>
+  new Set([new URL(config.publicUrl).origin, ...config.corsOrigins.map((origin) => origin.replace(/\/+$/, ''))]);
 
-const boundToLoopback = (config: Config): boolean => isLoopbackUrl(new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}`));
+const boundToLoopback = (config: Config): boolean =>
+  isLoopbackUrl(new URL(`http://${config.host.includes(':') ? `[${config.host}]` : config.host}`));
 
 /** A browser page from another origin gets 403; requests without Origin (non-browser clients) pass. */
 export const checkOrigin = (config: Config): Koa.Middleware => {
   const allowed = allowedOrigins(config);
   return async (ctx, next) => {
     const origin = ctx.get('origin');
-    if (origin && !allowed.has(origin)) throw new HttpError(403, 'forbidden_origin', 'this Origin may not use the MCP endpoint');
+    if (origin && !allowed.has(origin))
+      throw new HttpError(403, 'forbidden_origin', 'this Origin may not use the MCP endpoint');
     await next();
   };
 };
@@ -31,7 +34,8 @@ export const checkHost = (config: Config): Koa.Middleware => {
   return async (ctx, next) => {
     const host = ctx.get('host').toLowerCase();
     const hostname = host.replace(/:\d+$/, '');
-    if (host !== publicHost && !LOOPBACK_HOST.test(hostname)) throw new HttpError(403, 'forbidden_host', 'this Host may not use the MCP endpoint');
+    if (host !== publicHost && !LOOPBACK_HOST.test(hostname))
+      throw new HttpError(403, 'forbidden_host', 'this Host may not use the MCP endpoint');
     await next();
   };
 };
@@ -42,7 +46,14 @@ export const mcpCors = (config: Config): Koa.Middleware => {
   return cors({
     origin: (ctx) => (allowed.has(ctx.get('origin')) ? ctx.get('origin') : ''),
     allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID'],
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Accept',
+      'Mcp-Session-Id',
+      'MCP-Protocol-Version',
+      'Last-Event-ID',
+    ],
     exposeHeaders: ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate'],
     maxAge: 600,
   });

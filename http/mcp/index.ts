@@ -17,15 +17,17 @@ const noStore: Koa.Middleware = async (ctx, next) => {
 };
 
 /** DELETE /mcp: the client ends its session (MCP 2025-11-25 basic/transports §Session Management). */
-const handleDelete = (services: Services): Koa.Middleware => async (ctx) => {
-  const caller = ctx.state.caller as McpCaller;
-  const host = await requireSession(ctx, services, caller);
-  if (!host) return;
-  await services.mcp.sessions.end(host, caller);
-  // Koa turns a null body into 204; the SDK and clients expect 200 with no content.
-  ctx.body = null;
-  ctx.status = 200;
-};
+const handleDelete =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const caller = ctx.state.caller as McpCaller;
+    const host = await requireSession(ctx, services, caller);
+    if (!host) return;
+    await services.mcp.sessions.end(host, caller);
+    // Koa turns a null body into 204; the SDK and clients expect 200 with no content.
+    ctx.body = null;
+    ctx.status = 200;
+  };
 
 /** The endpoint's paths (SPEC: /mcp, and /mcp/ for clients that add the slash). */
 export const isMcpPath = (path: string): boolean => path === '/mcp' || path === '/mcp/';

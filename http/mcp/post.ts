@@ -2,7 +2,12 @@
 // We read, parse and check the body ourselves (size limit, JSON-RPC shape, scope checks before dispatch),
 // then hand the messages to the session's transport (mcp/transport.ts), which answers on an SSE stream.
 import type Koa from 'koa';
-import { JSONRPCMessageSchema, isInitializeRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  JSONRPCMessageSchema,
+  isInitializeRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import { isRequest } from '../../mcp/transport.ts';
 import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
@@ -78,67 +83,88 @@ const missingScope = (services: Services, caller: McpCaller, messages: JSONRPCMe
   return undefined;
 };
 
-export const handlePost = (services: Services): Koa.Middleware => async (ctx) => {
-  const caller = ctx.state.caller as McpCaller;
-  if (!/^application\/(.+\+)?json\b/i.test(ctx.get('content-type'))) {
-    return rpcError(ctx, 415, RPC.serverError, 'Unsupported Media Type: Content-Type must be application/json');
-  }
-  const raw = await readBody(ctx);
-  if (raw === 'aborted') return;
-  if (raw === 'too_large') {
-    // The rest of the body is not read: close the connection after answering.
-    return rpcError(ctx, 413, RPC.serverError, `Payload Too Large: the body exceeds ${MAX_BODY_BYTES} bytes`, { Connection: 'close' });
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.text);
-  } catch {
-    return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON');
-  }
-  if (Array.isArray(body) && body.length > MAX_BATCH) return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
-  if (Array.isArray(body) && body.length === 0) return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: expected a JSON-RPC message or batch');
-  const messages = messagesOf(body);
-  if (!messages) return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON-RPC message');
-  // §Sending Messages item 2: the client accepts both answer forms (we always answer with SSE).
-  const accept = ctx.get('accept');
-  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-    return rpcError(ctx, 406, RPC.serverError, 'Not Acceptable: Client must accept both application/json and text/event-stream');
-  }
-  const initialize = messages.find((message): message is JSONRPCRequest => isRequest(message) && message.method === 'initialize' && isInitializeRequest(message));
-  let host;
-  let protocolVersion: string;
-  if (initialize) {
-    if (messages.length > 1) return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: Only one initialization request is allowed');
-    const params: Record<string, unknown> = { ...initialize.params };
-    // MCP lifecycle §Version Negotiation: a revision we do not speak is answered with our latest. The SDK
-    // knows older ones too, so it is told the revision we will answer with.
-    if (!(PROTOCOL_VERSIONS as readonly unknown[]).includes(params.protocolVersion)) params.protocolVersion = PROTOCOL_VERSIONS[0];
-    initialize.params = params;
-    protocolVersion = String(params.protocolVersion);
-    host = services.mcp.sessions.create(caller, params);
-    // The session is in the log before the client learns its id.
-    await services.mcp.sessions.open(host, caller, params);
-  } else {
-    if (!checkProtocolVersion(ctx)) return;
-    host = await requireSession(ctx, services, caller);
-    if (!host) return;
-    const needed = missingScope(services, caller, messages);
-    if (needed) throw insufficientScope(services.config.publicUrl, needed);
-    protocolVersion = host.protocolVersion;
-  }
-  const headers: Record<string, string> = {};
-  for (const name of FORWARDED) {
-    const value = ctx.req.headers[name];
-    if (typeof value === 'string') headers[name] = value;
-  }
-  const authInfo = { token: '', clientId: caller.clientId, scopes: [...caller.scopes], extra: { userId: caller.userId, ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) } };
-  if (!messages.some(isRequest)) {
-    // §Sending Messages item 4: only notifications or responses → 202 Accepted, no body.
-    await host.transport.dispatch(messages, protocolVersion, undefined, authInfo, headers);
-    // (Koa turns a null body into 204: the status goes after it.)
-    ctx.body = null;
-    ctx.status = 202;
-    return;
-  }
-  await host.transport.dispatch(messages, protocolVersion, new SseResponse(ctx, host.sessionId), authInfo, headers);
-};
+export const handlePost =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const caller = ctx.state.caller as McpCaller;
+    if (!/^application\/(.+\+)?json\b/i.test(ctx.get('content-type'))) {
+      return rpcError(ctx, 415, RPC.serverError, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+    const raw = await readBody(ctx);
+    if (raw === 'aborted') return;
+    if (raw === 'too_large') {
+      // The rest of the body is not read: close the connection after answering.
+      return rpcError(ctx, 413, RPC.serverError, `Payload Too Large: the body exceeds ${MAX_BODY_BYTES} bytes`, {
+        Connection: 'close',
+      });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.text);
+    } catch {
+      return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON');
+    }
+    if (Array.isArray(body) && body.length > MAX_BATCH)
+      return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
+    if (Array.isArray(body) && body.length === 0)
+      return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: expected a JSON-RPC message or batch');
+    const messages = messagesOf(body);
+    if (!messages) return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON-RPC message');
+    // §Sending Messages item 2: the client accepts both answer forms (we always answer with SSE).
+    const accept = ctx.get('accept');
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+      return rpcError(
+        ctx,
+        406,
+        RPC.serverError,
+        'Not Acceptable: Client must accept both application/json and text/event-stream',
+      );
+    }
+    const initialize = messages.find(
+      (message): message is JSONRPCRequest =>
+        isRequest(message) && message.method === 'initialize' && isInitializeRequest(message),
+    );
+    let host;
+    let protocolVersion: string;
+    if (initialize) {
+      if (messages.length > 1)
+        return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: Only one initialization request is allowed');
+      const params: Record<string, unknown> = { ...initialize.params };
+      // MCP lifecycle §Version Negotiation: a revision we do not speak is answered with our latest. The SDK
+      // knows older ones too, so it is told the revision we will answer with.
+      if (!(PROTOCOL_VERSIONS as readonly unknown[]).includes(params.protocolVersion))
+        params.protocolVersion = PROTOCOL_VERSIONS[0];
+      initialize.params = params;
+      protocolVersion = String(params.protocolVersion);
+      host = services.mcp.sessions.create(caller, params);
+      // The session is in the log before the client learns its id.
+      await services.mcp.sessions.open(host, caller, params);
+    } else {
+      if (!checkProtocolVersion(ctx)) return;
+      host = await requireSession(ctx, services, caller);
+      if (!host) return;
+      const needed = missingScope(services, caller, messages);
+      if (needed) throw insufficientScope(services.config.publicUrl, needed);
+      protocolVersion = host.protocolVersion;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED) {
+      const value = ctx.req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const authInfo = {
+      token: '',
+      clientId: caller.clientId,
+      scopes: [...caller.scopes],
+      extra: { userId: caller.userId, ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) },
+    };
+    if (!messages.some(isRequest)) {
+      // §Sending Messages item 4: only notifications or responses → 202 Accepted, no body.
+      await host.transport.dispatch(messages, protocolVersion, undefined, authInfo, headers);
+      // (Koa turns a null body into 204: the status goes after it.)
+      ctx.body = null;
+      ctx.status = 202;
+      return;
+    }
+    await host.transport.dispatch(messages, protocolVersion, new SseResponse(ctx, host.sessionId), authInfo, headers);
+  };

@@ -2,12 +2,22 @@
 import type Koa from 'koa';
 
 /** JSON-RPC 2.0 §5.1 codes; -32000/-32001 are the SDK's server-defined ones (generic, session not found). */
-export const RPC = { parseError: -32700, invalidRequest: -32600, serverError: -32000, sessionNotFound: -32001 } as const;
+export const RPC = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  serverError: -32000,
+  sessionNotFound: -32001,
+} as const;
 
-export const rpcError = (ctx: Koa.Context, status: number, code: number, message: string, headers: Record<string, string> = {}): void => {
+export const rpcError = (
+  ctx: Koa.Context,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void => {
   ctx.status = status;
   ctx.set(headers);
   ctx.type = 'application/json';
   ctx.body = { jsonrpc: '2.0', error: { code, message }, id: null };
 };
-

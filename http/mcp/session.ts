@@ -14,7 +14,12 @@ export const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as c
 export const checkProtocolVersion = (ctx: Koa.Context): boolean => {
   const version = ctx.get('mcp-protocol-version');
   if (version && !(PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
-    rpcError(ctx, 400, RPC.serverError, `Bad Request: Unsupported protocol version: ${version.slice(0, 40)} (supported versions: ${PROTOCOL_VERSIONS.join(', ')})`);
+    rpcError(
+      ctx,
+      400,
+      RPC.serverError,
+      `Bad Request: Unsupported protocol version: ${version.slice(0, 40)} (supported versions: ${PROTOCOL_VERSIONS.join(', ')})`,
+    );
     return false;
   }
   return true;
@@ -24,7 +29,11 @@ export const checkProtocolVersion = (ctx: Koa.Context): boolean => {
  * The caller's session named by Mcp-Session-Id: 400 without the header, 404 when it is unknown,
  * closed, expired — or another user's or client's (we do not reveal that it exists).
  */
-export const requireSession = async (ctx: Koa.Context, services: Services, caller: McpCaller): Promise<SessionHost | undefined> => {
+export const requireSession = async (
+  ctx: Koa.Context,
+  services: Services,
+  caller: McpCaller,
+): Promise<SessionHost | undefined> => {
   const sessionId = ctx.get('mcp-session-id');
   if (!sessionId) {
     rpcError(ctx, 400, RPC.serverError, 'Bad Request: Mcp-Session-Id header is required');

@@ -21,7 +21,12 @@ export class SseResponse implements SseSink {
 
   constructor(ctx: Koa.Context, sessionId: string) {
     ctx.status = 200;
-    ctx.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', 'Mcp-Session-Id': sessionId });
+    ctx.set({
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+      'Mcp-Session-Id': sessionId,
+    });
     ctx.respond = false;
     this.res = ctx.res;
     // Flushed after the window even with nothing to say yet: the headers go out and keep-alives start.

@@ -16,69 +16,75 @@ import { RPC, rpcError } from './rpc.ts';
 import { KEEP_ALIVE_MS } from './sse.ts';
 import { checkProtocolVersion, requireSession } from './session.ts';
 
+export const handleGet =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const caller = ctx.state.caller as McpCaller;
+    if (!ctx.get('accept').includes('text/event-stream')) {
+      return rpcError(ctx, 406, RPC.serverError, 'Not Acceptable: Client must accept text/event-stream');
+    }
+    if (!checkProtocolVersion(ctx)) return;
+    const host = await requireSession(ctx, services, caller);
+    if (!host) return;
+    const lastEventId = ctx.get('last-event-id');
+    let streamId = STANDALONE_STREAM;
+    let cursor: Cursor | undefined;
+    if (lastEventId) {
+      cursor = await host.resumption.locate(lastEventId);
+      if (!cursor) return rpcError(ctx, 400, RPC.serverError, 'Bad Request: unknown Last-Event-ID for this session');
+      streamId = cursor.streamId;
+    } else if (host.standaloneStreams > 0) {
+      // One standalone stream per session (on this instance): a second would get the same messages twice.
+      return rpcError(ctx, 409, RPC.serverError, 'Conflict: Only one SSE stream is allowed per session');
+    }
 
-export const handleGet = (services: Services): Koa.Middleware => async (ctx) => {
-  const caller = ctx.state.caller as McpCaller;
-  if (!ctx.get('accept').includes('text/event-stream')) {
-    return rpcError(ctx, 406, RPC.serverError, 'Not Acceptable: Client must accept text/event-stream');
-  }
-  if (!checkProtocolVersion(ctx)) return;
-  const host = await requireSession(ctx, services, caller);
-  if (!host) return;
-  const lastEventId = ctx.get('last-event-id');
-  let streamId = STANDALONE_STREAM;
-  let cursor: Cursor | undefined;
-  if (lastEventId) {
-    cursor = await host.resumption.locate(lastEventId);
-    if (!cursor) return rpcError(ctx, 400, RPC.serverError, 'Bad Request: unknown Last-Event-ID for this session');
-    streamId = cursor.streamId;
-  } else if (host.standaloneStreams > 0) {
-    // One standalone stream per session (on this instance): a second would get the same messages twice.
-    return rpcError(ctx, 409, RPC.serverError, 'Conflict: Only one SSE stream is allowed per session');
-  }
+    const out = new PassThrough();
+    let last = cursor?.order ?? -1n;
+    let replaying = true;
+    const buffered: StoredMessage[] = [];
+    const standalone = streamId === STANDALONE_STREAM;
+    if (standalone) host.standaloneStreams += 1;
+    const deliver = (stored: StoredMessage) => {
+      if (stored.streamId !== streamId || stored.order <= last || out.writableEnded) return;
+      last = stored.order;
+      if (!stored.message) return;
+      out.write(`event: message\nid: ${stored.eventId}\ndata: ${JSON.stringify(stored.message)}\n\n`);
+      // A request's stream ends with its response (§Sending Messages: the server closes it then).
+      if (!standalone && isResponse(stored.message)) finish();
+    };
+    const unlisten = services.mcp.feed.listen(host.sessionId, {
+      onMessage: (stored) => (replaying ? buffered.push(stored) : deliver(stored)),
+      onClosed: () => finish(),
+    });
+    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    keepAlive.unref();
+    let finished = false;
+    function finish() {
+      if (finished) return;
+      finished = true;
+      unlisten();
+      clearInterval(keepAlive);
+      if (standalone) host!.standaloneStreams -= 1;
+      out.end();
+    }
+    ctx.req.on('close', finish);
 
-  const out = new PassThrough();
-  let last = cursor?.order ?? -1n;
-  let replaying = true;
-  const buffered: StoredMessage[] = [];
-  const standalone = streamId === STANDALONE_STREAM;
-  if (standalone) host.standaloneStreams += 1;
-  const deliver = (stored: StoredMessage) => {
-    if (stored.streamId !== streamId || stored.order <= last || out.writableEnded) return;
-    last = stored.order;
-    if (!stored.message) return;
-    out.write(`event: message\nid: ${stored.eventId}\ndata: ${JSON.stringify(stored.message)}\n\n`);
-    // A request's stream ends with its response (§Sending Messages: the server closes it then).
-    if (!standalone && isResponse(stored.message)) finish();
+    ctx.status = 200;
+    ctx.set({
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+      'Mcp-Session-Id': host.sessionId,
+    });
+    ctx.body = out;
+    if (!cursor) {
+      const primingId = await host.resumption.storeEvent(STANDALONE_STREAM, {} as never);
+      last = parseEventId(primingId)?.order ?? last;
+      out.write(`id: ${primingId}\nretry: ${RETRY_MS}\ndata: \n\n`);
+    } else {
+      out.write(`retry: ${RETRY_MS}\n: resumed\n\n`);
+      await host.resumption.forEachAfter(cursor, async (stored) => deliver(stored));
+    }
+    replaying = false;
+    for (const stored of buffered.splice(0)) deliver(stored);
   };
-  const unlisten = services.mcp.feed.listen(host.sessionId, {
-    onMessage: (stored) => (replaying ? buffered.push(stored) : deliver(stored)),
-    onClosed: () => finish(),
-  });
-  const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
-  keepAlive.unref();
-  let finished = false;
-  function finish() {
-    if (finished) return;
-    finished = true;
-    unlisten();
-    clearInterval(keepAlive);
-    if (standalone) host!.standaloneStreams -= 1;
-    out.end();
-  }
-  ctx.req.on('close', finish);
-
-  ctx.status = 200;
-  ctx.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', 'Mcp-Session-Id': host.sessionId });
-  ctx.body = out;
-  if (!cursor) {
-    const primingId = await host.resumption.storeEvent(STANDALONE_STREAM, {} as never);
-    last = parseEventId(primingId)?.order ?? last;
-    out.write(`id: ${primingId}\nretry: ${RETRY_MS}\ndata: \n\n`);
-  } else {
-    out.write(`retry: ${RETRY_MS}\n: resumed\n\n`);
-    await host.resumption.forEachAfter(cursor, async (stored) => deliver(stored));
-  }
-  replaying = false;
-  for (const stored of buffered.splice(0)) deliver(stored);
-};

@@ -28,33 +28,44 @@ export const continueInteraction = async (
   const pending = await authorizations.pending(grantId);
   // OIDC Core §3.1.2.1 prompt=none: no page may be shown; answer with an error instead.
   if (!userId || (prompts.has('login') && !options.justSignedIn)) {
-    if (prompts.has('none')) return authorizations.redirect(pending.redirectUri, { error: 'login_required', state: pending.state });
+    if (prompts.has('none'))
+      return authorizations.redirect(pending.redirectUri, { error: 'login_required', state: pending.state });
     return interactionUrl(services, 'login', grantId);
   }
   if (!prompts.has('consent') && (await authorizations.hasConsent(userId, pending.clientId, pending.scopes))) {
     // auth_time: the sign-in of this flow, or (an existing session) the approval time, an upper bound.
     return authorizations.approve(grantId, userId, options.justSignedIn?.at ?? new Date(), true);
   }
-  if (prompts.has('none')) return authorizations.redirect(pending.redirectUri, { error: 'consent_required', state: pending.state });
+  if (prompts.has('none'))
+    return authorizations.redirect(pending.redirectUri, { error: 'consent_required', state: pending.state });
   return interactionUrl(services, 'consent', grantId);
 };
 
-export const authorize = (services: Services): Koa.Middleware => async (ctx) => {
-  ctx.set('Cache-Control', 'no-store');
-  const { authorizations } = services.oauth;
-  // OIDC Core §3.1.2.1: GET and POST (form-encoded) are both accepted.
-  const params: Record<string, unknown> = ctx.method === 'POST' ? formBody(ctx) : ctx.query;
-  let grantId: string;
-  try {
-    ({ grantId } = await authorizations.begin(params));
-  } catch (error) {
-    // RFC 6749 §4.1.2.1: without a valid client and redirect URI, show the error; never redirect.
-    if (error instanceof AuthorizePageError) throw new HttpError(400, error.code, error.message);
-    if (error instanceof AuthorizeRedirectError) {
-      return seeOther(ctx, authorizations.redirect(error.redirectUri, { error: error.code, error_description: error.message, state: error.state }));
+export const authorize =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const { authorizations } = services.oauth;
+    // OIDC Core §3.1.2.1: GET and POST (form-encoded) are both accepted.
+    const params: Record<string, unknown> = ctx.method === 'POST' ? formBody(ctx) : ctx.query;
+    let grantId: string;
+    try {
+      ({ grantId } = await authorizations.begin(params));
+    } catch (error) {
+      // RFC 6749 §4.1.2.1: without a valid client and redirect URI, show the error; never redirect.
+      if (error instanceof AuthorizePageError) throw new HttpError(400, error.code, error.message);
+      if (error instanceof AuthorizeRedirectError) {
+        return seeOther(
+          ctx,
+          authorizations.redirect(error.redirectUri, {
+            error: error.code,
+            error_description: error.message,
+            state: error.state,
+          }),
+        );
+      }
+      throw error;
     }
-    throw error;
-  }
-  const prompt = typeof params.prompt === 'string' ? params.prompt : undefined;
-  seeOther(ctx, await continueInteraction(ctx, services, grantId, prompt ? { prompt } : {}));
-};
+    const prompt = typeof params.prompt === 'string' ? params.prompt : undefined;
+    seeOther(ctx, await continueInteraction(ctx, services, grantId, prompt ? { prompt } : {}));
+  };

@@ -24,30 +24,37 @@ export const readCredentials = (ctx: Koa.Context): ClientCredentials => {
   if (header) {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!match) throw new OAuthError(401, 'invalid_client', 'unsupported Authorization header', BASIC_CHALLENGE);
-    if (body.client_secret !== undefined) throw new OAuthError(400, 'invalid_request', 'use one client authentication method');
+    if (body.client_secret !== undefined)
+      throw new OAuthError(400, 'invalid_request', 'use one client authentication method');
     const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new OAuthError(401, 'invalid_client', 'malformed Basic credentials', BASIC_CHALLENGE);
     // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
     const clientId = decode(decoded.slice(0, colon));
-    if (body.client_id !== undefined && body.client_id !== clientId) throw new OAuthError(400, 'invalid_request', 'client_id does not match the credentials');
+    if (body.client_id !== undefined && body.client_id !== clientId)
+      throw new OAuthError(400, 'invalid_request', 'client_id does not match the credentials');
     return { clientId, secret: decode(decoded.slice(colon + 1)), method: 'client_secret_basic' };
   }
   if (!body.client_id) throw new OAuthError(401, 'invalid_client', 'client authentication is required');
-  if (body.client_secret !== undefined) return { clientId: body.client_id, secret: body.client_secret, method: 'client_secret_post' };
+  if (body.client_secret !== undefined)
+    return { clientId: body.client_id, secret: body.client_secret, method: 'client_secret_post' };
   return { clientId: body.client_id, secret: undefined, method: 'none' };
 };
 
 /** Authenticates the client into ctx.state.client; bad Basic credentials get 401 + WWW-Authenticate: Basic. */
-export const authenticateClient = (services: Services, options: { confidentialOnly?: boolean } = {}): Koa.Middleware => async (ctx, next) => {
-  const credentials = readCredentials(ctx);
-  const challenge = credentials.method === 'client_secret_basic' ? BASIC_CHALLENGE : {};
-  try {
-    ctx.state.client = await services.oauth.clients.authenticate(credentials);
-  } catch (error) {
-    if (error instanceof DomainError && error.code === 'invalid_client') throw new OAuthError(401, 'invalid_client', error.message, challenge);
-    throw error;
-  }
-  if (options.confidentialOnly && credentials.method === 'none') throw new OAuthError(401, 'invalid_client', 'this endpoint needs a confidential client');
-  await next();
-};
+export const authenticateClient =
+  (services: Services, options: { confidentialOnly?: boolean } = {}): Koa.Middleware =>
+  async (ctx, next) => {
+    const credentials = readCredentials(ctx);
+    const challenge = credentials.method === 'client_secret_basic' ? BASIC_CHALLENGE : {};
+    try {
+      ctx.state.client = await services.oauth.clients.authenticate(credentials);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'invalid_client')
+        throw new OAuthError(401, 'invalid_client', error.message, challenge);
+      throw error;
+    }
+    if (options.confidentialOnly && credentials.method === 'none')
+      throw new OAuthError(401, 'invalid_client', 'this endpoint needs a confidential client');
+    await next();
+  };

@@ -6,7 +6,13 @@ import { ZodError } from 'zod';
 import { DomainError } from '../../domain/shared.ts';
 import { HttpError } from '../errors.ts';
 
-const STATUS: Record<string, number> = { invalid_client: 401, invalid_token: 401, insufficient_scope: 403, rate_limited: 429, too_many_requests: 429 };
+const STATUS: Record<string, number> = {
+  invalid_client: 401,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  rate_limited: 429,
+  too_many_requests: 429,
+};
 
 export class OAuthError extends Error {
   constructor(
@@ -25,13 +31,23 @@ const toOAuthError = (raw: unknown): OAuthError | undefined => {
   if (raw instanceof DomainError) return new OAuthError(STATUS[raw.code] ?? 400, raw.code, raw.message);
   if (raw instanceof ZodError) {
     const issue = raw.issues[0];
-    return new OAuthError(400, 'invalid_request', issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid request');
+    return new OAuthError(
+      400,
+      'invalid_request',
+      issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid request',
+    );
   }
   if (raw instanceof HttpError && raw.status < 500) {
-    return new OAuthError(raw.status, raw.status === 429 ? 'rate_limited' : raw.status === 403 ? raw.code : 'invalid_request', raw.message, raw.headers);
+    return new OAuthError(
+      raw.status,
+      raw.status === 429 ? 'rate_limited' : raw.status === 403 ? raw.code : 'invalid_request',
+      raw.message,
+      raw.headers,
+    );
   }
   const status = (raw as { status?: unknown }).status;
-  if (typeof status === 'number' && status >= 400 && status < 500) return new OAuthError(status, 'invalid_request', (raw as Error).message);
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new OAuthError(status, 'invalid_request', (raw as Error).message);
   return undefined;
 };
 

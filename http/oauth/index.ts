@@ -21,11 +21,18 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   const router = new Router();
   const limits = new OAuthRateLimits(services.rateLimits);
   // Cookie-less JSON endpoints may be called from browser-based clients (e.g. MCP inspectors).
-  const openCors = cors({ origin: '*', allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type', 'MCP-Protocol-Version'] });
-  const api = (...middleware: Koa.Middleware[]) => compose([openCors, oauthJsonErrors, ...middleware]) as unknown as RouterMiddleware;
+  const openCors = cors({
+    origin: '*',
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type', 'MCP-Protocol-Version'],
+  });
+  const api = (...middleware: Koa.Middleware[]) =>
+    compose([openCors, oauthJsonErrors, ...middleware]) as unknown as RouterMiddleware;
 
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) router.all(path, api(serveServerMetadata(services)));
-  for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) router.all(path, api(serveResourceMetadata(services)));
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])
+    router.all(path, api(serveServerMetadata(services)));
+  for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'])
+    router.all(path, api(serveResourceMetadata(services)));
   router.all('/oauth/jwks', api(serveJwks(services)));
 
   router.post('/oauth/register', api(noStore, limits.registration(), parseJson, registerClient(services)));
@@ -36,10 +43,27 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   router.options('/oauth/register/:id', api());
 
   const { perIp, perClient } = limits.backChannel(services.rateLimits, services.config.oauthRateLimitPerMinute);
-  router.post('/oauth/token', api(noStore, perIp, parseForm, authenticateClient(services), perClient, issueTokens(services)));
-  router.post('/oauth/revoke', api(noStore, perIp, parseForm, authenticateClient(services), perClient, revokeToken(services)));
-  router.post('/oauth/introspect', api(noStore, perIp, parseForm, authenticateClient(services, { confidentialOnly: true }), perClient, introspectToken(services)));
-  for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/userinfo']) router.options(path, api());
+  router.post(
+    '/oauth/token',
+    api(noStore, perIp, parseForm, authenticateClient(services), perClient, issueTokens(services)),
+  );
+  router.post(
+    '/oauth/revoke',
+    api(noStore, perIp, parseForm, authenticateClient(services), perClient, revokeToken(services)),
+  );
+  router.post(
+    '/oauth/introspect',
+    api(
+      noStore,
+      perIp,
+      parseForm,
+      authenticateClient(services, { confidentialOnly: true }),
+      perClient,
+      introspectToken(services),
+    ),
+  );
+  for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/userinfo'])
+    router.options(path, api());
   router.get('/oauth/userinfo', api(noStore, userinfo(services)));
   router.post('/oauth/userinfo', api(noStore, userinfo(services)));
 

@@ -20,7 +20,10 @@ const SCOPE_TEXT: Record<string, string> = {
 
 /** Pages of the flow: never framed (clickjacking, RFC 9700 §4.16), never cached. */
 export const pageHeaders: Koa.Middleware = async (ctx, next) => {
-  ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
+  ctx.set(
+    'Content-Security-Policy',
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+  );
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Referrer-Policy', 'same-origin');
@@ -32,60 +35,88 @@ const requestId = (ctx: Koa.Context): string => (typeof ctx.query.request === 's
 const clientView = async (services: Services, pending: PendingRequest) => {
   const client = await services.oauth.clients.find(pending.clientId);
   if (!client) throw new DomainError('request_expired', 'the application is no longer registered');
-  return { clientName: client.clientName, clientId: client.clientId, redirectTarget: new URL(pending.redirectUri).origin, redirectUri: pending.redirectUri };
+  return {
+    clientName: client.clientName,
+    clientId: client.clientId,
+    redirectTarget: new URL(pending.redirectUri).origin,
+    redirectUri: pending.redirectUri,
+  };
 };
 
-const renderLogin = async (ctx: Koa.Context, services: Services, pending: PendingRequest, extra: { error?: string; email?: string } = {}) => {
+const renderLogin = async (
+  ctx: Koa.Context,
+  services: Services,
+  pending: PendingRequest,
+  extra: { error?: string; email?: string } = {},
+) => {
   ctx.type = 'html';
-  ctx.body = ctx.state.render('oauth/login', { title: 'Sign in', csrf: csrfToken(ctx), action: interactionUrl(services, 'login', pending.grantId), ...(await clientView(services, pending)), ...extra });
-};
-
-export const showLogin = (services: Services): Koa.Middleware => async (ctx) => {
-  await renderLogin(ctx, services, await services.oauth.authorizations.pending(requestId(ctx)));
-};
-
-export const submitLogin = (services: Services, limits: OAuthRateLimits): Koa.Middleware => async (ctx) => {
-  const { authorizations } = services.oauth;
-  const pending = await authorizations.pending(requestId(ctx));
-  const { email = '', password = '' } = formBody(ctx);
-  await limits.checkLogin(email, ctx.ip);
-  const user = email && password ? await services.users.authenticate(email, password) : undefined;
-  if (!user) {
-    await limits.loginFailed(email, ctx.ip);
-    await authorizations.loginFailed(pending.grantId, email);
-    ctx.status = 401;
-    await renderLogin(ctx, services, pending, { error: 'Wrong email or password.', email });
-    ctx.status = 401;
-    return;
-  }
-  await limits.loginSucceeded(email);
-  await services.browserSessions.start(ctx, user.id, 'oauth');
-  seeOther(ctx, await continueInteraction(ctx, services, pending.grantId, { justSignedIn: { userId: user.id, at: new Date() } }));
-};
-
-export const showConsent = (services: Services): Koa.Middleware => async (ctx) => {
-  const pending = await services.oauth.authorizations.pending(requestId(ctx));
-  const session = await services.browserSessions.current(ctx, 'oauth');
-  if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
-  const user = await services.users.byId(session.userId);
-  ctx.type = 'html';
-  ctx.body = ctx.state.render('oauth/consent', {
-    title: 'Allow access',
+  ctx.body = ctx.state.render('oauth/login', {
+    title: 'Sign in',
     csrf: csrfToken(ctx),
-    action: interactionUrl(services, 'consent', pending.grantId),
-    userEmail: user?.email,
-    scopes: pending.scopes.map((scope) => ({ scope, text: SCOPE_TEXT[scope] ?? scope })),
+    action: interactionUrl(services, 'login', pending.grantId),
     ...(await clientView(services, pending)),
+    ...extra,
   });
 };
 
-export const submitConsent = (services: Services): Koa.Middleware => async (ctx) => {
-  const { authorizations } = services.oauth;
-  const pending = await authorizations.pending(requestId(ctx));
-  const session = await services.browserSessions.current(ctx, 'oauth');
-  if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
-  const decision = formBody(ctx).decision;
-  if (decision === 'approve') return seeOther(ctx, await authorizations.approve(pending.grantId, session.userId, new Date(), false));
-  if (decision === 'deny') return seeOther(ctx, await authorizations.deny(pending.grantId, session.userId));
-  throw new DomainError('invalid_request', 'decision must be approve or deny');
-};
+export const showLogin =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    await renderLogin(ctx, services, await services.oauth.authorizations.pending(requestId(ctx)));
+  };
+
+export const submitLogin =
+  (services: Services, limits: OAuthRateLimits): Koa.Middleware =>
+  async (ctx) => {
+    const { authorizations } = services.oauth;
+    const pending = await authorizations.pending(requestId(ctx));
+    const { email = '', password = '' } = formBody(ctx);
+    await limits.checkLogin(email, ctx.ip);
+    const user = email && password ? await services.users.authenticate(email, password) : undefined;
+    if (!user) {
+      await limits.loginFailed(email, ctx.ip);
+      await authorizations.loginFailed(pending.grantId, email);
+      ctx.status = 401;
+      await renderLogin(ctx, services, pending, { error: 'Wrong email or password.', email });
+      ctx.status = 401;
+      return;
+    }
+    await limits.loginSucceeded(email);
+    await services.browserSessions.start(ctx, user.id, 'oauth');
+    seeOther(
+      ctx,
+      await continueInteraction(ctx, services, pending.grantId, { justSignedIn: { userId: user.id, at: new Date() } }),
+    );
+  };
+
+export const showConsent =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const pending = await services.oauth.authorizations.pending(requestId(ctx));
+    const session = await services.browserSessions.current(ctx, 'oauth');
+    if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
+    const user = await services.users.byId(session.userId);
+    ctx.type = 'html';
+    ctx.body = ctx.state.render('oauth/consent', {
+      title: 'Allow access',
+      csrf: csrfToken(ctx),
+      action: interactionUrl(services, 'consent', pending.grantId),
+      userEmail: user?.email,
+      scopes: pending.scopes.map((scope) => ({ scope, text: SCOPE_TEXT[scope] ?? scope })),
+      ...(await clientView(services, pending)),
+    });
+  };
+
+export const submitConsent =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const { authorizations } = services.oauth;
+    const pending = await authorizations.pending(requestId(ctx));
+    const session = await services.browserSessions.current(ctx, 'oauth');
+    if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
+    const decision = formBody(ctx).decision;
+    if (decision === 'approve')
+      return seeOther(ctx, await authorizations.approve(pending.grantId, session.userId, new Date(), false));
+    if (decision === 'deny') return seeOther(ctx, await authorizations.deny(pending.grantId, session.userId));
+    throw new DomainError('invalid_request', 'decision must be approve or deny');
+  };

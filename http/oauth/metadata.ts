@@ -48,7 +48,16 @@ const publicJson = (ctx: Koa.Context, body: unknown, maxAge = 300) => {
   ctx.body = body;
 };
 
-export const serveServerMetadata = (services: Services): Koa.Middleware => async (ctx) => publicJson(ctx, serverMetadata(services.config.publicUrl));
-export const serveResourceMetadata = (services: Services): Koa.Middleware => async (ctx) => publicJson(ctx, resourceMetadata(services.config.publicUrl));
+export const serveServerMetadata =
+  (services: Services): Koa.Middleware =>
+  async (ctx) =>
+    publicJson(ctx, serverMetadata(services.config.publicUrl));
+export const serveResourceMetadata =
+  (services: Services): Koa.Middleware =>
+  async (ctx) =>
+    publicJson(ctx, resourceMetadata(services.config.publicUrl));
 // Short cache: after a rotation clients must see the new key soon.
-export const serveJwks = (services: Services): Koa.Middleware => async (ctx) => publicJson(ctx, await services.oauth.keys.jwks(), 60);
+export const serveJwks =
+  (services: Services): Koa.Middleware =>
+  async (ctx) =>
+    publicJson(ctx, await services.oauth.keys.jwks(), 60);

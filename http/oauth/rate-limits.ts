@@ -5,7 +5,8 @@ import { rateLimited, type RateLimits } from '../rate-limit.ts';
 import type Koa from 'koa';
 import { normalizeEmail } from '../../domain/users/index.ts';
 
-const tooMany = (res: RateLimiterRes, what: string) => rateLimited(res.msBeforeNext, (seconds) => `too many ${what}; try again in ${seconds} s`);
+const tooMany = (res: RateLimiterRes, what: string) =>
+  rateLimited(res.msBeforeNext, (seconds) => `too many ${what}; try again in ${seconds} s`);
 
 export class OAuthRateLimits {
   // OWASP authentication cheat sheet: lock an account's logins after a few failures, and an address after more.

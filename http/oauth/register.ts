@@ -8,15 +8,23 @@ import { SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { OAuthError } from './errors.ts';
 
-const webUrl = z.string().max(2_000).refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
+const webUrl = z
+  .string()
+  .max(2_000)
+  .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
 
 const Registration = z.object({
   redirect_uris: z.array(z.string().max(2_000)).max(20).default([]),
   client_name: z.string().trim().min(1).max(200).optional(),
   // RFC 7591 §2 defaults to client_secret_basic; MCP clients send `none`.
-  token_endpoint_auth_method: z.enum(['none', 'client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  token_endpoint_auth_method: z
+    .enum(['none', 'client_secret_basic', 'client_secret_post'])
+    .default('client_secret_basic'),
   // SPEC: authorization_code + refresh_token by default, so MCP clients get refresh tokens.
-  grant_types: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1).default(['authorization_code', 'refresh_token']),
+  grant_types: z
+    .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+    .min(1)
+    .default(['authorization_code', 'refresh_token']),
   response_types: z.array(z.literal('code')).default(['code']),
   application_type: z.enum(['web', 'native']).default('web'),
   scope: z.string().max(1_000).optional(),
@@ -31,13 +39,18 @@ export const parseRegistration = (body: unknown): ClientMetadata => {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? 'metadata');
-    throw new OAuthError(400, field === 'redirect_uris' ? 'invalid_redirect_uri' : 'invalid_client_metadata', `${issue?.path.join('.') ?? field}: ${issue?.message ?? 'invalid'}`);
+    throw new OAuthError(
+      400,
+      field === 'redirect_uris' ? 'invalid_redirect_uri' : 'invalid_client_metadata',
+      `${issue?.path.join('.') ?? field}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   const r = parsed.data;
   const scopes = (r.scope ?? '').split(' ').filter(Boolean);
   const unknown = scopes.filter((scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope));
   if (unknown.length) throw invalidMetadata(`unknown scope: ${unknown.join(' ')}`);
-  if (r.grant_types.includes('authorization_code') !== r.response_types.includes('code')) throw invalidMetadata('grant_types and response_types do not match (RFC 7591 §2.1)');
+  if (r.grant_types.includes('authorization_code') !== r.response_types.includes('code'))
+    throw invalidMetadata('grant_types and response_types do not match (RFC 7591 §2.1)');
   return {
     clientName: r.client_name ?? 'Unnamed client',
     redirectUris: r.redirect_uris,
@@ -70,21 +83,29 @@ const mapDomain = async <T>(work: () => Promise<T>): Promise<T> => {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof DomainError && (error.code === 'invalid_redirect_uri' || error.code === 'invalid_client_metadata')) throw new OAuthError(400, error.code, error.message);
+    if (
+      error instanceof DomainError &&
+      (error.code === 'invalid_redirect_uri' || error.code === 'invalid_client_metadata')
+    )
+      throw new OAuthError(400, error.code, error.message);
     throw error;
   }
 };
 
-export const registerClient = (services: Services): Koa.Middleware => async (ctx) => {
-  const metadata = parseRegistration(ctx.request.body);
-  const registered = await mapDomain(() => services.oauth.clients.register(metadata, 'dynamic', { type: 'system', id: `registration:${ctx.ip}` }));
-  ctx.status = 201;
-  ctx.body = {
-    ...describe(registered.client, services.config.publicUrl),
-    ...(registered.clientSecret ? { client_secret: registered.clientSecret, client_secret_expires_at: 0 } : {}),
-    registration_access_token: registered.registrationAccessToken,
+export const registerClient =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const metadata = parseRegistration(ctx.request.body);
+    const registered = await mapDomain(() =>
+      services.oauth.clients.register(metadata, 'dynamic', { type: 'system', id: `registration:${ctx.ip}` }),
+    );
+    ctx.status = 201;
+    ctx.body = {
+      ...describe(registered.client, services.config.publicUrl),
+      ...(registered.clientSecret ? { client_secret: registered.clientSecret, client_secret_expires_at: 0 } : {}),
+      registration_access_token: registered.registrationAccessToken,
+    };
   };
-};
 
 /** RFC 7592 §2: the registration access token (Bearer) authorizes management of its client only. */
 const managedClient = async (services: Services, ctx: Koa.Context): Promise<Client> => {
@@ -92,27 +113,37 @@ const managedClient = async (services: Services, ctx: Koa.Context): Promise<Clie
   try {
     return await services.oauth.clients.forManagement(String(ctx.params.id), token);
   } catch (error) {
-    if (error instanceof DomainError && error.code === 'invalid_token') throw new OAuthError(401, 'invalid_token', error.message, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    if (error instanceof DomainError && error.code === 'invalid_token')
+      throw new OAuthError(401, 'invalid_token', error.message, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     throw error;
   }
 };
 
-export const readRegistration = (services: Services): Koa.Middleware => async (ctx) => {
-  ctx.body = describe(await managedClient(services, ctx), services.config.publicUrl);
-};
+export const readRegistration =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    ctx.body = describe(await managedClient(services, ctx), services.config.publicUrl);
+  };
 
-export const updateRegistration = (services: Services): Koa.Middleware => async (ctx) => {
-  const client = await managedClient(services, ctx);
-  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-  // RFC 7592 §2.2: the body carries the client_id, and it must match.
-  if (body.client_id !== undefined && body.client_id !== client.clientId) throw invalidMetadata('client_id does not match');
-  const metadata = parseRegistration(body);
-  const updated = await mapDomain(() => services.oauth.clients.update(client.clientId, metadata, { type: 'client', id: client.clientId }));
-  ctx.body = describe(updated, services.config.publicUrl);
-};
+export const updateRegistration =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const client = await managedClient(services, ctx);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    // RFC 7592 §2.2: the body carries the client_id, and it must match.
+    if (body.client_id !== undefined && body.client_id !== client.clientId)
+      throw invalidMetadata('client_id does not match');
+    const metadata = parseRegistration(body);
+    const updated = await mapDomain(() =>
+      services.oauth.clients.update(client.clientId, metadata, { type: 'client', id: client.clientId }),
+    );
+    ctx.body = describe(updated, services.config.publicUrl);
+  };
 
-export const deleteRegistration = (services: Services): Koa.Middleware => async (ctx) => {
-  const client = await managedClient(services, ctx);
-  await services.oauth.clients.delete(client.clientId, { type: 'client', id: client.clientId });
-  ctx.status = 204;
-};
+export const deleteRegistration =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const client = await managedClient(services, ctx);
+    await services.oauth.clients.delete(client.clientId, { type: 'client', id: client.clientId });
+    ctx.status = 204;
+  };

@@ -6,16 +6,20 @@ import { formBody } from '../forms.ts';
 import { OAuthError } from './errors.ts';
 
 /** RFC 7009 §2.2: 200 whether or not the token was known (only a missing `token` is an error). */
-export const revokeToken = (services: Services): Koa.Middleware => async (ctx) => {
-  const token = formBody(ctx).token;
-  if (!token) throw new OAuthError(400, 'invalid_request', 'token is required');
-  await services.oauth.tokens.revoke(ctx.state.client as Client, token);
-  ctx.status = 200;
-  ctx.body = {};
-};
+export const revokeToken =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const token = formBody(ctx).token;
+    if (!token) throw new OAuthError(400, 'invalid_request', 'token is required');
+    await services.oauth.tokens.revoke(ctx.state.client as Client, token);
+    ctx.status = 200;
+    ctx.body = {};
+  };
 
-export const introspectToken = (services: Services): Koa.Middleware => async (ctx) => {
-  const token = formBody(ctx).token;
-  if (!token) throw new OAuthError(400, 'invalid_request', 'token is required');
-  ctx.body = await services.oauth.tokens.introspect(ctx.state.client as Client, token, services.oauth.verifier);
-};
+export const introspectToken =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const token = formBody(ctx).token;
+    if (!token) throw new OAuthError(400, 'invalid_request', 'token is required');
+    ctx.body = await services.oauth.tokens.introspect(ctx.state.client as Client, token, services.oauth.verifier);
+  };

@@ -7,26 +7,44 @@ import { OAuthError } from './errors.ts';
 
 const optional = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
 
-export const issueTokens = (services: Services): Koa.Middleware => async (ctx) => {
-  const body = formBody(ctx);
-  const client = ctx.state.client as Client;
-  const tokens = services.oauth.tokens;
-  switch (body.grant_type) {
-    case 'authorization_code':
-      if (!body.code) throw new OAuthError(400, 'invalid_request', 'code is required');
-      ctx.body = await tokens.exchangeCode(client, { code: body.code, redirectUri: optional(body.redirect_uri), codeVerifier: optional(body.code_verifier), resource: optional(body.resource) });
-      return;
-    case 'refresh_token':
-      if (!body.refresh_token) throw new OAuthError(400, 'invalid_request', 'refresh_token is required');
-      ctx.body = await tokens.refresh(client, { refreshToken: body.refresh_token, scope: optional(body.scope), resource: optional(body.resource) });
-      return;
-    case 'client_credentials':
-      ctx.body = await tokens.clientCredentials(client, { scope: optional(body.scope), resource: optional(body.resource) });
-      return;
-    case undefined:
-    case '':
-      throw new OAuthError(400, 'invalid_request', 'grant_type is required');
-    default:
-      throw new OAuthError(400, 'unsupported_grant_type', 'supported: authorization_code, refresh_token, client_credentials');
-  }
-};
+export const issueTokens =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const body = formBody(ctx);
+    const client = ctx.state.client as Client;
+    const tokens = services.oauth.tokens;
+    switch (body.grant_type) {
+      case 'authorization_code':
+        if (!body.code) throw new OAuthError(400, 'invalid_request', 'code is required');
+        ctx.body = await tokens.exchangeCode(client, {
+          code: body.code,
+          redirectUri: optional(body.redirect_uri),
+          codeVerifier: optional(body.code_verifier),
+          resource: optional(body.resource),
+        });
+        return;
+      case 'refresh_token':
+        if (!body.refresh_token) throw new OAuthError(400, 'invalid_request', 'refresh_token is required');
+        ctx.body = await tokens.refresh(client, {
+          refreshToken: body.refresh_token,
+          scope: optional(body.scope),
+          resource: optional(body.resource),
+        });
+        return;
+      case 'client_credentials':
+        ctx.body = await tokens.clientCredentials(client, {
+          scope: optional(body.scope),
+          resource: optional(body.resource),
+        });
+        return;
+      case undefined:
+      case '':
+        throw new OAuthError(400, 'invalid_request', 'grant_type is required');
+      default:
+        throw new OAuthError(
+          400,
+          'unsupported_grant_type',
+          'supported: authorization_code, refresh_token, client_credentials',
+        );
+    }
+  };

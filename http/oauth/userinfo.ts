@@ -6,20 +6,30 @@ import { userClaims } from '../../app/oauth/token-service.ts';
 import { InvalidTokenError } from '../../app/auth-port.ts';
 import { OAuthError } from './errors.ts';
 
-export const userinfo = (services: Services): Koa.Middleware => async (ctx) => {
-  const match = /^Bearer\s+([\w.~+/-]+=*)$/i.exec(ctx.get('authorization'));
-  // RFC 6750 §3: errors in WWW-Authenticate.
-  const challenge = (error: string) => ({ 'WWW-Authenticate': `Bearer error="${error}"` });
-  if (!match) throw new OAuthError(401, 'invalid_token', 'a bearer token is required', { 'WWW-Authenticate': 'Bearer' });
-  let info;
-  try {
-    info = await services.oauth.verifier.verify(match[1]!, mcpResource(services.config.publicUrl));
-  } catch (error) {
-    if (error instanceof InvalidTokenError) throw new OAuthError(401, 'invalid_token', error.message, challenge('invalid_token'));
-    throw error;
-  }
-  if (!info.scopes.includes('openid')) throw new OAuthError(403, 'insufficient_scope', 'the token lacks the openid scope', challenge('insufficient_scope'));
-  const user = await services.users.byId(info.subject);
-  if (!user) throw new OAuthError(401, 'invalid_token', 'unknown subject', challenge('invalid_token'));
-  ctx.body = { sub: user.id, ...userClaims(user, info.scopes) };
-};
+export const userinfo =
+  (services: Services): Koa.Middleware =>
+  async (ctx) => {
+    const match = /^Bearer\s+([\w.~+/-]+=*)$/i.exec(ctx.get('authorization'));
+    // RFC 6750 §3: errors in WWW-Authenticate.
+    const challenge = (error: string) => ({ 'WWW-Authenticate': `Bearer error="${error}"` });
+    if (!match)
+      throw new OAuthError(401, 'invalid_token', 'a bearer token is required', { 'WWW-Authenticate': 'Bearer' });
+    let info;
+    try {
+      info = await services.oauth.verifier.verify(match[1]!, mcpResource(services.config.publicUrl));
+    } catch (error) {
+      if (error instanceof InvalidTokenError)
+        throw new OAuthError(401, 'invalid_token', error.message, challenge('invalid_token'));
+      throw error;
+    }
+    if (!info.scopes.includes('openid'))
+      throw new OAuthError(
+        403,
+        'insufficient_scope',
+        'the token lacks the openid scope',
+        challenge('insufficient_scope'),
+      );
+    const user = await services.users.byId(info.subject);
+    if (!user) throw new OAuthError(401, 'invalid_token', 'unknown subject', challenge('invalid_token'));
+    ctx.body = { sub: user.id, ...userClaims(user, info.scopes) };
+  };

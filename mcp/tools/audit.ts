@@ -34,5 +34,7 @@ export const summarizeArguments = (args: unknown): Record<string, unknown> => {
 /** Through the instance's group commit: one round trip shared with other calls (and with the call's response). */
 export const recordToolCall = async (commits: Pick<GroupCommit, 'append'>, data: ToolCalled['data']): Promise<void> => {
   // Retention (MCP resumption) trims only session streams; `audit-*` streams are kept for good.
-  await commits.append(toolAuditStream(data.userId), [{ type: 'ToolCalled', data, metadata: { actor: { type: 'user', id: data.userId } } }]);
+  await commits.append(toolAuditStream(data.userId), [
+    { type: 'ToolCalled', data, metadata: { actor: { type: 'user', id: data.userId } } },
+  ]);
 };

@@ -3,7 +3,10 @@
 import type { Command } from '../../bin/commands.ts';
 import { CLI, DomainError } from '../../domain/shared.ts';
 
-export const toolsCommands = (out: (text: string) => void, table: (rows: Record<string, unknown>[]) => void): Record<string, Command> => {
+export const toolsCommands = (
+  out: (text: string) => void,
+  table: (rows: Record<string, unknown>[]) => void,
+): Record<string, Command> => {
   const toggle = (enabled: boolean): Command => {
     const summary = enabled ? 'tools enable <name>' : 'tools disable <name> [--reason R]';
     return {
@@ -18,7 +21,11 @@ export const toolsCommands = (out: (text: string) => void, table: (rows: Record<
         try {
           const reason = typeof values.reason === 'string' ? values.reason : undefined;
           const changed = await services.tools.setEnabled(name, enabled, CLI, reason ? { reason } : {});
-          out(changed ? `${enabled ? 'enabled' : 'disabled'} ${name}` : `${name} was already ${enabled ? 'enabled' : 'disabled'}`);
+          out(
+            changed
+              ? `${enabled ? 'enabled' : 'disabled'} ${name}`
+              : `${name} was already ${enabled ? 'enabled' : 'disabled'}`,
+          );
         } catch (error) {
           if (!(error instanceof DomainError)) throw error;
           out(error.message);
@@ -31,7 +38,14 @@ export const toolsCommands = (out: (text: string) => void, table: (rows: Record<
     'tools list': {
       summary: 'every tool with its scope and whether it is enabled',
       async run(services) {
-        table((await services.tools.list()).map((t) => ({ name: t.name, scope: t.scope, enabled: t.enabled, readOnly: t.annotations.readOnlyHint ?? false })));
+        table(
+          (await services.tools.list()).map((t) => ({
+            name: t.name,
+            scope: t.scope,
+            enabled: t.enabled,
+            readOnly: t.annotations.readOnlyHint ?? false,
+          })),
+        );
       },
     },
     'tools enable': toggle(true),
@@ -43,7 +57,9 @@ export const toolsCommands = (out: (text: string) => void, table: (rows: Record<
           out('embeddings are off: set OPENAI_API_KEY (and OPENAI_BASE_URL / EMBEDDING_MODEL) first');
           return 1;
         }
-        const { embedded } = await services.tools.memory.backfillEmbeddings({ onProgress: (done) => out(`embedded ${done}`) });
+        const { embedded } = await services.tools.memory.backfillEmbeddings({
+          onProgress: (done) => out(`embedded ${done}`),
+        });
         out(`done: ${embedded} notes embedded with ${services.config.openai.model}`);
       },
     },

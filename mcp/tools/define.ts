@@ -31,7 +31,12 @@ export type ToolSpec<I extends z.ZodObject, O extends z.ZodObject> = {
   readonly input: I;
   readonly output: O;
   /** MCP 2025-11-25 tool annotations (hints for clients; never trusted for security). */
-  readonly annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  readonly annotations: {
+    readOnlyHint: boolean;
+    destructiveHint: boolean;
+    idempotentHint: boolean;
+    openWorldHint: boolean;
+  };
   readonly run: (args: z.output<I>, context: ToolContext) => Promise<z.output<O>>;
   /** Content blocks shown to the model; default: a JSON rendering of the structured result. */
   readonly render?: (result: z.output<O>) => ContentBlock[];
@@ -50,7 +55,10 @@ export type Tool = {
   readonly inputJsonSchema: Record<string, unknown>;
   readonly outputJsonSchema: Record<string, unknown>;
   /** Validates the arguments, runs the tool, validates and renders its result. */
-  readonly call: (args: unknown, context: ToolContext) => Promise<{ structured: Record<string, unknown>; content: ContentBlock[] }>;
+  readonly call: (
+    args: unknown,
+    context: ToolContext,
+  ) => Promise<{ structured: Record<string, unknown>; content: ContentBlock[] }>;
 };
 
 export const renderJson = (value: unknown): ContentBlock[] => [{ type: 'text', text: JSON.stringify(value, null, 2) }];
@@ -75,6 +83,9 @@ export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(spec: T
     const result = await spec.run(parsed.data, context);
     // The output schema is a promise to clients: a tool that breaks it is a bug, reported as one.
     const checked = spec.output.parse(result) as z.output<O>;
-    return { structured: checked as Record<string, unknown>, content: spec.render ? spec.render(checked) : renderJson(checked) };
+    return {
+      structured: checked as Record<string, unknown>,
+      content: spec.render ? spec.render(checked) : renderJson(checked),
+    };
   },
 });

@@ -3,7 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ListToolsRequestSchema, type CallToolResult, type Tool as ListedTool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type Tool as ListedTool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { CoreServices } from '../../app/services.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import { toolSettingDecider, toolStream, type TOOL_OUTCOMES } from '../../domain/tools/index.ts';
@@ -12,16 +16,36 @@ import { recordToolCall, summarizeArguments } from './audit.ts';
 import { ToolError, type Tool } from './define.ts';
 import type { ToolCaller } from './index.ts';
 
-export type ToolInfo = { name: string; title: string; description: string; scope: string; enabled: boolean; annotations: Tool['annotations'] };
+export type ToolInfo = {
+  name: string;
+  title: string;
+  description: string;
+  scope: string;
+  enabled: boolean;
+  annotations: Tool['annotations'];
+};
 
 const SETTINGS_TTL_MS = 1_000;
 const PASS_THROUGH = z.looseObject({});
 
 /** The SDK's own registry of a server (private in its types); read only to list tools registered by others. */
-type SdkRegisteredTools = { _registeredTools: Record<string, { title?: string; description?: string; inputSchema?: unknown; outputSchema?: unknown; annotations?: ListedTool['annotations']; enabled: boolean }> };
+type SdkRegisteredTools = {
+  _registeredTools: Record<
+    string,
+    {
+      title?: string;
+      description?: string;
+      inputSchema?: unknown;
+      outputSchema?: unknown;
+      annotations?: ListedTool['annotations'];
+      enabled: boolean;
+    }
+  >;
+};
 
 const schemaOf = (schema: unknown, io: 'input' | 'output'): Record<string, unknown> | undefined => {
-  if (schema instanceof z.ZodType) return z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  if (schema instanceof z.ZodType)
+    return z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
   return undefined;
 };
 
@@ -51,10 +75,22 @@ export class ToolRegistry {
 
   async list(): Promise<ToolInfo[]> {
     const disabled = await this.disabledNames();
-    return [...this.tools.values()].map((t) => ({ name: t.name, title: t.title, description: t.description, scope: t.scope, enabled: !disabled.has(t.name), annotations: t.annotations }));
+    return [...this.tools.values()].map((t) => ({
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      scope: t.scope,
+      enabled: !disabled.has(t.name),
+      annotations: t.annotations,
+    }));
   }
 
-  async setEnabled(name: string, enabled: boolean, actor: Actor, options: { reason?: string; now?: Date } = {}): Promise<boolean> {
+  async setEnabled(
+    name: string,
+    enabled: boolean,
+    actor: Actor,
+    options: { reason?: string; now?: Date } = {},
+  ): Promise<boolean> {
     const now = options.now ?? new Date();
     const known = this.tools.has(name);
     const command = enabled
@@ -75,8 +111,17 @@ export class ToolRegistry {
   register(server: McpServer, caller: ToolCaller): void {
     for (const tool of this.tools.values()) {
       // The SDK sees a pass-through input schema: arguments are validated in tool.call, so invalid ones are audited too.
-      server.registerTool(tool.name, { title: tool.title, description: tool.description, inputSchema: PASS_THROUGH, outputSchema: tool.output, annotations: tool.annotations },
-        (args: unknown, extra) => this.call(tool, args, caller, extra.sessionId, extra.signal));
+      server.registerTool(
+        tool.name,
+        {
+          title: tool.title,
+          description: tool.description,
+          inputSchema: PASS_THROUGH,
+          outputSchema: tool.output,
+          annotations: tool.annotations,
+        },
+        (args: unknown, extra) => this.call(tool, args, caller, extra.sessionId, extra.signal),
+      );
     }
     this.servers.add(new WeakRef(server));
     // SDK 1.32 renders zod 4 schemas as draft-07; this list uses the schemas declared here (draft 2020-12,
@@ -89,18 +134,38 @@ export class ToolRegistry {
         const own = this.tools.get(name);
         if (own) {
           if (disabled.has(name)) continue;
-          tools.push({ name, title: own.title, description: own.description, inputSchema: own.inputJsonSchema as ListedTool['inputSchema'], outputSchema: own.outputJsonSchema as ListedTool['inputSchema'], annotations: own.annotations });
+          tools.push({
+            name,
+            title: own.title,
+            description: own.description,
+            inputSchema: own.inputJsonSchema as ListedTool['inputSchema'],
+            outputSchema: own.outputJsonSchema as ListedTool['inputSchema'],
+            annotations: own.annotations,
+          });
         } else if (entry.enabled) {
           const input = schemaOf(entry.inputSchema, 'input') ?? { type: 'object', properties: {} };
           const output = schemaOf(entry.outputSchema, 'output');
-          tools.push({ name, ...(entry.title ? { title: entry.title } : {}), ...(entry.description ? { description: entry.description } : {}), inputSchema: input as ListedTool['inputSchema'], ...(output ? { outputSchema: output as ListedTool['inputSchema'] } : {}), ...(entry.annotations ? { annotations: entry.annotations } : {}) });
+          tools.push({
+            name,
+            ...(entry.title ? { title: entry.title } : {}),
+            ...(entry.description ? { description: entry.description } : {}),
+            inputSchema: input as ListedTool['inputSchema'],
+            ...(output ? { outputSchema: output as ListedTool['inputSchema'] } : {}),
+            ...(entry.annotations ? { annotations: entry.annotations } : {}),
+          });
         }
       }
       return { tools };
     });
   }
 
-  private async call(tool: Tool, args: unknown, caller: ToolCaller, transportSession: string | undefined, signal: AbortSignal): Promise<CallToolResult> {
+  private async call(
+    tool: Tool,
+    args: unknown,
+    caller: ToolCaller,
+    transportSession: string | undefined,
+    signal: AbortSignal,
+  ): Promise<CallToolResult> {
     const started = performance.now();
     const now = new Date();
     const callId = randomUUID();
@@ -108,14 +173,19 @@ export class ToolRegistry {
     let error: ToolError | undefined;
     let result: CallToolResult;
     try {
-      if ((await this.disabledNames()).has(tool.name)) throw new ToolError('tool_disabled', `the tool ${tool.name} is disabled on this server`);
-      if (!caller.scopes.includes(tool.scope)) throw new ToolError('insufficient_scope', `the tool ${tool.name} needs the scope ${tool.scope}`);
+      if ((await this.disabledNames()).has(tool.name))
+        throw new ToolError('tool_disabled', `the tool ${tool.name} is disabled on this server`);
+      if (!caller.scopes.includes(tool.scope))
+        throw new ToolError('insufficient_scope', `the tool ${tool.name} needs the scope ${tool.scope}`);
       const done = await tool.call(args, { caller, callId, now, signal });
       result = { content: done.content, structuredContent: done.structured };
     } catch (thrown) {
-      error = thrown instanceof ToolError ? thrown
-        : thrown instanceof DomainError ? new ToolError(thrown.code, thrown.message)
-        : undefined;
+      error =
+        thrown instanceof ToolError
+          ? thrown
+          : thrown instanceof DomainError
+            ? new ToolError(thrown.code, thrown.message)
+            : undefined;
       if (!error) {
         this.core.logger.error({ err: thrown, tool: tool.name, callId }, 'tool failed');
         error = new ToolError('internal_error', `the tool failed unexpectedly (call ${callId})`);
@@ -129,11 +199,20 @@ export class ToolRegistry {
     // the response's commit (one transaction) or an earlier one: durable before the client has the
     // result, without a round trip of its own.
     void recordToolCall(this.core.groupCommit, {
-      callId, tool: tool.name, userId: caller.userId, clientId: caller.clientId,
-      ...(sessionId ? { sessionId } : {}), ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
-      arguments: summarizeArguments(args), outcome, ...(error ? { error: `${error.code}: ${error.message}`.slice(0, 500) } : {}),
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000, at: now.toISOString(),
-    }).catch((failure: unknown) => this.core.logger.error({ err: failure, tool: tool.name, callId }, 'tool call audit failed'));
+      callId,
+      tool: tool.name,
+      userId: caller.userId,
+      clientId: caller.clientId,
+      ...(sessionId ? { sessionId } : {}),
+      ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
+      arguments: summarizeArguments(args),
+      outcome,
+      ...(error ? { error: `${error.code}: ${error.message}`.slice(0, 500) } : {}),
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      at: now.toISOString(),
+    }).catch((failure: unknown) =>
+      this.core.logger.error({ err: failure, tool: tool.name, callId }, 'tool call audit failed'),
+    );
     return result;
   }
 }

@@ -11,7 +11,14 @@ import { defineTool, type Tool } from './define.ts';
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
-const lines = (record: Record<string, unknown>) => [{ type: 'text' as const, text: Object.entries(record).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n') }];
+const lines = (record: Record<string, unknown>) => [
+  {
+    type: 'text' as const,
+    text: Object.entries(record)
+      .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join('\n'),
+  },
+];
 
 export const systemTools = (core: CoreServices): Tool[] => [
   defineTool({
@@ -22,13 +29,28 @@ export const systemTools = (core: CoreServices): Tool[] => [
     annotations: READ_ONLY,
     input: z.object({}),
     output: z.object({
-      name: z.string(), version: z.string(), node: z.string(), platform: z.string(), arch: z.string(), hostname: z.string(),
-      processUptimeSeconds: z.number(), systemUptimeSeconds: z.number(), eventLog: z.string(), database: z.enum(['embedded', 'server']),
+      name: z.string(),
+      version: z.string(),
+      node: z.string(),
+      platform: z.string(),
+      arch: z.string(),
+      hostname: z.string(),
+      processUptimeSeconds: z.number(),
+      systemUptimeSeconds: z.number(),
+      eventLog: z.string(),
+      database: z.enum(['embedded', 'server']),
     }),
     run: async () => ({
-      name: 'remotemcp', version, node: process.version, platform: process.platform, arch: process.arch, hostname: os.hostname(),
-      processUptimeSeconds: Math.round(process.uptime()), systemUptimeSeconds: Math.round(os.uptime()), eventLog: core.log.kind,
-      database: core.db.embedded ? 'embedded' as const : 'server' as const,
+      name: 'remotemcp',
+      version,
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      hostname: os.hostname(),
+      processUptimeSeconds: Math.round(process.uptime()),
+      systemUptimeSeconds: Math.round(os.uptime()),
+      eventLog: core.log.kind,
+      database: core.db.embedded ? ('embedded' as const) : ('server' as const),
     }),
     render: lines,
   }),
@@ -40,16 +62,34 @@ export const systemTools = (core: CoreServices): Tool[] => [
     annotations: { ...READ_ONLY, idempotentHint: false },
     input: z.object({}),
     output: z.object({
-      cpu: z.object({ cores: z.number().int(), model: z.string(), loadPercent: z.number(), loadAverage: z.array(z.number()) }),
+      cpu: z.object({
+        cores: z.number().int(),
+        model: z.string(),
+        loadPercent: z.number(),
+        loadAverage: z.array(z.number()),
+      }),
       memory: z.object({ totalMb: z.number(), usedMb: z.number(), availableMb: z.number() }),
-      disks: z.array(z.object({ mount: z.string(), fs: z.string(), sizeMb: z.number(), usedMb: z.number(), usePercent: z.number() })),
+      disks: z.array(
+        z.object({ mount: z.string(), fs: z.string(), sizeMb: z.number(), usedMb: z.number(), usePercent: z.number() }),
+      ),
     }),
     run: async () => {
       const [load, mem, disks] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize()]);
       return {
-        cpu: { cores: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', loadPercent: Math.round(load.currentLoad * 10) / 10, loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100) },
+        cpu: {
+          cores: os.cpus().length,
+          model: os.cpus()[0]?.model ?? 'unknown',
+          loadPercent: Math.round(load.currentLoad * 10) / 10,
+          loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
+        },
         memory: { totalMb: mb(mem.total), usedMb: mb(mem.active), availableMb: mb(mem.available) },
-        disks: disks.map((d) => ({ mount: d.mount, fs: d.fs, sizeMb: mb(d.size), usedMb: mb(d.used), usePercent: Math.round((d.use ?? 0) * 10) / 10 })),
+        disks: disks.map((d) => ({
+          mount: d.mount,
+          fs: d.fs,
+          sizeMb: mb(d.size),
+          usedMb: mb(d.used),
+          usePercent: Math.round((d.use ?? 0) * 10) / 10,
+        })),
       };
     },
     render: lines,
@@ -62,14 +102,26 @@ export const systemTools = (core: CoreServices): Tool[] => [
     annotations: { ...READ_ONLY, idempotentHint: false },
     input: z.object({}),
     output: z.object({
-      pid: z.number().int(), uptimeSeconds: z.number(), rssMb: z.number(), heapUsedMb: z.number(), heapTotalMb: z.number(),
-      cpuUserMs: z.number(), cpuSystemMs: z.number(),
+      pid: z.number().int(),
+      uptimeSeconds: z.number(),
+      rssMb: z.number(),
+      heapUsedMb: z.number(),
+      heapTotalMb: z.number(),
+      cpuUserMs: z.number(),
+      cpuSystemMs: z.number(),
     }),
     run: async () => {
       const memory = process.memoryUsage();
       const cpu = process.cpuUsage();
-      return { pid: process.pid, uptimeSeconds: Math.round(process.uptime()), rssMb: mb(memory.rss), heapUsedMb: mb(memory.heapUsed), heapTotalMb: mb(memory.heapTotal),
-        cpuUserMs: Math.round(cpu.user / 1000), cpuSystemMs: Math.round(cpu.system / 1000) };
+      return {
+        pid: process.pid,
+        uptimeSeconds: Math.round(process.uptime()),
+        rssMb: mb(memory.rss),
+        heapUsedMb: mb(memory.heapUsed),
+        heapTotalMb: mb(memory.heapTotal),
+        cpuUserMs: Math.round(cpu.user / 1000),
+        cpuSystemMs: Math.round(cpu.system / 1000),
+      };
     },
     render: lines,
   }),
@@ -83,7 +135,17 @@ export const systemTools = (core: CoreServices): Tool[] => [
     output: z.object({
       kind: z.string(),
       head: z.string().nullable(),
-      projections: z.array(z.object({ name: z.string(), status: z.string(), position: z.string(), eventsHandled: z.number(), lagEvents: z.number(), lagSeconds: z.number(), lastError: z.string().nullable() })),
+      projections: z.array(
+        z.object({
+          name: z.string(),
+          status: z.string(),
+          position: z.string(),
+          eventsHandled: z.number(),
+          lagEvents: z.number(),
+          lagSeconds: z.number(),
+          lastError: z.string().nullable(),
+        }),
+      ),
     }),
     run: async () => {
       const head = await core.log.headPosition();
@@ -91,10 +153,29 @@ export const systemTools = (core: CoreServices): Tool[] => [
       return {
         kind: core.log.kind,
         head: head ? positionToString(head) : null,
-        projections: statuses.map((s) => ({ name: s.name, status: s.status, position: positionToString(s.position), eventsHandled: s.eventsHandled, lagEvents: s.lagEvents, lagSeconds: Math.round(s.lagSeconds * 10) / 10, lastError: s.lastError ?? null })),
+        projections: statuses.map((s) => ({
+          name: s.name,
+          status: s.status,
+          position: positionToString(s.position),
+          eventsHandled: s.eventsHandled,
+          lagEvents: s.lagEvents,
+          lagSeconds: Math.round(s.lagSeconds * 10) / 10,
+          lastError: s.lastError ?? null,
+        })),
       };
     },
-    render: (r) => [{ type: 'text', text: [`event log (${r.kind}) head ${r.head ?? 'empty'}`, ...r.projections.map((p) => `${p.name}: ${p.status} at ${p.position}, lag ${p.lagEvents} events${p.lastError ? `, error ${p.lastError}` : ''}`)].join('\n') }],
+    render: (r) => [
+      {
+        type: 'text',
+        text: [
+          `event log (${r.kind}) head ${r.head ?? 'empty'}`,
+          ...r.projections.map(
+            (p) =>
+              `${p.name}: ${p.status} at ${p.position}, lag ${p.lagEvents} events${p.lastError ? `, error ${p.lastError}` : ''}`,
+          ),
+        ].join('\n'),
+      },
+    ],
   }),
   defineTool({
     name: 'system_whoami',
@@ -103,10 +184,26 @@ export const systemTools = (core: CoreServices): Tool[] => [
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({}),
-    output: z.object({ userId: z.string(), email: z.string().nullable(), name: z.string().nullable(), roles: z.array(z.string()), clientId: z.string(), sessionId: z.string().nullable(), scopes: z.array(z.string()) }),
+    output: z.object({
+      userId: z.string(),
+      email: z.string().nullable(),
+      name: z.string().nullable(),
+      roles: z.array(z.string()),
+      clientId: z.string(),
+      sessionId: z.string().nullable(),
+      scopes: z.array(z.string()),
+    }),
     run: async (_args, { caller }) => {
       const user = await core.users.byId(caller.userId).catch(() => undefined);
-      return { userId: caller.userId, email: user?.email ?? null, name: user?.name ?? null, roles: user?.roles ?? [], clientId: caller.clientId, sessionId: caller.sessionId ?? null, scopes: [...caller.scopes] };
+      return {
+        userId: caller.userId,
+        email: user?.email ?? null,
+        name: user?.name ?? null,
+        roles: user?.roles ?? [],
+        clientId: caller.clientId,
+        sessionId: caller.sessionId ?? null,
+        scopes: [...caller.scopes],
+      };
     },
     render: lines,
   }),

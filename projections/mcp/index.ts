@@ -37,7 +37,16 @@ export const mcpSessionsProjection: Projection = {
           {
             sql: `INSERT INTO ${t.mcp_sessions} (id, user_id, client_id, protocol_version, client_name, client_version, status, opened_at, expires_at)
                   VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8) ON CONFLICT (id) DO NOTHING`,
-            params: [d.sessionId, d.userId, d.clientId, d.protocolVersion, d.clientName, d.clientVersion, d.openedAt, d.expiresAt],
+            params: [
+              d.sessionId,
+              d.userId,
+              d.clientId,
+              d.protocolVersion,
+              d.clientName,
+              d.clientVersion,
+              d.openedAt,
+              d.expiresAt,
+            ],
           },
         ];
       }

@@ -35,7 +35,18 @@ export const clientsProjection: Projection = {
           {
             sql: `INSERT INTO ${t.oauth_clients} (client_id, client_name, redirect_uris, grant_types, auth_method, application_type, scope, source, status, created_at, updated_at, revision)
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $9, $10) ON CONFLICT (client_id) DO NOTHING`,
-            params: [d.clientId, event.data.clientName, event.data.redirectUris, event.data.grantTypes, event.data.tokenEndpointAuthMethod, event.data.applicationType, event.data.scope ?? null, event.data.source, d.at, revision],
+            params: [
+              d.clientId,
+              event.data.clientName,
+              event.data.redirectUris,
+              event.data.grantTypes,
+              event.data.tokenEndpointAuthMethod,
+              event.data.applicationType,
+              event.data.scope ?? null,
+              event.data.source,
+              d.at,
+              revision,
+            ],
           },
         ];
       case 'ClientUpdated':
@@ -43,11 +54,26 @@ export const clientsProjection: Projection = {
           {
             sql: `UPDATE ${t.oauth_clients} SET client_name = $2, redirect_uris = $3, grant_types = $4, auth_method = $5, application_type = $6, scope = $7, updated_at = $8, revision = $9
                   WHERE client_id = $1 AND revision < $9`,
-            params: [d.clientId, event.data.clientName, event.data.redirectUris, event.data.grantTypes, event.data.tokenEndpointAuthMethod, event.data.applicationType, event.data.scope ?? null, d.at, revision],
+            params: [
+              d.clientId,
+              event.data.clientName,
+              event.data.redirectUris,
+              event.data.grantTypes,
+              event.data.tokenEndpointAuthMethod,
+              event.data.applicationType,
+              event.data.scope ?? null,
+              d.at,
+              revision,
+            ],
           },
         ];
       case 'ClientDeleted':
-        return [{ sql: `UPDATE ${t.oauth_clients} SET status = 'deleted', updated_at = $2, revision = $3 WHERE client_id = $1 AND revision < $3`, params: [d.clientId, d.at, revision] }];
+        return [
+          {
+            sql: `UPDATE ${t.oauth_clients} SET status = 'deleted', updated_at = $2, revision = $3 WHERE client_id = $1 AND revision < $3`,
+            params: [d.clientId, d.at, revision],
+          },
+        ];
       default:
         return assertNever(event);
     }

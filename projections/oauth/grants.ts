@@ -6,7 +6,14 @@ import { assertNever } from '../../domain/shared.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { Projection, Statement, Tables } from '../sql.ts';
 
-const TYPES = ['ConsentGiven', 'AuthorizationCodeRedeemed', 'RefreshTokenRotated', 'ClientCredentialsIssued', 'AccessTokenRevoked', 'GrantRevoked'];
+const TYPES = [
+  'ConsentGiven',
+  'AuthorizationCodeRedeemed',
+  'RefreshTokenRotated',
+  'ClientCredentialsIssued',
+  'AccessTokenRevoked',
+  'GrantRevoked',
+];
 
 export const grantsProjection: Projection = {
   name: 'oauth_grants',
@@ -47,11 +54,24 @@ export const grantsProjection: Projection = {
   eventTypes: TYPES,
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
     const event = GrantEvent.parse(recorded);
-    const token = (grantId: string, clientId: string, userId: string | null, tokens: IssuedTokens, at: string): Statement => ({
+    const token = (
+      grantId: string,
+      clientId: string,
+      userId: string | null,
+      tokens: IssuedTokens,
+      at: string,
+    ): Statement => ({
       sql: `INSERT INTO ${t.oauth_access_tokens} (jti, grant_id, client_id, user_id, scopes, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (jti) DO NOTHING`,
       params: [tokens.accessTokenId, grantId, clientId, userId, tokens.scopes, at, tokens.accessExpiresAt],
     });
-    const grant = (grantId: string, clientId: string, userId: string | null, tokens: IssuedTokens, resource: string, at: string): Statement => ({
+    const grant = (
+      grantId: string,
+      clientId: string,
+      userId: string | null,
+      tokens: IssuedTokens,
+      resource: string,
+      at: string,
+    ): Statement => ({
       sql: `INSERT INTO ${t.oauth_grants} (grant_id, client_id, user_id, scopes, resource, status, refresh_expires_at, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7) ON CONFLICT (grant_id) DO NOTHING`,
       params: [grantId, clientId, userId, tokens.scopes, resource, tokens.refreshExpiresAt ?? null, at],
@@ -70,25 +90,45 @@ export const grantsProjection: Projection = {
       }
       case 'AuthorizationCodeRedeemed': {
         const d = event.data;
-        return [grant(d.grantId, d.clientId, d.userId, d.tokens, d.resource, d.at), token(d.grantId, d.clientId, d.userId, d.tokens, d.at)];
+        return [
+          grant(d.grantId, d.clientId, d.userId, d.tokens, d.resource, d.at),
+          token(d.grantId, d.clientId, d.userId, d.tokens, d.at),
+        ];
       }
       case 'RefreshTokenRotated': {
         const d = event.data;
         return [
-          { sql: `UPDATE ${t.oauth_grants} SET refresh_expires_at = GREATEST(refresh_expires_at, $2), updated_at = GREATEST(updated_at, $3) WHERE grant_id = $1`, params: [d.grantId, d.tokens.refreshExpiresAt ?? null, d.at] },
+          {
+            sql: `UPDATE ${t.oauth_grants} SET refresh_expires_at = GREATEST(refresh_expires_at, $2), updated_at = GREATEST(updated_at, $3) WHERE grant_id = $1`,
+            params: [d.grantId, d.tokens.refreshExpiresAt ?? null, d.at],
+          },
           token(d.grantId, d.clientId, d.userId, d.tokens, d.at),
         ];
       }
       case 'ClientCredentialsIssued': {
         const d = event.data;
-        return [grant(d.grantId, d.clientId, null, d.tokens, d.resource, d.at), token(d.grantId, d.clientId, null, d.tokens, d.at)];
+        return [
+          grant(d.grantId, d.clientId, null, d.tokens, d.resource, d.at),
+          token(d.grantId, d.clientId, null, d.tokens, d.at),
+        ];
       }
       case 'AccessTokenRevoked':
-        return [{ sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE jti = $1`, params: [event.data.accessTokenId] }];
+        return [
+          {
+            sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE jti = $1`,
+            params: [event.data.accessTokenId],
+          },
+        ];
       case 'GrantRevoked':
         return [
-          { sql: `UPDATE ${t.oauth_grants} SET status = 'revoked', updated_at = GREATEST(updated_at, $2) WHERE grant_id = $1`, params: [event.data.grantId, event.data.at] },
-          { sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE grant_id = $1`, params: [event.data.grantId] },
+          {
+            sql: `UPDATE ${t.oauth_grants} SET status = 'revoked', updated_at = GREATEST(updated_at, $2) WHERE grant_id = $1`,
+            params: [event.data.grantId, event.data.at],
+          },
+          {
+            sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE grant_id = $1`,
+            params: [event.data.grantId],
+          },
         ];
       case 'AuthorizationRequested':
       case 'LoginFailed':

@@ -3,4 +3,9 @@ import type { Projection } from '../sql.ts';
 import { memoryGraphProjection, memoryNotesProjection } from './memory.ts';
 import { toolCallsProjection, toolSettingsProjection } from './settings.ts';
 
-export const toolsProjections: readonly Projection[] = [toolSettingsProjection, toolCallsProjection, memoryGraphProjection, memoryNotesProjection];
+export const toolsProjections: readonly Projection[] = [
+  toolSettingsProjection,
+  toolCallsProjection,
+  memoryGraphProjection,
+  memoryNotesProjection,
+];

@@ -7,7 +7,8 @@ import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { Projection, Statement, Tables } from '../sql.ts';
 
 /** Key of a note's text in the embeddings cache (the embedding is a function of the text and the model). */
-export const contentHash = (title: string, content: string): string => createHash('sha256').update(`${title}\n${content}`).digest('hex');
+export const contentHash = (title: string, content: string): string =>
+  createHash('sha256').update(`${title}\n${content}`).digest('hex');
 
 const ENTITY_VECTOR = `setweight(to_tsvector('english', name), 'A') || setweight(to_tsvector('english', entity_type), 'B')
   || setweight(to_tsvector('english', array_to_string(observations, ' ')), 'C')`;
@@ -63,8 +64,14 @@ export const memoryGraphProjection: Projection = {
         ];
       case 'MemoryEntitiesDeleted':
         return [
-          { sql: `DELETE FROM ${t.memory_entities} WHERE user_id = $1 AND name = ANY($2)`, params: [userId, event.data.names] },
-          { sql: `DELETE FROM ${t.memory_relations} WHERE user_id = $1 AND (from_name = ANY($2) OR to_name = ANY($2))`, params: [userId, event.data.names] },
+          {
+            sql: `DELETE FROM ${t.memory_entities} WHERE user_id = $1 AND name = ANY($2)`,
+            params: [userId, event.data.names],
+          },
+          {
+            sql: `DELETE FROM ${t.memory_relations} WHERE user_id = $1 AND (from_name = ANY($2) OR to_name = ANY($2))`,
+            params: [userId, event.data.names],
+          },
         ];
       case 'MemoryObservationsDeleted':
         return [

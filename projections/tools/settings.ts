@@ -29,7 +29,14 @@ export const toolSettingsProjection: Projection = {
         sql: `INSERT INTO ${t.tool_settings} (name, enabled, reason, changed_by, updated_at, revision) VALUES ($1, $2, $3, $4, $5, $6)
               ON CONFLICT (name) DO UPDATE SET enabled = $2, reason = $3, changed_by = $4, updated_at = $5, revision = $6
               WHERE ${t.tool_settings}.revision < $6`,
-        params: [event.data.name, enabled, reason, JSON.stringify(recorded.metadata.actor ?? null), event.data.at, String(recorded.revision)],
+        params: [
+          event.data.name,
+          enabled,
+          reason,
+          JSON.stringify(recorded.metadata.actor ?? null),
+          event.data.at,
+          String(recorded.revision),
+        ],
       },
     ];
   },
@@ -63,8 +70,20 @@ export const toolCallsProjection: Projection = {
       {
         sql: `INSERT INTO ${t.tool_calls} (event_id, call_id, tool, user_id, client_id, session_id, token_id, arguments, outcome, error, duration_ms, at)
               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING`,
-        params: [recorded.id, data.callId, data.tool, data.userId, data.clientId, data.sessionId ?? null, data.tokenId ?? null,
-          JSON.stringify(data.arguments), data.outcome, data.error ?? null, data.durationMs, data.at],
+        params: [
+          recorded.id,
+          data.callId,
+          data.tool,
+          data.userId,
+          data.clientId,
+          data.sessionId ?? null,
+          data.tokenId ?? null,
+          JSON.stringify(data.arguments),
+          data.outcome,
+          data.error ?? null,
+          data.durationMs,
+          data.at,
+        ],
         rows: true,
       },
     ];

@@ -5,7 +5,9 @@ import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { AdminClient } from './client.ts';
 
-const test = suite<{ server: TestServer; admin: AdminClient; client?: { id: string; secret: string } }>('admin: users, clients, tokens, tools, sessions, memory');
+const test = suite<{ server: TestServer; admin: AdminClient; client?: { id: string; secret: string } }>(
+  'admin: users, clients, tokens, tools, sessions, memory',
+);
 
 test.before(async (context) => {
   context.server = await startTestServer();
@@ -16,26 +18,45 @@ test.before(async (context) => {
 test.after(async ({ server }) => server.stop());
 
 const actorOf = async (server: TestServer, stream: string, type: string) =>
-  (await server.services.log.readStream(stream)).filter((event) => event.type === type).map((event) => (event.metadata.actor as { email?: string }).email);
+  (await server.services.log.readStream(stream))
+    .filter((event) => event.type === type)
+    .map((event) => (event.metadata.actor as { email?: string }).email);
 
 const mcpInitialize = (server: TestServer, token: string) =>
   fetch(`${server.base}/mcp`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'admin-test', version: '1' } } }),
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'admin-test', version: '1' } },
+    }),
   });
 
 test('every section page renders for an admin', async ({ admin }) => {
   for (const section of ['users', 'clients', 'tokens', 'sessions', 'tools', 'memory', 'audit', 'projections', 'logs']) {
     const page = await admin.get(`/admin/${section}`);
     assert.is(page.status, 200, `${section}: ${page.text.slice(0, 300)}`);
-    assert.match(page.text, new RegExp(`href="/admin/${section}"[^>]*class="nav-link active"|class="nav-link active"[^>]*href="/admin/${section}"`));
+    assert.match(
+      page.text,
+      new RegExp(
+        `href="/admin/${section}"[^>]*class="nav-link active"|class="nav-link active"[^>]*href="/admin/${section}"`,
+      ),
+    );
   }
   const memory = await admin.get('/admin/memory?q=nothing-here&user=someone%40example.test');
   assert.is(memory.status, 200);
 });
 
-test('users: roles, disable/enable, reset password; an admin cannot disable or demote themself', async ({ admin: client, server }) => {
+test('users: roles, disable/enable, reset password; an admin cannot disable or demote themself', async ({
+  admin: client,
+  server,
+}) => {
   const csrf = await client.csrf('/admin/users');
   const actor = { type: 'system', id: 'test' } as const;
   await server.services.users.create({ email: 'managed@example.test', password: 'managed-password-1' }, actor);
@@ -47,23 +68,48 @@ test('users: roles, disable/enable, reset password; an admin cannot disable or d
   assert.is((await client.post(`/admin/users/${user.id}/disable`, { csrf })).status, 303);
   assert.is((await server.services.users.byId(user.id))!.status, 'disabled');
   assert.is((await client.post(`/admin/users/${user.id}/enable`, { csrf })).status, 303);
-  assert.is((await client.post(`/admin/users/${user.id}/password`, { csrf, password: 'brand-new-password' })).status, 303);
+  assert.is(
+    (await client.post(`/admin/users/${user.id}/password`, { csrf, password: 'brand-new-password' })).status,
+    303,
+  );
   assert.ok(await server.services.users.authenticate('managed@example.test', 'brand-new-password'));
-  const types = (await server.services.log.readStream(`user-${user.id}`)).map((e) => `${e.type}:${(e.metadata.actor as { email?: string }).email ?? '-'}`);
-  assert.equal(types, ['UserCreated:-', 'UserRolesChanged:admin@example.test', 'UserRolesChanged:admin@example.test', 'UserDisabled:admin@example.test', 'UserEnabled:admin@example.test', 'UserPasswordChanged:admin@example.test']);
+  const types = (await server.services.log.readStream(`user-${user.id}`)).map(
+    (e) => `${e.type}:${(e.metadata.actor as { email?: string }).email ?? '-'}`,
+  );
+  assert.equal(types, [
+    'UserCreated:-',
+    'UserRolesChanged:admin@example.test',
+    'UserRolesChanged:admin@example.test',
+    'UserDisabled:admin@example.test',
+    'UserEnabled:admin@example.test',
+    'UserPasswordChanged:admin@example.test',
+  ]);
   const self = (await server.services.users.byEmail(server.adminEmail))!;
   const disableSelf = await client.post(`/admin/users/${self.id}/disable`, { csrf }, { accept: 'application/json' });
   assert.is(disableSelf.status, 400);
   assert.is(JSON.parse(disableSelf.text).code, 'cannot_change_self');
   const demoteSelf = await client.post(`/admin/users/${self.id}/roles`, { csrf }, { accept: 'application/json' });
   assert.is(demoteSelf.status, 400);
-  assert.is((await client.post('/admin/users/00000000-0000-0000-0000-000000000000/disable', { csrf }, { accept: 'application/json' })).status, 404);
+  assert.is(
+    (
+      await client.post(
+        '/admin/users/00000000-0000-0000-0000-000000000000/disable',
+        { csrf },
+        { accept: 'application/json' },
+      )
+    ).status,
+    404,
+  );
 });
 
 test('create a confidential client: the secret is shown once, hashed in the log, never on the audit page', async (context) => {
   const { admin, server } = context;
   const csrf = await admin.csrf('/admin/clients');
-  const reply = await admin.post('/admin/clients', { csrf, name: 'Admin-made', redirect_uris: 'https://app.example.test/cb' });
+  const reply = await admin.post('/admin/clients', {
+    csrf,
+    name: 'Admin-made',
+    redirect_uris: 'https://app.example.test/cb',
+  });
   assert.is(reply.status, 201);
   assert.is(reply.headers.get('cache-control'), 'no-store');
   const id = /id="client-id">([^<]+)</.exec(reply.text)?.[1];
@@ -88,13 +134,21 @@ test('revoke an access token from the tokens page: /mcp refuses it afterwards', 
   // Issued by the token service (the client_credentials grant) so this test does not depend on /oauth/token's routing.
   const registered = await server.services.oauth.clients.find(client.id);
   assert.ok(registered);
-  const token = (await server.services.oauth.tokens.clientCredentials(registered, { scope: 'mcp:tools:read', resource: `${server.base}/mcp` })).access_token;
+  const token = (
+    await server.services.oauth.tokens.clientCredentials(registered, {
+      scope: 'mcp:tools:read',
+      resource: `${server.base}/mcp`,
+    })
+  ).access_token;
   assert.is((await mcpInitialize(server, token)).status, 200);
   const page = await admin.get(`/admin/tokens?client=${encodeURIComponent(client.id)}`);
   const jti = /data-jti="([^"]+)"/.exec(page.text)?.[1];
   assert.ok(jti, 'token listed');
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
-  const revoked = await admin.post(`/admin/tokens/access/${encodeURIComponent(jti)}/revoke`, { csrf, client: client.id });
+  const revoked = await admin.post(`/admin/tokens/access/${encodeURIComponent(jti)}/revoke`, {
+    csrf,
+    client: client.id,
+  });
   assert.is(revoked.status, 303);
   assert.is(revoked.location, `/admin/tokens?client=${encodeURIComponent(client.id)}&ok=revoked`);
   const grantId = jti.split('.')[0]!;
@@ -115,11 +169,19 @@ test('the sessions page lists the MCP session opened above, live, with its strea
   assert.match(page.text, /id="browser-sessions-table"/);
 });
 
-test('revoke all grants of a client: every one of them ends up revoked, by the admin', async ({ admin, server, client }) => {
+test('revoke all grants of a client: every one of them ends up revoked, by the admin', async ({
+  admin,
+  server,
+  client,
+}) => {
   assert.ok(client);
   const registered = await server.services.oauth.clients.find(client.id);
   assert.ok(registered);
-  for (let i = 0; i < 2; i += 1) await server.services.oauth.tokens.clientCredentials(registered, { scope: 'mcp:tools:read', resource: `${server.base}/mcp` });
+  for (let i = 0; i < 2; i += 1)
+    await server.services.oauth.tokens.clientCredentials(registered, {
+      scope: 'mcp:tools:read',
+      resource: `${server.base}/mcp`,
+    });
   // Issuing tokens does not wait for the grants read model; let it catch up.
   await server.services.projections.waitFor(await server.services.log.headPosition());
   const before = await server.services.oauth.listGrants({ clientId: client.id });
@@ -128,7 +190,10 @@ test('revoke all grants of a client: every one of them ends up revoked, by the a
   const reply = await admin.post('/admin/tokens/revoke-all', { csrf, client: client.id });
   assert.is(reply.status, 303);
   const after = await server.services.oauth.listGrants({ clientId: client.id });
-  assert.equal(after.filter((g) => g.status !== 'revoked'), []);
+  assert.equal(
+    after.filter((g) => g.status !== 'revoked'),
+    [],
+  );
   for (const grant of before.filter((g) => g.status !== 'revoked')) {
     assert.equal(await actorOf(server, `oauth-grant-${grant.grant_id}`, 'GrantRevoked'), [server.adminEmail]);
   }
@@ -156,7 +221,11 @@ test('disable and enable a tool: ToolDisabled/ToolEnabled events name the admin'
   assert.is((await server.services.tools.list()).find((t) => t.name === tool.name)?.enabled, true);
   const audit = await admin.get(`/admin/audit?type=ToolDisabled&user=${encodeURIComponent(server.adminEmail)}`);
   assert.match(audit.text, /data-type="ToolDisabled"/);
-  const unknown = await admin.post('/admin/tools/no_such_tool/enabled', { csrf, enabled: 'false' }, { accept: 'application/json' });
+  const unknown = await admin.post(
+    '/admin/tools/no_such_tool/enabled',
+    { csrf, enabled: 'false' },
+    { accept: 'application/json' },
+  );
   assert.is(unknown.status, 400);
 });
 

@@ -27,7 +27,15 @@ if (!fs.existsSync(chromiumPath)) {
     context.server = await startTestServer();
     context.browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const origin = new URL(context.server.base).origin;
     const browserContext = await context.browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -71,7 +79,11 @@ if (!fs.existsSync(chromiumPath)) {
     await page.waitForSelector('body[data-stats-loaded="true"]', { timeout: 10_000 });
     for (const id of ['chart-events', 'chart-system', 'chart-logins', 'chart-requests']) {
       assert.ok(await page.locator(`canvas#${id}`).count(), id);
-      const drawn = await page.evaluate((canvasId) => Boolean((globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(canvasId)), id);
+      const drawn = await page.evaluate(
+        (canvasId) =>
+          Boolean((globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(canvasId)),
+        id,
+      );
       assert.ok(drawn, `${id} has a chart`);
     }
     assert.match((await page.textContent('#system-summary')) ?? '', /%/);
@@ -83,7 +95,10 @@ if (!fs.existsSync(chromiumPath)) {
     await page.fill('#new-email', 'browser-made@example.test');
     await page.fill('#new-name', 'Browser Made');
     await page.fill('#new-password', 'browser-password-1');
-    await Promise.all([page.waitForURL(/\/admin\/users\?ok=user_created$/), page.click('#create-user button[type=submit]')]);
+    await Promise.all([
+      page.waitForURL(/\/admin\/users\?ok=user_created$/),
+      page.click('#create-user button[type=submit]'),
+    ]);
     assert.is(await page.locator('tr[data-email="browser-made@example.test"]').count(), 1);
     assert.match((await page.textContent('.alert-success')) ?? '', /User created/);
     const user = await server.services.users.byEmail('browser-made@example.test');
@@ -93,7 +108,10 @@ if (!fs.existsSync(chromiumPath)) {
 
   test('rebuild a projection and watch its progress', async ({ page, server }) => {
     await page.goto(`${server.base}/admin/projections`);
-    await Promise.all([page.waitForURL(/\/admin\/projections\/users\/rebuild$/), page.click('button[data-rebuild="users"]')]);
+    await Promise.all([
+      page.waitForURL(/\/admin\/projections\/users\/rebuild$/),
+      page.click('button[data-rebuild="users"]'),
+    ]);
     await page.waitForSelector('body[data-rebuild-done="true"]', { timeout: 15_000 });
     assert.is(await page.textContent('#rebuild-state'), 'done');
     assert.match((await page.textContent('#rebuild-events')) ?? '', /^\d+ \/ \d+$/);
@@ -109,7 +127,9 @@ if (!fs.existsSync(chromiumPath)) {
     await page.goto(`${server.base}/admin/audit`);
     await page.fill('#f-type', 'UserCreated');
     await Promise.all([page.waitForURL(/type=UserCreated/), page.click('#audit-filter button[type=submit]')]);
-    const types = await page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.type));
+    const types = await page
+      .locator('#audit-table tbody tr')
+      .evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.type));
     assert.ok(types.length >= 2, `rows: ${types.length}`);
     assert.ok(types.every((type) => type === 'UserCreated'));
     assert.match((await page.textContent('#audit-table')) ?? '', /browser-made@example\.test/);
@@ -123,14 +143,35 @@ if (!fs.existsSync(chromiumPath)) {
   });
 
   test('revoke a token and see the MCP request with it refused', async ({ page, server }) => {
-    const { client, clientSecret } = await server.services.oauth.createConfidentialClient({ name: 'browser-test' }, { type: 'system', id: 'test' });
+    const { client, clientSecret } = await server.services.oauth.createConfidentialClient(
+      { name: 'browser-test' },
+      { type: 'system', id: 'test' },
+    );
     assert.ok(clientSecret);
-    const token = (await server.services.oauth.tokens.clientCredentials(client, { scope: 'mcp:tools:read', resource: `${server.base}/mcp` })).access_token;
+    const token = (
+      await server.services.oauth.tokens.clientCredentials(client, {
+        scope: 'mcp:tools:read',
+        resource: `${server.base}/mcp`,
+      })
+    ).access_token;
     const initialize = () =>
       fetch(`${server.base}/mcp`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'browser-test', version: '1' } } }),
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'browser-test', version: '1' },
+          },
+        }),
       });
     assert.is((await initialize()).status, 200);
     await page.goto(`${server.base}/admin/tokens?client=${encodeURIComponent(client.clientId)}`);

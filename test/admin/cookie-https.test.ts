@@ -10,16 +10,20 @@ secure.before(async (context) => {
 });
 secure.after(async ({ server }) => server.stop());
 
-secure('with an https PUBLIC_URL the session cookie is __Host-rmcp_admin; Secure; HttpOnly; SameSite=Strict; Path=/', async ({ server }) => {
-  // The server listens on plain loopback http; PUBLIC_URL (what browsers see, behind TLS) decides.
-  const client = new AdminClient(server.url, 'https://admin.example.test');
-  const reply = await client.login(server.adminEmail, server.adminPassword);
-  assert.is(reply.status, 303);
-  const cookie = reply.setCookies.find((line) => line.startsWith('__Host-rmcp_admin='));
-  assert.ok(cookie, reply.setCookies.join(' | '));
-  for (const flag of ['; Secure', '; HttpOnly', '; SameSite=Strict', '; Path=/']) assert.ok(cookie.includes(flag), flag);
-  assert.not.match(cookie, /Domain=/i);
-  assert.is((await client.get('/admin')).status, 200);
-});
+secure(
+  'with an https PUBLIC_URL the session cookie is __Host-rmcp_admin; Secure; HttpOnly; SameSite=Strict; Path=/',
+  async ({ server }) => {
+    // The server listens on plain loopback http; PUBLIC_URL (what browsers see, behind TLS) decides.
+    const client = new AdminClient(server.url, 'https://admin.example.test');
+    const reply = await client.login(server.adminEmail, server.adminPassword);
+    assert.is(reply.status, 303);
+    const cookie = reply.setCookies.find((line) => line.startsWith('__Host-rmcp_admin='));
+    assert.ok(cookie, reply.setCookies.join(' | '));
+    for (const flag of ['; Secure', '; HttpOnly', '; SameSite=Strict', '; Path=/'])
+      assert.ok(cookie.includes(flag), flag);
+    assert.not.match(cookie, /Domain=/i);
+    assert.is((await client.get('/admin')).status, 200);
+  },
+);
 
 secure.run();

@@ -11,7 +11,7 @@ test.before(async (context) => {
 });
 test.after(async ({ server }) => server.stop());
 
-test('admin A ends admin B\'s sign-in; B is sent to the login page; the event says who and why', async ({ server }) => {
+test("admin A ends admin B's sign-in; B is sent to the login page; the event says who and why", async ({ server }) => {
   const a = new AdminClient(server.base);
   const b = new AdminClient(server.base);
   assert.is((await a.login(server.adminEmail, server.adminPassword)).status, 303);
@@ -29,7 +29,10 @@ test('admin A ends admin B\'s sign-in; B is sent to the login page; the event sa
   assert.match(after.location ?? '', /\/admin\/login/);
   assert.is((await a.get('/admin')).status, 200, 'A is still signed in');
   const events = await server.services.log.readStream(`browser-session-${bSession}`);
-  assert.equal(events.map((e) => e.type), ['BrowserSessionStarted', 'BrowserSessionEnded']);
+  assert.equal(
+    events.map((e) => e.type),
+    ['BrowserSessionStarted', 'BrowserSessionEnded'],
+  );
   assert.is((events[1]!.data as { reason: string }).reason, 'revoked');
   assert.is((events[1]!.metadata.actor as { email?: string }).email, server.adminEmail);
 });

@@ -9,13 +9,21 @@ const test = suite<{ server: TestServer }>('admin: http sign-in, csrf, roles, lo
 
 test.before(async (context) => {
   context.server = await startTestServer();
-  await context.server.services.users.create({ email: 'plain@example.test', password: 'plain-password-1' }, { type: 'system', id: 'test' });
+  await context.server.services.users.create(
+    { email: 'plain@example.test', password: 'plain-password-1' },
+    { type: 'system', id: 'test' },
+  );
 });
 test.after(async ({ server }) => server.stop());
 
 const countEvents = async (server: TestServer, type?: string): Promise<number> =>
   Number(
-    (await server.services.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM events ${type ? 'WHERE event_type = $1' : ''}`, type ? [type] : [])).rows[0]!.n,
+    (
+      await server.services.db.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM events ${type ? 'WHERE event_type = $1' : ''}`,
+        type ? [type] : [],
+      )
+    ).rows[0]!.n,
   );
 
 const signedIn = async (server: TestServer): Promise<AdminClient> => {
@@ -38,7 +46,8 @@ test('pages need a session: browsers are sent to the login page, JSON clients ge
 test('the login page has the SPEC fields and a strict CSP', async ({ server }) => {
   const page = await new AdminClient(server.base).get('/admin/login');
   assert.is(page.status, 200);
-  for (const field of ['name="email"', 'name="password"', 'name="csrf"', 'type="submit"']) assert.ok(page.text.includes(field), field);
+  for (const field of ['name="email"', 'name="password"', 'name="csrf"', 'type="submit"'])
+    assert.ok(page.text.includes(field), field);
   const csp = page.headers.get('content-security-policy') ?? '';
   assert.match(csp, /script-src 'self'/);
   assert.not.match(csp, /unsafe-inline/);
@@ -46,20 +55,41 @@ test('the login page has the SPEC fields and a strict CSP', async ({ server }) =
   assert.not.match(page.text, /<script>|<style>| style="/);
 });
 
-test('login POST without CSRF token, with a wrong one, or from another origin → 403 csrf_failed, nothing appended', async ({ server }) => {
+test('login POST without CSRF token, with a wrong one, or from another origin → 403 csrf_failed, nothing appended', async ({
+  server,
+}) => {
   const client = new AdminClient(server.base);
   const csrf = await client.csrf();
   const before = await countEvents(server);
   const attempts = [
-    await client.post('/admin/login', { email: server.adminEmail, password: server.adminPassword }, { accept: 'application/json' }),
-    await client.post('/admin/login', { email: server.adminEmail, password: server.adminPassword, csrf: `${csrf.slice(0, -2)}xx` }, { accept: 'application/json' }),
-    await client.post('/admin/login', { email: server.adminEmail, password: server.adminPassword, csrf }, { origin: 'https://evil.example', accept: 'application/json' }),
-    await client.post('/admin/login', { email: server.adminEmail, password: server.adminPassword, csrf }, { origin: null, accept: 'application/json' }),
+    await client.post(
+      '/admin/login',
+      { email: server.adminEmail, password: server.adminPassword },
+      { accept: 'application/json' },
+    ),
+    await client.post(
+      '/admin/login',
+      { email: server.adminEmail, password: server.adminPassword, csrf: `${csrf.slice(0, -2)}xx` },
+      { accept: 'application/json' },
+    ),
+    await client.post(
+      '/admin/login',
+      { email: server.adminEmail, password: server.adminPassword, csrf },
+      { origin: 'https://evil.example', accept: 'application/json' },
+    ),
+    await client.post(
+      '/admin/login',
+      { email: server.adminEmail, password: server.adminPassword, csrf },
+      { origin: null, accept: 'application/json' },
+    ),
   ];
   for (const reply of attempts) {
     assert.is(reply.status, 403);
     assert.is(JSON.parse(reply.text).code, 'csrf_failed');
-    assert.equal(reply.setCookies.filter((c) => c.startsWith('rmcp_admin=')), []);
+    assert.equal(
+      reply.setCookies.filter((c) => c.startsWith('rmcp_admin=')),
+      [],
+    );
   }
   // A browser gets a page saying why (still 403, still nothing written).
   const page = await client.post('/admin/login', { email: server.adminEmail, password: server.adminPassword });
@@ -72,16 +102,26 @@ test('login POST without CSRF token, with a wrong one, or from another origin �
 test('a signed-in admin POST without CSRF → 403 and no UserCreated', async ({ server }) => {
   const client = await signedIn(server);
   const before = await countEvents(server);
-  const reply = await client.post('/admin/users', { email: 'nocsrf@example.test', password: 'long-enough-1' }, { accept: 'application/json' });
+  const reply = await client.post(
+    '/admin/users',
+    { email: 'nocsrf@example.test', password: 'long-enough-1' },
+    { accept: 'application/json' },
+  );
   assert.is(reply.status, 403);
   assert.is(JSON.parse(reply.text).code, 'csrf_failed');
-  const wrong = await client.post('/admin/users', { email: 'nocsrf@example.test', password: 'long-enough-1', csrf: 'forged' }, { accept: 'application/json' });
+  const wrong = await client.post(
+    '/admin/users',
+    { email: 'nocsrf@example.test', password: 'long-enough-1', csrf: 'forged' },
+    { accept: 'application/json' },
+  );
   assert.is(wrong.status, 403);
   assert.is(await countEvents(server), before);
   assert.is(await server.services.users.byEmail('nocsrf@example.test'), undefined);
 });
 
-test('session cookie on a loopback http PUBLIC_URL: rmcp_admin, HttpOnly, SameSite=Strict, Path=/', async ({ server }) => {
+test('session cookie on a loopback http PUBLIC_URL: rmcp_admin, HttpOnly, SameSite=Strict, Path=/', async ({
+  server,
+}) => {
   const client = new AdminClient(server.base);
   const reply = await client.login(server.adminEmail, server.adminPassword);
   assert.is(reply.status, 303);
@@ -96,7 +136,8 @@ test('session cookie on a loopback http PUBLIC_URL: rmcp_admin, HttpOnly, SameSi
   const dashboard = await client.get('/admin');
   assert.is(dashboard.status, 200);
   assert.match(dashboard.text, /<canvas id="chart-events"/);
-  for (const link of ['users', 'clients', 'tokens', 'sessions', 'tools', 'memory', 'audit', 'projections', 'logs']) assert.ok(dashboard.text.includes(`href="/admin/${link}"`), link);
+  for (const link of ['users', 'clients', 'tokens', 'sessions', 'tools', 'memory', 'audit', 'projections', 'logs'])
+    assert.ok(dashboard.text.includes(`href="/admin/${link}"`), link);
 });
 
 test('a non-admin user cannot sign in (403, no session)', async ({ server }) => {
@@ -106,13 +147,19 @@ test('a non-admin user cannot sign in (403, no session)', async ({ server }) => 
   assert.is(reply.status, 403);
   assert.match(reply.text, /not an administrator/);
   assert.is(await countEvents(server, 'BrowserSessionStarted'), sessionsBefore);
-  assert.equal(reply.setCookies.filter((c) => c.startsWith('rmcp_admin=')), []);
+  assert.equal(
+    reply.setCookies.filter((c) => c.startsWith('rmcp_admin=')),
+    [],
+  );
   assert.is((await client.get('/admin')).status, 302);
 });
 
 test('an admin demoted while signed in is refused at the next request (403)', async ({ server }) => {
   const actor = { type: 'system', id: 'test' } as const;
-  await server.services.users.create({ email: 'temp-admin@example.test', password: 'temp-admin-pw-1', roles: ['admin', 'user'] }, actor);
+  await server.services.users.create(
+    { email: 'temp-admin@example.test', password: 'temp-admin-pw-1', roles: ['admin', 'user'] },
+    actor,
+  );
   const client = new AdminClient(server.base);
   assert.is((await client.login('temp-admin@example.test', 'temp-admin-pw-1')).status, 303);
   assert.is((await client.get('/admin/users')).status, 200);
@@ -120,10 +167,17 @@ test('an admin demoted while signed in is refused at the next request (403)', as
   assert.is((await client.get('/admin/users')).status, 403);
 });
 
-test('creating a user is a command whose event names the admin as actor; the audit page shows it', async ({ server }) => {
+test('creating a user is a command whose event names the admin as actor; the audit page shows it', async ({
+  server,
+}) => {
   const client = await signedIn(server);
   const csrf = await client.csrf('/admin/users');
-  const reply = await client.post('/admin/users', { email: 'new@example.test', name: 'New', password: 'new-password-1', csrf });
+  const reply = await client.post('/admin/users', {
+    email: 'new@example.test',
+    name: 'New',
+    password: 'new-password-1',
+    csrf,
+  });
   assert.is(reply.status, 303);
   assert.is(reply.location, '/admin/users?ok=user_created');
   const user = await server.services.users.byEmail('new@example.test');
@@ -182,7 +236,9 @@ test('logout ends the session: the old cookie no longer opens the panel', async 
 
 test('an expired session is refused', async ({ server }) => {
   const client = await signedIn(server);
-  await server.services.db.query(`UPDATE browser_sessions SET expires_at = now() - interval '1 second' WHERE purpose = 'admin'`);
+  await server.services.db.query(
+    `UPDATE browser_sessions SET expires_at = now() - interval '1 second' WHERE purpose = 'admin'`,
+  );
   const page = await client.get('/admin');
   assert.is(page.status, 302);
   assert.is(page.location, '/admin/login?next=%2Fadmin&expired=1');
@@ -190,7 +246,14 @@ test('an expired session is refused', async ({ server }) => {
 });
 
 test('audit: pagination (50 a page, older link) and time range', async ({ server }) => {
-  await server.services.log.append('audit-test-1', Array.from({ length: 55 }, (_, i) => ({ type: 'AuditProbe', data: { i }, metadata: { actor: { type: 'system', id: 'test' } } })));
+  await server.services.log.append(
+    'audit-test-1',
+    Array.from({ length: 55 }, (_, i) => ({
+      type: 'AuditProbe',
+      data: { i },
+      metadata: { actor: { type: 'system', id: 'test' } },
+    })),
+  );
   const client = await signedIn(server);
   const first = await client.get('/admin/audit?stream=audit-test-1');
   assert.is((first.text.match(/data-type="AuditProbe"/g) ?? []).length, 50);
@@ -204,18 +267,28 @@ test('audit: pagination (50 a page, older link) and time range', async ({ server
   assert.match(future.text, /id="audit-empty"/);
   const past = await client.get('/admin/audit?stream=audit-test-1&to=2000-01-01T00:00');
   assert.match(past.text, /id="audit-empty"/);
-  const now = await client.get(`/admin/audit?type=AuditProbe&from=${new Date(Date.now() - 3_600_000).toISOString().slice(0, 16)}`);
+  const now = await client.get(
+    `/admin/audit?type=AuditProbe&from=${new Date(Date.now() - 3_600_000).toISOString().slice(0, 16)}`,
+  );
   assert.is((now.text.match(/data-type="AuditProbe"/g) ?? []).length, 50);
 });
 
-test('audit: newest first by global position, also across a power of ten (positions are not sorted as text)', async ({ server }) => {
+test('audit: newest first by global position, also across a power of ten (positions are not sorted as text)', async ({
+  server,
+}) => {
   const head = Number((await server.services.log.headPosition())?.prepare ?? 0n);
   const count = 10 ** String(head).length - head + 5; // the batch spans the next power of ten
-  await server.services.log.append('audit-order', Array.from({ length: count }, (_, i) => ({ type: 'AuditOrder', data: { i } })));
+  await server.services.log.append(
+    'audit-order',
+    Array.from({ length: count }, (_, i) => ({ type: 'AuditOrder', data: { i } })),
+  );
   const client = await signedIn(server);
   const page = await client.get('/admin/audit?stream=audit-order');
   const shown = [...page.text.matchAll(/&quot;i&quot;: (\d+)/g)].map((match) => Number(match[1]));
-  assert.equal(shown, Array.from({ length: Math.min(50, count) }, (_, k) => count - 1 - k));
+  assert.equal(
+    shown,
+    Array.from({ length: Math.min(50, count) }, (_, k) => count - 1 - k),
+  );
 });
 
 test('logs page: level filter over the log ring', async ({ server }) => {
@@ -231,14 +304,18 @@ test('logs page: level filter over the log ring', async ({ server }) => {
     const errors = await client.get('/admin/logs?level=error');
     assert.match(errors.text, /something broke/);
     assert.not.match(errors.text, />request</);
-    const stats = JSON.parse((await client.get('/admin/api/stats', 'application/json')).text) as { log: { requests: number[]; errors: number[] } };
+    const stats = JSON.parse((await client.get('/admin/api/stats', 'application/json')).text) as {
+      log: { requests: number[]; errors: number[] };
+    };
     assert.ok(stats.log.errors.reduce((a, b) => a + b, 0) >= 1);
   } finally {
     server.services.logRing = undefined;
   }
 });
 
-test('brute force: 5 failures → 401, then 429 + AdminLoginLockedOut; even the right password is refused', async ({ server }) => {
+test('brute force: 5 failures → 401, then 429 + AdminLoginLockedOut; even the right password is refused', async ({
+  server,
+}) => {
   const client = new AdminClient(server.base);
   const csrf = await client.csrf();
   for (let i = 0; i < 5; i += 1) {
@@ -246,14 +323,25 @@ test('brute force: 5 failures → 401, then 429 + AdminLoginLockedOut; even the 
     assert.is(reply.status, 401);
     assert.match(reply.text, /Wrong email or password/);
   }
-  const sixth = await client.post('/admin/login', { email: server.adminEmail, password: 'wrong-6', csrf }, { accept: 'application/json' });
+  const sixth = await client.post(
+    '/admin/login',
+    { email: server.adminEmail, password: 'wrong-6', csrf },
+    { accept: 'application/json' },
+  );
   assert.is(sixth.status, 429);
   assert.is(JSON.parse(sixth.text).code, 'too_many_attempts');
   assert.ok(Number(sixth.headers.get('retry-after')) > 0);
   assert.is(await countEvents(server, 'AdminLoginLockedOut'), 1);
-  const right = await client.post('/admin/login', { email: server.adminEmail, password: server.adminPassword, csrf }, { accept: 'application/json' });
+  const right = await client.post(
+    '/admin/login',
+    { email: server.adminEmail, password: server.adminPassword, csrf },
+    { accept: 'application/json' },
+  );
   assert.is(right.status, 429);
-  assert.equal(right.setCookies.filter((c) => c.startsWith('rmcp_admin=')), []);
+  assert.equal(
+    right.setCookies.filter((c) => c.startsWith('rmcp_admin=')),
+    [],
+  );
   assert.is(await countEvents(server, 'AdminLoginLockedOut'), 1);
   assert.ok((await countEvents(server, 'AdminLoginFailed')) >= 5);
   const browser = await client.post('/admin/login', { email: server.adminEmail, password: server.adminPassword, csrf });

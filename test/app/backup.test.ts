@@ -36,7 +36,11 @@ const exported = async (store: Store) => {
   return { count, text: Buffer.concat(chunks).toString() };
 };
 const usersTable = async (store: Store) =>
-  (await store.database.db.query('SELECT id, email, name, password_hash, roles, status, created_at, updated_at, revision FROM users ORDER BY email')).rows;
+  (
+    await store.database.db.query(
+      'SELECT id, email, name, password_hash, roles, status, created_at, updated_at, revision FROM users ORDER BY email',
+    )
+  ).rows;
 
 const test = suite('app: events export / import');
 
@@ -56,8 +60,20 @@ test('round trip into an empty store: same streams, same read model; re-import i
     assert.equal(result, { imported: 4, skipped: 0, streams: 2 });
     // The imported events' own positions (headPosition stops below any transaction still open on the
     // server, so it may lag behind what was just appended).
-    const positions = (await Promise.all([...new Set(first.text.trim().split('\n').map((line) => (JSON.parse(line) as { stream: string }).stream))]
-      .map((stream) => target.log.readStream(stream)))).flat().map((event) => event.position);
+    const positions = (
+      await Promise.all(
+        [
+          ...new Set(
+            first.text
+              .trim()
+              .split('\n')
+              .map((line) => (JSON.parse(line) as { stream: string }).stream),
+          ),
+        ].map((stream) => target.log.readStream(stream)),
+      )
+    )
+      .flat()
+      .map((event) => event.position);
     await target.runner.waitFor(positions.reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b)));
     assert.equal(await usersTable(target), await usersTable(source));
     // The exported events are identical (ids, revisions, data, times); positions may differ.
@@ -76,7 +92,15 @@ test('round trip into an empty store: same streams, same read model; re-import i
 test('a bad line stops the import with its line number; nothing after it is appended', async () => {
   const store = await open();
   try {
-    const good = JSON.stringify({ id: '00000000-0000-4000-8000-000000000001', stream: 's-1', revision: 0, type: 'X', data: {}, metadata: {}, createdAt: new Date().toISOString() });
+    const good = JSON.stringify({
+      id: '00000000-0000-4000-8000-000000000001',
+      stream: 's-1',
+      revision: 0,
+      type: 'X',
+      data: {},
+      metadata: {},
+      createdAt: new Date().toISOString(),
+    });
     const input = PassThrough.from([`${good}\n{"id":"not-a-uuid"}\n`]);
     try {
       await importEvents(store.log, input);

@@ -11,10 +11,21 @@ import { freePort } from '../support/server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-cli-'));
-const baseEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info', ADMIN_PASSWORD: undefined, ADMIN_EMAIL: undefined, DATABASE_URL: undefined };
+const baseEnv = {
+  ...process.env,
+  DATA_DIR: dataDir,
+  LOG_LEVEL: 'info',
+  ADMIN_PASSWORD: undefined,
+  ADMIN_EMAIL: undefined,
+  DATABASE_URL: undefined,
+};
 
 const cli = (args: string[], env: Record<string, string | undefined> = {}) => {
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'remotemcp.js'), ...args], { env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'remotemcp.js'), ...args], {
+    env: { ...baseEnv, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 };
 
@@ -22,7 +33,10 @@ type Started = { stop(): Promise<number | null>; output(): string; readyMs: numb
 const start = async (): Promise<Started> => {
   const port = await freePort();
   const began = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app', 'main.ts')], { env: { ...baseEnv, PORT: String(port) }, cwd: ROOT });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app', 'main.ts')], {
+    env: { ...baseEnv, PORT: String(port) },
+    cwd: ROOT,
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -90,8 +104,16 @@ test('restart: data survives, the admin is not created again', async () => {
 });
 
 test('bad configuration: one clear message naming the variable, exit 1', () => {
-  for (const [variable, value] of [['PORT', 'abc'], ['PUBLIC_URL', 'http://example.com'], ['ACCESS_TOKEN_TTL', 'soon']] as const) {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app', 'main.ts')], { env: { ...baseEnv, [variable]: value }, encoding: 'utf8', cwd: ROOT });
+  for (const [variable, value] of [
+    ['PORT', 'abc'],
+    ['PUBLIC_URL', 'http://example.com'],
+    ['ACCESS_TOKEN_TTL', 'soon'],
+  ] as const) {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app', 'main.ts')], {
+      env: { ...baseEnv, [variable]: value },
+      encoding: 'utf8',
+      cwd: ROOT,
+    });
     assert.is(result.status, 1);
     assert.match(result.stderr.trim(), new RegExp(`^Invalid configuration: ${variable} `));
     assert.is(result.stderr.trim().split('\n').length, 1);

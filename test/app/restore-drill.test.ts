@@ -24,7 +24,9 @@ const readModels = async (server: TestServer): Promise<Record<string, unknown[]>
   const tables = server.services.projections.projections.flatMap((projection) => Object.keys(projection.tables)).sort();
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
-    const rows = (await server.services.db.query(`SELECT * FROM ${table}`)).rows.map((row) => JSON.stringify(row)).sort();
+    const rows = (await server.services.db.query(`SELECT * FROM ${table}`)).rows
+      .map((row) => JSON.stringify(row))
+      .sort();
     result[table] = rows;
   }
   return result;
@@ -43,7 +45,11 @@ test('export → empty store → import → start: identical read models, still-
     await original.services.users.create({ email: 'drill@example.com', password: 'drill-password' }, SYSTEM);
     ({ tokens } = await freshTokens(original));
     const user = await original.services.users.byEmail('drill@example.com');
-    await original.services.tools.memory.store.storeNote(user!.id, { title: 'Drill', content: 'restore me', tags: ['drill'] });
+    await original.services.tools.memory.store.storeNote(user!.id, {
+      title: 'Drill',
+      content: 'restore me',
+      tags: ['drill'],
+    });
     await original.services.projections.waitFor(await original.services.log.headPosition());
     before = await readModels(original);
     await exportEvents(original.services.log, dump);
@@ -58,7 +64,9 @@ test('export → empty store → import → start: identical read models, still-
   // Restore into an empty store with the CLI's path (no server running yet, no secret created).
   const second = useServer ? await createServerDatabase() : undefined;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-restore-'));
-  const db = second ? await openDatabase({ kind: 'server', url: second.url }) : await openDatabase({ kind: 'embedded', dataDir });
+  const db = second
+    ? await openDatabase({ kind: 'server', url: second.url })
+    : await openDatabase({ kind: 'embedded', dataDir });
   await migrate(db);
   const log = new PostgresEventLog(db);
   const imported = await importEvents(log, PassThrough.from([text]));
@@ -77,7 +85,11 @@ test('export → empty store → import → start: identical read models, still-
     for (const table of Object.keys(before!)) assert.equal(after[table], before![table], `read model ${table}`);
     const info = await restored.services.oauth.verifier.verify(tokens!.access_token, `${restored.base}/mcp`);
     assert.ok(info.subject, 'the access token issued before the backup verifies after the restore');
-    const refreshed = await tokenRequest(restored.base, { grant_type: 'refresh_token', refresh_token: tokens!.refresh_token, client_id: info.clientId });
+    const refreshed = await tokenRequest(restored.base, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens!.refresh_token,
+      client_id: info.clientId,
+    });
     assert.is(refreshed.status, 200, JSON.stringify(refreshed.body));
     assert.ok(await restored.services.users.authenticate('drill@example.com', 'drill-password'));
   } finally {

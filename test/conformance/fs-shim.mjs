@@ -3,5 +3,9 @@ import fs from 'node:fs';
 import { globSync as globPackageSync } from 'glob';
 
 export * from 'node:fs';
-export const globSync = (pattern, options = {}) => globPackageSync(pattern, { cwd: options.cwd ?? process.cwd(), ...(options.exclude ? { ignore: options.exclude } : {}) });
+export const globSync = (pattern, options = {}) =>
+  globPackageSync(pattern, {
+    cwd: options.cwd ?? process.cwd(),
+    ...(options.exclude ? { ignore: options.exclude } : {}),
+  });
 export default { ...fs, globSync };

@@ -8,12 +8,18 @@ import { fileURLToPath } from 'node:url';
 import { startTestServer } from '../support/server.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suiteEntry = path.join(path.dirname(createRequire(import.meta.url).resolve('@modelcontextprotocol/conformance/package.json')), 'dist', 'index.js');
+const suiteEntry = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@modelcontextprotocol/conformance/package.json')),
+  'dist',
+  'index.js',
+);
 
 export type ConformanceResult = { passed: number; failed: number; output: string };
 
 /** Starts a fixtures-mode server, runs the suite for `requirements` (a spec revision), stops the server. */
-export const runConformance = async (options: { requirements?: string; scenario?: string; suite?: 'active' | 'all' } = {}): Promise<ConformanceResult> => {
+export const runConformance = async (
+  options: { requirements?: string; scenario?: string; suite?: 'active' | 'all' } = {},
+): Promise<ConformanceResult> => {
   const server = await startTestServer({ MCP_CONFORMANCE_FIXTURES: '1' });
   try {
     const args = [suiteEntry, 'server', '--url', `${server.base}/mcp`];

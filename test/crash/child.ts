@@ -15,14 +15,19 @@ export const counter: Projection = {
   tables: { crash_counter: 'CREATE TABLE {crash_counter} (stream text PRIMARY KEY, count int NOT NULL)' },
   eventTypes: ['Count'],
   toStatements: (event, t) => [
-    { sql: `INSERT INTO ${t.crash_counter} (stream, count) VALUES ($1, 1) ON CONFLICT (stream) DO UPDATE SET count = ${t.crash_counter}.count + 1`, params: [event.stream] },
+    {
+      sql: `INSERT INTO ${t.crash_counter} (stream, count) VALUES ($1, 1) ON CONFLICT (stream) DO UPDATE SET count = ${t.crash_counter}.count + 1`,
+      params: [event.stream],
+    },
     // Slow enough that the parent can kill us mid-way.
     ...(event.revision % 25n === 0n ? [{ sql: 'SELECT pg_sleep(0.01)' }] : []),
   ],
 };
 
 const [mode, target] = process.argv.slice(2);
-const db = target!.startsWith('postgres') ? await openDatabase({ kind: 'server', url: target! }) : await openDatabase({ kind: 'embedded', dataDir: target! });
+const db = target!.startsWith('postgres')
+  ? await openDatabase({ kind: 'server', url: target! })
+  : await openDatabase({ kind: 'embedded', dataDir: target! });
 await migrate(db);
 const log = new PostgresEventLog(db, { pollMs: 50 });
 const runner = new ProjectionRunner(db, log, [counter], createLogger('silent'), { batchSize: 100, lockRetryMs: 100 });
@@ -30,14 +35,22 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 if (mode === 'seed') {
   for (let r = 0; r < PER_STREAM; r += 10) {
-    for (let s = 0; s < STREAMS; s += 1) await log.append(`c${s}`, Array.from({ length: 10 }, () => ({ type: 'Count', data: {} })));
+    for (let s = 0; s < STREAMS; s += 1)
+      await log.append(
+        `c${s}`,
+        Array.from({ length: 10 }, () => ({ type: 'Count', data: {} })),
+      );
   }
   say('seeded');
 } else if (mode === 'catchup') {
   await runner.start();
   const head = await log.headPosition();
   for (;;) {
-    const row = (await db.query<{ events_handled: string }>(`SELECT events_handled::text FROM projection_checkpoints WHERE name = 'crash_counter'`)).rows[0];
+    const row = (
+      await db.query<{ events_handled: string }>(
+        `SELECT events_handled::text FROM projection_checkpoints WHERE name = 'crash_counter'`,
+      )
+    ).rows[0];
     say(`handled ${row?.events_handled ?? 0}`);
     try {
       await runner.waitFor(head, { timeoutMs: 50 });

@@ -15,9 +15,15 @@ import { PER_STREAM, STREAMS } from './shared.ts';
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
 
 /** Runs the child; with killAfter, SIGKILLs it once it reports that many handled events. */
-const runChild = (mode: string, target: string, killAfter?: number): Promise<{ killed: boolean; lastHandled: number }> =>
+const runChild = (
+  mode: string,
+  target: string,
+  killAfter?: number,
+): Promise<{ killed: boolean; lastHandled: number }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, target], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, target], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let lastHandled = 0;
     let killed = false;
     let buffer = '';
@@ -40,13 +46,25 @@ const runChild = (mode: string, target: string, killAfter?: number): Promise<{ k
 const TOTAL = STREAMS * PER_STREAM;
 
 const check = async (db: Database, table = 'crash_counter') => {
-  const counts = (await db.query<{ count: number }>(`SELECT count FROM ${table} ORDER BY stream`)).rows.map((row) => row.count);
-  assert.equal(counts, Array.from({ length: STREAMS }, () => PER_STREAM));
-  const checkpoint = (await db.query<{ events_handled: string }>(`SELECT events_handled::text FROM projection_checkpoints WHERE name = 'crash_counter'`)).rows[0];
+  const counts = (await db.query<{ count: number }>(`SELECT count FROM ${table} ORDER BY stream`)).rows.map(
+    (row) => row.count,
+  );
+  assert.equal(
+    counts,
+    Array.from({ length: STREAMS }, () => PER_STREAM),
+  );
+  const checkpoint = (
+    await db.query<{ events_handled: string }>(
+      `SELECT events_handled::text FROM projection_checkpoints WHERE name = 'crash_counter'`,
+    )
+  ).rows[0];
   assert.is(Number(checkpoint!.events_handled), TOTAL);
 };
 
-const scenario = (name: string, target: () => Promise<{ url: string; open: () => Promise<Database>; drop(): Promise<void> }>) => {
+const scenario = (
+  name: string,
+  target: () => Promise<{ url: string; open: () => Promise<Database>; drop(): Promise<void> }>,
+) => {
   const test = suite(`crash: ${name}`);
   test('kill -9 during catch-up, then during rebuild: the read model equals the log', async () => {
     const t = await target();
@@ -62,14 +80,16 @@ const scenario = (name: string, target: () => Promise<{ url: string; open: () =>
       const second = await runChild('rebuild', t.url, 1_500);
       assert.ok(second.killed, 'the rebuild was killed mid-way');
       db = await t.open();
-      const pending = (await db.query(`SELECT status FROM projection_checkpoints WHERE name = 'crash_counter@rebuild'`)).rows[0];
+      const pending = (await db.query(`SELECT status FROM projection_checkpoints WHERE name = 'crash_counter@rebuild'`))
+        .rows[0];
       assert.equal(pending, { status: 'rebuilding' });
       await check(db); // the live tables kept serving, untouched
       await db.close();
       await runChild('rebuild', t.url); // resumes from the rebuild's own checkpoint
       db = await t.open();
       await check(db);
-      const generation = (await db.query(`SELECT generation FROM projection_checkpoints WHERE name = 'crash_counter'`)).rows[0];
+      const generation = (await db.query(`SELECT generation FROM projection_checkpoints WHERE name = 'crash_counter'`))
+        .rows[0];
       assert.equal(generation, { generation: 1 });
       await db.close();
     } finally {
@@ -87,5 +107,9 @@ if (serverUrl()) {
 }
 scenario('embedded PGlite (DATA_DIR)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-crash-'));
-  return { url: dir, open: () => openDatabase({ kind: 'embedded', dataDir: dir }), drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    url: dir,
+    open: () => openDatabase({ kind: 'embedded', dataDir: dir }),
+    drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 });

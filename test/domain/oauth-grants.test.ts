@@ -11,55 +11,205 @@ const given = specFor(grantDecider);
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 const grantId = '11111111-1111-4111-8111-111111111111';
-const request = { clientId: 'c1', redirectUri: 'https://app.example/cb', scopes: ['mcp:tools:read'], resource: 'https://as.example/mcp', codeChallenge: 'ch' };
-const requested: GrantEvent = { type: 'AuthorizationRequested', data: { grantId, ...request, expiresAt: at(600_000).toISOString(), at: t0.toISOString() } };
+const request = {
+  clientId: 'c1',
+  redirectUri: 'https://app.example/cb',
+  scopes: ['mcp:tools:read'],
+  resource: 'https://as.example/mcp',
+  codeChallenge: 'ch',
+};
+const requested: GrantEvent = {
+  type: 'AuthorizationRequested',
+  data: { grantId, ...request, expiresAt: at(600_000).toISOString(), at: t0.toISOString() },
+};
 const approved: GrantEvent[] = [
-  { type: 'ConsentGiven', data: { grantId, userId: 'u1', clientId: 'c1', scopes: ['mcp:tools:read'], remembered: false, at: at(1_000).toISOString() } },
-  { type: 'AuthorizationCodeIssued', data: { grantId, userId: 'u1', codeHash: 'code#', expiresAt: at(61_000).toISOString(), authTime: at(1_000).toISOString(), at: at(1_000).toISOString() } },
+  {
+    type: 'ConsentGiven',
+    data: {
+      grantId,
+      userId: 'u1',
+      clientId: 'c1',
+      scopes: ['mcp:tools:read'],
+      remembered: false,
+      at: at(1_000).toISOString(),
+    },
+  },
+  {
+    type: 'AuthorizationCodeIssued',
+    data: {
+      grantId,
+      userId: 'u1',
+      codeHash: 'code#',
+      expiresAt: at(61_000).toISOString(),
+      authTime: at(1_000).toISOString(),
+      at: at(1_000).toISOString(),
+    },
+  },
 ];
-const tokens = (n: number) => ({ accessTokenId: `${grantId}.a${n}`, accessExpiresAt: at(600_000 + n).toISOString(), refreshHash: `r${n}#`, refreshExpiresAt: at(86_400_000).toISOString() });
-const redeemed: GrantEvent = { type: 'AuthorizationCodeRedeemed', data: { grantId, clientId: 'c1', userId: 'u1', resource: request.resource, tokens: { ...tokens(1), scopes: ['mcp:tools:read'] }, at: at(2_000).toISOString() } };
-const redeem = (overrides: Record<string, unknown> = {}) => ({ type: 'RedeemCode' as const, codeHash: 'code#', clientId: 'c1', redirectUri: 'https://app.example/cb', verifierChallenge: 'ch', resource: undefined, tokens: tokens(1), now: at(2_000), ...overrides });
-const refresh = (overrides: Record<string, unknown> = {}) => ({ type: 'Refresh' as const, refreshHash: 'r1#', clientId: 'c1', scopes: undefined, resource: undefined, tokens: tokens(2), graceMs: 30_000, now: at(3_000), ...overrides });
+const tokens = (n: number) => ({
+  accessTokenId: `${grantId}.a${n}`,
+  accessExpiresAt: at(600_000 + n).toISOString(),
+  refreshHash: `r${n}#`,
+  refreshExpiresAt: at(86_400_000).toISOString(),
+});
+const redeemed: GrantEvent = {
+  type: 'AuthorizationCodeRedeemed',
+  data: {
+    grantId,
+    clientId: 'c1',
+    userId: 'u1',
+    resource: request.resource,
+    tokens: { ...tokens(1), scopes: ['mcp:tools:read'] },
+    at: at(2_000).toISOString(),
+  },
+};
+const redeem = (overrides: Record<string, unknown> = {}) => ({
+  type: 'RedeemCode' as const,
+  codeHash: 'code#',
+  clientId: 'c1',
+  redirectUri: 'https://app.example/cb',
+  verifierChallenge: 'ch',
+  resource: undefined,
+  tokens: tokens(1),
+  now: at(2_000),
+  ...overrides,
+});
+const refresh = (overrides: Record<string, unknown> = {}) => ({
+  type: 'Refresh' as const,
+  refreshHash: 'r1#',
+  clientId: 'c1',
+  scopes: undefined,
+  resource: undefined,
+  tokens: tokens(2),
+  graceMs: 30_000,
+  now: at(3_000),
+  ...overrides,
+});
 
 test('approve → ConsentGiven + AuthorizationCodeIssued; approving twice or after expiry → request_expired', () => {
-  given([requested]).when({ type: 'Approve', userId: 'u1', authTime: at(1_000), codeHash: 'code#', codeExpiresAt: at(61_000), remembered: false, now: at(1_000) }).then(approved);
-  given([requested, ...approved]).when({ type: 'Approve', userId: 'u1', authTime: at(1_000), codeHash: 'x', codeExpiresAt: at(61_000), remembered: false, now: at(1_000) }).thenFails('request_expired');
-  given([requested]).when({ type: 'Approve', userId: 'u1', authTime: t0, codeHash: 'x', codeExpiresAt: at(700_000), remembered: false, now: at(600_001) }).thenFails('request_expired');
+  given([requested])
+    .when({
+      type: 'Approve',
+      userId: 'u1',
+      authTime: at(1_000),
+      codeHash: 'code#',
+      codeExpiresAt: at(61_000),
+      remembered: false,
+      now: at(1_000),
+    })
+    .then(approved);
+  given([requested, ...approved])
+    .when({
+      type: 'Approve',
+      userId: 'u1',
+      authTime: at(1_000),
+      codeHash: 'x',
+      codeExpiresAt: at(61_000),
+      remembered: false,
+      now: at(1_000),
+    })
+    .thenFails('request_expired');
+  given([requested])
+    .when({
+      type: 'Approve',
+      userId: 'u1',
+      authTime: t0,
+      codeHash: 'x',
+      codeExpiresAt: at(700_000),
+      remembered: false,
+      now: at(600_001),
+    })
+    .thenFails('request_expired');
 });
 
 test('redeem → AuthorizationCodeRedeemed; wrong client, redirect, verifier, expiry, resource fail without events', () => {
-  given([requested, ...approved]).when(redeem()).then([redeemed]);
-  given([requested, ...approved]).when(redeem({ clientId: 'c2' })).thenFails('invalid_grant');
-  given([requested, ...approved]).when(redeem({ redirectUri: 'https://app.example/other' })).thenFails('invalid_grant');
-  given([requested, ...approved]).when(redeem({ verifierChallenge: 'nope' })).thenFails('invalid_grant');
-  given([requested, ...approved]).when(redeem({ verifierChallenge: undefined })).thenFails('invalid_request');
-  given([requested, ...approved]).when(redeem({ now: at(61_000) })).thenFails('invalid_grant');
-  given([requested, ...approved]).when(redeem({ resource: 'https://other.example/' })).thenFails('invalid_target');
+  given([requested, ...approved])
+    .when(redeem())
+    .then([redeemed]);
+  given([requested, ...approved])
+    .when(redeem({ clientId: 'c2' }))
+    .thenFails('invalid_grant');
+  given([requested, ...approved])
+    .when(redeem({ redirectUri: 'https://app.example/other' }))
+    .thenFails('invalid_grant');
+  given([requested, ...approved])
+    .when(redeem({ verifierChallenge: 'nope' }))
+    .thenFails('invalid_grant');
+  given([requested, ...approved])
+    .when(redeem({ verifierChallenge: undefined }))
+    .thenFails('invalid_request');
+  given([requested, ...approved])
+    .when(redeem({ now: at(61_000) }))
+    .thenFails('invalid_grant');
+  given([requested, ...approved])
+    .when(redeem({ resource: 'https://other.example/' }))
+    .thenFails('invalid_target');
   given([requested]).when(redeem()).thenFails('invalid_grant');
 });
 
 test('RFC 9700 §4.5: a redeemed code presented again revokes the grant (once)', () => {
-  given([requested, ...approved, redeemed]).when(redeem({ tokens: tokens(9) })).then([{ type: 'GrantRevoked', data: { grantId, reason: 'code_replay', at: at(2_000).toISOString() } }]);
-  const revoked: GrantEvent = { type: 'GrantRevoked', data: { grantId, reason: 'code_replay', at: at(2_000).toISOString() } };
-  given([requested, ...approved, redeemed, revoked]).when(redeem()).then([]);
+  given([requested, ...approved, redeemed])
+    .when(redeem({ tokens: tokens(9) }))
+    .then([{ type: 'GrantRevoked', data: { grantId, reason: 'code_replay', at: at(2_000).toISOString() } }]);
+  const revoked: GrantEvent = {
+    type: 'GrantRevoked',
+    data: { grantId, reason: 'code_replay', at: at(2_000).toISOString() },
+  };
+  given([requested, ...approved, redeemed, revoked])
+    .when(redeem())
+    .then([]);
 });
 
 test('refresh rotates; the previous token works within the grace window, reuse after it revokes the grant', () => {
-  const rotated: GrantEvent = { type: 'RefreshTokenRotated', data: { grantId, clientId: 'c1', userId: 'u1', resource: request.resource, previousHash: 'r1#', tokens: { ...tokens(2), scopes: ['mcp:tools:read'] }, at: at(3_000).toISOString() } };
-  given([requested, ...approved, redeemed]).when(refresh()).then([rotated]);
-  const inGrace = grantDecider.decide(refresh({ tokens: tokens(3), now: at(20_000) }), [requested, ...approved, redeemed, rotated].reduce(grantDecider.evolve, grantDecider.initialState()));
+  const rotated: GrantEvent = {
+    type: 'RefreshTokenRotated',
+    data: {
+      grantId,
+      clientId: 'c1',
+      userId: 'u1',
+      resource: request.resource,
+      previousHash: 'r1#',
+      tokens: { ...tokens(2), scopes: ['mcp:tools:read'] },
+      at: at(3_000).toISOString(),
+    },
+  };
+  given([requested, ...approved, redeemed])
+    .when(refresh())
+    .then([rotated]);
+  const inGrace = grantDecider.decide(
+    refresh({ tokens: tokens(3), now: at(20_000) }),
+    [requested, ...approved, redeemed, rotated].reduce(grantDecider.evolve, grantDecider.initialState()),
+  );
   assert.is(inGrace[0]!.type, 'RefreshTokenRotated');
-  given([requested, ...approved, redeemed, rotated]).when(refresh({ tokens: tokens(3), now: at(40_000) })).then([{ type: 'GrantRevoked', data: { grantId, reason: 'refresh_reuse', at: at(40_000).toISOString() } }]);
-  given([requested, ...approved, redeemed]).when(refresh({ scopes: ['mcp:tools:read', 'mcp:tools:write'] })).thenFails('invalid_scope');
-  given([requested, ...approved, redeemed]).when(refresh({ refreshHash: 'unknown' })).thenFails('invalid_grant');
-  given([requested, ...approved, redeemed]).when(refresh({ clientId: 'c2' })).thenFails('invalid_grant');
+  given([requested, ...approved, redeemed, rotated])
+    .when(refresh({ tokens: tokens(3), now: at(40_000) }))
+    .then([{ type: 'GrantRevoked', data: { grantId, reason: 'refresh_reuse', at: at(40_000).toISOString() } }]);
+  given([requested, ...approved, redeemed])
+    .when(refresh({ scopes: ['mcp:tools:read', 'mcp:tools:write'] }))
+    .thenFails('invalid_scope');
+  given([requested, ...approved, redeemed])
+    .when(refresh({ refreshHash: 'unknown' }))
+    .thenFails('invalid_grant');
+  given([requested, ...approved, redeemed])
+    .when(refresh({ clientId: 'c2' }))
+    .thenFails('invalid_grant');
 });
 
 test('revocation is idempotent; an access token of another grant is ignored', () => {
-  given([requested, ...approved, redeemed]).when({ type: 'RevokeGrant', reason: 'revoked', now: at(5_000) }).then([{ type: 'GrantRevoked', data: { grantId, reason: 'revoked', at: at(5_000).toISOString() } }]);
-  given([requested, ...approved, redeemed, { type: 'GrantRevoked', data: { grantId, reason: 'revoked', at: at(5_000).toISOString() } }]).when({ type: 'RevokeGrant', reason: 'revoked', now: at(6_000) }).then([]);
-  given([requested, ...approved, redeemed]).when({ type: 'RevokeAccessToken', accessTokenId: 'other', now: at(5_000) }).then([]);
+  given([requested, ...approved, redeemed])
+    .when({ type: 'RevokeGrant', reason: 'revoked', now: at(5_000) })
+    .then([{ type: 'GrantRevoked', data: { grantId, reason: 'revoked', at: at(5_000).toISOString() } }]);
+  given([
+    requested,
+    ...approved,
+    redeemed,
+    { type: 'GrantRevoked', data: { grantId, reason: 'revoked', at: at(5_000).toISOString() } },
+  ])
+    .when({ type: 'RevokeGrant', reason: 'revoked', now: at(6_000) })
+    .then([]);
+  given([requested, ...approved, redeemed])
+    .when({ type: 'RevokeAccessToken', accessTokenId: 'other', now: at(5_000) })
+    .then([]);
 });
 
 test('redirect URIs: registration rules and RFC 8252 loopback matching', () => {
@@ -75,8 +225,16 @@ test('redirect URIs: registration rules and RFC 8252 loopback matching', () => {
 });
 
 test('clients: a confidential client needs a secret hash; deleting twice is a no-op', () => {
-  const metadata = { clientName: 'x', redirectUris: ['https://a.example/cb'], grantTypes: ['authorization_code' as const], tokenEndpointAuthMethod: 'client_secret_basic' as const, applicationType: 'web' as const };
-  specFor(clientDecider)([]).when({ type: 'RegisterClient', clientId: 'c', metadata, source: 'admin', now: t0 }).thenFails('invalid_client_metadata');
+  const metadata = {
+    clientName: 'x',
+    redirectUris: ['https://a.example/cb'],
+    grantTypes: ['authorization_code' as const],
+    tokenEndpointAuthMethod: 'client_secret_basic' as const,
+    applicationType: 'web' as const,
+  };
+  specFor(clientDecider)([])
+    .when({ type: 'RegisterClient', clientId: 'c', metadata, source: 'admin', now: t0 })
+    .thenFails('invalid_client_metadata');
   specFor(clientDecider)([]).when({ type: 'DeleteClient', now: t0 }).then([]);
 });
 
@@ -84,11 +242,15 @@ test('keys: ensure adds only the first key; rotate retires the active one', () =
   const key = { kid: 'k1', alg: 'ES256' as const, publicJwk: {}, privateJwk: {} };
   const added = { type: 'SigningKeyAdded' as const, data: { ...key, at: t0.toISOString() } };
   specFor(keyDecider)([]).when({ type: 'EnsureSigningKey', key, now: t0 }).then([added]);
-  specFor(keyDecider)([added]).when({ type: 'EnsureSigningKey', key: { ...key, kid: 'k2' }, now: t0 }).then([]);
-  specFor(keyDecider)([added]).when({ type: 'RotateSigningKey', key: { ...key, kid: 'k2' }, now: t0 }).then([
-    { type: 'SigningKeyRetired', data: { kid: 'k1', at: t0.toISOString() } },
-    { type: 'SigningKeyAdded', data: { ...key, kid: 'k2', at: t0.toISOString() } },
-  ]);
+  specFor(keyDecider)([added])
+    .when({ type: 'EnsureSigningKey', key: { ...key, kid: 'k2' }, now: t0 })
+    .then([]);
+  specFor(keyDecider)([added])
+    .when({ type: 'RotateSigningKey', key: { ...key, kid: 'k2' }, now: t0 })
+    .then([
+      { type: 'SigningKeyRetired', data: { kid: 'k1', at: t0.toISOString() } },
+      { type: 'SigningKeyAdded', data: { ...key, kid: 'k2', at: t0.toISOString() } },
+    ]);
 });
 
 test.run();

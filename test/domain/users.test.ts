@@ -9,7 +9,14 @@ const now = new Date('2026-01-01T00:00:00Z');
 const userId = userIdForEmail('Ann@Example.com');
 const created: UserEvent = {
   type: 'UserCreated',
-  data: { userId, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', roles: ['user'], createdAt: now.toISOString() },
+  data: {
+    userId,
+    email: 'ann@example.com',
+    name: 'Ann',
+    passwordHash: 'h1',
+    roles: ['user'],
+    createdAt: now.toISOString(),
+  },
 };
 
 test('the user id depends on the normalized email only, and is UUID-shaped', () => {
@@ -19,20 +26,46 @@ test('the user id depends on the normalized email only, and is UUID-shaped', () 
 });
 
 test('create → UserCreated (roles deduplicated)', () => {
-  given([]).when({ type: 'CreateUser', userId, email: 'ann@example.com', name: 'Ann', passwordHash: 'h1', roles: ['user', 'user'], now }).then([created]);
+  given([])
+    .when({
+      type: 'CreateUser',
+      userId,
+      email: 'ann@example.com',
+      name: 'Ann',
+      passwordHash: 'h1',
+      roles: ['user', 'user'],
+      now,
+    })
+    .then([created]);
 });
 
 test('create twice → user_exists; bad email → invalid_email; no roles → invalid_roles', () => {
-  given([created]).when({ type: 'CreateUser', userId, email: 'ann@example.com', name: 'Ann', passwordHash: 'h', roles: ['user'], now }).thenFails('user_exists');
-  given([]).when({ type: 'CreateUser', userId, email: 'not-an-email', name: 'x', passwordHash: 'h', roles: ['user'], now }).thenFails('invalid_email');
-  given([]).when({ type: 'CreateUser', userId, email: 'a@b.c', name: 'x', passwordHash: 'h', roles: [], now }).thenFails('invalid_roles');
+  given([created])
+    .when({
+      type: 'CreateUser',
+      userId,
+      email: 'ann@example.com',
+      name: 'Ann',
+      passwordHash: 'h',
+      roles: ['user'],
+      now,
+    })
+    .thenFails('user_exists');
+  given([])
+    .when({ type: 'CreateUser', userId, email: 'not-an-email', name: 'x', passwordHash: 'h', roles: ['user'], now })
+    .thenFails('invalid_email');
+  given([])
+    .when({ type: 'CreateUser', userId, email: 'a@b.c', name: 'x', passwordHash: 'h', roles: [], now })
+    .thenFails('invalid_roles');
 });
 
 test('disable is idempotent; enable reverses it', () => {
   const disabled: UserEvent = { type: 'UserDisabled', data: { userId, at: now.toISOString() } };
   given([created]).when({ type: 'DisableUser', now }).then([disabled]);
   given([created, disabled]).when({ type: 'DisableUser', now }).then([]);
-  given([created, disabled]).when({ type: 'EnableUser', now }).then([{ type: 'UserEnabled', data: { userId, at: now.toISOString() } }]);
+  given([created, disabled])
+    .when({ type: 'EnableUser', now })
+    .then([{ type: 'UserEnabled', data: { userId, at: now.toISOString() } }]);
   given([created]).when({ type: 'EnableUser', now }).then([]);
 });
 
@@ -42,14 +75,23 @@ test('commands on a missing user → user_not_found', () => {
 });
 
 test('change password and roles; same roles change nothing', () => {
-  given([created]).when({ type: 'ChangePassword', passwordHash: 'h2', now }).then([{ type: 'UserPasswordChanged', data: { userId, passwordHash: 'h2', at: now.toISOString() } }]);
-  given([created]).when({ type: 'SetRoles', roles: ['user'], now }).then([]);
-  given([created]).when({ type: 'SetRoles', roles: ['user', 'admin'], now }).then([{ type: 'UserRolesChanged', data: { userId, roles: ['admin', 'user'], at: now.toISOString() } }]);
+  given([created])
+    .when({ type: 'ChangePassword', passwordHash: 'h2', now })
+    .then([{ type: 'UserPasswordChanged', data: { userId, passwordHash: 'h2', at: now.toISOString() } }]);
+  given([created])
+    .when({ type: 'SetRoles', roles: ['user'], now })
+    .then([]);
+  given([created])
+    .when({ type: 'SetRoles', roles: ['user', 'admin'], now })
+    .then([{ type: 'UserRolesChanged', data: { userId, roles: ['admin', 'user'], at: now.toISOString() } }]);
   given([created]).when({ type: 'SetRoles', roles: [], now }).thenFails('invalid_roles');
 });
 
 test('evolve folds to the latest state', () => {
-  const state = [created, { type: 'UserDisabled', data: { userId, at: '' } } as UserEvent].reduce(userDecider.evolve, userDecider.initialState());
+  const state = [created, { type: 'UserDisabled', data: { userId, at: '' } } as UserEvent].reduce(
+    userDecider.evolve,
+    userDecider.initialState(),
+  );
   assert.is(state.status, 'disabled');
 });
 

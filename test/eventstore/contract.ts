@@ -37,16 +37,23 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
 
   test('append to a new stream with no_stream, read it back in order', async ({ log }) => {
     const id = stream();
-    const result = await log.append(id, [
-      { type: 'Created', data: { n: 1 }, metadata: { actor: 'a' } },
-      { type: 'Renamed', data: { n: 2, nested: { list: [1, 'x', null] } } },
-    ], { expectedVersion: 'no_stream' });
+    const result = await log.append(
+      id,
+      [
+        { type: 'Created', data: { n: 1 }, metadata: { actor: 'a' } },
+        { type: 'Renamed', data: { n: 2, nested: { list: [1, 'x', null] } } },
+      ],
+      { expectedVersion: 'no_stream' },
+    );
     assert.is(result.nextExpectedVersion, 1n);
     const events = await log.readStream(id);
-    assert.equal(events.map((e) => [e.type, e.revision, e.data]), [
-      ['Created', 0n, { n: 1 }],
-      ['Renamed', 1n, { n: 2, nested: { list: [1, 'x', null] } }],
-    ]);
+    assert.equal(
+      events.map((e) => [e.type, e.revision, e.data]),
+      [
+        ['Created', 0n, { n: 1 }],
+        ['Renamed', 1n, { n: 2, nested: { list: [1, 'x', null] } }],
+      ],
+    );
     assert.equal(events[0]!.metadata, { actor: 'a' });
     assert.ok(comparePositions(events[0]!.position, events[1]!.position) < 0);
     assert.equal(events[1]!.position, result.position);
@@ -59,19 +66,31 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     const id = stream();
     await log.append(id, [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' });
     await log.append(id, [{ type: 'B', data: {} }], { expectedVersion: 0n });
-    const error = await rejects(log.append(id, [{ type: 'C', data: {} }], { expectedVersion: 0n }), WrongExpectedVersionError);
+    const error = await rejects(
+      log.append(id, [{ type: 'C', data: {} }], { expectedVersion: 0n }),
+      WrongExpectedVersionError,
+    );
     assert.is(error.actual, 1n);
     assert.is(error.stream, id);
-    assert.equal((await log.readStream(id)).map((e) => e.type), ['A', 'B']);
+    assert.equal(
+      (await log.readStream(id)).map((e) => e.type),
+      ['A', 'B'],
+    );
   });
 
   test('no_stream on an existing stream and stream_exists on a missing one both fail', async ({ log }) => {
     const id = stream();
     await log.append(id, [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' });
-    const again = await rejects(log.append(id, [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' }), WrongExpectedVersionError);
+    const again = await rejects(
+      log.append(id, [{ type: 'A', data: {} }], { expectedVersion: 'no_stream' }),
+      WrongExpectedVersionError,
+    );
     assert.is(again.actual, 0n);
     const missing = stream();
-    const error = await rejects(log.append(missing, [{ type: 'A', data: {} }], { expectedVersion: 'stream_exists' }), WrongExpectedVersionError);
+    const error = await rejects(
+      log.append(missing, [{ type: 'A', data: {} }], { expectedVersion: 'stream_exists' }),
+      WrongExpectedVersionError,
+    );
     assert.is(error.actual, undefined);
     assert.equal(await log.readStream(missing), []);
     const ok = await log.append(id, [{ type: 'B', data: {} }], { expectedVersion: 'stream_exists' });
@@ -92,14 +111,19 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
       assert.is(won.length, 1);
       assert.is(lost.length, 5);
       for (const loss of lost) assert.instance(loss.reason, WrongExpectedVersionError);
-      assert.equal((await log.readStream(id)).map((e) => e.revision), [0n, 1n]);
+      assert.equal(
+        (await log.readStream(id)).map((e) => e.revision),
+        [0n, 1n],
+      );
     }
   });
 
   test('concurrent no_stream creations: exactly one wins', async ({ log }) => {
     const id = stream();
     const attempts = await Promise.allSettled(
-      Array.from({ length: 4 }, () => log.append(id, [{ type: 'Created', data: {} }], { expectedVersion: 'no_stream' })),
+      Array.from({ length: 4 }, () =>
+        log.append(id, [{ type: 'Created', data: {} }], { expectedVersion: 'no_stream' }),
+      ),
     );
     assert.is(attempts.filter((a) => a.status === 'fulfilled').length, 1);
     assert.is((await log.readStream(id)).length, 1);
@@ -109,27 +133,58 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     const id = stream();
     const eventId = randomUUID();
     await log.append(id, [{ type: 'A', data: {}, id: eventId }]);
-    await rejects(log.append(id, [{ type: 'B', data: {} }, { type: 'C', data: {}, id: eventId }]), DuplicateEventError);
-    assert.equal((await log.readStream(id)).map((e) => e.type), ['A']);
+    await rejects(
+      log.append(id, [
+        { type: 'B', data: {} },
+        { type: 'C', data: {}, id: eventId },
+      ]),
+      DuplicateEventError,
+    );
+    assert.equal(
+      (await log.readStream(id)).map((e) => e.type),
+      ['A'],
+    );
     assert.is(await log.streamVersion(id), 0n);
   });
 
-  test('appendMany: several streams in one call, revisions continue each stream, results in input order', async ({ log }) => {
+  test('appendMany: several streams in one call, revisions continue each stream, results in input order', async ({
+    log,
+  }) => {
     const [existing, fresh, withMetadata] = [stream('many'), stream('many'), stream('many')];
-    await log.append(existing, [{ type: 'A0', data: {} }, { type: 'A1', data: {} }]);
+    await log.append(existing, [
+      { type: 'A0', data: {} },
+      { type: 'A1', data: {} },
+    ]);
     await log.setStreamMetadata(withMetadata, { maxCount: 100 });
     const results = await log.appendMany([
       { stream: fresh, events: [{ type: 'F0', data: { n: 0 } }] },
-      { stream: existing, events: [{ type: 'A2', data: {} }, { type: 'A3', data: { deep: [1] } }] },
+      {
+        stream: existing,
+        events: [
+          { type: 'A2', data: {} },
+          { type: 'A3', data: { deep: [1] } },
+        ],
+      },
       { stream: withMetadata, events: [{ type: 'M0', data: {}, metadata: { actor: 'x' } }] },
     ]);
-    assert.equal(results.map((result) => result.nextExpectedVersion), [0n, 3n, 0n]);
+    assert.equal(
+      results.map((result) => result.nextExpectedVersion),
+      [0n, 3n, 0n],
+    );
     const read = await Promise.all([fresh, existing, withMetadata].map((id) => log.readStream(id)));
-    assert.equal(read.map((events) => events.map((event) => [event.type, event.revision])), [
-      [['F0', 0n]],
-      [['A0', 0n], ['A1', 1n], ['A2', 2n], ['A3', 3n]],
-      [['M0', 0n]],
-    ]);
+    assert.equal(
+      read.map((events) => events.map((event) => [event.type, event.revision])),
+      [
+        [['F0', 0n]],
+        [
+          ['A0', 0n],
+          ['A1', 1n],
+          ['A2', 2n],
+          ['A3', 3n],
+        ],
+        [['M0', 0n]],
+      ],
+    );
     assert.equal(read[1]![3]!.data, { deep: [1] });
     assert.equal(read[2]![0]!.metadata, { actor: 'x' });
     assert.equal(results[0]!.position, read[0]![0]!.position);
@@ -138,14 +193,29 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     assert.is(await log.streamVersion(existing), 3n);
   });
 
-  test('appendMany: concurrent calls over the same streams in opposite orders all land, no revision twice', async ({ log }) => {
+  test('appendMany: concurrent calls over the same streams in opposite orders all land, no revision twice', async ({
+    log,
+  }) => {
     const [a, b] = [stream('many'), stream('many')];
     await Promise.all(
-      Array.from({ length: 8 }, (_, i) => log.appendMany((i % 2 ? [a, b] : [b, a]).map((id) => ({ stream: id, events: [{ type: `E${i}`, data: {} }, { type: `E${i}`, data: {} }] })))),
+      Array.from({ length: 8 }, (_, i) =>
+        log.appendMany(
+          (i % 2 ? [a, b] : [b, a]).map((id) => ({
+            stream: id,
+            events: [
+              { type: `E${i}`, data: {} },
+              { type: `E${i}`, data: {} },
+            ],
+          })),
+        ),
+      ),
     );
     for (const id of [a, b]) {
       const events = await log.readStream(id);
-      assert.equal(events.map((event) => event.revision), Array.from({ length: 16 }, (_, i) => BigInt(i)));
+      assert.equal(
+        events.map((event) => event.revision),
+        Array.from({ length: 16 }, (_, i) => BigInt(i)),
+      );
       // Each call's two events are next to each other in its stream.
       for (let i = 0; i < 16; i += 2) assert.is(events[i]!.type, events[i + 1]!.type);
     }
@@ -154,8 +224,30 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
   test('appendMany: bad input is refused and writes nothing', async ({ log }) => {
     const id = stream('many');
     assert.match((await rejects(log.appendMany([]), Error)).message, /at least one stream/);
-    assert.match((await rejects(log.appendMany([{ stream: id, events: [{ type: 'A', data: {} }] }, { stream: id, events: [{ type: 'B', data: {} }] }]), Error)).message, /twice/);
-    assert.match((await rejects(log.appendMany([{ stream: id, events: [{ type: 'A', data: {} }] }, { stream: stream('many'), events: [] }]), Error)).message, /at least one event/);
+    assert.match(
+      (
+        await rejects(
+          log.appendMany([
+            { stream: id, events: [{ type: 'A', data: {} }] },
+            { stream: id, events: [{ type: 'B', data: {} }] },
+          ]),
+          Error,
+        )
+      ).message,
+      /twice/,
+    );
+    assert.match(
+      (
+        await rejects(
+          log.appendMany([
+            { stream: id, events: [{ type: 'A', data: {} }] },
+            { stream: stream('many'), events: [] },
+          ]),
+          Error,
+        )
+      ).message,
+      /at least one event/,
+    );
     assert.is(await log.streamVersion(id), undefined);
   });
 
@@ -166,21 +258,45 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     const eventId = randomUUID();
     await log.append(first, [{ type: 'A', data: {}, id: eventId }]);
     await rejects(
-      log.appendMany([{ stream: second, events: [{ type: 'B', data: {} }] }, { stream: first, events: [{ type: 'C', data: {}, id: eventId }] }]),
+      log.appendMany([
+        { stream: second, events: [{ type: 'B', data: {} }] },
+        { stream: first, events: [{ type: 'C', data: {}, id: eventId }] },
+      ]),
       DuplicateEventError,
     );
     assert.is(await log.streamVersion(second), undefined);
-    assert.equal((await log.readStream(first)).map((event) => event.type), ['A']);
+    assert.equal(
+      (await log.readStream(first)).map((event) => event.type),
+      ['A'],
+    );
   });
 
   test('readStream: backwards, fromRevision, maxCount', async ({ log }) => {
     const id = stream();
-    await log.append(id, Array.from({ length: 5 }, (_, i) => ({ type: `E${i}`, data: { i } })));
-    assert.equal((await log.readStream(id, { backwards: true })).map((e) => e.type), ['E4', 'E3', 'E2', 'E1', 'E0']);
-    assert.equal((await log.readStream(id, { fromRevision: 3n })).map((e) => e.type), ['E3', 'E4']);
-    assert.equal((await log.readStream(id, { maxCount: 2 })).map((e) => e.type), ['E0', 'E1']);
-    assert.equal((await log.readStream(id, { backwards: true, maxCount: 1 })).map((e) => e.type), ['E4']);
-    assert.equal((await log.readStream(id, { backwards: true, fromRevision: 1n })).map((e) => e.type), ['E1', 'E0']);
+    await log.append(
+      id,
+      Array.from({ length: 5 }, (_, i) => ({ type: `E${i}`, data: { i } })),
+    );
+    assert.equal(
+      (await log.readStream(id, { backwards: true })).map((e) => e.type),
+      ['E4', 'E3', 'E2', 'E1', 'E0'],
+    );
+    assert.equal(
+      (await log.readStream(id, { fromRevision: 3n })).map((e) => e.type),
+      ['E3', 'E4'],
+    );
+    assert.equal(
+      (await log.readStream(id, { maxCount: 2 })).map((e) => e.type),
+      ['E0', 'E1'],
+    );
+    assert.equal(
+      (await log.readStream(id, { backwards: true, maxCount: 1 })).map((e) => e.type),
+      ['E4'],
+    );
+    assert.equal(
+      (await log.readStream(id, { backwards: true, fromRevision: 1n })).map((e) => e.type),
+      ['E1', 'E0'],
+    );
     assert.equal(await log.readStream(stream()), []);
   });
 
@@ -189,7 +305,10 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     const streams = [stream('a'), stream('b'), stream('c')];
     for (let i = 0; i < 12; i += 1) await log.append(streams[i % 3]!, [{ type: 'Paged', data: { i, tag } }]);
     // One batch of 120 spans a power of ten inside a single transaction: positions must sort as numbers.
-    await log.append(streams[0]!, Array.from({ length: 120 }, (_, k) => ({ type: 'Paged', data: { i: 12 + k, tag } })));
+    await log.append(
+      streams[0]!,
+      Array.from({ length: 120 }, (_, k) => ({ type: 'Paged', data: { i: 12 + k, tag } })),
+    );
     const seen: RecordedEvent[] = [];
     let after = undefined as RecordedEvent['position'] | undefined;
     const mine = () => seen.filter((e) => (e.data as { tag?: string }).tag === tag);
@@ -206,7 +325,10 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
       after = page[page.length - 1]!.position;
     }
     const ours = mine();
-    assert.equal(ours.map((e) => (e.data as { i: number }).i), Array.from({ length: 132 }, (_, i) => i));
+    assert.equal(
+      ours.map((e) => (e.data as { i: number }).i),
+      Array.from({ length: 132 }, (_, i) => i),
+    );
     assert.is(new Set(seen.map((e) => e.id)).size, seen.length);
     for (let i = 1; i < seen.length; i += 1) assert.ok(comparePositions(seen[i - 1]!.position, seen[i]!.position) < 0);
     const head = await log.headPosition();
@@ -225,13 +347,18 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
       },
     });
     await until(() => received.length === 1);
-    await log.append(id, [{ type: 'After1', data: { tag } }, { type: 'After2', data: { tag } }]);
+    await log.append(id, [
+      { type: 'After1', data: { tag } },
+      { type: 'After2', data: { tag } },
+    ]);
     await until(() => received.length === 3);
     await subscription.close();
     assert.equal(received, ['Before', 'After1', 'After2']);
   });
 
-  test('subscribeAll: live subscriptions (slow, small-batched, late, reopened) each see every event once, in order, under concurrent writers', async ({ log }) => {
+  test('subscribeAll: live subscriptions (slow, small-batched, late, reopened) each see every event once, in order, under concurrent writers', async ({
+    log,
+  }) => {
     const tag = randomUUID();
     const start = await log.headPosition();
     type Seen = { events: RecordedEvent[]; subscription?: { close(): Promise<void> } };
@@ -259,12 +386,19 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
       (async () => {
         for (let i = 0; i < 25; i += 1) {
           if (i % 2) await log.append(stream('sub'), [{ type: 'T', data: { tag, w, i } }]);
-          else await log.appendMany([{ stream: stream('sub'), events: [{ type: 'T', data: { tag, w, i } }] }, { stream: stream('sub'), events: [{ type: 'T', data: { tag, w, i, second: true } }] }]);
+          else
+            await log.appendMany([
+              { stream: stream('sub'), events: [{ type: 'T', data: { tag, w, i } }] },
+              { stream: stream('sub'), events: [{ type: 'T', data: { tag, w, i, second: true } }] },
+            ]);
           if (w === 0 && i === 10) open(late, {});
           if (w === 1 && i === 12) {
             // Closed and opened again from where it stopped: nothing lost, nothing twice.
             await reopened.subscription!.close();
-            open(reopened, reopened.events.length ? { after: reopened.events[reopened.events.length - 1]!.position } : {});
+            open(
+              reopened,
+              reopened.events.length ? { after: reopened.events[reopened.events.length - 1]!.position } : {},
+            );
           }
         }
       })(),
@@ -278,7 +412,8 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
       await seen.subscription!.close();
       assert.is(ours(seen).length, expected);
       assert.is(new Set(seen.events.map((event) => event.id)).size, seen.events.length);
-      for (let i = 1; i < seen.events.length; i += 1) assert.ok(comparePositions(seen.events[i - 1]!.position, seen.events[i]!.position) < 0);
+      for (let i = 1; i < seen.events.length; i += 1)
+        assert.ok(comparePositions(seen.events[i - 1]!.position, seen.events[i]!.position) < 0);
     }
   });
 
@@ -301,12 +436,21 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
 
   test('stream metadata: retention hides old events ($maxCount, $tb)', async ({ log }) => {
     const id = stream('retained');
-    await log.append(id, Array.from({ length: 6 }, (_, i) => ({ type: 'Tick', data: { i } })));
+    await log.append(
+      id,
+      Array.from({ length: 6 }, (_, i) => ({ type: 'Tick', data: { i } })),
+    );
     await log.setStreamMetadata(id, { maxCount: 3 });
     assert.equal(await log.getStreamMetadata(id), { maxCount: 3 });
-    assert.equal((await log.readStream(id)).map((e) => (e.data as { i: number }).i), [3, 4, 5]);
+    assert.equal(
+      (await log.readStream(id)).map((e) => (e.data as { i: number }).i),
+      [3, 4, 5],
+    );
     await log.setStreamMetadata(id, { truncateBefore: 5n });
-    assert.equal((await log.readStream(id)).map((e) => (e.data as { i: number }).i), [5]);
+    assert.equal(
+      (await log.readStream(id)).map((e) => (e.data as { i: number }).i),
+      [5],
+    );
     assert.equal(await log.getStreamMetadata(stream()), {});
     // The version keeps counting: appends after truncation continue the revisions.
     const next = await log.append(id, [{ type: 'Tick', data: { i: 6 } }], { expectedVersion: 5n });

@@ -25,13 +25,21 @@ test('appends made while a commit is in flight share the next one; each caller g
   const log = new MemoryEventLog();
   const store = counting(log);
   const commits = new GroupCommit(store);
-  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => commits.append(`s-${i % 3}`, [{ type: 'E', data: { i } }])));
+  const results = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => commits.append(`s-${i % 3}`, [{ type: 'E', data: { i } }])),
+  );
   // The first tick's 30 appends fit in one commit of three streams.
   assert.equal(store.calls, [['s-0', 's-1', 's-2']]);
-  assert.equal(results.map((result) => result.nextExpectedVersion), Array.from({ length: 30 }, (_, i) => BigInt(Math.floor(i / 3))));
+  assert.equal(
+    results.map((result) => result.nextExpectedVersion),
+    Array.from({ length: 30 }, (_, i) => BigInt(Math.floor(i / 3))),
+  );
   for (const stream of ['s-0', 's-1', 's-2']) {
     const events = await log.readStream(stream);
-    assert.equal(events.map((event) => (event.data as { i: number }).i), Array.from({ length: 10 }, (_, k) => k * 3 + Number(stream.at(-1))));
+    assert.equal(
+      events.map((event) => (event.data as { i: number }).i),
+      Array.from({ length: 10 }, (_, k) => k * 3 + Number(stream.at(-1))),
+    );
   }
   assert.equal(commits.stats, { commits: 1, events: 30 });
 });
@@ -45,7 +53,10 @@ test('a stream keeps its order across commits; flush waits for everything queued
   await new Promise((resolve) => setImmediate(resolve));
   for (const n of [2, 3, 4]) void commits.append('s', [{ type: 'E', data: { n } }]);
   await commits.flush();
-  assert.equal((await log.readStream('s')).map((event) => (event.data as { n: number }).n), [1, 2, 3, 4]);
+  assert.equal(
+    (await log.readStream('s')).map((event) => (event.data as { n: number }).n),
+    [1, 2, 3, 4],
+  );
   // The first append was in flight when the others came: two commits, in order.
   assert.equal(store.calls, [['s'], ['s']]);
 });
@@ -83,7 +94,14 @@ test('a backlog larger than a commit goes out in several, oldest streams first',
   const log = new MemoryEventLog();
   const store = counting(log);
   const commits = new GroupCommit(store, 4);
-  await Promise.all(['a', 'b', 'c', 'd', 'e'].map((stream) => commits.append(stream, [{ type: 'E', data: {} }, { type: 'E', data: {} }])));
+  await Promise.all(
+    ['a', 'b', 'c', 'd', 'e'].map((stream) =>
+      commits.append(stream, [
+        { type: 'E', data: {} },
+        { type: 'E', data: {} },
+      ]),
+    ),
+  );
   assert.equal(store.calls, [['a', 'b'], ['c', 'd'], ['e']]);
 });
 

@@ -14,9 +14,15 @@ test('memory: scavenge drops what $maxAge hides', async () => {
   now = new Date('2026-01-01T02:00:00Z');
   await log.append('s', [{ type: 'New', data: {} }]);
   await log.setStreamMetadata('s', { maxAgeSeconds: 3600 });
-  assert.equal((await log.readStream('s')).map((e) => e.type), ['New']);
+  assert.equal(
+    (await log.readStream('s')).map((e) => e.type),
+    ['New'],
+  );
   assert.is(await log.scavenge(), 1);
-  assert.equal((await log.readAll()).map((e) => e.type), ['New']);
+  assert.equal(
+    (await log.readAll()).map((e) => e.type),
+    ['New'],
+  );
 });
 
 test.run();

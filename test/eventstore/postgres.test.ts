@@ -24,13 +24,22 @@ pglite('PGlite: scavenge deletes what retention hides, nothing else', async ({ l
   const pg = log as PostgresEventLog;
   const kept = `keep-${randomUUID()}`;
   const trimmed = `trim-${randomUUID()}`;
-  await pg.append(kept, [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
-  await pg.append(trimmed, Array.from({ length: 5 }, (_, i) => ({ type: 'T', data: { i } })));
+  await pg.append(kept, [
+    { type: 'A', data: {} },
+    { type: 'B', data: {} },
+  ]);
+  await pg.append(
+    trimmed,
+    Array.from({ length: 5 }, (_, i) => ({ type: 'T', data: { i } })),
+  );
   await pg.setStreamMetadata(trimmed, { maxCount: 2 });
   const removed = await pg.scavenge();
   assert.ok(removed >= 3);
   const all = await pg.readAll({ maxCount: 10_000 });
-  assert.equal(all.filter((e) => e.stream === trimmed).map((e) => (e.data as { i: number }).i), [3, 4]);
+  assert.equal(
+    all.filter((e) => e.stream === trimmed).map((e) => (e.data as { i: number }).i),
+    [3, 4],
+  );
   assert.is(all.filter((e) => e.stream === kept).length, 2);
 });
 
@@ -68,115 +77,132 @@ if (!serverUrl()) {
 
   // The reason for transaction_id + pg_snapshot_xmin: a transaction that took a lower sequence number
   // but commits after a higher-numbered one must not be skipped by a reader already past the higher one.
-  server('server: a reader never skips an event whose transaction commits after a later-numbered one', async ({ log }) => {
-    const pg = log as PostgresEventLog;
-    const db = (pg as unknown as { db: TestDatabase['db'] }).db;
-    const tag = randomUUID();
-    const head = await pg.headPosition();
-    const seen: RecordedEvent[] = [];
-    let cursor = head;
-    const read = async () => {
-      const page = await pg.readAll(cursor ? { after: cursor, maxCount: 100 } : { maxCount: 100 });
-      if (page.length > 0) cursor = page[page.length - 1]!.position;
-      seen.push(...page.filter((e) => (e.data as { tag?: string }).tag === tag));
-    };
-    // Transaction A opens first and inserts (lower global_position), then stays open.
-    const slow = await db.connect();
-    await slow.query('BEGIN');
-    await slow.query(
-      `INSERT INTO event_streams (stream_id, version) VALUES ($1, 0)`,
-      [`slow-${tag}`],
-    );
-    await slow.query(
-      `INSERT INTO events (stream_id, stream_revision, event_id, event_type, data) VALUES ($1, 0, $2, 'Slow', $3)`,
-      [`slow-${tag}`, randomUUID(), JSON.stringify({ tag })],
-    );
-    try {
-      // Transaction B appends (higher global_position) and commits first.
-      await pg.append(`fast-${tag}`, [{ type: 'Fast', data: { tag } }]);
-      await read();
-      // B must be held back while A is open: seeing it now would move the reader past A's position.
-      assert.equal(seen.map((e) => e.type), []);
-      await slow.query('COMMIT');
-    } finally {
-      slow.release();
-    }
-    await read();
-    assert.equal(seen.map((e) => e.type), ['Slow', 'Fast']);
-    assert.ok(seen[0]!.position.prepare < seen[1]!.position.prepare);
-  });
-
-  server('server: concurrent writers on many streams, a live subscriber sees every event exactly once', async ({ log }) => {
-    const tag = randomUUID();
-    const seen = new Map<string, number>();
-    const start = await log.headPosition();
-    const subscription = log.subscribeAll({
-      ...(start ? { after: start } : {}),
-      onEvents: async (events) => {
-        for (const e of events) if ((e.data as { tag?: string }).tag === tag) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
-      },
-    });
-    const writers = Array.from({ length: 8 }, (_, w) =>
-      (async () => {
-        for (let i = 0; i < 25; i += 1) await log.append(`w${w}-${tag}`, [{ type: 'W', data: { tag, i } }]);
-      })(),
-    );
-    await Promise.all(writers);
-    const deadline = Date.now() + 5_000;
-    while (seen.size < 200 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    await subscription.close();
-    assert.is(seen.size, 200);
-    assert.ok([...seen.values()].every((count) => count === 1));
-  });
-
-  server("server: another log's append wakes a subscriber at once (NOTIFY); a log's own NOTIFY does not make it read again", async () => {
-    // Two logs on one database, as two instances. Polling is slowed down so that only wake-ups can
-    // explain a prompt delivery.
-    const database = await serverDatabase();
-    const reader = new PostgresEventLog(database.db, { pollMs: 10_000 });
-    const writer = new PostgresEventLog(database.db, { pollMs: 10_000 });
-    const reads = { reader: 0, writer: 0 };
-    for (const [name, instance] of [['reader', reader], ['writer', writer]] as const) {
-      const readAll = instance.readAll.bind(instance);
-      instance.readAll = async (options) => {
-        reads[name] += 1;
-        return readAll(options);
+  server(
+    'server: a reader never skips an event whose transaction commits after a later-numbered one',
+    async ({ log }) => {
+      const pg = log as PostgresEventLog;
+      const db = (pg as unknown as { db: TestDatabase['db'] }).db;
+      const tag = randomUUID();
+      const head = await pg.headPosition();
+      const seen: RecordedEvent[] = [];
+      let cursor = head;
+      const read = async () => {
+        const page = await pg.readAll(cursor ? { after: cursor, maxCount: 100 } : { maxCount: 100 });
+        if (page.length > 0) cursor = page[page.length - 1]!.position;
+        seen.push(...page.filter((e) => (e.data as { tag?: string }).tag === tag));
       };
-    }
-    const tag = randomUUID();
-    const received = { reader: 0, writer: 0 };
-    const subscriptions = (['reader', 'writer'] as const).map((name) => {
-      const instance = name === 'reader' ? reader : writer;
-      return instance.subscribeAll({
+      // Transaction A opens first and inserts (lower global_position), then stays open.
+      const slow = await db.connect();
+      await slow.query('BEGIN');
+      await slow.query(`INSERT INTO event_streams (stream_id, version) VALUES ($1, 0)`, [`slow-${tag}`]);
+      await slow.query(
+        `INSERT INTO events (stream_id, stream_revision, event_id, event_type, data) VALUES ($1, 0, $2, 'Slow', $3)`,
+        [`slow-${tag}`, randomUUID(), JSON.stringify({ tag })],
+      );
+      try {
+        // Transaction B appends (higher global_position) and commits first.
+        await pg.append(`fast-${tag}`, [{ type: 'Fast', data: { tag } }]);
+        await read();
+        // B must be held back while A is open: seeing it now would move the reader past A's position.
+        assert.equal(
+          seen.map((e) => e.type),
+          [],
+        );
+        await slow.query('COMMIT');
+      } finally {
+        slow.release();
+      }
+      await read();
+      assert.equal(
+        seen.map((e) => e.type),
+        ['Slow', 'Fast'],
+      );
+      assert.ok(seen[0]!.position.prepare < seen[1]!.position.prepare);
+    },
+  );
+
+  server(
+    'server: concurrent writers on many streams, a live subscriber sees every event exactly once',
+    async ({ log }) => {
+      const tag = randomUUID();
+      const seen = new Map<string, number>();
+      const start = await log.headPosition();
+      const subscription = log.subscribeAll({
+        ...(start ? { after: start } : {}),
         onEvents: async (events) => {
-          received[name] += events.filter((event) => (event.data as { tag?: string }).tag === tag).length;
+          for (const e of events)
+            if ((e.data as { tag?: string }).tag === tag) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
         },
       });
-    });
-    try {
-      // Both tails are idle and listening.
-      let settled = -1;
-      while (settled !== reads.reader + reads.writer) {
-        settled = reads.reader + reads.writer;
-        await new Promise((resolve) => setTimeout(resolve, 300));
+      const writers = Array.from({ length: 8 }, (_, w) =>
+        (async () => {
+          for (let i = 0; i < 25; i += 1) await log.append(`w${w}-${tag}`, [{ type: 'W', data: { tag, i } }]);
+        })(),
+      );
+      await Promise.all(writers);
+      const deadline = Date.now() + 5_000;
+      while (seen.size < 200 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await subscription.close();
+      assert.is(seen.size, 200);
+      assert.ok([...seen.values()].every((count) => count === 1));
+    },
+  );
+
+  server(
+    "server: another log's append wakes a subscriber at once (NOTIFY); a log's own NOTIFY does not make it read again",
+    async () => {
+      // Two logs on one database, as two instances. Polling is slowed down so that only wake-ups can
+      // explain a prompt delivery.
+      const database = await serverDatabase();
+      const reader = new PostgresEventLog(database.db, { pollMs: 10_000 });
+      const writer = new PostgresEventLog(database.db, { pollMs: 10_000 });
+      const reads = { reader: 0, writer: 0 };
+      for (const [name, instance] of [
+        ['reader', reader],
+        ['writer', writer],
+      ] as const) {
+        const readAll = instance.readAll.bind(instance);
+        instance.readAll = async (options) => {
+          reads[name] += 1;
+          return readAll(options);
+        };
       }
-      const before = { ...reads };
-      await writer.append(`notify-${tag}`, [{ type: 'N', data: { tag } }]);
-      const deadline = Date.now() + 2_000;
-      while ((received.reader < 1 || received.writer < 1) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(received, { reader: 1, writer: 1 }, 'both subscribers got the event well before the 10 s poll');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      // The writer's tail read once, on its own wake-up. Its NOTIFY coming back would have made it read
-      // again and retry on finding nothing (six reads); the reader reads on the NOTIFY (and may retry).
-      assert.is(reads.writer - before.writer, 1);
-      assert.ok(reads.reader - before.reader >= 1);
-    } finally {
-      for (const subscription of subscriptions) await subscription.close();
-      await reader.close();
-      await writer.close();
-      await database.dispose();
-    }
-  });
+      const tag = randomUUID();
+      const received = { reader: 0, writer: 0 };
+      const subscriptions = (['reader', 'writer'] as const).map((name) => {
+        const instance = name === 'reader' ? reader : writer;
+        return instance.subscribeAll({
+          onEvents: async (events) => {
+            received[name] += events.filter((event) => (event.data as { tag?: string }).tag === tag).length;
+          },
+        });
+      });
+      try {
+        // Both tails are idle and listening.
+        let settled = -1;
+        while (settled !== reads.reader + reads.writer) {
+          settled = reads.reader + reads.writer;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        const before = { ...reads };
+        await writer.append(`notify-${tag}`, [{ type: 'N', data: { tag } }]);
+        const deadline = Date.now() + 2_000;
+        while ((received.reader < 1 || received.writer < 1) && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.equal(received, { reader: 1, writer: 1 }, 'both subscribers got the event well before the 10 s poll');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The writer's tail read once, on its own wake-up. Its NOTIFY coming back would have made it read
+        // again and retry on finding nothing (six reads); the reader reads on the NOTIFY (and may retry).
+        assert.is(reads.writer - before.writer, 1);
+        assert.ok(reads.reader - before.reader >= 1);
+      } finally {
+        for (const subscription of subscriptions) await subscription.close();
+        await reader.close();
+        await writer.close();
+        await database.dispose();
+      }
+    },
+  );
 
   server.run();
 }

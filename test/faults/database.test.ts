@@ -42,7 +42,10 @@ else {
     }
   };
 
-  test('connection drop and return: /readyz 503 while down, then 200; commands work again without a restart', async ({ server, proxy }) => {
+  test('connection drop and return: /readyz 503 while down, then 200; commands work again without a restart', async ({
+    server,
+    proxy,
+  }) => {
     assert.is((await readyz(server)).status, 200);
     proxy.cut();
     const down = await readyz(server);
@@ -55,7 +58,9 @@ else {
     assert.ok(await server.services.users.byEmail('after-outage@example.com'), 'the projection runner recovered too');
   });
 
-  test('an append failing like a full disk (SQLSTATE 53100 on its second event) errors and appends nothing', async ({ server }) => {
+  test('an append failing like a full disk (SQLSTATE 53100 on its second event) errors and appends nothing', async ({
+    server,
+  }) => {
     const { db, log } = server.services;
     const before = (await db.query<{ count: string }>('SELECT count(*)::text AS count FROM events')).rows[0]!.count;
     // A trigger stands in for the disk: it fails the second row of the batch with the real disk_full code.
@@ -66,9 +71,14 @@ else {
         END IF;
         RETURN NEW;
       END $$`);
-    await db.query('CREATE TRIGGER fail_like_full_disk BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_like_full_disk()');
+    await db.query(
+      'CREATE TRIGGER fail_like_full_disk BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fail_like_full_disk()',
+    );
     try {
-      await log.append('fault-test', [{ type: 'A', data: {} }, { type: 'B', data: {} }]);
+      await log.append('fault-test', [
+        { type: 'A', data: {} },
+        { type: 'B', data: {} },
+      ]);
       assert.unreachable('the append should fail');
     } catch (error) {
       assert.is((error as { code?: string }).code, '53100');

@@ -7,19 +7,64 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { freshTokens } from '../oauth/support.ts';
 
 const PATHS = [
-  '/', '/healthz', '/readyz', '/metrics', '/mcp', '/mcp/', '/admin', '/admin/login', '/admin/users', '/admin/audit',
-  '/oauth/authorize', '/oauth/token', '/oauth/register', '/oauth/register/x', '/oauth/revoke', '/oauth/introspect',
-  '/oauth/jwks', '/oauth/userinfo', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration',
-  '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp', '/assets/bootstrap/../../package.json',
-  '/%00', '/%ff%fe', '/admin/%2e%2e/%2e%2e/etc/passwd', `/${'a'.repeat(4_000)}`,
+  '/',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/mcp',
+  '/mcp/',
+  '/admin',
+  '/admin/login',
+  '/admin/users',
+  '/admin/audit',
+  '/oauth/authorize',
+  '/oauth/token',
+  '/oauth/register',
+  '/oauth/register/x',
+  '/oauth/revoke',
+  '/oauth/introspect',
+  '/oauth/jwks',
+  '/oauth/userinfo',
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-protected-resource',
+  '/.well-known/oauth-protected-resource/mcp',
+  '/assets/bootstrap/../../package.json',
+  '/%00',
+  '/%ff%fe',
+  '/admin/%2e%2e/%2e%2e/etc/passwd',
+  `/${'a'.repeat(4_000)}`,
 ];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];
-const TYPES = ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x', 'application/xml', '', 'application/json; charset=latin1'];
+const TYPES = [
+  'application/json',
+  'application/x-www-form-urlencoded',
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  '',
+  'application/json; charset=latin1',
+];
 const BODIES: (string | Buffer)[] = [
-  '', '{', '{"jsonrpc":"2.0"', '[]', 'null', '{"jsonrpc":"2.0","id":1,"method":"initialize","params":null}', '[{"jsonrpc":"2.0"}]',
-  'a=1&a=2&b[]=3&__proto__[x]=1', 'grant_type=authorization_code&code=%ZZ', '{"__proto__":{"polluted":true}}',
-  Buffer.from([0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe]), Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
-  'x'.repeat(2 * 1024 * 1024), JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x'.repeat(10_000), arguments: { deep: JSON.parse('['.repeat(500) + ']'.repeat(500)) } } }),
+  '',
+  '{',
+  '{"jsonrpc":"2.0"',
+  '[]',
+  'null',
+  '{"jsonrpc":"2.0","id":1,"method":"initialize","params":null}',
+  '[{"jsonrpc":"2.0"}]',
+  'a=1&a=2&b[]=3&__proto__[x]=1',
+  'grant_type=authorization_code&code=%ZZ',
+  '{"__proto__":{"polluted":true}}',
+  Buffer.from([0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe]),
+  Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+  'x'.repeat(2 * 1024 * 1024),
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: { name: 'x'.repeat(10_000), arguments: { deep: JSON.parse('['.repeat(500) + ']'.repeat(500)) } },
+  }),
 ];
 
 // Deterministic (xorshift) so a failure can be replayed.
@@ -59,9 +104,18 @@ test('300 malformed requests: no 5xx that leaks internals, the server stays up',
     const method = pick(METHODS);
     const path = pick(PATHS);
     const type = pick(TYPES);
-    const headers: Record<string, string> = { accept: pick(['application/json', 'text/html', 'text/event-stream', '*/*', 'application/json, text/event-stream']) };
+    const headers: Record<string, string> = {
+      accept: pick([
+        'application/json',
+        'text/html',
+        'text/event-stream',
+        '*/*',
+        'application/json, text/event-stream',
+      ]),
+    };
     if (type) headers['content-type'] = type;
-    if (random(4) === 0) headers.authorization = pick(['Bearer ', 'Bearer x.y.z', 'Basic !!!', 'Bearer ' + 'a'.repeat(5_000), 'Digest x']);
+    if (random(4) === 0)
+      headers.authorization = pick(['Bearer ', 'Bearer x.y.z', 'Basic !!!', 'Bearer ' + 'a'.repeat(5_000), 'Digest x']);
     if (random(5) === 0) headers['mcp-session-id'] = pick(['', 'x', '../../etc', 'a'.repeat(300)]);
     if (random(6) === 0) headers['mcp-protocol-version'] = pick(['1999-01-01', 'garbage', '2025-06-18']);
     if (random(6) === 0) headers.origin = pick(['https://evil.example', 'null', server.base]);
@@ -69,7 +123,11 @@ test('300 malformed requests: no 5xx that leaks internals, the server stays up',
     const result = await send(server.base, method, path, headers, pick(BODIES));
     statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
     if (result.status >= 500) {
-      assert.not.match(result.body, /\n\s+at |node_modules|Error: /, `${method} ${path} leaked internals: ${result.body.slice(0, 300)}`);
+      assert.not.match(
+        result.body,
+        /\n\s+at |node_modules|Error: /,
+        `${method} ${path} leaked internals: ${result.body.slice(0, 300)}`,
+      );
     }
   }
   // Huge headers: Node answers 431 before the app sees them.
@@ -81,25 +139,35 @@ test('300 malformed requests: no 5xx that leaks internals, the server stays up',
   assert.is(fiveHundreds, 0, `5xx answers: ${JSON.stringify([...statuses])}`);
 });
 
-test('bodies cut off mid-way on /mcp (20 clients): no request is left hanging, the endpoint keeps answering', async ({ server }) => {
+test('bodies cut off mid-way on /mcp (20 clients): no request is left hanging, the endpoint keeps answering', async ({
+  server,
+}) => {
   const url = new URL(server.base);
   const { Socket } = await import('node:net');
   // A real token, so the body is read (authentication comes first).
   const { tokens } = await freshTokens(server);
   await Promise.all(
-    Array.from({ length: 20 }, () =>
-      new Promise<void>((resolve) => {
-        const socket = new Socket();
-        socket.connect(Number(url.port), url.hostname, () => {
-          socket.write(`POST /mcp HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokens.access_token}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"jsonrpc":"2.0",`);
-          setTimeout(() => socket.destroy(), 20);
-        });
-        socket.on('close', () => resolve());
-        socket.on('error', () => undefined);
-      }),
+    Array.from(
+      { length: 20 },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = new Socket();
+          socket.connect(Number(url.port), url.hostname, () => {
+            socket.write(
+              `POST /mcp HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokens.access_token}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"jsonrpc":"2.0",`,
+            );
+            setTimeout(() => socket.destroy(), 20);
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', () => undefined);
+        }),
     ),
   );
-  const answer = await fetch(`${server.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const answer = await fetch(`${server.base}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   assert.is(answer.status, 401);
 });
 

@@ -27,7 +27,9 @@ else {
     const sessionsBefore: string[] = [];
     const worker = async (index: number) => {
       const client = new Client({ name: `kill-${index}`, version: '1.0.0' });
-      const transport = new StreamableHTTPClientTransport(new URL('/mcp', cluster.base), { requestInit: { headers: { authorization: `Bearer ${cluster.token}` } } });
+      const transport = new StreamableHTTPClientTransport(new URL('/mcp', cluster.base), {
+        requestInit: { headers: { authorization: `Bearer ${cluster.token}` } },
+      });
       await client.connect(transport);
       const opened = transport.sessionId!;
       sessionsBefore.push(opened);
@@ -39,7 +41,11 @@ else {
             // A request still running when its instance died has no response to replay (what was sent
             // is stored, and resumes elsewhere): the client's own timeout, shortened here from the
             // SDK's 60 s, makes it retry.
-            const result = await client.callTool({ name: 'memory_store', arguments: { title, content: `note ${title}`, tags: ['kill'] } }, undefined, { timeout: 5_000 });
+            const result = await client.callTool(
+              { name: 'memory_store', arguments: { title, content: `note ${title}`, tags: ['kill'] } },
+              undefined,
+              { timeout: 5_000 },
+            );
             if (!result.isError) {
               succeeded.add(title);
               break;
@@ -70,19 +76,31 @@ else {
       let counts: { events: number; rows: number; calls: number; callRows: number } | undefined;
       for (;;) {
         const row = (
-          await db.query<{ events: string; rows: string; calls: string; call_rows: string }>(`
+          await db.query<{ events: string; rows: string; calls: string; call_rows: string }>(
+            `
             SELECT (SELECT count(*) FROM events WHERE event_type = 'MemoryStored' AND data->>'title' LIKE $1) AS events,
                    (SELECT count(*) FROM memory_notes WHERE title LIKE $1) AS rows,
                    (SELECT count(*) FROM events WHERE event_type = 'ToolCalled') AS calls,
-                   (SELECT count(*) FROM tool_calls) AS call_rows`, [`${run}-%`])
+                   (SELECT count(*) FROM tool_calls) AS call_rows`,
+            [`${run}-%`],
+          )
         ).rows[0]!;
-        counts = { events: Number(row.events), rows: Number(row.rows), calls: Number(row.calls), callRows: Number(row.call_rows) };
+        counts = {
+          events: Number(row.events),
+          rows: Number(row.rows),
+          calls: Number(row.calls),
+          callRows: Number(row.call_rows),
+        };
         if ((counts.events === counts.rows && counts.calls === counts.callRows) || Date.now() > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       assert.is(counts.rows, counts.events, 'one memory_notes row per MemoryStored event');
       assert.is(counts.callRows, counts.calls, 'one tool_calls row per ToolCalled event');
-      const titles = new Set((await db.query<{ title: string }>(`SELECT DISTINCT title FROM memory_notes WHERE title LIKE $1`, [`${run}-%`])).rows.map((r) => r.title));
+      const titles = new Set(
+        (
+          await db.query<{ title: string }>(`SELECT DISTINCT title FROM memory_notes WHERE title LIKE $1`, [`${run}-%`])
+        ).rows.map((r) => r.title),
+      );
       for (const title of succeeded) assert.ok(titles.has(title), `${title} is stored`);
     } finally {
       await db.end();

@@ -12,14 +12,25 @@ test.before(async (context) => {
 });
 test.after(async ({ server }) => server.stop());
 
-test('/mcp: the token over its per-minute budget gets 429 with Retry-After; another token is unaffected', async ({ server }) => {
+test('/mcp: the token over its per-minute budget gets 429 with Retry-After; another token is unaffected', async ({
+  server,
+}) => {
   const first = await freshTokens(server);
   const sessionId = await openSession(server.base, first.tokens.access_token); // 2 requests
   const call = (token: string, id: number) =>
     fetch(`${server.base}/mcp`, {
       method: 'POST',
-      headers: { ...sessionHeaders(token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'system_whoami', arguments: {} } }),
+      headers: {
+        ...sessionHeaders(token, sessionId),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'system_whoami', arguments: {} },
+      }),
     });
   assert.is((await call(first.tokens.access_token, 1)).status, 200);
   assert.is((await call(first.tokens.access_token, 2)).status, 200);
@@ -35,11 +46,19 @@ test('token endpoint: one client over its budget gets 429 rate_limited', async (
   const { client, tokens } = await freshTokens(server); // 1 token request
   let refresh = tokens.refresh_token;
   for (let i = 0; i < 2; i += 1) {
-    const ok = await tokenRequest(server.base, { grant_type: 'refresh_token', refresh_token: refresh, client_id: client.client_id });
+    const ok = await tokenRequest(server.base, {
+      grant_type: 'refresh_token',
+      refresh_token: refresh,
+      client_id: client.client_id,
+    });
     assert.is(ok.status, 200, JSON.stringify(ok.body));
     refresh = (ok.body as { refresh_token: string }).refresh_token;
   }
-  const limited = await tokenRequest(server.base, { grant_type: 'refresh_token', refresh_token: refresh, client_id: client.client_id });
+  const limited = await tokenRequest(server.base, {
+    grant_type: 'refresh_token',
+    refresh_token: refresh,
+    client_id: client.client_id,
+  });
   assert.is(limited.status, 429);
   assert.is((limited.body as { error: string }).error, 'rate_limited');
 });

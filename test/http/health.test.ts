@@ -23,7 +23,9 @@ test('/readyz is ready once the database answers and projections are caught up',
 });
 
 test('unknown routes give problem+json with the request id; an incoming id is kept', async ({ server }) => {
-  const response = await fetch(`${server.base}/nope`, { headers: { 'x-request-id': 'abc-123', accept: 'application/json' } });
+  const response = await fetch(`${server.base}/nope`, {
+    headers: { 'x-request-id': 'abc-123', accept: 'application/json' },
+  });
   assert.is(response.status, 404);
   assert.is(response.headers.get('content-type'), 'application/problem+json');
   assert.is(response.headers.get('x-request-id'), 'abc-123');
@@ -58,19 +60,26 @@ test('the first admin exists and can authenticate', async ({ server }) => {
   assert.is(await server.services.users.authenticate(server.adminEmail, 'wrong-password'), undefined);
 });
 
-test('/metrics: Prometheus text with request, append, projection-lag and event-loop metrics; no auth', async ({ server }) => {
+test('/metrics: Prometheus text with request, append, projection-lag and event-loop metrics; no auth', async ({
+  server,
+}) => {
   await fetch(`${server.base}/healthz`);
   const response = await fetch(`${server.base}/metrics`);
   assert.is(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await response.text();
-  assert.match(text, /remotemcp_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+  assert.match(
+    text,
+    /remotemcp_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/,
+  );
   assert.match(text, /remotemcp_events_appended_total\{stream_category="user"\} 1/);
   assert.match(text, /remotemcp_projection_lag_events\{projection="users"\} 0/);
   assert.match(text, /remotemcp_nodejs_eventloop_lag_p99_seconds/);
 });
 
-test('security headers: CSP without inline script, frame-ancestors none, nosniff; no HSTS on http', async ({ server }) => {
+test('security headers: CSP without inline script, frame-ancestors none, nosniff; no HSTS on http', async ({
+  server,
+}) => {
   const response = await fetch(`${server.base}/healthz`);
   const csp = response.headers.get('content-security-policy') ?? '';
   assert.match(csp, /default-src 'self'/);

@@ -47,7 +47,11 @@ test.after(async ({ server, app }) => {
   await server.stop();
 });
 
-const cookiesOf = (response: Response) => response.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+const cookiesOf = (response: Response) =>
+  response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
 
 const form = async ({ url }: Context) => {
   const response = await fetch(`${url}/form`);
@@ -55,7 +59,12 @@ const form = async ({ url }: Context) => {
 };
 
 const post = (context: Context, path: string, body: Record<string, string>, headers: Record<string, string>) =>
-  fetch(`${context.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body), redirect: 'manual' });
+  fetch(`${context.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(body),
+    redirect: 'manual',
+  });
 
 test('the csrf cookie is HttpOnly, SameSite=Lax, Path=/ (no __Host- prefix on a loopback http issuer)', async (context) => {
   const response = await fetch(`${context.url}/form`);
@@ -92,15 +101,26 @@ test('a session survives requests, is refused when tampered with, and ends at lo
   const sessionCookie = login.headers.getSetCookie().find((c) => c.startsWith('rmcp_admin='))!;
   assert.match(sessionCookie, /; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
   const jar = `${cookie}; ${sessionCookie.split(';')[0]}`;
-  const me = (await (await fetch(`${context.url}/me`, { headers: { cookie: jar } })).json()) as { session: { id: string } | null };
+  const me = (await (await fetch(`${context.url}/me`, { headers: { cookie: jar } })).json()) as {
+    session: { id: string } | null;
+  };
   assert.ok(me.session);
   const tampered = jar.replace(/rmcp_admin=([^.]+)\./, 'rmcp_admin=$1x.');
-  assert.is(((await (await fetch(`${context.url}/me`, { headers: { cookie: tampered } })).json()) as { session: null }).session, null);
+  assert.is(
+    ((await (await fetch(`${context.url}/me`, { headers: { cookie: tampered } })).json()) as { session: null }).session,
+    null,
+  );
   const logout = await post(context, '/logout', { csrf }, { cookie: jar, origin: context.server.base });
   assert.is(logout.status, 200);
-  assert.is(((await (await fetch(`${context.url}/me`, { headers: { cookie: jar } })).json()) as { session: null }).session, null);
+  assert.is(
+    ((await (await fetch(`${context.url}/me`, { headers: { cookie: jar } })).json()) as { session: null }).session,
+    null,
+  );
   const events = await context.server.services.log.readStream(`browser-session-${me.session.id}`);
-  assert.equal(events.map((e) => e.type), ['BrowserSessionStarted', 'BrowserSessionEnded']);
+  assert.equal(
+    events.map((e) => e.type),
+    ['BrowserSessionStarted', 'BrowserSessionEnded'],
+  );
 });
 
 test.run();

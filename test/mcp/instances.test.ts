@@ -11,11 +11,21 @@ import { skipSuite } from '../support/skip.ts';
 import { callTool, openSession, sessionHeaders, waitForResponse } from './raw.ts';
 import { StandInTokens, readSse, useStandIns, type SseEvent } from './support.ts';
 
-type Context = { a: TestServer; b: TestServer; drop: () => Promise<void>; tokens: StandInTokens; token: string; resource: string };
+type Context = {
+  a: TestServer;
+  b: TestServer;
+  drop: () => Promise<void>;
+  tokens: StandInTokens;
+  token: string;
+  resource: string;
+};
 const test = suite<Context>('mcp: two instances, one database');
 const CASES = 4;
 
-const messages = (events: SseEvent[]) => events.filter((event) => event.data !== '').map((event) => JSON.parse(event.data) as { params?: { data?: string }; result?: unknown });
+const messages = (events: SseEvent[]) =>
+  events
+    .filter((event) => event.data !== '')
+    .map((event) => JSON.parse(event.data) as { params?: { data?: string }; result?: unknown });
 
 if (!serverUrl()) {
   skipSuite('mcp: two instances, one database', 'TEST_DATABASE_URL not set', CASES);
@@ -44,7 +54,10 @@ if (!serverUrl()) {
     const transportA = new StreamableHTTPClientTransport(new URL(`${context.a.url}/mcp`), { requestInit: { headers } });
     await onA.connect(transportA);
     const onB = new Client({ name: 'e2e', version: '1' });
-    const transportB = new StreamableHTTPClientTransport(new URL(`${context.b.url}/mcp`), { requestInit: { headers }, sessionId: transportA.sessionId! });
+    const transportB = new StreamableHTTPClientTransport(new URL(`${context.b.url}/mcp`), {
+      requestInit: { headers },
+      sessionId: transportA.sessionId!,
+    });
     await onB.connect(transportB);
     const result = await onB.callTool({ name: 'echo', arguments: { text: 'via B' } });
     assert.equal(result.content, [{ type: 'text', text: 'via B' }]);
@@ -54,7 +67,11 @@ if (!serverUrl()) {
     const intruder = (await context.tokens.issue({ sub: 'user-b', aud: context.resource })).token;
     const refused = await fetch(`${context.b.url}/mcp`, {
       method: 'POST',
-      headers: { ...sessionHeaders(intruder, transportA.sessionId!), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: {
+        ...sessionHeaders(intruder, transportA.sessionId!),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     assert.is(refused.status, 404);
@@ -66,11 +83,23 @@ if (!serverUrl()) {
     const sessionId = await openSession(context.a.url, context.token);
     const call = await callTool(context.a.url, context.token, sessionId, 7, 'count_slowly', { count: 8, delayMs: 120 });
     const seen = await readSse(call, (events) => events.length === 3);
-    assert.equal(messages(seen).map((m) => m.params?.data), ['tick 1', 'tick 2']);
-    const resumed = await fetch(`${context.b.url}/mcp`, { headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream', 'last-event-id': seen[2]!.id! } });
+    assert.equal(
+      messages(seen).map((m) => m.params?.data),
+      ['tick 1', 'tick 2'],
+    );
+    const resumed = await fetch(`${context.b.url}/mcp`, {
+      headers: {
+        ...sessionHeaders(context.token, sessionId),
+        accept: 'text/event-stream',
+        'last-event-id': seen[2]!.id!,
+      },
+    });
     assert.is(resumed.status, 200);
     const rest = await readSse(resumed);
-    assert.equal(messages(rest).map((m) => m.params?.data ?? m.result), ['tick 3', 'tick 4', 'tick 5', 'tick 6', 'tick 7', 'tick 8', { content: [{ type: 'text', text: 'counted 8' }] }]);
+    assert.equal(
+      messages(rest).map((m) => m.params?.data ?? m.result),
+      ['tick 3', 'tick 4', 'tick 5', 'tick 6', 'tick 7', 'tick 8', { content: [{ type: 'text', text: 'counted 8' }] }],
+    );
     assert.is(new Set(rest.map((event) => event.id)).size, rest.length);
   });
 
@@ -79,11 +108,21 @@ if (!serverUrl()) {
     const call = await callTool(context.a.url, context.token, sessionId, 1, 'count_slowly', { count: 5, delayMs: 60 });
     const seen = await readSse(call, (events) => events.length === 2);
     const client = new Client({ name: 'e2e', version: '1' });
-    const transport = new StreamableHTTPClientTransport(new URL(`${context.b.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${context.token}` } }, sessionId });
+    const transport = new StreamableHTTPClientTransport(new URL(`${context.b.url}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${context.token}` } },
+      sessionId,
+    });
     await client.connect(transport);
     const ticks: unknown[] = [];
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void ticks.push(notification.params.data));
-    const result = await client.request({ method: 'tools/call', params: { name: 'count_slowly', arguments: { count: 5, delayMs: 60 } } }, CallToolResultSchema, { resumptionToken: seen[1]!.id! });
+    client.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (notification) => void ticks.push(notification.params.data),
+    );
+    const result = await client.request(
+      { method: 'tools/call', params: { name: 'count_slowly', arguments: { count: 5, delayMs: 60 } } },
+      CallToolResultSchema,
+      { resumptionToken: seen[1]!.id! },
+    );
     assert.equal(result.content, [{ type: 'text', text: 'counted 5' }]);
     assert.equal(ticks, ['tick 2', 'tick 3', 'tick 4', 'tick 5']);
     await waitForResponse(context.a, sessionId, 1);
@@ -92,21 +131,33 @@ if (!serverUrl()) {
 
   test('the GET stream on B delivers messages produced on A; DELETE on A ends the session on B', async (context) => {
     const sessionId = await openSession(context.a.url, context.token);
-    const stream = await fetch(`${context.b.url}/mcp`, { headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream' } });
+    const stream = await fetch(`${context.b.url}/mcp`, {
+      headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream' },
+    });
     assert.is(stream.status, 200);
     const live = readSse(stream, (events) => events.length === 2);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const announce = await callTool(context.a.url, context.token, sessionId, 1, 'announce', { text: 'from A' });
     await announce.text();
-    assert.equal(messages(await live).map((m) => m.params?.data), ['announce from A']);
+    assert.equal(
+      messages(await live).map((m) => m.params?.data),
+      ['announce from A'],
+    );
 
-    const deleted = await fetch(`${context.a.url}/mcp`, { method: 'DELETE', headers: sessionHeaders(context.token, sessionId) });
+    const deleted = await fetch(`${context.a.url}/mcp`, {
+      method: 'DELETE',
+      headers: sessionHeaders(context.token, sessionId),
+    });
     assert.is(deleted.status, 200);
     let status = 0;
     for (let attempt = 0; attempt < 50 && status !== 404; attempt += 1) {
       const response = await fetch(`${context.b.url}/mcp`, {
         method: 'POST',
-        headers: { ...sessionHeaders(context.token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: {
+          ...sessionHeaders(context.token, sessionId),
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
       });
       status = response.status;

@@ -21,7 +21,9 @@ test.after(async ({ server }) => server.stop());
 
 const connect = async (context: Context, token: string, path = '/mcp') => {
   const client = new Client({ name: 'e2e', version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${context.server.base}${path}`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(`${context.server.base}${path}`), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
   await client.connect(transport);
   return { client, transport };
 };
@@ -34,37 +36,65 @@ test('initialize, tools/list, tools/call, notifications on the request stream, D
   assert.is(transport.protocolVersion, '2025-11-25');
 
   const tools = await client.listTools();
-  assert.equal(tools.tools.map((tool) => tool.name).sort(), ['announce', 'count_slowly', 'echo', 'slow_echo', 'write_note']);
+  assert.equal(tools.tools.map((tool) => tool.name).sort(), [
+    'announce',
+    'count_slowly',
+    'echo',
+    'slow_echo',
+    'write_note',
+  ]);
   const echoed = await client.callTool({ name: 'echo', arguments: { text: 'hello' } });
   assert.equal(echoed.content, [{ type: 'text', text: 'hello' }]);
   assert.is(toolCalls.at(-1)?.caller.userId, 'user-a');
   assert.is(toolCalls.at(-1)?.caller.sessionId, sessionId);
 
   const ticks: unknown[] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void ticks.push(notification.params.data));
+  client.setNotificationHandler(
+    LoggingMessageNotificationSchema,
+    (notification) => void ticks.push(notification.params.data),
+  );
   const counted = await client.callTool({ name: 'count_slowly', arguments: { count: 3, delayMs: 1 } });
   assert.equal(counted.content, [{ type: 'text', text: 'counted 3' }]);
   assert.equal(ticks, ['tick 1', 'tick 2', 'tick 3']);
 
   const lifecycle = await context.server.services.log.readStream(sessionStream(sessionId));
-  assert.equal(lifecycle.map((event) => event.type), ['McpSessionOpened']);
+  assert.equal(
+    lifecycle.map((event) => event.type),
+    ['McpSessionOpened'],
+  );
   assert.equal((lifecycle[0]!.data as { userId: string; clientName: string }).userId, 'user-a');
 
   await transport.terminateSession();
   const after = await context.server.services.log.readStream(sessionStream(sessionId));
-  assert.equal(after.map((event) => event.type), ['McpSessionOpened', 'McpSessionClosed']);
+  assert.equal(
+    after.map((event) => event.type),
+    ['McpSessionOpened', 'McpSessionClosed'],
+  );
   await context.server.services.projections.waitFor(await context.server.services.log.headPosition());
-  const { rows } = await context.server.services.db.query<{ status: string; close_reason: string }>('SELECT status, close_reason FROM mcp_sessions WHERE id = $1', [sessionId]);
+  const { rows } = await context.server.services.db.query<{ status: string; close_reason: string }>(
+    'SELECT status, close_reason FROM mcp_sessions WHERE id = $1',
+    [sessionId],
+  );
   assert.equal(rows, [{ status: 'closed', close_reason: 'deleted' }]);
 
   // The ended session is gone: 404 with JSON-RPC error -32001.
   const response = await fetch(context.resource, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   assert.is(response.status, 404);
-  assert.equal(await response.json(), { jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+  assert.equal(await response.json(), {
+    jsonrpc: '2.0',
+    error: { code: -32001, message: 'Session not found' },
+    id: null,
+  });
   await client.close();
 });
 
@@ -81,8 +111,17 @@ test('older protocol revisions (2025-03-26, 2025-06-18) negotiate and work', asy
   for (const version of ['2025-03-26', '2025-06-18']) {
     const response = await fetch(context.resource, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'old', version: '0' } } }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'old', version: '0' } },
+      }),
     });
     assert.is(response.status, 200);
     const text = await response.text();

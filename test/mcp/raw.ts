@@ -9,35 +9,71 @@ export const sessionHeaders = (token: string, sessionId: string): Record<string,
 });
 
 /** POST tools/call in a session; the (SSE) response is the caller's to read, or to drop. */
-export const callTool = (base: string, token: string, sessionId: string, id: number | string, name: string, args: Record<string, unknown>): Promise<Response> =>
+export const callTool = (
+  base: string,
+  token: string,
+  sessionId: string,
+  id: number | string,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<Response> =>
   fetch(`${base}/mcp`, {
     method: 'POST',
-    headers: { ...sessionHeaders(token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      ...sessionHeaders(token, sessionId),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
   });
 
 /** initialize + notifications/initialized; returns the session id. */
 export const openSession = async (base: string, token: string): Promise<string> => {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const headers = {
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+  };
   const init = await fetch(`${base}/mcp`, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
   });
   if (init.status !== 200) throw new Error(`initialize: ${init.status} ${await init.text()}`);
   await init.text();
   const sessionId = init.headers.get('mcp-session-id')!;
-  const done = await fetch(`${base}/mcp`, { method: 'POST', headers: { ...headers, ...sessionHeaders(token, sessionId) }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const done = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { ...headers, ...sessionHeaders(token, sessionId) },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   if (done.status !== 202) throw new Error(`initialized: ${done.status}`);
   return sessionId;
 };
 
 /** Waits until the response to request `id` is stored in the session's message stream. */
-export const waitForResponse = async (server: TestServer, sessionId: string, id: number, timeoutMs = 5_000): Promise<void> => {
+export const waitForResponse = async (
+  server: TestServer,
+  sessionId: string,
+  id: number,
+  timeoutMs = 5_000,
+): Promise<void> => {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const events = await server.services.log.readStream(messageStream(sessionId));
-    if (events.some((event) => (event.data as { message?: { id?: unknown; result?: unknown } }).message?.id === id && 'result' in ((event.data as { message: object }).message))) return;
+    if (
+      events.some(
+        (event) =>
+          (event.data as { message?: { id?: unknown; result?: unknown } }).message?.id === id &&
+          'result' in (event.data as { message: object }).message,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`no response to ${id} within ${timeoutMs} ms`);

@@ -19,25 +19,40 @@ test.after(async ({ server }) => server.stop());
 
 const connect = async (server: TestServer, token: string) => {
   const client = new Client({ name: 'e2e-real', version: '1' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${server.base}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(`${server.base}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
   await client.connect(transport);
   return { client, transport };
 };
 
-test('a token from the authorization code flow opens a session, lists and calls real tools, ends it', async ({ server }) => {
+test('a token from the authorization code flow opens a session, lists and calls real tools, ends it', async ({
+  server,
+}) => {
   const { tokens } = await freshTokens(server);
   const { client, transport } = await connect(server, tokens.access_token);
   const list = await client.listTools();
-  assert.ok(list.tools.some((tool) => tool.name === 'system_info'), 'the registry tools are offered');
+  assert.ok(
+    list.tools.some((tool) => tool.name === 'system_info'),
+    'the registry tools are offered',
+  );
   const info = await client.callTool({ name: 'system_info', arguments: {} });
   assert.is(info.isError, undefined);
   assert.match(JSON.stringify(info.content), /remotemcp/);
   // The audit event is in the log once the client has the result, written in the same transaction as
   // the stored response (one commit per call, not one for the audit and another for the response).
-  const [audit] = (await server.services.db.query<{ tx: string }>(
-    `SELECT transaction_id::text AS tx FROM events WHERE event_type = 'ToolCalled' AND data->>'tool' = 'system_info' AND data->>'sessionId' = $1`, [transport.sessionId])).rows;
-  const [response] = (await server.services.db.query<{ tx: string }>(
-    `SELECT transaction_id::text AS tx FROM events WHERE stream_id = $1 AND data->'message'->'result' ? 'content'`, [messageStream(transport.sessionId!)])).rows;
+  const [audit] = (
+    await server.services.db.query<{ tx: string }>(
+      `SELECT transaction_id::text AS tx FROM events WHERE event_type = 'ToolCalled' AND data->>'tool' = 'system_info' AND data->>'sessionId' = $1`,
+      [transport.sessionId],
+    )
+  ).rows;
+  const [response] = (
+    await server.services.db.query<{ tx: string }>(
+      `SELECT transaction_id::text AS tx FROM events WHERE stream_id = $1 AND data->'message'->'result' ? 'content'`,
+      [messageStream(transport.sessionId!)],
+    )
+  ).rows;
   assert.ok(audit && response, 'both the audit event and the response are stored');
   assert.is(audit.tx, response.tx);
   await transport.terminateSession();
@@ -57,7 +72,11 @@ test('revocation: a revoked token is refused on the next request (401 invalid_to
   const started = Date.now();
   const response = await fetch(`${server.base}/mcp`, {
     method: 'POST',
-    headers: { ...sessionHeaders(tokens.access_token, sessionId), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      ...sessionHeaders(tokens.access_token, sessionId),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   assert.is(response.status, 401);
@@ -73,7 +92,11 @@ test("another user's real token cannot use the session (404)", async ({ server }
   const { client, transport } = await connect(server, owner.tokens.access_token);
   const response = await fetch(`${server.base}/mcp`, {
     method: 'POST',
-    headers: { ...sessionHeaders(other.tokens.access_token, transport.sessionId!), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      ...sessionHeaders(other.tokens.access_token, transport.sessionId!),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   assert.is(response.status, 404);

@@ -11,7 +11,11 @@ import { McpResumption } from '../../mcp/resumption.ts';
 const test = suite('mcp: request stream numbering');
 
 const priming = {} as JSONRPCMessage;
-const notification = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: n } });
+const notification = (n: number): JSONRPCMessage => ({
+  jsonrpc: '2.0',
+  method: 'notifications/message',
+  params: { level: 'info', data: n },
+});
 const response = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, result: { content: [] } });
 
 test('finished streams are forgotten past 1,000; a running one keeps counting', async () => {

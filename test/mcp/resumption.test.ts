@@ -19,7 +19,10 @@ test.before(async (context) => {
 });
 test.after(async ({ server }) => server.stop());
 
-const messages = (events: SseEvent[]) => events.filter((event) => event.data !== '').map((event) => JSON.parse(event.data) as { id?: number; params?: { data?: string }; result?: unknown });
+const messages = (events: SseEvent[]) =>
+  events
+    .filter((event) => event.data !== '')
+    .map((event) => JSON.parse(event.data) as { id?: number; params?: { data?: string }; result?: unknown });
 const revision = (id: string) => BigInt(id.split('/')[2]!);
 
 test('a dropped request stream resumes with Last-Event-ID: every missed message once, in order, then the stream ends', async (context) => {
@@ -31,13 +34,25 @@ test('a dropped request stream resumes with Last-Event-ID: every missed message 
   assert.is(seen[0]!.data, '');
   assert.is(seen[0]!.retry, 1000);
   assert.match(seen[0]!.id!, new RegExp(`^${sessionId}/[0-9a-f-]{36}/\\d+$`));
-  assert.equal(messages(seen).map((m) => m.params?.data), ['tick 1', 'tick 2']);
+  assert.equal(
+    messages(seen).map((m) => m.params?.data),
+    ['tick 1', 'tick 2'],
+  );
   await waitForResponse(context.server, sessionId, 7);
 
-  const resumed = await fetch(`${base}/mcp`, { headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream', 'last-event-id': seen[2]!.id! } });
+  const resumed = await fetch(`${base}/mcp`, {
+    headers: {
+      ...sessionHeaders(context.token, sessionId),
+      accept: 'text/event-stream',
+      'last-event-id': seen[2]!.id!,
+    },
+  });
   assert.is(resumed.status, 200);
   const rest = await readSse(resumed);
-  assert.equal(messages(rest).map((m) => m.params?.data ?? m.result), ['tick 3', 'tick 4', 'tick 5', 'tick 6', { content: [{ type: 'text', text: 'counted 6' }] }]);
+  assert.equal(
+    messages(rest).map((m) => m.params?.data ?? m.result),
+    ['tick 3', 'tick 4', 'tick 5', 'tick 6', { content: [{ type: 'text', text: 'counted 6' }] }],
+  );
   const ids = rest.map((event) => event.id!);
   assert.ok(ids.every((id, i) => i === 0 || revision(id) > revision(ids[i - 1]!)));
   assert.ok(revision(ids[0]!) > revision(seen[2]!.id!));
@@ -51,7 +66,9 @@ test('a message is in the log before the client receives it (stored, then sent: 
   const response = seen.find((event) => event.data.includes('stored first'))!;
   // Read at once, with no wait for a write-behind: the response's event must already be there.
   const stored = await context.server.services.log.readStream(messageStream(sessionId));
-  const orders = stored.map((event) => (event.data as { streamId: string; seq?: number })).filter((data) => `${sessionId}/${data.streamId}/${data.seq}` === response.id);
+  const orders = stored
+    .map((event) => event.data as { streamId: string; seq?: number })
+    .filter((data) => `${sessionId}/${data.streamId}/${data.seq}` === response.id);
   assert.is(orders.length, 1);
 });
 
@@ -59,11 +76,17 @@ test('a priming event is stored only when its stream sends nothing else in the s
   const base = context.server.base;
   const sessionId = await openSession(base, context.token);
   const headers = sessionHeaders(context.token, sessionId);
-  const post = (id: number, name: string, args: Record<string, unknown>) => callTool(base, context.token, sessionId, id, name, args);
+  const post = (id: number, name: string, args: Record<string, unknown>) =>
+    callTool(base, context.token, sessionId, id, name, args);
   const storedOf = async (streamId: string) =>
-    (await context.server.services.log.readStream(messageStream(sessionId))).map((event) => event.data as { streamId: string; seq: number }).filter((data) => data.streamId === streamId).map((data) => data.seq);
+    (await context.server.services.log.readStream(messageStream(sessionId)))
+      .map((event) => event.data as { streamId: string; seq: number })
+      .filter((data) => data.streamId === streamId)
+      .map((data) => data.seq);
   const resume = async (lastEventId: string) => {
-    const response = await fetch(`${base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId } });
+    const response = await fetch(`${base}/mcp`, {
+      headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastEventId },
+    });
     assert.is(response.status, 200, lastEventId);
     return messages(await readSse(response)).map((m) => m.result);
   };
@@ -75,16 +98,22 @@ test('a priming event is stored only when its stream sends nothing else in the s
   assert.equal(await resume(fast[0]!.id!), [{ content: [{ type: 'text', text: 'fast' }] }]);
 
   // A slow call: the priming event is stored (behind) while the tool still runs; the client drops after it.
-  const [priming] = await readSse(await post(2, 'slow_echo', { text: 'slow', delayMs: 400 }), (events) => events.length === 1);
+  const [priming] = await readSse(
+    await post(2, 'slow_echo', { text: 'slow', delayMs: 400 }),
+    (events) => events.length === 1,
+  );
   const [, slowStream] = priming!.id!.split('/');
   const until = Date.now() + 300;
-  while ((await storedOf(slowStream!)).length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+  while ((await storedOf(slowStream!)).length === 0 && Date.now() < until)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(await storedOf(slowStream!), [0], 'the priming event is in the log before the response exists');
   assert.equal(await resume(priming!.id!), [{ content: [{ type: 'text', text: 'slow' }] }]);
   assert.equal(await storedOf(slowStream!), [0, 1]);
 
   // A priming id of a stream this session never had is still refused.
-  const forged = await fetch(`${base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': `${sessionId}/${randomUUID()}/0` } });
+  const forged = await fetch(`${base}/mcp`, {
+    headers: { ...headers, accept: 'text/event-stream', 'last-event-id': `${sessionId}/${randomUUID()}/0` },
+  });
   assert.is(forged.status, 400);
 });
 
@@ -108,7 +137,9 @@ test('forged or foreign event ids are refused (400) and replay nothing', async (
     'garbage',
   ];
   for (const id of forged) {
-    const response = await fetch(`${base}/mcp`, { headers: { ...sessionHeaders(context.token, mine), accept: 'text/event-stream', 'last-event-id': id } });
+    const response = await fetch(`${base}/mcp`, {
+      headers: { ...sessionHeaders(context.token, mine), accept: 'text/event-stream', 'last-event-id': id },
+    });
     assert.is(response.status, 400, id);
     const body = await response.text();
     assert.not.match(body, /secret/);
@@ -132,13 +163,21 @@ test('the standalone GET stream: priming id, live messages, resume after a drop'
   await announce('one');
   const first = await live;
   assert.is(first[0]!.data, '');
-  assert.equal(messages(first).map((m) => m.params?.data), ['announce one']);
+  assert.equal(
+    messages(first).map((m) => m.params?.data),
+    ['announce one'],
+  );
   await new Promise((resolve) => setTimeout(resolve, 50));
   await announce('two');
   await announce('three');
-  const resumed = await fetch(`${base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': first[1]!.id! } });
+  const resumed = await fetch(`${base}/mcp`, {
+    headers: { ...headers, accept: 'text/event-stream', 'last-event-id': first[1]!.id! },
+  });
   const rest = await readSse(resumed, (events) => events.length === 2);
-  assert.equal(messages(rest).map((m) => m.params?.data), ['announce two', 'announce three']);
+  assert.equal(
+    messages(rest).map((m) => m.params?.data),
+    ['announce two', 'announce three'],
+  );
 });
 
 test('retention: message streams carry $maxAge/$maxCount, cleanup removes old messages and closes expired sessions; lifecycle events stay', async (context) => {
@@ -153,12 +192,20 @@ test('retention: message streams carry $maxAge/$maxCount, cleanup removes old me
   const result = await mcp.cleanup(new Date(Date.now() + 2 * 86_400_000));
   assert.ok(result.removedEvents >= 22, `removed ${result.removedEvents}`);
   assert.ok(result.expiredSessions >= 1);
-  const kept = await context.server.services.db.query<{ n: string }>('SELECT count(*)::text AS n FROM events WHERE stream_id = $1', [messageStream(sessionId)]);
+  const kept = await context.server.services.db.query<{ n: string }>(
+    'SELECT count(*)::text AS n FROM events WHERE stream_id = $1',
+    [messageStream(sessionId)],
+  );
   assert.is(kept.rows[0]!.n, '40');
-  assert.equal((await log.readStream(sessionStream(sessionId))).map((event) => event.type), ['McpSessionOpened', 'McpSessionClosed']);
+  assert.equal(
+    (await log.readStream(sessionStream(sessionId))).map((event) => event.type),
+    ['McpSessionOpened', 'McpSessionClosed'],
+  );
   assert.is(((await log.readStream(sessionStream(sessionId)))[1]!.data as { reason: string }).reason, 'expired');
   // The closed session is gone for the client.
-  const gone = await fetch(`${base}/mcp`, { headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream' } });
+  const gone = await fetch(`${base}/mcp`, {
+    headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream' },
+  });
   assert.is(gone.status, 404);
 });
 

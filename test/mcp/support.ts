@@ -22,10 +22,19 @@ export class StandInTokens implements TokenVerifier {
     return new StandInTokens(await generateKeyPair('ES256'));
   }
 
-  async issue(input: { sub: string; clientId?: string; scopes?: string[]; aud: string; ttlSeconds?: number }): Promise<{ token: string; jti: string }> {
+  async issue(input: {
+    sub: string;
+    clientId?: string;
+    scopes?: string[];
+    aud: string;
+    ttlSeconds?: number;
+  }): Promise<{ token: string; jti: string }> {
     const jti = randomUUID();
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ client_id: input.clientId ?? 'client-1', scope: (input.scopes ?? [MCP_READ, MCP_WRITE]).join(' ') })
+    const token = await new SignJWT({
+      client_id: input.clientId ?? 'client-1',
+      scope: (input.scopes ?? [MCP_READ, MCP_WRITE]).join(' '),
+    })
       .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
       .setSubject(input.sub)
       .setAudience(input.aud)
@@ -43,12 +52,15 @@ export class StandInTokens implements TokenVerifier {
   async verify(token: string, resource: string): Promise<AccessTokenInfo> {
     try {
       const { payload } = await jwtVerify(token, this.keys.publicKey, { typ: 'at+jwt', audience: resource });
-      if (!payload.jti || this.revoked.has(payload.jti)) throw new InvalidTokenError('revoked', 'the token was revoked');
+      if (!payload.jti || this.revoked.has(payload.jti))
+        throw new InvalidTokenError('revoked', 'the token was revoked');
       return {
         token,
         subject: payload.sub ?? '',
         clientId: String(payload.client_id),
-        scopes: String(payload.scope ?? '').split(' ').filter(Boolean),
+        scopes: String(payload.scope ?? '')
+          .split(' ')
+          .filter(Boolean),
         audience: [payload.aud ?? []].flat(),
         tokenId: payload.jti,
         expiresAt: new Date((payload.exp ?? 0) * 1000),
@@ -56,7 +68,8 @@ export class StandInTokens implements TokenVerifier {
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
       if (error instanceof errors.JWTExpired) throw new InvalidTokenError('expired', 'the token has expired');
-      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') throw new InvalidTokenError('wrong_audience', 'the token is not for this resource');
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud')
+        throw new InvalidTokenError('wrong_audience', 'the token is not for this resource');
       throw new InvalidTokenError('invalid_signature', 'the token is not valid');
     }
   }
@@ -75,31 +88,51 @@ export const testTools = (base: Tools): Tools => ({
       toolCalls.push({ name: 'echo', caller });
       return { content: [{ type: 'text', text }] };
     });
-    server.registerTool('write_note', { description: 'needs write', inputSchema: { text: z.string() } }, async ({ text }) => {
-      toolCalls.push({ name: 'write_note', caller });
-      return { content: [{ type: 'text', text: `stored ${text}` }] };
-    });
+    server.registerTool(
+      'write_note',
+      { description: 'needs write', inputSchema: { text: z.string() } },
+      async ({ text }) => {
+        toolCalls.push({ name: 'write_note', caller });
+        return { content: [{ type: 'text', text: `stored ${text}` }] };
+      },
+    );
     // Sends `count` logging notifications on the request's stream, `delayMs` apart, then answers.
-    server.registerTool('count_slowly', { description: 'streams', inputSchema: { count: z.number().int(), delayMs: z.number().int() } }, async ({ count, delayMs }, extra) => {
-      toolCalls.push({ name: 'count_slowly', caller });
-      for (let i = 1; i <= count; i += 1) {
-        await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: `tick ${i}` } });
+    server.registerTool(
+      'count_slowly',
+      { description: 'streams', inputSchema: { count: z.number().int(), delayMs: z.number().int() } },
+      async ({ count, delayMs }, extra) => {
+        toolCalls.push({ name: 'count_slowly', caller });
+        for (let i = 1; i <= count; i += 1) {
+          await extra.sendNotification({
+            method: 'notifications/message',
+            params: { level: 'info', data: `tick ${i}` },
+          });
+          await sleep(delayMs);
+        }
+        return { content: [{ type: 'text', text: `counted ${count}` }] };
+      },
+    );
+    server.registerTool(
+      'slow_echo',
+      { description: 'answers after a pause', inputSchema: { text: z.string(), delayMs: z.number().int() } },
+      async ({ text, delayMs }) => {
+        toolCalls.push({ name: 'slow_echo', caller });
         await sleep(delayMs);
-      }
-      return { content: [{ type: 'text', text: `counted ${count}` }] };
-    });
-    server.registerTool('slow_echo', { description: 'answers after a pause', inputSchema: { text: z.string(), delayMs: z.number().int() } }, async ({ text, delayMs }) => {
-      toolCalls.push({ name: 'slow_echo', caller });
-      await sleep(delayMs);
-      return { content: [{ type: 'text', text }] };
-    });
+        return { content: [{ type: 'text', text }] };
+      },
+    );
     // Sends a notification that belongs to no request: it goes to the standalone GET stream.
-    server.registerTool('announce', { description: 'standalone', inputSchema: { text: z.string() } }, async ({ text }) => {
-      await server.server.sendLoggingMessage({ level: 'info', data: `announce ${text}` });
-      return { content: [{ type: 'text', text: 'announced' }] };
-    });
+    server.registerTool(
+      'announce',
+      { description: 'standalone', inputSchema: { text: z.string() } },
+      async ({ text }) => {
+        await server.server.sendLoggingMessage({ level: 'info', data: `announce ${text}` });
+        return { content: [{ type: 'text', text: 'announced' }] };
+      },
+    );
   },
-  requiredScope: (name) => ({ echo: MCP_READ, count_slowly: MCP_READ, announce: MCP_READ, write_note: MCP_WRITE })[name],
+  requiredScope: (name) =>
+    ({ echo: MCP_READ, count_slowly: MCP_READ, announce: MCP_READ, write_note: MCP_WRITE })[name],
 });
 
 /** Swaps the running server's MCP layer for one using the stand-ins (the HTTP layer reads services.mcp per request). */
@@ -112,7 +145,10 @@ export const useStandIns = async (server: TestServer, tokens: StandInTokens): Pr
 
 /** Reads an SSE response into events until `stop` says so (or the stream ends). */
 export type SseEvent = { id?: string; data: string; retry?: number };
-export const readSse = async (response: Response, stop: (events: SseEvent[]) => boolean = () => false): Promise<SseEvent[]> => {
+export const readSse = async (
+  response: Response,
+  stop: (events: SseEvent[]) => boolean = () => false,
+): Promise<SseEvent[]> => {
   const events: SseEvent[] = [];
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -130,8 +166,8 @@ export const readSse = async (response: Response, stop: (events: SseEvent[]) => 
         if (line.startsWith(':')) continue;
         const [field, ...rest] = line.split(':');
         const value = rest.join(':').replace(/^ /, '');
-        if (field === 'id') (event.id = value), (hasField = true);
-        if (field === 'data') (event.data += value), (hasField = true);
+        if (field === 'id') ((event.id = value), (hasField = true));
+        if (field === 'data') ((event.data += value), (hasField = true));
         if (field === 'retry') event.retry = Number(value);
       }
       if (hasField) events.push(event);

@@ -22,38 +22,78 @@ test.before(async (context) => {
 test.after(async ({ server }) => server.stop());
 
 const post = (context: Context, body: unknown, headers: Record<string, string>) =>
-  fetch(`${context.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers }, body: JSON.stringify(body) });
+  fetch(`${context.base}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers },
+    body: JSON.stringify(body),
+  });
 
 const storedMessages = async (context: Context, sessionId: string) =>
-  (await context.server.services.log.readStream(messageStream(sessionId))).map((event) => (event.data as { message: { id?: unknown; result?: unknown } }).message);
+  (await context.server.services.log.readStream(messageStream(sessionId))).map(
+    (event) => (event.data as { message: { id?: unknown; result?: unknown } }).message,
+  );
 
 test('Accept must name both answer forms (406); a batch over 100 messages, or initialize with company, is refused (400); nothing runs', async (context) => {
   const sessionId = await openSession(context.base, context.token);
   const headers = sessionHeaders(context.token, sessionId);
-  const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: `call ${id}` } } });
+  const call = (id: number) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'echo', arguments: { text: `call ${id}` } },
+  });
 
   const jsonOnly = await post(context, call(1), { ...headers, accept: 'application/json' });
   assert.is(jsonOnly.status, 406);
-  assert.equal(await jsonOnly.json(), { jsonrpc: '2.0', error: { code: -32000, message: 'Not Acceptable: Client must accept both application/json and text/event-stream' }, id: null });
+  assert.equal(await jsonOnly.json(), {
+    jsonrpc: '2.0',
+    error: { code: -32000, message: 'Not Acceptable: Client must accept both application/json and text/event-stream' },
+    id: null,
+  });
 
-  const tooMany = await post(context, Array.from({ length: 101 }, (_, i) => call(i + 10)), headers);
+  const tooMany = await post(
+    context,
+    Array.from({ length: 101 }, (_, i) => call(i + 10)),
+    headers,
+  );
   assert.is(tooMany.status, 400);
-  assert.equal(await tooMany.json(), { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request: Batch must not exceed 100 messages' }, id: null });
+  assert.equal(await tooMany.json(), {
+    jsonrpc: '2.0',
+    error: { code: -32600, message: 'Invalid Request: Batch must not exceed 100 messages' },
+    id: null,
+  });
 
-  const initialize = { jsonrpc: '2.0', id: 500, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+  const initialize = {
+    jsonrpc: '2.0',
+    id: 500,
+    method: 'initialize',
+    params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  };
   const withCompany = await post(context, [initialize, call(501)], { authorization: headers.authorization! });
   assert.is(withCompany.status, 400);
-  assert.equal(await withCompany.json(), { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request: Only one initialization request is allowed' }, id: null });
+  assert.equal(await withCompany.json(), {
+    jsonrpc: '2.0',
+    error: { code: -32600, message: 'Invalid Request: Only one initialization request is allowed' },
+    id: null,
+  });
   assert.is(withCompany.headers.get('mcp-session-id'), null, 'no session was opened');
 
   // None of the refused calls reached the tool or the log: only the initialize answer is there.
-  assert.equal((await storedMessages(context, sessionId)).map((message) => message.id), [0]);
+  assert.equal(
+    (await storedMessages(context, sessionId)).map((message) => message.id),
+    [0],
+  );
 });
 
 test('a 2025-03-26 batch: notifications alone → 202; two calls answer on one stream, which ends after both', async (context) => {
   const init = await post(
     context,
-    { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'batch', version: '1' } } },
+    {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'batch', version: '1' } },
+    },
     { authorization: `Bearer ${context.token}` },
   );
   assert.is(init.status, 200);
@@ -67,7 +107,12 @@ test('a 2025-03-26 batch: notifications alone → 202; two calls answer on one s
   const batch = await post(
     context,
     [
-      { jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'slow_echo', arguments: { text: 'second', delayMs: 60 } } },
+      {
+        jsonrpc: '2.0',
+        id: 'slow',
+        method: 'tools/call',
+        params: { name: 'slow_echo', arguments: { text: 'second', delayMs: 60 } },
+      },
       { jsonrpc: '2.0', id: 'fast', method: 'tools/call', params: { name: 'echo', arguments: { text: 'first' } } },
     ],
     headers,
@@ -76,8 +121,16 @@ test('a 2025-03-26 batch: notifications alone → 202; two calls answer on one s
   assert.is(batch.headers.get('content-type'), 'text/event-stream');
   const events = await readSse(batch);
   // No priming event for a 2025-03-26 client; each answer has an id on the same stream.
-  const answers = events.map((event) => JSON.parse(event.data) as { id: string; result: { content: { text: string }[] } });
-  assert.equal(answers.map((answer) => [answer.id, answer.result.content[0]!.text]), [['fast', 'first'], ['slow', 'second']]);
+  const answers = events.map(
+    (event) => JSON.parse(event.data) as { id: string; result: { content: { text: string }[] } },
+  );
+  assert.equal(
+    answers.map((answer) => [answer.id, answer.result.content[0]!.text]),
+    [
+      ['fast', 'first'],
+      ['slow', 'second'],
+    ],
+  );
   const streams = new Set(events.map((event) => event.id!.split('/')[1]));
   assert.is(streams.size, 1);
 });
@@ -86,13 +139,21 @@ test('a client that leaves a resumable stream early: the rest is stored and repl
   const sessionId = await openSession(context.base, context.token);
   const headers = sessionHeaders(context.token, sessionId);
   // Past the 20 ms coalescing window, so the priming event reaches the client on its own.
-  const [priming] = await readSse(await callTool(context.base, context.token, sessionId, 1, 'slow_echo', { text: 'after you left', delayMs: 150 }), (events) => events.length === 1);
+  const [priming] = await readSse(
+    await callTool(context.base, context.token, sessionId, 1, 'slow_echo', { text: 'after you left', delayMs: 150 }),
+    (events) => events.length === 1,
+  );
   assert.is(priming!.data, '');
   await waitForResponse(context.server, sessionId, 1);
-  const resumed = await fetch(`${context.base}/mcp`, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': priming!.id! } });
+  const resumed = await fetch(`${context.base}/mcp`, {
+    headers: { ...headers, accept: 'text/event-stream', 'last-event-id': priming!.id! },
+  });
   assert.is(resumed.status, 200);
   const replayed = (await readSse(resumed)).filter((event) => event.data !== '');
-  assert.equal(replayed.map((event) => JSON.parse(event.data).result), [{ content: [{ type: 'text', text: 'after you left' }] }]);
+  assert.equal(
+    replayed.map((event) => JSON.parse(event.data).result),
+    [{ content: [{ type: 'text', text: 'after you left' }] }],
+  );
 
   const next = await readSse(await callTool(context.base, context.token, sessionId, 2, 'echo', { text: 'still here' }));
   assert.match(next.at(-1)!.data, /still here/);
@@ -101,7 +162,12 @@ test('a client that leaves a resumable stream early: the rest is stored and repl
 test('a 2025-06-18 client that leaves before any event id: its answer is not kept (it could not resume), the session goes on', async (context) => {
   const init = await post(
     context,
-    { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'old', version: '1' } } },
+    {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'old', version: '1' } },
+    },
     { authorization: `Bearer ${context.token}` },
   );
   await init.text();
@@ -110,12 +176,26 @@ test('a 2025-06-18 client that leaves before any event id: its answer is not kep
   assert.is((await post(context, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status, 202);
 
   const controller = new AbortController();
-  const leaving = post(context, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow_echo', arguments: { text: 'unheard', delayMs: 150 } } }, headers);
+  const leaving = post(
+    context,
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'slow_echo', arguments: { text: 'unheard', delayMs: 150 } },
+    },
+    headers,
+  );
   const response = await fetch(`${context.base}/mcp`, {
     method: 'POST',
     signal: controller.signal,
     headers: { 'content-type': 'application/json', accept: ACCEPT, ...headers },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow_echo', arguments: { text: 'dropped', delayMs: 150 } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'slow_echo', arguments: { text: 'dropped', delayMs: 150 } },
+    }),
   });
   assert.is(response.status, 200);
   // The headers are out after the coalescing window; nothing with an id has been sent yet.
@@ -125,8 +205,17 @@ test('a 2025-06-18 client that leaves before any event id: its answer is not kep
   await new Promise((resolve) => setTimeout(resolve, 300));
   const stored = await storedMessages(context, sessionId);
   assert.ok(stored.some((message) => message.id === 1 && message.result));
-  assert.not.ok(stored.some((message) => message.id === 2), 'the dropped call left nothing to replay');
-  const after = await readSse(await post(context, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'next' } } }, headers));
+  assert.not.ok(
+    stored.some((message) => message.id === 2),
+    'the dropped call left nothing to replay',
+  );
+  const after = await readSse(
+    await post(
+      context,
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'next' } } },
+      headers,
+    ),
+  );
   assert.match(after.at(-1)!.data, /next/);
 });
 
@@ -143,7 +232,11 @@ test("an answer's headers: SSE, the session, the API security headers (not a pag
   assert.is(response.headers.get('x-dns-prefetch-control'), null);
   assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   // Refusals carry them too.
-  const refused = await fetch(`${context.base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: ACCEPT }, body: '{}' });
+  const refused = await fetch(`${context.base}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT },
+    body: '{}',
+  });
   assert.is(refused.status, 401);
   assert.is(refused.headers.get('x-content-type-options'), 'nosniff');
   assert.is(refused.headers.get('x-frame-options'), 'DENY');
@@ -162,13 +255,16 @@ test("messages nobody here follows do not wake this instance's tail; a session w
     // No GET stream: the calls' commits leave the tail to its poll (500 ms) and other wake-ups.
     reads = 0;
     const started = performance.now();
-    for (let i = 0; i < 30; i += 1) await (await callTool(context.base, context.token, sessionId, i + 1, 'echo', { text: `quiet ${i}` })).text();
+    for (let i = 0; i < 30; i += 1)
+      await (await callTool(context.base, context.token, sessionId, i + 1, 'echo', { text: `quiet ${i}` })).text();
     const elapsed = performance.now() - started;
     // One read per commit would be 30 or more.
     assert.ok(reads <= 2 + Math.ceil(elapsed / 250), `${reads} tail reads for 30 calls in ${Math.round(elapsed)} ms`);
 
     // With a GET stream attached here, each message arrives long before a poll would bring it.
-    const stream = await fetch(`${context.base}/mcp`, { headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream' } });
+    const stream = await fetch(`${context.base}/mcp`, {
+      headers: { ...sessionHeaders(context.token, sessionId), accept: 'text/event-stream' },
+    });
     const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     const until = async (text: string) => {
@@ -189,7 +285,10 @@ test("messages nobody here follows do not wake this instance's tail; a session w
     }
     await reader.cancel();
     // A poll every 500 ms would make these 0–500 ms each; five under 150 ms by chance is very unlikely.
-    assert.ok(delays.every((delay) => delay < 150), `delays ${delays.map(Math.round).join(', ')} ms`);
+    assert.ok(
+      delays.every((delay) => delay < 150),
+      `delays ${delays.map(Math.round).join(', ')} ms`,
+    );
   } finally {
     log.readAll = readAll;
   }

@@ -33,7 +33,18 @@ if (!fs.existsSync(chromiumPath)) {
     });
     await new Promise<void>((resolve) => context.callback.listen(0, '127.0.0.1', resolve));
     context.callbackUrl = `http://127.0.0.1:${(context.callback.address() as AddressInfo).port}/callback`;
-    context.browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    context.browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
   });
   test.after(async ({ server, browser, callback }) => {
     await browser.close();
@@ -41,15 +52,39 @@ if (!fs.existsSync(chromiumPath)) {
     await server.stop();
   });
 
-  test('sign in and approve in chromium; the callback gets code, state and iss; the code redeems', async ({ server, browser, callbackUrl, received }) => {
+  test('sign in and approve in chromium; the callback gets code, state and iss; the code redeems', async ({
+    server,
+    browser,
+    callbackUrl,
+    received,
+  }) => {
     const client = await publicClient(server, callbackUrl);
     const { verifier, challenge } = pkce();
     const page = await browser.newPage();
     const errors: string[] = [];
     // Every page of the flow loads fully (assets found, nothing blocked by the CSP); the browser's own favicon probe aside.
-    page.on('response', (response) => response.status() >= 400 && !response.url().endsWith('/favicon.ico') && errors.push(`${response.status()} ${response.url()}`));
-    page.on('console', (message) => message.type() === 'error' && !/status of 404/.test(message.text()) && errors.push(message.text()));
-    await page.goto(authorizeUrl(server.base, { response_type: 'code', client_id: client.client_id, redirect_uri: callbackUrl, code_challenge: challenge, code_challenge_method: 'S256', state: 'browser-state', scope: 'mcp:tools:read' }));
+    page.on(
+      'response',
+      (response) =>
+        response.status() >= 400 &&
+        !response.url().endsWith('/favicon.ico') &&
+        errors.push(`${response.status()} ${response.url()}`),
+    );
+    page.on(
+      'console',
+      (message) => message.type() === 'error' && !/status of 404/.test(message.text()) && errors.push(message.text()),
+    );
+    await page.goto(
+      authorizeUrl(server.base, {
+        response_type: 'code',
+        client_id: client.client_id,
+        redirect_uri: callbackUrl,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state: 'browser-state',
+        scope: 'mcp:tools:read',
+      }),
+    );
     assert.match(page.url(), /\/oauth\/login\?request=/);
     await page.fill('input[name="email"]', server.adminEmail);
     await page.fill('input[name="password"]', server.adminPassword);
@@ -61,7 +96,13 @@ if (!fs.existsSync(chromiumPath)) {
     const callback = received.at(-1)!;
     assert.is(callback.searchParams.get('state'), 'browser-state');
     assert.is(callback.searchParams.get('iss'), server.base);
-    const exchange = await tokenRequest(server.base, { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: callbackUrl, code_verifier: verifier, client_id: client.client_id });
+    const exchange = await tokenRequest(server.base, {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: callbackUrl,
+      code_verifier: verifier,
+      client_id: client.client_id,
+    });
     assert.is(exchange.status, 200);
     assert.equal(errors, []);
     await page.close();
@@ -70,11 +111,22 @@ if (!fs.existsSync(chromiumPath)) {
   test('the login page refuses to be framed (frame-ancestors none)', async ({ server, browser }) => {
     const client = await publicClient(server);
     const page = await browser.newPage();
-    const target = authorizeUrl(server.base, { response_type: 'code', client_id: client.client_id, redirect_uri: 'http://127.0.0.1:9999/callback', code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+    const target = authorizeUrl(server.base, {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: 'http://127.0.0.1:9999/callback',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    });
     await page.setContent(`<iframe id="f" src="${target}"></iframe>`);
     await page.waitForTimeout(500);
     const frame = page.frames().find((candidate) => candidate !== page.mainFrame());
-    const framedHasForm = frame ? await frame.$('input[name="password"]').then((element) => element !== null).catch(() => false) : false;
+    const framedHasForm = frame
+      ? await frame
+          .$('input[name="password"]')
+          .then((element) => element !== null)
+          .catch(() => false)
+      : false;
     assert.is(framedHasForm, false);
     await page.close();
   });

@@ -16,11 +16,17 @@ const test = suite<Context>('oauth: full code flow with oauth4webapi');
 test.before(async (context) => {
   context.server = await startTestServer();
   const issuer = new URL(context.server.base);
-  context.as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+  context.as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+  );
 });
 test.after(async ({ server }) => server.stop());
 
-test('discovery: issuer is PUBLIC_URL exactly; S256 only; OIDC discovery is the same document', async ({ server, as }) => {
+test('discovery: issuer is PUBLIC_URL exactly; S256 only; OIDC discovery is the same document', async ({
+  server,
+  as,
+}) => {
   assert.is(as.issuer, server.base);
   assert.equal(as.code_challenge_methods_supported, ['S256']);
   assert.equal(as.response_types_supported, ['code']);
@@ -42,7 +48,16 @@ test('protected resource metadata (RFC 9728) in both forms names PUBLIC_URL/mcp'
 
 test('code flow → tokens → refresh → userinfo → introspect → revoke; events at each step', async ({ server, as }) => {
   const registration = await oauth.processDynamicClientRegistrationResponse(
-    await oauth.dynamicClientRegistrationRequest(as, { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', client_name: 'oauth4webapi', scope: 'openid email mcp:tools:read mcp:tools:write' }, insecure),
+    await oauth.dynamicClientRegistrationRequest(
+      as,
+      {
+        redirect_uris: [REDIRECT],
+        token_endpoint_auth_method: 'none',
+        client_name: 'oauth4webapi',
+        scope: 'openid email mcp:tools:read mcp:tools:write',
+      },
+      insecure,
+    ),
   );
   const client: oauth.Client = { client_id: registration.client_id };
   const verifier = oauth.generateRandomCodeVerifier();
@@ -78,9 +93,15 @@ test('code flow → tokens → refresh → userinfo → introspect → revoke; e
   assert.is(callback.origin + callback.pathname, REDIRECT);
   assert.is(callback.searchParams.get('iss'), server.base);
   const params = oauth.validateAuthResponse(as, client, callback, state);
-  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT, verifier, { ...insecure, additionalParameters: { resource: `${server.base}/mcp` } });
+  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT, verifier, {
+    ...insecure,
+    additionalParameters: { resource: `${server.base}/mcp` },
+  });
   assert.is(response.headers.get('cache-control'), 'no-store');
-  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: nonce, requireIdToken: true });
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
+    expectedNonce: nonce,
+    requireIdToken: true,
+  });
   assert.ok(tokens.refresh_token, 'a refresh token without offline_access');
   assert.is(tokens.scope, 'openid email mcp:tools:read');
   const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
@@ -88,30 +109,60 @@ test('code flow → tokens → refresh → userinfo → introspect → revoke; e
   assert.is(idClaims.email, server.adminEmail);
 
   // RFC 9068 validation by the client library itself.
-  const claims = await oauth.validateJwtAccessToken(as, new Request(`${server.base}/mcp`, { headers: { authorization: `Bearer ${tokens.access_token}` } }), `${server.base}/mcp`, insecure);
+  const claims = await oauth.validateJwtAccessToken(
+    as,
+    new Request(`${server.base}/mcp`, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
+    `${server.base}/mcp`,
+    insecure,
+  );
   assert.is(claims.client_id, client.client_id);
   assert.is(claims.iss, server.base);
   const info = await server.services.oauth.verifier.verify(tokens.access_token, `${server.base}/mcp`);
   assert.equal(info.scopes, ['openid', 'email', 'mcp:tools:read']);
   assert.is(info.subject, idClaims.sub);
 
-  const written = typesOf((await eventsSince(server, before)).filter((event) => event.stream.startsWith('oauth-grant-')));
-  assert.equal(written, ['AuthorizationRequested', 'ConsentGiven', 'AuthorizationCodeIssued', 'AuthorizationCodeRedeemed']);
+  const written = typesOf(
+    (await eventsSince(server, before)).filter((event) => event.stream.startsWith('oauth-grant-')),
+  );
+  assert.equal(written, [
+    'AuthorizationRequested',
+    'ConsentGiven',
+    'AuthorizationCodeIssued',
+    'AuthorizationCodeRedeemed',
+  ]);
 
-  const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, insecure));
+  const refreshed = await oauth.processRefreshTokenResponse(
+    as,
+    client,
+    await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, insecure),
+  );
   assert.ok(refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token, 'rotated');
 
-  const userinfo = await oauth.processUserInfoResponse(as, client, idClaims.sub, await oauth.userInfoRequest(as, client, refreshed.access_token, insecure));
+  const userinfo = await oauth.processUserInfoResponse(
+    as,
+    client,
+    idClaims.sub,
+    await oauth.userInfoRequest(as, client, refreshed.access_token, insecure),
+  );
   assert.is(userinfo.email, server.adminEmail);
 
-  const confidential = await server.services.oauth.createConfidentialClient({ name: 'resource server' }, { type: 'system', id: 'test' });
+  const confidential = await server.services.oauth.createConfidentialClient(
+    { name: 'resource server' },
+    { type: 'system', id: 'test' },
+  );
   const rs: oauth.Client = { client_id: confidential.client.clientId };
   const rsAuth = oauth.ClientSecretBasic(confidential.clientSecret!);
-  const active = await oauth.processIntrospectionResponse(as, rs, await oauth.introspectionRequest(as, rs, rsAuth, refreshed.access_token, insecure));
+  const active = await oauth.processIntrospectionResponse(
+    as,
+    rs,
+    await oauth.introspectionRequest(as, rs, rsAuth, refreshed.access_token, insecure),
+  );
   assert.is(active.active, true);
   assert.is(active.client_id, client.client_id);
 
-  await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, oauth.None(), refreshed.access_token, insecure));
+  await oauth.processRevocationResponse(
+    await oauth.revocationRequest(as, client, oauth.None(), refreshed.access_token, insecure),
+  );
   // Read your writes: refused at once on this instance.
   try {
     await server.services.oauth.verifier.verify(refreshed.access_token, `${server.base}/mcp`);
@@ -119,16 +170,35 @@ test('code flow → tokens → refresh → userinfo → introspect → revoke; e
   } catch (error) {
     assert.is((error as { reason?: string }).reason, 'revoked');
   }
-  const inactive = await oauth.processIntrospectionResponse(as, rs, await oauth.introspectionRequest(as, rs, rsAuth, refreshed.access_token, insecure));
+  const inactive = await oauth.processIntrospectionResponse(
+    as,
+    rs,
+    await oauth.introspectionRequest(as, rs, rsAuth, refreshed.access_token, insecure),
+  );
   assert.is(inactive.active, false);
   // The first access token (same grant, not revoked by an access-token revocation) still works.
   assert.ok(await server.services.oauth.verifier.verify(tokens.access_token, `${server.base}/mcp`));
 });
 
-test('remembered consent: a second authorization by the same user and client skips the consent page', async ({ server }) => {
-  const { client_id } = (await (await fetch(`${server.base}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) })).json()) as { client_id: string };
+test('remembered consent: a second authorization by the same user and client skips the consent page', async ({
+  server,
+}) => {
+  const { client_id } = (await (
+    await fetch(`${server.base}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }),
+    })
+  ).json()) as { client_id: string };
   const browser = new Browser(server.base);
-  const params = { response_type: 'code', client_id, redirect_uri: REDIRECT, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's1' };
+  const params = {
+    response_type: 'code',
+    client_id,
+    redirect_uri: REDIRECT,
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+    state: 's1',
+  };
   const first = await browser.get(authorizeUrl(server.base, params));
   const loggedIn = await login(browser, first.headers.get('location')!, server.adminEmail, server.adminPassword);
   await consent(browser, loggedIn.headers.get('location')!, 'approve');
@@ -140,15 +210,34 @@ test('remembered consent: a second authorization by the same user and client ski
   assert.is(location.searchParams.get('state'), 's2');
 });
 
-test('client_credentials for a confidential client; HTTP Basic with a wrong secret → 401 invalid_client + WWW-Authenticate: Basic', async ({ server }) => {
-  const created = await server.services.oauth.createConfidentialClient({ name: 'machine' }, { type: 'system', id: 'test' });
-  const ok = await fetch(`${server.base}/oauth/token`, { method: 'POST', headers: { authorization: basic(created.client.clientId, created.clientSecret!), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=mcp%3Atools%3Aread' });
+test('client_credentials for a confidential client; HTTP Basic with a wrong secret → 401 invalid_client + WWW-Authenticate: Basic', async ({
+  server,
+}) => {
+  const created = await server.services.oauth.createConfidentialClient(
+    { name: 'machine' },
+    { type: 'system', id: 'test' },
+  );
+  const ok = await fetch(`${server.base}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: basic(created.client.clientId, created.clientSecret!),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials&scope=mcp%3Atools%3Aread',
+  });
   assert.is(ok.status, 200);
   const body = (await ok.json()) as Record<string, unknown>;
   assert.is(body.refresh_token, undefined);
   const info = await server.services.oauth.verifier.verify(String(body.access_token), `${server.base}/mcp`);
   assert.is(info.subject, created.client.clientId);
-  const bad = await fetch(`${server.base}/oauth/token`, { method: 'POST', headers: { authorization: basic(created.client.clientId, 'wrong'), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  const bad = await fetch(`${server.base}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: basic(created.client.clientId, 'wrong'),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
   assert.is(bad.status, 401);
   assert.match(bad.headers.get('www-authenticate') ?? '', /^Basic/);
   assert.is(((await bad.json()) as { error: string }).error, 'invalid_client');

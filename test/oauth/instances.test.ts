@@ -19,7 +19,10 @@ if (!serverUrl()) {
     const shared = { url: database.url, drop: async () => undefined };
     context.a = await startTestServer({}, { database: shared });
     // Same PUBLIC_URL: both are the same issuer behind a load balancer.
-    context.b = await startTestServer({ PUBLIC_URL: context.a.base, ADMIN_PASSWORD: context.a.adminPassword }, { database: shared });
+    context.b = await startTestServer(
+      { PUBLIC_URL: context.a.base, ADMIN_PASSWORD: context.a.adminPassword },
+      { database: shared },
+    );
   });
   test.after(async ({ a, b, drop }) => {
     await b.stop();
@@ -38,7 +41,11 @@ if (!serverUrl()) {
     const { client, tokens } = await freshTokens(a);
     const resource = `${a.base}/mcp`;
     assert.ok(await b.services.oauth.verifier.verify(tokens.access_token, resource));
-    const revoked = await fetch(`${a.base}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tokens.access_token, client_id: client.client_id }) });
+    const revoked = await fetch(`${a.base}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.access_token, client_id: client.client_id }),
+    });
     assert.is(revoked.status, 200);
     const started = Date.now();
     let reason: string | undefined;

@@ -2,7 +2,19 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { authorizeUrl, Browser, csrfOf, eventCount, eventsSince, formAction, login, pkce, publicClient, REDIRECT, typesOf } from './support.ts';
+import {
+  authorizeUrl,
+  Browser,
+  csrfOf,
+  eventCount,
+  eventsSince,
+  formAction,
+  login,
+  pkce,
+  publicClient,
+  REDIRECT,
+  typesOf,
+} from './support.ts';
 
 const test = suite<{ server: TestServer }>('oauth: login and consent pages (CSRF, brute force)');
 
@@ -15,7 +27,15 @@ test.after(async ({ server }) => server.stop());
 const atLogin = async (server: TestServer) => {
   const client = await publicClient(server);
   const browser = new Browser(server.base);
-  const start = await browser.get(authorizeUrl(server.base, { response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256' }));
+  const start = await browser.get(
+    authorizeUrl(server.base, {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    }),
+  );
   const page = await browser.get(start.headers.get('location')!);
   assert.is(page.status, 200);
   assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
@@ -28,13 +48,31 @@ const atLogin = async (server: TestServer) => {
 };
 
 const sessionAndAuthEvents = async (server: TestServer, since: number) =>
-  typesOf(await eventsSince(server, since)).filter((type) => /BrowserSession|LoginFailed|Consent|AuthorizationCode/.test(type));
+  typesOf(await eventsSince(server, since)).filter((type) =>
+    /BrowserSession|LoginFailed|Consent|AuthorizationCode/.test(type),
+  );
 
 for (const [name, form, headers] of [
-  ['missing csrf', (csrf: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf: csrf && '' }), undefined],
-  ['wrong csrf', (_: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf: 'x'.repeat(43) }), undefined],
-  ['cross-site origin', (csrf: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf }), { origin: 'https://evil.example' }],
-  ['no origin or referer', (csrf: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf }), {}],
+  [
+    'missing csrf',
+    (csrf: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf: csrf && '' }),
+    undefined,
+  ],
+  [
+    'wrong csrf',
+    (_: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf: 'x'.repeat(43) }),
+    undefined,
+  ],
+  [
+    'cross-site origin',
+    (csrf: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf }),
+    { origin: 'https://evil.example' },
+  ],
+  [
+    'no origin or referer',
+    (csrf: string) => ({ email: 'admin@example.test', password: 'admin-password-123', csrf }),
+    {},
+  ],
 ] as const) {
   test(`login CSRF: ${name} → 403 csrf_failed, no session, no events`, async ({ server }) => {
     const { browser, action, csrf } = await atLogin(server);
@@ -67,7 +105,9 @@ test('consent CSRF: missing / wrong token → 403 csrf_failed, no ConsentGiven, 
   assert.equal(await sessionAndAuthEvents(server, since), []);
 });
 
-test('brute force: after 5 failures for one account the 6th attempt is 429 even with the right password; failures are events', async ({ server }) => {
+test('brute force: after 5 failures for one account the 6th attempt is 429 even with the right password; failures are events', async ({
+  server,
+}) => {
   const email = 'brute@example.test';
   await server.services.users.create({ email, password: 'right-password-1' }, { type: 'system', id: 'test' });
   const since = await eventCount(server);
@@ -85,7 +125,11 @@ test('brute force: after 5 failures for one account the 6th attempt is 429 even 
   assert.equal(types, ['LoginFailed', 'LoginFailed', 'LoginFailed', 'LoginFailed', 'LoginFailed']);
   // Another account from the same address is not locked by this one.
   const fresh = await atLogin(server);
-  const ok = await fresh.browser.post(fresh.action, { csrf: fresh.csrf, email: server.adminEmail, password: server.adminPassword });
+  const ok = await fresh.browser.post(fresh.action, {
+    csrf: fresh.csrf,
+    email: server.adminEmail,
+    password: server.adminPassword,
+  });
   assert.is(ok.status, 303);
 });
 
@@ -97,7 +141,9 @@ test('login page for an unknown or expired request → 400 page, no redirect', a
   }
 });
 
-test('the session cookie is HttpOnly and SameSite=Lax (no Secure/__Host- on a loopback http issuer)', async ({ server }) => {
+test('the session cookie is HttpOnly and SameSite=Lax (no Secure/__Host- on a loopback http issuer)', async ({
+  server,
+}) => {
   const { browser, action, csrf } = await atLogin(server);
   const response = await browser.post(action, { csrf, email: server.adminEmail, password: server.adminPassword });
   const cookie = response.headers.getSetCookie().find((line) => line.startsWith('rmcp_oauth='));

@@ -4,7 +4,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auth, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { Browser, consent, login } from './support.ts';
 
@@ -25,7 +29,13 @@ class MemoryProvider implements OAuthClientProvider {
     return REDIRECT;
   }
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'MCP SDK test', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'MCP SDK test',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
   clientInformation() {
     return this.info;
@@ -50,7 +60,9 @@ class MemoryProvider implements OAuthClientProvider {
   }
 }
 
-test('auth() with dynamic registration completes; the token is accepted for /mcp; a second auth() refreshes', async ({ server }) => {
+test('auth() with dynamic registration completes; the token is accepted for /mcp; a second auth() refreshes', async ({
+  server,
+}) => {
   const provider = new MemoryProvider();
   const serverUrl = `${server.base}/mcp`;
   assert.is(await auth(provider, { serverUrl }), 'REDIRECT');

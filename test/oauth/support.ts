@@ -19,16 +19,28 @@ export class Browser extends CookieJar {
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
-    const response = await fetch(new URL(url, this.base), { redirect: 'manual', headers: { accept: 'text/html', cookie: this.cookieHeader(), ...headers } });
+    const response = await fetch(new URL(url, this.base), {
+      redirect: 'manual',
+      headers: { accept: 'text/html', cookie: this.cookieHeader(), ...headers },
+    });
     this.remember(response);
     return response;
   }
 
-  async post(url: string, form: Record<string, string>, headers: Record<string, string> = { origin: this.base }): Promise<Response> {
+  async post(
+    url: string,
+    form: Record<string, string>,
+    headers: Record<string, string> = { origin: this.base },
+  ): Promise<Response> {
     const response = await fetch(new URL(url, this.base), {
       method: 'POST',
       redirect: 'manual',
-      headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookieHeader(), ...headers },
+      headers: {
+        accept: 'text/html',
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: this.cookieHeader(),
+        ...headers,
+      },
       body: new URLSearchParams(form).toString(),
     });
     this.remember(response);
@@ -42,10 +54,22 @@ export const formAction = (html: string): string => {
   return match[1]!.replace(/&amp;/g, '&');
 };
 
-export type RegisteredClient = { client_id: string; client_secret?: string; registration_access_token?: string; [key: string]: unknown };
+export type RegisteredClient = {
+  client_id: string;
+  client_secret?: string;
+  registration_access_token?: string;
+  [key: string]: unknown;
+};
 
-export const register = async (base: string, metadata: Record<string, unknown>): Promise<{ status: number; body: RegisteredClient & { error?: string } }> => {
-  const response = await fetch(`${base}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
+export const register = async (
+  base: string,
+  metadata: Record<string, unknown>,
+): Promise<{ status: number; body: RegisteredClient & { error?: string } }> => {
+  const response = await fetch(`${base}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(metadata),
+  });
   return { status: response.status, body: (await response.json()) as RegisteredClient & { error?: string } };
 };
 
@@ -53,7 +77,11 @@ export const register = async (base: string, metadata: Record<string, unknown>):
  * A public client registered through the application service (the HTTP registration endpoint is rate
  * limited per address, and its own suite covers it).
  */
-export const publicClient = async (server: TestServer, redirectUri = 'http://127.0.0.1:9999/callback', extra: { redirect_uris?: string[]; grant_types?: ('authorization_code' | 'refresh_token')[] } = {}) => {
+export const publicClient = async (
+  server: TestServer,
+  redirectUri = 'http://127.0.0.1:9999/callback',
+  extra: { redirect_uris?: string[]; grant_types?: ('authorization_code' | 'refresh_token')[] } = {},
+) => {
   const { client } = await server.services.oauth.clients.register(
     {
       clientName: 'Test client',
@@ -82,7 +110,11 @@ export const login = async (browser: Browser, loginUrl: string, email: string, p
 };
 
 /** Answers the consent page at `consentUrl`. */
-export const consent = async (browser: Browser, consentUrl: string, decision: 'approve' | 'deny'): Promise<Response> => {
+export const consent = async (
+  browser: Browser,
+  consentUrl: string,
+  decision: 'approve' | 'deny',
+): Promise<Response> => {
   const page = await browser.get(consentUrl);
   const html = await page.text();
   return browser.post(formAction(html), { csrf: csrfOf(html), decision });
@@ -92,7 +124,12 @@ export const consent = async (browser: Browser, consentUrl: string, decision: 'a
  * The whole front channel for a fresh browser: authorize → login → consent (approve) → redirect.
  * Returns the final redirect URL (with code, state, iss).
  */
-export const obtainCode = async (server: TestServer, params: Record<string, string | undefined>, user = { email: server.adminEmail, password: server.adminPassword }, browser = new Browser(server.base)): Promise<URL> => {
+export const obtainCode = async (
+  server: TestServer,
+  params: Record<string, string | undefined>,
+  user = { email: server.adminEmail, password: server.adminPassword },
+  browser = new Browser(server.base),
+): Promise<URL> => {
   const start = await browser.get(authorizeUrl(server.base, params));
   if (start.status !== 303) throw new Error(`authorize answered ${start.status}: ${await start.text()}`);
   let location = start.headers.get('location')!;
@@ -109,12 +146,25 @@ export const obtainCode = async (server: TestServer, params: Record<string, stri
   return new URL(location);
 };
 
-export const tokenRequest = async (base: string, form: Record<string, string>, headers: Record<string, string> = {}) => {
-  const response = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+export const tokenRequest = async (
+  base: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+) => {
+  const response = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 };
 
-export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+export const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 /**
  * All events, once every committed one is visible to global reads (PostgreSQL shows a transaction in
@@ -125,25 +175,48 @@ const settledEvents = async (server: TestServer): Promise<RecordedEvent[]> => {
   return server.services.log.readAll({ maxCount: 100_000 });
 };
 /** Events appended after `since` (a count from eventCount). */
-export const eventsSince = async (server: TestServer, since: number): Promise<RecordedEvent[]> => (await settledEvents(server)).slice(since);
+export const eventsSince = async (server: TestServer, since: number): Promise<RecordedEvent[]> =>
+  (await settledEvents(server)).slice(since);
 export const eventCount = async (server: TestServer): Promise<number> => (await settledEvents(server)).length;
 export const typesOf = (events: readonly RecordedEvent[]) => events.map((event) => event.type);
 
 export const REDIRECT = 'http://127.0.0.1:9999/callback';
 
 /** Registers a public client and runs a full flow; returns the client, the code exchange answer and the PKCE pair. */
-export const freshTokens = async (server: TestServer, options: { scope?: string; user?: { email: string; password: string } } = {}) => {
+export const freshTokens = async (
+  server: TestServer,
+  options: { scope?: string; user?: { email: string; password: string } } = {},
+) => {
   const client = await publicClient(server);
   const { verifier, challenge } = pkce();
   const callback = await obtainCode(
     server,
-    { response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 'st', scope: options.scope },
+    {
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 'st',
+      scope: options.scope,
+    },
     options.user,
   );
   const code = callback.searchParams.get('code')!;
-  const exchange = await tokenRequest(server.base, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: client.client_id });
+  const exchange = await tokenRequest(server.base, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT,
+    code_verifier: verifier,
+    client_id: client.client_id,
+  });
   if (exchange.status !== 200) throw new Error(`exchange failed: ${JSON.stringify(exchange.body)}`);
-  return { client, code, verifier, tokens: exchange.body as { access_token: string; refresh_token: string; scope: string } };
+  return {
+    client,
+    code,
+    verifier,
+    tokens: exchange.body as { access_token: string; refresh_token: string; scope: string },
+  };
 };
 
 export const reasonOf = async (promise: Promise<unknown>): Promise<string | undefined> => {

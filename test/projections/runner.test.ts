@@ -15,7 +15,9 @@ const logger = createLogger('silent');
 export const ticks = (version = 1): Projection => ({
   name: 'ticks',
   version,
-  tables: { ticks: `CREATE TABLE {ticks} (stream text PRIMARY KEY, count int NOT NULL, last_revision bigint NOT NULL, note text)` },
+  tables: {
+    ticks: `CREATE TABLE {ticks} (stream text PRIMARY KEY, count int NOT NULL, last_revision bigint NOT NULL, note text)`,
+  },
   eventTypes: ['Tick', 'Poison'],
   toStatements(event: RecordedEvent, t: Tables) {
     if (event.type === 'Poison') throw new Error(`cannot project ${(event.data as { why: string }).why}`);
@@ -37,7 +39,10 @@ const test = suite<Ctx>('projections: runner');
 test.before.each(async (context) => {
   context.database = await anyDatabase();
   context.log = new PostgresEventLog(context.database.db, { pollMs: 50 });
-  context.runner = new ProjectionRunner(context.database.db, context.log, [ticks()], logger, { batchSize: 50, lockRetryMs: 100 });
+  context.runner = new ProjectionRunner(context.database.db, context.log, [ticks()], logger, {
+    batchSize: 50,
+    lockRetryMs: 100,
+  });
 });
 test.after.each(async ({ runner, log, database }) => {
   await runner.stop();
@@ -46,7 +51,11 @@ test.after.each(async ({ runner, log, database }) => {
 });
 
 const rows = async ({ database }: Ctx, table = 'ticks') =>
-  (await database.db.query(`SELECT stream, count, last_revision::int AS last_revision, note FROM ${table} ORDER BY stream`)).rows;
+  (
+    await database.db.query(
+      `SELECT stream, count, last_revision::int AS last_revision, note FROM ${table} ORDER BY stream`,
+    )
+  ).rows;
 
 test('catch-up then live; waitFor gives read-your-writes', async (context) => {
   const { log, runner } = context;
@@ -54,7 +63,10 @@ test('catch-up then live; waitFor gives read-your-writes', async (context) => {
   await log.append('other', [{ type: 'Ignored', data: {} }]);
   await runner.start();
   await runner.waitFor(await log.headPosition());
-  assert.equal((await rows(context)).map((r) => r.count), [40, 40, 40]);
+  assert.equal(
+    (await rows(context)).map((r) => r.count),
+    [40, 40, 40],
+  );
   const appended = await log.append('s0', [{ type: 'Tick', data: { note: 'live' } }]);
   await runner.waitFor(appended.position);
   assert.equal((await rows(context))[0], { stream: 's0', count: 41, last_revision: 40, note: 'live' });
@@ -72,7 +84,11 @@ test('a live batch whose checkpoint moved underneath it writes nothing: the guar
     version: 1,
     tables: { applications: 'CREATE TABLE {applications} (id int PRIMARY KEY, n int NOT NULL)' },
     eventTypes: ['Tick'],
-    toStatements: (_event, t) => [{ sql: `INSERT INTO ${t.applications} (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = ${t.applications}.n + 1` }],
+    toStatements: (_event, t) => [
+      {
+        sql: `INSERT INTO ${t.applications} (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = ${t.applications}.n + 1`,
+      },
+    ],
   };
   const { log, database } = context;
   // Needs a second connection holding a row lock; embedded PGlite has one connection for everything.
@@ -82,7 +98,8 @@ test('a live batch whose checkpoint moved underneath it writes nothing: the guar
   try {
     await runner.start();
     await runner.waitFor((await log.append('s', [{ type: 'Tick', data: {} }])).position);
-    const count = async () => (await database.db.query<{ n: number }>('SELECT n FROM applications WHERE id = 1')).rows[0]!.n;
+    const count = async () =>
+      (await database.db.query<{ n: number }>('SELECT n FROM applications WHERE id = 1')).rows[0]!.n;
     assert.is(await count(), 1);
     // Another writer (as another instance would) holds the checkpoint row while the runner's next batch
     // waits for it, then moves it past that batch's event and commits.
@@ -90,7 +107,10 @@ test('a live batch whose checkpoint moved underneath it writes nothing: the guar
     await other.query(`SELECT 1 FROM projection_checkpoints WHERE name = 'applications' FOR UPDATE`);
     const second = await log.append('s', [{ type: 'Tick', data: {} }]);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await other.query(`UPDATE projection_checkpoints SET position_commit = $1, position_prepare = $2 WHERE name = 'applications'`, [String(second.position.commit), String(second.position.prepare)]);
+    await other.query(
+      `UPDATE projection_checkpoints SET position_commit = $1, position_prepare = $2 WHERE name = 'applications'`,
+      [String(second.position.commit), String(second.position.prepare)],
+    );
     await other.query('COMMIT');
     await runner.waitFor(second.position);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -107,7 +127,10 @@ test('a live batch whose checkpoint moved underneath it writes nothing: the guar
 test('toStatements applied twice leaves the same rows (idempotent)', async (context) => {
   const { log, database } = context;
   await new ProjectionRunner(database.db, log, [ticks()], logger).setup();
-  await log.append('a', [{ type: 'Tick', data: {} }, { type: 'Tick', data: {} }]);
+  await log.append('a', [
+    { type: 'Tick', data: {} },
+    { type: 'Tick', data: {} },
+  ]);
   // (A transaction running elsewhere on the server can hold new events back for a moment.)
   let events = await log.readAll();
   while (events.length < 2) events = await log.readAll();
@@ -138,7 +161,10 @@ test('a projection that throws stops with the error and the event recorded; wait
   const [poisonEvent] = await log.readStream('a', { fromRevision: 1n, maxCount: 1 });
   assert.is(status!.failedEventId, poisonEvent!.id);
   // The event before the poison is applied, the one after is not (no silent skip).
-  assert.equal((await rows(context)).map((r) => r.count), [1]);
+  assert.equal(
+    (await rows(context)).map((r) => r.count),
+    [1],
+  );
   assert.ok(poison.position);
   assert.is(await runner.caughtUp(), false);
 });
@@ -163,7 +189,10 @@ test('rebuild fills fresh tables, swaps them in, and the live runner continues o
   await runner.waitFor(next.position);
   assert.is((await rows(context))[0]!.count, 27);
   const leftovers = await database.db.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'ticks%' ORDER BY 1`);
-  assert.equal(leftovers.rows.map((r) => r.tablename), ['ticks']);
+  assert.equal(
+    leftovers.rows.map((r) => r.tablename),
+    ['ticks'],
+  );
 });
 
 test('a changed projection version rebuilds on start', async (context) => {
@@ -180,7 +209,8 @@ test('a changed projection version rebuilds on start', async (context) => {
   let row;
   do {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    row = (await database.db.query(`SELECT version, generation FROM projection_checkpoints WHERE name = 'ticks'`)).rows[0];
+    row = (await database.db.query(`SELECT version, generation FROM projection_checkpoints WHERE name = 'ticks'`))
+      .rows[0];
   } while (row?.version !== 2 && Date.now() < deadline);
   await second.stop();
   assert.equal(row, { version: 2, generation: 1 });
@@ -203,9 +233,15 @@ if (serverUrl()) {
     const lasts = await Promise.all(writes);
     // Wait for our own appends: headPosition() stops below any transaction still open (a projection's
     // own batch, say), so it can be older than the newest append.
-    await runner.waitFor(lasts.reduce((newest, position) => (comparePositions(position, newest) > 0 ? position : newest)), { timeoutMs: 10_000 });
+    await runner.waitFor(
+      lasts.reduce((newest, position) => (comparePositions(position, newest) > 0 ? position : newest)),
+      { timeoutMs: 10_000 },
+    );
     await other.stop();
-    assert.equal((await rows(context)).map((r) => r.count), [30, 30, 30, 30]);
+    assert.equal(
+      (await rows(context)).map((r) => r.count),
+      [30, 30, 30, 30],
+    );
     const [status] = await runner.status();
     assert.is(status!.eventsHandled, 120);
   });

@@ -25,25 +25,42 @@ test('runs of rows statements with the same sql become one INSERT; anything betw
     "INSERT INTO calls (id, note, n) VALUES ('3', NULL, '0'),\n('4', 'd', '0') ON CONFLICT (id) DO NOTHING",
   ]);
   // Without the flag nothing merges.
-  assert.is(toSql([{ sql: INSERT, params: [1, 'a', 0] }, { sql: INSERT, params: [2, 'b', 0] }]).length, 2);
+  assert.is(
+    toSql([
+      { sql: INSERT, params: [1, 'a', 0] },
+      { sql: INSERT, params: [2, 'b', 0] },
+    ]).length,
+    2,
+  );
 });
 
 test('only INSERT … VALUES (…) ON CONFLICT … DO NOTHING may be marked rows (DO UPDATE cannot touch a row twice in one statement)', () => {
-  for (const sql of ['INSERT INTO calls (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET n = 1', 'INSERT INTO calls (id) VALUES ($1)', 'UPDATE calls SET n = $1']) {
+  for (const sql of [
+    'INSERT INTO calls (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET n = 1',
+    'INSERT INTO calls (id) VALUES ($1)',
+    'UPDATE calls SET n = $1',
+  ]) {
     assert.throws(() => toSql([{ sql, params: [1], rows: true }]), /a rows statement must be/);
   }
 });
 
-test('a merged INSERT leaves the same rows as one statement each, duplicates included; applied twice, the same again', async ({ database }) => {
+test('a merged INSERT leaves the same rows as one statement each, duplicates included; applied twice, the same again', async ({
+  database,
+}) => {
   const batch = [row(10, 'first', 1), row(11, 'x', 2), row(10, 'duplicate', 3), row(12, null, 4)];
   await applyStatements(database.db, batch);
   const merged = (await database.db.query('SELECT id, note, n FROM calls WHERE id >= 10 ORDER BY id')).rows;
-  assert.equal(merged, [{ id: 10, note: 'first', n: 1 }, { id: 11, note: 'x', n: 2 }, { id: 12, note: null, n: 4 }]);
+  assert.equal(merged, [
+    { id: 10, note: 'first', n: 1 },
+    { id: 11, note: 'x', n: 2 },
+    { id: 12, note: null, n: 4 },
+  ]);
   await applyStatements(database.db, batch);
   assert.equal((await database.db.query('SELECT id, note, n FROM calls WHERE id >= 10 ORDER BY id')).rows, merged);
   // The same statements one by one give the same table.
   await database.db.query('DELETE FROM calls');
-  for (const statement of batch) await applyStatements(database.db, [{ sql: statement.sql, params: statement.params! }]);
+  for (const statement of batch)
+    await applyStatements(database.db, [{ sql: statement.sql, params: statement.params! }]);
   assert.equal((await database.db.query('SELECT id, note, n FROM calls WHERE id >= 10 ORDER BY id')).rows, merged);
 });
 

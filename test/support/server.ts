@@ -30,7 +30,10 @@ export type TestServer = RunningServer & {
   stop(): Promise<void>;
 };
 
-export const startTestServer = async (env: Record<string, string> = {}, options: { database?: { url: string; drop(): Promise<void> } | 'embedded' } = {}): Promise<TestServer> => {
+export const startTestServer = async (
+  env: Record<string, string> = {},
+  options: { database?: { url: string; drop(): Promise<void> } | 'embedded' } = {},
+): Promise<TestServer> => {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-e2e-'));
   let database = options.database;

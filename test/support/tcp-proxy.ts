@@ -16,7 +16,12 @@ export const startTcpProxy = async (targetHost: string, targetPorts: number | nu
     const port = ports[turn++ % ports.length]!;
     const upstream = net.connect(port, targetHost);
     upstream.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ECONNREFUSED' && attempt + 1 < ports.length && !client.destroyed && upstream.bytesWritten === 0) {
+      if (
+        error.code === 'ECONNREFUSED' &&
+        attempt + 1 < ports.length &&
+        !client.destroyed &&
+        upstream.bytesWritten === 0
+      ) {
         // Not yet piped: retry on the next instance.
         sockets.delete(upstream);
         const next = connectUpstream(client, attempt + 1);

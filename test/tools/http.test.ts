@@ -25,15 +25,27 @@ test.after(async ({ server }) => server.stop());
 const open = async (context: Context, sub: string, scopes = [MCP_READ, MCP_WRITE]) => {
   const { token } = await context.tokens.issue({ sub, aud: context.resource, scopes });
   const client = new Client({ name: 'tools-e2e', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(context.resource), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
-  return { client, call: async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult };
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(context.resource), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
+  return {
+    client,
+    call: async (name: string, args: Record<string, unknown> = {}) =>
+      (await client.callTool({ name, arguments: args })) as CallToolResult,
+  };
 };
 const text = (result: CallToolResult) => (result.content[0]?.type === 'text' ? result.content[0].text : '');
 
 test('tools/list over HTTP lists the built-in tools with 2020-12 schemas', async (context) => {
   const { client } = await open(context, 'http-user');
   const { tools } = await client.listTools();
-  for (const prefix of ['fs_', 'memory_', 'system_']) assert.ok(tools.some((t) => t.name.startsWith(prefix)), prefix);
+  for (const prefix of ['fs_', 'memory_', 'system_'])
+    assert.ok(
+      tools.some((t) => t.name.startsWith(prefix)),
+      prefix,
+    );
   assert.ok(tools.every((t) => t.inputSchema.$schema === 'https://json-schema.org/draft/2020-12/schema'));
   await client.close();
 });

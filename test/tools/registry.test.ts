@@ -63,7 +63,15 @@ test('tools/list: every input and output schema is valid JSON Schema 2020-12 and
 test('structuredContent of successful calls validates against the listed output schema', async ({ mcp }) => {
   const { tools } = await mcp.client.listTools();
   const ajv = new Ajv2020({ strict: false });
-  for (const name of ['system_info', 'system_resources', 'system_process', 'system_event_log_status', 'system_whoami', 'fs_list_allowed_directories', 'memory_read_graph']) {
+  for (const name of [
+    'system_info',
+    'system_resources',
+    'system_process',
+    'system_event_log_status',
+    'system_whoami',
+    'fs_list_allowed_directories',
+    'memory_read_graph',
+  ]) {
     const result = await mcp.call(name);
     const validate = ajv.compile(tools.find((t) => t.name === name)!.outputSchema!);
     assert.ok(validate(structured(result)), `${name}: ${ajv.errorsText(validate.errors)}`);
@@ -76,13 +84,19 @@ test('system tools: version, resources, projections, caller identity and scopes'
   assert.is(info.name, 'remotemcp');
   assert.match(info.version, /^\d+\.\d+\.\d+/);
   assert.is(info.node, process.version);
-  const resources = structured<{ cpu: { cores: number }; memory: { totalMb: number }; disks: unknown[] }>(await mcp.call('system_resources'));
+  const resources = structured<{ cpu: { cores: number }; memory: { totalMb: number }; disks: unknown[] }>(
+    await mcp.call('system_resources'),
+  );
   assert.ok(resources.cpu.cores >= 1 && resources.memory.totalMb > 0);
-  const status = structured<{ projections: { name: string; status: string }[] }>(await mcp.call('system_event_log_status'));
+  const status = structured<{ projections: { name: string; status: string }[] }>(
+    await mcp.call('system_event_log_status'),
+  );
   assert.ok(status.projections.some((p) => p.name === 'memory_notes' && p.status === 'running'));
   const admin = await server.services.users.byEmail(server.adminEmail);
   const asAdmin = await connect(server.services.tools, caller(admin!.id, [MCP_READ]));
-  const me = structured<{ email: string; scopes: string[]; clientId: string; roles: string[] }>(await asAdmin.call('system_whoami'));
+  const me = structured<{ email: string; scopes: string[]; clientId: string; roles: string[] }>(
+    await asAdmin.call('system_whoami'),
+  );
   await asAdmin.close();
   assert.is(me.email, server.adminEmail);
   assert.equal(me.scopes, [MCP_READ]);
@@ -112,14 +126,22 @@ test('a call without the needed scope is refused, audited as denied, and writes 
   assert.is(audit[0]?.tool, 'memory_store');
 });
 
-test('disable/enable: events, hidden from tools/list, calls refused, list_changed sent, idempotent', async ({ server, mcp }) => {
+test('disable/enable: events, hidden from tools/list, calls refused, list_changed sent, idempotent', async ({
+  server,
+  mcp,
+}) => {
   const tools = server.services.tools;
   let changed = 0;
-  mcp.client.setNotificationHandler(ToolListChangedNotificationSchema, () => { changed += 1; });
+  mcp.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    changed += 1;
+  });
   assert.is(await tools.setEnabled('system_info', false, ADMIN, { reason: 'maintenance' }), true);
   assert.is(await tools.setEnabled('system_info', false, ADMIN), false);
   const events = await server.services.log.readStream('tool-system_info');
-  assert.equal(events.map((e) => e.type), ['ToolDisabled']);
+  assert.equal(
+    events.map((e) => e.type),
+    ['ToolDisabled'],
+  );
   assert.is((events[0]?.data as { reason?: string }).reason, 'maintenance');
   assert.equal(events[0]?.metadata.actor, ADMIN);
   assert.not.ok((await mcp.client.listTools()).tools.some((t) => t.name === 'system_info'));
@@ -139,7 +161,10 @@ test('disable/enable: events, hidden from tools/list, calls refused, list_change
   }
 });
 
-test('every call is audited: user, client, session, tool, summarized arguments, duration, outcome', async ({ server, mcp }) => {
+test('every call is audited: user, client, session, tool, summarized arguments, duration, outcome', async ({
+  server,
+  mcp,
+}) => {
   const root = path.join(server.dataDir, 'files');
   await mcp.call('fs_write_file', { path: 'audited.txt', content: 'the secret content' });
   await mcp.call('fs_read_text_file', { path: 'missing.txt' });
@@ -159,41 +184,73 @@ test('every call is audited: user, client, session, tool, summarized arguments, 
   // The tool_calls read model serves the admin panel.
   const head = await server.services.log.headPosition();
   await server.services.projections.waitFor(head, { names: ['tool_calls'] });
-  const rows = await server.services.db.query<{ tool: string; outcome: string }>(`SELECT tool, outcome FROM tool_calls WHERE user_id = 'registry-user' ORDER BY at`);
+  const rows = await server.services.db.query<{ tool: string; outcome: string }>(
+    `SELECT tool, outcome FROM tool_calls WHERE user_id = 'registry-user' ORDER BY at`,
+  );
   assert.ok(rows.rows.some((r) => r.tool === 'fs_write_file' && r.outcome === 'ok'));
 });
 
 test('CLI commands: disable with a reason, enable, unknown names, list', async ({ server }) => {
   const lines: string[] = [];
   const rows: Record<string, unknown>[][] = [];
-  const commands = toolsCommands((line) => void lines.push(line), (table) => void rows.push(table));
-  assert.is(await commands['tools disable']!.run(server.services, { reason: 'cli test' }, ['system_process']), undefined);
+  const commands = toolsCommands(
+    (line) => void lines.push(line),
+    (table) => void rows.push(table),
+  );
+  assert.is(
+    await commands['tools disable']!.run(server.services, { reason: 'cli test' }, ['system_process']),
+    undefined,
+  );
   assert.is(await commands['tools enable']!.run(server.services, {}, ['system_process']), undefined);
   assert.is(await commands['tools disable']!.run(server.services, {}, ['bogus']), 1);
   await commands['tools list']!.run(server.services, {}, []);
   assert.equal(lines, ['disabled system_process', 'enabled system_process', 'no tool named bogus']);
   const events = await server.services.log.readStream('tool-system_process');
-  assert.equal(events.map((e) => [e.type, e.metadata.actor]), [['ToolDisabled', { type: 'system', id: 'cli' }], ['ToolEnabled', { type: 'system', id: 'cli' }]]);
+  assert.equal(
+    events.map((e) => [e.type, e.metadata.actor]),
+    [
+      ['ToolDisabled', { type: 'system', id: 'cli' }],
+      ['ToolEnabled', { type: 'system', id: 'cli' }],
+    ],
+  );
   assert.ok(rows[0]?.some((row) => row.name === 'fs_write_file' && row.scope === MCP_WRITE && row.enabled === true));
-  assert.is(await commands['memory backfill-embeddings']!.run(server.services, {}, []), 1, 'embeddings are off on this server');
+  assert.is(
+    await commands['memory backfill-embeddings']!.run(server.services, {}, []),
+    1,
+    'embeddings are off on this server',
+  );
 });
 
 test('argument summaries redact secrets and shorten long values', () => {
-  assert.equal(summarizeArguments({ password: 'hunter2', nested: { apiKey: 'k', note: 'x'.repeat(200) }, paths: ['a', 'b'], content: 'abc', n: 3 }), {
-    password: '[redacted]',
-    nested: { apiKey: '[redacted]', note: `${'x'.repeat(160)}… [200 chars]` },
-    paths: ['a', 'b'],
-    content: '[3 chars]',
-    n: 3,
-  });
+  assert.equal(
+    summarizeArguments({
+      password: 'hunter2',
+      nested: { apiKey: 'k', note: 'x'.repeat(200) },
+      paths: ['a', 'b'],
+      content: 'abc',
+      n: 3,
+    }),
+    {
+      password: '[redacted]',
+      nested: { apiKey: '[redacted]', note: `${'x'.repeat(160)}… [200 chars]` },
+      paths: ['a', 'b'],
+      content: '[3 chars]',
+      n: 3,
+    },
+  );
   assert.equal(summarizeArguments(undefined), {});
 });
 
-test('bad arguments and failing tools come back as isError results; the session keeps working', async ({ server, mcp }) => {
+test('bad arguments and failing tools come back as isError results; the session keeps working', async ({
+  server,
+  mcp,
+}) => {
   const bad = await mcp.call('fs_read_text_file', { path: 42 });
   assert.match(errorText(bad), /^invalid_arguments: .*path/s);
   assert.match(errorText(await mcp.call('fs_read_text_file', {})), /^invalid_arguments:/);
-  const audited = (await auditEvents(server, 'registry-user')).filter((e) => e.outcome === 'error' && String(e.error).startsWith('invalid_arguments'));
+  const audited = (await auditEvents(server, 'registry-user')).filter(
+    (e) => e.outcome === 'error' && String(e.error).startsWith('invalid_arguments'),
+  );
   assert.is(audited.length, 2, 'invalid calls are audited too');
   assert.match(errorText(await mcp.call('memory_open_nodes', { names: ['nobody'] })), /^entity_not_found:/);
   assert.not.ok((await mcp.call('system_process')).isError);

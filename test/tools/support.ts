@@ -12,10 +12,18 @@ import type { ToolCaller, Tools } from '../../mcp/tools/index.ts';
 import { StandInTokens } from '../mcp/support.ts';
 import type { TestServer } from '../support/server.ts';
 
-export type Connected = { client: Client; call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>; close(): Promise<void> };
+export type Connected = {
+  client: Client;
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+};
 
 export const caller = (userId: string, scopes: readonly string[] = [MCP_READ, MCP_WRITE]): ToolCaller => ({
-  userId, clientId: 'test-client', scopes, sessionId: `session-${userId}`, tokenId: 'token-1',
+  userId,
+  clientId: 'test-client',
+  scopes,
+  sessionId: `session-${userId}`,
+  tokenId: 'token-1',
 });
 
 export const connect = async (tools: Tools, who: ToolCaller): Promise<Connected> => {
@@ -63,9 +71,18 @@ export const serveWithStandInTokens = async (server: TestServer): Promise<StandI
 /** The MCP SDK client over Streamable HTTP to the real /mcp, as `who` (token subject, client and scopes). */
 export const connectHttp = async (server: TestServer, tokens: StandInTokens, who: ToolCaller): Promise<Connected> => {
   const resource = `${server.base}/mcp`;
-  const { token } = await tokens.issue({ sub: who.userId, clientId: who.clientId, scopes: [...who.scopes], aud: resource });
+  const { token } = await tokens.issue({
+    sub: who.userId,
+    clientId: who.clientId,
+    scopes: [...who.scopes],
+    aud: resource,
+  });
   const client = new Client({ name: 'tools-e2e', version: '0.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(resource), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
   return {
     client,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,

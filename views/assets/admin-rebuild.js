@@ -8,7 +8,9 @@
   const poll = async (name) => {
     let state;
     try {
-      const response = await fetch(`/admin/api/projections/${encodeURIComponent(name)}/rebuild`, { headers: { accept: 'application/json' } });
+      const response = await fetch(`/admin/api/projections/${encodeURIComponent(name)}/rebuild`, {
+        headers: { accept: 'application/json' },
+      });
       state = response.ok ? await response.json() : undefined;
     } catch {
       state = undefined;
@@ -21,7 +23,10 @@
         bar.value = progress.handled;
         set('rebuild-events', `${progress.handled} / ${progress.total}`);
         set('rebuild-rate', String(progress.eventsPerSecond));
-        set('rebuild-eta', progress.etaSeconds === undefined || progress.etaSeconds === null ? '–' : `${progress.etaSeconds} s`);
+        set(
+          'rebuild-eta',
+          progress.etaSeconds === undefined || progress.etaSeconds === null ? '–' : `${progress.etaSeconds} s`,
+        );
       }
       set('rebuild-state', state.error ? `failed: ${state.error}` : state.done ? 'done' : 'running');
       if (state.done) {

@@ -11,11 +11,16 @@ export const MAX_READ_BYTES = 10 * 1024 * 1024;
 export const MAX_WRITE_BYTES = 10 * 1024 * 1024;
 export const MAX_MEDIA_BYTES = 5 * 1024 * 1024;
 
-export const readBytes = async (roots: Roots, input: string, limit: number): Promise<{ real: string; bytes: Buffer }> => {
+export const readBytes = async (
+  roots: Roots,
+  input: string,
+  limit: number,
+): Promise<{ real: string; bytes: Buffer }> => {
   const real = await roots.existing(input);
   const { handle, stat } = await roots.openRead(real, input);
   try {
-    if (stat.size > limit) throw new ToolError('file_too_large', `${input} has ${stat.size} bytes; the limit is ${limit}`);
+    if (stat.size > limit)
+      throw new ToolError('file_too_large', `${input} has ${stat.size} bytes; the limit is ${limit}`);
     return { real, bytes: await handle.readFile() };
   } finally {
     await handle.close();
@@ -23,8 +28,13 @@ export const readBytes = async (roots: Roots, input: string, limit: number): Pro
 };
 
 /** The text, or only its first / last lines; head and tail read only what they need from large files. */
-export const readText = async (roots: Roots, input: string, options: { head?: number | undefined; tail?: number | undefined }): Promise<{ real: string; text: string }> => {
-  if (options.head !== undefined && options.tail !== undefined) throw new ToolError('invalid_arguments', 'give head or tail, not both');
+export const readText = async (
+  roots: Roots,
+  input: string,
+  options: { head?: number | undefined; tail?: number | undefined },
+): Promise<{ real: string; text: string }> => {
+  if (options.head !== undefined && options.tail !== undefined)
+    throw new ToolError('invalid_arguments', 'give head or tail, not both');
   if (options.head === undefined && options.tail === undefined) {
     const { real, bytes } = await readBytes(roots, input, MAX_READ_BYTES);
     return { real, text: bytes.toString('utf8') };
@@ -61,17 +71,29 @@ export const readText = async (roots: Roots, input: string, options: { head?: nu
 };
 
 /** Writes a whole file atomically; refuses to replace directories and hard-linked files. */
-export const writeText = async (roots: Roots, input: string, content: string): Promise<{ real: string; created: boolean; bytes: number }> => {
+export const writeText = async (
+  roots: Roots,
+  input: string,
+  content: string,
+): Promise<{ real: string; created: boolean; bytes: number }> => {
   const bytes = Buffer.byteLength(content);
-  if (bytes > MAX_WRITE_BYTES) throw new ToolError('content_too_large', `the content has ${bytes} bytes; the limit is ${MAX_WRITE_BYTES}`);
+  if (bytes > MAX_WRITE_BYTES)
+    throw new ToolError('content_too_large', `the content has ${bytes} bytes; the limit is ${MAX_WRITE_BYTES}`);
   const { real, exists } = await roots.creatable(input, { parentMustExist: true });
   if (exists) {
     const stat = await fsp.lstat(real).catch((error: unknown) => fsError(error, input));
     if (stat.isDirectory()) throw new ToolError('is_a_directory', `${input} is a directory`);
     if (!stat.isFile()) throw new ToolError('not_a_file', `${input} is not a regular file`);
-    if (stat.nlink > 1) throw new ToolError('hard_link_refused', `${input} has ${stat.nlink} hard links; files with several links are refused`);
+    if (stat.nlink > 1)
+      throw new ToolError(
+        'hard_link_refused',
+        `${input} has ${stat.nlink} hard links; files with several links are refused`,
+      );
   }
-  const temp = path.join(path.dirname(real), `.${path.basename(real).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    path.dirname(real),
+    `.${path.basename(real).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
   const handle = await fsp.open(temp, flags, 0o644).catch((error: unknown) => fsError(error, input));
   try {

@@ -9,7 +9,8 @@ import { ToolError } from '../define.ts';
 export const MAX_PATH = 4_096; // Linux PATH_MAX
 export const MAX_SEGMENT = 255; // Linux NAME_MAX (bytes)
 
-const inside = (root: string, candidate: string): boolean => candidate === root || candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+const inside = (root: string, candidate: string): boolean =>
+  candidate === root || candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
 
@@ -17,15 +18,25 @@ const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoExce
 export const fsError = (error: unknown, shown: string): never => {
   if (error instanceof ToolError) throw error;
   switch (errno(error)) {
-    case 'ENOENT': throw new ToolError('not_found', `${shown} does not exist`);
-    case 'EEXIST': throw new ToolError('already_exists', `${shown} already exists`);
-    case 'ELOOP': throw new ToolError('symlink_refused', `${shown} is or contains a symbolic link loop`);
-    case 'ENAMETOOLONG': throw new ToolError('path_too_long', `${shown} is too long`);
-    case 'ENOTDIR': throw new ToolError('not_a_directory', `a part of ${shown} is not a directory`);
-    case 'EISDIR': throw new ToolError('is_a_directory', `${shown} is a directory`);
-    case 'ENOTEMPTY': throw new ToolError('not_empty', `${shown} is not empty`);
-    case 'EACCES': case 'EPERM': throw new ToolError('permission_denied', `permission denied for ${shown}`);
-    default: throw error;
+    case 'ENOENT':
+      throw new ToolError('not_found', `${shown} does not exist`);
+    case 'EEXIST':
+      throw new ToolError('already_exists', `${shown} already exists`);
+    case 'ELOOP':
+      throw new ToolError('symlink_refused', `${shown} is or contains a symbolic link loop`);
+    case 'ENAMETOOLONG':
+      throw new ToolError('path_too_long', `${shown} is too long`);
+    case 'ENOTDIR':
+      throw new ToolError('not_a_directory', `a part of ${shown} is not a directory`);
+    case 'EISDIR':
+      throw new ToolError('is_a_directory', `${shown} is a directory`);
+    case 'ENOTEMPTY':
+      throw new ToolError('not_empty', `${shown} is not empty`);
+    case 'EACCES':
+    case 'EPERM':
+      throw new ToolError('permission_denied', `permission denied for ${shown}`);
+    default:
+      throw error;
   }
 };
 
@@ -56,14 +67,23 @@ export class Roots {
   private absolute(input: string): string {
     if (input.includes('\0')) throw new ToolError('invalid_path', 'the path contains a NUL byte');
     if (input.trim() === '') throw new ToolError('invalid_path', 'the path is empty');
-    if (Buffer.byteLength(input) > MAX_PATH || input.split(/[\\/]/).some((segment) => Buffer.byteLength(segment) > MAX_SEGMENT)) {
-      throw new ToolError('path_too_long', `the path is longer than ${MAX_PATH} bytes or has a name longer than ${MAX_SEGMENT} bytes`);
+    if (
+      Buffer.byteLength(input) > MAX_PATH ||
+      input.split(/[\\/]/).some((segment) => Buffer.byteLength(segment) > MAX_SEGMENT)
+    ) {
+      throw new ToolError(
+        'path_too_long',
+        `the path is longer than ${MAX_PATH} bytes or has a name longer than ${MAX_SEGMENT} bytes`,
+      );
     }
     const first = this.configured[0];
     if (!first) throw new ToolError('no_roots', 'no directories are configured for the filesystem tools');
     const absolute = path.isAbsolute(input) ? path.resolve(input) : path.resolve(first, input);
     if (!this.configured.some((root) => inside(root, absolute)) && !this.real.some((root) => inside(root, absolute))) {
-      throw new ToolError('outside_roots', `${input} is outside the allowed directories (see fs_list_allowed_directories)`);
+      throw new ToolError(
+        'outside_roots',
+        `${input} is outside the allowed directories (see fs_list_allowed_directories)`,
+      );
     }
     return absolute;
   }
@@ -78,7 +98,11 @@ export class Roots {
       }
       return fsError(error, shown);
     }
-    if (!this.rootOf(real)) throw new ToolError('symlink_escape', `${shown} resolves (through a symbolic link) to a place outside the allowed directories`);
+    if (!this.rootOf(real))
+      throw new ToolError(
+        'symlink_escape',
+        `${shown} resolves (through a symbolic link) to a place outside the allowed directories`,
+      );
     return real;
   }
 
@@ -93,12 +117,16 @@ export class Roots {
    */
   async creatable(input: string, options: { parentMustExist: boolean }): Promise<{ real: string; exists: boolean }> {
     const absolute = this.absolute(input);
-    const stat = await fsp.lstat(absolute).catch((error: unknown) => (errno(error) === 'ENOENT' ? undefined : fsError(error, input)));
+    const stat = await fsp
+      .lstat(absolute)
+      .catch((error: unknown) => (errno(error) === 'ENOENT' ? undefined : fsError(error, input)));
     if (stat) return { real: await this.realInside(absolute, input), exists: true };
     let ancestor = path.dirname(absolute);
     const missing = [path.basename(absolute)];
     for (;;) {
-      const found = await fsp.lstat(ancestor).catch((error: unknown) => (errno(error) === 'ENOENT' ? undefined : fsError(error, input)));
+      const found = await fsp
+        .lstat(ancestor)
+        .catch((error: unknown) => (errno(error) === 'ENOENT' ? undefined : fsError(error, input)));
       if (found) break;
       if (options.parentMustExist) throw new ToolError('not_found', `the parent directory of ${input} does not exist`);
       missing.unshift(path.basename(ancestor));
@@ -114,26 +142,38 @@ export class Roots {
    */
   async entry(input: string): Promise<string> {
     const absolute = this.absolute(input);
-    if (this.configured.includes(absolute) || this.real.includes(absolute)) throw new ToolError('root_refused', 'an allowed directory itself cannot be moved');
+    if (this.configured.includes(absolute) || this.real.includes(absolute))
+      throw new ToolError('root_refused', 'an allowed directory itself cannot be moved');
     const parent = await this.realInside(path.dirname(absolute), input);
     return path.join(parent, path.basename(absolute));
   }
 
   /** Check after open: the descriptor's own path must be inside a root, and no hard-linked regular files. */
-  async verifyOpened(handle: fsp.FileHandle, shown: string, options: { allowDirectory?: boolean } = {}): Promise<fs.Stats> {
+  async verifyOpened(
+    handle: fsp.FileHandle,
+    shown: string,
+    options: { allowDirectory?: boolean } = {},
+  ): Promise<fs.Stats> {
     const stat = await handle.stat();
     const actual = await fsp.readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-    if (actual !== undefined && !this.rootOf(actual)) throw new ToolError('symlink_escape', `${shown} was opened outside the allowed directories`);
+    if (actual !== undefined && !this.rootOf(actual))
+      throw new ToolError('symlink_escape', `${shown} was opened outside the allowed directories`);
     if (stat.isDirectory() && !options.allowDirectory) throw new ToolError('is_a_directory', `${shown} is a directory`);
     if (!stat.isDirectory() && !stat.isFile()) throw new ToolError('not_a_file', `${shown} is not a regular file`);
     // A second name for the same inode may live outside the roots (a hard link planted in a root).
-    if (stat.isFile() && stat.nlink > 1) throw new ToolError('hard_link_refused', `${shown} has ${stat.nlink} hard links; files with several links are refused`);
+    if (stat.isFile() && stat.nlink > 1)
+      throw new ToolError(
+        'hard_link_refused',
+        `${shown} has ${stat.nlink} hard links; files with several links are refused`,
+      );
     return stat;
   }
 
   /** Opens a real path for reading (no symlink at the last step) and checks it after open. */
   async openRead(real: string, shown: string): Promise<{ handle: fsp.FileHandle; stat: fs.Stats }> {
-    const handle = await fsp.open(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).catch((error: unknown) => fsError(error, shown));
+    const handle = await fsp
+      .open(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+      .catch((error: unknown) => fsError(error, shown));
     try {
       return { handle, stat: await this.verifyOpened(handle, shown) };
     } catch (error) {

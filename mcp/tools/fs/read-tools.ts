@@ -12,12 +12,25 @@ import { globMatcher } from './text.ts';
 import { listDirectory, MAX_ENTRIES, walk, type Entry } from './walk.ts';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
-export const PathArg = z.string().min(1).describe('A path inside an allowed directory: absolute, or relative to the first allowed directory');
+export const PathArg = z
+  .string()
+  .min(1)
+  .describe('A path inside an allowed directory: absolute, or relative to the first allowed directory');
 const EntryType = z.enum(['file', 'directory', 'symlink', 'other']);
 
 const MIME: Record<string, string> = {
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp', '.bmp': 'image/bmp',
-  '.svg': 'image/svg+xml', '.mp3': 'audio/mpeg', '.wav': 'audio/wav', '.ogg': 'audio/ogg', '.flac': 'audio/flac', '.m4a': 'audio/mp4',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.bmp': 'image/bmp',
+  '.svg': 'image/svg+xml',
+  '.mp3': 'audio/mpeg',
+  '.wav': 'audio/wav',
+  '.ogg': 'audio/ogg',
+  '.flac': 'audio/flac',
+  '.m4a': 'audio/mp4',
   '.pdf': 'application/pdf',
 };
 const text = (value: string): ContentBlock[] => [{ type: 'text', text: value }];
@@ -48,16 +61,23 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({ path: PathArg }),
-    output: z.object({ path: z.string(), mimeType: z.string(), size: z.number().int(), data: z.string().describe('base64') }),
+    output: z.object({
+      path: z.string(),
+      mimeType: z.string(),
+      size: z.number().int(),
+      data: z.string().describe('base64'),
+    }),
     run: async ({ path: input }) => {
       const { real, bytes } = await readBytes(roots, input, MAX_MEDIA_BYTES);
       const mimeType = MIME[path.extname(real).toLowerCase()] ?? 'application/octet-stream';
       return { path: real, mimeType, size: bytes.length, data: bytes.toString('base64') };
     },
     render: ({ path: real, mimeType, data }) => [
-      mimeType.startsWith('image/') ? { type: 'image', data, mimeType }
-        : mimeType.startsWith('audio/') ? { type: 'audio', data, mimeType }
-        : { type: 'resource', resource: { uri: pathToFileURL(real).href, mimeType, blob: data } },
+      mimeType.startsWith('image/')
+        ? { type: 'image', data, mimeType }
+        : mimeType.startsWith('audio/')
+          ? { type: 'audio', data, mimeType }
+          : { type: 'resource', resource: { uri: pathToFileURL(real).href, mimeType, blob: data } },
     ],
   }),
   defineTool({
@@ -67,14 +87,17 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({ paths: z.array(PathArg).min(1).max(50).describe('Up to 50 paths') }),
-    output: z.object({ files: z.array(z.object({ path: z.string(), content: z.string().optional(), error: z.string().optional() })) }),
+    output: z.object({
+      files: z.array(z.object({ path: z.string(), content: z.string().optional(), error: z.string().optional() })),
+    }),
     run: async ({ paths }) => {
       // One budget for the whole call: 50 files of the single-file limit would be too much for one reply.
       let budget = MAX_READ_BYTES;
       const files: { path: string; content?: string; error?: string }[] = [];
       for (const input of paths) {
         try {
-          if (budget <= 0) throw new ToolError('file_too_large', `the ${MAX_READ_BYTES} bytes of this call are used up`);
+          if (budget <= 0)
+            throw new ToolError('file_too_large', `the ${MAX_READ_BYTES} bytes of this call are used up`);
           const { real, bytes } = await readBytes(roots, input, budget);
           budget -= bytes.length;
           files.push({ path: real, content: bytes.toString('utf8') });
@@ -93,14 +116,19 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     description: `Lists the entries of a directory (up to ${MAX_ENTRIES}) with their type and, for files, their size in bytes.`,
     scope: MCP_READ,
     annotations: READ_ONLY,
-    input: z.object({ path: PathArg, sortBy: z.enum(['name', 'size']).default('name').describe('Sort by name or by size (largest first)') }),
+    input: z.object({
+      path: PathArg,
+      sortBy: z.enum(['name', 'size']).default('name').describe('Sort by name or by size (largest first)'),
+    }),
     output: z.object({
       path: z.string(),
       entries: z.array(z.object({ name: z.string(), type: EntryType, size: z.number().int() })),
       totalFiles: z.number().int(),
       totalDirectories: z.number().int(),
       totalSize: z.number().int(),
-      truncated: z.boolean().describe(`true when the directory has more than ${MAX_ENTRIES} entries (only the first are listed)`),
+      truncated: z
+        .boolean()
+        .describe(`true when the directory has more than ${MAX_ENTRIES} entries (only the first are listed)`),
     }),
     run: async ({ path: input, sortBy }) => {
       const real = await roots.existing(input);
@@ -115,34 +143,71 @@ export const fsReadTools = (roots: Roots): Tool[] => [
         truncated: entries.length >= MAX_ENTRIES,
       };
     },
-    render: (r) => text([...r.entries.map((e) => `[${e.type === 'directory' ? 'DIR' : e.type === 'symlink' ? 'LINK' : 'FILE'}] ${e.name}${e.type === 'file' ? ` (${e.size} bytes)` : ''}`),
-      '', `${r.totalFiles} files, ${r.totalDirectories} directories, ${r.totalSize} bytes`].join('\n')),
+    render: (r) =>
+      text(
+        [
+          ...r.entries.map(
+            (e) =>
+              `[${e.type === 'directory' ? 'DIR' : e.type === 'symlink' ? 'LINK' : 'FILE'}] ${e.name}${e.type === 'file' ? ` (${e.size} bytes)` : ''}`,
+          ),
+          '',
+          `${r.totalFiles} files, ${r.totalDirectories} directories, ${r.totalSize} bytes`,
+        ].join('\n'),
+      ),
   }),
   defineTool({
     name: 'fs_directory_tree',
     title: 'Directory tree',
-    description: 'Lists everything below a directory (symbolic links are shown, not followed), skipping glob exclude patterns.',
+    description:
+      'Lists everything below a directory (symbolic links are shown, not followed), skipping glob exclude patterns.',
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({
       path: PathArg,
-      excludePatterns: z.array(z.string()).max(50).default([]).describe('Globs of relative paths to skip, e.g. node_modules or **/*.log'),
+      excludePatterns: z
+        .array(z.string())
+        .max(50)
+        .default([])
+        .describe('Globs of relative paths to skip, e.g. node_modules or **/*.log'),
       maxDepth: z.number().int().min(1).max(50).default(10),
     }),
-    output: z.object({ path: z.string(), entries: z.array(z.object({ path: z.string(), type: EntryType, size: z.number().int() })), truncated: z.boolean() }),
+    output: z.object({
+      path: z.string(),
+      entries: z.array(z.object({ path: z.string(), type: EntryType, size: z.number().int() })),
+      truncated: z.boolean(),
+    }),
     run: async ({ path: input, excludePatterns, maxDepth }) => {
       const real = await roots.existing(input);
       const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(real, input, { maxDepth, skip: (relative) => skips.some((skip) => skip(relative)) });
-      return { path: real, entries: entries.sort((a, b) => a.path.localeCompare(b.path)).map(({ path: p, type, size }) => ({ path: p, type, size })), truncated };
+      const { entries, truncated } = await walk(real, input, {
+        maxDepth,
+        skip: (relative) => skips.some((skip) => skip(relative)),
+      });
+      return {
+        path: real,
+        entries: entries
+          .sort((a, b) => a.path.localeCompare(b.path))
+          .map(({ path: p, type, size }) => ({ path: p, type, size })),
+        truncated,
+      };
     },
-    render: (r) => text([r.path, ...r.entries.map((e) => `${'  '.repeat(e.path.split('/').length)}${path.basename(e.path)}${e.type === 'directory' ? '/' : e.type === 'symlink' ? ' ->' : ''}`),
-      ...(r.truncated ? ['… (truncated)'] : [])].join('\n')),
+    render: (r) =>
+      text(
+        [
+          r.path,
+          ...r.entries.map(
+            (e) =>
+              `${'  '.repeat(e.path.split('/').length)}${path.basename(e.path)}${e.type === 'directory' ? '/' : e.type === 'symlink' ? ' ->' : ''}`,
+          ),
+          ...(r.truncated ? ['… (truncated)'] : []),
+        ].join('\n'),
+      ),
   }),
   defineTool({
     name: 'fs_search_files',
     title: 'Search files by glob',
-    description: 'Finds files and directories below a path whose relative path matches a glob (a pattern without / matches names at any depth).',
+    description:
+      'Finds files and directories below a path whose relative path matches a glob (a pattern without / matches names at any depth).',
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({
@@ -155,8 +220,18 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       const real = await roots.existing(input);
       const match = globMatcher(pattern);
       const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(real, input, { maxDepth: 50, skip: (relative) => skips.some((skip) => skip(relative)) });
-      return { path: real, matches: entries.filter((e: Entry) => match(e.path)).map((e) => path.join(real, e.path)).sort(), truncated };
+      const { entries, truncated } = await walk(real, input, {
+        maxDepth: 50,
+        skip: (relative) => skips.some((skip) => skip(relative)),
+      });
+      return {
+        path: real,
+        matches: entries
+          .filter((e: Entry) => match(e.path))
+          .map((e) => path.join(real, e.path))
+          .sort(),
+        truncated,
+      };
     },
     render: (r) => text(r.matches.length ? r.matches.join('\n') : 'No matches found'),
   }),
@@ -168,8 +243,14 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     annotations: READ_ONLY,
     input: z.object({ path: PathArg }),
     output: z.object({
-      path: z.string(), type: EntryType, size: z.number().int(), created: z.string(), modified: z.string(), accessed: z.string(),
-      permissions: z.string().describe('octal, e.g. 644'), isSymlink: z.boolean().describe('The given path is a symbolic link (the info is about its target)'),
+      path: z.string(),
+      type: EntryType,
+      size: z.number().int(),
+      created: z.string(),
+      modified: z.string(),
+      accessed: z.string(),
+      permissions: z.string().describe('octal, e.g. 644'),
+      isSymlink: z.boolean().describe('The given path is a symbolic link (the info is about its target)'),
     }),
     run: async ({ path: input }) => {
       const real = await roots.existing(input);
@@ -177,7 +258,7 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       const link = await fsp.lstat(path.resolve(roots.configured[0] ?? '/', input)).catch(() => undefined);
       return {
         path: real,
-        type: stat.isDirectory() ? 'directory' as const : stat.isFile() ? 'file' as const : 'other' as const,
+        type: stat.isDirectory() ? ('directory' as const) : stat.isFile() ? ('file' as const) : ('other' as const),
         size: stat.size,
         created: stat.birthtime.toISOString(),
         modified: stat.mtime.toISOString(),
@@ -186,7 +267,12 @@ export const fsReadTools = (roots: Roots): Tool[] => [
         isSymlink: link?.isSymbolicLink() ?? false,
       };
     },
-    render: (r) => text(Object.entries(r).map(([k, v]) => `${k}: ${String(v)}`).join('\n')),
+    render: (r) =>
+      text(
+        Object.entries(r)
+          .map(([k, v]) => `${k}: ${String(v)}`)
+          .join('\n'),
+      ),
   }),
   defineTool({
     name: 'fs_list_allowed_directories',

@@ -13,7 +13,8 @@ export const applyEdits = (original: string, edits: readonly Edit[]): string => 
     if (oldText === '') throw new ToolError('edit_not_found', `edit ${index + 1}: oldText is empty`);
     const first = text.indexOf(oldText);
     if (first < 0) throw new ToolError('edit_not_found', `edit ${index + 1}: oldText was not found in the file`);
-    if (text.indexOf(oldText, first + 1) >= 0) throw new ToolError('edit_ambiguous', `edit ${index + 1}: oldText occurs more than once; include more context`);
+    if (text.indexOf(oldText, first + 1) >= 0)
+      throw new ToolError('edit_ambiguous', `edit ${index + 1}: oldText occurs more than once; include more context`);
     text = text.slice(0, first) + normalizeEol(edit.newText) + text.slice(first + oldText.length);
   }
   return text;
@@ -27,7 +28,10 @@ const lineOps = (a: string[], b: string[]): Op[] => {
   while (start < a.length && start < b.length && a[start] === b[start]) start += 1;
   let endA = a.length;
   let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA -= 1; endB -= 1; }
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA -= 1;
+    endB -= 1;
+  }
   const midA = a.slice(start, endA);
   const midB = b.slice(start, endB);
   const middle: Op[] = [];
@@ -36,20 +40,38 @@ const lineOps = (a: string[], b: string[]): Op[] => {
     const lcs = new Int32Array((midA.length + 1) * width);
     for (let i = midA.length - 1; i >= 0; i -= 1) {
       for (let j = midB.length - 1; j >= 0; j -= 1) {
-        lcs[i * width + j] = midA[i] === midB[j] ? lcs[(i + 1) * width + j + 1]! + 1 : Math.max(lcs[(i + 1) * width + j]!, lcs[i * width + j + 1]!);
+        lcs[i * width + j] =
+          midA[i] === midB[j]
+            ? lcs[(i + 1) * width + j + 1]! + 1
+            : Math.max(lcs[(i + 1) * width + j]!, lcs[i * width + j + 1]!);
       }
     }
     let i = 0;
     let j = 0;
     while (i < midA.length || j < midB.length) {
-      if (i < midA.length && j < midB.length && midA[i] === midB[j]) { middle.push({ kind: ' ', line: midA[i]! }); i += 1; j += 1; }
-      else if (i < midA.length && (j === midB.length || lcs[(i + 1) * width + j]! >= lcs[i * width + j + 1]!)) { middle.push({ kind: '-', line: midA[i]! }); i += 1; }
-      else { middle.push({ kind: '+', line: midB[j]! }); j += 1; }
+      if (i < midA.length && j < midB.length && midA[i] === midB[j]) {
+        middle.push({ kind: ' ', line: midA[i]! });
+        i += 1;
+        j += 1;
+      } else if (i < midA.length && (j === midB.length || lcs[(i + 1) * width + j]! >= lcs[i * width + j + 1]!)) {
+        middle.push({ kind: '-', line: midA[i]! });
+        i += 1;
+      } else {
+        middle.push({ kind: '+', line: midB[j]! });
+        j += 1;
+      }
     }
   } else {
-    middle.push(...midA.map((line) => ({ kind: '-' as const, line })), ...midB.map((line) => ({ kind: '+' as const, line })));
+    middle.push(
+      ...midA.map((line) => ({ kind: '-' as const, line })),
+      ...midB.map((line) => ({ kind: '+' as const, line })),
+    );
   }
-  return [...a.slice(0, start).map((line) => ({ kind: ' ' as const, line })), ...middle, ...a.slice(endA).map((line) => ({ kind: ' ' as const, line }))];
+  return [
+    ...a.slice(0, start).map((line) => ({ kind: ' ' as const, line })),
+    ...middle,
+    ...a.slice(endA).map((line) => ({ kind: ' ' as const, line })),
+  ];
 };
 
 /** A unified diff (as `diff -u` / git show it) with 3 lines of context. */
@@ -97,10 +119,20 @@ export const globToRegExp = (glob: string): RegExp => {
     else if (c === '[') {
       const close = glob.indexOf(']', i + 1);
       if (close < 0) out += '\\[';
-      else { out += `[${glob.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`; i = close; }
-    } else if (c === '{') { out += '(?:'; braces += 1; }
-    else if (c === '}' && braces > 0) { out += ')'; braces -= 1; }
-    else if (c === ',' && braces > 0) out += '|';
+      else {
+        out += `[${glob
+          .slice(i + 1, close)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
+        i = close;
+      }
+    } else if (c === '{') {
+      out += '(?:';
+      braces += 1;
+    } else if (c === '}' && braces > 0) {
+      out += ')';
+      braces -= 1;
+    } else if (c === ',' && braces > 0) out += '|';
     else out += c.replace(/[.+^$()|\\/]/g, '\\$&');
   }
   return new RegExp(`^${out}${')'.repeat(braces)}$`);

@@ -23,21 +23,28 @@ export const listDirectory = async (real: string, shown: string): Promise<Entry[
 };
 
 /** Breadth-first walk below `real`; `skip` prunes a relative path (and what is under it). */
-export const walk = async (real: string, shown: string, options: { maxDepth: number; skip: (relative: string) => boolean }): Promise<{ entries: Entry[]; truncated: boolean }> => {
+export const walk = async (
+  real: string,
+  shown: string,
+  options: { maxDepth: number; skip: (relative: string) => boolean },
+): Promise<{ entries: Entry[]; truncated: boolean }> => {
   const entries: Entry[] = [];
   const queue: { dir: string; relative: string; depth: number }[] = [{ dir: real, relative: '', depth: 0 }];
   while (queue.length > 0) {
     const { dir, relative, depth } = queue.shift()!;
-    const children = await listDirectory(dir, relative === '' ? shown : `${shown}/${relative}`).catch((error: unknown) => {
-      if (relative === '') throw error;
-      return [];
-    });
+    const children = await listDirectory(dir, relative === '' ? shown : `${shown}/${relative}`).catch(
+      (error: unknown) => {
+        if (relative === '') throw error;
+        return [];
+      },
+    );
     for (const child of children) {
       const childRelative = relative === '' ? child.name : `${relative}/${child.name}`;
       if (options.skip(childRelative)) continue;
       if (entries.length >= MAX_ENTRIES) return { entries, truncated: true };
       entries.push({ ...child, path: childRelative, depth });
-      if (child.type === 'directory' && depth + 1 < options.maxDepth) queue.push({ dir: path.join(dir, child.name), relative: childRelative, depth: depth + 1 });
+      if (child.type === 'directory' && depth + 1 < options.maxDepth)
+        queue.push({ dir: path.join(dir, child.name), relative: childRelative, depth: depth + 1 });
     }
   }
   return { entries, truncated: false };

@@ -29,12 +29,21 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
   defineTool({
     name: 'fs_edit_file',
     title: 'Edit a file',
-    description: 'Replaces exact text in a file. Each oldText must occur exactly once; edits apply in order. Returns a unified diff; with dryRun the file is not changed.',
+    description:
+      'Replaces exact text in a file. Each oldText must occur exactly once; edits apply in order. Returns a unified diff; with dryRun the file is not changed.',
     scope: MCP_WRITE,
     annotations: { ...WRITE, idempotentHint: false },
     input: z.object({
       path: PathArg,
-      edits: z.array(z.object({ oldText: z.string().describe('Text to find (exactly, once)'), newText: z.string().describe('Replacement') })).min(1).max(100),
+      edits: z
+        .array(
+          z.object({
+            oldText: z.string().describe('Text to find (exactly, once)'),
+            newText: z.string().describe('Replacement'),
+          }),
+        )
+        .min(1)
+        .max(100),
       dryRun: z.boolean().default(false).describe('Only show the diff'),
     }),
     output: z.object({ path: z.string(), diff: z.string(), applied: z.boolean() }),
@@ -46,7 +55,9 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
       if (!dryRun) await writeText(roots, real, after);
       return { path: real, diff, applied: !dryRun };
     },
-    render: (r) => [{ type: 'text', text: `${r.applied ? 'Applied' : 'Dry run, not applied'}:\n\`\`\`diff\n${r.diff}\`\`\`` }],
+    render: (r) => [
+      { type: 'text', text: `${r.applied ? 'Applied' : 'Dry run, not applied'}:\n\`\`\`diff\n${r.diff}\`\`\`` },
+    ],
   }),
   defineTool({
     name: 'fs_create_directory',
@@ -59,7 +70,8 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
     run: async ({ path: input }) => {
       const { real, exists } = await roots.creatable(input, { parentMustExist: false });
       if (exists) {
-        if (!(await fsp.stat(real)).isDirectory()) throw new ToolError('already_exists', `${input} exists and is not a directory`);
+        if (!(await fsp.stat(real)).isDirectory())
+          throw new ToolError('already_exists', `${input} exists and is not a directory`);
         return { path: real, created: false };
       }
       await fsp.mkdir(real, { recursive: true }).catch((error: unknown) => fsError(error, input));
@@ -75,7 +87,8 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
   defineTool({
     name: 'fs_move_file',
     title: 'Move or rename',
-    description: 'Moves or renames a file or directory inside the allowed directories. Fails when the destination exists.',
+    description:
+      'Moves or renames a file or directory inside the allowed directories. Fails when the destination exists.',
     scope: MCP_WRITE,
     annotations: { ...WRITE, idempotentHint: false },
     input: z.object({ source: PathArg, destination: PathArg }),
@@ -85,7 +98,8 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
       await fsp.lstat(from).catch((error: unknown) => fsError(error, source));
       const { real: to, exists } = await roots.creatable(destination, { parentMustExist: true });
       if (exists) throw new ToolError('already_exists', `${destination} already exists`);
-      if (to === from || to.startsWith(from + path.sep)) throw new ToolError('invalid_move', 'a directory cannot be moved into itself');
+      if (to === from || to.startsWith(from + path.sep))
+        throw new ToolError('invalid_move', 'a directory cannot be moved into itself');
       await fsp.rename(from, to).catch((error: unknown) => fsError(error, source));
       return { source: from, destination: to };
     },

@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import type { Queryable } from '../../../db/database.ts';
 
-const EmbeddingResponse = z.object({ data: z.array(z.object({ index: z.number().int(), embedding: z.array(z.number()) })) });
+const EmbeddingResponse = z.object({
+  data: z.array(z.object({ index: z.number().int(), embedding: z.array(z.number()) })),
+});
 
 export const EMBEDDINGS_DDL = `CREATE TABLE IF NOT EXISTS memory_embeddings (
   content_hash text NOT NULL,
@@ -36,13 +38,17 @@ export class EmbeddingsClient {
     const parsed = EmbeddingResponse.parse(await response.json());
     const vectors: number[][] = [];
     for (const item of parsed.data) vectors[item.index] = item.embedding;
-    if (vectors.length !== texts.length || vectors.some((v) => !v)) throw new Error('embeddings API returned a different number of vectors');
+    if (vectors.length !== texts.length || vectors.some((v) => !v))
+      throw new Error('embeddings API returned a different number of vectors');
     return vectors;
   }
 
   async save(db: Queryable, items: readonly { hash: string; vector: number[] }[]): Promise<void> {
     for (const item of items) {
-      await db.query('INSERT INTO memory_embeddings (content_hash, model, vector) VALUES ($1, $2, $3::float8[]) ON CONFLICT DO NOTHING', [item.hash, this.config.model, normalize(item.vector)]);
+      await db.query(
+        'INSERT INTO memory_embeddings (content_hash, model, vector) VALUES ($1, $2, $3::float8[]) ON CONFLICT DO NOTHING',
+        [item.hash, this.config.model, normalize(item.vector)],
+      );
     }
   }
 }
@@ -54,10 +60,14 @@ export const normalize = (vector: readonly number[]): number[] => {
 };
 
 /** SQL for the cosine similarity of the row's unit vector `e.vector` and the unit vector parameter `$n`. */
-export const cosineSql = (param: string): string => `(SELECT sum(a * b) FROM unnest(e.vector, ${param}::float8[]) AS v(a, b))`;
+export const cosineSql = (param: string): string =>
+  `(SELECT sum(a * b) FROM unnest(e.vector, ${param}::float8[]) AS v(a, b))`;
 
 /** Reciprocal rank fusion (Cormack et al. 2009): robust hybrid ranking without score calibration. */
-export const fuse = <T extends { id: string }>(lists: readonly (readonly T[])[], k = 60): { item: T; score: number; lists: number[] }[] => {
+export const fuse = <T extends { id: string }>(
+  lists: readonly (readonly T[])[],
+  k = 60,
+): { item: T; score: number; lists: number[] }[] => {
   const scores = new Map<string, { item: T; score: number; lists: number[] }>();
   lists.forEach((list, listIndex) =>
     list.forEach((item, rank) => {

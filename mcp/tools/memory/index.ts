@@ -11,7 +11,10 @@ export type Memory = {
   readonly store: MemoryStore;
   readonly tools: Tool[];
   /** Embeds notes stored before embeddings were enabled (CLI: `remotemcp memory backfill-embeddings`). */
-  backfillEmbeddings(options?: { batchSize?: number; onProgress?: (done: number) => void }): Promise<{ embedded: number }>;
+  backfillEmbeddings(options?: {
+    batchSize?: number;
+    onProgress?: (done: number) => void;
+  }): Promise<{ embedded: number }>;
 };
 
 export const createMemory = async (core: CoreServices): Promise<Memory> => {

@@ -3,7 +3,17 @@
 import { randomUUID } from 'node:crypto';
 import type { CoreServices } from '../../../app/services.ts';
 import { handleCommand } from '../../../app/handle.ts';
-import { graphDecider, graphStream, noteDecider, noteStream, type Entity, type GraphCommand, type GraphEvent, type NoteCommand, type Relation } from '../../../domain/memory/index.ts';
+import {
+  graphDecider,
+  graphStream,
+  noteDecider,
+  noteStream,
+  type Entity,
+  type GraphCommand,
+  type GraphEvent,
+  type NoteCommand,
+  type Relation,
+} from '../../../domain/memory/index.ts';
 import type { Actor } from '../../../domain/shared.ts';
 import { contentHash } from '../../../projections/tools/memory.ts';
 import { cosineSql, EmbeddingsClient, fuse, normalize } from './embeddings.ts';
@@ -13,10 +23,20 @@ export type NoteHit = Note & { score: number; match: 'text' | 'vector' | 'both' 
 export type Graph = { entities: Entity[]; relations: Relation[] };
 
 /** A graph command as a tool sends it: the user and the time are added here. */
-export type GraphInput = GraphCommand extends infer C ? (C extends GraphCommand ? Omit<C, 'userId' | 'now'> : never) : never;
+export type GraphInput = GraphCommand extends infer C
+  ? C extends GraphCommand
+    ? Omit<C, 'userId' | 'now'>
+    : never
+  : never;
 
 type NoteRow = { id: string; title: string; content: string; tags: string[]; updated_at: Date; rank?: number };
-const toNote = (row: NoteRow): Note => ({ id: row.id, title: row.title, content: row.content, tags: row.tags, updatedAt: row.updated_at.toISOString() });
+const toNote = (row: NoteRow): Note => ({
+  id: row.id,
+  title: row.title,
+  content: row.content,
+  tags: row.tags,
+  updatedAt: row.updated_at.toISOString(),
+});
 const MAX_GRAPH = 10_000;
 
 export class MemoryStore {
@@ -32,16 +52,21 @@ export class MemoryStore {
 
   async graph(userId: string, command: GraphInput): Promise<GraphEvent[]> {
     const full = { ...command, userId, now: new Date() } as GraphCommand;
-    const result = await handleCommand(this.core.log, graphStream(userId), graphDecider, full, { actor: this.actor(userId) });
+    const result = await handleCommand(this.core.log, graphStream(userId), graphDecider, full, {
+      actor: this.actor(userId),
+    });
     await this.core.projections.waitFor(result.appended?.position, { names: ['memory_graph'] });
     return result.events;
   }
 
   private async note(userId: string, noteId: string, command: NoteCommand): Promise<void> {
-    const result = await handleCommand(this.core.log, noteStream(noteId), noteDecider, command, { actor: this.actor(userId) });
+    const result = await handleCommand(this.core.log, noteStream(noteId), noteDecider, command, {
+      actor: this.actor(userId),
+    });
     await this.core.projections.waitFor(result.appended?.position, { names: ['memory_notes'] });
     const last = result.events.at(-1);
-    if (last && last.type !== 'MemoryDeleted') await this.embed([{ title: last.data.title, content: last.data.content }]);
+    if (last && last.type !== 'MemoryDeleted')
+      await this.embed([{ title: last.data.title, content: last.data.content }]);
   }
 
   async storeNote(userId: string, input: { title: string; content: string; tags: string[] }): Promise<Note> {
@@ -50,7 +75,11 @@ export class MemoryStore {
     return (await this.getNote(userId, noteId))!;
   }
 
-  async updateNote(userId: string, noteId: string, changes: { title?: string; content?: string; tags?: string[] }): Promise<Note> {
+  async updateNote(
+    userId: string,
+    noteId: string,
+    changes: { title?: string; content?: string; tags?: string[] },
+  ): Promise<Note> {
     await this.note(userId, noteId, { type: 'UpdateNote', noteId, userId, ...changes, now: new Date() });
     return (await this.getNote(userId, noteId))!;
   }
@@ -60,7 +89,10 @@ export class MemoryStore {
   }
 
   async getNote(userId: string, noteId: string): Promise<Note | undefined> {
-    const rows = await this.core.db.query<NoteRow>('SELECT id, title, content, tags, updated_at FROM memory_notes WHERE id = $1 AND user_id = $2', [noteId, userId]);
+    const rows = await this.core.db.query<NoteRow>(
+      'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE id = $1 AND user_id = $2',
+      [noteId, userId],
+    );
     return rows.rows[0] ? toNote(rows.rows[0]) : undefined;
   }
 
@@ -73,7 +105,11 @@ export class MemoryStore {
   }
 
   /** Full-text search (ts_rank_cd, title > tags > content); hybrid with vector search when embeddings are on. */
-  async searchNotes(userId: string, query: string, options: { tags?: string[] | undefined; limit: number }): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
+  async searchNotes(
+    userId: string,
+    query: string,
+    options: { tags?: string[] | undefined; limit: number },
+  ): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
     const tags = options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null;
     const pool = Math.max(options.limit * 3, 20);
     const text = await this.core.db.query<NoteRow>(
@@ -85,16 +121,30 @@ export class MemoryStore {
     );
     const vector = this.embeddings ? await this.vectorSearch(userId, query, tags, pool) : undefined;
     if (!vector) {
-      return { mode: 'fulltext', results: text.rows.slice(0, options.limit).map((row) => ({ ...toNote(row), score: Number(row.rank ?? 0), match: 'text' })) };
+      return {
+        mode: 'fulltext',
+        results: text.rows
+          .slice(0, options.limit)
+          .map((row) => ({ ...toNote(row), score: Number(row.rank ?? 0), match: 'text' })),
+      };
     }
     const fused = fuse([text.rows, vector]).slice(0, options.limit);
     return {
       mode: 'hybrid',
-      results: fused.map(({ item, score, lists }) => ({ ...toNote(item), score: Math.round(score * 1e6) / 1e6, match: lists.length === 2 ? 'both' : lists[0] === 0 ? 'text' : 'vector' })),
+      results: fused.map(({ item, score, lists }) => ({
+        ...toNote(item),
+        score: Math.round(score * 1e6) / 1e6,
+        match: lists.length === 2 ? 'both' : lists[0] === 0 ? 'text' : 'vector',
+      })),
     };
   }
 
-  private async vectorSearch(userId: string, query: string, tags: string[] | null, limit: number): Promise<NoteRow[] | undefined> {
+  private async vectorSearch(
+    userId: string,
+    query: string,
+    tags: string[] | null,
+    limit: number,
+  ): Promise<NoteRow[] | undefined> {
     if (!this.embeddings) return undefined;
     let vector: number[] | undefined;
     try {
@@ -119,7 +169,10 @@ export class MemoryStore {
     if (!this.embeddings || items.length === 0) return 0;
     try {
       const vectors = await this.embeddings.embed(items.map((i) => `${i.title}\n${i.content}`));
-      await this.embeddings.save(this.core.db, items.map((i, index) => ({ hash: contentHash(i.title, i.content), vector: vectors[index]! })));
+      await this.embeddings.save(
+        this.core.db,
+        items.map((i, index) => ({ hash: contentHash(i.title, i.content), vector: vectors[index]! })),
+      );
       return items.length;
     } catch (error) {
       this.core.logger.warn({ err: error }, 'embedding failed; the memory is searchable by full text only');
@@ -128,7 +181,9 @@ export class MemoryStore {
   }
 
   /** Embeds every stored note that has no embedding for the configured model (after enabling embeddings). */
-  async backfillEmbeddings(options: { batchSize?: number; onProgress?: (done: number) => void } = {}): Promise<{ embedded: number }> {
+  async backfillEmbeddings(
+    options: { batchSize?: number; onProgress?: (done: number) => void } = {},
+  ): Promise<{ embedded: number }> {
     if (!this.embeddings) return { embedded: 0 };
     const batch = options.batchSize ?? 50;
     let embedded = 0;
@@ -167,7 +222,10 @@ export class MemoryStore {
   }
 
   /** The entities plus the relations between them (as the reference server's open_nodes / search_nodes). */
-  private async withRelations(userId: string, rows: { name: string; entity_type: string; observations: string[] }[]): Promise<Graph> {
+  private async withRelations(
+    userId: string,
+    rows: { name: string; entity_type: string; observations: string[] }[],
+  ): Promise<Graph> {
     const names = rows.map((r) => r.name);
     const relations = await this.core.db.query<{ from_name: string; to_name: string; relation_type: string }>(
       'SELECT from_name, to_name, relation_type FROM memory_relations WHERE user_id = $1 AND from_name = ANY($2::text[]) AND to_name = ANY($2::text[]) ORDER BY 1, 2, 3',
