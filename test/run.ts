@@ -1,6 +1,7 @@
 // `npm test`: runs every test/**/*.test.ts under c8 in one child process, prints the coverage summary,
 // and ends with the line CI reads: `N passed, N failed[, N skipped]`.
-// Arguments filter files by substring: `npm test -- eventstore oauth`.
+// Arguments filter files by substring: `npm test -- eventstore oauth`; with no filter the formatter and
+// the type checker run first, each counted as one test.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,24 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const resultsFile = path.join(root, 'test-output', 'results.json');
 fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
 fs.rmSync(resultsFile, { force: true });
+
+const checks: Array<[string, string[]]> = [
+  [
+    'prettier --check',
+    [path.join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level=warn', '.'],
+  ],
+  ['tsc --noEmit', [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit']],
+];
+let checksPassed = 0;
+let checksFailed = 0;
+if (process.argv.length <= 2) {
+  for (const [name, args] of checks) {
+    const run = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+    if (run.status === 0) checksPassed += 1;
+    else checksFailed += 1;
+    process.stdout.write(`${name}: ${run.status === 0 ? 'ok' : 'FAILED'}\n`);
+  }
+}
 
 const c8 = path.join(root, 'node_modules', 'c8', 'bin', 'c8.js');
 const sources = ['app', 'db', 'domain', 'eventstore', 'projections', 'http', 'mcp', 'bin'];
@@ -37,6 +56,8 @@ try {
   results.failed = Math.max(results.failed, 1);
 }
 if (child.status !== 0 && results.failed === 0) results.failed = 1;
+results.passed += checksPassed;
+results.failed += checksFailed;
 const skipped = results.skipped > 0 ? `, ${results.skipped} skipped` : '';
 process.stdout.write(`\n${results.passed} passed, ${results.failed} failed${skipped}\n`);
 process.exit(results.failed > 0 ? 1 : 0);
