@@ -150,15 +150,14 @@ const core: Record<string, Command> = {
     },
   },
   'events export': {
-    summary: 'events export [--stream S] > backup.ndjson',
-    options: { stream: { type: 'string' } },
+    summary: 'events export [--stream S] [--redact] > backup.ndjson',
+    options: { stream: { type: 'string' }, redact: { type: 'boolean' } },
     projections: false,
     async run(services, values) {
-      const count = await exportEvents(
-        services.log,
-        process.stdout,
-        typeof values.stream === 'string' ? { stream: values.stream } : {},
-      );
+      const count = await exportEvents(services.log, process.stdout, {
+        ...(typeof values.stream === 'string' ? { stream: values.stream } : {}),
+        redact: values.redact === true,
+      });
       process.stderr.write(`exported ${count} events\n`);
     },
   },
