@@ -5,7 +5,6 @@ import { browserSessionsProjection } from './browser-sessions.ts';
 import { oauthProjections } from './oauth/index.ts';
 import { mcpProjections } from './mcp/index.ts';
 import { toolsProjections } from './tools/index.ts';
-import { adminProjections } from './admin/index.ts';
 
 export const allProjections: readonly Projection[] = [
   usersProjection,
@@ -13,5 +12,4 @@ export const allProjections: readonly Projection[] = [
   ...oauthProjections,
   ...mcpProjections,
   ...toolsProjections,
-  ...adminProjections,
 ];
