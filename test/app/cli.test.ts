@@ -91,9 +91,6 @@ test('CLI: users add / list / disable; idempotent re-runs', () => {
   assert.is(weak.code, 1);
   assert.match(weak.stderr, /at least 8 characters/);
   assert.match(cli(['projections', 'status']).stdout, /users\s+running/);
-  const unknown = cli(['frobnicate']);
-  assert.is(unknown.code, 1);
-  assert.match(unknown.stdout, /usage: npx remotemcp/);
 });
 
 test('restart: data survives, the admin is not created again', async () => {
@@ -118,6 +115,21 @@ test('bad configuration: one clear message naming the variable, exit 1', () => {
     assert.match(result.stderr.trim(), new RegExp(`^Invalid configuration: ${variable} `));
     assert.is(result.stderr.trim().split('\n').length, 1);
   }
+});
+
+test('CLI: an unknown command or option says so on stderr and exits 2; help exits 0', () => {
+  const unknown = cli(['frobnicate']);
+  assert.is(unknown.code, 2);
+  assert.is(unknown.stdout, '');
+  assert.match(unknown.stderr, /^remotemcp: unknown command 'frobnicate'\n/);
+  assert.match(unknown.stderr, /usage: npx remotemcp <command>/);
+  const option = cli(['users', 'add', 'x@example.com', '--bogus']);
+  assert.is(option.code, 2);
+  assert.match(option.stderr, /^remotemcp users add: Unknown option '--bogus'/);
+  const help = cli(['help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /usage: npx remotemcp <command>/);
+  assert.is(cli([]).code, 2);
 });
 
 test.run();
