@@ -30,11 +30,11 @@ const cli = (args: string[], env: Record<string, string | undefined> = {}) => {
 };
 
 type Started = { stop(): Promise<number | null>; output(): string; readyMs: number; port: number; pid: number };
-const start = async (): Promise<Started> => {
+const start = async (env: Record<string, string> = {}): Promise<Started> => {
   const port = await freePort();
   const began = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app', 'main.ts')], {
-    env: { ...baseEnv, PORT: String(port) },
+    env: { ...baseEnv, PORT: String(port), ...env },
     cwd: ROOT,
   });
   let output = '';
@@ -64,10 +64,15 @@ test('first start: banner with MCP URL, admin URL and data dir; generated admin 
   const server = await start();
   process.stdout.write(`    (start-up to ready: ${server.readyMs} ms)\n`);
   const banner = server.output();
-  assert.match(banner, new RegExp(`MCP URL: http://localhost:${server.port}/mcp`));
-  assert.match(banner, new RegExp(`admin: http://localhost:${server.port}/admin`));
-  assert.ok(banner.includes(dataDir), 'the data directory is shown');
-  assert.match(banner, /First admin: admin@localhost\n\s+Password:\s+\S{20,}/);
+  // Plain text for a person, one fact a line, not a JSON log line.
+  assert.match(
+    banner,
+    new RegExp(`\n  MCP URL +http://localhost:${server.port}/mcp +← add this URL to your MCP client\n`),
+  );
+  assert.match(banner, new RegExp(`\n  Admin panel +http://localhost:${server.port}/admin\n`));
+  assert.match(banner, new RegExp(`\n  Data +${dataDir} \\(embedded PostgreSQL\\)\n`));
+  assert.match(banner, /\n  First admin +admin@localhost\n  Password +\S{20,}\n +\(shown once; change it with/);
+  assert.not.match(banner, /Warning:/);
   const ready = await fetch(`http://127.0.0.1:${server.port}/readyz`);
   assert.is(ready.status, 200);
   // The embedded database belongs to this process: the CLI refuses to open it meanwhile.
@@ -93,9 +98,14 @@ test('CLI: users add / list / disable; idempotent re-runs', () => {
   assert.match(cli(['projections', 'status']).stdout, /users\s+running/);
 });
 
-test('restart: data survives, the admin is not created again', async () => {
-  const server = await start();
+test('restart: data survives, the admin is not created again; ADMIN_* set then is said to be ignored', async () => {
+  const server = await start({ ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'boss-password-1' });
   assert.not.match(server.output(), /First admin/);
+  assert.match(
+    server.output(),
+    /\n  Warning: ADMIN_EMAIL \(boss@example.com\) is ignored: an admin already exists\.\n/,
+  );
+  assert.match(server.output(), /\n  Warning: ADMIN_PASSWORD is ignored: an admin already exists\./);
   await server.stop();
   assert.match(cli(['users', 'list']).stdout, /carol@example.com\s+Carol\s+user\s+disabled/);
 });
