@@ -95,7 +95,14 @@ test('CLI: users add / list / disable; idempotent re-runs', () => {
   const weak = cli(['users', 'add', 'dave@example.com', '--password', 'short']);
   assert.is(weak.code, 1);
   assert.match(weak.stderr, /at least 8 characters/);
-  assert.match(cli(['projections', 'status']).stdout, /users\s+running/);
+  const status = cli(['projections', 'status']);
+  assert.is(status.code, 0, status.stdout);
+  assert.match(
+    status.stdout,
+    /^projection\s+state\s+events handled\s+events behind\s+time behind\s+last moved\s+error\n/,
+  );
+  assert.match(status.stdout, /\nusers\s+caught up\s+\d+\s+0\s+-\s+\d+ (s|min) ago\n/);
+  assert.match(status.stdout, /\nall read models are caught up\n$/, status.stdout);
 });
 
 test('restart: data survives, the admin is not created again; ADMIN_* set then is said to be ignored', async () => {
