@@ -50,8 +50,10 @@ export class BrowserSessions {
     if (Buffer.byteLength(mac) !== expected.length || !timingSafeEqual(Buffer.from(mac), expected)) return undefined;
     const row = (
       await this.core.db.query<{ user_id: string; expires_at: Date }>(
+        // Also void: any session of a service user (it never signs in).
         `SELECT s.user_id, s.expires_at FROM browser_sessions s JOIN users u ON u.id = s.user_id
-          WHERE s.id = $1 AND s.purpose = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND u.status = 'active'`,
+          WHERE s.id = $1 AND s.purpose = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND u.status = 'active'
+            AND NOT ('service' = ANY (u.roles))`,
         [id, purpose],
       )
     ).rows[0];

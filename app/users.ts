@@ -82,6 +82,42 @@ export class Users {
     return userId;
   }
 
+  /**
+   * The user a machine client acts for: role `service`, no password (nothing verifies against an empty
+   * hash), so it can never sign in. Returns the existing one when `email` already names a service user;
+   * a person's account is refused (binding a machine to it would let the machine act as that person).
+   */
+  async ensureServiceUser(
+    input: { email: string; name?: string },
+    actor: Actor,
+    now = new Date(),
+  ): Promise<{ user: UserRow; created: boolean }> {
+    const email = normalizeEmail(input.email);
+    const existing = await this.byEmail(email);
+    if (existing) {
+      if (!existing.roles.includes('service'))
+        throw new DomainError('not_a_service_user', `${email} is a person's account, not a service user`);
+      if (existing.status !== 'active') throw new DomainError('user_disabled', `the service user ${email} is disabled`);
+      return { user: existing, created: false };
+    }
+    await this.run(
+      email,
+      {
+        type: 'CreateUser',
+        userId: userIdForEmail(email),
+        email,
+        name: input.name ?? email.split('@')[0] ?? email,
+        passwordHash: '',
+        roles: ['service'],
+        now,
+      },
+      actor,
+    );
+    const user = await this.byEmail(email);
+    if (!user) throw new Error('service user not projected');
+    return { user, created: true };
+  }
+
   async disable(email: string, actor: Actor, now = new Date()) {
     return (await this.run(normalizeEmail(email), { type: 'DisableUser', now }, actor)).events.length > 0;
   }
@@ -120,8 +156,9 @@ export class Users {
   async authenticate(email: string, password: string): Promise<UserRow | undefined> {
     const user = await this.byEmail(email);
     // Verify against a dummy hash for unknown emails so timing does not reveal which accounts exist.
-    const ok = await checkPassword(user?.password_hash ?? (await dummyHash()), password);
-    return ok && user && user.status === 'active' ? user : undefined;
+    const ok = await checkPassword(user?.password_hash || (await dummyHash()), password);
+    // A service user never signs in (it has no password; this holds even if a hash were ever set).
+    return ok && user && user.status === 'active' && !user.roles.includes('service') ? user : undefined;
   }
 }
 

@@ -102,7 +102,13 @@ export class JwtTokenVerifier implements TokenVerifier {
       )
     ).rows[0];
     if (row?.revoked) throw new InvalidTokenError('revoked', 'the token was revoked');
-    if (row?.user_status === 'disabled') throw new InvalidTokenError('revoked', 'the user is disabled');
+    // A tool runs on behalf of a user the server knows: a token whose `sub` names no user (such as a
+    // client_credentials token from before machine clients had a service user) is refused.
+    if (row?.user_status !== 'active')
+      throw new InvalidTokenError(
+        'revoked',
+        row?.user_status ? 'the user is disabled' : 'the token names no known user',
+      );
     if (row?.client_status === 'deleted') throw new InvalidTokenError('revoked', 'the client was deleted');
     const audience = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
     return {

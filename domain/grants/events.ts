@@ -79,7 +79,15 @@ export const GrantEvent = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('ClientCredentialsIssued'),
-    data: z.object({ grantId, clientId: z.string(), resource: z.string(), tokens: IssuedTokens, at }),
+    data: z.object({
+      grantId,
+      clientId: z.string(),
+      /** The machine client's service user (the token's `sub`); absent in grants issued before it was bound. */
+      userId: z.string().optional(),
+      resource: z.string(),
+      tokens: IssuedTokens,
+      at,
+    }),
   }),
   z.object({ type: z.literal('AccessTokenRevoked'), data: z.object({ grantId, accessTokenId: z.string(), at }) }),
   z.object({

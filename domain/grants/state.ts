@@ -18,7 +18,7 @@ export type GrantState =
     } & Requested)
   | ({
       readonly status: 'active' | 'revoked';
-      /** The user, or undefined for a client_credentials grant. */
+      /** The user (a service user for client_credentials; undefined in such grants issued before that). */
       readonly userId: string | undefined;
       readonly codeHash: string | undefined;
       readonly authTime: string | undefined;
@@ -66,6 +66,7 @@ export type GrantCommand =
       type: 'IssueClientCredentials';
       grantId: string;
       clientId: string;
+      userId: string;
       scopes: string[];
       resource: string;
       tokens: NewTokens;
