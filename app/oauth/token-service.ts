@@ -84,9 +84,16 @@ export class TokenService {
     };
   }
 
-  private async activeUser(userId: string) {
+  /**
+   * The grant's user must still be active, and the sign-in behind the grant (`authTime`) must come after
+   * the user's last password change or disable: those end every grant, including a code not yet redeemed.
+   */
+  private async activeUser(userId: string, authTime?: string) {
     const user = await this.core.users.byId(userId);
     if (!user || user.status !== 'active') throw invalidGrant('the user is disabled');
+    const validAfter = authTime === undefined ? undefined : await this.core.users.sessionsValidAfter(userId);
+    if (validAfter && Date.parse(authTime!) < validAfter.getTime())
+      throw invalidGrant("the grant ended when the user's password changed or the user was disabled");
     return user;
   }
 
@@ -177,7 +184,7 @@ export class TokenService {
       throw invalidGrant('the authorization code was already used');
     }
     const state = result.state.status === 'active' ? result.state : undefined;
-    await this.activeUser(redeemed.data.userId);
+    await this.activeUser(redeemed.data.userId, state?.authTime);
     return this.respond(redeemed, client, refreshToken, now, { nonce: state?.nonce, authTime: state?.authTime });
   }
 
@@ -210,7 +217,7 @@ export class TokenService {
       await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
       throw invalidGrant('the refresh token was already used; the grant has been revoked');
     }
-    await this.activeUser(rotated.data.userId);
+    await this.activeUser(rotated.data.userId, result.state.status === 'active' ? result.state.authTime : undefined);
     return this.respond(rotated, client, refreshToken, now);
   }
 

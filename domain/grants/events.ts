@@ -92,7 +92,11 @@ export const GrantEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('AccessTokenRevoked'), data: z.object({ grantId, accessTokenId: z.string(), at }) }),
   z.object({
     type: z.literal('GrantRevoked'),
-    data: z.object({ grantId, reason: z.enum(['code_replay', 'refresh_reuse', 'revoked', 'user_disabled']), at }),
+    data: z.object({
+      grantId,
+      reason: z.enum(['code_replay', 'refresh_reuse', 'revoked', 'user_disabled', 'password_changed']),
+      at,
+    }),
   }),
 ]);
 export type GrantEvent = z.infer<typeof GrantEvent>;

@@ -73,4 +73,4 @@ export type GrantCommand =
       now: Date;
     }
   | { type: 'RevokeAccessToken'; accessTokenId: string; now: Date }
-  | { type: 'RevokeGrant'; reason: 'revoked' | 'user_disabled'; now: Date };
+  | { type: 'RevokeGrant'; reason: 'revoked' | 'user_disabled' | 'password_changed'; now: Date };
