@@ -34,7 +34,7 @@ export const oauthCommands = (
   },
   'clients add': {
     summary:
-      'clients add <name> --user EMAIL [--scope S]  (machine client of a service user) | <name> [--redirect-uri U]...  (the secret is shown once)',
+      'clients add <name> [--redirect-uri U]... | <name> --user EMAIL [--scope S]  (machine client; secret shown once)',
     options: {
       'redirect-uri': { type: 'string', multiple: true },
       user: { type: 'string' },
