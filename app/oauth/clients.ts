@@ -50,6 +50,7 @@ export class Clients {
     source: 'dynamic' | 'admin',
     actor: Actor,
     now = new Date(),
+    serviceUserId?: string,
   ): Promise<RegisteredClient> {
     const clientId = randomUUID();
     const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : randomSecret();
@@ -65,6 +66,7 @@ export class Clients {
         source,
         ...(clientSecret ? { secretHash: sha256(clientSecret) } : {}),
         ...(registrationAccessToken ? { registrationTokenHash: sha256(registrationAccessToken) } : {}),
+        ...(serviceUserId ? { serviceUserId } : {}),
         now,
       },
       { actor },

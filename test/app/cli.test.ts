@@ -105,6 +105,22 @@ test('CLI: users add / list / disable; idempotent re-runs', () => {
   assert.match(status.stdout, /\nall read models are caught up\n$/, status.stdout);
 });
 
+test('CLI: clients add --user makes a machine client of a new service user, which has no password to set', () => {
+  const added = cli(['clients', 'add', 'Nightly', '--user', 'bot@example.com', '--scope', 'mcp:tools:read']);
+  assert.is(added.code, 0, added.stderr);
+  assert.match(added.stdout, /created service user bot@example.com \(role service, no password, cannot sign in\)/);
+  assert.match(added.stdout, /client_id:\s+[0-9a-f-]{36}\n/);
+  assert.match(added.stdout, /acts for:\s+bot@example.com\s+scope: mcp:tools:read/);
+  const listed = cli(['clients', 'list']);
+  assert.match(listed.stdout, /Nightly\s+admin\s+client_secret_basic\s+active\s+bot@example.com/);
+  const passwd = cli(['users', 'passwd', 'bot@example.com', '--password', 'bot-password-1']);
+  assert.is(passwd.code, 1);
+  assert.match(passwd.stderr, /a service user has no password and cannot sign in/);
+  const person = cli(['clients', 'add', 'Impostor', '--user', 'carol@example.com']);
+  assert.is(person.code, 1);
+  assert.match(person.stderr, /carol@example.com is a person's account, not a service user/);
+});
+
 test('restart: data survives, the admin is not created again; ADMIN_* set then is said to be ignored', async () => {
   const server = await start({ ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'boss-password-1' });
   assert.not.match(server.output(), /First admin/);
