@@ -1,6 +1,7 @@
 // Body parsing at the edge: small limits, only the types an endpoint expects.
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
+import { findUnstorable } from '../eventstore/storable.ts';
 import { HttpError } from './errors.ts';
 
 const formParser = bodyParser({ enableTypes: ['form'], formLimit: '64kb', encoding: 'utf-8' });
@@ -24,6 +25,11 @@ export const parseForm: Koa.Middleware = async (ctx, next) => {
       Array.isArray(value) ? String(value[0] ?? '') : String(value ?? ''),
     ]),
   );
+  // No form field may hold U+0000 or an unpaired surrogate: PostgreSQL can neither store nor look up
+  // such text (an email, a code). Refused here, before anything is looked up, checked or written.
+  const unstorable = findUnstorable(ctx.request.body);
+  if (unstorable !== undefined)
+    throw new HttpError(400, 'invalid_request', `${unstorable.slice(2)}: holds U+0000 or an unpaired surrogate`);
   await next();
 };
 

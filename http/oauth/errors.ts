@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import { ZodError } from 'zod';
 import { DomainError } from '../../domain/shared.ts';
 import { HttpError } from '../errors.ts';
+import { UnstorableEventError } from '../../eventstore/port.ts';
 
 const STATUS: Record<string, number> = {
   invalid_client: 401,
@@ -29,6 +30,9 @@ export class OAuthError extends Error {
 const toOAuthError = (raw: unknown): OAuthError | undefined => {
   if (raw instanceof OAuthError) return raw;
   if (raw instanceof DomainError) return new OAuthError(STATUS[raw.code] ?? 400, raw.code, raw.message);
+  // Input with U+0000 or an unpaired surrogate reached a command: refused, nothing written.
+  if (raw instanceof UnstorableEventError)
+    return new OAuthError(400, 'invalid_request', 'the request holds U+0000 or an unpaired surrogate');
   if (raw instanceof ZodError) {
     const issue = raw.issues[0];
     return new OAuthError(

@@ -6,6 +6,7 @@ import type { Services } from '../../app/services.ts';
 import type { Client, ClientMetadata } from '../../domain/clients/index.ts';
 import { SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError } from '../../domain/shared.ts';
+import { findUnstorable } from '../../eventstore/storable.ts';
 import { OAuthError } from './errors.ts';
 
 const webUrl = z
@@ -46,6 +47,14 @@ export const parseRegistration = (body: unknown): ClientMetadata => {
     );
   }
   const r = parsed.data;
+  // Stored as given and shown to users, so refused rather than altered (PostgreSQL cannot store these).
+  const unstorable = findUnstorable(r);
+  if (unstorable !== undefined)
+    throw new OAuthError(
+      400,
+      unstorable.startsWith('$.redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata',
+      `${unstorable.slice(2)}: holds U+0000 or an unpaired surrogate`,
+    );
   const scopes = (r.scope ?? '').split(' ').filter(Boolean);
   const unknown = scopes.filter((scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope));
   if (unknown.length) throw invalidMetadata(`unknown scope: ${unknown.join(' ')}`);
