@@ -6,10 +6,12 @@ import { z } from 'zod';
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_READ } from '../../../domain/scopes.ts';
 import { defineTool, ToolError, type Tool } from '../define.ts';
+import { globMatcher } from './glob.ts';
 import { MAX_MEDIA_BYTES, MAX_READ_BYTES, readBytes, readText } from './io.ts';
-import { fsError, type Roots } from './paths.ts';
-import { globMatcher } from './text.ts';
-import { listDirectory, MAX_ENTRIES, walk, type Entry } from './walk.ts';
+import { openChecked } from './open.ts';
+import { pacer } from './pace.ts';
+import type { Roots } from './paths.ts';
+import { listDirectory, MAX_ENTRIES, walk } from './walk.ts';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 export const PathArg = z
@@ -132,7 +134,8 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     }),
     run: async ({ path: input, sortBy }) => {
       const real = await roots.existing(input);
-      const entries = (await listDirectory(real, input)).map(({ name, type, size }) => ({ name, type, size }));
+      const listed = await listDirectory(roots, real, input);
+      const entries = listed.entries.map(({ name, type, size }) => ({ name, type, size }));
       if (sortBy === 'size') entries.sort((a, b) => b.size - a.size || a.name.localeCompare(b.name));
       return {
         path: real,
@@ -140,7 +143,7 @@ export const fsReadTools = (roots: Roots): Tool[] => [
         totalFiles: entries.filter((e) => e.type === 'file').length,
         totalDirectories: entries.filter((e) => e.type === 'directory').length,
         totalSize: entries.reduce((sum, e) => sum + e.size, 0),
-        truncated: entries.length >= MAX_ENTRIES,
+        truncated: listed.truncated,
       };
     },
     render: (r) =>
@@ -179,7 +182,7 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     run: async ({ path: input, excludePatterns, maxDepth }) => {
       const real = await roots.existing(input);
       const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(real, input, {
+      const { entries, truncated } = await walk(roots, real, input, {
         maxDepth,
         skip: (relative) => skips.some((skip) => skip(relative)),
       });
@@ -220,25 +223,24 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       const real = await roots.existing(input);
       const match = globMatcher(pattern);
       const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(real, input, {
+      const { entries, truncated } = await walk(roots, real, input, {
         maxDepth: 50,
         skip: (relative) => skips.some((skip) => skip(relative)),
       });
-      return {
-        path: real,
-        matches: entries
-          .filter((e: Entry) => match(e.path))
-          .map((e) => path.join(real, e.path))
-          .sort(),
-        truncated,
-      };
+      const pace = pacer();
+      const matches: string[] = [];
+      for (const entry of entries) {
+        if (match(entry.path)) matches.push(path.join(real, entry.path));
+        await pace();
+      }
+      return { path: real, matches: matches.sort(), truncated };
     },
     render: (r) => text(r.matches.length ? r.matches.join('\n') : 'No matches found'),
   }),
   defineTool({
     name: 'fs_get_file_info',
     title: 'File information',
-    description: 'Size, times, type and permissions of a file or directory.',
+    description: 'Size, times, type and permissions of a file or directory (FIFOs, sockets and devices are refused).',
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({ path: PathArg }),
@@ -254,11 +256,13 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     }),
     run: async ({ path: input }) => {
       const real = await roots.existing(input);
-      const stat = await fsp.stat(real).catch((error: unknown) => fsError(error, input));
+      const opened = await openChecked(roots, real, input, 'file-or-directory');
+      const stat = opened.stat;
+      await opened.close();
       const link = await fsp.lstat(path.resolve(roots.configured[0] ?? '/', input)).catch(() => undefined);
       return {
         path: real,
-        type: stat.isDirectory() ? ('directory' as const) : stat.isFile() ? ('file' as const) : ('other' as const),
+        type: stat.isDirectory() ? ('directory' as const) : ('file' as const),
         size: stat.size,
         created: stat.birthtime.toISOString(),
         modified: stat.mtime.toISOString(),
