@@ -13,3 +13,6 @@ export const pacer = (sliceMs = SLICE_MS): (() => Promise<void>) => {
     since = performance.now();
   };
 };
+
+/** Gives way to the event loop now (between two steps that are each long but bounded). */
+export const yieldNow = (): Promise<void> => yieldToLoop();

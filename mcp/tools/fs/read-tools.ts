@@ -189,7 +189,8 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       return {
         path: real,
         entries: entries
-          .sort((a, b) => a.path.localeCompare(b.path))
+          // Code-unit order: localeCompare on thousands of paths holds the event loop for long.
+          .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
           .map(({ path: p, type, size }) => ({ path: p, type, size })),
         truncated,
       };

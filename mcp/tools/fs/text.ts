@@ -1,6 +1,6 @@
 // Pure helpers of the filesystem tools: exact-match edits and a unified diff for dry runs.
 import { ToolError } from '../define.ts';
-import { pacer } from './pace.ts';
+import { pacer, yieldNow } from './pace.ts';
 
 export type Edit = { oldText: string; newText: string };
 
@@ -10,6 +10,7 @@ const normalizeEol = (text: string): string => text.replace(/\r\n/g, '\n');
 export const applyEdits = async (original: string, edits: readonly Edit[]): Promise<string> => {
   const pace = pacer();
   let text = normalizeEol(original);
+  await yieldNow();
   for (const [index, edit] of edits.entries()) {
     await pace();
     const oldText = normalizeEol(edit.oldText);
@@ -21,6 +22,19 @@ export const applyEdits = async (original: string, edits: readonly Edit[]): Prom
     text = text.slice(0, first) + normalizeEol(edit.newText) + text.slice(first + oldText.length);
   }
   return text;
+};
+
+/** Lines of a text (CRLF read as LF, no empty last line after a final newline), split with pauses. */
+const splitLines = async (text: string, pace: () => Promise<void>): Promise<string[]> => {
+  const lines: string[] = [];
+  let start = 0;
+  for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+    lines.push(text.slice(start, text[end - 1] === '\r' && end > start ? end - 1 : end));
+    start = end + 1;
+    if (lines.length % 4096 === 0) await pace();
+  }
+  if (start < text.length || lines.length === 0) lines.push(text.slice(start));
+  return lines;
 };
 
 type Op = { kind: ' ' | '-' | '+'; line: string };
@@ -84,11 +98,8 @@ const lineOps = async (a: string[], b: string[], pace: () => Promise<void>): Pro
 /** A unified diff (as `diff -u` / git show it) with 3 lines of context; linear in the ops, paced. */
 export const unifiedDiff = async (name: string, before: string, after: string, context = 3): Promise<string> => {
   const pace = pacer();
-  const lines = (text: string) => normalizeEol(text).replace(/\n$/, '').split('\n');
-  const a = lines(before);
-  await pace();
-  const b = lines(after);
-  await pace();
+  const a = await splitLines(before, pace);
+  const b = await splitLines(after, pace);
   const ops = await lineOps(a, b, pace);
   const out = [`--- a/${name}`, `+++ b/${name}`];
   // Line numbers in a and b at ops[counted], advanced as hunks move forward (never recounted).

@@ -16,6 +16,8 @@ export const MAX_ENTRIES = 5_000;
 /** Names read by one call, returned or not (a huge directory, or one pruned by excludes). */
 export const MAX_SCANNED = 100_000;
 
+const LSTAT_BATCH = 16;
+
 const typeOf = (stat: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryType =>
   stat.isSymbolicLink() ? 'symlink' : stat.isDirectory() ? 'directory' : stat.isFile() ? 'file' : 'other';
 
@@ -47,9 +49,15 @@ const readOpened = async (
   await budget.pace();
   if (names.length > MAX_ENTRIES) truncated = true;
   const entries: Entry[] = [];
-  for (const name of names.slice(0, MAX_ENTRIES)) {
-    const stat = await fsp.lstat(dir.at(name)).catch(() => undefined);
-    if (stat) entries.push({ path: name, name, type: typeOf(stat), size: stat.isFile() ? stat.size : 0, depth: 0 });
+  const kept = names.slice(0, MAX_ENTRIES);
+  // A few lstat calls at a time: the thread pool works on them while the loop serves others.
+  for (let from = 0; from < kept.length; from += LSTAT_BATCH) {
+    const batch = kept.slice(from, from + LSTAT_BATCH);
+    const stats = await Promise.all(batch.map((name) => fsp.lstat(dir.at(name)).catch(() => undefined)));
+    stats.forEach((stat, k) => {
+      const name = batch[k]!;
+      if (stat) entries.push({ path: name, name, type: typeOf(stat), size: stat.isFile() ? stat.size : 0, depth: 0 });
+    });
     await budget.pace();
   }
   return { entries, truncated };

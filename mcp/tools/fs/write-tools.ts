@@ -6,6 +6,7 @@ import { MCP_WRITE } from '../../../domain/scopes.ts';
 import { defineTool, ToolError, type Tool } from '../define.ts';
 import { MAX_READ_BYTES, MAX_WRITE_BYTES, readBytes, writeText } from './io.ts';
 import { openChecked } from './open.ts';
+import { yieldNow } from './pace.ts';
 import { fsError, type Roots } from './paths.ts';
 import { PathArg } from './read-tools.ts';
 import { applyEdits, unifiedDiff } from './text.ts';
@@ -51,6 +52,7 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
     run: async ({ path: input, edits, dryRun }) => {
       const { real, bytes } = await readBytes(roots, input, MAX_READ_BYTES);
       const before = bytes.toString('utf8');
+      await yieldNow();
       const after = await applyEdits(before, edits);
       const diff = await unifiedDiff(path.basename(real), before, after);
       if (!dryRun) await writeText(roots, real, after);
