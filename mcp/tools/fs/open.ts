@@ -13,13 +13,13 @@ import { fsError, type Roots } from './paths.ts';
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
 const PROC_FD = fs.existsSync('/proc/self/fd');
 
+type Seam = ((real: string) => Promise<void> | void) | undefined;
 /**
- * Test-only injection point: called between the check of a path and its open, so race tests can swap a
- * directory for a symbolic link at exactly that moment. Never set outside tests.
+ * Test-only injection points: called between the check of a path and its open, and right after the
+ * open (before the descriptor is verified), so race tests can swap a directory for a symbolic link, and
+ * back, at exactly those moments. Never set outside tests.
  */
-export const raceSeam: { beforeOpen: ((real: string) => Promise<void> | void) | undefined } = {
-  beforeOpen: undefined,
-};
+export const raceSeam: { beforeOpen: Seam; afterOpen: Seam } = { beforeOpen: undefined, afterOpen: undefined };
 
 export type Want = 'file' | 'directory' | 'file-or-directory';
 
@@ -37,6 +37,8 @@ export type Opened = {
 
 const notRegular = (shown: string): ToolError =>
   new ToolError('not_a_file', `${shown} is not a regular file or directory (FIFOs, sockets and devices are refused)`);
+
+const notDirectory = (shown: string): ToolError => new ToolError('not_a_directory', `${shown} is not a directory`);
 
 /** The descriptor is the checked path: otherwise the path changed between check and use. */
 const verifyIdentity = async (roots: Roots, handle: fsp.FileHandle, stat: fs.Stats, real: string, shown: string) => {
@@ -72,20 +74,25 @@ const open = async (
   if (options.lstatFirst) {
     // Refuse FIFOs, sockets and devices before opening them at all (opening has side effects for some).
     const before = await fsp.lstat(target).catch((error: unknown) => fsError(error, shown));
-    if (!before.isFile() && !before.isDirectory() && !before.isSymbolicLink()) throw notRegular(shown);
+    if (!before.isFile() && !before.isDirectory() && !before.isSymbolicLink())
+      throw want === 'directory' ? notDirectory(shown) : notRegular(shown);
   }
   await raceSeam.beforeOpen?.(real);
   // O_NONBLOCK: opening a FIFO never waits for a writer (it would hold a libuv file thread forever).
   const flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (want === 'directory' ? O_DIRECTORY : 0);
-  const handle = await fsp.open(target, flags).catch((error: unknown) => {
+  const handle = await fsp.open(target, flags).catch(async (error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP')
+    // O_NOFOLLOW refuses a link at the last step: ELOOP, or ENOTDIR when O_DIRECTORY is also set.
+    const link = code === 'ENOTDIR' && (await fsp.lstat(target).catch(() => undefined))?.isSymbolicLink();
+    if (code === 'ELOOP' || link)
       throw new ToolError('symlink_refused', `${shown} became a symbolic link after it was checked`);
     if (code === 'ENXIO') throw notRegular(shown);
     return fsError(error, shown);
   });
   try {
+    await raceSeam.afterOpen?.(real);
     const stat = await handle.stat();
+    if (want === 'directory' && !stat.isDirectory()) throw notDirectory(shown);
     if (!stat.isFile() && !stat.isDirectory()) throw notRegular(shown);
     if (want === 'file' && stat.isDirectory()) throw new ToolError('is_a_directory', `${shown} is a directory`);
     await verifyIdentity(roots, handle, stat, real, shown);
