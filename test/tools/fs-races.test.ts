@@ -169,9 +169,9 @@ test('write: the target directory swapped for a link to outside, and back after 
     if (checked === path.join(real, 'p/q')) unswap(path.join(root, 'p'));
   };
   const result = await mcp.call('fs_write_file', { path: 'p/q/new.txt', content: 'must not land outside' });
-  assert.is(errorText(result), 'symlink_escape: p/q/new.txt was swapped for a link to outside the allowed directories');
   assert.equal(tree(path.join(outside, 'p-bait')), ['q']);
   assert.equal(tree(path.join(root, 'p')), ['q']);
+  assert.is(errorText(result), 'symlink_escape: p/q/new.txt was swapped for a link to outside the allowed directories');
 });
 
 test('write: the target directory itself swapped for a link → refused, nothing written outside', async ({
@@ -188,9 +188,9 @@ test('write: the target directory itself swapped for a link → refused, nothing
   const result = await mcp.call('fs_write_file', { path: 'w/new.txt', content: 'x' });
   raceSeam.beforeOpen = undefined;
   unswap(path.join(root, 'w'));
-  assert.is(errorText(result), 'symlink_refused: w/new.txt became a symbolic link after it was checked');
   assert.equal(tree(path.join(outside, 'w-bait')), []);
   assert.equal(tree(path.join(root, 'w')), []);
+  assert.is(errorText(result), 'symlink_refused: w/new.txt became a symbolic link after it was checked');
 });
 
 test('move and mkdir: a parent swapped for a link to outside after the check → refused, nothing moved or made outside', async ({
