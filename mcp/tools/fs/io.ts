@@ -43,32 +43,43 @@ export const readText = async (
   const real = await roots.existing(input);
   const { handle, stat } = await openChecked(roots, real, input, 'file');
   try {
+    // Newlines are counted per chunk and the text decoded once: re-splitting the text read so far on
+    // every chunk made large heads and tails quadratic.
     const chunk = 64 * 1024;
-    let text = '';
+    const chunks: Buffer[] = [];
+    let newlines = 0;
     if (options.head !== undefined) {
       let offset = 0;
-      while (offset < stat.size && text.split('\n').length <= options.head && offset < MAX_READ_BYTES) {
+      while (offset < stat.size && newlines < options.head && offset < MAX_READ_BYTES) {
         const { bytesRead, buffer } = await handle.read(Buffer.alloc(chunk), 0, chunk, offset);
         if (bytesRead === 0) break;
-        text += buffer.subarray(0, bytesRead).toString('utf8');
+        chunks.push(buffer.subarray(0, bytesRead));
+        newlines += countNewlines(chunks.at(-1)!);
         offset += bytesRead;
       }
+      const text = Buffer.concat(chunks).toString('utf8');
       return { real, text: text.split('\n').slice(0, options.head).join('\n') };
     }
     const tail = options.tail ?? 0;
     let end = stat.size;
-    let bytes = Buffer.alloc(0);
-    while (end > 0 && bytes.toString('utf8').split('\n').length <= tail + 1 && stat.size - end < MAX_READ_BYTES) {
+    while (end > 0 && newlines <= tail && stat.size - end < MAX_READ_BYTES) {
       const start = Math.max(0, end - chunk);
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(end - start), 0, end - start, start);
-      bytes = Buffer.concat([buffer.subarray(0, bytesRead), bytes]);
+      chunks.unshift(buffer.subarray(0, bytesRead));
+      newlines += countNewlines(chunks[0]!);
       end = start;
     }
-    const lines = bytes.toString('utf8').replace(/\n$/, '').split('\n');
+    const lines = Buffer.concat(chunks).toString('utf8').replace(/\n$/, '').split('\n');
     return { real, text: tail === 0 ? '' : lines.slice(-tail).join('\n') };
   } finally {
     await handle.close();
   }
+};
+
+const countNewlines = (bytes: Buffer): number => {
+  let count = 0;
+  for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) count += 1;
+  return count;
 };
 
 /**
