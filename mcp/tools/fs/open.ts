@@ -31,7 +31,7 @@ export type Opened = {
   /** A path for `name` inside this (directory) descriptor, resolved by the kernel from the descriptor. */
   at(name: string): string;
   /** Opens `name` inside this directory without following a link there, verified like the parent. */
-  child(roots: Roots, name: string, shown: string, want: Want): Promise<Opened>;
+  child(name: string, shown: string, want: Want): Promise<Opened>;
   close(): Promise<void>;
 };
 
@@ -58,25 +58,17 @@ const verifyIdentity = async (roots: Roots, handle: fsp.FileHandle, stat: fs.Sta
   throw new ToolError('path_changed', `${shown} changed while it was being used; try again`);
 };
 
-const open = async (
-  roots: Roots,
-  target: string,
-  real: string,
-  shown: string,
-  want: Want,
-  options: { lstatFirst: boolean },
-): Promise<Opened> => {
+const open = async (roots: Roots, target: string, real: string, shown: string, want: Want): Promise<Opened> => {
   if (!roots.rootOf(real))
     throw new ToolError(
       'outside_roots',
       `${shown} is outside the allowed directories (see fs_list_allowed_directories)`,
     );
-  if (options.lstatFirst) {
-    // Refuse FIFOs, sockets and devices before opening them at all (opening has side effects for some).
-    const before = await fsp.lstat(target).catch((error: unknown) => fsError(error, shown));
-    if (!before.isFile() && !before.isDirectory() && !before.isSymbolicLink())
-      throw want === 'directory' ? notDirectory(shown) : notRegular(shown);
-  }
+  // Refuse FIFOs, sockets and devices before opening them at all (opening has side effects for some);
+  // the fstat below is what counts, this only spares the open.
+  const before = await fsp.lstat(target).catch((error: unknown) => fsError(error, shown));
+  if (!before.isFile() && !before.isDirectory() && !before.isSymbolicLink())
+    throw want === 'directory' ? notDirectory(shown) : notRegular(shown);
   await raceSeam.beforeOpen?.(real);
   // O_NONBLOCK: opening a FIFO never waits for a writer (it would hold a libuv file thread forever).
   const flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (want === 'directory' ? O_DIRECTORY : 0);
@@ -108,8 +100,8 @@ const open = async (
       stat,
       real,
       at: (name) => path.join(self, name),
-      child: (roots_, name, childShown, childWant) =>
-        open(roots_, opened.at(name), path.join(real, name), childShown, childWant, { lstatFirst: true }),
+      child: (name, childShown, childWant) =>
+        open(roots, opened.at(name), path.join(real, name), childShown, childWant),
       close: () => handle.close(),
     };
     return opened;
@@ -121,4 +113,4 @@ const open = async (
 
 /** Opens a checked real path (from Roots) and verifies the descriptor is that path and of the wanted kind. */
 export const openChecked = (roots: Roots, real: string, shown: string, want: Want): Promise<Opened> =>
-  open(roots, real, real, shown, want, { lstatFirst: true });
+  open(roots, real, real, shown, want);

@@ -96,7 +96,7 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
           await fsp.mkdir(dir.at(name)).catch((error: unknown) => {
             if ((error as NodeJS.ErrnoException).code !== 'EEXIST') fsError(error, input);
           });
-          const child = await dir.child(roots, name, input, 'directory');
+          const child = await dir.child(name, input, 'directory');
           await dir.close();
           dir = child;
         }
