@@ -136,7 +136,8 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       const real = await roots.existing(input);
       const listed = await listDirectory(roots, real, input);
       const entries = listed.entries.map(({ name, type, size }) => ({ name, type, size }));
-      if (sortBy === 'size') entries.sort((a, b) => b.size - a.size || a.name.localeCompare(b.name));
+      // Ties keep the walk's code-unit name order (sort is stable): localeCompare on thousands of names is slow.
+      if (sortBy === 'size') entries.sort((a, b) => b.size - a.size);
       return {
         path: real,
         entries,
