@@ -108,12 +108,12 @@ pure('edits and globs', async () => {
   assert.is(await applyEdits('a\r\nb\r\n', [{ oldText: 'b\n', newText: 'c\n' }]), 'a\nc\n');
   const empty = await applyEdits('x', [{ oldText: '', newText: 'y' }]).catch((error: unknown) => error);
   assert.ok(empty instanceof ToolError && empty.code === 'edit_not_found');
-  assert.ok(globMatcher('**/*.ts')('a/b/c.ts'));
-  assert.ok(globMatcher('**/*.ts')('c.ts'));
-  assert.ok(globMatcher('*.md')('docs/readme.md'));
-  assert.not.ok(globMatcher('src/*.ts')('src/deep/x.ts'));
-  assert.ok(globMatcher('file-[0-9].{txt,log}')('file-3.log'));
-  assert.not.ok(globMatcher('a.b')('axb'));
+  assert.ok(await globMatcher('**/*.ts')('a/b/c.ts'));
+  assert.ok(await globMatcher('**/*.ts')('c.ts'));
+  assert.ok(await globMatcher('*.md')('docs/readme.md'));
+  assert.not.ok(await globMatcher('src/*.ts')('src/deep/x.ts'));
+  assert.ok(await globMatcher('file-[0-9].{txt,log}')('file-3.log'));
+  assert.not.ok(await globMatcher('a.b')('axb'));
 });
 
 pure.run();

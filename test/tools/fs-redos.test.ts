@@ -79,6 +79,31 @@ test('fs_directory_tree with the same pattern as an exclude: loop free, only the
   );
 });
 
+test('matching work per call is bounded: a costly exclude over long paths → pattern_too_complex, loop free', async ({
+  mcp,
+  other,
+  root,
+}) => {
+  // 8,100 tokens, more of them live with every character, against 20 nested paths of up to 3,840
+  // characters: about 100M steps in all, past the limit of 50M.
+  let dir = path.join(root, 'long');
+  for (let level = 0; level < 20; level += 1)
+    dir = path.join(dir, `${'d'.repeat(189)}${String(level).padStart(2, '0')}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const started = performance.now();
+  const { result, maxBlockMs, pingMs } = await measured(
+    () => mcp.call('fs_directory_tree', { path: 'long', excludePatterns: [`${'**?'.repeat(2_700)}Q`], maxDepth: 20 }),
+    other,
+  );
+  assert.is(
+    errorText(result),
+    'pattern_too_complex: matching the patterns against this tree takes too much work; use simpler patterns or a smaller directory',
+  );
+  assert.ok(performance.now() - started < 15_000);
+  assert.ok(maxBlockMs < 500, `the event loop was blocked for ${maxBlockMs.toFixed(0)} ms`);
+  assert.ok(pingMs < 1_000, `another user's request took ${pingMs.toFixed(0)} ms`);
+});
+
 test('brace expansion is bounded: pattern_too_complex, as a tool error', async ({ mcp }) => {
   const text = errorText(await mcp.call('fs_search_files', { path: 'redos', pattern: '{a,b}'.repeat(9) }));
   assert.is(
@@ -87,7 +112,7 @@ test('brace expansion is bounded: pattern_too_complex, as a tool error', async (
   );
 });
 
-test('glob semantics: *, **, ?, classes, braces, escapes, base-name matching', () => {
+test('glob semantics: *, **, ?, classes, braces, escapes, base-name matching', async () => {
   const cases: [string, string, boolean][] = [
     ['**/*.ts', 'a/b/c.ts', true],
     ['**/*.ts', 'c.ts', true],
@@ -114,7 +139,7 @@ test('glob semantics: *, **, ?, classes, braces, escapes, base-name matching', (
     ['*?'.repeat(200) + 'Q', 'x'.repeat(300), false],
   ];
   for (const [pattern, candidate, expected] of cases)
-    assert.is(globMatcher(pattern)(candidate), expected, `${pattern.slice(0, 20)} ~ ${candidate.slice(0, 20)}`);
+    assert.is(await globMatcher(pattern)(candidate), expected, `${pattern.slice(0, 20)} ~ ${candidate.slice(0, 20)}`);
   const thrown = (() => {
     try {
       globMatcher('{a,b,c}'.repeat(6));

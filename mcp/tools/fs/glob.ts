@@ -2,7 +2,8 @@
 // picomatch, minimatch and micromatch compile a glob to a backtracking RegExp, and V8's RegExp engine
 // takes exponential time on `*?*?*?…Q`; Node's path.matchesGlob uses minimatch. So this module simulates
 // the pattern's automaton (Thompson's NFA: all live positions advance together, one character at a time),
-// which costs O(pattern tokens × path characters) per match whatever the input, with no backtracking.
+// which costs at most O(pattern tokens × path characters) per match whatever the input, never backtracks,
+// gives way to the event loop during long matches, and counts its work against a limit per call.
 import { ToolError } from '../define.ts';
 
 /** Largest number of alternatives `{…}` may expand to, and of tokens over all of them. */
@@ -132,54 +133,92 @@ const consumes = (token: Token, char: string): boolean => {
 const repeats = (token: Token): boolean =>
   token.kind === 'star' || token.kind === 'globstar' || token.kind === 'globstarSlash';
 
-/** Runs the automaton of one alternative over the characters of a path. */
-const run = (tokens: readonly Token[], chars: readonly string[]): boolean => {
-  const size = tokens.length + 1;
-  let live = new Uint8Array(size);
-  let next = new Uint8Array(size);
-  // Epsilon moves only go forward (a repeat may match nothing), so one forward pass closes the set.
-  const close = (set: Uint8Array) => {
-    for (let i = 0; i < tokens.length; i += 1) if (set[i] && repeats(tokens[i]!)) set[i + 1] = 1;
+/** Work done by the matchers of one call, so a pattern that is cheap per path cannot be costly in sum. */
+export type GlobWork = { steps: number; readonly limit: number; readonly pace: () => Promise<void> };
+
+/** A few seconds of CPU at most, far above any ordinary glob over MAX_ENTRIES paths (about 1M steps). */
+export const MAX_STEPS = 50_000_000;
+/** Steps between two chances to give way (a few milliseconds). */
+const PACE_STEPS = 20_000;
+
+export const globWork = (pace: () => Promise<void> = async () => undefined): GlobWork => ({
+  steps: 0,
+  limit: MAX_STEPS,
+  pace,
+});
+
+/**
+ * Runs the automaton of one alternative over the characters of a path. Only live positions are visited
+ * (a generation stamp marks membership), so the cost per character is the number of live positions.
+ */
+const run = async (tokens: readonly Token[], chars: readonly string[], work: GlobWork): Promise<boolean> => {
+  const end = tokens.length;
+  const seen = new Uint32Array(end + 1);
+  let generation = 1;
+  let live: number[] = [];
+  let next: number[] = [];
+  let checked = work.steps;
+  // Adds a position and, since a repeat may match nothing, the positions after a run of repeats.
+  const add = (list: number[], from: number) => {
+    for (let i = from; seen[i] !== generation; i += 1) {
+      seen[i] = generation;
+      list.push(i);
+      if (i === end || !repeats(tokens[i]!)) break;
+    }
   };
-  live[0] = 1;
-  close(live);
-  for (const char of chars) {
-    next.fill(0);
-    let any = false;
-    for (let i = 0; i < tokens.length; i += 1) {
-      if (!live[i]) continue;
+  add(live, 0);
+  for (let c = 0; c < chars.length; c += 1) {
+    const char = chars[c]!;
+    generation += 1;
+    next.length = 0;
+    for (const i of live) {
+      if (i === end) continue;
       const token = tokens[i]!;
       if (token.kind === 'star') {
-        if (char !== '/') next[i] = 1;
-      } else if (token.kind === 'globstar') next[i] = 1;
+        if (char !== '/') add(next, i);
+      } else if (token.kind === 'globstar') add(next, i);
       else if (token.kind === 'globstarSlash') {
-        next[i] = 1;
-        if (char === '/') next[i + 1] = 1;
-      } else if (consumes(token, char)) next[i + 1] = 1;
-      else continue;
-      any = true;
+        add(next, i);
+        if (char === '/') add(next, i + 1);
+      } else if (consumes(token, char)) add(next, i + 1);
     }
-    if (!any) return false;
-    close(next);
+    work.steps += live.length;
+    if (next.length === 0) return false;
     [live, next] = [next, live];
+    if (work.steps - checked > PACE_STEPS) {
+      checked = work.steps;
+      if (work.steps > work.limit) tooMuchWork();
+      await work.pace();
+    }
   }
-  return live[tokens.length] === 1;
+  if (work.steps > work.limit) tooMuchWork();
+  return seen[end] === generation;
 };
 
-export type GlobMatcher = (relative: string) => boolean;
+const tooMuchWork = (): never => {
+  throw new ToolError(
+    'pattern_too_complex',
+    'matching the patterns against this tree takes too much work; use simpler patterns or a smaller directory',
+  );
+};
+
+export type GlobMatcher = (relative: string) => Promise<boolean>;
 
 /**
  * Matches a `/`-separated relative path; a pattern without `/` also matches the last name at any depth
- * (like minimatch's matchBase). Throws ToolError pattern_too_complex when braces expand too far.
+ * (like minimatch's matchBase). Throws ToolError pattern_too_complex when braces expand too far, or
+ * when the call's matching work passes its limit.
  */
-export const globMatcher = (pattern: string): GlobMatcher => {
+export const globMatcher = (pattern: string, work: GlobWork = globWork()): GlobMatcher => {
   const alternatives = expandBraces(Array.from(pattern)).map(tokenize);
   if (alternatives.reduce((sum, tokens) => sum + tokens.length, 0) > MAX_TOKENS) tooComplex();
-  const matches = (text: string) => {
+  const matches = async (text: string) => {
     const chars = Array.from(text);
-    return alternatives.some((tokens) => run(tokens, chars));
+    for (const tokens of alternatives) if (await run(tokens, chars, work)) return true;
+    return false;
   };
   const base = !pattern.includes('/');
-  return (relative) =>
-    matches(relative) || (base && relative.includes('/') && matches(relative.slice(relative.lastIndexOf('/') + 1)));
+  return async (relative) =>
+    (await matches(relative)) ||
+    (base && relative.includes('/') && (await matches(relative.slice(relative.lastIndexOf('/') + 1))));
 };

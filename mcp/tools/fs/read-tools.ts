@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_READ } from '../../../domain/scopes.ts';
 import { defineTool, ToolError, type Tool } from '../define.ts';
-import { globMatcher } from './glob.ts';
+import { globMatcher, globWork, type GlobMatcher } from './glob.ts';
 import { MAX_MEDIA_BYTES, MAX_READ_BYTES, readBytes, readText } from './io.ts';
 import { openChecked } from './open.ts';
 import { pacer } from './pace.ts';
@@ -36,6 +36,12 @@ const MIME: Record<string, string> = {
   '.pdf': 'application/pdf',
 };
 const text = (value: string): ContentBlock[] => [{ type: 'text', text: value }];
+const anyOf =
+  (matchers: readonly GlobMatcher[]) =>
+  async (relative: string): Promise<boolean> => {
+    for (const matches of matchers) if (await matches(relative)) return true;
+    return false;
+  };
 
 export const fsReadTools = (roots: Roots): Tool[] => [
   defineTool({
@@ -182,11 +188,9 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     }),
     run: async ({ path: input, excludePatterns, maxDepth }) => {
       const real = await roots.existing(input);
-      const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(roots, real, input, {
-        maxDepth,
-        skip: (relative) => skips.some((skip) => skip(relative)),
-      });
+      const work = globWork(pacer());
+      const skips = excludePatterns.map((pattern) => globMatcher(pattern, work));
+      const { entries, truncated } = await walk(roots, real, input, { maxDepth, skip: anyOf(skips) });
       return {
         path: real,
         entries: entries
@@ -223,17 +227,14 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     output: z.object({ path: z.string(), matches: z.array(z.string()), truncated: z.boolean() }),
     run: async ({ path: input, pattern, excludePatterns }) => {
       const real = await roots.existing(input);
-      const match = globMatcher(pattern);
-      const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(roots, real, input, {
-        maxDepth: 50,
-        skip: (relative) => skips.some((skip) => skip(relative)),
-      });
-      const pace = pacer();
+      const work = globWork(pacer());
+      const match = globMatcher(pattern, work);
+      const skips = excludePatterns.map((exclude) => globMatcher(exclude, work));
+      const { entries, truncated } = await walk(roots, real, input, { maxDepth: 50, skip: anyOf(skips) });
       const matches: string[] = [];
       for (const entry of entries) {
-        if (match(entry.path)) matches.push(path.join(real, entry.path));
-        await pace();
+        if (await match(entry.path)) matches.push(path.join(real, entry.path));
+        await work.pace();
       }
       return { path: real, matches: matches.sort(), truncated };
     },

@@ -84,7 +84,7 @@ export const walk = async (
   roots: Roots,
   real: string,
   shown: string,
-  options: { maxDepth: number; skip: (relative: string) => boolean },
+  options: { maxDepth: number; skip: (relative: string) => Promise<boolean> },
 ): Promise<{ entries: Entry[]; truncated: boolean }> => {
   const budget: Budget = { scanned: 0, pace: pacer() };
   const entries: Entry[] = [];
@@ -107,7 +107,7 @@ export const walk = async (
     if (children.truncated) truncated = true;
     for (const child of children.entries) {
       const childRelative = relative === '' ? child.name : `${relative}/${child.name}`;
-      const skipped = options.skip(childRelative);
+      const skipped = await options.skip(childRelative);
       await budget.pace();
       if (skipped) continue;
       if (entries.length >= MAX_ENTRIES) return { entries, truncated: true };
