@@ -1,6 +1,8 @@
 // The authorization front channel under attack: a pending request lives in the browser that started it
 // (nothing in the log until a known user answers), it cannot be continued from another browser, several
 // can be pending at once, and errors before any interaction never bounce to an unvetted redirect URI.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -330,6 +332,38 @@ test('unvetted clients: errors before any interaction are pages; after the user 
   assert.is(new URL(denied.headers.get('location')!).searchParams.get('error'), 'access_denied');
   const written = (await eventsSince(server, since)).filter((event) => event.stream.startsWith('oauth-grant-'));
   assert.equal(typesOf(written), ['AuthorizationRequested', 'ConsentDenied']);
+});
+
+test('a metadata-document (CIMD) client is unvetted too: prompt=none and an unknown response_type are pages', async () => {
+  const docs = http.createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({ client_id: `${docBase}${request.url}`, client_name: 'CIMD', redirect_uris: [REDIRECT] }),
+    );
+  });
+  await new Promise<void>((resolve) => docs.listen(0, '127.0.0.1', resolve));
+  const docBase = `http://127.0.0.1:${(docs.address() as AddressInfo).port}`;
+  const server = await startTestServer({ DANGEROUSLY_ALLOW_PRIVATE_CIMD: 'true' });
+  try {
+    const clientId = `${docBase}/client.json`;
+    const none = await new Browser(server.base).get(
+      authorizeUrl(server.base, params(clientId, { prompt: 'none' }).query),
+    );
+    assert.is((await errorPage(none, 'login_required')).searchParams.get('state'), 'st-1');
+    const token = await new Browser(server.base).get(
+      authorizeUrl(server.base, params(clientId, { response_type: 'token' }).query),
+    );
+    await errorPage(token, 'unsupported_response_type');
+    // Missing or plain PKCE still goes back to every client at once (its redirect URI already validated).
+    const plain = await new Browser(server.base).get(
+      authorizeUrl(server.base, params(clientId, { code_challenge_method: 'plain' }).query),
+    );
+    assert.is(plain.status, 303);
+    assert.is(new URL(plain.headers.get('location')!).searchParams.get('error'), 'invalid_request');
+  } finally {
+    await server.stop();
+    await new Promise((resolve) => docs.close(resolve));
+  }
 });
 
 test('a log written by the earlier version (AuthorizationRequested alone, LoginFailed in the grant stream) still loads, redeems, projects and shows on the audit page', async ({
