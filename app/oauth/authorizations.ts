@@ -11,9 +11,9 @@ import type { CoreServices } from '../services.ts';
 import { handleCommand } from '../handle.ts';
 import type { Clients } from './clients.ts';
 import { INTERACTION_TTL_MS, MAX_SEALED_LENGTH, PendingRequestSeal, type PendingRequest } from './pending-requests.ts';
+import { grantToken } from './tokens.ts';
 
 export type { PendingRequest } from './pending-requests.ts';
-import { grantToken } from './tokens.ts';
 
 /** Errors shown on a page: the redirect URI is not (yet) trusted, so nothing is redirected (RFC 6749 §4.1.2.1). */
 export class AuthorizePageError extends DomainError {}
