@@ -323,6 +323,15 @@ test('unvetted clients: errors before any interaction are pages; after the user 
     const back = await errorPage(response, code);
     assert.is(back.searchParams.get('state'), 'st-1');
   }
+  // A request too large for a cookie (a browser keeps ~4 KB per cookie) is refused, and sets none.
+  const huge = await new Browser(server.base).get(
+    authorizeUrl(server.base, params(client.client_id, { state: 's'.repeat(2_000), nonce: 'n'.repeat(500) }).query),
+  );
+  assert.equal(
+    huge.headers.getSetCookie().filter((line) => line.startsWith('rmcp_authz_')),
+    [],
+  );
+  await errorPage(huge, 'invalid_request');
   const browser = new Browser(server.base);
   const start = await browser.get(authorizeUrl(server.base, params(client.client_id).query));
   const signedIn = await login(browser, start.headers.get('location')!, server.adminEmail, server.adminPassword);
