@@ -74,8 +74,8 @@ export const submitLogin =
     await limits.checkLogin(email, ctx.ip);
     const user = email && password ? await services.users.authenticate(email, password) : undefined;
     if (!user) {
-      // A failed sign-in goes to the login throttle only: never into a grant stream (nothing permanent
-      // for an anonymous request).
+      // The one call for "a sign-in failed": the login throttle keeps its own bounded record; nothing goes
+      // into a grant stream for an anonymous request.
       await limits.loginFailed(email, ctx.ip);
       ctx.status = 401;
       await renderLogin(ctx, services, pending, { error: 'Wrong email or password.', email });
