@@ -65,9 +65,17 @@ test('300 anonymous requests (authorize with 1 KB of state, failed sign-ins) app
 }) => {
   const started = Date.now();
   const client = await publicClient(server);
-  const from = await server.services.log.headPosition();
-  await server.services.projections.waitFor(from);
-  const before = (await server.services.log.readAll({ maxCount: 100_000 })).length;
+  const grantBytes = async (except: Set<string> = new Set()) => {
+    await server.services.projections.waitFor(await server.services.log.headPosition());
+    return (await server.services.log.readAll({ maxCount: 100_000 }))
+      .filter((event) => event.stream.startsWith('oauth-grant-') && !except.has(event.stream))
+      .reduce((sum, event) => sum + bytesOf(event), 0);
+  };
+  const before = await grantBytes();
+  // Wrong passwords go to a real account too, but not the one signing in meanwhile: the per-account
+  // throttle of that account is another rule's business.
+  const victim = 'victim@example.test';
+  await server.services.users.create({ email: victim, password: 'victim-password-1' }, { type: 'system', id: 'test' });
   const query = () => ({
     response_type: 'code',
     client_id: client.client_id,
@@ -104,7 +112,7 @@ test('300 anonymous requests (authorize with 1 KB of state, failed sign-ins) app
         cookies,
         form: {
           csrf: csrfOf(page.body),
-          email: i % 2 ? server.adminEmail : `nobody${i}@example.test`,
+          email: i % 2 ? victim : `nobody${i}@example.test`,
           password: 'wrong',
         },
       });
@@ -129,17 +137,12 @@ test('300 anonymous requests (authorize with 1 KB of state, failed sign-ins) app
     assert.ok(info.subject);
   }
 
-  await server.services.projections.waitFor(await server.services.log.headPosition());
-  const appended = (await server.services.log.readAll({ maxCount: 100_000 })).slice(before);
   const userGrants = new Set(flows.map((flow) => `oauth-grant-${flow.code.split('.')[0]}`));
-  const anonymousGrantBytes = appended
-    .filter((event) => event.stream.startsWith('oauth-grant-') && !userGrants.has(event.stream))
-    .reduce((sum, event) => sum + bytesOf(event), 0);
-  assert.is(anonymousGrantBytes, 0);
-  // The user's own grants tell their whole story.
+  assert.is((await grantBytes(userGrants)) - before, 0);
+  // The user's own grants tell their whole story (read from their streams: strongly consistent).
   for (const stream of userGrants)
     assert.equal(
-      appended.filter((event) => event.stream === stream).map((event) => event.type),
+      (await server.services.log.readStream(stream)).map((event) => event.type),
       ['AuthorizationRequested', 'ConsentGiven', 'AuthorizationCodeIssued', 'AuthorizationCodeRedeemed'],
     );
   assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
