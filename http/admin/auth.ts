@@ -73,7 +73,10 @@ export const adminAuth = (services: Services) => {
       return fail(401, 'Wrong email or password.');
     }
     // The right password of a non-admin is no guess: refused, and counted by no throttle.
-    if (!user.roles.includes('admin')) return fail(403, 'This account is not an administrator.');
+    if (!user.roles.includes('admin')) {
+      await guard.refused(attempt);
+      return fail(403, 'This account is not an administrator.');
+    }
     await guard.succeeded(ctx, attempt, user.id);
     await services.browserSessions.start(ctx, user.id, 'admin');
     ctx.status = 303;

@@ -106,6 +106,7 @@ test('backoff doubles from 30 s after 5 failures of one address on one account, 
   assert.is(addressKey('2001:db8:1:2:aaaa::1'), addressKey('2001:db8:1:2:bbbb::2'));
   assert.is.not(addressKey('2001:db8:1:2::1'), addressKey('2001:db8:1:3::1'));
   assert.is(addressKey('::ffff:192.0.2.1'), '192.0.2.1');
+  assert.is(addressKey('2001:db8:1:2::1'), '2001:db8:1:2::/64');
 });
 
 test('6 wrong admin passwords from one address: that address waits (429), the real admin from another signs in', async ({
@@ -127,6 +128,20 @@ test('6 wrong admin passwords from one address: that address waits (429), the re
   const reply = await admin.adminLogin(server.adminEmail, server.adminPassword);
   assert.is(reply.status, 303);
   assert.ok(admin.hasDeviceCookie());
+});
+
+test('a parallel burst of 30 wrong passwords from one address gets 6 password checks, not 30', async ({ server }) => {
+  const email = 'burst@example.test';
+  await server.services.users.create({ email, password: 'burst-password-1' }, { type: 'system', id: 'test' });
+  const before = (await guardEvents(server)).length;
+  const replies = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => new Visitor(server.base, '198.51.100.9').adminLogin(email, `wrong-${i}`)),
+  );
+  const statuses = replies.map((reply) => reply.status);
+  assert.is(statuses.filter((status) => status === 401).length, 6);
+  assert.is(statuses.filter((status) => status === 429).length, 24);
+  const failed = (await guardEvents(server)).slice(before).filter((event) => event.type === 'SignInFailed');
+  assert.is(failed.length, 6);
 });
 
 test('20 made-up emails from one address slow that address only; no stream per email; the admin elsewhere signs in', async ({
