@@ -16,6 +16,7 @@ import type Koa from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { LoginAudit } from '../app/login-guard.ts';
 import type { CoreServices } from '../app/services.ts';
+import type { UserRow } from '../app/users.ts';
 import type { SignInVia, ThrottleScope } from '../domain/admin/login-guard.ts';
 import { normalizeEmail } from '../domain/users/index.ts';
 import { issueDeviceCookie, readDeviceCookie, type Device } from './device-cookie.ts';
@@ -76,6 +77,10 @@ export type SignInAttempt = {
   readonly counted: readonly Counted[];
 };
 
+/** What a sign-in form answers: the user, or a refusal to show on the form (with Retry-After when throttled). */
+export type SignInResult =
+  { ok: true; user: UserRow } | { ok: false; status: 401 | 403 | 429; message: string; retryAfter?: string };
+
 type Deps = Pick<CoreServices, 'rateLimits' | 'log' | 'secret' | 'config' | 'users' | 'logger'>;
 
 export class LoginGuard {
@@ -101,6 +106,35 @@ export class LoginGuard {
       });
     }
     this.audit = new LoginAudit(services.log);
+  }
+
+  /**
+   * The whole credential check of a sign-in form: throttles, password, audit, device cookie. With
+   * `adminOnly`, the right password of a non-admin is refused (403) and counts as no try at all.
+   */
+  async signIn(
+    ctx: Koa.Context,
+    email: string,
+    password: string,
+    options: { adminOnly?: boolean } = {},
+  ): Promise<SignInResult> {
+    const attempt = await this.begin(ctx, email);
+    // Refused before any password work while this browser is throttled (even with the right password).
+    if (attempt.waitMs > 0) {
+      const notice = throttleNotice(attempt.waitMs);
+      return { ok: false, status: 429, message: notice.message, retryAfter: notice.retryAfter };
+    }
+    const user = email && password ? await this.services.users.authenticate(email, password) : undefined;
+    if (!user) {
+      await this.failed(ctx, attempt);
+      return { ok: false, status: 401, message: 'Wrong email or password.' };
+    }
+    if (options.adminOnly && !user.roles.includes('admin')) {
+      await this.refused(attempt);
+      return { ok: false, status: 403, message: 'This account is not an administrator.' };
+    }
+    await this.succeeded(ctx, attempt, user.id);
+    return { ok: true, user };
   }
 
   /**

@@ -5,13 +5,12 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
 import type { Services } from '../../app/services.ts';
-import type { UserRow } from '../../app/users.ts';
 import type { Actor } from '../../domain/shared.ts';
 import { getCookie } from '../cookies.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
 import { rateLimited } from '../rate-limit.ts';
-import { LoginGuard, throttleNotice } from '../login-guard.ts';
+import { LoginGuard } from '../login-guard.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { renderPage } from './page.ts';
 
@@ -56,28 +55,21 @@ export const adminAuth = (services: Services) => {
       renderPage(ctx, 'login', { title: 'Admin sign-in', email, next, error });
       ctx.status = status;
     };
-    // Browsers get the login page again with the reason; other clients problem+json (both 429 + Retry-After).
-    const refuse = (waitMs: number) => {
-      const error = rateLimited(waitMs, () => 'too many sign-in attempts; try again later', 'too_many_attempts');
-      if (ctx.accepts('json', 'html') !== 'html') throw error;
-      fail(429, throttleNotice(waitMs).message);
-      ctx.set(error.headers);
-    };
     if (!parsed.success) return fail(400, 'Enter your email and password.');
-    // Throttled browsers are refused before any password work (and even with the right password).
-    const attempt = await guard.begin(ctx, email);
-    if (attempt.waitMs > 0) return refuse(attempt.waitMs);
-    const user: UserRow | undefined = await services.users.authenticate(email, parsed.data.password);
-    if (!user) {
-      await guard.failed(ctx, attempt);
-      return fail(401, 'Wrong email or password.');
+    const result = await guard.signIn(ctx, email, parsed.data.password, { adminOnly: true });
+    if (!result.ok) {
+      // Throttled: browsers get the login page again with the wait; other clients problem+json (both 429 + Retry-After).
+      if (result.status === 429 && ctx.accepts('json', 'html') !== 'html')
+        throw rateLimited(
+          Number(result.retryAfter) * 1_000,
+          () => 'too many sign-in attempts; try again later',
+          'too_many_attempts',
+        );
+      fail(result.status, result.message);
+      if (result.retryAfter) ctx.set('Retry-After', result.retryAfter);
+      return;
     }
-    // The right password of a non-admin is no guess: refused, and counted by no throttle.
-    if (!user.roles.includes('admin')) {
-      await guard.refused(attempt);
-      return fail(403, 'This account is not an administrator.');
-    }
-    await guard.succeeded(ctx, attempt, user.id);
+    const { user } = result;
     await services.browserSessions.start(ctx, user.id, 'admin');
     ctx.status = 303;
     ctx.redirect(next);

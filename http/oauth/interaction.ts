@@ -7,8 +7,7 @@ import { DomainError } from '../../domain/shared.ts';
 import { csrfToken } from '../csrf.ts';
 import { formBody } from '../forms.ts';
 import { continueInteraction, interactionUrl, seeOther } from './authorize.ts';
-import type { UserRow } from '../../app/users.ts';
-import { throttleNotice, type LoginGuard } from '../login-guard.ts';
+import type { LoginGuard } from '../login-guard.ts';
 
 const SCOPE_TEXT: Record<string, string> = {
   'mcp:tools:read': 'List tools and call tools that only read',
@@ -72,49 +71,21 @@ export const submitLogin =
     const { authorizations } = services.oauth;
     const pending = await authorizations.pending(requestId(ctx));
     const { email = '', password = '' } = formBody(ctx);
-    const user = await checkCredentials(ctx, services, guard, pending, email, password);
-    if (!user) return;
+    // Throttles, password check and audit of a failed sign-in (bounded login-guard stream): http/login-guard.ts.
+    const result = await guard.signIn(ctx, email, password);
+    if (!result.ok) {
+      await renderLogin(ctx, services, pending, { error: result.message, email: email.slice(0, 320) });
+      ctx.status = result.status;
+      if (result.retryAfter) ctx.set('Retry-After', result.retryAfter);
+      return;
+    }
+    const { user } = result;
     await services.browserSessions.start(ctx, user.id, 'oauth');
     seeOther(
       ctx,
       await continueInteraction(ctx, services, pending.grantId, { justSignedIn: { userId: user.id, at: new Date() } }),
     );
   };
-
-/**
- * The credential check of the login form behind its throttles (http/login-guard.ts): the user, or
- * undefined once the page has answered (401 wrong password, 429 + Retry-After while throttled). A failed
- * sign-in goes to the bounded login-guard stream, never to the grant's stream.
- */
-const checkCredentials = async (
-  ctx: Koa.Context,
-  services: Services,
-  guard: LoginGuard,
-  pending: PendingRequest,
-  email: string,
-  password: string,
-): Promise<UserRow | undefined> => {
-  const attempt = await guard.begin(ctx, email);
-  const refuse = async (status: number, error: string) => {
-    await renderLogin(ctx, services, pending, { error, email: attempt.email });
-    ctx.status = status;
-  };
-  // Refused before any password work while this browser is throttled (even with the right password).
-  if (attempt.waitMs > 0) {
-    const notice = throttleNotice(attempt.waitMs);
-    await refuse(429, notice.message);
-    ctx.set('Retry-After', notice.retryAfter);
-    return undefined;
-  }
-  const user = email && password ? await services.users.authenticate(email, password) : undefined;
-  if (!user) {
-    await guard.failed(ctx, attempt);
-    await refuse(401, 'Wrong email or password.');
-    return undefined;
-  }
-  await guard.succeeded(ctx, attempt, user.id);
-  return user;
-};
 
 export const showConsent =
   (services: Services): Koa.Middleware =>
