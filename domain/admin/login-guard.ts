@@ -4,7 +4,7 @@
 // these events only record what happened, so appends need no version check and never conflict.
 import { LoginGuardEvent, type SignInVia, type ThrottleScope } from './events.ts';
 
-export { LoginGuardEvent, SignInVia, ThrottleScope } from './events.ts';
+export { AdminLoginEvent, LoginGuardEvent, SignInVia, ThrottleScope } from './events.ts';
 
 export const LOGIN_GUARD_STREAM = 'login-guard';
 

@@ -2,6 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  AdminLoginEvent,
   LOGIN_GUARD_RETENTION,
   LOGIN_GUARD_STREAM,
   signInFailed,
@@ -80,6 +81,22 @@ test('a throttle records its scope, failures and end', () => {
       },
     },
   );
+});
+
+test('events of earlier versions (admin-login-<hash> streams) still parse', () => {
+  const subject = { kind: 'account', value: 'ann@example.com' } as const;
+  const at = now.toISOString();
+  for (const event of [
+    {
+      type: 'AdminLoginFailed',
+      data: { subject, email: 'ann@example.com', ip: '127.0.0.1', reason: 'bad_credentials', at },
+    },
+    {
+      type: 'AdminLoginLockedOut',
+      data: { subject, email: 'ann@example.com', ip: '127.0.0.1', until: until.toISOString(), at },
+    },
+  ])
+    assert.equal(AdminLoginEvent.parse(event), event);
 });
 
 test('a rebuild request names a known projection', () => {
