@@ -1,11 +1,14 @@
 // Lockout as a weapon: the sign-in throttles slow the attacker, not the victim. The server trusts
 // 127.0.0.1 as a proxy, so each test client speaks from the address it puts in X-Forwarded-For.
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import { addressKey, backoffSeconds, LOGIN_THROTTLES } from '../../http/login-guard.ts';
 import { CookieJar, csrfOf } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { skipSuite } from '../support/skip.ts';
 import { authorizeUrl, Browser, formAction, pkce, publicClient, REDIRECT } from '../oauth/support.ts';
 
 const test = suite<{ server: TestServer }>('http: sign-in throttles (per address and account, device cookie)');
@@ -283,3 +286,44 @@ untrusted(
 );
 
 untrusted.run();
+
+const redisUp = await new Promise<boolean>((resolve) => {
+  const socket = net.connect(6379, '127.0.0.1', () => {
+    socket.end();
+    resolve(true);
+  });
+  socket.on('error', () => resolve(false));
+});
+if (!redisUp) skipSuite('http: sign-in throttles on Redis', 'no Redis on 127.0.0.1:6379', 1);
+else {
+  const shared = suite<{ a: TestServer; b: TestServer }>('http: sign-in throttles on Redis');
+  shared.before(async (context) => {
+    const env = { TRUSTED_PROXIES: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:6379' };
+    context.a = await startTestServer(env);
+    context.b = await startTestServer(env);
+  });
+  shared.after(async ({ a, b }) => {
+    await a.stop();
+    await b.stop();
+  });
+  shared(
+    'two instances count one address together; a parallel burst still gets 6 password checks',
+    async ({ a, b }) => {
+      const email = `victim-${randomUUID()}@example.test`;
+      for (const server of [a, b])
+        await server.services.users.create({ email, password: 'victim-password-1' }, { type: 'system', id: 'test' });
+      const address = `198.51.100.${Math.floor(Math.random() * 200) + 20}`;
+      const replies = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          new Visitor((i % 2 ? a : b).base, address).adminLogin(email, `wrong-${i}`),
+        ),
+      );
+      assert.equal(replies.map((reply) => reply.status).sort(), [...Array(6).fill(401), ...Array(6).fill(429)]);
+      // Either instance now refuses that address on that account, even with the right password…
+      assert.is((await new Visitor(a.base, address).adminLogin(email, 'victim-password-1')).status, 429);
+      // …while the same account from elsewhere gets past the throttle (403: the right password of a non-admin).
+      assert.is((await new Visitor(b.base, '203.0.113.77').adminLogin(email, 'victim-password-1')).status, 403);
+    },
+  );
+  shared.run();
+}
