@@ -166,6 +166,10 @@ test('20 made-up emails from one address slow that address only; no stream per e
 
   const elsewhere = new Visitor(server.base, '203.0.113.20');
   assert.is((await elsewhere.adminLogin(server.adminEmail, server.adminPassword)).status, 303);
+  // The admin's browser, now with a device cookie, signs in even from the throttled address.
+  elsewhere.forgetSession();
+  elsewhere.address = '198.51.100.20';
+  assert.is((await elsewhere.adminLogin(server.adminEmail, server.adminPassword)).status, 303);
 });
 
 test('device cookie: an account throttled for unknown devices still signs in from the browser that signed in before', async ({
