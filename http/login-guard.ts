@@ -171,6 +171,15 @@ export class LoginGuard {
       // The first try of this address on this account: one more account for the address, one more
       // address for the account.
       if (pair.count === 1) await Promise.all([take('ip', address), take('account', hashed(email))]);
+      // Later tries are not counted there again, but still wait while those throttles are on.
+      else
+        for (const [scope, key] of [
+          ['ip', address],
+          ['account', hashed(email)],
+        ] as const) {
+          const res = await this.gates[scope].get(key);
+          if (res && res.consumedPoints > 1) waitMs = Math.max(waitMs, res.msBeforeNext);
+        }
     }
     const attempt = { email, ip, device, waitMs, counted };
     // A refused try is no try: it does not count, so waiting it out is enough.

@@ -201,6 +201,10 @@ test('device cookie: an account throttled for unknown devices still signs in fro
   assert.match(await refused.text(), /Too many sign-in attempts/);
   assert.not.ok(stranger.cookies.has('rmcp_oauth'));
 
+  // Nor from an address that tried this account before (its try was not counted there again).
+  const returning = await oauthLogin(server, new Browser(server.base), '198.51.100.101', PLAIN.email, PLAIN.password);
+  assert.is(returning.status, 429);
+
   // A forged device cookie is no device cookie.
   const forger = new Browser(server.base);
   forger.cookies.set(
