@@ -39,6 +39,8 @@ export const McpEventEmitted = z.object({
     streamId: z.string(),
     seq: z.number().int().min(0).optional(),
     message: z.record(z.string(), z.unknown()),
+    /** Set when the message sent was larger than MCP_REPLAY_MAX_BYTES: `message` is then its stand-in. */
+    omittedBytes: z.number().int().min(0).optional(),
   }),
 });
 export type McpEventEmitted = z.infer<typeof McpEventEmitted>;

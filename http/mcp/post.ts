@@ -136,9 +136,19 @@ export const handlePost =
         params.protocolVersion = PROTOCOL_VERSIONS[0];
       initialize.params = params;
       protocolVersion = String(params.protocolVersion);
-      host = services.mcp.sessions.create(caller, params);
       // The session is in the log before the client learns its id.
-      await services.mcp.sessions.open(host, caller, params);
+      const opened = await services.mcp.sessions.open(caller, params);
+      if (!('sessionId' in opened)) {
+        const which = opened.cap === 'user' ? 'this user' : 'this access token';
+        return rpcError(
+          ctx,
+          429,
+          RPC.serverError,
+          `Too Many Requests: ${which} has ${opened.limit} open MCP sessions; end one (DELETE) or retry later`,
+          { 'Retry-After': String(opened.retryAfterSeconds) },
+        );
+      }
+      host = opened;
     } else {
       if (!checkProtocolVersion(ctx)) return;
       host = await requireSession(ctx, services, caller);
