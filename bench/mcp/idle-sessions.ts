@@ -20,26 +20,35 @@ const heap = async (): Promise<number> => {
   return v8.getHeapStatistics().used_heap_size;
 };
 
-const server = await startTestServer({
-  MCP_SESSION_IDLE_TIMEOUT: '1s',
-  MCP_MAX_SESSIONS_PER_USER: '100000',
-  MCP_MAX_SESSIONS_PER_TOKEN: '100000',
-});
+// Eviction is driven by hand below (sweep), so the sweeper's own timer must not run meanwhile.
+const server = await startTestServer({ MCP_SESSION_IDLE_TIMEOUT: '1h', MCP_MAX_SESSIONS_PER_USER: '100000' });
 const tokens = await StandInTokens.create();
 const previous = server.services.mcp;
 server.services.mcp = await createMcp(server.services, { verifier: tokens }, server.services.tools);
 await previous.close();
-const { token } = await tokens.issue({ sub: 'bench-user', aud: `${server.base}/mcp` });
-await openSession(server.base, token); // warm-up: code paths compiled, caches filled
-const before = await heap();
-for (let i = 0; i < N; i += 1) await openSession(server.base, token);
-const open = await heap();
 const sessions = server.services.mcp.sessions as unknown as { hosts: Map<string, unknown>; sweep(now?: number): void };
-sessions.sweep(Date.now() + 10 * 60_000 + 1);
-await new Promise((resolve) => setTimeout(resolve, 200));
+const evictIdle = async () => {
+  sessions.sweep(Date.now() + 2 * 3_600_000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+};
+const openSessions = async (count: number) => {
+  // A token per session, as distinct clients would have (the per-token cap is not what is measured).
+  for (let i = 0; i < count; i += 1) {
+    const { token } = await tokens.issue({ sub: 'bench-user', aud: `${server.base}/mcp` });
+    await openSession(server.base, token);
+  }
+};
+// Warm-up: code paths compiled and caches filled before the baseline.
+await openSessions(200);
+await evictIdle();
+const before = await heap();
+await openSessions(N);
+const open = await heap();
+await evictIdle();
 const evicted = await heap();
 process.stdout.write(
-  `sessions ${N}\nheap bytes per session, hosted: ${Math.round((open - before) / N)}\n` +
-    `heap bytes per session, after idle eviction: ${Math.round((evicted - before) / N)} (${sessions.hosts.size} hosted)\n`,
+  `sessions ${N}\n` +
+    `heap bytes per idle session, hosted: ${Math.round((open - before) / N)}\n` +
+    `heap bytes per idle session, evicted: ${Math.round((evicted - before) / N)} (${sessions.hosts.size} hosted)\n`,
 );
 await server.stop();
