@@ -267,9 +267,9 @@ export class SessionHosts {
     }
   }
 
-  /** Sessions whose server is in memory here. */
-  get hosted(): number {
-    return this.hosts.size;
+  /** Whether the session's server is in memory here (not evicted, not yet rebuilt). */
+  isHosted(sessionId: string): boolean {
+    return this.hosts.has(sessionId);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,150 @@
+// Open sessions per user and per token: beyond a cap `initialize` is 429 with Retry-After and writes
+// nothing; closed and expired sessions do not count; the cap holds across instances on one database.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServerDatabase, serverUrl } from '../support/databases.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { skipSuite } from '../support/skip.ts';
+import { initialize, sessionHeaders } from './raw.ts';
+import { StandInTokens, useStandIns } from './support.ts';
+
+type Context = { server: TestServer; tokens: StandInTokens };
+
+const start = async (context: Context, env: Record<string, string>) => {
+  context.server = await startTestServer(env);
+  context.tokens = await StandInTokens.create();
+  await useStandIns(context.server, context.tokens);
+};
+const tokenFor = async (context: Context, sub: string) =>
+  (await context.tokens.issue({ sub, aud: `${context.server.base}/mcp` })).token;
+const opened = async (server: TestServer, userId: string) =>
+  (await server.services.log.readAll({ maxCount: 100_000 })).filter(
+    (event) => event.type === 'McpSessionOpened' && (event.data as { userId: string }).userId === userId,
+  ).length;
+const refusal = (message: string) => ({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+const PER_TOKEN = 'Too Many Requests: this access token has 2 open MCP sessions; end one (DELETE) or retry later';
+const PER_USER = 'Too Many Requests: this user has 3 open MCP sessions; end one (DELETE) or retry later';
+
+/** initialize must succeed: returns the session id. */
+const open = async (base: string, token: string): Promise<string> => {
+  const response = await initialize(base, token);
+  assert.is(response.status, 200, await response.clone().text());
+  await response.text();
+  return response.headers.get('mcp-session-id')!;
+};
+
+const caps = suite<Context>('mcp: sessions per user and per token');
+caps.before((context) => start(context, { MCP_MAX_SESSIONS_PER_USER: '3', MCP_MAX_SESSIONS_PER_TOKEN: '2' }));
+caps.after(({ server }) => server.stop());
+
+caps(
+  'beyond the token cap, then the user cap → 429 with Retry-After, nothing written; others unaffected',
+  async (context) => {
+    const { base } = context.server;
+    const first = await tokenFor(context, 'user-a');
+    const sessions = [await open(base, first), await open(base, first)];
+
+    const byToken = await initialize(base, first);
+    assert.is(byToken.status, 429);
+    // The oldest counted session expires after EVENT_RETENTION (24 h by default).
+    const wait = Number(byToken.headers.get('retry-after'));
+    assert.ok(wait > 86_000 && wait <= 86_400, `Retry-After ${wait}`);
+    assert.is(byToken.headers.get('mcp-session-id'), null);
+    assert.equal(await byToken.json(), refusal(PER_TOKEN));
+    assert.is(await opened(context.server, 'user-a'), 2);
+
+    // Another token of the same user: one more, up to the user's cap of 3.
+    sessions.push(await open(base, await tokenFor(context, 'user-a')));
+    const third = await tokenFor(context, 'user-a');
+    const byUser = await initialize(base, third);
+    assert.is(byUser.status, 429);
+    assert.ok(Number(byUser.headers.get('retry-after')) > 86_000);
+    assert.equal(await byUser.json(), refusal(PER_USER));
+    assert.is(await opened(context.server, 'user-a'), 3);
+
+    // Another user is not affected.
+    await open(base, await tokenFor(context, 'user-b'));
+
+    // A closed session stops counting at once (before the read model shows it).
+    const deleted = await fetch(`${base}/mcp`, { method: 'DELETE', headers: sessionHeaders(first, sessions[0]!) });
+    assert.is(deleted.status, 200);
+    await open(base, third);
+    assert.is(await opened(context.server, 'user-a'), 4);
+  },
+);
+
+caps('concurrent initializes of one user on one instance cannot pass the cap together', async (context) => {
+  const { base } = context.server;
+  const tokens = await Promise.all([1, 2, 3, 4, 5, 6].map(() => tokenFor(context, 'user-c')));
+  const statuses = await Promise.all(
+    tokens.map(async (token) => {
+      const response = await initialize(base, token);
+      await response.text();
+      return response.status;
+    }),
+  );
+  assert.equal(statuses.filter((status) => status === 200).length, 3, statuses.join(','));
+  assert.equal(statuses.filter((status) => status === 429).length, 3);
+  assert.is(await opened(context.server, 'user-c'), 3);
+});
+
+const expiry = suite<Context>('mcp: expired sessions do not count');
+expiry.before((context) => start(context, { MCP_MAX_SESSIONS_PER_USER: '1', EVENT_RETENTION: '2s' }));
+expiry.after(({ server }) => server.stop());
+
+expiry('a session past its expiry frees its slot', async (context) => {
+  const { base } = context.server;
+  const token = await tokenFor(context, 'user-a');
+  await open(base, token);
+  const refused = await initialize(base, token);
+  assert.is(refused.status, 429);
+  const wait = Number(refused.headers.get('retry-after'));
+  assert.ok(wait >= 1 && wait <= 2, `Retry-After ${wait}`);
+  await refused.text();
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  await open(base, token);
+});
+
+if (!serverUrl()) {
+  skipSuite('mcp: session caps across instances', 'TEST_DATABASE_URL not set', 1);
+} else {
+  type Two = { a: TestServer; b: TestServer; tokens: StandInTokens; drop: () => Promise<void> };
+  const instances = suite<Two>('mcp: session caps across instances');
+  instances.before(async (context) => {
+    const database = await createServerDatabase();
+    context.drop = database.drop;
+    const env = { MCP_MAX_SESSIONS_PER_USER: '2' };
+    context.a = await startTestServer(env, { database });
+    context.b = await startTestServer({ ...env, PUBLIC_URL: context.a.base }, { database });
+    context.tokens = await StandInTokens.create();
+    await useStandIns(context.a, context.tokens);
+    await useStandIns(context.b, context.tokens);
+  });
+  instances.after(async (context) => {
+    await context.b.stop();
+    await context.a.stop();
+    await context.drop();
+  });
+
+  instances('sessions opened on A count on B (the read model), and the other way round', async (context) => {
+    const token = async () => (await context.tokens.issue({ sub: 'user-a', aud: `${context.a.base}/mcp` })).token;
+    await open(context.a.url, await token());
+    await open(context.b.url, await token());
+    // Precision: another instance's session counts once the projection has it (one projection round).
+    for (const server of [context.a, context.b])
+      await server.services.projections.waitFor(await server.services.log.headPosition());
+    for (const server of [context.a, context.b]) {
+      const refused = await initialize(server.url, await token());
+      assert.is(refused.status, 429);
+      assert.equal(
+        await refused.json(),
+        refusal('Too Many Requests: this user has 2 open MCP sessions; end one (DELETE) or retry later'),
+      );
+    }
+    assert.is(await opened(context.a, 'user-a'), 2);
+  });
+  instances.run();
+}
+
+caps.run();
+expiry.run();
