@@ -17,10 +17,15 @@ const start = async (context: Context, env: Record<string, string>) => {
 };
 const tokenFor = async (context: Context, sub: string) =>
   (await context.tokens.issue({ sub, aud: `${context.server.base}/mcp` })).token;
+// Straight from the events table: readAll stops below the oldest running transaction of the whole
+// PostgreSQL server, which other test databases on it may hold open for a while.
 const opened = async (server: TestServer, userId: string) =>
-  (await server.services.log.readAll({ maxCount: 100_000 })).filter(
-    (event) => event.type === 'McpSessionOpened' && (event.data as { userId: string }).userId === userId,
-  ).length;
+  (
+    await server.services.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events WHERE event_type = 'McpSessionOpened' AND data ->> 'userId' = $1`,
+      [userId],
+    )
+  ).rows[0]!.n;
 const refusal = (message: string) => ({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
 const PER_TOKEN = 'Too Many Requests: this access token has 2 open MCP sessions; end one (DELETE) or retry later';
 const PER_USER = 'Too Many Requests: this user has 3 open MCP sessions; end one (DELETE) or retry later';
@@ -131,8 +136,15 @@ if (!serverUrl()) {
     await open(context.a.url, await token());
     await open(context.b.url, await token());
     // Precision: another instance's session counts once the projection has it (one projection round).
-    for (const server of [context.a, context.b])
-      await server.services.projections.waitFor(await server.services.log.headPosition());
+    const visible = async () =>
+      (
+        await context.a.services.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM mcp_sessions WHERE user_id = 'user-a' AND status = 'open'`,
+        )
+      ).rows[0]!.n;
+    for (let waited = 0; waited < 10_000 && (await visible()) < 2; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(await visible(), 2);
     for (const server of [context.a, context.b]) {
       const refused = await initialize(server.url, await token());
       assert.is(refused.status, 429);
