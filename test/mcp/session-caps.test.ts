@@ -2,7 +2,8 @@
 // nothing; closed and expired sessions do not count; the cap holds across instances on one database.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServerDatabase, serverUrl } from '../support/databases.ts';
+import { SessionCaps } from '../../mcp/session-caps.ts';
+import { anyDatabase, createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
 import { initialize, sessionHeaders } from './raw.ts';
@@ -109,6 +110,56 @@ expiry('a session past its expiry frees its slot', async (context) => {
   await new Promise((resolve) => setTimeout(resolve, 2_100));
   await open(base, token);
 });
+
+const upgrade = suite('mcp: session caps on a read model built before token_id');
+
+upgrade(
+  'during the blue/green rebuild after an upgrade the old table still answers: users counted, tokens not',
+  async () => {
+    const database = await anyDatabase();
+    try {
+      // mcp_sessions as version 1 of the projection created it (no token_id column).
+      await database.db.query(`CREATE TABLE mcp_sessions (
+      id text PRIMARY KEY, user_id text NOT NULL, client_id text NOT NULL, protocol_version text NOT NULL,
+      client_name text NOT NULL, client_version text NOT NULL, status text NOT NULL,
+      opened_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, closed_at timestamptz, close_reason text)`);
+      const now = new Date();
+      const later = new Date(now.getTime() + 60_000);
+      for (const [id, status, expires] of [
+        ['s1', 'open', later],
+        ['s2', 'open', later],
+        ['s3', 'closed', later],
+        ['s4', 'open', now],
+      ] as const)
+        await database.db.query(
+          `INSERT INTO mcp_sessions VALUES ($1, 'user-a', 'c', '2025-11-25', 'n', 'v', $2, $3, $4, NULL, NULL)`,
+          [id, status, now, expires],
+        );
+      const caller = { userId: 'user-a', tokenId: 'token-1' };
+      const session = { sessionId: 's5', expiresAt: later };
+      let appended = 0;
+      const append = async () => void (appended += 1);
+      // Two open and unexpired sessions count; the closed and the expired one do not.
+      assert.equal(
+        await new SessionCaps(database.db, { perUser: 2, perToken: 1 }).admit(caller, session, append, now),
+        {
+          cap: 'user',
+          limit: 2,
+          retryAfterSeconds: 60,
+        },
+      );
+      assert.is(appended, 0);
+      assert.is(
+        await new SessionCaps(database.db, { perUser: 3, perToken: 1 }).admit(caller, session, append, now),
+        undefined,
+      );
+      assert.is(appended, 1);
+    } finally {
+      await database.dispose();
+    }
+  },
+);
+upgrade.run();
 
 if (!serverUrl()) {
   skipSuite('mcp: session caps across instances', 'TEST_DATABASE_URL not set', 1);
