@@ -94,6 +94,40 @@ caps('concurrent initializes of one user on one instance cannot pass the cap tog
   assert.is(await opened(context.server, 'user-c'), 3);
 });
 
+caps(
+  'initialize params over 16 KiB (kept for good in the opening event) → 400 invalid params, no session',
+  async (context) => {
+    const { base } = context.server;
+    const token = await tokenFor(context, 'user-d');
+    const response = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: { experimental: { padding: { text: 'x'.repeat(20_000) } } },
+          clientInfo: { name: 'big', version: '1' },
+        },
+      }),
+    });
+    assert.is(response.status, 400);
+    assert.is(response.headers.get('mcp-session-id'), null);
+    assert.equal(await response.json(), {
+      jsonrpc: '2.0',
+      error: { code: -32602, message: 'Invalid params: initialize params exceed 16384 bytes' },
+      id: null,
+    });
+    assert.is(await opened(context.server, 'user-d'), 0);
+  },
+);
+
 const expiry = suite<Context>('mcp: expired sessions do not count');
 expiry.before((context) => start(context, { MCP_MAX_SESSIONS_PER_USER: '1', EVENT_RETENTION: '2s' }));
 expiry.after(({ server }) => server.stop());
