@@ -8,18 +8,13 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { CoreServices } from '../app/services.ts';
 import { handleCommand, loadAggregate } from '../app/handle.ts';
-import {
-  isLive,
-  mcpSessionDecider,
-  messageStream,
-  sessionStream,
-  type McpSessionState,
-} from '../domain/sessions/index.ts';
+import { isLive, mcpSessionDecider, messageStream, sessionStream } from '../domain/sessions/index.ts';
 import type { ToolCaller } from './tools/index.ts';
+import { rehydrate } from './rehydrate.ts';
 import { McpResumption, STANDALONE_STREAM } from './resumption.ts';
 import type { SessionCapRefusal, SessionCaps } from './session-caps.ts';
 import type { StreamSlots } from './streams.ts';
-import { SessionTransport, type SseSink } from './transport.ts';
+import { SessionTransport } from './transport.ts';
 
 /** Who is calling, resolved from the bearer token (or the fixtures user). */
 export type McpCaller = Omit<ToolCaller, 'sessionId'>;
@@ -183,40 +178,9 @@ export class SessionHosts {
     if (state.status === 'absent' || !isLive(state, now)) return undefined;
     if (!ownedBy(state, caller)) return undefined;
     const host = this.build(sessionId, caller, state.protocolVersion, state.expiresAt);
-    await this.rehydrate(host, state);
+    await rehydrate(host, state);
     this.hosts.set(sessionId, host);
     return host;
-  }
-
-  /** Replays the client's `initialize` into a fresh SDK server so it has the negotiated version and capabilities. */
-  private async rehydrate(host: SessionHost, state: Exclude<McpSessionState, { status: 'absent' }>): Promise<void> {
-    host.resumption.muted = true;
-    try {
-      let answered!: () => void;
-      const done = new Promise<void>((resolve) => (answered = resolve));
-      // The answer was sent long ago: it goes nowhere.
-      const nowhere: SseSink = { write: () => undefined, end: () => answered(), onClose: () => undefined };
-      await host.transport.dispatch(
-        [
-          {
-            jsonrpc: '2.0',
-            id: `rehydrate-${randomUUID()}`,
-            method: 'initialize',
-            params: state.initializeParams as never,
-          },
-        ],
-        state.protocolVersion,
-        nowhere,
-      );
-      await done;
-      await host.transport.dispatch(
-        [{ jsonrpc: '2.0', method: 'notifications/initialized' }],
-        state.protocolVersion,
-        undefined,
-      );
-    } finally {
-      host.resumption.muted = false;
-    }
   }
 
   private build(sessionId: string, caller: McpCaller, protocolVersion: string, expiresAt: Date): SessionHost {
