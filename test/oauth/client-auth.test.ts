@@ -3,12 +3,15 @@
 // what was wrong; repeated bad secrets for one client from one address are throttled (429 + Retry-After)
 // without touching the event log, while the same client from another address keeps working.
 // Loopback only: the attacker speaks from 127.0.0.2 (and .3, .4), the real client from 127.0.0.1.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLIENT_AUTH_FAILURES } from '../../app/oauth/clients.ts';
 import { CLIENT_AUTH_THROTTLE } from '../../http/oauth/rate-limits.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { skipSuite } from '../support/skip.ts';
 import { basic, eventCount, publicClient, REDIRECT } from './support.ts';
 
 const test = suite<{ server: TestServer }>('oauth: client authentication (methods, errors, throttle)');
@@ -84,6 +87,21 @@ const postClient = async (server: TestServer) => {
 };
 
 const problem = (answer: Answer) => ({ error: answer.body.error, error_description: answer.body.error_description });
+
+test('metadata lists both secret methods for every endpoint that authenticates clients', async ({ server }) => {
+  const metadata = (await (await fetch(`${server.base}/.well-known/oauth-authorization-server`)).json()) as Record<
+    string,
+    string[]
+  >;
+  for (const field of [
+    'token_endpoint_auth_methods_supported',
+    'revocation_endpoint_auth_methods_supported',
+    'introspection_endpoint_auth_methods_supported',
+  ]) {
+    assert.ok(metadata[field]?.includes('client_secret_basic'), field);
+    assert.ok(metadata[field]?.includes('client_secret_post'), field);
+  }
+});
 
 test('a client_secret_basic client may post its secret, a client_secret_post client may use Basic (RFC 6749 §2.3.1)', async ({
   server,
@@ -305,3 +323,47 @@ test('right secrets never count: many good requests from one address are not thr
 });
 
 test.run();
+
+const redisUp = await new Promise<boolean>((resolve) => {
+  const socket = net.connect(6379, '127.0.0.1', () => {
+    socket.end();
+    resolve(true);
+  });
+  socket.on('error', () => resolve(false));
+});
+if (!redisUp) skipSuite('oauth: client authentication throttle on Redis', 'no Redis on 127.0.0.1:6379', 1);
+else {
+  const shared = suite<{ a: TestServer; b: TestServer }>('oauth: client authentication throttle on Redis');
+  shared.before(async (context) => {
+    const env = { TRUSTED_PROXIES: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:6379' };
+    context.a = await startTestServer(env);
+    context.b = await startTestServer(env);
+  });
+  shared.after(async ({ a, b }) => {
+    await a.stop();
+    await b.stop();
+  });
+  shared('two instances count failures of one client_id from one address together', async ({ a, b }) => {
+    // Failures for an unknown client count as well, so one made-up id serves both instances (fresh per
+    // run, like the address: the Redis server outlives the test).
+    const clientId = randomUUID();
+    const address = `198.51.100.${Math.floor(Math.random() * 200) + 20}`;
+    const attempt = (server: TestServer) =>
+      fetch(`${server.base}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          authorization: basic(clientId, 'guess'),
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-for': address,
+        },
+        body: 'grant_type=client_credentials',
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i <= CLIENT_AUTH_THROTTLE.free; i++) statuses.push((await attempt(i % 2 ? a : b)).status);
+    assert.equal(statuses, [...Array(CLIENT_AUTH_THROTTLE.free).fill(401), 429]);
+    const other = await attempt(a);
+    assert.is(other.status, 429);
+    assert.ok(Number(other.headers.get('retry-after')) > 0);
+  });
+  shared.run();
+}
