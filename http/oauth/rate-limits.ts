@@ -10,7 +10,7 @@ const tooMany = (res: RateLimiterRes, what: string) =>
   rateLimited(res.msBeforeNext, (seconds) => `too many ${what}; try again in ${seconds} s`);
 
 /**
- * Failed client authentication (RFC 6819 §4.4.1.1, §5.1.4.2.3: limit secret guessing), per client_id and
+ * Failed client authentication (RFC 6819 §4.3.5, §5.1.4.2.3: lock out online secret guessing), per client_id and
  * address: `free` failures within `windowSeconds`, then every request of that pair waits `blockSeconds`,
  * even with the right secret. Another address is untouched, so an attacker cannot lock a real client out.
  */
