@@ -38,6 +38,14 @@ export type ClientCredentials = {
   method: 'none' | 'client_secret_basic' | 'client_secret_post';
 };
 
+/** The error_description of each way client authentication fails (all invalid_client, RFC 6749 §5.2). */
+export const CLIENT_AUTH_FAILURES = {
+  unknownClient: 'no client is registered with this client_id',
+  wrongSecret: 'the client secret is wrong',
+  publicWithSecret: 'this client is public: send its client_id alone, without a client_secret',
+  secretMissing: 'this client has a secret: send it by client_secret_basic or client_secret_post',
+} as const;
+
 export class Clients {
   readonly documents: MetadataDocuments;
 
@@ -159,8 +167,12 @@ export class Clients {
   }
 
   /**
-   * RFC 6749 §2.3 / OAuth 2.1 §3.2.1: the client must use the method it registered; a confidential
-   * client's secret must match. Throws invalid_client (the HTTP layer adds 401 + WWW-Authenticate for Basic).
+   * RFC 6749 §2.3.1: a client with a secret may send it by HTTP Basic or in the form, whichever it was
+   * registered with (libraries pick their own default: openid-client posts it). A public client sends
+   * its client_id alone. Throws invalid_client naming what was wrong (the HTTP layer adds 401 and, for
+   * Basic, WWW-Authenticate). An unknown client and a wrong secret get different messages on purpose:
+   * RFC 6749 §2.2 says a client_id is no secret, /oauth/authorize already tells an unknown one apart,
+   * and secret guessing is throttled per client and address.
    */
   async authenticate(credentials: ClientCredentials): Promise<Client> {
     let client: Client | undefined;
@@ -170,15 +182,15 @@ export class Clients {
       if (error instanceof DomainError) throw new DomainError('invalid_client', error.message);
       throw error;
     }
-    const fail = () => new DomainError('invalid_client', 'client authentication failed');
-    if (!client) throw fail();
+    if (!client) throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.unknownClient);
     if (client.tokenEndpointAuthMethod === 'none') {
-      if (credentials.method !== 'none') throw fail();
+      if (credentials.method !== 'none') throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.publicWithSecret);
       return client;
     }
-    if (credentials.method !== client.tokenEndpointAuthMethod || !credentials.secret || !client.secretHash)
-      throw fail();
-    if (!sameHash(sha256(credentials.secret), client.secretHash)) throw fail();
+    if (credentials.method === 'none' || credentials.secret === undefined)
+      throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.secretMissing);
+    if (!client.secretHash || !sameHash(sha256(credentials.secret), client.secretHash))
+      throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.wrongSecret);
     return client;
   }
 }

@@ -41,9 +41,9 @@ export type OAuth = {
   readonly tokens: TokenService;
   readonly keys: KeyRing;
   /**
-   * CLI/admin: a confidential client (client_secret_basic) — the secret is in the result, once. With
-   * redirect URIs it signs people in (authorization_code + refresh_token); without, it has no grant and
-   * only authenticates (introspection, revocation).
+   * CLI/admin: a confidential client (registered as client_secret_basic; client_secret_post works too) —
+   * the secret is in the result, once. With redirect URIs it signs people in (authorization_code +
+   * refresh_token); without, it has no grant and only authenticates (introspection, revocation).
    */
   createConfidentialClient(
     input: { name: string; redirectUris?: string[]; grantTypes?: ClientMetadata['grantTypes'] },

@@ -44,13 +44,14 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   router.options('/oauth/register/:id', api());
 
   const { perIp, perClient } = limits.backChannel(services.rateLimits, services.config.oauthRateLimitPerMinute);
+  const clientAuth = limits.clientAuthentication();
   router.post(
     '/oauth/token',
-    api(noStore, perIp, parseForm, authenticateClient(services), perClient, issueTokens(services)),
+    api(noStore, perIp, parseForm, authenticateClient(services, clientAuth), perClient, issueTokens(services)),
   );
   router.post(
     '/oauth/revoke',
-    api(noStore, perIp, parseForm, authenticateClient(services), perClient, revokeToken(services)),
+    api(noStore, perIp, parseForm, authenticateClient(services, clientAuth), perClient, revokeToken(services)),
   );
   router.post(
     '/oauth/introspect',
@@ -58,7 +59,7 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
       noStore,
       perIp,
       parseForm,
-      authenticateClient(services, { confidentialOnly: true }),
+      authenticateClient(services, clientAuth, { confidentialOnly: true }),
       perClient,
       introspectToken(services),
     ),
