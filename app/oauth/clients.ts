@@ -18,6 +18,7 @@ export type ClientRow = {
   scope: string | null;
   source: string;
   status: string;
+  resource_server: boolean;
   created_at: Date;
   updated_at: Date;
 };
@@ -121,6 +122,20 @@ export class Clients {
       clientStream(clientId),
       clientDecider,
       { type: 'DeleteClient', reason, now },
+      { actor },
+    );
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    return result.events.length > 0;
+  }
+
+  /** Admin/CLI: lets a confidential client introspect other clients' tokens (RFC 7662 §4), or stops it. */
+  async setResourceServer(clientId: string, resourceServer: boolean, actor: Actor, now = new Date()): Promise<boolean> {
+    if (!/^[\w-]{1,100}$/.test(clientId)) throw new DomainError('client_not_found', 'no such client');
+    const result = await handleCommand(
+      this.core.log,
+      clientStream(clientId),
+      clientDecider,
+      { type: 'SetResourceServer', resourceServer, now },
       { actor },
     );
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
