@@ -76,6 +76,9 @@ const envSchema = z.object({
   // Requests per minute for one access token on /mcp, and for one OAuth client on the token endpoints.
   MCP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6_000),
   OAUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  // /oauth/authorize requests per minute from one address; client metadata documents fetched at once.
+  AUTHORIZE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  CIMD_MAX_CONCURRENT_FETCHES: z.coerce.number().int().positive().max(10_000).default(32),
 });
 
 export type Config = {
@@ -103,6 +106,8 @@ export type Config = {
   mcpConformanceFixtures: boolean;
   mcpRateLimitPerMinute: number;
   oauthRateLimitPerMinute: number;
+  authorizeRateLimitPerMinute: number;
+  cimdMaxConcurrentFetches: number;
 };
 
 export class ConfigError extends Error {
@@ -170,6 +175,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     mcpConformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
     mcpRateLimitPerMinute: e.MCP_RATE_LIMIT_PER_MINUTE,
     oauthRateLimitPerMinute: e.OAUTH_RATE_LIMIT_PER_MINUTE,
+    authorizeRateLimitPerMinute: e.AUTHORIZE_RATE_LIMIT_PER_MINUTE,
+    cimdMaxConcurrentFetches: e.CIMD_MAX_CONCURRENT_FETCHES,
   };
 };
 

@@ -2,7 +2,7 @@
 // may be shown, and HTML vs JSON (RFC 9457 problem details) chosen by the client's Accept header.
 import type Koa from 'koa';
 import { ZodError } from 'zod';
-import { DomainError } from '../domain/shared.ts';
+import { DomainError, TemporarilyUnavailableError } from '../domain/shared.ts';
 import { WrongExpectedVersionError } from '../eventstore/port.ts';
 
 export class HttpError extends Error {
@@ -28,6 +28,10 @@ export const toHttpError = (error: unknown): HttpError => {
       error.code,
       error.message,
     );
+  if (error instanceof TemporarilyUnavailableError)
+    return new HttpError(503, 'temporarily_unavailable', error.message, true, {
+      'Retry-After': String(error.retryAfterSeconds),
+    });
   if (error instanceof ZodError) {
     const issue = error.issues[0];
     return new HttpError(
@@ -59,6 +63,7 @@ const TITLES: Record<number, string> = {
   413: 'Too large',
   429: 'Too many requests',
   500: 'Something went wrong',
+  503: 'Temporarily unavailable',
 };
 
 /** Outermost middleware: logs unexpected errors with the request id, answers without stack traces. */
@@ -69,7 +74,9 @@ export const errorHandler = (): Koa.Middleware => async (ctx, next) => {
       throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
   } catch (raw) {
     const error = toHttpError(raw);
-    if (error.status >= 500) ctx.state.log?.error({ err: raw }, 'request failed');
+    // A refusal for lack of capacity (503) is expected under load: one line, no stack.
+    if (error.status === 503) ctx.state.log?.warn({ code: error.code }, error.message);
+    else if (error.status >= 500) ctx.state.log?.error({ err: raw }, 'request failed');
     ctx.status = error.status;
     ctx.set(error.headers);
     const detail = error.expose ? error.message : 'internal server error';

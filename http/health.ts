@@ -1,7 +1,30 @@
-// Liveness and readiness (SPEC: /readyz = database reachable and projections caught up).
+// Liveness and readiness (SPEC: /readyz = database reachable and projections caught up), and resources
+// not exhausted: a load balancer should stop sending traffic to an instance that would fail it.
 import Router from '@koa/router';
+import { descriptorUse } from '../app/file-descriptors.ts';
 import type { Services } from '../app/services.ts';
 import { isCaughtUp } from '../projections/runner.ts';
+
+/** Not ready once this share of the open-file limit is in use (new connections would soon fail). */
+const DESCRIPTORS_READY_FRACTION = 0.9;
+/** Every outbound fetch slot busy for longer than this is saturation, not a burst. */
+const SATURATED_MS = 1_000;
+
+const resourceChecks = async (services: Services): Promise<Record<string, string>> => {
+  const checks: Record<string, string> = {};
+  const fds = await descriptorUse();
+  if (fds)
+    checks.file_descriptors =
+      fds.open < fds.limit * DESCRIPTORS_READY_FRACTION
+        ? 'ok'
+        : `${fds.open} of ${fds.limit} open file descriptors in use`;
+  const fetches = services.oauth.clients.documents.load();
+  checks.outbound_fetches =
+    fetches.saturatedForMs <= SATURATED_MS
+      ? 'ok'
+      : `all ${fetches.max} client metadata document fetch slots busy for ${Math.round(fetches.saturatedForMs / 1_000)} s`;
+  return checks;
+};
 
 export const healthRoutes = (services: Services) => {
   const router = new Router();
@@ -28,6 +51,7 @@ export const healthRoutes = (services: Services) => {
         checks.projections = `unknown: ${(error as Error).message}`;
       }
     }
+    Object.assign(checks, await resourceChecks(services));
     const ready = Object.values(checks).every((value) => value === 'ok');
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks };

@@ -64,14 +64,18 @@ export class Authorizations {
   }
 
   /** Validates the query of /oauth/authorize and records the request (AuthorizationRequested). */
-  async begin(query: Record<string, unknown>, now = new Date()): Promise<{ grantId: string; client: Client }> {
+  async begin(
+    query: Record<string, unknown>,
+    now = new Date(),
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{ grantId: string; client: Client }> {
     const params = Params.safeParse(query);
     if (!params.success) throw new AuthorizePageError('invalid_request', 'the authorization request is malformed');
     const p = params.data;
     if (!p.client_id) throw new AuthorizePageError('invalid_request', 'client_id is missing');
     let client: Client | undefined;
     try {
-      client = await this.clients.find(p.client_id);
+      client = await this.clients.find(p.client_id, options);
     } catch (error) {
       if (error instanceof DomainError) throw new AuthorizePageError('invalid_client', error.message);
       throw error;

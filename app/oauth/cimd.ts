@@ -2,17 +2,20 @@
 // https URL names a JSON document describing the client. Fetching a URL chosen by a stranger is an
 // SSRF risk, hence: resolve DNS ourselves and refuse private, loopback and link-local addresses (unless
 // DANGEROUSLY_ALLOW_PRIVATE_CIMD), connect only to the address we checked (no DNS rebinding), no
-// redirects, a size limit and a timeout. Documents are cached per their Cache-Control max-age.
+// redirects, a size limit and a total deadline. Documents are cached per their Cache-Control max-age.
+// A stranger picks how slow the host is, so outbound fetches are bounded: one deadline for the whole
+// exchange, dropped when no request waits any more, one fetch per URL however many requests ask, and a
+// cap on fetches at once (beyond it 503 at once, and /readyz reports the saturation).
 import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { z } from 'zod';
-import { DomainError } from '../../domain/shared.ts';
+import { DomainError, TemporarilyUnavailableError } from '../../domain/shared.ts';
 import { validateClientMetadata, type Client } from '../../domain/clients/index.ts';
 
 const MAX_BYTES = 5 * 1024; // the draft's recommended ceiling
-const TIMEOUT_MS = 5_000;
+const DEADLINE_MS = 5_000;
 const DEFAULT_TTL_MS = 5 * 60_000;
 const MAX_TTL_MS = 24 * 3_600_000;
 
@@ -67,20 +70,112 @@ export const isMetadataDocumentId = (clientId: string, allowPrivate: boolean): b
   /^https:\/\//.test(clientId) || (allowPrivate && /^http:\/\//.test(clientId));
 
 type Cached = { client: Client; until: number };
+type Fetched = { body: unknown; ttlMs: number };
+/** One outbound fetch, shared by every request waiting for the same document. */
+type SharedFetch = { promise: Promise<Fetched>; waiters: number; controller: AbortController };
+
+export type MetadataDocumentOptions = {
+  allowPrivate: boolean;
+  /** Outbound fetches at once; one more is refused at once (503), never queued. */
+  maxConcurrentFetches: number;
+  /** Total time for DNS, connect, headers and body, whatever the server does. */
+  deadlineMs?: number;
+};
+
+/** Why a fetch was stopped: its deadline passed, or every request waiting for it went away. */
+class Stopped extends Error {
+  constructor(readonly why: 'deadline' | 'cancelled') {
+    super(why);
+  }
+}
 
 export class MetadataDocuments {
   private readonly cache = new Map<string, Cached>();
+  private readonly inFlight = new Map<string, SharedFetch>();
+  private fetching = 0;
+  private saturatedSince: number | undefined;
+  private readonly deadlineMs: number;
 
-  constructor(private readonly options: { allowPrivate: boolean }) {}
+  constructor(private readonly options: MetadataDocumentOptions) {
+    this.deadlineMs = options.deadlineMs ?? DEADLINE_MS;
+  }
 
-  async get(clientId: string, now = Date.now()): Promise<Client> {
+  /**
+   * The client a metadata document describes (cached per its Cache-Control). `signal`: the HTTP request
+   * that needs it; when it goes away this request stops waiting (and the fetch stops if nobody else waits).
+   */
+  async get(clientId: string, options: { signal?: AbortSignal | undefined } = {}, now = Date.now()): Promise<Client> {
     const cached = this.cache.get(clientId);
     if (cached && cached.until > now) return cached.client;
-    const { body, ttlMs } = await this.fetchDocument(clientId);
+    const { body, ttlMs } = await this.join(clientId, options.signal);
     const client = this.toClient(clientId, body, now);
     if (ttlMs > 0) this.cache.set(clientId, { client, until: now + ttlMs });
     if (this.cache.size > 1_000) this.cache.delete(this.cache.keys().next().value!);
     return client;
+  }
+
+  /** Outbound fetches running, the cap, and how long every slot has been taken (0 when one is free). */
+  load(now = Date.now()): { fetching: number; max: number; saturatedForMs: number } {
+    return {
+      fetching: this.fetching,
+      max: this.options.maxConcurrentFetches,
+      saturatedForMs: this.saturatedSince === undefined ? 0 : now - this.saturatedSince,
+    };
+  }
+
+  /** Waits for the document's fetch, starting one unless the same URL is being fetched already. */
+  private join(clientId: string, signal: AbortSignal | undefined): Promise<Fetched> {
+    if (signal?.aborted) return Promise.reject(cancelled());
+    const shared = this.inFlight.get(clientId) ?? this.start(clientId);
+    shared.waiters += 1;
+    return new Promise<Fetched>((resolve, reject) => {
+      const leave = () => {
+        shared.waiters -= 1;
+        // Abandoned only when nobody waits any more: one waiter going away never stops the others' fetch.
+        if (shared.waiters === 0) {
+          if (this.inFlight.get(clientId) === shared) this.inFlight.delete(clientId);
+          shared.controller.abort(new Stopped('cancelled'));
+        }
+        reject(cancelled());
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      shared.promise.then(
+        (value) => {
+          signal?.removeEventListener('abort', leave);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal?.removeEventListener('abort', leave);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private start(clientId: string): SharedFetch {
+    const url = this.checkedUrl(clientId);
+    const max = this.options.maxConcurrentFetches;
+    if (this.fetching >= max)
+      throw new TemporarilyUnavailableError(
+        'too many client metadata documents are being fetched right now; try again in a few seconds',
+        Math.ceil(this.deadlineMs / 1_000),
+      );
+    this.fetching += 1;
+    if (this.fetching >= max) this.saturatedSince ??= Date.now();
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new Stopped('deadline')), this.deadlineMs);
+    const shared: SharedFetch = {
+      controller,
+      waiters: 0,
+      promise: this.fetchDocument(url, controller.signal).finally(() => {
+        clearTimeout(deadline);
+        this.fetching -= 1;
+        if (this.fetching < max) this.saturatedSince = undefined;
+        if (this.inFlight.get(clientId) === shared) this.inFlight.delete(clientId);
+      }),
+    };
+    this.inFlight.set(clientId, shared);
+    return shared;
   }
 
   private toClient(clientId: string, body: unknown, now: number): Client {
@@ -115,12 +210,30 @@ export class MetadataDocuments {
     return client;
   }
 
-  private fetchDocument(clientId: string): Promise<{ body: unknown; ttlMs: number }> {
+  /** The URL to fetch, or invalid_client (a 400 page, never a 500) for anything that is not one. */
+  private checkedUrl(clientId: string): URL {
+    const invalid = () => new DomainError('invalid_client', 'client_id is not a valid metadata document URL');
+    // WHATWG URL refuses an IPv6 zone id ("[fe80::1%25eth0]"), an empty host ("https://") and the like.
+    if (!URL.canParse(clientId)) throw invalid();
     const url = new URL(clientId);
     // Draft §3: the URL has a path, no fragment, no credentials, no dot segments.
-    if (url.hash || url.username || url.password || url.pathname === '/' || /\/\.\.?(\/|$)/.test(clientId)) {
-      return Promise.reject(new DomainError('invalid_client', 'client_id is not a valid metadata document URL'));
-    }
+    if (
+      !url.hostname ||
+      url.hash ||
+      url.username ||
+      url.password ||
+      url.pathname === '/' ||
+      /\/\.\.?(\/|$)/.test(clientId)
+    )
+      throw invalid();
+    // An IP literal skips `lookup`, so check it here.
+    const literal = url.hostname.replace(/^\[|\]$/g, '');
+    if (net.isIP(literal) && !this.options.allowPrivate && isPrivateAddress(literal))
+      throw new DomainError('invalid_client', 'the client metadata document URL points at a private address');
+    return url;
+  }
+
+  private fetchDocument(url: URL, signal: AbortSignal): Promise<Fetched> {
     const allowPrivate = this.options.allowPrivate;
     const lookup: net.LookupFunction = (hostname, options, callback) => {
       dns.lookup(hostname, { all: true }, (error, addresses) => {
@@ -138,22 +251,31 @@ export class MetadataDocuments {
         return callback(null, chosen.address, chosen.family);
       });
     };
-    // An IP literal skips `lookup`, so check it here.
-    const literal = url.hostname.replace(/^\[|\]$/g, '');
-    if (net.isIP(literal) && !allowPrivate && isPrivateAddress(literal)) {
-      return Promise.reject(
-        new DomainError('invalid_client', 'the client metadata document URL points at a private address'),
-      );
-    }
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const fail = (message: string) => reject(new DomainError('invalid_client', message));
+      let settled = false;
+      const fail = (message: string) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', stop);
+        request.destroy();
+        reject(new DomainError('invalid_client', message));
+      };
+      // The deadline covers everything (DNS, connect, headers, a body dribbled a byte at a time): on abort
+      // the socket is destroyed at once, whatever state the exchange is in.
+      const stop = () =>
+        fail(
+          (signal.reason as Stopped | undefined)?.why === 'cancelled'
+            ? 'the request was cancelled'
+            : `fetching the client metadata document took longer than ${this.deadlineMs / 1_000} s`,
+        );
+      // agent: false: a fresh connection closed after the answer, no idle socket kept in a pool.
       const request = client.get(
         url,
-        { lookup, timeout: TIMEOUT_MS, headers: { accept: 'application/json' } },
+        { lookup, agent: false, headers: { accept: 'application/json', connection: 'close' } },
         (response) => {
+          response.on('error', () => fail('the connection failed while reading the client metadata document'));
           if (response.statusCode !== 200) {
-            response.resume();
             // Redirects are not followed: the document must live at the client_id itself.
             return fail(`fetching the client metadata document answered ${response.statusCode}`);
           }
@@ -161,24 +283,24 @@ export class MetadataDocuments {
           let size = 0;
           response.on('data', (chunk: Buffer) => {
             size += chunk.length;
-            if (size > MAX_BYTES) {
-              request.destroy();
-              fail('the client metadata document is too large');
-            } else chunks.push(chunk);
+            if (size > MAX_BYTES) fail('the client metadata document is too large');
+            else chunks.push(chunk);
           });
           response.on('end', () => {
+            let body: unknown;
             try {
-              resolve({
-                body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-                ttlMs: cacheTtl(response.headers['cache-control']),
-              });
+              body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
             } catch {
-              fail('the client metadata document is not JSON');
+              return fail('the client metadata document is not JSON');
             }
+            if (settled) return;
+            settled = true;
+            signal.removeEventListener('abort', stop);
+            resolve({ body, ttlMs: cacheTtl(response.headers['cache-control']) });
           });
+          response.on('close', () => fail('the connection closed before the client metadata document was complete'));
         },
       );
-      request.on('timeout', () => request.destroy(new Error('timeout')));
       request.on('error', (error: NodeJS.ErrnoException) =>
         fail(
           error.code === 'EPRIVATE'
@@ -186,9 +308,13 @@ export class MetadataDocuments {
             : `could not fetch the client metadata document (${error.code ?? error.message})`,
         ),
       );
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
     });
   }
 }
+
+const cancelled = () => new DomainError('invalid_client', 'the request was cancelled');
 
 /** RFC 9111 §5.2.2: no-store / no-cache → do not reuse; max-age → that long (capped); else a default. */
 const cacheTtl = (header: string | undefined): number => {

@@ -43,7 +43,10 @@ export class Clients {
   readonly documents: MetadataDocuments;
 
   constructor(private readonly core: CoreServices) {
-    this.documents = new MetadataDocuments({ allowPrivate: core.config.dangerouslyAllowPrivateCimd });
+    this.documents = new MetadataDocuments({
+      allowPrivate: core.config.dangerouslyAllowPrivateCimd,
+      maxConcurrentFetches: core.config.cimdMaxConcurrentFetches,
+    });
   }
 
   async register(
@@ -75,10 +78,13 @@ export class Clients {
     return { client: result.state, clientSecret, registrationAccessToken };
   }
 
-  /** A client by id: a registered one (from its stream), or a metadata document for URL ids. */
-  async find(clientId: string): Promise<Client | undefined> {
+  /**
+   * A client by id: a registered one (from its stream), or a metadata document for URL ids. `signal`:
+   * the HTTP request asking, so a document fetch stops waiting when it goes away.
+   */
+  async find(clientId: string, options: { signal?: AbortSignal | undefined } = {}): Promise<Client | undefined> {
     if (isMetadataDocumentId(clientId, this.core.config.dangerouslyAllowPrivateCimd))
-      return this.documents.get(clientId);
+      return this.documents.get(clientId, options);
     if (!/^[\w-]{1,100}$/.test(clientId)) return undefined;
     const { state } = await loadAggregate(this.core.log, clientStream(clientId), clientDecider);
     return state.status === 'active' ? state : undefined;
@@ -175,10 +181,13 @@ export class Clients {
    * RFC 6749 §2.3 / OAuth 2.1 §3.2.1: the client must use the method it registered; a confidential
    * client's secret must match. Throws invalid_client (the HTTP layer adds 401 + WWW-Authenticate for Basic).
    */
-  async authenticate(credentials: ClientCredentials): Promise<Client> {
+  async authenticate(
+    credentials: ClientCredentials,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Client> {
     let client: Client | undefined;
     try {
-      client = await this.find(credentials.clientId);
+      client = await this.find(credentials.clientId, options);
     } catch (error) {
       if (error instanceof DomainError) throw new DomainError('invalid_client', error.message);
       throw error;

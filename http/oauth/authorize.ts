@@ -5,6 +5,7 @@ import type { Services } from '../../app/services.ts';
 import { AuthorizePageError, AuthorizeRedirectError } from '../../app/oauth/authorizations.ts';
 import { HttpError } from '../errors.ts';
 import { formBody } from '../forms.ts';
+import { requestSignal } from '../abort.ts';
 
 export const interactionUrl = (services: Services, page: 'login' | 'consent', grantId: string) =>
   `${services.config.publicUrl}/oauth/${page}?request=${encodeURIComponent(grantId)}`;
@@ -50,7 +51,8 @@ export const authorize =
     const params: Record<string, unknown> = ctx.method === 'POST' ? formBody(ctx) : ctx.query;
     let grantId: string;
     try {
-      ({ grantId } = await authorizations.begin(params));
+      // The request's signal: a metadata document fetch for it stops when the browser goes away.
+      ({ grantId } = await authorizations.begin(params, new Date(), { signal: requestSignal(ctx) }));
     } catch (error) {
       // RFC 6749 §4.1.2.1: without a valid client and redirect URI, show the error; never redirect.
       if (error instanceof AuthorizePageError) throw new HttpError(400, error.code, error.message);

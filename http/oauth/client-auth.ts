@@ -5,6 +5,7 @@ import type { Services } from '../../app/services.ts';
 import type { ClientCredentials } from '../../app/oauth/clients.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { formBody } from '../forms.ts';
+import { requestSignal } from '../abort.ts';
 import { OAuthError } from './errors.ts';
 
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="remotemcp", charset="UTF-8"' };
@@ -48,7 +49,7 @@ export const authenticateClient =
     const credentials = readCredentials(ctx);
     const challenge = credentials.method === 'client_secret_basic' ? BASIC_CHALLENGE : {};
     try {
-      ctx.state.client = await services.oauth.clients.authenticate(credentials);
+      ctx.state.client = await services.oauth.clients.authenticate(credentials, { signal: requestSignal(ctx) });
     } catch (error) {
       if (error instanceof DomainError && error.code === 'invalid_client')
         throw new OAuthError(401, 'invalid_client', error.message, challenge);

@@ -3,7 +3,7 @@
 // of the area use the app-wide handler (http/errors.ts) instead.
 import type Koa from 'koa';
 import { ZodError } from 'zod';
-import { DomainError } from '../../domain/shared.ts';
+import { DomainError, TemporarilyUnavailableError } from '../../domain/shared.ts';
 import { HttpError } from '../errors.ts';
 
 const STATUS: Record<string, number> = {
@@ -29,6 +29,10 @@ export class OAuthError extends Error {
 const toOAuthError = (raw: unknown): OAuthError | undefined => {
   if (raw instanceof OAuthError) return raw;
   if (raw instanceof DomainError) return new OAuthError(STATUS[raw.code] ?? 400, raw.code, raw.message);
+  if (raw instanceof TemporarilyUnavailableError)
+    return new OAuthError(503, 'temporarily_unavailable', raw.message, {
+      'Retry-After': String(raw.retryAfterSeconds),
+    });
   if (raw instanceof ZodError) {
     const issue = raw.issues[0];
     return new OAuthError(
