@@ -18,6 +18,11 @@ export class HttpError extends Error {
   }
 }
 
+const isDataException = (error: unknown): boolean => {
+  const code = (error as { code?: unknown; severity?: unknown } | null)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && 'severity' in (error as object);
+};
+
 const DOMAIN_STATUS: Record<string, number> = { user_not_found: 404, user_exists: 409, forbidden: 403 };
 
 export const toHttpError = (error: unknown): HttpError => {
@@ -40,6 +45,14 @@ export const toHttpError = (error: unknown): HttpError => {
       issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input',
     );
   }
+  // PostgreSQL class 22 "data exception" (a NUL byte, a malformed uuid, a number out of range): a value
+  // from the request that the database cannot take. The caller's mistake, not a server fault.
+  if (isDataException(error))
+    return new HttpError(
+      400,
+      'invalid_request',
+      'a value in the request cannot be used here (a malformed id, a number out of range, or a NUL character)',
+    );
   if (error instanceof WrongExpectedVersionError)
     return new HttpError(409, 'conflict', 'the resource changed meanwhile; try again');
   // Koa's own errors (body parser limits, ctx.throw): keep their status, never their internals.
@@ -76,6 +89,8 @@ export const errorHandler = (): Koa.Middleware => async (ctx, next) => {
     const error = toHttpError(raw);
     // A refusal for lack of capacity (503) is expected under load: one line, no stack.
     if (error.status === 503) ctx.state.log?.warn({ code: error.code }, error.message);
+    else if (isDataException(raw))
+      ctx.state.log?.warn({ err: raw }, 'request refused: the database cannot take a value');
     else if (error.status >= 500) ctx.state.log?.error({ err: raw }, 'request failed');
     ctx.status = error.status;
     ctx.set(error.headers);

@@ -123,6 +123,7 @@ export class Clients {
     now = new Date(),
     reason: 'requested' | 'idle' = 'requested',
   ): Promise<boolean> {
+    if (!/^[\w-]{1,100}$/.test(clientId)) return false;
     const result = await handleCommand(
       this.core.log,
       clientStream(clientId),

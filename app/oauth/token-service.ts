@@ -313,6 +313,8 @@ export class TokenService {
   }
 
   async revokeGrant(grantId: string, actor: Actor, now = new Date()): Promise<boolean> {
+    // Grant ids are UUIDs; anything else (an admin form, a CLI argument) names no grant.
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(grantId)) return false;
     const result = await this.run(grantId, { type: 'RevokeGrant', reason: 'revoked', now }, actor);
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
     return result.events.length > 0;

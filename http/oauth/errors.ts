@@ -4,7 +4,7 @@
 import type Koa from 'koa';
 import { ZodError } from 'zod';
 import { DomainError, TemporarilyUnavailableError } from '../../domain/shared.ts';
-import { HttpError } from '../errors.ts';
+import { HttpError, toHttpError } from '../errors.ts';
 
 const STATUS: Record<string, number> = {
   invalid_client: 401,
@@ -52,6 +52,9 @@ const toOAuthError = (raw: unknown): OAuthError | undefined => {
   const status = (raw as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500)
     return new OAuthError(status, 'invalid_request', (raw as Error).message);
+  // What the app-wide table knows to be the caller's fault (e.g. a value the database refuses).
+  const mapped = toHttpError(raw);
+  if (mapped.status < 500) return new OAuthError(mapped.status, 'invalid_request', mapped.message, mapped.headers);
   return undefined;
 };
 

@@ -6,16 +6,19 @@ import type { Services } from '../../app/services.ts';
 import type { Client, ClientMetadata } from '../../domain/clients/index.ts';
 import { SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError } from '../../domain/shared.ts';
+import { isStorableText } from '../forms.ts';
 import { OAuthError } from './errors.ts';
 
-const webUrl = z
-  .string()
+// Stored in the event log (jsonb): no NUL, no lone surrogate.
+const text = () => z.string().refine(isStorableText, 'must not contain NUL or unpaired surrogate characters');
+
+const webUrl = text()
   .max(2_000)
   .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
 
 const Registration = z.object({
-  redirect_uris: z.array(z.string().max(2_000)).max(20).default([]),
-  client_name: z.string().trim().min(1).max(200).optional(),
+  redirect_uris: z.array(text().max(2_000)).max(20).default([]),
+  client_name: text().trim().min(1).max(200).optional(),
   // RFC 7591 §2 defaults to client_secret_basic; MCP clients send `none`.
   token_endpoint_auth_method: z
     .enum(['none', 'client_secret_basic', 'client_secret_post'])
@@ -27,7 +30,7 @@ const Registration = z.object({
     .default(['authorization_code', 'refresh_token']),
   response_types: z.array(z.literal('code')).default(['code']),
   application_type: z.enum(['web', 'native']).default('web'),
-  scope: z.string().max(1_000).optional(),
+  scope: text().max(1_000).optional(),
   client_uri: webUrl.optional(),
   logo_uri: webUrl.optional(),
 });
