@@ -55,7 +55,7 @@ test.before(async (context) => {
   context.child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const started = Date.now();
   while (!output.includes('RemoteMCP ready')) {
-    if (Date.now() - started > 30_000 || context.child.exitCode !== null)
+    if (Date.now() - started > 60_000 || context.child.exitCode !== null)
       throw new Error(`server did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
