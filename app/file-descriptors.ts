@@ -4,8 +4,11 @@ import fs from 'node:fs/promises';
 
 export type DescriptorUse = { open: number; limit: number };
 
-/** Open descriptors and the soft limit, or undefined where /proc is not there to tell. */
-export const descriptorUse = async (): Promise<DescriptorUse | undefined> => {
+/**
+ * Open descriptors and the soft limit; 'exhausted' when not even /proc can be opened for want of one;
+ * undefined where /proc is not there to tell.
+ */
+export const descriptorUse = async (): Promise<DescriptorUse | 'exhausted' | undefined> => {
   try {
     const [entries, limits] = await Promise.all([
       fs.readdir('/proc/self/fd'),
@@ -14,7 +17,8 @@ export const descriptorUse = async (): Promise<DescriptorUse | undefined> => {
     const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
     if (!soft || soft === 'unlimited') return undefined;
     return { open: entries.length, limit: Number(soft) };
-  } catch {
-    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EMFILE' || code === 'ENFILE' ? 'exhausted' : undefined;
   }
 };

@@ -13,7 +13,8 @@ const SATURATED_MS = 1_000;
 const resourceChecks = async (services: Services): Promise<Record<string, string>> => {
   const checks: Record<string, string> = {};
   const fds = await descriptorUse();
-  if (fds)
+  if (fds === 'exhausted') checks.file_descriptors = 'no file descriptor left';
+  else if (fds)
     checks.file_descriptors =
       fds.open < fds.limit * DESCRIPTORS_READY_FRACTION
         ? 'ok'
