@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import readline from 'node:readline';
 import { z } from 'zod';
 import { START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
+import { redactEvent } from './redact.ts';
 
 export const ExportedEvent = z.object({
   id: z.uuid(),
@@ -16,23 +17,28 @@ export const ExportedEvent = z.object({
 });
 export type ExportedEvent = z.infer<typeof ExportedEvent>;
 
-const line = (event: RecordedEvent): string =>
-  JSON.stringify({
-    id: event.id,
-    stream: event.stream,
-    revision: Number(event.revision),
-    type: event.type,
-    data: event.data,
-    metadata: event.metadata,
-    createdAt: event.createdAt.toISOString(),
-  } satisfies ExportedEvent);
+const exported = (event: RecordedEvent): ExportedEvent => ({
+  id: event.id,
+  stream: event.stream,
+  revision: Number(event.revision),
+  type: event.type,
+  data: event.data,
+  metadata: event.metadata,
+  createdAt: event.createdAt.toISOString(),
+});
 
-/** Writes every event (or one stream's) as NDJSON; returns how many. */
+/**
+ * Writes every event (or one stream's) as NDJSON; returns how many. A plain export holds everything the
+ * log holds, private signing keys, the server secret and password hashes included; `redact` leaves out
+ * secrets and personal data (see redact.ts).
+ */
 export const exportEvents = async (
   log: EventLog,
   out: Writable,
-  options: { stream?: string } = {},
+  options: { stream?: string; redact?: boolean } = {},
 ): Promise<number> => {
+  const line = (event: RecordedEvent) =>
+    JSON.stringify(options.redact ? redactEvent(exported(event)) : exported(event));
   let count = 0;
   const write = (text: string) =>
     out.write(`${text}\n`) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve()));

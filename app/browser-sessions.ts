@@ -50,8 +50,12 @@ export class BrowserSessions {
     if (Buffer.byteLength(mac) !== expected.length || !timingSafeEqual(Buffer.from(mac), expected)) return undefined;
     const row = (
       await this.core.db.query<{ user_id: string; expires_at: Date }>(
+        // Also void: a session begun before the user's last password change or disable (the events that
+        // end it may not be projected yet), and any session of a service user (it never signs in).
         `SELECT s.user_id, s.expires_at FROM browser_sessions s JOIN users u ON u.id = s.user_id
-          WHERE s.id = $1 AND s.purpose = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND u.status = 'active'`,
+          LEFT JOIN user_credentials c ON c.user_id = s.user_id
+          WHERE s.id = $1 AND s.purpose = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND u.status = 'active'
+            AND NOT ('service' = ANY (u.roles)) AND (c.sessions_valid_after IS NULL OR s.started_at >= c.sessions_valid_after)`,
         [id, purpose],
       )
     ).rows[0];

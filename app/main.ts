@@ -1,4 +1,6 @@
 // `npm start`: validate config, start, print the banner, stop gracefully on SIGINT/SIGTERM.
+import { banner } from './banner.ts';
+import { VERSION } from './version.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger, LogRing } from './logger.ts';
 import { startServer } from './server.ts';
@@ -20,15 +22,8 @@ const logger = createLogger(config.logLevel, ring);
 try {
   const running = await startServer(config, logger, { logRing: ring });
   const { bootstrap } = running;
-  if (bootstrap.created) {
-    logger.info({ email: bootstrap.email }, 'first admin created');
-    if (bootstrap.generatedPassword) {
-      // Printed once, on the terminal only (not in structured logs that may be shipped elsewhere).
-      process.stdout.write(
-        `\n  First admin: ${bootstrap.email}\n  Password:    ${bootstrap.generatedPassword}   (shown once; change it with \`npx remotemcp users passwd\`)\n\n`,
-      );
-    }
-  }
+  if (bootstrap.created) logger.info({ email: bootstrap.email }, 'first admin created');
+  for (const warning of bootstrap.created ? [] : bootstrap.ignored) logger.warn(warning);
   const storage = config.databaseUrl ? 'PostgreSQL server (DATABASE_URL)' : `${config.dataDir} (embedded PostgreSQL)`;
   logger.info(
     {
@@ -39,7 +34,19 @@ try {
       events: running.services.log.kind,
       startupMs: Date.now() - started,
     },
-    `RemoteMCP ready — MCP URL: ${config.publicUrl}/mcp · admin: ${config.publicUrl}/admin · data: ${storage}`,
+    'RemoteMCP ready',
+  );
+  // For the person at the terminal; the generated password goes only here, never into shipped logs.
+  process.stdout.write(
+    banner({
+      version: VERSION,
+      publicUrl: config.publicUrl,
+      listen: running.url,
+      storage,
+      events: config.eventStoreUrl ? 'KurrentDB (EVENTSTORE_URL)' : 'PostgreSQL, beside the read models',
+      admin: bootstrap.created ? bootstrap : undefined,
+      warnings: bootstrap.created ? [] : bootstrap.ignored,
+    }),
   );
   let stopping = false;
   const stop = (signal: string) => {

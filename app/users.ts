@@ -14,6 +14,7 @@ import { prepared, type Queryable } from '../db/database.ts';
 import type { EventLog } from '../eventstore/port.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
 import { handleCommand } from './handle.ts';
+import { endUserSessions } from './user-sessions.ts';
 
 // OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1 (the library's algorithm 2 = argon2id).
 const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -49,10 +50,14 @@ export class Users {
     private readonly projections: ProjectionRunner,
   ) {}
 
+  private get deps() {
+    return { log: this.log, db: this.db, projections: this.projections };
+  }
+
   private async run(email: string, command: UserCommand, actor: Actor) {
     const result = await handleCommand(this.log, userStream(userIdForEmail(email)), userDecider, command, { actor });
     // Read your own writes: the caller sees the read model include this command.
-    await this.projections.waitFor(result.appended?.position, { names: ['users'] });
+    await this.projections.waitFor(result.appended?.position, { names: ['users', 'user_credentials'] });
     return result;
   }
 
@@ -82,8 +87,51 @@ export class Users {
     return userId;
   }
 
+  /**
+   * The user a machine client acts for: role `service`, no password (nothing verifies against an empty
+   * hash), so it can never sign in. Returns the existing one when `email` already names a service user;
+   * a person's account is refused (binding a machine to it would let the machine act as that person).
+   */
+  async ensureServiceUser(
+    input: { email: string; name?: string },
+    actor: Actor,
+    now = new Date(),
+  ): Promise<{ user: UserRow; created: boolean }> {
+    const email = normalizeEmail(input.email);
+    const existing = await this.byEmail(email);
+    if (existing) {
+      if (!existing.roles.includes('service'))
+        throw new DomainError('not_a_service_user', `${email} is a person's account, not a service user`);
+      if (existing.status !== 'active') throw new DomainError('user_disabled', `the service user ${email} is disabled`);
+      return { user: existing, created: false };
+    }
+    await this.run(
+      email,
+      {
+        type: 'CreateUser',
+        userId: userIdForEmail(email),
+        email,
+        name: input.name ?? email.split('@')[0] ?? email,
+        passwordHash: '',
+        roles: ['service'],
+        now,
+      },
+      actor,
+    );
+    const user = await this.byEmail(email);
+    if (!user) throw new Error('service user not projected');
+    return { user, created: true };
+  }
+
+  /**
+   * Disabling ends every session and grant of the user (tokens issued before stay dead after an enable).
+   * The sweep runs on a re-run too, so a command cut short between the two is finished by repeating it.
+   */
   async disable(email: string, actor: Actor, now = new Date()) {
-    return (await this.run(normalizeEmail(email), { type: 'DisableUser', now }, actor)).events.length > 0;
+    const result = await this.run(normalizeEmail(email), { type: 'DisableUser', now }, actor);
+    if (result.state.status !== 'absent')
+      await endUserSessions(this.deps, result.state.userId, 'user_disabled', actor, now);
+    return result.events.length > 0;
   }
 
   async enable(email: string, actor: Actor, now = new Date()) {
@@ -93,11 +141,24 @@ export class Users {
   async changePassword(email: string, password: string, actor: Actor, now = new Date()) {
     if (password.length < MIN_PASSWORD)
       throw new DomainError('weak_password', `password must be at least ${MIN_PASSWORD} characters`);
-    await this.run(
+    const result = await this.run(
       normalizeEmail(email),
       { type: 'ChangePassword', passwordHash: await hashPassword(password), now },
       actor,
     );
+    // Whoever held the old password (or a token or cookie it won) is out: every session and grant ends.
+    if (result.state.status !== 'absent')
+      await endUserSessions(this.deps, result.state.userId, 'password_changed', actor, now);
+  }
+
+  /** Sessions, grants and tokens of the user begun before this instant are void (user_credentials). */
+  async sessionsValidAfter(userId: string): Promise<Date | undefined> {
+    return (
+      await this.db.query<{ sessions_valid_after: Date }>(
+        'SELECT sessions_valid_after FROM user_credentials WHERE user_id = $1::uuid',
+        [userId],
+      )
+    ).rows[0]?.sessions_valid_after;
   }
 
   async setRoles(email: string, roles: Role[], actor: Actor, now = new Date()) {
@@ -120,8 +181,9 @@ export class Users {
   async authenticate(email: string, password: string): Promise<UserRow | undefined> {
     const user = await this.byEmail(email);
     // Verify against a dummy hash for unknown emails so timing does not reveal which accounts exist.
-    const ok = await checkPassword(user?.password_hash ?? (await dummyHash()), password);
-    return ok && user && user.status === 'active' ? user : undefined;
+    const ok = await checkPassword(user?.password_hash || (await dummyHash()), password);
+    // A service user never signs in (it has no password; this holds even if a hash were ever set).
+    return ok && user && user.status === 'active' && !user.roles.includes('service') ? user : undefined;
   }
 }
 

@@ -6,10 +6,12 @@ import { DataDirBusyError, openServices, type Services } from '../app/services.t
 import { DomainError } from '../domain/shared.ts';
 import { COMMANDS, USAGE } from './commands.ts';
 
-const fail = (message: string): never => {
+const fail: (message: string, code?: number) => never = (message, code = 1) => {
   process.stderr.write(`${message}\n`);
-  process.exit(1);
+  process.exit(code);
 };
+/** Exit status for a command line that names no command or has bad options (as getopt-style tools do). */
+const USAGE_ERROR = 2;
 
 // `remotemcp events export | head`: a closed pipe ends the command quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -20,16 +22,17 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const [group, action, ...rest] = process.argv.slice(2);
 const key = [group, action].filter(Boolean).join(' ');
 const command = COMMANDS[key] ?? COMMANDS[group ?? ''];
-if (!command || group === 'help' || group === '--help') {
+if (group === undefined || group === 'help' || group === '--help') {
   process.stdout.write(USAGE);
-  process.exit(command || group === 'help' || group === '--help' ? 0 : 1);
+  process.exit(group === undefined ? USAGE_ERROR : 0);
 }
+if (!command) fail(`remotemcp: unknown command '${key}'\n\n${USAGE}`, USAGE_ERROR);
 const args = COMMANDS[key] ? rest : [action, ...rest].filter((value): value is string => value !== undefined);
 let parsed;
 try {
   parsed = parseArgs({ args, options: command.options ?? {}, allowPositionals: true, strict: true });
 } catch (error) {
-  fail(`${(error as Error).message}\n\n${USAGE}`);
+  fail(`remotemcp ${key}: ${(error as Error).message}\n\n${USAGE}`, USAGE_ERROR);
 }
 
 let config;

@@ -7,7 +7,6 @@ import { seedDemoData } from '../app/seed.ts';
 import { generatePassword } from '../app/users.ts';
 import { migrate } from '../db/migrate.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
-import { positionToString } from '../eventstore/port.ts';
 import { Role } from '../domain/users/index.ts';
 import { extraCommands } from './area-commands.ts';
 
@@ -32,6 +31,14 @@ const table = (rows: Record<string, unknown>[]) => {
       .trimEnd();
   out(format(keys));
   for (const row of rows) out(format(keys.map((key) => String(row[key] ?? ''))));
+};
+/** 42 s, 3 min, 5 h, 2 d: a span a person reads at a glance. */
+export const duration = (ms: number): string => {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
 };
 const needEmail = (positionals: string[]): string => {
   const email = positionals[0];
@@ -107,21 +114,36 @@ const core: Record<string, Command> = {
     },
   },
   'projections status': {
-    summary: 'position, lag and errors of every projection',
+    summary: 'state of every read model: events behind, time behind, last move, error',
     async run(services) {
+      // This process runs the projections too (the embedded database is its alone): give them a moment
+      // to reach the head, so the table shows the read models rather than this command's start-up.
+      await services.projections
+        .waitFor(await services.log.headPosition(), { timeoutMs: 5_000 })
+        .catch(() => undefined);
       const statuses = await services.projections.status();
+      const now = new Date();
       table(
         statuses.map((s) => ({
-          name: s.name,
-          status: s.status,
-          position: positionToString(s.position),
-          handled: s.eventsHandled,
-          lag: s.lagEvents,
-          lagSeconds: s.lagSeconds.toFixed(1),
-          error: s.lastError ?? '',
+          projection: s.name,
+          state: s.status === 'running' && s.lagEvents === 0 ? 'caught up' : s.status,
+          'events handled': s.eventsHandled.toLocaleString('en-US'),
+          'events behind': s.lagEvents.toLocaleString('en-US'),
+          'time behind': s.lagEvents === 0 ? '-' : duration(s.lagSeconds * 1000),
+          'last moved': `${duration(now.getTime() - s.updatedAt.getTime())} ago`,
+          error: s.lastError ? `${s.lastError}${s.failedEventId ? ` (event ${s.failedEventId})` : ''}` : '',
         })),
       );
-      return statuses.some((s) => s.status === 'failed') ? 2 : 0;
+      const failed = statuses.filter((s) => s.status === 'failed');
+      const behind = statuses.filter((s) => s.lagEvents > 0);
+      out(
+        failed.length > 0
+          ? `\n${failed.length} failed: run \`npx remotemcp projections rebuild <name>\` once the cause is fixed`
+          : behind.length > 0
+            ? `\n${behind.length} catching up`
+            : '\nall read models are caught up',
+      );
+      return failed.length > 0 ? 2 : 0;
     },
   },
   'projections rebuild': {
@@ -150,15 +172,14 @@ const core: Record<string, Command> = {
     },
   },
   'events export': {
-    summary: 'events export [--stream S] > backup.ndjson',
-    options: { stream: { type: 'string' } },
+    summary: 'events export [--stream S] [--redact] > backup.ndjson',
+    options: { stream: { type: 'string' }, redact: { type: 'boolean' } },
     projections: false,
     async run(services, values) {
-      const count = await exportEvents(
-        services.log,
-        process.stdout,
-        typeof values.stream === 'string' ? { stream: values.stream } : {},
-      );
+      const count = await exportEvents(services.log, process.stdout, {
+        ...(typeof values.stream === 'string' ? { stream: values.stream } : {}),
+        redact: values.redact === true,
+      });
       process.stderr.write(`exported ${count} events\n`);
     },
   },

@@ -1,6 +1,13 @@
 // CLI commands of the OAuth area: clients list|add|delete|resource-server, tokens revoke, keys rotate.
+import type { Services } from '../app/services.ts';
 import type { Command } from './commands.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
+
+const serviceUserOf = async (services: Services, clientId: string): Promise<string> => {
+  const client = await services.oauth.clients.find(clientId);
+  if (!client?.serviceUserId) return '(none: refused)';
+  return (await services.users.byId(client.serviceUserId))?.email ?? client.serviceUserId;
+};
 
 export const oauthCommands = (
   out: (text: string) => void,
@@ -10,28 +17,55 @@ export const oauthCommands = (
     summary: 'registered OAuth clients (dynamic, metadata document, admin)',
     async run(services) {
       table(
-        (await services.oauth.clients.list()).map((c) => ({
-          client_id: c.client_id,
-          name: c.client_name,
-          source: c.source,
-          auth: c.auth_method,
-          status: c.status,
-          resource_server: c.resource_server,
-          redirect_uris: c.redirect_uris.join(' '),
-        })),
+        await Promise.all(
+          (await services.oauth.clients.list()).map(async (c) => ({
+            client_id: c.client_id,
+            name: c.client_name,
+            source: c.source,
+            auth: c.auth_method,
+            status: c.status,
+            redirect_uris: c.redirect_uris.join(' '),
+            // Machine clients: the service user their tokens act for (read from the client's own stream).
+            user: c.grant_types.includes('client_credentials') ? await serviceUserOf(services, c.client_id) : '',
+            resource_server: c.resource_server,
+          })),
+        ),
       );
     },
   },
   'clients add': {
-    summary: 'clients add <name> [--redirect-uri U]...  (confidential; the secret is shown once)',
-    options: { 'redirect-uri': { type: 'string', multiple: true } },
+    summary:
+      'clients add <name> [--redirect-uri U]... | <name> --user EMAIL [--scope S]  (machine client; secret shown once)',
+    options: {
+      'redirect-uri': { type: 'string', multiple: true },
+      user: { type: 'string' },
+      scope: { type: 'string' },
+    },
     async run(services, values, positionals) {
       const name = positionals.join(' ').trim();
       if (!name) throw new DomainError('missing_argument', 'give the client a name');
       const redirectUris = (values['redirect-uri'] as unknown as string[] | undefined) ?? [];
-      const created = await services.oauth.createConfidentialClient({ name, redirectUris }, CLI);
+      const userEmail = typeof values.user === 'string' ? values.user : undefined;
+      const scope = typeof values.scope === 'string' ? values.scope : undefined;
+      if (userEmail === undefined) {
+        if (scope !== undefined)
+          throw new DomainError('invalid_argument', '--scope goes with --user (machine clients)');
+        const created = await services.oauth.createConfidentialClient({ name, redirectUris }, CLI);
+        out(`client_id:     ${created.client.clientId}`);
+        out(`client_secret: ${created.clientSecret ?? '(none)'}   (shown once; stored only as a hash)`);
+        return;
+      }
+      if (redirectUris.length)
+        throw new DomainError('invalid_argument', 'a machine client (--user) signs nobody in: no --redirect-uri');
+      const created = await services.oauth.createMachineClient(
+        { name, userEmail, ...(scope !== undefined ? { scopes: scope.split(/\s+/).filter(Boolean) } : {}) },
+        CLI,
+      );
+      if (created.serviceUser.created)
+        out(`created service user ${created.serviceUser.email} (role service, no password, cannot sign in)`);
       out(`client_id:     ${created.client.clientId}`);
       out(`client_secret: ${created.clientSecret ?? '(none)'}   (shown once; stored only as a hash)`);
+      out(`acts for:      ${created.serviceUser.email}   scope: ${created.client.scope ?? ''}`);
     },
   },
   'clients delete': {

@@ -17,11 +17,6 @@ export const comparePositions = (a: GlobalPosition, b: GlobalPosition): number =
   a.commit < b.commit ? -1 : a.commit > b.commit ? 1 : a.prepare < b.prepare ? -1 : a.prepare > b.prepare ? 1 : 0;
 
 export const positionToString = (p: GlobalPosition): string => `${p.commit}/${p.prepare}`;
-export const positionFromString = (value: string): GlobalPosition => {
-  const match = /^(\d+)\/(\d+)$/.exec(value);
-  if (!match) throw new Error(`not a position: ${value}`);
-  return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
-};
 
 /**
  * Expected version of a stream before an append. A number is the revision (0-based) of the stream's

@@ -13,6 +13,7 @@ import { assetRoutes } from './assets.ts';
 import { oauthRoutes } from './oauth/index.ts';
 import { isMcpPath, mcpRoutes } from './mcp/index.ts';
 import { adminRoutes } from './admin/index.ts';
+import { homeRoutes } from './home.ts';
 
 const VIEWS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'views');
 const templates = new Map<string, pug.compileTemplate>();
@@ -86,5 +87,6 @@ export const createApp = (services: Services): Koa => {
   app.use(assetRoutes());
   app.use(oauthRoutes(services));
   app.use(adminRoutes(services));
+  app.use(homeRoutes(services).routes());
   return app;
 };

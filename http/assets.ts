@@ -1,5 +1,5 @@
 // Front-end assets installed from npm and served by the app (never from a CDN):
-// /assets/bootstrap, /assets/fontawesome, /assets/chartjs, /assets/htmx, and our own /assets/app.
+// /assets/bootstrap, /assets/fontawesome, /assets/chartjs and our own /assets/app.
 import type Koa from 'koa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,6 @@ export const ASSET_DIRS: Record<string, string> = {
   bootstrap: path.join(packageDir('bootstrap'), 'dist'),
   fontawesome: packageDir('@fortawesome/fontawesome-free'),
   chartjs: path.join(packageDir('chart.js'), 'dist'),
-  htmx: path.join(packageDir('htmx.org'), 'dist'),
   app: path.join(here, '..', 'views', 'assets'),
 };
 

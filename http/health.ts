@@ -1,5 +1,5 @@
-// Liveness and readiness (SPEC: /readyz = database reachable and projections caught up), and resources
-// not exhausted: a load balancer should stop sending traffic to an instance that would fail it.
+// Liveness and readiness: /readyz means the database is reachable, the projections are caught up, and
+// resources are not exhausted (a load balancer should stop sending traffic to an instance that would fail it).
 import Router from '@koa/router';
 import { descriptorUse } from '../app/file-descriptors.ts';
 import type { Services } from '../app/services.ts';
@@ -27,6 +27,31 @@ const resourceChecks = async (services: Services): Promise<Record<string, string
   return checks;
 };
 
+export type Readiness = { ready: boolean; checks: Record<string, string> };
+
+/** Database reachable, projections caught up, resources not exhausted: /readyz and the home page. */
+export const readiness = async (services: Services): Promise<Readiness> => {
+  const checks: Record<string, string> = {};
+  try {
+    await services.db.query('SELECT 1');
+    checks.database = 'ok';
+  } catch (error) {
+    checks.database = `unreachable: ${(error as Error).message}`;
+  }
+  if (checks.database === 'ok') {
+    try {
+      const statuses = await services.projections.status();
+      const behind = statuses.filter((s) => !isCaughtUp(s));
+      checks.projections =
+        behind.length === 0 ? 'ok' : behind.map((s) => `${s.name}: ${s.status}, ${s.lagEvents} behind`).join('; ');
+    } catch (error) {
+      checks.projections = `unknown: ${(error as Error).message}`;
+    }
+  }
+  Object.assign(checks, await resourceChecks(services));
+  return { ready: Object.values(checks).every((value) => value === 'ok'), checks };
+};
+
 export const healthRoutes = (services: Services) => {
   const router = new Router();
   router.get('/healthz', (ctx) => {
@@ -35,25 +60,7 @@ export const healthRoutes = (services: Services) => {
   });
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const checks: Record<string, string> = {};
-    try {
-      await services.db.query('SELECT 1');
-      checks.database = 'ok';
-    } catch (error) {
-      checks.database = `unreachable: ${(error as Error).message}`;
-    }
-    if (checks.database === 'ok') {
-      try {
-        const statuses = await services.projections.status();
-        const behind = statuses.filter((s) => !isCaughtUp(s));
-        checks.projections =
-          behind.length === 0 ? 'ok' : behind.map((s) => `${s.name}: ${s.status}, ${s.lagEvents} behind`).join('; ');
-      } catch (error) {
-        checks.projections = `unknown: ${(error as Error).message}`;
-      }
-    }
-    Object.assign(checks, await resourceChecks(services));
-    const ready = Object.values(checks).every((value) => value === 'ok');
+    const { ready, checks } = await readiness(services);
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not_ready', checks };
   });

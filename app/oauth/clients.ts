@@ -54,6 +54,7 @@ export class Clients {
     source: 'dynamic' | 'admin',
     actor: Actor,
     now = new Date(),
+    serviceUserId?: string,
   ): Promise<RegisteredClient> {
     const clientId = randomUUID();
     const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : randomSecret();
@@ -69,6 +70,7 @@ export class Clients {
         source,
         ...(clientSecret ? { secretHash: sha256(clientSecret) } : {}),
         ...(registrationAccessToken ? { registrationTokenHash: sha256(registrationAccessToken) } : {}),
+        ...(serviceUserId ? { serviceUserId } : {}),
         now,
       },
       { actor },

@@ -3,7 +3,8 @@
 // used by /mcp. The CLI and the admin panel call the methods below.
 import type { CoreServices } from '../services.ts';
 import type { TokenVerifier } from '../auth-port.ts';
-import type { Actor } from '../../domain/shared.ts';
+import { DomainError, type Actor } from '../../domain/shared.ts';
+import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';
 import type { ClientMetadata } from '../../domain/clients/index.ts';
 import { Authorizations } from './authorizations.ts';
 import { Clients, type RegisteredClient } from './clients.ts';
@@ -39,11 +40,24 @@ export type OAuth = {
   readonly authorizations: Authorizations;
   readonly tokens: TokenService;
   readonly keys: KeyRing;
-  /** CLI/admin: a confidential client (client_secret_basic) — the secret is in the result, once. */
+  /**
+   * CLI/admin: a confidential client (client_secret_basic) — the secret is in the result, once. With
+   * redirect URIs it signs people in (authorization_code + refresh_token); without, it has no grant and
+   * only authenticates (introspection, revocation).
+   */
   createConfidentialClient(
     input: { name: string; redirectUris?: string[]; grantTypes?: ClientMetadata['grantTypes'] },
     actor: Actor,
   ): Promise<RegisteredClient>;
+  /**
+   * CLI/admin: a machine client (client_credentials) acting for the service user `userEmail`, created
+   * with role service and no password when absent. Its tokens carry at most `scopes` (default: the MCP
+   * scopes). Refused for a person's account.
+   */
+  createMachineClient(
+    input: { name: string; userEmail: string; scopes?: string[] },
+    actor: Actor,
+  ): Promise<RegisteredClient & { serviceUser: { id: string; email: string; created: boolean } }>;
   listGrants(filter?: { userId?: string; clientId?: string }): Promise<GrantRow[]>;
   listTokens(filter?: { userId?: string; clientId?: string; activeOnly?: boolean }): Promise<AccessTokenRow[]>;
   revokeGrant(grantId: string, actor: Actor): Promise<boolean>;
@@ -91,17 +105,35 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
         {
           clientName: input.name,
           redirectUris: input.redirectUris ?? [],
-          grantTypes:
-            input.grantTypes ??
-            (input.redirectUris?.length
-              ? ['authorization_code', 'refresh_token', 'client_credentials']
-              : ['client_credentials']),
+          grantTypes: input.grantTypes ?? (input.redirectUris?.length ? ['authorization_code', 'refresh_token'] : []),
           tokenEndpointAuthMethod: 'client_secret_basic',
           applicationType: 'web',
         },
         'admin',
         actor,
       ),
+    async createMachineClient(input, actor) {
+      const scopes = [...new Set(input.scopes?.length ? input.scopes : DEFAULT_SCOPES)].sort();
+      const unknown = scopes.filter((scope) => !(MCP_SCOPES as readonly string[]).includes(scope));
+      if (unknown.length)
+        throw new DomainError('invalid_scope', `a machine client carries MCP scopes only, not: ${unknown.join(' ')}`);
+      const { user, created } = await core.users.ensureServiceUser({ email: input.userEmail }, actor);
+      const registered = await clients.register(
+        {
+          clientName: input.name,
+          redirectUris: [],
+          grantTypes: ['client_credentials'],
+          tokenEndpointAuthMethod: 'client_secret_basic',
+          applicationType: 'web',
+          scope: scopes.join(' '),
+        },
+        'admin',
+        actor,
+        new Date(),
+        user.id,
+      );
+      return { ...registered, serviceUser: { id: user.id, email: user.email, created } };
+    },
     async listGrants(filter = {}) {
       const w = where(filter);
       return (

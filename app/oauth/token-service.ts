@@ -84,9 +84,16 @@ export class TokenService {
     };
   }
 
-  private async activeUser(userId: string) {
+  /**
+   * The grant's user must still be active, and the sign-in behind the grant (`authTime`) must come after
+   * the user's last password change or disable: those end every grant, including a code not yet redeemed.
+   */
+  private async activeUser(userId: string, authTime?: string) {
     const user = await this.core.users.byId(userId);
     if (!user || user.status !== 'active') throw invalidGrant('the user is disabled');
+    const validAfter = authTime === undefined ? undefined : await this.core.users.sessionsValidAfter(userId);
+    if (validAfter && Date.parse(authTime!) < validAfter.getTime())
+      throw invalidGrant("the grant ended when the user's password changed or the user was disabled");
     return user;
   }
 
@@ -104,7 +111,8 @@ export class TokenService {
     )
       throw new Error(`unexpected ${event.type}`);
     const tokens = event.data.tokens;
-    const subject = event.type === 'ClientCredentialsIssued' ? client.clientId : event.data.userId;
+    const subject = event.data.userId;
+    if (subject === undefined) throw new Error('a token without a user');
     const expiresAt = new Date(tokens.accessExpiresAt);
     const accessToken = await signAccessToken(this.keys, {
       issuer: this.core.config.publicUrl,
@@ -175,8 +183,8 @@ export class TokenService {
       await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
       throw invalidGrant('the authorization code was already used');
     }
-    if (redeemed.data.userId) await this.activeUser(redeemed.data.userId);
     const state = result.state.status === 'active' ? result.state : undefined;
+    await this.activeUser(redeemed.data.userId, state?.authTime);
     return this.respond(redeemed, client, refreshToken, now, { nonce: state?.nonce, authTime: state?.authTime });
   }
 
@@ -209,29 +217,52 @@ export class TokenService {
       await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
       throw invalidGrant('the refresh token was already used; the grant has been revoked');
     }
-    await this.activeUser(rotated.data.userId);
+    await this.activeUser(rotated.data.userId, result.state.status === 'active' ? result.state.authTime : undefined);
     return this.respond(rotated, client, refreshToken, now);
   }
 
-  /** grant_type=client_credentials (OAuth 2.1 §4.2), confidential clients only. */
+  /**
+   * grant_type=client_credentials (OAuth 2.1 §4.2): machine clients an admin bound to a service user only.
+   * The token speaks for that user (`sub`), with at most the scopes the admin gave the client.
+   */
   async clientCredentials(
     client: Client,
     input: { scope: string | undefined; resource: string | undefined },
     now = new Date(),
   ): Promise<TokenResponse> {
-    if (client.tokenEndpointAuthMethod === 'none' || !client.grantTypes.includes('client_credentials')) {
+    // RFC 6749 §5.2 unauthorized_client: the client authenticated but may not use this grant. That covers
+    // clients registered before machine clients were bound to a user: no user, no token.
+    const serviceUserId = client.serviceUserId;
+    if (
+      client.tokenEndpointAuthMethod === 'none' ||
+      !client.grantTypes.includes('client_credentials') ||
+      serviceUserId === undefined
+    ) {
       throw new DomainError('unauthorized_client', 'this client may not use the client_credentials grant');
     }
-    const scopes = input.scope === undefined ? DEFAULT_SCOPES : input.scope.split(' ').filter(Boolean);
-    // No user is behind these tokens: only the MCP scopes make sense.
-    if (scopes.some((scope) => !(MCP_SCOPES as readonly string[]).includes(scope)))
-      throw new DomainError('invalid_scope', 'client_credentials tokens carry MCP scopes only');
+    const user = await this.core.users.byId(serviceUserId);
+    if (!user || user.status !== 'active' || !user.roles.includes('service'))
+      throw new DomainError('unauthorized_client', "this client's service user is disabled or gone");
+    const allowed = client.scope === undefined ? DEFAULT_SCOPES : client.scope.split(' ');
+    const scopes = input.scope === undefined ? allowed : input.scope.split(' ').filter(Boolean);
+    // Only MCP scopes (no OIDC identity for a machine), and only those the admin chose for the client.
+    if (scopes.some((scope) => !(MCP_SCOPES as readonly string[]).includes(scope) || !allowed.includes(scope)))
+      throw new DomainError('invalid_scope', `this client may ask for: ${allowed.join(' ')}`);
     const grantId = randomUUID();
     const { tokens } = this.newTokens(grantId, client, now, false);
     const resource = this.resource(input.resource) ?? mcpResource(this.core.config.publicUrl);
     const result = await this.run(
       grantId,
-      { type: 'IssueClientCredentials', grantId, clientId: client.clientId, scopes, resource, tokens, now },
+      {
+        type: 'IssueClientCredentials',
+        grantId,
+        clientId: client.clientId,
+        userId: serviceUserId,
+        scopes,
+        resource,
+        tokens,
+        now,
+      },
       { type: 'client', id: client.clientId },
     );
     return this.respond(result.events[0]!, client, undefined, now);

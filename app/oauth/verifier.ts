@@ -17,12 +17,19 @@ const CACHE_MS = 400;
 const BYPASS_MS = 3_000;
 const CACHE_MAX = 10_000;
 /** Event types after which a cached "valid" answer may be wrong. */
-export const REVOKING_EVENT = /Revoked$|^UserDisabled$|^UserRolesChanged$|^ClientDeleted$|^SigningKeyRetired$/;
+export const REVOKING_EVENT =
+  /Revoked$|^UserDisabled$|^UserPasswordChanged$|^UserRolesChanged$|^ClientDeleted$|^SigningKeyRetired$/;
 
-/** Whether the token, its user and its client still stand (prepared: it runs for most /mcp requests). */
-const STANDING = prepared(`SELECT (SELECT revoked FROM oauth_access_tokens WHERE jti = $1) AS revoked,
+/**
+ * Whether the token, its user and its client still stand (prepared: it runs for most /mcp requests).
+ * `stale`: the token was issued before its user's last password change or disable (user_credentials).
+ */
+const STANDING = prepared(`SELECT t.revoked, t.issued_at < c.sessions_valid_after AS stale,
   (SELECT status FROM users WHERE id = $2::uuid) AS user_status,
-  (SELECT status FROM oauth_clients WHERE client_id = $3) AS client_status`);
+  (SELECT status FROM oauth_clients WHERE client_id = $3) AS client_status
+  FROM (SELECT 1) AS one
+  LEFT JOIN oauth_access_tokens t ON t.jti = $1
+  LEFT JOIN user_credentials c ON c.user_id = $2::uuid`);
 
 export class JwtTokenVerifier implements TokenVerifier {
   private readonly cache = new Map<string, { info: AccessTokenInfo; checkedAt: number }>();
@@ -95,14 +102,27 @@ export class JwtTokenVerifier implements TokenVerifier {
     const jti = String(payload.jti);
     const subject = String(payload.sub);
     const row = (
-      await this.db.query<{ revoked: boolean | null; user_status: string | null; client_status: string | null }>(
+      await this.db.query<{
+        revoked: boolean | null;
+        stale: boolean | null;
+        user_status: string | null;
+        client_status: string | null;
+      }>(
         STANDING,
         // (A subject that is not a UUID names no user: NULL, and the primary key is used, not a scan.)
         [jti, UUID.test(subject) ? subject : null, String(payload.client_id)],
       )
     ).rows[0];
     if (row?.revoked) throw new InvalidTokenError('revoked', 'the token was revoked');
-    if (row?.user_status === 'disabled') throw new InvalidTokenError('revoked', 'the user is disabled');
+    // A tool runs on behalf of a user the server knows: a token whose `sub` names no user (such as a
+    // client_credentials token from before machine clients had a service user) is refused.
+    if (row?.user_status !== 'active')
+      throw new InvalidTokenError(
+        'revoked',
+        row?.user_status ? 'the user is disabled' : 'the token names no known user',
+      );
+    if (row.stale)
+      throw new InvalidTokenError('revoked', "the token was issued before the user's password change or disable");
     if (row?.client_status === 'deleted') throw new InvalidTokenError('revoked', 'the client was deleted');
     const audience = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
     return {

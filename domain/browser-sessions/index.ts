@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { DomainError, assertNever, type Decider } from '../shared.ts';
 
 export const PURPOSES = ['oauth', 'admin'] as const;
+/** revoked: by an admin; password_changed / user_disabled: a consequence of that user command. */
+export const END_REASONS = ['logout', 'revoked', 'password_changed', 'user_disabled'] as const;
+export type EndReason = (typeof END_REASONS)[number];
 export type Purpose = (typeof PURPOSES)[number];
 
 export const BrowserSessionEvent = z.discriminatedUnion('type', [
@@ -21,7 +24,7 @@ export const BrowserSessionEvent = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('BrowserSessionEnded'),
-    data: z.object({ sessionId: z.string(), at: z.string(), reason: z.enum(['logout', 'revoked']) }),
+    data: z.object({ sessionId: z.string(), at: z.string(), reason: z.enum(END_REASONS) }),
   }),
 ]);
 export type BrowserSessionEvent = z.infer<typeof BrowserSessionEvent>;
@@ -40,7 +43,7 @@ export type BrowserSessionCommand =
       ip?: string;
       userAgent?: string;
     }
-  | { type: 'End'; now: Date; reason: 'logout' | 'revoked' };
+  | { type: 'End'; now: Date; reason: EndReason };
 
 export const browserSessionStream = (sessionId: string) => `browser-session-${sessionId}`;
 

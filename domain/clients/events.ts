@@ -27,6 +27,11 @@ export const ClientEvent = z.discriminatedUnion('type', [
       secretHash: z.string().optional(),
       /** SHA-256 of the RFC 7592 registration access token. */
       registrationTokenHash: z.string().optional(),
+      /**
+       * The service user a machine client (client_credentials) acts for; its tokens carry it as `sub`.
+       * Absent in clients registered before machine clients were bound to users: those get no tokens.
+       */
+      serviceUserId: z.string().optional(),
       at: z.string(),
     }),
   }),

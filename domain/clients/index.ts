@@ -14,6 +14,7 @@ export type Client = ClientMetadata & {
   readonly source: 'dynamic' | 'admin' | 'metadata_document';
   readonly secretHash?: string | undefined;
   readonly registrationTokenHash?: string | undefined;
+  readonly serviceUserId?: string | undefined;
   /** Marked by an admin: may introspect every client's tokens (RFC 7662 §4). */
   readonly resourceServer?: boolean | undefined;
   readonly createdAt: string;
@@ -30,6 +31,7 @@ export type ClientCommand =
       source: 'dynamic' | 'admin';
       secretHash?: string;
       registrationTokenHash?: string;
+      serviceUserId?: string;
       now: Date;
     }
   | { type: 'UpdateClient'; metadata: ClientMetadata; now: Date }
@@ -66,6 +68,16 @@ export const decideClient = (command: ClientCommand, state: ClientState): Client
       const confidential = command.metadata.tokenEndpointAuthMethod !== 'none';
       if (confidential !== (command.secretHash !== undefined))
         throw new DomainError('invalid_client_metadata', 'a secret goes with confidential clients only');
+      // A tool runs on behalf of a user the server knows: client_credentials is for machine clients an
+      // admin binds to a service user, never for open registration (RFC 7591 §3.2.2 invalid_client_metadata).
+      const machine = command.metadata.grantTypes.includes('client_credentials');
+      if (machine && (command.source !== 'admin' || command.serviceUserId === undefined))
+        throw new DomainError(
+          'invalid_client_metadata',
+          'client_credentials is only for machine clients an admin creates for a service user',
+        );
+      if (!machine && command.serviceUserId !== undefined)
+        throw new DomainError('invalid_client_metadata', 'only a client_credentials client is bound to a service user');
       return [
         {
           type: 'ClientRegistered',
@@ -75,6 +87,7 @@ export const decideClient = (command: ClientCommand, state: ClientState): Client
             source: command.source,
             ...(command.secretHash ? { secretHash: command.secretHash } : {}),
             ...(command.registrationTokenHash ? { registrationTokenHash: command.registrationTokenHash } : {}),
+            ...(command.serviceUserId ? { serviceUserId: command.serviceUserId } : {}),
             at,
           },
         },
@@ -83,6 +96,12 @@ export const decideClient = (command: ClientCommand, state: ClientState): Client
     case 'UpdateClient':
       if (state.status !== 'active') throw new DomainError('client_not_found', 'no such client');
       validateClientMetadata(command.metadata);
+      // RFC 7592 updates come from the client itself: it cannot grant itself client_credentials.
+      if (command.metadata.grantTypes.includes('client_credentials') && state.serviceUserId === undefined)
+        throw new DomainError(
+          'invalid_client_metadata',
+          'client_credentials is only for machine clients an admin creates for a service user',
+        );
       if ((command.metadata.tokenEndpointAuthMethod === 'none') !== (state.tokenEndpointAuthMethod === 'none')) {
         throw new DomainError('invalid_client_metadata', 'a client cannot switch between public and confidential');
       }

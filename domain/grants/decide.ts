@@ -142,6 +142,7 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
           data: {
             grantId: command.grantId,
             clientId: command.clientId,
+            userId: command.userId,
             resource: command.resource,
             tokens: withScopes(command.tokens, command.scopes),
             at,

@@ -79,12 +79,24 @@ export const GrantEvent = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('ClientCredentialsIssued'),
-    data: z.object({ grantId, clientId: z.string(), resource: z.string(), tokens: IssuedTokens, at }),
+    data: z.object({
+      grantId,
+      clientId: z.string(),
+      /** The machine client's service user (the token's `sub`); absent in grants issued before it was bound. */
+      userId: z.string().optional(),
+      resource: z.string(),
+      tokens: IssuedTokens,
+      at,
+    }),
   }),
   z.object({ type: z.literal('AccessTokenRevoked'), data: z.object({ grantId, accessTokenId: z.string(), at }) }),
   z.object({
     type: z.literal('GrantRevoked'),
-    data: z.object({ grantId, reason: z.enum(['code_replay', 'refresh_reuse', 'revoked', 'user_disabled']), at }),
+    data: z.object({
+      grantId,
+      reason: z.enum(['code_replay', 'refresh_reuse', 'revoked', 'user_disabled', 'password_changed']),
+      at,
+    }),
   }),
 ]);
 export type GrantEvent = z.infer<typeof GrantEvent>;

@@ -74,7 +74,7 @@ export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState =>
         resource: event.data.resource,
         codeChallenge: '',
         expiresAt: tokens.accessExpiresAt,
-        userId: undefined,
+        userId: event.data.userId,
         codeHash: undefined,
         authTime: undefined,
         refresh: [],

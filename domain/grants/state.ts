@@ -18,7 +18,7 @@ export type GrantState =
     } & Requested)
   | ({
       readonly status: 'active' | 'revoked';
-      /** The user, or undefined for a client_credentials grant. */
+      /** The user (a service user for client_credentials; undefined in such grants issued before that). */
       readonly userId: string | undefined;
       readonly codeHash: string | undefined;
       readonly authTime: string | undefined;
@@ -66,10 +66,11 @@ export type GrantCommand =
       type: 'IssueClientCredentials';
       grantId: string;
       clientId: string;
+      userId: string;
       scopes: string[];
       resource: string;
       tokens: NewTokens;
       now: Date;
     }
   | { type: 'RevokeAccessToken'; accessTokenId: string; now: Date }
-  | { type: 'RevokeGrant'; reason: 'revoked' | 'user_disabled'; now: Date };
+  | { type: 'RevokeGrant'; reason: 'revoked' | 'user_disabled' | 'password_changed'; now: Date };

@@ -1,8 +1,14 @@
 import { DomainError, assertNever } from '../shared.ts';
-import type { UserEvent } from './events.ts';
+import type { Role, UserEvent } from './events.ts';
 import type { UserCommand, UserState } from './state.ts';
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+/** A service user is only that: it never also holds `user` or `admin`. */
+const checkServiceRoles = (roles: readonly Role[]): void => {
+  if (roles.includes('service') && roles.some((role) => role !== 'service'))
+    throw new DomainError('invalid_roles', 'the service role cannot be combined with other roles');
+};
 
 export const decideUser = (command: UserCommand, state: UserState): UserEvent[] => {
   if (command.type === 'CreateUser') {
@@ -10,6 +16,10 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
       throw new DomainError('user_exists', `a user with email ${command.email} already exists`);
     if (!EMAIL.test(command.email)) throw new DomainError('invalid_email', 'email must look like name@domain');
     if (command.roles.length === 0) throw new DomainError('invalid_roles', 'a user needs at least one role');
+    checkServiceRoles(command.roles);
+    // A service user has no password at all; everyone else has one.
+    if (command.roles.includes('service') !== (command.passwordHash === ''))
+      throw new DomainError('invalid_password', 'a service user has no password; every other user has one');
     return [
       {
         type: 'UserCreated',
@@ -40,10 +50,16 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
       if (state.status === 'active') return [];
       return [{ type: 'UserEnabled', data: { userId: state.userId, at } }];
     case 'ChangePassword':
+      if (state.roles.includes('service'))
+        throw new DomainError('service_user', 'a service user has no password and cannot sign in');
       return [{ type: 'UserPasswordChanged', data: { userId: state.userId, passwordHash: command.passwordHash, at } }];
     case 'SetRoles': {
       const roles = [...new Set(command.roles)].sort();
       if (roles.length === 0) throw new DomainError('invalid_roles', 'a user needs at least one role');
+      checkServiceRoles(roles);
+      // Turning a service user into a person (or back) would give a password-less account a sign-in.
+      if (roles.includes('service') !== state.roles.includes('service'))
+        throw new DomainError('service_user', 'the service role cannot be added to or removed from a user');
       if (JSON.stringify(roles) === JSON.stringify([...state.roles].sort())) return [];
       return [{ type: 'UserRolesChanged', data: { userId: state.userId, roles, at } }];
     }

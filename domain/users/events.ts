@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-export const ROLES = ['admin', 'user'] as const;
+// `service`: the user a machine client (client_credentials) acts for. It has no password and never signs in.
+export const ROLES = ['admin', 'user', 'service'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
@@ -11,6 +12,7 @@ export const UserEvent = z.discriminatedUnion('type', [
       userId: z.string(),
       email: z.string(),
       name: z.string(),
+      /** Empty for a service user: no password verifies against it. */
       passwordHash: z.string(),
       roles: z.array(Role),
       createdAt: z.string(),

@@ -1,9 +1,11 @@
 // /admin/clients: registered OAuth clients (how registered: DCR, CIMD, admin), details with redirect URIs,
-// create a confidential client (secret shown once, never stored in clear), mark a confidential client as a
-// resource server (it may introspect every client's tokens, RFC 7662 §4), delete.
+// create a confidential client or a machine client bound to a service user (secret shown once, never
+// stored in clear), mark a confidential client as a resource server (it may introspect every client's
+// tokens, RFC 7662 §4), delete.
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { Services } from '../../app/services.ts';
+import { MCP_READ, MCP_WRITE } from '../../domain/scopes.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
@@ -27,6 +29,13 @@ const CreateForm = z.object({
     .transform((value) => (value ?? '').split(/\s+/).filter(Boolean)),
 });
 
+const MachineForm = z.object({
+  name: z.string().trim().min(1).max(200),
+  service_user: z.string().trim().min(3).max(320),
+  scope_read: z.literal('on').optional(),
+  scope_write: z.literal('on').optional(),
+});
+
 export const clientsRoutes = (services: Services) => {
   const router = new Router();
 
@@ -47,10 +56,12 @@ export const clientsRoutes = (services: Services) => {
     const client = await services.oauth.clients.find(String(ctx.params.id));
     if (!client) throw new HttpError(404, 'client_not_found', 'no such client');
     const grants = await services.oauth.listGrants({ clientId: client.clientId });
+    const serviceUser = client.serviceUserId ? await services.users.byId(client.serviceUserId) : undefined;
     renderPage(ctx, 'client', {
       title: client.clientName,
       section: 'clients',
       client,
+      serviceUser: serviceUser?.email ?? client.serviceUserId,
       how: SOURCES[client.source] ?? client.source,
       grants: grants.length,
       activeGrants: grants.filter((g) => g.status !== 'revoked').length,
@@ -78,6 +89,25 @@ export const clientsRoutes = (services: Services) => {
     const clientId = String(ctx.params.id);
     await services.oauth.clients.setResourceServer(clientId, form.resource_server === 'on', adminActor(ctx));
     redirectDone(ctx, `/admin/clients/${encodeURIComponent(clientId)}`, 'client_updated');
+  });
+
+  // A machine client: client_credentials for a service user, with the scopes ticked here.
+  router.post('/admin/clients/machine', parseForm, requireCsrf(), async (ctx) => {
+    const form = MachineForm.parse(formBody(ctx));
+    const scopes = [...(form.scope_read ? [MCP_READ] : []), ...(form.scope_write ? [MCP_WRITE] : [])];
+    if (scopes.length === 0) throw new HttpError(400, 'invalid_scope', 'tick at least one scope');
+    const created = await services.oauth.createMachineClient(
+      { name: form.name, userEmail: form.service_user, scopes },
+      adminActor(ctx),
+    );
+    renderPage(ctx, 'client-created', {
+      title: 'Client created',
+      section: 'clients',
+      client: created.client,
+      secret: created.clientSecret,
+      serviceUser: created.serviceUser,
+    });
+    ctx.status = 201;
   });
 
   router.post('/admin/clients/:id/delete', parseForm, requireCsrf(), async (ctx) => {

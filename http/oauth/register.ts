@@ -52,6 +52,11 @@ export const parseRegistration = (body: unknown): ClientMetadata => {
   const scopes = (r.scope ?? '').split(' ').filter(Boolean);
   const unknown = scopes.filter((scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope));
   if (unknown.length) throw invalidMetadata(`unknown scope: ${unknown.join(' ')}`);
+  // No user stands behind a client_credentials token: open registration never gets it (RFC 7591 §3.2.2).
+  if (r.grant_types.includes('client_credentials'))
+    throw invalidMetadata(
+      'client_credentials is not available to registered clients; an admin creates machine clients',
+    );
   if (r.grant_types.includes('authorization_code') !== r.response_types.includes('code'))
     throw invalidMetadata('grant_types and response_types do not match (RFC 7591 §2.1)');
   return {

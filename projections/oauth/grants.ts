@@ -108,8 +108,8 @@ export const grantsProjection: Projection = {
       case 'ClientCredentialsIssued': {
         const d = event.data;
         return [
-          grant(d.grantId, d.clientId, null, d.tokens, d.resource, d.at),
-          token(d.grantId, d.clientId, null, d.tokens, d.at),
+          grant(d.grantId, d.clientId, d.userId ?? null, d.tokens, d.resource, d.at),
+          token(d.grantId, d.clientId, d.userId ?? null, d.tokens, d.at),
         ];
       }
       case 'AccessTokenRevoked':

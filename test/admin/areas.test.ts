@@ -129,6 +129,60 @@ test('create a confidential client: the secret is shown once, hashed in the log,
   assert.equal(await actorOf(server, `oauth-client-${id}`, 'ClientRegistered'), [server.adminEmail]);
 });
 
+test('create a machine client: bound to a new service user (role service, no password) with the ticked scopes; a person cannot be its user', async (context) => {
+  const { admin, server } = context;
+  const csrf = await admin.csrf('/admin/clients');
+  const reply = await admin.post('/admin/clients/machine', {
+    csrf,
+    name: 'Nightly job',
+    service_user: 'nightly-bot@example.com',
+    scope_read: 'on',
+  });
+  assert.is(reply.status, 201);
+  assert.is(reply.headers.get('cache-control'), 'no-store');
+  const id = /id="client-id">([^<]+)</.exec(reply.text)?.[1];
+  const secret = /id="client-secret">([^<]+)</.exec(reply.text)?.[1];
+  assert.ok(id && secret);
+  assert.match(reply.text, /id="service-user">nightly-bot@example.com/);
+  const client = await server.services.oauth.clients.find(id);
+  const bot = await server.services.users.byEmail('nightly-bot@example.com');
+  assert.ok(client && bot);
+  assert.equal(client.grantTypes, ['client_credentials']);
+  assert.is(client.scope, 'mcp:tools:read');
+  assert.is(client.serviceUserId, bot.id);
+  assert.equal(bot.roles, ['service']);
+  assert.is(bot.password_hash, '');
+  assert.equal(await actorOf(server, `oauth-client-${id}`, 'ClientRegistered'), [server.adminEmail]);
+  assert.equal(await actorOf(server, `user-${bot.id}`, 'UserCreated'), [server.adminEmail]);
+  context.client = { id, secret };
+  // The admin's own account (a person) cannot become a machine client's user: 400, nothing written.
+  const before = await server.services.log.headPosition();
+  const person = await admin.post(
+    '/admin/clients/machine',
+    { csrf, name: 'Impostor', service_user: server.adminEmail, scope_read: 'on' },
+    { accept: 'application/json' },
+  );
+  assert.is(person.status, 400);
+  assert.is(JSON.parse(person.text).code, 'not_a_service_user');
+  assert.equal(await server.services.log.headPosition(), before);
+  // A service user has no password to reset and no role to change.
+  const passwd = await admin.post(
+    `/admin/users/${bot.id}/password`,
+    { csrf, password: 'a-password-for-a-bot' },
+    { accept: 'application/json' },
+  );
+  assert.is(passwd.status, 400);
+  assert.is(JSON.parse(passwd.text).code, 'service_user');
+  const promote = await admin.post(
+    `/admin/users/${bot.id}/roles`,
+    { csrf, admin: 'on' },
+    { accept: 'application/json' },
+  );
+  assert.is(promote.status, 400);
+  assert.is(JSON.parse(promote.text).code, 'service_user');
+  assert.equal((await server.services.users.byEmail('nightly-bot@example.com'))?.roles, ['service']);
+});
+
 test('revoke an access token from the tokens page: /mcp refuses it afterwards', async ({ admin, server, client }) => {
   assert.ok(client);
   // Issued by the token service (the client_credentials grant) so this test does not depend on /oauth/token's routing.

@@ -143,8 +143,8 @@ if (!fs.existsSync(chromiumPath)) {
   });
 
   test('revoke a token and see the MCP request with it refused', async ({ page, server }) => {
-    const { client, clientSecret } = await server.services.oauth.createConfidentialClient(
-      { name: 'browser-test' },
+    const { client, clientSecret } = await server.services.oauth.createMachineClient(
+      { name: 'browser-test', userEmail: 'browser-bot@example.com' },
       { type: 'system', id: 'test' },
     );
     assert.ok(clientSecret);

@@ -30,11 +30,11 @@ const cli = (args: string[], env: Record<string, string | undefined> = {}) => {
 };
 
 type Started = { stop(): Promise<number | null>; output(): string; readyMs: number; port: number; pid: number };
-const start = async (): Promise<Started> => {
+const start = async (env: Record<string, string> = {}): Promise<Started> => {
   const port = await freePort();
   const began = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'app', 'main.ts')], {
-    env: { ...baseEnv, PORT: String(port) },
+    env: { ...baseEnv, PORT: String(port), ...env },
     cwd: ROOT,
   });
   let output = '';
@@ -64,10 +64,15 @@ test('first start: banner with MCP URL, admin URL and data dir; generated admin 
   const server = await start();
   process.stdout.write(`    (start-up to ready: ${server.readyMs} ms)\n`);
   const banner = server.output();
-  assert.match(banner, new RegExp(`MCP URL: http://localhost:${server.port}/mcp`));
-  assert.match(banner, new RegExp(`admin: http://localhost:${server.port}/admin`));
-  assert.ok(banner.includes(dataDir), 'the data directory is shown');
-  assert.match(banner, /First admin: admin@localhost\n\s+Password:\s+\S{20,}/);
+  // Plain text for a person, one fact a line, not a JSON log line.
+  assert.match(
+    banner,
+    new RegExp(`\n  MCP URL +http://localhost:${server.port}/mcp +← add this URL to your MCP client\n`),
+  );
+  assert.match(banner, new RegExp(`\n  Admin panel +http://localhost:${server.port}/admin\n`));
+  assert.match(banner, new RegExp(`\n  Data +${dataDir} \\(embedded PostgreSQL\\)\n`));
+  assert.match(banner, /\n  First admin +admin@localhost\n  Password +\S{20,}\n +\(shown once; change it with/);
+  assert.not.match(banner, /Warning:/);
   const ready = await fetch(`http://127.0.0.1:${server.port}/readyz`);
   assert.is(ready.status, 200);
   // The embedded database belongs to this process: the CLI refuses to open it meanwhile.
@@ -90,10 +95,14 @@ test('CLI: users add / list / disable; idempotent re-runs', () => {
   const weak = cli(['users', 'add', 'dave@example.com', '--password', 'short']);
   assert.is(weak.code, 1);
   assert.match(weak.stderr, /at least 8 characters/);
-  assert.match(cli(['projections', 'status']).stdout, /users\s+running/);
-  const unknown = cli(['frobnicate']);
-  assert.is(unknown.code, 1);
-  assert.match(unknown.stdout, /usage: npx remotemcp/);
+  const status = cli(['projections', 'status']);
+  assert.is(status.code, 0, status.stdout);
+  assert.match(
+    status.stdout,
+    /^projection\s+state\s+events handled\s+events behind\s+time behind\s+last moved\s+error\n/,
+  );
+  assert.match(status.stdout, /\nusers\s+caught up\s+\d+\s+0\s+-\s+\d+ (s|min) ago\n/);
+  assert.match(status.stdout, /\nall read models are caught up\n$/, status.stdout);
 });
 
 test('CLI: clients resource-server <id> on|off marks a confidential client; idempotent; public or unknown refused', () => {
@@ -113,9 +122,30 @@ test('CLI: clients resource-server <id> on|off marks a confidential client; idem
   assert.match(unknown.stderr, /no such client/);
 });
 
-test('restart: data survives, the admin is not created again', async () => {
-  const server = await start();
+test('CLI: clients add --user makes a machine client of a new service user, which has no password to set', () => {
+  const added = cli(['clients', 'add', 'Nightly', '--user', 'bot@example.com', '--scope', 'mcp:tools:read']);
+  assert.is(added.code, 0, added.stderr);
+  assert.match(added.stdout, /created service user bot@example.com \(role service, no password, cannot sign in\)/);
+  assert.match(added.stdout, /client_id:\s+[0-9a-f-]{36}\n/);
+  assert.match(added.stdout, /acts for:\s+bot@example.com\s+scope: mcp:tools:read/);
+  const listed = cli(['clients', 'list']);
+  assert.match(listed.stdout, /Nightly\s+admin\s+client_secret_basic\s+active\s+bot@example.com/);
+  const passwd = cli(['users', 'passwd', 'bot@example.com', '--password', 'bot-password-1']);
+  assert.is(passwd.code, 1);
+  assert.match(passwd.stderr, /a service user has no password and cannot sign in/);
+  const person = cli(['clients', 'add', 'Impostor', '--user', 'carol@example.com']);
+  assert.is(person.code, 1);
+  assert.match(person.stderr, /carol@example.com is a person's account, not a service user/);
+});
+
+test('restart: data survives, the admin is not created again; ADMIN_* set then is said to be ignored', async () => {
+  const server = await start({ ADMIN_EMAIL: 'boss@example.com', ADMIN_PASSWORD: 'boss-password-1' });
   assert.not.match(server.output(), /First admin/);
+  assert.match(
+    server.output(),
+    /\n  Warning: ADMIN_EMAIL \(boss@example.com\) is ignored: an admin already exists\.\n/,
+  );
+  assert.match(server.output(), /\n  Warning: ADMIN_PASSWORD is ignored: an admin already exists\./);
   await server.stop();
   assert.match(cli(['users', 'list']).stdout, /carol@example.com\s+Carol\s+user\s+disabled/);
 });
@@ -135,6 +165,21 @@ test('bad configuration: one clear message naming the variable, exit 1', () => {
     assert.match(result.stderr.trim(), new RegExp(`^Invalid configuration: ${variable} `));
     assert.is(result.stderr.trim().split('\n').length, 1);
   }
+});
+
+test('CLI: an unknown command or option says so on stderr and exits 2; help exits 0', () => {
+  const unknown = cli(['frobnicate']);
+  assert.is(unknown.code, 2);
+  assert.is(unknown.stdout, '');
+  assert.match(unknown.stderr, /^remotemcp: unknown command 'frobnicate'\n/);
+  assert.match(unknown.stderr, /usage: npx remotemcp <command>/);
+  const option = cli(['users', 'add', 'x@example.com', '--bogus']);
+  assert.is(option.code, 2);
+  assert.match(option.stderr, /^remotemcp users add: Unknown option '--bogus'/);
+  const help = cli(['help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /usage: npx remotemcp <command>/);
+  assert.is(cli([]).code, 2);
 });
 
 test.run();

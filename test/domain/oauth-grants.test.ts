@@ -238,6 +238,72 @@ test('clients: a confidential client needs a secret hash; deleting twice is a no
   specFor(clientDecider)([]).when({ type: 'DeleteClient', now: t0 }).then([]);
 });
 
+test('clients: client_credentials only for an admin client bound to a service user; never added by an update', () => {
+  const machine = {
+    clientName: 'm',
+    redirectUris: [],
+    grantTypes: ['client_credentials' as const],
+    tokenEndpointAuthMethod: 'client_secret_basic' as const,
+    applicationType: 'web' as const,
+  };
+  const register = { type: 'RegisterClient' as const, clientId: 'c', metadata: machine, secretHash: 's#', now: t0 };
+  specFor(clientDecider)([])
+    .when({ ...register, source: 'dynamic', serviceUserId: 'u1' })
+    .thenFails('invalid_client_metadata');
+  specFor(clientDecider)([])
+    .when({ ...register, source: 'admin' })
+    .thenFails('invalid_client_metadata');
+  specFor(clientDecider)([])
+    .when({ ...register, source: 'admin', serviceUserId: 'u1' })
+    .then([
+      {
+        type: 'ClientRegistered',
+        data: {
+          ...machine,
+          clientId: 'c',
+          source: 'admin',
+          secretHash: 's#',
+          serviceUserId: 'u1',
+          at: t0.toISOString(),
+        },
+      },
+    ]);
+  const web = { ...machine, redirectUris: ['https://a.example/cb'], grantTypes: ['authorization_code' as const] };
+  specFor(clientDecider)([])
+    .when({ ...register, metadata: web, source: 'admin', serviceUserId: 'u1' })
+    .thenFails('invalid_client_metadata');
+  const registered = {
+    type: 'ClientRegistered' as const,
+    data: { ...web, clientId: 'c', source: 'dynamic' as const, secretHash: 's#', at: t0.toISOString() },
+  };
+  specFor(clientDecider)([registered])
+    .when({
+      type: 'UpdateClient',
+      metadata: { ...web, grantTypes: ['authorization_code', 'client_credentials'] },
+      now: t0,
+    })
+    .thenFails('invalid_client_metadata');
+});
+
+test('upgrade: a ClientCredentialsIssued event without a user still loads (its grant has no user)', () => {
+  const old = grantDecider.parse({
+    type: 'ClientCredentialsIssued',
+    data: {
+      grantId,
+      clientId: 'c1',
+      resource: 'https://as.example/mcp',
+      tokens: { ...tokens(1), scopes: ['mcp:tools:read'] },
+      at: t0.toISOString(),
+    },
+  });
+  const state = grantDecider.evolve(grantDecider.initialState(), old);
+  assert.is(state.status, 'active');
+  assert.is(state.status === 'active' ? state.userId : 'x', undefined);
+  given([old])
+    .when({ type: 'RevokeGrant', reason: 'user_disabled', now: t0 })
+    .then([{ type: 'GrantRevoked', data: { grantId, reason: 'user_disabled', at: t0.toISOString() } }]);
+});
+
 test('keys: ensure adds only the first key; rotate retires the active one', () => {
   const key = { kid: 'k1', alg: 'ES256' as const, publicJwk: {}, privateJwk: {} };
   const added = { type: 'SigningKeyAdded' as const, data: { ...key, at: t0.toISOString() } };

@@ -87,6 +87,43 @@ test('change password and roles; same roles change nothing', () => {
   given([created]).when({ type: 'SetRoles', roles: [], now }).thenFails('invalid_roles');
 });
 
+test('a service user: role service alone, no password; it never gets one nor another role', () => {
+  const bot = { type: 'CreateUser' as const, userId, email: 'bot@example.com', name: 'bot', now };
+  const botCreated: UserEvent = {
+    type: 'UserCreated',
+    data: {
+      userId,
+      email: 'bot@example.com',
+      name: 'bot',
+      passwordHash: '',
+      roles: ['service'],
+      createdAt: now.toISOString(),
+    },
+  };
+  given([])
+    .when({ ...bot, passwordHash: '', roles: ['service'] })
+    .then([botCreated]);
+  given([])
+    .when({ ...bot, passwordHash: 'h', roles: ['service'] })
+    .thenFails('invalid_password');
+  given([])
+    .when({ ...bot, passwordHash: '', roles: ['user'] })
+    .thenFails('invalid_password');
+  given([])
+    .when({ ...bot, passwordHash: '', roles: ['service', 'admin'] })
+    .thenFails('invalid_roles');
+  given([botCreated]).when({ type: 'ChangePassword', passwordHash: 'h', now }).thenFails('service_user');
+  given([botCreated])
+    .when({ type: 'SetRoles', roles: ['user'], now })
+    .thenFails('service_user');
+  given([botCreated])
+    .when({ type: 'SetRoles', roles: ['service', 'admin'], now })
+    .thenFails('invalid_roles');
+  given([created])
+    .when({ type: 'SetRoles', roles: ['service'], now })
+    .thenFails('service_user');
+});
+
 test('evolve folds to the latest state', () => {
   const state = [created, { type: 'UserDisabled', data: { userId, at: '' } } as UserEvent].reduce(
     userDecider.evolve,

@@ -228,11 +228,11 @@ test('remembered consent: a second authorization by the same user and client ski
   assert.is(location.searchParams.get('state'), 's2');
 });
 
-test('client_credentials for a confidential client; HTTP Basic with a wrong secret → 401 invalid_client + WWW-Authenticate: Basic', async ({
+test('client_credentials for a machine client (sub = its service user); HTTP Basic with a wrong secret → 401 invalid_client + WWW-Authenticate: Basic', async ({
   server,
 }) => {
-  const created = await server.services.oauth.createConfidentialClient(
-    { name: 'machine' },
+  const created = await server.services.oauth.createMachineClient(
+    { name: 'machine', userEmail: 'flow-bot@example.com' },
     { type: 'system', id: 'test' },
   );
   const ok = await fetch(`${server.base}/oauth/token`, {
@@ -247,7 +247,7 @@ test('client_credentials for a confidential client; HTTP Basic with a wrong secr
   const body = (await ok.json()) as Record<string, unknown>;
   assert.is(body.refresh_token, undefined);
   const info = await server.services.oauth.verifier.verify(String(body.access_token), `${server.base}/mcp`);
-  assert.is(info.subject, created.client.clientId);
+  assert.is(info.subject, created.serviceUser.id);
   const bad = await fetch(`${server.base}/oauth/token`, {
     method: 'POST',
     headers: {

@@ -1,0 +1,26 @@
+// GET /: what this server is, the MCP URL to copy, how to add it to common clients, its health.
+import Router from '@koa/router';
+import type { Services } from '../app/services.ts';
+import { VERSION } from '../app/version.ts';
+import { readiness } from './health.ts';
+
+export const homeRoutes = (services: Services) => {
+  const router = new Router();
+  router.get('/', async (ctx) => {
+    const mcpUrl = `${services.config.publicUrl}/mcp`;
+    const health = await readiness(services);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = ctx.state.render('home', {
+      title: 'Home',
+      version: VERSION,
+      mcpUrl,
+      adminUrl: `${services.config.publicUrl}/admin`,
+      isHttps: services.config.publicUrl.startsWith('https:'),
+      health,
+      vscodeJson: JSON.stringify({ servers: { remotemcp: { type: 'http', url: mcpUrl } } }, null, 2),
+      cursorJson: JSON.stringify({ mcpServers: { remotemcp: { url: mcpUrl } } }, null, 2),
+    });
+  });
+  return router;
+};
