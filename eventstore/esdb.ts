@@ -29,6 +29,7 @@ import {
   DuplicateEventError,
   WrongExpectedVersionError,
   checkAppendMany,
+  checkStorable,
   comparePositions,
   satisfies,
   type AppendResult,
@@ -217,6 +218,8 @@ export class EsdbEventLog implements EventLog {
   ): Promise<AppendResult> {
     const name = toEsdbStreamName(stream);
     if (events.length === 0) throw new Error('append needs at least one event');
+    // EventStoreDB would store these, but the PostgreSQL read models could not project them.
+    checkStorable([{ stream, events }]);
     const expected = options.expectedVersion ?? 'any';
     const callerIds = new Set<string>();
     for (const event of events) {
@@ -243,6 +246,8 @@ export class EsdbEventLog implements EventLog {
    */
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     checkAppendMany(appends);
+    // Before any stream is written: a refusal then fails only the streams named (as on PostgreSQL).
+    checkStorable(appends);
     return Promise.all(appends.map(({ stream, events }) => this.append(stream, events)));
   }
 

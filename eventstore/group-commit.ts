@@ -4,7 +4,11 @@
 // waits for nothing but its own commit; under load one commit carries many callers' events, so the
 // database sees a few statements per millisecond instead of one per message.
 // Only for appends without a version expectation (each stream's events keep their order; see port.ts).
-import type { AppendResult, EventLog, NewEvent } from './port.ts';
+//
+// One caller's bad payload must not fail the others: a commit that fails is tried again stream by stream
+// (only then: the happy path stays one round trip), so only the streams at fault fail their callers.
+import { randomUUID } from 'node:crypto';
+import { UnstorableEventError, type AppendResult, type EventLog, type NewEvent } from './port.ts';
 
 type Waiter = {
   /** How many of the stream's queued events are this caller's or came before them. */
@@ -14,6 +18,7 @@ type Waiter = {
 };
 
 type Queued = { readonly events: NewEvent[]; readonly waiters: Waiter[] };
+type Batch = [string, Queued][];
 
 /** Upper bound of events in one commit (a larger backlog goes out in several). */
 const MAX_EVENTS = 2_000;
@@ -41,7 +46,8 @@ export class GroupCommit {
     return new Promise((resolve, reject) => {
       let queued = this.queue.get(stream);
       if (!queued) this.queue.set(stream, (queued = { events: [], waiters: [] }));
-      queued.events.push(...events);
+      // Ids fixed here, so a commit tried again after an unclear failure cannot write an event twice.
+      for (const event of events) queued.events.push(event.id ? event : { ...event, id: randomUUID() });
       queued.waiters.push({ end: queued.events.length, resolve, reject });
       this.running ??= this.run();
     });
@@ -59,36 +65,55 @@ export class GroupCommit {
     // the priming event's.
     await new Promise((resolve) => setImmediate(resolve));
     try {
-      while (this.queue.size > 0) {
-        const batch = this.take();
-        let results: AppendResult[];
-        try {
-          const quiet = this.quiet;
-          results = await this.log.appendMany(
-            batch.map(([stream, queued]) => ({ stream, events: queued.events })),
-            quiet ? { quiet: () => batch.every(([stream]) => quiet(stream)) } : {},
-          );
-        } catch (error) {
-          for (const [, queued] of batch) for (const waiter of queued.waiters) waiter.reject(error);
-          continue;
-        }
-        this.stats.commits += 1;
-        batch.forEach(([, queued], index) => {
-          const { nextExpectedVersion, position } = results[index]!;
-          const before = nextExpectedVersion - BigInt(queued.events.length);
-          this.stats.events += queued.events.length;
-          for (const waiter of queued.waiters)
-            waiter.resolve({ nextExpectedVersion: before + BigInt(waiter.end), position });
-        });
-      }
+      while (this.queue.size > 0) await this.commit(this.take());
     } finally {
       this.running = undefined;
     }
   }
 
+  /**
+   * One appendMany for the batch. When it fails, a batch of several streams is split: the streams an
+   * UnstorableEventError names fail at once and the rest go out together again; any other failure (a
+   * constraint, a statement the database refuses) sends each stream alone. Either way only the callers
+   * whose own stream fails see an error.
+   */
+  private async commit(batch: Batch): Promise<void> {
+    let results: AppendResult[];
+    try {
+      const quiet = this.quiet;
+      results = await this.log.appendMany(
+        batch.map(([stream, queued]) => ({ stream, events: queued.events })),
+        quiet ? { quiet: () => batch.every(([stream]) => quiet(stream)) } : {},
+      );
+    } catch (error) {
+      if (batch.length === 1) {
+        for (const waiter of batch[0]![1].waiters) waiter.reject(error);
+        return;
+      }
+      const named = error instanceof UnstorableEventError ? new Set(error.streams) : undefined;
+      const faulty = named ? batch.filter(([stream]) => named.has(stream)) : [];
+      if (faulty.length > 0) {
+        for (const [, queued] of faulty) for (const waiter of queued.waiters) waiter.reject(error);
+        const rest = batch.filter(([stream]) => !named!.has(stream));
+        if (rest.length > 0) await this.commit(rest);
+        return;
+      }
+      await Promise.all(batch.map((entry) => this.commit([entry])));
+      return;
+    }
+    this.stats.commits += 1;
+    batch.forEach(([, queued], index) => {
+      const { nextExpectedVersion, position } = results[index]!;
+      const before = nextExpectedVersion - BigInt(queued.events.length);
+      this.stats.events += queued.events.length;
+      for (const waiter of queued.waiters)
+        waiter.resolve({ nextExpectedVersion: before + BigInt(waiter.end), position });
+    });
+  }
+
   /** The oldest queued streams, whole, up to maxEvents (at least one stream). */
-  private take(): [string, Queued][] {
-    const batch: [string, Queued][] = [];
+  private take(): Batch {
+    const batch: Batch = [];
     let events = 0;
     for (const entry of this.queue) {
       if (batch.length > 0 && events + entry[1].events.length > this.maxEvents) break;

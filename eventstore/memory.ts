@@ -5,6 +5,7 @@ import {
   WrongExpectedVersionError,
   comparePositions,
   checkAppendMany,
+  checkStorable,
   satisfies,
   type AppendResult,
   type EventLog,
@@ -42,6 +43,7 @@ export class MemoryEventLog implements EventLog {
 
   private appendNow(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): AppendResult {
     if (events.length === 0) throw new Error('append needs at least one event');
+    checkStorable([{ stream, events }]);
     const existing = this.streams.get(stream);
     const actual = existing && existing.length > 0 ? existing[existing.length - 1]!.revision : undefined;
     if (!satisfies(expected, actual)) throw new WrongExpectedVersionError(stream, expected, actual);
@@ -82,6 +84,8 @@ export class MemoryEventLog implements EventLog {
   /** All or nothing: the ids are checked before anything is stored. */
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     checkAppendMany(appends);
+    // As PostgreSQL: all or nothing, so every stream is checked before any is stored.
+    checkStorable(appends);
     const ids = new Set<string>();
     for (const { events } of appends) {
       for (const event of events) {

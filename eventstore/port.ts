@@ -1,5 +1,6 @@
 // The event log port. Named EventLog because the MCP SDK already has an `EventStore` (its resumability
 // interface); our adapter for that one is mcp/resumption.ts.
+import { findUnstorable, isStorableText, toStorableText } from './storable.ts';
 
 /**
  * Where an event sits in the global order. Two numbers, compared (commit, prepare) lexicographically:
@@ -91,7 +92,11 @@ export type AppendManyOptions = {
 
 export interface EventLog {
   readonly kind: 'memory' | 'postgres' | 'esdb';
-  /** Appends atomically: all events or none (one command = one append). */
+  /**
+   * Appends atomically: all events or none (one command = one append). Every adapter refuses events whose
+   * data or metadata hold text PostgreSQL cannot store (UnstorableEventError, before anything is written):
+   * the read models are PostgreSQL whatever the log, and an event they cannot project would stop them.
+   */
   append(
     stream: string,
     events: readonly NewEvent[],
@@ -135,6 +140,37 @@ export class DuplicateEventError extends Error {
     this.name = 'DuplicateEventError';
   }
 }
+
+/**
+ * An event holds U+0000 or an unpaired surrogate (eventstore/storable.ts): nothing was written. `streams`
+ * names the streams at fault, so a group commit can fail just those callers.
+ */
+export class UnstorableEventError extends Error {
+  constructor(
+    readonly streams: readonly string[],
+    readonly path: string,
+  ) {
+    super(
+      `an event of stream ${streams.join(', ')} holds text that cannot be stored (U+0000 or an unpaired surrogate) at ${path}`,
+    );
+    this.name = 'UnstorableEventError';
+  }
+}
+
+/** Throws UnstorableEventError naming every stream whose events hold unstorable text (data, metadata or type). */
+export const checkStorable = (appends: readonly StreamAppend[]): void => {
+  const streams: string[] = [];
+  let first: string | undefined;
+  for (const { stream, events } of appends) {
+    const path = isStorableText(stream)
+      ? findUnstorable(events.map(({ type, data, metadata }) => ({ type, data, metadata })))
+      : 'the stream name';
+    if (!path) continue;
+    streams.push(toStorableText(stream));
+    first ??= path;
+  }
+  if (first) throw new UnstorableEventError(streams, first);
+};
 
 /** Checks an expectation against the current version (undefined = no stream); shared by adapters that check in memory. */
 export const satisfies = (expected: ExpectedVersion, actual: bigint | undefined): boolean => {

@@ -5,6 +5,7 @@ import { prepared, type Database, type Prepared } from '../db/database.ts';
 import {
   DuplicateEventError,
   checkAppendMany,
+  checkStorable,
   START,
   WrongExpectedVersionError,
   type AppendManyOptions,
@@ -21,6 +22,7 @@ import {
   type SubscribeOptions,
 } from './port.ts';
 import { PollingSubscriptions, Waker } from './polling.ts';
+import { mayHoldUnstorableJson } from './storable.ts';
 
 const NOTIFY_CHANNEL = 'remotemcp_events';
 
@@ -207,6 +209,10 @@ export class PostgresEventLog implements EventLog {
     const count = BigInt(events.length);
     const statement = this.statements.append[typeof expected === 'bigint' ? 'revision' : expected];
     let row: { base: string | null; global_position: string | null; transaction_id: string | null } | undefined;
+    // A command's append is small: walk it. (appendMany, the hot path, scans its JSON text instead.)
+    checkStorable([{ stream, events }]);
+    const data = events.map((event) => JSON.stringify(event.data ?? null));
+    const metadata = events.map((event) => JSON.stringify(event.metadata ?? {}));
     try {
       const result = await this.db.query<{
         base: string | null;
@@ -218,8 +224,8 @@ export class PostgresEventLog implements EventLog {
         String(count),
         events.map((event) => event.id ?? randomUUID()),
         events.map((event) => event.type),
-        events.map((event) => JSON.stringify(event.data ?? null)),
-        events.map((event) => JSON.stringify(event.metadata ?? {})),
+        data,
+        metadata,
         events.map((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
       ]);
       row = result.rows[0];
@@ -254,9 +260,12 @@ export class PostgresEventLog implements EventLog {
       })),
     }));
     type Row = { base: string; global_position: string; transaction_id: string };
+    const json = JSON.stringify(input);
+    // One scan of the text already made for the query; the values are walked only on a suspicious escape.
+    if (mayHoldUnstorableJson(json)) checkStorable(appends);
     let rows: Row[];
     try {
-      const result = await this.db.query<Row>(this.statements.appendMany, [JSON.stringify(input)]);
+      const result = await this.db.query<Row>(this.statements.appendMany, [json]);
       rows = result.rows;
     } catch (error) {
       throw duplicateOr(error);

@@ -3,7 +3,7 @@
 import type Koa from 'koa';
 import { ZodError } from 'zod';
 import { DomainError, TemporarilyUnavailableError } from '../domain/shared.ts';
-import { WrongExpectedVersionError } from '../eventstore/port.ts';
+import { UnstorableEventError, WrongExpectedVersionError } from '../eventstore/port.ts';
 
 export class HttpError extends Error {
   constructor(
@@ -55,6 +55,13 @@ export const toHttpError = (error: unknown): HttpError => {
     );
   if (error instanceof WrongExpectedVersionError)
     return new HttpError(409, 'conflict', 'the resource changed meanwhile; try again');
+  // Input that reached a command with U+0000 or an unpaired surrogate: refused, nothing written.
+  if (error instanceof UnstorableEventError)
+    return new HttpError(
+      400,
+      'invalid_request',
+      'the input holds U+0000 or an unpaired surrogate, which cannot be stored',
+    );
   // Koa's own errors (body parser limits, ctx.throw): keep their status, never their internals.
   const status = (error as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -1,6 +1,7 @@
 // Body parsing at the edge: small limits, only the types an endpoint expects.
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
+import { findUnstorable } from '../eventstore/storable.ts';
 import { HttpError } from './errors.ts';
 
 const formParser = bodyParser({ enableTypes: ['form'], formLimit: '64kb', encoding: 'utf-8' });
@@ -22,10 +23,6 @@ const refuseContentCoding = (ctx: Koa.Context): void => {
     );
 };
 
-/** Text that PostgreSQL can store (text and jsonb refuse U+0000) and that is valid Unicode (no lone surrogate). */
-export const isStorableText = (value: string): boolean =>
-  !/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
-
 /** application/x-www-form-urlencoded → ctx.request.body (strings only; repeated fields keep the first). */
 export const parseForm: Koa.Middleware = async (ctx, next) => {
   refuseContentCoding(ctx);
@@ -45,6 +42,11 @@ export const parseForm: Koa.Middleware = async (ctx, next) => {
       Array.isArray(value) ? String(value[0] ?? '') : String(value ?? ''),
     ]),
   );
+  // No form field may hold U+0000 or an unpaired surrogate: PostgreSQL can neither store nor look up
+  // such text (an email, a code). Refused here, before anything is looked up, checked or written.
+  const unstorable = findUnstorable(ctx.request.body);
+  if (unstorable !== undefined)
+    throw new HttpError(400, 'invalid_request', `${unstorable.slice(2)}: holds U+0000 or an unpaired surrogate`);
   await next();
 };
 

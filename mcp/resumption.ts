@@ -12,11 +12,14 @@
 // written behind: it carries no message, the same queue stores it before anything that follows it, and
 // it is not stored at all when its stream's first message is stored in the same turn (a fast call).
 // A priming id is then known by that message.
+// A message is stored with U+FFFD for any U+0000 or unpaired surrogate it holds (eventstore/storable.ts):
+// the client got the original; a replay after a dropped connection shows the replacement character.
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../app/logger.ts';
 import { McpEventEmitted, messageStream } from '../domain/sessions/index.ts';
 import type { GroupCommit } from '../eventstore/group-commit.ts';
 import type { EventLog, RecordedEvent } from '../eventstore/port.ts';
+import { toStorable } from '../eventstore/storable.ts';
 
 /** The SDK's name for the standalone GET stream of a session. */
 export const STANDALONE_STREAM = '_GET_stream';
@@ -87,7 +90,7 @@ export class McpResumption {
     if (streamId === STANDALONE_STREAM) {
       // Any instance may write here (server-initiated messages), so the log's revision orders it.
       const appended = this.commits.append(stream, [
-        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message } },
+        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message: toStorable(message) } },
       ]);
       this.stored = appended.catch(() => undefined);
       return formatEventId(this.sessionId, streamId, (await appended).nextExpectedVersion);
@@ -136,7 +139,10 @@ export class McpResumption {
   private append(stream: string, streamId: string, seq: bigint, message: JSONRPCMessage): Promise<void> {
     return this.commits
       .append(stream, [
-        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), message } },
+        {
+          type: 'McpEventEmitted',
+          data: { sessionId: this.sessionId, streamId, seq: Number(seq), message: toStorable(message) },
+        },
       ])
       .then(
         () => undefined,

@@ -16,6 +16,7 @@ import {
 import type { ToolCaller } from './tools/index.ts';
 import { McpResumption } from './resumption.ts';
 import { SessionTransport, type SseSink } from './transport.ts';
+import { toStorable } from '../eventstore/storable.ts';
 
 /** Who is calling, resolved from the bearer token (or the fixtures user). */
 export type McpCaller = Omit<ToolCaller, 'sessionId'>;
@@ -101,7 +102,8 @@ export class SessionHosts {
         userId: caller.userId,
         clientId: caller.clientId,
         tokenId: caller.tokenId,
-        initializeParams,
+        // Client-chosen names and capabilities: U+FFFD for what PostgreSQL cannot store (eventstore/storable.ts).
+        initializeParams: toStorable(initializeParams),
         now,
         lifetimeMs: this.lifetimeMs,
       },

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.ts';
 import { comparePositions, START, type EventLog } from '../eventstore/port.ts';
 import { advanceTo, readCheckpoint } from './checkpoints.ts';
 import { applyStatements, ddl, generationTables, statementsFor, type Projection } from './sql.ts';
+import { toStorableText } from '../eventstore/storable.ts';
 
 export type RebuildProgress = {
   projection: string;
@@ -135,7 +136,7 @@ export const rebuildProjection = async (
       } catch (error) {
         await db.query(
           `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, updated_at = now() WHERE name = $1`,
-          [rebuildName, error instanceof Error ? error.message : String(error)],
+          [rebuildName, toStorableText(error instanceof Error ? error.message : String(error))],
         );
         throw error;
       }

@@ -23,6 +23,7 @@ import {
   type Statement,
 } from './sql.ts';
 import { advanceStatement, advanceTo, readCheckpoint, readCheckpoints, type Checkpoint } from './checkpoints.ts';
+import { toStorableText } from '../eventstore/storable.ts';
 
 export type ProjectionStatus = {
   name: string;
@@ -389,7 +390,8 @@ export class ProjectionRunner {
     );
     await this.db.query(
       `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, failed_event_id = $3, updated_at = now() WHERE name = $1`,
-      [projection.name, message, failed?.id ?? null],
+      // (An error message may quote the event's text.)
+      [projection.name, toStorableText(message), failed?.id ?? null],
     );
     this.emitter.emit('progress');
   }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import pg from 'pg';
 import type { Queryable } from '../db/database.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
+import { toStorable } from '../eventstore/storable.ts';
 
 export type Statement = {
   readonly sql: string;
@@ -46,8 +47,11 @@ export const ddl = (projection: Projection, tables: Tables): string[] =>
 // inlined statement means exactly what the parameterized one would.
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { prepareValue(value: unknown): unknown };
 
+// toStorable: a read model stores text from events, and a log written before events were checked (or an
+// EventStoreDB one) may hold U+0000 or an unpaired surrogate; PostgreSQL would refuse the statement, and
+// the projection would stop at that event for good. Such characters become U+FFFD here.
 const literal = (value: unknown): string => {
-  const prepared = prepareValue(value);
+  const prepared = prepareValue(toStorable(value));
   if (prepared === null || prepared === undefined) return 'NULL';
   return pg.escapeLiteral(String(prepared));
 };

@@ -1,33 +1,44 @@
 // The front channel: validating an authorization request (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1), then the
-// user's answer (consent given or denied) becoming an authorization code or an error redirect.
+// user's answer (consent given or denied) becoming an authorization code or an error redirect. Until that
+// answer the request lives in the browser (pending-requests.ts), so anonymous traffic writes no events.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { matchesRegisteredRedirect, type Client } from '../../domain/clients/index.ts';
-import { grantDecider, grantStream, type GrantCommand, type GrantState } from '../../domain/grants/index.ts';
+import { grantDecider, grantStream, type GrantCommand } from '../../domain/grants/index.ts';
 import { DEFAULT_SCOPES, SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import type { CoreServices } from '../services.ts';
-import { handleCommand, loadAggregate } from '../handle.ts';
+import { handleCommand } from '../handle.ts';
 import type { Clients } from './clients.ts';
+import { INTERACTION_TTL_MS, MAX_SEALED_LENGTH, PendingRequestSeal, type PendingRequest } from './pending-requests.ts';
 import { grantToken } from './tokens.ts';
 
-/** How long the login + consent pages may take. */
-const INTERACTION_TTL_MS = 10 * 60_000;
+export type { PendingRequest } from './pending-requests.ts';
 
 /** Errors shown on a page: the redirect URI is not (yet) trusted, so nothing is redirected (RFC 6749 §4.1.2.1). */
 export class AuthorizePageError extends DomainError {}
 
-/** Errors returned to the client at its (validated) redirect URI. */
+/**
+ * Errors returned to the client at its (validated) redirect URI. `automatic` says whether the browser may
+ * be sent there at once; otherwise a page shows the error with a link (RFC 9700 §4.11.2).
+ */
 export class AuthorizeRedirectError extends DomainError {
   constructor(
     code: string,
     message: string,
     readonly redirectUri: string,
     readonly state: string | undefined,
+    readonly automatic: boolean,
   ) {
     super(code, message);
   }
 }
+
+/**
+ * RFC 9700 §4.11.2: redirect automatically only to a redirect URI the server trusts. An admin vetted the
+ * clients it registered; anyone can register (or publish a metadata document for) any other.
+ */
+export const trustsRedirectUris = (client: Client): boolean => client.source === 'admin';
 
 export const mcpResource = (publicUrl: string): string => `${publicUrl}/mcp`;
 
@@ -36,8 +47,6 @@ export const canonicalResource = (publicUrl: string, value: string): string | un
   const expected = mcpResource(publicUrl);
   return value === expected || value === `${expected}/` ? expected : undefined;
 };
-
-export type PendingRequest = Extract<GrantState, { status: 'requested' }>;
 
 const Params = z.object({
   response_type: z.string().optional(),
@@ -51,24 +60,37 @@ const Params = z.object({
   nonce: z.string().max(500).optional(),
   request: z.string().optional(),
   request_uri: z.string().optional(),
+  prompt: z.string().max(100).optional(),
 });
 
 export class Authorizations {
+  private sealerOnce: PendingRequestSeal | undefined;
+
   constructor(
     private readonly core: CoreServices,
     private readonly clients: Clients,
   ) {}
 
+  /** Made on first use: commands that run without the server secret (events import) never need it. */
+  private get sealer(): PendingRequestSeal {
+    this.sealerOnce ??= new PendingRequestSeal(this.core.secret);
+    return this.sealerOnce;
+  }
+
   private run(grantId: string, command: GrantCommand, actor: Actor) {
     return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor });
   }
 
-  /** Validates the query of /oauth/authorize and records the request (AuthorizationRequested). */
+  /**
+   * Validates the query of /oauth/authorize. Writes nothing: the request waits in the browser's cookie and
+   * is recorded with the user's answer (approve / deny). `signal`: the HTTP request, so a metadata
+   * document fetch for it stops when the browser goes away.
+   */
   async begin(
     query: Record<string, unknown>,
     now = new Date(),
     options: { signal?: AbortSignal | undefined } = {},
-  ): Promise<{ grantId: string; client: Client }> {
+  ): Promise<{ request: PendingRequest; client: Client }> {
     const params = Params.safeParse(query);
     if (!params.success) throw new AuthorizePageError('invalid_request', 'the authorization request is malformed');
     const p = params.data;
@@ -86,8 +108,10 @@ export class Authorizations {
     if (!redirectUri) throw new AuthorizePageError('invalid_request', 'redirect_uri is missing');
     if (!matchesRegisteredRedirect(redirectUri, client.redirectUris))
       throw new AuthorizePageError('invalid_request', 'redirect_uri is not registered for this client');
-    // From here on errors go back to the client (RFC 6749 §4.1.2.1).
-    const fail = (code: string, message: string) => new AuthorizeRedirectError(code, message, redirectUri, p.state);
+    // From here on errors go back to the client (RFC 6749 §4.1.2.1), automatically only to a vetted one.
+    const trusted = trustsRedirectUris(client);
+    const fail = (code: string, message: string, automatic = trusted) =>
+      new AuthorizeRedirectError(code, message, redirectUri, p.state, automatic);
     if (p.request || p.request_uri)
       throw fail(
         p.request ? 'request_not_supported' : 'request_uri_not_supported',
@@ -96,10 +120,11 @@ export class Authorizations {
     if (p.response_type !== 'code') throw fail('unsupported_response_type', 'only response_type=code is supported');
     if (!client.grantTypes.includes('authorization_code'))
       throw fail('unauthorized_client', 'this client may not use the authorization code grant');
-    // OAuth 2.1 §4.1.1 / RFC 9700 §2.1.1: PKCE is required, and only S256.
-    if (!p.code_challenge) throw fail('invalid_request', 'code_challenge is required (PKCE)');
+    // OAuth 2.1 §4.1.1 / RFC 9700 §2.1.1: PKCE is required, and only S256. These two go back to every
+    // client: a client must learn that it has to send PKCE.
+    if (!p.code_challenge) throw fail('invalid_request', 'code_challenge is required (PKCE)', true);
     if ((p.code_challenge_method ?? 'plain') !== 'S256')
-      throw fail('invalid_request', 'code_challenge_method must be S256');
+      throw fail('invalid_request', 'code_challenge_method must be S256', true);
     if (!/^[A-Za-z0-9_-]{43}$/.test(p.code_challenge))
       throw fail('invalid_request', 'code_challenge must be a base64url SHA-256 hash');
     const requested = (p.scope ?? '').split(' ').filter(Boolean);
@@ -114,46 +139,43 @@ export class Authorizations {
         ? mcpResource(this.core.config.publicUrl)
         : canonicalResource(this.core.config.publicUrl, resources[0]);
     if (!resource) throw fail('invalid_target', 'unknown resource');
-    const grantId = randomUUID();
-    await this.run(
-      grantId,
-      {
-        type: 'RequestAuthorization',
-        grantId,
-        clientId: client.clientId,
-        redirectUri,
-        scopes,
-        resource,
-        codeChallenge: p.code_challenge,
-        ...(p.state !== undefined ? { state: p.state } : {}),
-        ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
-        expiresAt: new Date(now.getTime() + INTERACTION_TTL_MS),
-        now,
-      },
-      { type: 'client', id: client.clientId },
-    );
-    return { grantId, client };
+    // OIDC Core §3.1.2.1: `none` with any other value is an error.
+    const prompts = new Set((p.prompt ?? '').split(' ').filter(Boolean));
+    if (prompts.has('none') && prompts.size > 1)
+      throw fail('invalid_request', 'prompt=none cannot be combined with other values');
+    const request: PendingRequest = {
+      grantId: randomUUID(),
+      clientId: client.clientId,
+      redirectUri,
+      scopes,
+      resource,
+      codeChallenge: p.code_challenge,
+      ...(p.state !== undefined ? { state: p.state } : {}),
+      ...(p.nonce !== undefined ? { nonce: p.nonce } : {}),
+      requestedAt: now,
+      expiresAt: new Date(now.getTime() + INTERACTION_TTL_MS),
+      forceConsent: prompts.has('consent'),
+    };
+    return { request, client };
   }
 
-  /** The pending request behind the login and consent pages; expired or answered ones are refused. */
-  async pending(grantId: string, now = new Date()): Promise<PendingRequest> {
-    if (!/^[0-9a-f-]{36}$/.test(grantId))
-      throw new DomainError('request_expired', 'unknown sign-in request; start again from the application');
-    const { state } = await loadAggregate(this.core.log, grantStream(grantId), grantDecider);
-    if (state.status !== 'requested' || state.expiresAt <= now.toISOString())
-      throw new DomainError(
-        'request_expired',
-        'this sign-in request has expired or was already answered; start again from the application',
+  /** The sealed cookie value for `request`; a request too large for a cookie is refused like any other error. */
+  async seal(request: PendingRequest, client: Client): Promise<string> {
+    const sealed = await this.sealer.seal(request);
+    if (sealed.length > MAX_SEALED_LENGTH)
+      throw new AuthorizeRedirectError(
+        'invalid_request',
+        'the authorization request is too large (state, nonce or redirect_uri)',
+        request.redirectUri,
+        request.state,
+        trustsRedirectUris(client),
       );
-    return state;
+    return sealed;
   }
 
-  async loginFailed(grantId: string, email: string, now = new Date()): Promise<void> {
-    await this.run(
-      grantId,
-      { type: 'RecordLoginFailure', email: email.slice(0, 320), now },
-      { type: 'system', id: 'oauth-login' },
-    );
+  /** The request sealed in a cookie value, or undefined when it is not intact, expired, or another one. */
+  unseal(value: string, grantId: string, now = new Date()): Promise<PendingRequest | undefined> {
+    return this.sealer.open(value, grantId, now);
   }
 
   /** Remembered consent: the user already approved every one of these scopes for this client. */
@@ -167,19 +189,20 @@ export class Authorizations {
     return !!row && scopes.every((scope) => row.scopes.includes(scope));
   }
 
-  /** ConsentGiven + AuthorizationCodeIssued in one append; returns where to send the browser. */
+  /** AuthorizationRequested + ConsentGiven + AuthorizationCodeIssued in one append; returns where to send the browser. */
   async approve(
-    grantId: string,
+    request: PendingRequest,
     userId: string,
     authTime: Date,
     remembered: boolean,
     now = new Date(),
   ): Promise<string> {
-    const code = grantToken(grantId);
+    const code = grantToken(request.grantId);
     const result = await this.run(
-      grantId,
+      request.grantId,
       {
         type: 'Approve',
+        request,
         userId,
         authTime,
         codeHash: code.hash,
@@ -195,8 +218,13 @@ export class Authorizations {
     return this.redirect(state.redirectUri, { code: code.token, state: state.state });
   }
 
-  async deny(grantId: string, userId: string, now = new Date()): Promise<string> {
-    const result = await this.run(grantId, { type: 'Deny', userId, now }, { type: 'user', id: userId });
+  /** AuthorizationRequested + ConsentDenied in one append; the error goes back to the client (RFC 6749 §4.1.2.1). */
+  async deny(request: PendingRequest, userId: string, now = new Date()): Promise<string> {
+    const result = await this.run(
+      request.grantId,
+      { type: 'Deny', request, userId, now },
+      { type: 'user', id: userId },
+    );
     const state = result.state;
     if (state.status !== 'denied') throw new Error(`unexpected grant state ${state.status}`);
     return this.redirect(state.redirectUri, {

@@ -13,6 +13,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { DomainError, TemporarilyUnavailableError } from '../../domain/shared.ts';
 import { validateClientMetadata, type Client } from '../../domain/clients/index.ts';
+import { findUnstorable } from '../../eventstore/storable.ts';
 
 const MAX_BYTES = 5 * 1024; // the draft's recommended ceiling
 const DEADLINE_MS = 5_000;
@@ -186,6 +187,13 @@ export class MetadataDocuments {
         `the client metadata document is invalid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
       );
     const doc = parsed.data;
+    // Its text is shown at consent and kept in events: U+0000 and unpaired surrogates cannot be stored.
+    const unstorable = findUnstorable(doc);
+    if (unstorable !== undefined)
+      throw new DomainError(
+        'invalid_client',
+        `the client metadata document is invalid: ${unstorable.slice(2)} holds U+0000 or an unpaired surrogate`,
+      );
     if (doc.client_id !== clientId)
       throw new DomainError('invalid_client', 'the client metadata document names a different client_id');
     const grantTypes = doc.grant_types ?? ['authorization_code', 'refresh_token'];

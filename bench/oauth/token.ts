@@ -81,14 +81,14 @@ try {
   const prepare = async () => {
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const { grantId } = await oauth.authorizations.begin({
+    const { request } = await oauth.authorizations.begin({
       response_type: 'code',
       client_id: client.clientId,
       redirect_uri: REDIRECT,
       code_challenge: challenge,
       code_challenge_method: 'S256',
     });
-    const location = new URL(await oauth.authorizations.approve(grantId, admin.id, new Date(), false));
+    const location = new URL(await oauth.authorizations.approve(request, admin.id, new Date(), false));
     return { code: location.searchParams.get('code')!, verifier };
   };
   const WARMUP = Math.min(200, REQUESTS);

@@ -1,6 +1,6 @@
 import { DomainError, assertNever } from '../shared.ts';
 import type { GrantEvent, IssuedTokens } from './events.ts';
-import type { GrantCommand, GrantState, NewTokens } from './state.ts';
+import type { GrantCommand, GrantState, NewTokens, PendingAuthorization } from './state.ts';
 
 // Error codes are the RFC 6749 §5.2 ones, so the token endpoint can pass them through.
 const invalidGrant = (message: string) => new DomainError('invalid_grant', message);
@@ -13,31 +13,51 @@ const checkResource = (requested: string | undefined, granted: string): void => 
     throw new DomainError('invalid_target', 'the resource does not match the authorization');
 };
 
+type Requested = Extract<GrantEvent, { type: 'AuthorizationRequested' }>;
+
+/**
+ * The request is recorded only together with the user's answer, in one append: nothing permanent for a
+ * visit that goes nowhere. A stream that exists already means the request was answered (single use).
+ */
+const requestedWithAnswer = (request: PendingAuthorization, state: GrantState, at: string): Requested => {
+  if (state.status !== 'absent')
+    throw new DomainError(
+      'request_expired',
+      'this sign-in request was already answered; start again from the application',
+    );
+  if (request.expiresAt.toISOString() <= at)
+    throw new DomainError('request_expired', 'this sign-in request has expired; start again from the application');
+  return {
+    type: 'AuthorizationRequested',
+    data: {
+      grantId: request.grantId,
+      clientId: request.clientId,
+      redirectUri: request.redirectUri,
+      scopes: [...request.scopes],
+      resource: request.resource,
+      codeChallenge: request.codeChallenge,
+      ...(request.state !== undefined ? { state: request.state } : {}),
+      ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+      expiresAt: request.expiresAt.toISOString(),
+      at: request.requestedAt.toISOString(),
+    },
+  };
+};
+
 export const decideGrant = (command: GrantCommand, state: GrantState): GrantEvent[] => {
   const at = command.now.toISOString();
   switch (command.type) {
-    case 'RequestAuthorization': {
-      if (state.status !== 'absent') throw new DomainError('grant_exists', 'this authorization request already exists');
-      const { type: _t, now: _n, expiresAt, ...request } = command;
-      return [{ type: 'AuthorizationRequested', data: { ...request, expiresAt: expiresAt.toISOString(), at } }];
-    }
-    case 'RecordLoginFailure':
-      if (state.status === 'absent') throw new DomainError('grant_not_found', 'no such authorization request');
-      return [{ type: 'LoginFailed', data: { grantId: state.grantId, email: command.email, at } }];
     case 'Approve': {
-      if (state.status !== 'requested' || state.expiresAt <= at)
-        throw new DomainError(
-          'request_expired',
-          'this sign-in request has expired or was already answered; start again from the application',
-        );
+      const requested = requestedWithAnswer(command.request, state, at);
       return [
+        requested,
         {
           type: 'ConsentGiven',
           data: {
-            grantId: state.grantId,
+            grantId: requested.data.grantId,
             userId: command.userId,
-            clientId: state.clientId,
-            scopes: state.scopes,
+            clientId: requested.data.clientId,
+            scopes: requested.data.scopes,
             remembered: command.remembered,
             at,
           },
@@ -45,7 +65,7 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
         {
           type: 'AuthorizationCodeIssued',
           data: {
-            grantId: state.grantId,
+            grantId: requested.data.grantId,
             userId: command.userId,
             codeHash: command.codeHash,
             expiresAt: command.codeExpiresAt.toISOString(),
@@ -55,13 +75,13 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
         },
       ];
     }
-    case 'Deny':
-      if (state.status !== 'requested')
-        throw new DomainError(
-          'request_expired',
-          'this sign-in request was already answered; start again from the application',
-        );
-      return [{ type: 'ConsentDenied', data: { grantId: state.grantId, userId: command.userId, at } }];
+    case 'Deny': {
+      const requested = requestedWithAnswer(command.request, state, at);
+      return [
+        requested,
+        { type: 'ConsentDenied', data: { grantId: requested.data.grantId, userId: command.userId, at } },
+      ];
+    }
     case 'RedeemCode': {
       // RFC 9700 §4.5 / OAuth 2.1 §4.1.3: a code presented again revokes what it produced. The caller
       // sees invalid_grant whenever no AuthorizationCodeRedeemed comes back.

@@ -30,6 +30,7 @@ export const GrantEvent = z.discriminatedUnion('type', [
     type: z.literal('AuthorizationRequested'),
     data: AuthorizationRequest.extend({ grantId, expiresAt: z.string(), at }),
   }),
+  // Written by earlier versions only (failed sign-ins now belong to the login throttle); kept so old logs load.
   z.object({ type: z.literal('LoginFailed'), data: z.object({ grantId, email: z.string(), at }) }),
   z.object({
     type: z.literal('ConsentGiven'),

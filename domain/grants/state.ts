@@ -5,6 +5,16 @@ export type RefreshEntry = { readonly hash: string; readonly expiresAt: string; 
 
 type Requested = AuthorizationRequest & { readonly grantId: string; readonly expiresAt: string };
 
+/**
+ * A request that waited (in the browser, not in the log) for the user's answer: it becomes the stream's
+ * first event only together with that answer, so an anonymous visit writes nothing.
+ */
+export type PendingAuthorization = AuthorizationRequest & {
+  readonly grantId: string;
+  readonly requestedAt: Date;
+  readonly expiresAt: Date;
+};
+
 export type GrantState =
   | { readonly status: 'absent' }
   | ({ readonly status: 'requested' } & Requested)
@@ -30,10 +40,9 @@ export type GrantState =
 export type NewTokens = Omit<IssuedTokens, 'scopes'>;
 
 export type GrantCommand =
-  | ({ type: 'RequestAuthorization'; grantId: string; expiresAt: Date; now: Date } & AuthorizationRequest)
-  | { type: 'RecordLoginFailure'; email: string; now: Date }
   | {
       type: 'Approve';
+      request: PendingAuthorization;
       userId: string;
       authTime: Date;
       codeHash: string;
@@ -41,7 +50,7 @@ export type GrantCommand =
       remembered: boolean;
       now: Date;
     }
-  | { type: 'Deny'; userId: string; now: Date }
+  | { type: 'Deny'; request: PendingAuthorization; userId: string; now: Date }
   | {
       type: 'RedeemCode';
       codeHash: string;

@@ -1,11 +1,19 @@
-// GET /oauth/authorize (OAuth 2.1 §4.1.1): validate, record the request, then send the browser to the
-// login page, the consent page, or (signed in + remembered consent) straight back with a code.
+// GET /oauth/authorize (OAuth 2.1 §4.1.1): validate, keep the request in this browser's cookie, then send
+// the browser to the login page, the consent page, or (signed in + remembered consent) straight back with
+// a code. Nothing is written to the log until a known user answers.
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
-import { AuthorizePageError, AuthorizeRedirectError } from '../../app/oauth/authorizations.ts';
+import {
+  AuthorizePageError,
+  AuthorizeRedirectError,
+  trustsRedirectUris,
+  type PendingRequest,
+} from '../../app/oauth/authorizations.ts';
+import type { Client } from '../../domain/clients/index.ts';
 import { HttpError } from '../errors.ts';
 import { formBody } from '../forms.ts';
 import { requestSignal } from '../abort.ts';
+import { clearPending, savePending } from './pending-cookie.ts';
 
 export const interactionUrl = (services: Services, page: 'login' | 'consent', grantId: string) =>
   `${services.config.publicUrl}/oauth/${page}?request=${encodeURIComponent(grantId)}`;
@@ -16,58 +24,93 @@ export const seeOther = (ctx: Koa.Context, location: string) => {
   ctx.status = 303;
 };
 
-/** Where a request goes once we know who is signed in (or not). */
-export const continueInteraction = async (
+/**
+ * An error for the client at its redirect URI: a 303 when the redirect URI is trusted, else a page that
+ * names the error and offers the way back (RFC 9700 §4.11.2: no automatic redirect to an unvetted URI).
+ */
+const answerRedirectError = (ctx: Koa.Context, services: Services, error: AuthorizeRedirectError) => {
+  const location = services.oauth.authorizations.redirect(error.redirectUri, {
+    error: error.code,
+    error_description: error.message,
+    state: error.state,
+  });
+  if (error.automatic) return seeOther(ctx, location);
+  ctx.status = 400;
+  ctx.type = 'html';
+  ctx.body = ctx.state.render('oauth/error', {
+    title: 'The application sent a request that cannot be completed',
+    code: error.code,
+    detail: error.message,
+    returnHost: new URL(error.redirectUri).host,
+    returnHref: location,
+  });
+};
+
+/** After a successful sign-in in this flow: remembered consent answers at once, otherwise the consent page. */
+export const continueAfterSignIn = async (
   ctx: Koa.Context,
   services: Services,
-  grantId: string,
-  options: { prompt?: string; justSignedIn?: { userId: string; at: Date } } = {},
+  request: PendingRequest,
+  signedIn: { userId: string; at: Date },
 ): Promise<string> => {
   const { authorizations } = services.oauth;
-  const prompts = new Set((options.prompt ?? '').split(' ').filter(Boolean));
-  const userId = options.justSignedIn?.userId ?? (await services.browserSessions.current(ctx, 'oauth'))?.userId;
-  const pending = await authorizations.pending(grantId);
-  // OIDC Core §3.1.2.1 prompt=none: no page may be shown; answer with an error instead.
-  if (!userId || (prompts.has('login') && !options.justSignedIn)) {
-    if (prompts.has('none'))
-      return authorizations.redirect(pending.redirectUri, { error: 'login_required', state: pending.state });
-    return interactionUrl(services, 'login', grantId);
+  if (!request.forceConsent && (await authorizations.hasConsent(signedIn.userId, request.clientId, request.scopes))) {
+    clearPending(ctx, services, request.grantId);
+    return authorizations.approve(request, signedIn.userId, signedIn.at, true);
   }
-  if (!prompts.has('consent') && (await authorizations.hasConsent(userId, pending.clientId, pending.scopes))) {
-    // auth_time: the sign-in of this flow, or (an existing session) the approval time, an upper bound.
-    return authorizations.approve(grantId, userId, options.justSignedIn?.at ?? new Date(), true);
+  return interactionUrl(services, 'consent', request.grantId);
+};
+
+/** Where a validated request goes, given who is signed in in this browser (OIDC Core §3.1.2.1 `prompt`). */
+const route = async (
+  ctx: Koa.Context,
+  services: Services,
+  request: PendingRequest,
+  client: Client,
+  prompts: Set<string>,
+) => {
+  const { authorizations } = services.oauth;
+  const session = prompts.has('login') ? undefined : await services.browserSessions.current(ctx, 'oauth');
+  if (
+    session &&
+    !request.forceConsent &&
+    (await authorizations.hasConsent(session.userId, client.clientId, request.scopes))
+  ) {
+    // auth_time: the existing session's sign-in is not known here; the approval time is an upper bound.
+    return seeOther(ctx, await authorizations.approve(request, session.userId, new Date(), true));
   }
-  if (prompts.has('none'))
-    return authorizations.redirect(pending.redirectUri, { error: 'consent_required', state: pending.state });
-  return interactionUrl(services, 'consent', grantId);
+  // prompt=none: no page may be shown, so the answer is an error (login_required / consent_required).
+  if (prompts.has('none')) {
+    const [code, message] = session
+      ? ['consent_required', 'the user has not approved this application yet']
+      : ['login_required', 'nobody is signed in'];
+    return answerRedirectError(
+      ctx,
+      services,
+      new AuthorizeRedirectError(code, message, request.redirectUri, request.state, trustsRedirectUris(client)),
+    );
+  }
+  await savePending(ctx, services, request, client);
+  seeOther(ctx, interactionUrl(services, session ? 'consent' : 'login', request.grantId));
 };
 
 export const authorize =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const { authorizations } = services.oauth;
     // OIDC Core §3.1.2.1: GET and POST (form-encoded) are both accepted.
     const params: Record<string, unknown> = ctx.method === 'POST' ? formBody(ctx) : ctx.query;
-    let grantId: string;
     try {
       // The request's signal: a metadata document fetch for it stops when the browser goes away.
-      ({ grantId } = await authorizations.begin(params, new Date(), { signal: requestSignal(ctx) }));
+      const { request, client } = await services.oauth.authorizations.begin(params, new Date(), {
+        signal: requestSignal(ctx),
+      });
+      const prompts = new Set(typeof params.prompt === 'string' ? params.prompt.split(' ').filter(Boolean) : []);
+      await route(ctx, services, request, client, prompts);
     } catch (error) {
       // RFC 6749 §4.1.2.1: without a valid client and redirect URI, show the error; never redirect.
       if (error instanceof AuthorizePageError) throw new HttpError(400, error.code, error.message);
-      if (error instanceof AuthorizeRedirectError) {
-        return seeOther(
-          ctx,
-          authorizations.redirect(error.redirectUri, {
-            error: error.code,
-            error_description: error.message,
-            state: error.state,
-          }),
-        );
-      }
+      if (error instanceof AuthorizeRedirectError) return answerRedirectError(ctx, services, error);
       throw error;
     }
-    const prompt = typeof params.prompt === 'string' ? params.prompt : undefined;
-    seeOther(ctx, await continueInteraction(ctx, services, grantId, prompt ? { prompt } : {}));
   };

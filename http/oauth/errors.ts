@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import { ZodError } from 'zod';
 import { DomainError, TemporarilyUnavailableError } from '../../domain/shared.ts';
 import { HttpError, toHttpError } from '../errors.ts';
+import { UnstorableEventError } from '../../eventstore/port.ts';
 
 const STATUS: Record<string, number> = {
   invalid_client: 401,
@@ -33,6 +34,9 @@ const toOAuthError = (raw: unknown): OAuthError | undefined => {
     return new OAuthError(503, 'temporarily_unavailable', raw.message, {
       'Retry-After': String(raw.retryAfterSeconds),
     });
+  // Input with U+0000 or an unpaired surrogate reached a command: refused, nothing written.
+  if (raw instanceof UnstorableEventError)
+    return new OAuthError(400, 'invalid_request', 'the request holds U+0000 or an unpaired surrogate');
   if (raw instanceof ZodError) {
     const issue = raw.issues[0];
     return new OAuthError(

@@ -6,7 +6,8 @@ import type { PendingRequest } from '../../app/oauth/authorizations.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { csrfToken } from '../csrf.ts';
 import { formBody } from '../forms.ts';
-import { continueInteraction, interactionUrl, seeOther } from './authorize.ts';
+import { continueAfterSignIn, interactionUrl, seeOther } from './authorize.ts';
+import { clearPending, loadPending } from './pending-cookie.ts';
 import type { OAuthRateLimits } from './rate-limits.ts';
 
 const SCOPE_TEXT: Record<string, string> = {
@@ -62,20 +63,20 @@ const renderLogin = async (
 export const showLogin =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
-    await renderLogin(ctx, services, await services.oauth.authorizations.pending(requestId(ctx)));
+    await renderLogin(ctx, services, await loadPending(ctx, services, requestId(ctx)));
   };
 
 export const submitLogin =
   (services: Services, limits: OAuthRateLimits): Koa.Middleware =>
   async (ctx) => {
-    const { authorizations } = services.oauth;
-    const pending = await authorizations.pending(requestId(ctx));
+    const pending = await loadPending(ctx, services, requestId(ctx));
     const { email = '', password = '' } = formBody(ctx);
     await limits.checkLogin(email, ctx.ip);
     const user = email && password ? await services.users.authenticate(email, password) : undefined;
     if (!user) {
+      // The one call for "a sign-in failed": the login throttle keeps its own bounded record; nothing goes
+      // into a grant stream for an anonymous request.
       await limits.loginFailed(email, ctx.ip);
-      await authorizations.loginFailed(pending.grantId, email);
       ctx.status = 401;
       await renderLogin(ctx, services, pending, { error: 'Wrong email or password.', email });
       ctx.status = 401;
@@ -83,16 +84,13 @@ export const submitLogin =
     }
     await limits.loginSucceeded(email);
     await services.browserSessions.start(ctx, user.id, 'oauth');
-    seeOther(
-      ctx,
-      await continueInteraction(ctx, services, pending.grantId, { justSignedIn: { userId: user.id, at: new Date() } }),
-    );
+    seeOther(ctx, await continueAfterSignIn(ctx, services, pending, { userId: user.id, at: new Date() }));
   };
 
 export const showConsent =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
-    const pending = await services.oauth.authorizations.pending(requestId(ctx));
+    const pending = await loadPending(ctx, services, requestId(ctx));
     const session = await services.browserSessions.current(ctx, 'oauth');
     if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
     const user = await services.users.byId(session.userId);
@@ -111,12 +109,16 @@ export const submitConsent =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
     const { authorizations } = services.oauth;
-    const pending = await authorizations.pending(requestId(ctx));
+    const pending = await loadPending(ctx, services, requestId(ctx));
     const session = await services.browserSessions.current(ctx, 'oauth');
     if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
     const decision = formBody(ctx).decision;
-    if (decision === 'approve')
-      return seeOther(ctx, await authorizations.approve(pending.grantId, session.userId, new Date(), false));
-    if (decision === 'deny') return seeOther(ctx, await authorizations.deny(pending.grantId, session.userId));
-    throw new DomainError('invalid_request', 'decision must be approve or deny');
+    if (decision !== 'approve' && decision !== 'deny')
+      throw new DomainError('invalid_request', 'decision must be approve or deny');
+    const location =
+      decision === 'approve'
+        ? await authorizations.approve(pending, session.userId, new Date(), false)
+        : await authorizations.deny(pending, session.userId);
+    clearPending(ctx, services, pending.grantId);
+    seeOther(ctx, location);
   };

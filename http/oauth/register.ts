@@ -6,19 +6,17 @@ import type { Services } from '../../app/services.ts';
 import type { Client, ClientMetadata } from '../../domain/clients/index.ts';
 import { SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError } from '../../domain/shared.ts';
-import { isStorableText } from '../forms.ts';
+import { findUnstorable } from '../../eventstore/storable.ts';
 import { OAuthError } from './errors.ts';
 
-// Stored in the event log (jsonb): no NUL, no lone surrogate.
-const text = () => z.string().refine(isStorableText, 'must not contain NUL or unpaired surrogate characters');
-
-const webUrl = text()
+const webUrl = z
+  .string()
   .max(2_000)
   .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
 
 const Registration = z.object({
-  redirect_uris: z.array(text().max(2_000)).max(20).default([]),
-  client_name: text().trim().min(1).max(200).optional(),
+  redirect_uris: z.array(z.string().max(2_000)).max(20).default([]),
+  client_name: z.string().trim().min(1).max(200).optional(),
   // RFC 7591 §2 defaults to client_secret_basic; MCP clients send `none`.
   token_endpoint_auth_method: z
     .enum(['none', 'client_secret_basic', 'client_secret_post'])
@@ -30,7 +28,7 @@ const Registration = z.object({
     .default(['authorization_code', 'refresh_token']),
   response_types: z.array(z.literal('code')).default(['code']),
   application_type: z.enum(['web', 'native']).default('web'),
-  scope: text().max(1_000).optional(),
+  scope: z.string().max(1_000).optional(),
   client_uri: webUrl.optional(),
   logo_uri: webUrl.optional(),
 });
@@ -49,6 +47,14 @@ export const parseRegistration = (body: unknown): ClientMetadata => {
     );
   }
   const r = parsed.data;
+  // Stored as given and shown to users, so refused rather than altered (PostgreSQL cannot store these).
+  const unstorable = findUnstorable(r);
+  if (unstorable !== undefined)
+    throw new OAuthError(
+      400,
+      unstorable.startsWith('$.redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata',
+      `${unstorable.slice(2)}: holds U+0000 or an unpaired surrogate`,
+    );
   const scopes = (r.scope ?? '').split(' ').filter(Boolean);
   const unknown = scopes.filter((scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope));
   if (unknown.length) throw invalidMetadata(`unknown scope: ${unknown.join(' ')}`);

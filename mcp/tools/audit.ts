@@ -1,7 +1,10 @@
 // The audit trail of tool calls: one ToolCalled event per call (who, which tool, what, how long, outcome).
 // Arguments are summarized: secrets redacted, file contents and long strings reduced to their length.
+// The summary is storable whatever the arguments hold: U+0000 and unpaired surrogates (which PostgreSQL
+// refuses) become U+FFFD, in values and keys, so no argument can keep a call out of the audit trail.
 import { toolAuditStream, type ToolCalled } from '../../domain/tools/index.ts';
 import type { GroupCommit } from '../../eventstore/group-commit.ts';
+import { toStorable } from '../../eventstore/storable.ts';
 
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie/i;
 /** Payload fields: their size matters for the audit, their text is the user's business. */
@@ -28,13 +31,14 @@ const summarize = (value: unknown, key: string, depth: number): unknown => {
 
 export const summarizeArguments = (args: unknown): Record<string, unknown> => {
   if (!args || typeof args !== 'object' || Array.isArray(args)) return {};
-  return summarize(args, '', 0) as Record<string, unknown>;
+  return toStorable(summarize(args, '', 0) as Record<string, unknown>);
 };
 
 /** Through the instance's group commit: one round trip shared with other calls (and with the call's response). */
 export const recordToolCall = async (commits: Pick<GroupCommit, 'append'>, data: ToolCalled['data']): Promise<void> => {
   // Retention (MCP resumption) trims only session streams; `audit-*` streams are kept for good.
+  // (toStorable again: the error message may quote the caller's input.)
   await commits.append(toolAuditStream(data.userId), [
-    { type: 'ToolCalled', data, metadata: { actor: { type: 'user', id: data.userId } } },
+    { type: 'ToolCalled', data: toStorable(data), metadata: { actor: { type: 'user', id: data.userId } } },
   ]);
 };

@@ -2,6 +2,7 @@
 // validation, structuredContent and the text rendering all come from this one declaration.
 import { z } from 'zod';
 import type { ContentBlock, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { findUnstorable } from '../../eventstore/storable.ts';
 import type { ToolCaller } from './index.ts';
 
 /** A refusal or failure the caller should read: comes back as an `isError` result "code: message". */
@@ -87,5 +88,23 @@ export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(spec: T
       structured: checked as Record<string, unknown>,
       content: spec.render ? spec.render(checked) : renderJson(checked),
     };
+  },
+});
+
+/**
+ * For tools that store their arguments' text as given (memory): arguments holding U+0000 or an unpaired
+ * surrogate, which PostgreSQL cannot store, are refused before the tool runs. Refused, not replaced with
+ * U+FFFD: a note must come back exactly as it was stored.
+ */
+export const refusingUnstorableText = (tool: Tool): Tool => ({
+  ...tool,
+  call: (args, context) => {
+    const path = findUnstorable(args);
+    if (path !== undefined)
+      throw new ToolError(
+        'invalid_arguments',
+        `${path === '$' ? 'arguments' : path.slice(2)}: holds U+0000 or an unpaired surrogate, which cannot be stored`,
+      );
+    return tool.call(args, context);
   },
 });

@@ -12,6 +12,7 @@ import type { CoreServices } from '../../app/services.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import { toolSettingDecider, toolStream, type TOOL_OUTCOMES } from '../../domain/tools/index.ts';
 import { handleCommand } from '../../app/handle.ts';
+import { UnstorableEventError } from '../../eventstore/port.ts';
 import { recordToolCall, summarizeArguments } from './audit.ts';
 import { ToolError, type Tool } from './define.ts';
 import type { ToolCaller } from './index.ts';
@@ -26,6 +27,8 @@ export type ToolInfo = {
 };
 
 const SETTINGS_TTL_MS = 1_000;
+/** A tool's append refused (a safety net behind the tools' own argument schemas, define.ts). */
+const UNSTORABLE_ARGUMENT = 'the arguments hold U+0000 or an unpaired surrogate, which cannot be stored';
 const PASS_THROUGH = z.looseObject({});
 
 /** The SDK's own registry of a server (private in its types); read only to list tools registered by others. */
@@ -169,6 +172,9 @@ export class ToolRegistry {
     const started = performance.now();
     const now = new Date();
     const callId = randomUUID();
+    // Summarized before the tool runs, and storable by construction (audit.ts): whatever the arguments
+    // hold, the call's audit event can be written, so no effect happens without its audit event.
+    const summary = summarizeArguments(args);
     let outcome: (typeof TOOL_OUTCOMES)[number] = 'ok';
     let error: ToolError | undefined;
     let result: CallToolResult;
@@ -185,7 +191,9 @@ export class ToolRegistry {
           ? thrown
           : thrown instanceof DomainError
             ? new ToolError(thrown.code, thrown.message)
-            : undefined;
+            : thrown instanceof UnstorableEventError
+              ? new ToolError('invalid_arguments', UNSTORABLE_ARGUMENT)
+              : undefined;
       if (!error) {
         this.core.logger.error({ err: thrown, tool: tool.name, callId }, 'tool failed');
         error = new ToolError('internal_error', `the tool failed unexpectedly (call ${callId})`);
@@ -205,7 +213,7 @@ export class ToolRegistry {
       clientId: caller.clientId,
       ...(sessionId ? { sessionId } : {}),
       ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
-      arguments: summarizeArguments(args),
+      arguments: summary,
       outcome,
       ...(error ? { error: `${error.code}: ${error.message}`.slice(0, 500) } : {}),
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,

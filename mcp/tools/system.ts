@@ -1,4 +1,4 @@
-// System tools: what runs, how it is doing, and who is asking.
+// System tools: what runs, how it is doing, and who is asking. Details of the host are for admins only.
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import si from 'systeminformation';
@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { CoreServices } from '../../app/services.ts';
 import { MCP_READ } from '../../domain/scopes.ts';
 import { positionToString } from '../../eventstore/port.ts';
-import { defineTool, type Tool } from './define.ts';
+import { defineTool, ToolError, type Tool } from './define.ts';
+import type { ToolCaller } from './index.ts';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -20,44 +21,62 @@ const lines = (record: Record<string, unknown>) => [
   },
 ];
 
+/**
+ * Host details (hostname, platform, disks, load, the pid and process stats, the event log's internals)
+ * help an attacker map the machine, so they are shown to admins only: an active user with role admin.
+ */
+const isAdmin = async (core: CoreServices, caller: ToolCaller): Promise<boolean> => {
+  const user = await core.users.byId(caller.userId).catch(() => undefined);
+  return user?.status === 'active' && user.roles.includes('admin');
+};
+
+const requireAdmin = async (core: CoreServices, caller: ToolCaller, tool: string): Promise<void> => {
+  if (!(await isAdmin(core, caller)))
+    throw new ToolError('admin_required', `${tool} shows details of the host; it is for admins only`);
+};
+
 export const systemTools = (core: CoreServices): Tool[] => [
   defineTool({
     name: 'system_info',
     title: 'Server information',
-    description: 'Name and version of this server, Node.js version, platform, host and uptimes.',
+    description:
+      'Name, version and uptime of this server; for admins also the Node.js version, platform, host name, system uptime and storage.',
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({}),
     output: z.object({
       name: z.string(),
       version: z.string(),
-      node: z.string(),
-      platform: z.string(),
-      arch: z.string(),
-      hostname: z.string(),
       processUptimeSeconds: z.number(),
-      systemUptimeSeconds: z.number(),
-      eventLog: z.string(),
-      database: z.enum(['embedded', 'server']),
+      node: z.string().optional().describe('admins only'),
+      platform: z.string().optional().describe('admins only'),
+      arch: z.string().optional().describe('admins only'),
+      hostname: z.string().optional().describe('admins only'),
+      systemUptimeSeconds: z.number().optional().describe('admins only'),
+      eventLog: z.string().optional().describe('admins only'),
+      database: z.enum(['embedded', 'server']).optional().describe('admins only'),
     }),
-    run: async () => ({
-      name: 'remotemcp',
-      version,
-      node: process.version,
-      platform: process.platform,
-      arch: process.arch,
-      hostname: os.hostname(),
-      processUptimeSeconds: Math.round(process.uptime()),
-      systemUptimeSeconds: Math.round(os.uptime()),
-      eventLog: core.log.kind,
-      database: core.db.embedded ? ('embedded' as const) : ('server' as const),
-    }),
+    run: async (_args, { caller }) => {
+      const everyone = { name: 'remotemcp', version, processUptimeSeconds: Math.round(process.uptime()) };
+      if (!(await isAdmin(core, caller))) return everyone;
+      return {
+        ...everyone,
+        node: process.version,
+        platform: process.platform,
+        arch: process.arch,
+        hostname: os.hostname(),
+        systemUptimeSeconds: Math.round(os.uptime()),
+        eventLog: core.log.kind,
+        database: core.db.embedded ? ('embedded' as const) : ('server' as const),
+      };
+    },
     render: lines,
   }),
   defineTool({
     name: 'system_resources',
     title: 'CPU, memory, disk, load',
-    description: 'Current CPU load, memory use, disk use per filesystem and the load averages of the host.',
+    description:
+      'Current CPU load, memory use, disk use per filesystem and the load averages of the host (admins only).',
     scope: MCP_READ,
     annotations: { ...READ_ONLY, idempotentHint: false },
     input: z.object({}),
@@ -73,7 +92,8 @@ export const systemTools = (core: CoreServices): Tool[] => [
         z.object({ mount: z.string(), fs: z.string(), sizeMb: z.number(), usedMb: z.number(), usePercent: z.number() }),
       ),
     }),
-    run: async () => {
+    run: async (_args, { caller }) => {
+      await requireAdmin(core, caller, 'system_resources');
       const [load, mem, disks] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize()]);
       return {
         cpu: {
@@ -97,7 +117,7 @@ export const systemTools = (core: CoreServices): Tool[] => [
   defineTool({
     name: 'system_process',
     title: 'Server process',
-    description: 'Memory and CPU time of the server process, its pid and active handles.',
+    description: 'Memory and CPU time of the server process and its pid (admins only).',
     scope: MCP_READ,
     annotations: { ...READ_ONLY, idempotentHint: false },
     input: z.object({}),
@@ -110,7 +130,8 @@ export const systemTools = (core: CoreServices): Tool[] => [
       cpuUserMs: z.number(),
       cpuSystemMs: z.number(),
     }),
-    run: async () => {
+    run: async (_args, { caller }) => {
+      await requireAdmin(core, caller, 'system_process');
       const memory = process.memoryUsage();
       const cpu = process.cpuUsage();
       return {
@@ -128,7 +149,7 @@ export const systemTools = (core: CoreServices): Tool[] => [
   defineTool({
     name: 'system_event_log_status',
     title: 'Event log and projections',
-    description: 'The event log head position and, per read model, its position, status and lag.',
+    description: 'The event log head position and, per read model, its position, status and lag (admins only).',
     scope: MCP_READ,
     annotations: { ...READ_ONLY, idempotentHint: false },
     input: z.object({}),
@@ -147,7 +168,8 @@ export const systemTools = (core: CoreServices): Tool[] => [
         }),
       ),
     }),
-    run: async () => {
+    run: async (_args, { caller }) => {
+      await requireAdmin(core, caller, 'system_event_log_status');
       const head = await core.log.headPosition();
       const statuses = await core.projections.status();
       return {

@@ -20,6 +20,7 @@ type Secrets = {
   publicUrl: string;
   users: Record<string, string[]>;
   alice: { clientId: string; accessToken: string; refreshToken: string };
+  anonymousMachine: { clientId: string; secret: string; accessToken: string };
 };
 const secrets = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'secrets.json'), 'utf8')) as Secrets;
 const events = fs.readFileSync(path.join(FIXTURE, 'events.ndjson'), 'utf8');
@@ -92,6 +93,26 @@ test("alice's refresh token still refreshes", async ({ server }) => {
   });
   assert.is(refreshed.status, 200, JSON.stringify(refreshed.body));
   assert.type(refreshed.body.access_token, 'string');
+});
+
+// Open registration once let anyone get client_credentials tokens with no user behind them; a tool
+// must run for a user the server knows, so what that left behind is refused after the upgrade.
+test('a client_credentials client made by open registration is refused, and so is its token', async ({ server }) => {
+  const { clientId, secret, accessToken } = secrets.anonymousMachine;
+  const token = await tokenRequest(
+    listen(server),
+    { grant_type: 'client_credentials', scope: 'mcp:tools:read' },
+    { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
+  );
+  assert.is(token.status, 400);
+  assert.is(token.body.error, 'unauthorized_client');
+  const mcp = await fetch(`${listen(server)}/mcp`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+  assert.is(mcp.status, 401);
+  assert.match(mcp.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
 });
 
 test.run();

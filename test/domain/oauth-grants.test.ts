@@ -86,40 +86,72 @@ const refresh = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-test('approve → ConsentGiven + AuthorizationCodeIssued; approving twice or after expiry → request_expired', () => {
-  given([requested])
-    .when({
-      type: 'Approve',
-      userId: 'u1',
-      authTime: at(1_000),
-      codeHash: 'code#',
-      codeExpiresAt: at(61_000),
-      remembered: false,
-      now: at(1_000),
-    })
-    .then(approved);
+const pending = {
+  grantId,
+  ...request,
+  requestedAt: t0,
+  expiresAt: at(600_000),
+};
+const approve = (overrides: Record<string, unknown> = {}) => ({
+  type: 'Approve' as const,
+  request: pending,
+  userId: 'u1',
+  authTime: at(1_000),
+  codeHash: 'code#',
+  codeExpiresAt: at(61_000),
+  remembered: false,
+  now: at(1_000),
+  ...overrides,
+});
+
+test('approve → AuthorizationRequested + ConsentGiven + AuthorizationCodeIssued in one decision (the request is written only with the answer)', () => {
+  given([])
+    .when(approve())
+    .then([requested, ...approved]);
+});
+
+test('deny → AuthorizationRequested + ConsentDenied; the request keeps its own time', () => {
+  given([])
+    .when({ type: 'Deny', request: { ...pending, state: 'st', nonce: 'n' }, userId: 'u1', now: at(5_000) })
+    .then([
+      { type: 'AuthorizationRequested', data: { ...requested.data, state: 'st', nonce: 'n' } },
+      { type: 'ConsentDenied', data: { grantId, userId: 'u1', at: at(5_000).toISOString() } },
+    ]);
+});
+
+test('a request is answered once: approving or denying again, or after expiry → request_expired', () => {
   given([requested, ...approved])
-    .when({
-      type: 'Approve',
-      userId: 'u1',
-      authTime: at(1_000),
-      codeHash: 'x',
-      codeExpiresAt: at(61_000),
-      remembered: false,
-      now: at(1_000),
-    })
+    .when(approve({ codeHash: 'x' }))
     .thenFails('request_expired');
-  given([requested])
-    .when({
-      type: 'Approve',
-      userId: 'u1',
-      authTime: t0,
-      codeHash: 'x',
-      codeExpiresAt: at(700_000),
-      remembered: false,
-      now: at(600_001),
-    })
+  given([requested, { type: 'ConsentDenied', data: { grantId, userId: 'u1', at: at(1).toISOString() } }])
+    .when(approve())
     .thenFails('request_expired');
+  given([requested, ...approved])
+    .when({ type: 'Deny', request: pending, userId: 'u1', now: at(1_000) })
+    .thenFails('request_expired');
+  given([])
+    .when(approve({ now: at(600_001) }))
+    .thenFails('request_expired');
+  given([])
+    .when({ type: 'Deny', request: pending, userId: 'u1', now: at(600_000) })
+    .thenFails('request_expired');
+});
+
+test('logs from earlier versions load: a lone AuthorizationRequested, LoginFailed inside a grant stream', () => {
+  const loginFailed: GrantEvent = {
+    type: 'LoginFailed',
+    data: { grantId, email: 'someone@example.test', at: at(500).toISOString() },
+  };
+  const fold = (events: GrantEvent[]) =>
+    events.map((event) => grantDecider.parse(event)).reduce(grantDecider.evolve, grantDecider.initialState());
+  assert.is(fold([requested, loginFailed]).status, 'requested');
+  assert.is(fold([requested, loginFailed, ...approved]).status, 'code_issued');
+  // A code issued by the earlier version still redeems once.
+  given([requested, loginFailed, ...approved])
+    .when(redeem())
+    .then([redeemed]);
+  // A request left pending by the earlier version cannot be answered again (it was never bound to a browser).
+  given([requested, loginFailed]).when(approve()).thenFails('request_expired');
 });
 
 test('redeem → AuthorizationCodeRedeemed; wrong client, redirect, verifier, expiry, resource fail without events', () => {

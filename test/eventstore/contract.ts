@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { rejects } from '../support/assertions.ts';
 import {
   DuplicateEventError,
+  UnstorableEventError,
   WrongExpectedVersionError,
   comparePositions,
   type EventLog,
@@ -269,6 +270,43 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
       (await log.readStream(first)).map((event) => event.type),
       ['A'],
     );
+  });
+
+  test('text PostgreSQL cannot store (U+0000, unpaired surrogates, in data, metadata, keys) is refused, nothing written', async ({
+    log,
+  }) => {
+    const bad = [
+      { data: { note: 'a\0b' } },
+      { data: { nested: [{ deep: 'x\uD800' }] } },
+      { data: { ['key\uDC00']: 1 } },
+      { data: {}, metadata: { agent: '\0' } },
+    ];
+    for (const { data, metadata } of bad) {
+      const id = stream('unstorable');
+      const event = { type: 'Noted', data, ...(metadata ? { metadata } : {}) };
+      const error = await rejects(log.append(id, [{ type: 'Fine', data: {} }, event]), UnstorableEventError);
+      assert.equal(error.streams, [id]);
+      assert.is(await log.streamVersion(id), undefined);
+    }
+    // A valid surrogate pair and other control characters are stored exactly.
+    const kept = stream('storable');
+    await log.append(kept, [{ type: 'Noted', data: { note: 'smile \uD83D\uDE00 \u0001\t' } }]);
+    assert.equal((await log.readStream(kept))[0]!.data, { note: 'smile \uD83D\uDE00 \u0001\t' });
+  });
+
+  test('appendMany: unstorable text names its streams and writes nothing (no stream of the call)', async ({ log }) => {
+    const [good, bad, worse] = [stream('many'), stream('many'), stream('many')];
+    const error = await rejects(
+      log.appendMany([
+        { stream: good, events: [{ type: 'A', data: { text: 'fine' } }] },
+        { stream: bad, events: [{ type: 'B', data: { arguments: { extra: 'a\u0000b' } } }] },
+        { stream: worse, events: [{ type: 'C', data: { message: '\uDFFF' } }] },
+      ]),
+      UnstorableEventError,
+    );
+    assert.equal(error.streams, [bad, worse]);
+    assert.is(error.path, '$[0].data.arguments.extra');
+    for (const id of [good, bad, worse]) assert.is(await log.streamVersion(id), undefined);
   });
 
   test('readStream: backwards, fromRevision, maxCount', async ({ log }) => {

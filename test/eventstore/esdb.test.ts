@@ -718,7 +718,7 @@ test.run();
 
 const url = testServers().eventStoreUrl;
 if (!url) {
-  skipSuite('EventLog contract: EventStoreDB', 'TEST_EVENTSTORE_URL not set', 14);
+  skipSuite('EventLog contract: EventStoreDB', 'TEST_EVENTSTORE_URL not set', 16);
 } else {
   const server = eventLogContract('EventStoreDB', async () => {
     const log = openEsdbEventLog(url);

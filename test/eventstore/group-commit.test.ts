@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GroupCommit } from '../../eventstore/group-commit.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
-import type { StreamAppend } from '../../eventstore/port.ts';
+import { DuplicateEventError, UnstorableEventError, type StreamAppend } from '../../eventstore/port.ts';
 import { rejects } from '../support/assertions.ts';
 
 const counting = (log: MemoryEventLog, fail?: (appends: readonly StreamAppend[]) => boolean) => {
@@ -84,10 +84,84 @@ test('a failed commit rejects every caller in it and writes nothing; the next co
   const commits = new GroupCommit(store);
   const failed = [commits.append('a', [{ type: 'E', data: {} }]), commits.append('b', [{ type: 'E', data: {} }])];
   for (const attempt of failed) assert.is((await rejects(attempt, Error)).message, 'disk full');
+  // The commit of both, then each alone (a failed commit of several streams is split).
+  assert.equal(store.calls, [['a', 'b'], ['a'], ['b']]);
   assert.is(await log.streamVersion('a'), undefined);
   failing = false;
   assert.is((await commits.append('a', [{ type: 'E', data: {} }])).nextExpectedVersion, 0n);
   await rejects(commits.append('a', []), Error);
+});
+
+test('a commit that fails for one stream is split: every other caller commits, only that stream fails', async () => {
+  const log = new MemoryEventLog();
+  const store = counting(log, (appends) => appends.some((append) => append.stream === 'bad'));
+  const commits = new GroupCommit(store);
+  const outcomes = await Promise.allSettled([
+    commits.append('a', [{ type: 'E', data: { n: 1 } }]),
+    commits.append('bad', [{ type: 'E', data: {} }]),
+    commits.append('b', [{ type: 'E', data: { n: 2 } }]),
+    commits.append('a', [{ type: 'E', data: { n: 3 } }]),
+  ]);
+  assert.equal(
+    outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.nextExpectedVersion : 'failed')),
+    [0n, 'failed', 0n, 1n],
+  );
+  assert.equal(store.calls[0], ['a', 'bad', 'b']);
+  assert.equal(store.calls.slice(1).map(String).sort(), ['a', 'b', 'bad']);
+  assert.equal(
+    (await log.readStream('a')).map((event) => (event.data as { n: number }).n),
+    [1, 3],
+  );
+  assert.equal(commits.stats, { commits: 2, events: 3 });
+});
+
+test('unstorable text: the streams the adapter names fail at once, the rest commit together once more', async () => {
+  const log = new MemoryEventLog();
+  const store = counting(log);
+  const commits = new GroupCommit(store);
+  const outcomes = await Promise.allSettled([
+    commits.append('a', [{ type: 'E', data: {} }]),
+    commits.append('nul', [{ type: 'E', data: { extra: 'a\0b' } }]),
+    commits.append('lone', [{ type: 'E', data: { ['\uDBFF']: 1 } }]),
+    commits.append('b', [{ type: 'E', data: {} }]),
+  ]);
+  assert.equal(
+    outcomes.map((outcome) => outcome.status),
+    ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+  );
+  const reason = (outcomes[1] as PromiseRejectedResult).reason as UnstorableEventError;
+  assert.instance(reason, UnstorableEventError);
+  assert.equal(reason.streams, ['nul', 'lone']);
+  assert.equal(store.calls, [
+    ['a', 'nul', 'lone', 'b'],
+    ['a', 'b'],
+  ]);
+  assert.is(await log.streamVersion('nul'), undefined);
+});
+
+test('event ids are fixed when queued: a commit tried again cannot write an event twice', async () => {
+  const log = new MemoryEventLog();
+  const seen: (string | undefined)[][] = [];
+  let calls = 0;
+  const commits = new GroupCommit({
+    appendMany: async (appends) => {
+      seen.push(appends.flatMap((append) => append.events.map((event) => event.id)));
+      calls += 1;
+      // The first commit is written but reported as failed (a connection lost after COMMIT).
+      const results = await log.appendMany(appends);
+      if (calls === 1) throw new Error('connection lost');
+      return results;
+    },
+  });
+  const outcomes = await Promise.allSettled([
+    commits.append('a', [{ type: 'E', data: {} }]),
+    commits.append('b', [{ type: 'E', data: {} }]),
+  ]);
+  assert.ok(seen[0]!.every((id) => typeof id === 'string'));
+  assert.equal(seen.slice(1).flat().sort(), [...seen[0]!].sort());
+  // Each retry hits its own id: refused as a duplicate instead of written twice.
+  for (const outcome of outcomes) assert.instance((outcome as PromiseRejectedResult).reason, DuplicateEventError);
+  assert.is((await log.readAll()).length, 2);
 });
 
 test('a backlog larger than a commit goes out in several, oldest streams first', async () => {

@@ -71,7 +71,7 @@ pglite('a subscription closed twice counts once: the tail keeps serving the othe
 pglite.run();
 
 if (!serverUrl()) {
-  skipSuite('EventLog contract: PostgreSQL server', 'TEST_DATABASE_URL not set', 14);
+  skipSuite('EventLog contract: PostgreSQL server', 'TEST_DATABASE_URL not set', 16);
 } else {
   const server = eventLogContract('PostgreSQL server', withLog(serverDatabase));
 

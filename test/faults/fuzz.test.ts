@@ -239,7 +239,7 @@ test('inputs that once answered 500 are each a 4xx with a clear message and no s
       JSON.stringify({ redirect_uris: ['https://app.example/cb'], client_name: 'a\u0000b' }),
       400,
       'invalid_client_metadata',
-      /client_name: must not contain NUL/,
+      /client_name: holds U\+0000 or an unpaired surrogate/,
     ],
     [
       'POST',
@@ -248,7 +248,7 @@ test('inputs that once answered 500 are each a 4xx with a clear message and no s
       '{"redirect_uris":["https://app.example/cb"],"client_name":"\\ud800"}',
       400,
       'invalid_client_metadata',
-      /unpaired surrogate/,
+      /client_name: holds U\+0000 or an unpaired surrogate/,
     ],
   ];
   for (const [method, path, headers, body, status, code, detail] of cases) {

@@ -8,6 +8,7 @@ import {
   authorizeUrl,
   Browser,
   eventCount,
+  errorPage,
   eventsSince,
   freshTokens,
   obtainCode,
@@ -17,6 +18,7 @@ import {
   reasonOf,
   tokenRequest,
   typesOf,
+  vettedClient,
 } from './support.ts';
 
 const test = suite<{ server: TestServer; mcp: string }>('oauth: RFC 9700 attacks on code and token');
@@ -239,10 +241,20 @@ test('open redirect: an error with an unregistered redirect_uri is a page, even 
   );
   assert.is(response.status, 400);
   assert.is(response.headers.get('location'), null);
+  // RFC 9700 §4.11.2: a registered but unvetted (dynamically registered) redirect URI gets a page too.
   const good = await new Browser(server.base).get(
     authorizeUrl(server.base, { response_type: 'token', client_id: client.client_id, redirect_uri: REDIRECT }),
   );
-  assert.is(new URL(good.headers.get('location')!).searchParams.get('error'), 'unsupported_response_type');
+  const back = await errorPage(good, 'unsupported_response_type');
+  assert.is(back.origin + back.pathname, REDIRECT);
+  assert.is(back.searchParams.get('error'), 'unsupported_response_type');
+  // A client an admin registered is trusted: the error goes back at once.
+  const vetted = await vettedClient(server);
+  const trusted = await new Browser(server.base).get(
+    authorizeUrl(server.base, { response_type: 'token', client_id: vetted.client_id, redirect_uri: REDIRECT }),
+  );
+  assert.is(trusted.status, 303);
+  assert.is(new URL(trusted.headers.get('location')!).searchParams.get('error'), 'unsupported_response_type');
 });
 
 test('redirect_uri at the token endpoint must equal the one authorized → invalid_grant', async ({ server }) => {
@@ -326,7 +338,8 @@ test('resource: another resource → invalid_target (authorize redirect and toke
       resource: 'https://evil.example/mcp',
     }),
   );
-  assert.is(new URL(wrong.headers.get('location')!).searchParams.get('error'), 'invalid_target');
+  // Before any user interaction, for an unvetted client: a page, not a redirect (RFC 9700 §4.11.2).
+  assert.is((await errorPage(wrong, 'invalid_target')).searchParams.get('error'), 'invalid_target');
   const { verifier, challenge } = pkce();
   const callback = await obtainCode(server, {
     response_type: 'code',
@@ -546,7 +559,7 @@ test('token endpoint: unsupported grant type, public client posing with a secret
   assert.is(((await introspect.json()) as { error: string }).error, 'invalid_client');
 });
 
-test('consent denied → access_denied redirect with state and iss; prompt=none without a session → login_required', async ({
+test('consent denied → access_denied redirect with state and iss; prompt=none without a session → login_required page', async ({
   server,
 }) => {
   const client = await publicClient(server);
@@ -559,7 +572,7 @@ test('consent denied → access_denied redirect with state and iss; prompt=none 
     state: 'abc',
   };
   const none = await new Browser(server.base).get(authorizeUrl(server.base, { ...params, prompt: 'none' }));
-  assert.is(new URL(none.headers.get('location')!).searchParams.get('error'), 'login_required');
+  assert.is((await errorPage(none, 'login_required')).searchParams.get('state'), 'abc');
   const browser = new Browser(server.base);
   const { login, consent } = await import('./support.ts');
   const start = await browser.get(authorizeUrl(server.base, params));

@@ -105,7 +105,7 @@ test('consent CSRF: missing / wrong token → 403 csrf_failed, no ConsentGiven, 
   assert.equal(await sessionAndAuthEvents(server, since), []);
 });
 
-test('brute force: after 5 failures for one account the 6th attempt is 429 even with the right password; failures are events', async ({
+test('brute force: after 5 failures for one account the 6th attempt is 429 even with the right password; no failure goes into a grant stream', async ({
   server,
 }) => {
   const email = 'brute@example.test';
@@ -121,8 +121,9 @@ test('brute force: after 5 failures for one account the 6th attempt is 429 even 
   const locked = await browser.post(action, { csrf, email, password: 'right-password-1' });
   assert.is(locked.status, 429);
   assert.ok(Number(locked.headers.get('retry-after')) > 0);
-  const types = await sessionAndAuthEvents(server, since);
-  assert.equal(types, ['LoginFailed', 'LoginFailed', 'LoginFailed', 'LoginFailed', 'LoginFailed']);
+  // Failed sign-ins belong to the login throttle: an anonymous request writes nothing into a grant stream.
+  const grantStreams = (await eventsSince(server, since)).filter((event) => event.stream.startsWith('oauth-grant-'));
+  assert.equal(typesOf(grantStreams), []);
   // Another account from the same address is not locked by this one.
   const fresh = await atLogin(server);
   const ok = await fresh.browser.post(fresh.action, {

@@ -96,6 +96,38 @@ export const publicClient = async (
   return { client_id: client.clientId };
 };
 
+/** A client an admin registered (public, authorization code): its redirect URIs are trusted (RFC 9700 §4.11.2). */
+export const vettedClient = async (server: TestServer, redirectUri = 'http://127.0.0.1:9999/callback') => {
+  const { client } = await server.services.oauth.clients.register(
+    {
+      clientName: 'Vetted client',
+      redirectUris: [redirectUri],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      tokenEndpointAuthMethod: 'none',
+      applicationType: 'web',
+    },
+    'admin',
+    { type: 'system', id: 'test' },
+  );
+  return { client_id: client.clientId };
+};
+
+/**
+ * An authorization error shown on a page instead of redirected: 400, no Location, the error code, and a
+ * link back to the redirect URI carrying the error. Returns that link.
+ */
+export const errorPage = async (response: Response, code: string): Promise<URL> => {
+  if (response.status !== 400)
+    throw new Error(`expected a 400 page, got ${response.status} ${response.headers.get('location')}`);
+  if (response.headers.get('location') !== null) throw new Error('an error page must not redirect');
+  const html = await response.text();
+  if (!html.includes(`Error: <code>${code}</code>`))
+    throw new Error(`page does not name ${code}: ${html.slice(0, 500)}`);
+  const link = /<a[^>]*href="([^"]+)"[^>]*>Return to/.exec(html);
+  if (!link) throw new Error('no return link on the error page');
+  return new URL(link[1]!.replace(/&amp;/g, '&'));
+};
+
 export const authorizeUrl = (base: string, params: Record<string, string | undefined>): string => {
   const url = new URL('/oauth/authorize', base);
   for (const [key, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(key, value);

@@ -64,4 +64,22 @@ test('a merged INSERT leaves the same rows as one statement each, duplicates inc
   assert.equal((await database.db.query('SELECT id, note, n FROM calls WHERE id >= 10 ORDER BY id')).rows, merged);
 });
 
+test('text a read model cannot store (U+0000, unpaired surrogates) is written with U+FFFD, in text, arrays and jsonb', async ({
+  database,
+}) => {
+  const { db } = database;
+  await db.query('CREATE TABLE odd (id int PRIMARY KEY, note text, tags text[], doc jsonb)');
+  // As from an EventStoreDB log, or one written before events were checked: the projection must not stop.
+  await applyStatements(db, [
+    {
+      sql: 'INSERT INTO odd (id, note, tags, doc) VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING',
+      params: [1, 'a\0b', ['t\uD800', 'ok \uD83D\uDE00'], { ['k\0']: ['\uDC00'] }],
+    },
+  ]);
+  const { rows } = await db.query<{ note: string; tags: string[]; doc: unknown }>(
+    'SELECT note, tags, doc FROM odd WHERE id = 1',
+  );
+  assert.equal(rows, [{ note: 'a\uFFFDb', tags: ['t\uFFFD', 'ok \uD83D\uDE00'], doc: { 'k\uFFFD': ['\uFFFD'] } }]);
+});
+
 test.run();

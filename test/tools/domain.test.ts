@@ -10,7 +10,8 @@ import { memoryGraphProjection, memoryNotesProjection } from '../../projections/
 import { toolCallsProjection, toolSettingsProjection } from '../../projections/tools/settings.ts';
 import { anyDatabase, type TestDatabase } from '../support/databases.ts';
 import { specFor } from '../support/decider.ts';
-import { applyEdits, globMatcher } from '../../mcp/tools/fs/text.ts';
+import { globMatcher } from '../../mcp/tools/fs/glob.ts';
+import { applyEdits } from '../../mcp/tools/fs/text.ts';
 import { ToolError } from '../../mcp/tools/define.ts';
 
 const now = new Date('2026-01-02T03:04:05Z');
@@ -103,18 +104,16 @@ pure("notes: only the owner may change a note; another user's note looks missing
     .thenFails('note_exists');
 });
 
-pure('edits and globs', () => {
-  assert.is(applyEdits('a\r\nb\r\n', [{ oldText: 'b\n', newText: 'c\n' }]), 'a\nc\n');
-  assert.throws(
-    () => applyEdits('x', [{ oldText: '', newText: 'y' }]),
-    (error: unknown) => error instanceof ToolError && error.code === 'edit_not_found',
-  );
-  assert.ok(globMatcher('**/*.ts')('a/b/c.ts'));
-  assert.ok(globMatcher('**/*.ts')('c.ts'));
-  assert.ok(globMatcher('*.md')('docs/readme.md'));
-  assert.not.ok(globMatcher('src/*.ts')('src/deep/x.ts'));
-  assert.ok(globMatcher('file-[0-9].{txt,log}')('file-3.log'));
-  assert.not.ok(globMatcher('a.b')('axb'));
+pure('edits and globs', async () => {
+  assert.is(await applyEdits('a\r\nb\r\n', [{ oldText: 'b\n', newText: 'c\n' }]), 'a\nc\n');
+  const empty = await applyEdits('x', [{ oldText: '', newText: 'y' }]).catch((error: unknown) => error);
+  assert.ok(empty instanceof ToolError && empty.code === 'edit_not_found');
+  assert.ok(await globMatcher('**/*.ts')('a/b/c.ts'));
+  assert.ok(await globMatcher('**/*.ts')('c.ts'));
+  assert.ok(await globMatcher('*.md')('docs/readme.md'));
+  assert.not.ok(await globMatcher('src/*.ts')('src/deep/x.ts'));
+  assert.ok(await globMatcher('file-[0-9].{txt,log}')('file-3.log'));
+  assert.not.ok(await globMatcher('a.b')('axb'));
 });
 
 pure.run();

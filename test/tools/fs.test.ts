@@ -294,6 +294,17 @@ test('size limits: reads over 10 MiB are refused, head and tail still work', asy
   fs.unlinkSync(path.join(root, 'huge.log'));
 });
 
+test('head and tail decode characters split across read chunks', async ({ mcp, root }) => {
+  // é is 2 bytes starting at odd offsets here, so the 64 KiB chunk boundary falls inside one.
+  const first = `x${'é'.repeat(40_000)}`;
+  fs.writeFileSync(path.join(root, 'accents.txt'), `${first}\nmiddle\n${first}\n`);
+  const head = structured<{ content: string }>(await mcp.call('fs_read_text_file', { path: 'accents.txt', head: 1 }));
+  assert.is(head.content, first);
+  const tail = structured<{ content: string }>(await mcp.call('fs_read_text_file', { path: 'accents.txt', tail: 2 }));
+  assert.is(tail.content, `middle\n${first}`);
+  fs.unlinkSync(path.join(root, 'accents.txt'));
+});
+
 test("registry level (behind /mcp's own 403): write tools need the write scope; read tools work with the read scope alone", async ({
   server,
   root,

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../define.ts';
+import { openChecked } from './open.ts';
 import { fsError, type Roots } from './paths.ts';
 
 export const MAX_READ_BYTES = 10 * 1024 * 1024;
@@ -17,7 +18,7 @@ export const readBytes = async (
   limit: number,
 ): Promise<{ real: string; bytes: Buffer }> => {
   const real = await roots.existing(input);
-  const { handle, stat } = await roots.openRead(real, input);
+  const { handle, stat } = await openChecked(roots, real, input, 'file');
   try {
     if (stat.size > limit)
       throw new ToolError('file_too_large', `${input} has ${stat.size} bytes; the limit is ${limit}`);
@@ -40,37 +41,52 @@ export const readText = async (
     return { real, text: bytes.toString('utf8') };
   }
   const real = await roots.existing(input);
-  const { handle, stat } = await roots.openRead(real, input);
+  const { handle, stat } = await openChecked(roots, real, input, 'file');
   try {
+    // Newlines are counted per chunk and the text decoded once: re-splitting the text read so far on
+    // every chunk made large heads and tails quadratic.
     const chunk = 64 * 1024;
-    let text = '';
+    const chunks: Buffer[] = [];
+    let newlines = 0;
     if (options.head !== undefined) {
       let offset = 0;
-      while (offset < stat.size && text.split('\n').length <= options.head && offset < MAX_READ_BYTES) {
+      while (offset < stat.size && newlines < options.head && offset < MAX_READ_BYTES) {
         const { bytesRead, buffer } = await handle.read(Buffer.alloc(chunk), 0, chunk, offset);
         if (bytesRead === 0) break;
-        text += buffer.subarray(0, bytesRead).toString('utf8');
+        chunks.push(buffer.subarray(0, bytesRead));
+        newlines += countNewlines(chunks.at(-1)!);
         offset += bytesRead;
       }
+      const text = Buffer.concat(chunks).toString('utf8');
       return { real, text: text.split('\n').slice(0, options.head).join('\n') };
     }
     const tail = options.tail ?? 0;
     let end = stat.size;
-    let bytes = Buffer.alloc(0);
-    while (end > 0 && bytes.toString('utf8').split('\n').length <= tail + 1 && stat.size - end < MAX_READ_BYTES) {
+    while (end > 0 && newlines <= tail && stat.size - end < MAX_READ_BYTES) {
       const start = Math.max(0, end - chunk);
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(end - start), 0, end - start, start);
-      bytes = Buffer.concat([buffer.subarray(0, bytesRead), bytes]);
+      chunks.unshift(buffer.subarray(0, bytesRead));
+      newlines += countNewlines(chunks[0]!);
       end = start;
     }
-    const lines = bytes.toString('utf8').replace(/\n$/, '').split('\n');
+    const lines = Buffer.concat(chunks).toString('utf8').replace(/\n$/, '').split('\n');
     return { real, text: tail === 0 ? '' : lines.slice(-tail).join('\n') };
   } finally {
     await handle.close();
   }
 };
 
-/** Writes a whole file atomically; refuses to replace directories and hard-linked files. */
+const countNewlines = (bytes: Buffer): number => {
+  let count = 0;
+  for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) count += 1;
+  return count;
+};
+
+/**
+ * Writes a whole file atomically; refuses to replace directories, hard-linked files, FIFOs and the like.
+ * The temp file is created inside the opened, verified directory (O_EXCL | O_NOFOLLOW) and renamed
+ * there; on failure only that very file (same device and inode) is unlinked, through the descriptor.
+ */
 export const writeText = async (
   roots: Roots,
   input: string,
@@ -79,32 +95,41 @@ export const writeText = async (
   const bytes = Buffer.byteLength(content);
   if (bytes > MAX_WRITE_BYTES)
     throw new ToolError('content_too_large', `the content has ${bytes} bytes; the limit is ${MAX_WRITE_BYTES}`);
-  const { real, exists } = await roots.creatable(input, { parentMustExist: true });
-  if (exists) {
-    const stat = await fsp.lstat(real).catch((error: unknown) => fsError(error, input));
-    if (stat.isDirectory()) throw new ToolError('is_a_directory', `${input} is a directory`);
-    if (!stat.isFile()) throw new ToolError('not_a_file', `${input} is not a regular file`);
-    if (stat.nlink > 1)
+  const { real } = await roots.creatable(input, { parentMustExist: true });
+  if (roots.real.includes(real)) throw new ToolError('is_a_directory', `${input} is a directory`);
+  const name = path.basename(real);
+  const dir = await openChecked(roots, path.dirname(real), input, 'directory');
+  try {
+    const target = await fsp
+      .lstat(dir.at(name))
+      .catch((error: unknown) =>
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : fsError(error, input),
+      );
+    if (target?.isDirectory()) throw new ToolError('is_a_directory', `${input} is a directory`);
+    if (target && !target.isFile())
+      throw new ToolError('not_a_file', `${input} is not a regular file (FIFOs, sockets and devices are refused)`);
+    if (target && target.nlink > 1)
       throw new ToolError(
         'hard_link_refused',
-        `${input} has ${stat.nlink} hard links; files with several links are refused`,
+        `${input} has ${target.nlink} hard links; files with several links are refused`,
       );
+    const temp = `.${name.slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`;
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+    const handle = await fsp.open(dir.at(temp), flags, 0o644).catch((error: unknown) => fsError(error, input));
+    const created = await handle.stat();
+    try {
+      await handle.writeFile(content, 'utf8');
+      await handle.close();
+      await fsp.rename(dir.at(temp), dir.at(name));
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      const left = await fsp.lstat(dir.at(temp)).catch(() => undefined);
+      if (left && left.dev === created.dev && left.ino === created.ino)
+        await fsp.unlink(dir.at(temp)).catch(() => undefined);
+      return fsError(error, input);
+    }
+    return { real, created: !target, bytes };
+  } finally {
+    await dir.close();
   }
-  const temp = path.join(
-    path.dirname(real),
-    `.${path.basename(real).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`,
-  );
-  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
-  const handle = await fsp.open(temp, flags, 0o644).catch((error: unknown) => fsError(error, input));
-  try {
-    await roots.verifyOpened(handle, input);
-    await handle.writeFile(content, 'utf8');
-    await handle.close();
-    await fsp.rename(temp, real);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await fsp.rm(temp, { force: true });
-    return fsError(error, input);
-  }
-  return { real, created: !exists, bytes };
 };

@@ -1,7 +1,6 @@
 // Confinement of the filesystem tools to FS_ROOTS. A path is accepted only when its real location
-// (symlinks resolved) lies inside a root's real location, and opened files are checked again after
-// open (the fd's own path, O_NOFOLLOW), so a swap between check and use does not escape either.
-import fs from 'node:fs';
+// (symlinks resolved) lies inside a root's real location; open.ts checks the opened descriptor again,
+// so a swap between check and use does not escape either.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ToolError } from '../define.ts';
@@ -146,39 +145,5 @@ export class Roots {
       throw new ToolError('root_refused', 'an allowed directory itself cannot be moved');
     const parent = await this.realInside(path.dirname(absolute), input);
     return path.join(parent, path.basename(absolute));
-  }
-
-  /** Check after open: the descriptor's own path must be inside a root, and no hard-linked regular files. */
-  async verifyOpened(
-    handle: fsp.FileHandle,
-    shown: string,
-    options: { allowDirectory?: boolean } = {},
-  ): Promise<fs.Stats> {
-    const stat = await handle.stat();
-    const actual = await fsp.readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-    if (actual !== undefined && !this.rootOf(actual))
-      throw new ToolError('symlink_escape', `${shown} was opened outside the allowed directories`);
-    if (stat.isDirectory() && !options.allowDirectory) throw new ToolError('is_a_directory', `${shown} is a directory`);
-    if (!stat.isDirectory() && !stat.isFile()) throw new ToolError('not_a_file', `${shown} is not a regular file`);
-    // A second name for the same inode may live outside the roots (a hard link planted in a root).
-    if (stat.isFile() && stat.nlink > 1)
-      throw new ToolError(
-        'hard_link_refused',
-        `${shown} has ${stat.nlink} hard links; files with several links are refused`,
-      );
-    return stat;
-  }
-
-  /** Opens a real path for reading (no symlink at the last step) and checks it after open. */
-  async openRead(real: string, shown: string): Promise<{ handle: fsp.FileHandle; stat: fs.Stats }> {
-    const handle = await fsp
-      .open(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
-      .catch((error: unknown) => fsError(error, shown));
-    try {
-      return { handle, stat: await this.verifyOpened(handle, shown) };
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
   }
 }

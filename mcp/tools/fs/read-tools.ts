@@ -6,10 +6,12 @@ import { z } from 'zod';
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_READ } from '../../../domain/scopes.ts';
 import { defineTool, ToolError, type Tool } from '../define.ts';
+import { globMatcher, globWork, type GlobMatcher } from './glob.ts';
 import { MAX_MEDIA_BYTES, MAX_READ_BYTES, readBytes, readText } from './io.ts';
-import { fsError, type Roots } from './paths.ts';
-import { globMatcher } from './text.ts';
-import { listDirectory, MAX_ENTRIES, walk, type Entry } from './walk.ts';
+import { openChecked } from './open.ts';
+import { pacer } from './pace.ts';
+import type { Roots } from './paths.ts';
+import { listDirectory, MAX_ENTRIES, walk } from './walk.ts';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 export const PathArg = z
@@ -34,6 +36,12 @@ const MIME: Record<string, string> = {
   '.pdf': 'application/pdf',
 };
 const text = (value: string): ContentBlock[] => [{ type: 'text', text: value }];
+const anyOf =
+  (matchers: readonly GlobMatcher[]) =>
+  async (relative: string): Promise<boolean> => {
+    for (const matches of matchers) if (await matches(relative)) return true;
+    return false;
+  };
 
 export const fsReadTools = (roots: Roots): Tool[] => [
   defineTool({
@@ -132,15 +140,17 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     }),
     run: async ({ path: input, sortBy }) => {
       const real = await roots.existing(input);
-      const entries = (await listDirectory(real, input)).map(({ name, type, size }) => ({ name, type, size }));
-      if (sortBy === 'size') entries.sort((a, b) => b.size - a.size || a.name.localeCompare(b.name));
+      const listed = await listDirectory(roots, real, input);
+      const entries = listed.entries.map(({ name, type, size }) => ({ name, type, size }));
+      // Ties keep the walk's code-unit name order (sort is stable): localeCompare on thousands of names is slow.
+      if (sortBy === 'size') entries.sort((a, b) => b.size - a.size);
       return {
         path: real,
         entries,
         totalFiles: entries.filter((e) => e.type === 'file').length,
         totalDirectories: entries.filter((e) => e.type === 'directory').length,
         totalSize: entries.reduce((sum, e) => sum + e.size, 0),
-        truncated: entries.length >= MAX_ENTRIES,
+        truncated: listed.truncated,
       };
     },
     render: (r) =>
@@ -178,15 +188,14 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     }),
     run: async ({ path: input, excludePatterns, maxDepth }) => {
       const real = await roots.existing(input);
-      const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(real, input, {
-        maxDepth,
-        skip: (relative) => skips.some((skip) => skip(relative)),
-      });
+      const work = globWork(pacer());
+      const skips = excludePatterns.map((pattern) => globMatcher(pattern, work));
+      const { entries, truncated } = await walk(roots, real, input, { maxDepth, skip: anyOf(skips) });
       return {
         path: real,
         entries: entries
-          .sort((a, b) => a.path.localeCompare(b.path))
+          // Code-unit order: localeCompare on thousands of paths holds the event loop for long.
+          .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
           .map(({ path: p, type, size }) => ({ path: p, type, size })),
         truncated,
       };
@@ -218,27 +227,23 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     output: z.object({ path: z.string(), matches: z.array(z.string()), truncated: z.boolean() }),
     run: async ({ path: input, pattern, excludePatterns }) => {
       const real = await roots.existing(input);
-      const match = globMatcher(pattern);
-      const skips = excludePatterns.map(globMatcher);
-      const { entries, truncated } = await walk(real, input, {
-        maxDepth: 50,
-        skip: (relative) => skips.some((skip) => skip(relative)),
-      });
-      return {
-        path: real,
-        matches: entries
-          .filter((e: Entry) => match(e.path))
-          .map((e) => path.join(real, e.path))
-          .sort(),
-        truncated,
-      };
+      const work = globWork(pacer());
+      const match = globMatcher(pattern, work);
+      const skips = excludePatterns.map((exclude) => globMatcher(exclude, work));
+      const { entries, truncated } = await walk(roots, real, input, { maxDepth: 50, skip: anyOf(skips) });
+      const matches: string[] = [];
+      for (const entry of entries) {
+        if (await match(entry.path)) matches.push(path.join(real, entry.path));
+        await work.pace();
+      }
+      return { path: real, matches: matches.sort(), truncated };
     },
     render: (r) => text(r.matches.length ? r.matches.join('\n') : 'No matches found'),
   }),
   defineTool({
     name: 'fs_get_file_info',
     title: 'File information',
-    description: 'Size, times, type and permissions of a file or directory.',
+    description: 'Size, times, type and permissions of a file or directory (FIFOs, sockets and devices are refused).',
     scope: MCP_READ,
     annotations: READ_ONLY,
     input: z.object({ path: PathArg }),
@@ -254,11 +259,13 @@ export const fsReadTools = (roots: Roots): Tool[] => [
     }),
     run: async ({ path: input }) => {
       const real = await roots.existing(input);
-      const stat = await fsp.stat(real).catch((error: unknown) => fsError(error, input));
+      const opened = await openChecked(roots, real, input, 'file-or-directory');
+      const stat = opened.stat;
+      await opened.close();
       const link = await fsp.lstat(path.resolve(roots.configured[0] ?? '/', input)).catch(() => undefined);
       return {
         path: real,
-        type: stat.isDirectory() ? ('directory' as const) : stat.isFile() ? ('file' as const) : ('other' as const),
+        type: stat.isDirectory() ? ('directory' as const) : ('file' as const),
         size: stat.size,
         created: stat.birthtime.toISOString(),
         modified: stat.mtime.toISOString(),

@@ -1,14 +1,18 @@
-// Pure helpers of the filesystem tools: exact-match edits, a unified diff for dry runs, glob patterns.
+// Pure helpers of the filesystem tools: exact-match edits and a unified diff for dry runs.
 import { ToolError } from '../define.ts';
+import { pacer, yieldNow } from './pace.ts';
 
 export type Edit = { oldText: string; newText: string };
 
 const normalizeEol = (text: string): string => text.replace(/\r\n/g, '\n');
 
 /** Applies edits in order; each oldText must occur exactly once (ambiguity is an error, not a guess). */
-export const applyEdits = (original: string, edits: readonly Edit[]): string => {
+export const applyEdits = async (original: string, edits: readonly Edit[]): Promise<string> => {
+  const pace = pacer();
   let text = normalizeEol(original);
+  await yieldNow();
   for (const [index, edit] of edits.entries()) {
+    await pace();
     const oldText = normalizeEol(edit.oldText);
     if (oldText === '') throw new ToolError('edit_not_found', `edit ${index + 1}: oldText is empty`);
     const first = text.indexOf(oldText);
@@ -20,10 +24,30 @@ export const applyEdits = (original: string, edits: readonly Edit[]): string => 
   return text;
 };
 
+/** Lines of a text (CRLF read as LF, no empty last line after a final newline), split with pauses. */
+const splitLines = async (text: string, pace: () => Promise<void>): Promise<string[]> => {
+  const lines: string[] = [];
+  let start = 0;
+  for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+    lines.push(text.slice(start, text[end - 1] === '\r' && end > start ? end - 1 : end));
+    start = end + 1;
+    if (lines.length % 4096 === 0) await pace();
+  }
+  if (start < text.length || lines.length === 0) lines.push(text.slice(start));
+  return lines;
+};
+
 type Op = { kind: ' ' | '-' | '+'; line: string };
 
-/** Line operations turning a into b: common prefix/suffix, an LCS over the changed middle when it is small. */
-const lineOps = (a: string[], b: string[]): Op[] => {
+const pushAll = (target: Op[], lines: readonly string[], kind: Op['kind']) => {
+  for (const line of lines) target.push({ kind, line });
+};
+
+/**
+ * Line operations turning a into b: common prefix/suffix, an LCS over the changed middle when it is small
+ * (at most 4M cells, paced row by row), else the middle removed and added whole.
+ */
+const lineOps = async (a: string[], b: string[], pace: () => Promise<void>): Promise<Op[]> => {
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start += 1;
   let endA = a.length;
@@ -34,7 +58,8 @@ const lineOps = (a: string[], b: string[]): Op[] => {
   }
   const midA = a.slice(start, endA);
   const midB = b.slice(start, endB);
-  const middle: Op[] = [];
+  const ops: Op[] = [];
+  pushAll(ops, a.slice(0, start), ' ');
   if (midA.length * midB.length <= 4_000_000) {
     const width = midB.length + 1;
     const lcs = new Int32Array((midA.length + 1) * width);
@@ -45,45 +70,48 @@ const lineOps = (a: string[], b: string[]): Op[] => {
             ? lcs[(i + 1) * width + j + 1]! + 1
             : Math.max(lcs[(i + 1) * width + j]!, lcs[i * width + j + 1]!);
       }
+      await pace();
     }
     let i = 0;
     let j = 0;
     while (i < midA.length || j < midB.length) {
       if (i < midA.length && j < midB.length && midA[i] === midB[j]) {
-        middle.push({ kind: ' ', line: midA[i]! });
+        ops.push({ kind: ' ', line: midA[i]! });
         i += 1;
         j += 1;
       } else if (i < midA.length && (j === midB.length || lcs[(i + 1) * width + j]! >= lcs[i * width + j + 1]!)) {
-        middle.push({ kind: '-', line: midA[i]! });
+        ops.push({ kind: '-', line: midA[i]! });
         i += 1;
       } else {
-        middle.push({ kind: '+', line: midB[j]! });
+        ops.push({ kind: '+', line: midB[j]! });
         j += 1;
       }
     }
   } else {
-    middle.push(
-      ...midA.map((line) => ({ kind: '-' as const, line })),
-      ...midB.map((line) => ({ kind: '+' as const, line })),
-    );
+    pushAll(ops, midA, '-');
+    pushAll(ops, midB, '+');
   }
-  return [
-    ...a.slice(0, start).map((line) => ({ kind: ' ' as const, line })),
-    ...middle,
-    ...a.slice(endA).map((line) => ({ kind: ' ' as const, line })),
-  ];
+  pushAll(ops, a.slice(endA), ' ');
+  return ops;
 };
 
-/** A unified diff (as `diff -u` / git show it) with 3 lines of context. */
-export const unifiedDiff = (name: string, before: string, after: string, context = 3): string => {
-  const lines = (text: string) => normalizeEol(text).replace(/\n$/, '').split('\n');
-  const ops = lineOps(lines(before), lines(after));
+/** A unified diff (as `diff -u` / git show it) with 3 lines of context; linear in the ops, paced. */
+export const unifiedDiff = async (name: string, before: string, after: string, context = 3): Promise<string> => {
+  const pace = pacer();
+  const a = await splitLines(before, pace);
+  const b = await splitLines(after, pace);
+  const ops = await lineOps(a, b, pace);
   const out = [`--- a/${name}`, `+++ b/${name}`];
+  // Line numbers in a and b at ops[counted], advanced as hunks move forward (never recounted).
+  let counted = 0;
+  let lineA = 1;
+  let lineB = 1;
   let index = 0;
-  while (index < ops.length) {
-    const change = ops.findIndex((op, k) => k >= index && op.kind !== ' ');
-    if (change < 0) break;
-    let from = Math.max(index, change - context);
+  for (;;) {
+    let change = index;
+    while (change < ops.length && ops[change]!.kind === ' ') change += 1;
+    if (change >= ops.length) break;
+    const from = Math.max(index, change - context);
     let to = change;
     // Extend the hunk while the next change is within 2×context lines.
     for (let k = change; k < ops.length; k += 1) {
@@ -91,56 +119,20 @@ export const unifiedDiff = (name: string, before: string, after: string, context
       else if (k - to > 2 * context) break;
     }
     const end = Math.min(ops.length, to + context + 1);
-    const hunk = ops.slice(from, end);
-    const lineA = ops.slice(0, from).filter((op) => op.kind !== '+').length + 1;
-    const lineB = ops.slice(0, from).filter((op) => op.kind !== '-').length + 1;
-    const countA = hunk.filter((op) => op.kind !== '+').length;
-    const countB = hunk.filter((op) => op.kind !== '-').length;
-    out.push(`@@ -${lineA},${countA} +${lineB},${countB} @@`, ...hunk.map((op) => op.kind + op.line));
+    for (; counted < from; counted += 1) {
+      if (ops[counted]!.kind !== '+') lineA += 1;
+      if (ops[counted]!.kind !== '-') lineB += 1;
+    }
+    let countA = 0;
+    let countB = 0;
+    for (let k = from; k < end; k += 1) {
+      if (ops[k]!.kind !== '+') countA += 1;
+      if (ops[k]!.kind !== '-') countB += 1;
+    }
+    out.push(`@@ -${lineA},${countA} +${lineB},${countB} @@`);
+    for (let k = from; k < end; k += 1) out.push(ops[k]!.kind + ops[k]!.line);
     index = end;
-    from = end;
+    await pace();
   }
   return out.length === 2 ? '' : `${out.join('\n')}\n`;
-};
-
-/** A glob (`*`, `**`, `?`, `[…]`, `{a,b}`) as a regular expression over `/`-separated relative paths. */
-export const globToRegExp = (glob: string): RegExp => {
-  let out = '';
-  let braces = 0;
-  for (let i = 0; i < glob.length; i += 1) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        const slash = glob[i + 2] === '/';
-        out += slash ? '(?:.*/)?' : '.*';
-        i += slash ? 2 : 1;
-      } else out += '[^/]*';
-    } else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const close = glob.indexOf(']', i + 1);
-      if (close < 0) out += '\\[';
-      else {
-        out += `[${glob
-          .slice(i + 1, close)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\')}]`;
-        i = close;
-      }
-    } else if (c === '{') {
-      out += '(?:';
-      braces += 1;
-    } else if (c === '}' && braces > 0) {
-      out += ')';
-      braces -= 1;
-    } else if (c === ',' && braces > 0) out += '|';
-    else out += c.replace(/[.+^$()|\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${out}${')'.repeat(braces)}$`);
-};
-
-/** Matches a relative path; a pattern without `/` also matches any file name at any depth (like matchBase). */
-export const globMatcher = (pattern: string): ((relative: string) => boolean) => {
-  const regex = globToRegExp(pattern);
-  const base = !pattern.includes('/');
-  return (relative) => regex.test(relative) || (base && regex.test(relative.slice(relative.lastIndexOf('/') + 1)));
 };

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { MCP_WRITE } from '../../../domain/scopes.ts';
 import { defineTool, ToolError, type Tool } from '../define.ts';
 import { MAX_READ_BYTES, MAX_WRITE_BYTES, readBytes, writeText } from './io.ts';
+import { openChecked } from './open.ts';
+import { yieldNow } from './pace.ts';
 import { fsError, type Roots } from './paths.ts';
 import { PathArg } from './read-tools.ts';
 import { applyEdits, unifiedDiff } from './text.ts';
@@ -50,8 +52,9 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
     run: async ({ path: input, edits, dryRun }) => {
       const { real, bytes } = await readBytes(roots, input, MAX_READ_BYTES);
       const before = bytes.toString('utf8');
-      const after = applyEdits(before, edits);
-      const diff = unifiedDiff(path.basename(real), before, after);
+      await yieldNow();
+      const after = await applyEdits(before, edits);
+      const diff = await unifiedDiff(path.basename(real), before, after);
       if (!dryRun) await writeText(roots, real, after);
       return { path: real, diff, applied: !dryRun };
     },
@@ -74,12 +77,32 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
           throw new ToolError('already_exists', `${input} exists and is not a directory`);
         return { path: real, created: false };
       }
-      await fsp.mkdir(real, { recursive: true }).catch((error: unknown) => fsError(error, input));
-      // Check after the fact too: a parent swapped for a symlink in between would show up here.
-      await roots.existing(real).catch(async (error: unknown) => {
-        await fsp.rmdir(real).catch(() => undefined);
-        throw error;
-      });
+      // Each missing level is made inside the opened parent and opened in turn (never by a full path),
+      // so a parent swapped for a symbolic link meanwhile cannot send the new directories elsewhere.
+      const missing: string[] = [];
+      let ancestor = real;
+      while (
+        !(await fsp.lstat(ancestor).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        missing.unshift(path.basename(ancestor));
+        ancestor = path.dirname(ancestor);
+      }
+      let dir = await openChecked(roots, ancestor, input, 'directory');
+      try {
+        for (const name of missing) {
+          await fsp.mkdir(dir.at(name)).catch((error: unknown) => {
+            if ((error as NodeJS.ErrnoException).code !== 'EEXIST') fsError(error, input);
+          });
+          const child = await dir.child(name, input, 'directory');
+          await dir.close();
+          dir = child;
+        }
+      } finally {
+        await dir.close();
+      }
       return { path: real, created: true };
     },
     render: (r) => [{ type: 'text', text: `${r.created ? 'Created' : 'Already exists:'} ${r.path}` }],
@@ -100,7 +123,26 @@ export const fsWriteTools = (roots: Roots): Tool[] => [
       if (exists) throw new ToolError('already_exists', `${destination} already exists`);
       if (to === from || to.startsWith(from + path.sep))
         throw new ToolError('invalid_move', 'a directory cannot be moved into itself');
-      await fsp.rename(from, to).catch((error: unknown) => fsError(error, source));
+      // Renamed through both opened, verified parents: a parent swapped after the checks is not used.
+      const sourceDir = await openChecked(roots, path.dirname(from), source, 'directory');
+      try {
+        const targetDir = await openChecked(roots, path.dirname(to), destination, 'directory');
+        try {
+          const target = targetDir.at(path.basename(to));
+          if (
+            await fsp.lstat(target).then(
+              () => true,
+              () => false,
+            )
+          )
+            throw new ToolError('already_exists', `${destination} already exists`);
+          await fsp.rename(sourceDir.at(path.basename(from)), target).catch((error: unknown) => fsError(error, source));
+        } finally {
+          await targetDir.close();
+        }
+      } finally {
+        await sourceDir.close();
+      }
       return { source: from, destination: to };
     },
     render: (r) => [{ type: 'text', text: `Moved ${r.source} to ${r.destination}` }],

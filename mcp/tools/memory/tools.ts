@@ -2,7 +2,7 @@
 // Every tool works on the caller's own memory only (the user id comes from the access token, never from arguments).
 import { z } from 'zod';
 import { MCP_READ, MCP_WRITE } from '../../../domain/scopes.ts';
-import { defineTool, ToolError, type Tool } from '../define.ts';
+import { defineTool, refusingUnstorableText, ToolError, type Tool } from '../define.ts';
 import type { MemoryStore } from './store.ts';
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -39,7 +39,7 @@ const text = (value: string) => [{ type: 'text' as const, text: value }];
 const graphText = (g: z.infer<typeof Graph>) =>
   text(g.entities.length === 0 ? 'No entities' : JSON.stringify(g, null, 2));
 
-export const memoryTools = (store: MemoryStore): Tool[] => [
+const declaredTools = (store: MemoryStore): Tool[] => [
   defineTool({
     name: 'memory_store',
     title: 'Remember a note',
@@ -258,3 +258,6 @@ export const memoryTools = (store: MemoryStore): Tool[] => [
     render: graphText,
   }),
 ];
+
+/** Memory keeps text as given: arguments it could not store faithfully are refused (define.ts). */
+export const memoryTools = (store: MemoryStore): Tool[] => declaredTools(store).map(refusingUnstorableText);
