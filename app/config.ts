@@ -1,5 +1,6 @@
 // The one place that reads the environment (SPEC "Configuration"). Everything else receives a Config.
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
@@ -69,6 +70,7 @@ const envSchema = z.object({
   EVENT_RETENTION: duration('24h'),
   EVENT_RETENTION_MAX_PER_STREAM: z.coerce.number().int().positive().default(10_000),
   CORS_ORIGINS: z.string().default(''),
+  TRUSTED_PROXIES: z.string().default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DANGEROUSLY_ALLOW_HTTP_ISSUER: flag,
   DANGEROUSLY_ALLOW_PRIVATE_CIMD: flag,
@@ -100,6 +102,8 @@ export type Config = {
   eventRetentionMs: number;
   eventRetentionMaxPerStream: number;
   corsOrigins: string[];
+  /** Reverse proxies (IPs or CIDRs) whose X-Forwarded-For / -Proto are believed (http/proxy.ts). */
+  trustedProxies: string[];
   logLevel: string;
   dangerouslyAllowHttpIssuer: boolean;
   dangerouslyAllowPrivateCimd: boolean;
@@ -140,6 +144,17 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
   if (e.MCP_CONFORMANCE_FIXTURES && !isLoopbackUrl(url)) {
     throw new ConfigError('MCP_CONFORMANCE_FIXTURES', 'is only allowed with a loopback PUBLIC_URL');
   }
+  const trustedProxies = e.TRUSTED_PROXIES.split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of trustedProxies) {
+    // IPs or CIDRs (and proxy-addr's names: loopback, linklocal, uniquelocal); anything else stops start-up.
+    try {
+      proxyaddr.compile(entry);
+    } catch (error) {
+      throw new ConfigError('TRUSTED_PROXIES', `"${entry}": ${(error as Error).message}`);
+    }
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   const fsRoots = (e.FS_ROOTS ?? path.join(dataDir, 'files'))
     .split(',')
@@ -169,6 +184,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     corsOrigins: e.CORS_ORIGINS.split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
+    trustedProxies,
     logLevel: e.LOG_LEVEL,
     dangerouslyAllowHttpIssuer: e.DANGEROUSLY_ALLOW_HTTP_ISSUER,
     dangerouslyAllowPrivateCimd: e.DANGEROUSLY_ALLOW_PRIVATE_CIMD,

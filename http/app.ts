@@ -8,6 +8,7 @@ import { errorHandler } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import helmet from 'koa-helmet';
 import { requestContext } from './request.ts';
+import { trustedProxies } from './proxy.ts';
 import { measureRequests, metricsRoute } from './metrics.ts';
 import { assetRoutes } from './assets.ts';
 import { oauthRoutes } from './oauth/index.ts';
@@ -31,9 +32,11 @@ export const render = (name: string, locals: Record<string, unknown> = {}): stri
 const hsts = { maxAge: 31_536_000, includeSubDomains: true };
 
 export const createApp = (services: Services): Koa => {
+  // proxy stays off: X-Forwarded-* count only from TRUSTED_PROXIES (http/proxy.ts), never from anyone.
   const app = new Koa({ proxy: false });
   // Koa's default would log every error to stderr; ours are logged once, by errorHandler.
   app.silent = true;
+  app.use(trustedProxies(services.config));
   app.use(requestContext(services.logger));
   app.use(measureRequests(services.metrics));
   // Security headers. Pages get helmet's full set with a strict CSP (no inline script, no third-party

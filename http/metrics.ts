@@ -32,12 +32,23 @@ export const createMetrics = (): Metrics => {
   };
 };
 
-/** Route label: the matched router path when there is one, else the first path segment (bounded cardinality). */
-const routeOf = (ctx: Koa.Context): string => {
+// Label values must come from a fixed set, or every request an anonymous caller invents adds series
+// to /metrics for good (Prometheus naming practices: "do not use labels to store unbounded values").
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Paths served by middleware rather than a router: their own fixed label. */
+const UNROUTED: [RegExp, string][] = [
+  [/^\/mcp\/?$/, '/mcp'],
+  [/^\/metrics$/, '/metrics'],
+  [/^\/assets\//, '/assets'],
+];
+
+/** Route label: the matched router template, a fixed label for the few unrouted paths, else "unmatched". */
+export const routeOf = (ctx: Koa.Context): string => {
   const matched = (ctx as Koa.Context & { _matchedRoute?: string })._matchedRoute;
   if (typeof matched === 'string') return matched;
-  const first = ctx.path.split('/')[1] ?? '';
-  return /^[\w.-]{1,40}$/.test(first) ? `/${first}` : '/other';
+  for (const [pattern, label] of UNROUTED) if (pattern.test(ctx.path)) return label;
+  return 'unmatched';
 };
 
 export const measureRequests =
@@ -47,7 +58,11 @@ export const measureRequests =
     try {
       await next();
     } finally {
-      end({ method: ctx.method, route: routeOf(ctx), status: String(ctx.status) });
+      end({
+        method: METHODS.has(ctx.method) ? ctx.method : 'other',
+        route: routeOf(ctx),
+        status: String(ctx.status),
+      });
     }
   };
 

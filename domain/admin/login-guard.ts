@@ -1,66 +1,62 @@
-// The admin login guard aggregate: failed logins and lockouts of one subject (an account or an IP).
-// Stream per subject: `admin-login-<sha256(kind:value)>`. The counting itself is done by a rate limiter
-// (http/admin/auth.ts); this aggregate records what happened so the audit log shows it, and makes a
-// lockout idempotent (one event per lockout window even when many requests hit the limit at once).
-import { createHash } from 'node:crypto';
-import { assertNever, type Decider } from '../shared.ts';
-import { AdminLoginEvent, type LoginSubject } from './events.ts';
+// The login guard's audit trail: failed sign-ins and throttles, in one stream `login-guard` bounded by
+// retention metadata ($maxCount, $maxAge), whoever the attacker claims to be. A stream per made-up email
+// or per address would grow without end. The counting itself is done by rate limiters (http/login-guard.ts);
+// these events only record what happened, so appends need no version check and never conflict.
+import { LoginGuardEvent, type SignInVia, type ThrottleScope } from './events.ts';
 
-export { AdminLoginEvent, LoginSubject } from './events.ts';
+export { AdminLoginEvent, LoginGuardEvent, SignInVia, ThrottleScope } from './events.ts';
 
-export type LoginGuardState = { readonly failures: number; readonly lockedUntil: string | undefined };
+export const LOGIN_GUARD_STREAM = 'login-guard';
 
-export type LoginGuardCommand =
-  | { type: 'RecordLoginFailure'; subject: LoginSubject; email: string; ip: string; reason: string; now: Date }
-  | { type: 'LockOut'; subject: LoginSubject; email: string; ip: string; until: Date; now: Date };
+/** The newest 10,000 events of at most 30 days: enough to investigate an attack, bounded under one. */
+export const LOGIN_GUARD_RETENTION = { maxCount: 10_000, maxAgeSeconds: 30 * 86_400 } as const;
 
-export const loginGuardStream = (subject: LoginSubject): string =>
-  `admin-login-${createHash('sha256').update(`${subject.kind}:${subject.value}`).digest('hex').slice(0, 32)}`;
+/** RFC 5321 §4.5.3.1: a path is at most 256 octets; longer input is no address and is cut. */
+const MAX_EMAIL = 320;
 
-export const decideLoginGuard = (command: LoginGuardCommand, state: LoginGuardState): AdminLoginEvent[] => {
-  const at = command.now.toISOString();
-  switch (command.type) {
-    case 'RecordLoginFailure':
-      return [
-        {
-          type: 'AdminLoginFailed',
-          data: { subject: command.subject, email: command.email, ip: command.ip, reason: command.reason, at },
-        },
-      ];
-    case 'LockOut':
-      // Already locked for at least as long: nothing new happened.
-      if (state.lockedUntil && state.lockedUntil >= command.until.toISOString()) return [];
-      return [
-        {
-          type: 'AdminLoginLockedOut',
-          data: {
-            subject: command.subject,
-            email: command.email,
-            ip: command.ip,
-            until: command.until.toISOString(),
-            at,
-          },
-        },
-      ];
-    default:
-      return assertNever(command);
-  }
+/**
+ * Text as typed by anyone, made storable: at most `max` UTF-16 units, no U+0000 and no lone surrogate
+ * (PostgreSQL's jsonb refuses both, and one refused event must not fail the append).
+ */
+export const storableText = (value: string, max: number): string =>
+  value
+    .slice(0, max)
+    .replace(/\0/g, '\uFFFD')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+
+export type SignInFailure = { email: string; ip: string; via: SignInVia; reason: string; device: boolean; at: Date };
+
+export const signInFailed = (failure: SignInFailure): LoginGuardEvent => ({
+  type: 'SignInFailed',
+  data: {
+    email: storableText(failure.email.trim().toLowerCase(), MAX_EMAIL),
+    ip: failure.ip,
+    via: failure.via,
+    reason: failure.reason,
+    device: failure.device,
+    at: failure.at.toISOString(),
+  },
+});
+
+export type Throttle = {
+  scope: ThrottleScope;
+  email: string;
+  ip: string;
+  via: SignInVia;
+  failures: number;
+  until: Date;
+  at: Date;
 };
 
-export const evolveLoginGuard = (state: LoginGuardState, event: AdminLoginEvent): LoginGuardState => {
-  switch (event.type) {
-    case 'AdminLoginFailed':
-      return { ...state, failures: state.failures + 1 };
-    case 'AdminLoginLockedOut':
-      return { ...state, lockedUntil: event.data.until };
-    default:
-      return assertNever(event);
-  }
-};
-
-export const loginGuardDecider: Decider<LoginGuardCommand, AdminLoginEvent, LoginGuardState> = {
-  initialState: () => ({ failures: 0, lockedUntil: undefined }),
-  decide: decideLoginGuard,
-  evolve: evolveLoginGuard,
-  parse: (event) => AdminLoginEvent.parse(event),
-};
+export const signInThrottled = (throttle: Throttle): LoginGuardEvent => ({
+  type: 'SignInThrottled',
+  data: {
+    scope: throttle.scope,
+    email: storableText(throttle.email.trim().toLowerCase(), MAX_EMAIL),
+    ip: throttle.ip,
+    via: throttle.via,
+    failures: throttle.failures,
+    until: throttle.until.toISOString(),
+    at: throttle.at.toISOString(),
+  },
+});

@@ -1,30 +1,20 @@
 // Admin sign-in: /admin/login, /admin/logout and the guard in front of every other admin route.
 // Browser sessions (purpose 'admin', SameSite=Strict cookie) come from services.browserSessions;
-// failed logins are rate limited per account and per IP, and lockouts are events (audit log).
+// failed sign-ins are throttled and recorded by the login guard shared with the OAuth login (http/login-guard.ts).
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import { handleCommand } from '../../app/handle.ts';
 import type { Services } from '../../app/services.ts';
-import type { UserRow } from '../../app/users.ts';
-import { loginGuardDecider, loginGuardStream, type LoginSubject } from '../../domain/admin/login-guard.ts';
 import type { Actor } from '../../domain/shared.ts';
-import { normalizeEmail } from '../../domain/users/index.ts';
 import { getCookie } from '../cookies.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
 import { rateLimited } from '../rate-limit.ts';
+import { LoginGuard } from '../login-guard.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { renderPage } from './page.ts';
 
 export type AdminUser = { id: string; email: string; sessionId: string; expiresAt: Date };
-
-/** OWASP authentication cheat sheet: lock an account after a few failures; cap what one IP may try. */
-export const LOGIN_LIMITS = {
-  account: { points: 5, duration: 15 * 60, blockDuration: 15 * 60 },
-  ip: { points: 20, duration: 15 * 60, blockDuration: 15 * 60 },
-} as const;
 
 const LoginForm = z.object({
   email: z.string().trim().min(3).max(320),
@@ -42,63 +32,8 @@ export const adminActor = (ctx: Koa.Context): Actor => {
 };
 
 export const adminAuth = (services: Services) => {
-  // Shared through Redis when REDIS_URL is set (http/rate-limit.ts), so instances count together.
-  const limit = (kind: keyof typeof LOGIN_LIMITS) =>
-    services.rateLimits.limiter(`admin-login-${kind}`, {
-      points: LOGIN_LIMITS[kind].points,
-      durationSeconds: LOGIN_LIMITS[kind].duration,
-      blockSeconds: LOGIN_LIMITS[kind].blockDuration,
-    });
-  const limiters = { account: limit('account'), ip: limit('ip') };
-  const subjects = (email: string, ip: string): LoginSubject[] => [
-    { kind: 'account', value: normalizeEmail(email) },
-    { kind: 'ip', value: ip },
-  ];
-
-  const tooMany = (retryMs: number) =>
-    rateLimited(retryMs, () => 'too many sign-in attempts; try again later', 'too_many_attempts');
-
-  /** Milliseconds until the subject may try again, or 0 when it is not locked. */
-  const lockedFor = async (subject: LoginSubject): Promise<number> => {
-    const res = await limiters[subject.kind].get(subject.value);
-    return res && res.consumedPoints > LOGIN_LIMITS[subject.kind].points ? res.msBeforeNext : 0;
-  };
-
-  const recordFailure = async (ctx: Koa.Context, email: string, reason: string): Promise<number> => {
-    const now = new Date();
-    const context = {
-      actor: { type: 'system', id: 'admin-login' } as Actor,
-      ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}),
-    };
-    let retryMs = 0;
-    for (const subject of subjects(email, ctx.ip)) {
-      try {
-        await limiters[subject.kind].consume(subject.value);
-        if (subject.kind === 'account') {
-          await handleCommand(
-            services.log,
-            loginGuardStream(subject),
-            loginGuardDecider,
-            { type: 'RecordLoginFailure', subject, email: normalizeEmail(email), ip: ctx.ip, reason, now },
-            context,
-          );
-        }
-      } catch (error) {
-        if (!(error instanceof RateLimiterRes)) throw error;
-        retryMs = Math.max(retryMs, error.msBeforeNext);
-        const until = new Date(now.getTime() + error.msBeforeNext);
-        await handleCommand(
-          services.log,
-          loginGuardStream(subject),
-          loginGuardDecider,
-          { type: 'LockOut', subject, email: normalizeEmail(email), ip: ctx.ip, until, now },
-          context,
-        );
-        services.logger.warn({ subject: subject.kind, ip: ctx.ip }, 'admin sign-in locked out');
-      }
-    }
-    return retryMs;
-  };
+  // Throttles shared with the OAuth login page (http/login-guard.ts), through Redis when REDIS_URL is set.
+  const guard = new LoginGuard(services, 'admin');
 
   const router = new Router();
 
@@ -120,28 +55,21 @@ export const adminAuth = (services: Services) => {
       renderPage(ctx, 'login', { title: 'Admin sign-in', email, next, error });
       ctx.status = status;
     };
-    // Browsers get the login page again with the reason; other clients problem+json (both 429 + Retry-After).
-    const refuse = (retryMs: number) => {
-      const error = tooMany(retryMs);
-      if (ctx.accepts('json', 'html') !== 'html') throw error;
-      fail(429, `Too many sign-in attempts. Try again in ${Math.ceil(retryMs / 60_000)} minute(s).`);
-      ctx.set(error.headers);
-    };
     if (!parsed.success) return fail(400, 'Enter your email and password.');
-    // Locked subjects are refused before any password work (and even with the right password).
-    const locked = Math.max(...(await Promise.all(subjects(email, ctx.ip).map(lockedFor))));
-    if (locked > 0) return refuse(locked);
-    const user: UserRow | undefined = await services.users.authenticate(email, parsed.data.password);
-    if (!user) {
-      const retryMs = await recordFailure(ctx, email, 'bad_credentials');
-      if (retryMs > 0) return refuse(retryMs);
-      return fail(401, 'Wrong email or password.');
+    const result = await guard.signIn(ctx, email, parsed.data.password, { adminOnly: true });
+    if (!result.ok) {
+      // Throttled: browsers get the login page again with the wait; other clients problem+json (both 429 + Retry-After).
+      if (result.status === 429 && ctx.accepts('json', 'html') !== 'html')
+        throw rateLimited(
+          Number(result.retryAfter) * 1_000,
+          () => 'too many sign-in attempts; try again later',
+          'too_many_attempts',
+        );
+      fail(result.status, result.message);
+      if (result.retryAfter) ctx.set('Retry-After', result.retryAfter);
+      return;
     }
-    if (!user.roles.includes('admin')) {
-      await recordFailure(ctx, email, 'not_admin');
-      return fail(403, 'This account is not an administrator.');
-    }
-    await limiters.account.delete(normalizeEmail(email));
+    const { user } = result;
     await services.browserSessions.start(ctx, user.id, 'admin');
     ctx.status = 303;
     ctx.redirect(next);

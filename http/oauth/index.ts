@@ -12,6 +12,7 @@ import { noStore, oauthJsonErrors } from './errors.ts';
 import { pageHeaders, showConsent, showLogin, submitConsent, submitLogin } from './interaction.ts';
 import { serveJwks, serveResourceMetadata, serveServerMetadata } from './metadata.ts';
 import { OAuthRateLimits } from './rate-limits.ts';
+import { LoginGuard } from '../login-guard.ts';
 import { deleteRegistration, readRegistration, registerClient, updateRegistration } from './register.ts';
 import { introspectToken, revokeToken } from './revoke.ts';
 import { issueTokens } from './token.ts';
@@ -71,7 +72,13 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   router.get('/oauth/authorize', pageHeaders, authorizeLimit, authorize(services));
   router.post('/oauth/authorize', pageHeaders, authorizeLimit, parseForm, authorize(services));
   router.get('/oauth/login', pageHeaders, showLogin(services));
-  router.post('/oauth/login', pageHeaders, parseForm, requireCsrf(), submitLogin(services, limits));
+  router.post(
+    '/oauth/login',
+    pageHeaders,
+    parseForm,
+    requireCsrf(),
+    submitLogin(services, new LoginGuard(services, 'oauth')),
+  );
   router.get('/oauth/consent', pageHeaders, showConsent(services));
   router.post('/oauth/consent', pageHeaders, parseForm, requireCsrf(), submitConsent(services));
 

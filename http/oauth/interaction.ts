@@ -8,7 +8,7 @@ import { csrfToken } from '../csrf.ts';
 import { formBody } from '../forms.ts';
 import { continueAfterSignIn, interactionUrl, seeOther } from './authorize.ts';
 import { clearPending, loadPending } from './pending-cookie.ts';
-import type { OAuthRateLimits } from './rate-limits.ts';
+import type { LoginGuard } from '../login-guard.ts';
 
 const SCOPE_TEXT: Record<string, string> = {
   'mcp:tools:read': 'List tools and call tools that only read',
@@ -67,22 +67,19 @@ export const showLogin =
   };
 
 export const submitLogin =
-  (services: Services, limits: OAuthRateLimits): Koa.Middleware =>
+  (services: Services, guard: LoginGuard): Koa.Middleware =>
   async (ctx) => {
     const pending = await loadPending(ctx, services, requestId(ctx));
     const { email = '', password = '' } = formBody(ctx);
-    await limits.checkLogin(email, ctx.ip);
-    const user = email && password ? await services.users.authenticate(email, password) : undefined;
-    if (!user) {
-      // The one call for "a sign-in failed": the login throttle keeps its own bounded record; nothing goes
-      // into a grant stream for an anonymous request.
-      await limits.loginFailed(email, ctx.ip);
-      ctx.status = 401;
-      await renderLogin(ctx, services, pending, { error: 'Wrong email or password.', email });
-      ctx.status = 401;
+    // Throttles, password check and audit of a failed sign-in (bounded login-guard stream): http/login-guard.ts.
+    const result = await guard.signIn(ctx, email, password);
+    if (!result.ok) {
+      await renderLogin(ctx, services, pending, { error: result.message, email: email.slice(0, 320) });
+      ctx.status = result.status;
+      if (result.retryAfter) ctx.set('Retry-After', result.retryAfter);
       return;
     }
-    await limits.loginSucceeded(email);
+    const { user } = result;
     await services.browserSessions.start(ctx, user.id, 'oauth');
     seeOther(ctx, await continueAfterSignIn(ctx, services, pending, { userId: user.id, at: new Date() }));
   };

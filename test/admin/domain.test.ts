@@ -1,7 +1,14 @@
-// Pure parts of the admin area: the login guard and operations deciders, and audit redaction.
+// Pure parts of the admin area: the login guard's events, the operations decider, and audit redaction.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loginGuardDecider, loginGuardStream, type AdminLoginEvent } from '../../domain/admin/login-guard.ts';
+import {
+  AdminLoginEvent,
+  LOGIN_GUARD_RETENTION,
+  LOGIN_GUARD_STREAM,
+  signInFailed,
+  signInThrottled,
+  storableText,
+} from '../../domain/admin/login-guard.ts';
 import { operationDecider } from '../../domain/admin/operations.ts';
 import type { Services } from '../../app/services.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
@@ -10,55 +17,86 @@ import { eventActivity, logSize } from '../../http/admin/stats.ts';
 import { specFor } from '../support/decider.ts';
 
 const test = suite('admin: deciders and redaction');
-const guard = specFor(loginGuardDecider);
 const now = new Date('2026-01-01T00:00:00Z');
 const until = new Date('2026-01-01T00:15:00Z');
-const subject = { kind: 'account', value: 'ann@example.com' } as const;
-const lockedOut: AdminLoginEvent = {
-  type: 'AdminLoginLockedOut',
-  data: { subject, email: 'ann@example.com', ip: '127.0.0.1', until: until.toISOString(), at: now.toISOString() },
-};
 
-test('a failed login is recorded with subject, ip and reason', () => {
-  guard([])
-    .when({
-      type: 'RecordLoginFailure',
-      subject,
-      email: 'ann@example.com',
-      ip: '127.0.0.1',
+test('a failed sign-in is one event of the fixed login-guard stream: email normalized, bounded, storable', () => {
+  assert.is(LOGIN_GUARD_STREAM, 'login-guard');
+  assert.equal(LOGIN_GUARD_RETENTION, { maxCount: 10_000, maxAgeSeconds: 30 * 86_400 });
+  assert.equal(
+    signInFailed({
+      email: ' Ann@Example.COM ',
+      ip: '192.0.2.1',
+      via: 'oauth',
       reason: 'bad_credentials',
-      now,
-    })
-    .then([
-      {
-        type: 'AdminLoginFailed',
-        data: { subject, email: 'ann@example.com', ip: '127.0.0.1', reason: 'bad_credentials', at: now.toISOString() },
+      device: false,
+      at: now,
+    }),
+    {
+      type: 'SignInFailed',
+      data: {
+        email: 'ann@example.com',
+        ip: '192.0.2.1',
+        via: 'oauth',
+        reason: 'bad_credentials',
+        device: false,
+        at: now.toISOString(),
       },
-    ]);
+    },
+  );
+  const hostile = signInFailed({
+    email: `a\u0000b\uD800c${'x'.repeat(5_000)}`,
+    ip: '::1',
+    via: 'admin',
+    reason: 'bad_credentials',
+    device: true,
+    at: now,
+  });
+  assert.is(hostile.type === 'SignInFailed' && hostile.data.email.length, 320);
+  assert.ok(hostile.type === 'SignInFailed' && hostile.data.email.startsWith('a\uFFFDb\uFFFDc'));
+  assert.is(storableText('ok \uD83D\uDE00', 10), 'ok \uD83D\uDE00');
 });
 
-test('lock out → AdminLoginLockedOut; again within the same window → nothing; a later window → a new lockout', () => {
-  guard([]).when({ type: 'LockOut', subject, email: 'ann@example.com', ip: '127.0.0.1', until, now }).then([lockedOut]);
-  guard([lockedOut])
-    .when({
-      type: 'LockOut',
-      subject,
+test('a throttle records its scope, failures and end', () => {
+  assert.equal(
+    signInThrottled({
+      scope: 'ip_account',
       email: 'ann@example.com',
-      ip: '127.0.0.1',
-      until: new Date(until.getTime() - 1_000),
-      now,
-    })
-    .then([]);
-  const later = new Date(until.getTime() + 60_000);
-  guard([lockedOut])
-    .when({ type: 'LockOut', subject, email: 'ann@example.com', ip: '127.0.0.1', until: later, now })
-    .then([{ type: 'AdminLoginLockedOut', data: { ...lockedOut.data, until: later.toISOString() } }]);
+      ip: '192.0.2.1',
+      via: 'admin',
+      failures: 5,
+      until,
+      at: now,
+    }),
+    {
+      type: 'SignInThrottled',
+      data: {
+        scope: 'ip_account',
+        email: 'ann@example.com',
+        ip: '192.0.2.1',
+        via: 'admin',
+        failures: 5,
+        until: until.toISOString(),
+        at: now.toISOString(),
+      },
+    },
+  );
 });
 
-test('streams are per subject and do not reveal the email', () => {
-  const stream = loginGuardStream(subject);
-  assert.match(stream, /^admin-login-[0-9a-f]{32}$/);
-  assert.is.not(stream, loginGuardStream({ kind: 'ip', value: 'ann@example.com' }));
+test('events of earlier versions (admin-login-<hash> streams) still parse', () => {
+  const subject = { kind: 'account', value: 'ann@example.com' } as const;
+  const at = now.toISOString();
+  for (const event of [
+    {
+      type: 'AdminLoginFailed',
+      data: { subject, email: 'ann@example.com', ip: '127.0.0.1', reason: 'bad_credentials', at },
+    },
+    {
+      type: 'AdminLoginLockedOut',
+      data: { subject, email: 'ann@example.com', ip: '127.0.0.1', until: until.toISOString(), at },
+    },
+  ])
+    assert.equal(AdminLoginEvent.parse(event), event);
 });
 
 test('a rebuild request names a known projection', () => {

@@ -105,7 +105,7 @@ test('consent CSRF: missing / wrong token → 403 csrf_failed, no ConsentGiven, 
   assert.equal(await sessionAndAuthEvents(server, since), []);
 });
 
-test('brute force: after 5 failures for one account the 6th attempt is 429 even with the right password; no failure goes into a grant stream', async ({
+test('brute force: after 5 failures for one account the 6th attempt from that address is 429 even with the right password; failures go to the login-guard stream', async ({
   server,
 }) => {
   const email = 'brute@example.test';
@@ -121,9 +121,25 @@ test('brute force: after 5 failures for one account the 6th attempt is 429 even 
   const locked = await browser.post(action, { csrf, email, password: 'right-password-1' });
   assert.is(locked.status, 429);
   assert.ok(Number(locked.headers.get('retry-after')) > 0);
-  // Failed sign-ins belong to the login throttle: an anonymous request writes nothing into a grant stream.
   const grantStreams = (await eventsSince(server, since)).filter((event) => event.stream.startsWith('oauth-grant-'));
   assert.equal(typesOf(grantStreams), []);
+  assert.match(await locked.text(), /Too many sign-in attempts/);
+  // Nothing in the grant's stream (an unauthenticated caller writes nothing permanent there).
+  assert.equal(await sessionAndAuthEvents(server, since), []);
+  const guard = (await eventsSince(server, since)).filter((event) => event.stream === 'login-guard');
+  assert.equal(typesOf(guard), [
+    'SignInFailed',
+    'SignInFailed',
+    'SignInFailed',
+    'SignInFailed',
+    'SignInFailed',
+    'SignInThrottled',
+  ]);
+  assert.equal(
+    guard.map((event) => (event.data as { via: string }).via),
+    ['oauth', 'oauth', 'oauth', 'oauth', 'oauth', 'oauth'],
+  );
+  assert.is((guard[5]!.data as { scope: string }).scope, 'ip_account');
   // Another account from the same address is not locked by this one.
   const fresh = await atLogin(server);
   const ok = await fresh.browser.post(fresh.action, {

@@ -27,6 +27,8 @@
     LoginFailed: 'failed (OAuth)',
     AdminLoginFailed: 'failed (admin)',
     AdminLoginLockedOut: 'locked out',
+    SignInFailed: 'failed',
+    SignInThrottled: 'throttled',
   };
   const systemHistory = { labels: [], cpu: [], memory: [] };
 
