@@ -89,6 +89,9 @@ const envSchema = z.object({
     .int()
     .min(1024)
     .default(256 * 1024),
+  // /oauth/authorize requests per minute from one address; client metadata documents fetched at once.
+  AUTHORIZE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  CIMD_MAX_CONCURRENT_FETCHES: z.coerce.number().int().positive().max(10_000).default(32),
 });
 
 export type Config = {
@@ -123,6 +126,8 @@ export type Config = {
   mcpMaxStreamsPerSession: number;
   mcpSessionIdleTimeoutMs: number;
   mcpReplayMaxBytes: number;
+  authorizeRateLimitPerMinute: number;
+  cimdMaxConcurrentFetches: number;
 };
 
 export class ConfigError extends Error {
@@ -207,6 +212,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     mcpMaxStreamsPerSession: e.MCP_MAX_STREAMS_PER_SESSION,
     mcpSessionIdleTimeoutMs: e.MCP_SESSION_IDLE_TIMEOUT,
     mcpReplayMaxBytes: e.MCP_REPLAY_MAX_BYTES,
+    authorizeRateLimitPerMinute: e.AUTHORIZE_RATE_LIMIT_PER_MINUTE,
+    cimdMaxConcurrentFetches: e.CIMD_MAX_CONCURRENT_FETCHES,
   };
 };
 

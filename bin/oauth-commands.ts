@@ -1,4 +1,4 @@
-// CLI commands of the OAuth area: clients list|add|delete, tokens revoke, keys rotate.
+// CLI commands of the OAuth area: clients list|add|delete|resource-server, tokens revoke, keys rotate.
 import type { Services } from '../app/services.ts';
 import type { Command } from './commands.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
@@ -27,6 +27,7 @@ export const oauthCommands = (
             redirect_uris: c.redirect_uris.join(' '),
             // Machine clients: the service user their tokens act for (read from the client's own stream).
             user: c.grant_types.includes('client_credentials') ? await serviceUserOf(services, c.client_id) : '',
+            resource_server: c.resource_server,
           })),
         ),
       );
@@ -76,6 +77,18 @@ export const oauthCommands = (
         (await services.oauth.clients.delete(clientId, CLI))
           ? `deleted ${clientId}`
           : `${clientId} was already deleted or does not exist`,
+      );
+    },
+  },
+  'clients resource-server': {
+    summary: 'clients resource-server <client_id> on|off  (may introspect tokens of every client)',
+    async run(services, _values, positionals) {
+      const [clientId, setting] = positionals;
+      if (!clientId || (setting !== 'on' && setting !== 'off'))
+        throw new DomainError('missing_argument', 'give the client_id and on or off');
+      const changed = await services.oauth.clients.setResourceServer(clientId, setting === 'on', CLI);
+      out(
+        `${clientId} ${changed ? 'is now' : 'was already'} ${setting === 'on' ? 'a resource server' : 'not a resource server'}`,
       );
     },
   },

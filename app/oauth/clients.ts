@@ -18,6 +18,7 @@ export type ClientRow = {
   scope: string | null;
   source: string;
   status: string;
+  resource_server: boolean;
   created_at: Date;
   updated_at: Date;
 };
@@ -50,7 +51,10 @@ export class Clients {
   readonly documents: MetadataDocuments;
 
   constructor(private readonly core: CoreServices) {
-    this.documents = new MetadataDocuments({ allowPrivate: core.config.dangerouslyAllowPrivateCimd });
+    this.documents = new MetadataDocuments({
+      allowPrivate: core.config.dangerouslyAllowPrivateCimd,
+      maxConcurrentFetches: core.config.cimdMaxConcurrentFetches,
+    });
   }
 
   async register(
@@ -84,10 +88,13 @@ export class Clients {
     return { client: result.state, clientSecret, registrationAccessToken };
   }
 
-  /** A client by id: a registered one (from its stream), or a metadata document for URL ids. */
-  async find(clientId: string): Promise<Client | undefined> {
+  /**
+   * A client by id: a registered one (from its stream), or a metadata document for URL ids. `signal`:
+   * the HTTP request asking, so a document fetch stops waiting when it goes away.
+   */
+  async find(clientId: string, options: { signal?: AbortSignal | undefined } = {}): Promise<Client | undefined> {
     if (isMetadataDocumentId(clientId, this.core.config.dangerouslyAllowPrivateCimd))
-      return this.documents.get(clientId);
+      return this.documents.get(clientId, options);
     if (!/^[\w-]{1,100}$/.test(clientId)) return undefined;
     const { state } = await loadAggregate(this.core.log, clientStream(clientId), clientDecider);
     return state.status === 'active' ? state : undefined;
@@ -126,11 +133,26 @@ export class Clients {
     now = new Date(),
     reason: 'requested' | 'idle' = 'requested',
   ): Promise<boolean> {
+    if (!/^[\w-]{1,100}$/.test(clientId)) return false;
     const result = await handleCommand(
       this.core.log,
       clientStream(clientId),
       clientDecider,
       { type: 'DeleteClient', reason, now },
+      { actor },
+    );
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    return result.events.length > 0;
+  }
+
+  /** Admin/CLI: lets a confidential client introspect other clients' tokens (RFC 7662 §4), or stops it. */
+  async setResourceServer(clientId: string, resourceServer: boolean, actor: Actor, now = new Date()): Promise<boolean> {
+    if (!/^[\w-]{1,100}$/.test(clientId)) throw new DomainError('client_not_found', 'no such client');
+    const result = await handleCommand(
+      this.core.log,
+      clientStream(clientId),
+      clientDecider,
+      { type: 'SetResourceServer', resourceServer, now },
       { actor },
     );
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
@@ -174,10 +196,13 @@ export class Clients {
    * RFC 6749 §2.2 says a client_id is no secret, /oauth/authorize already tells an unknown one apart,
    * and secret guessing is throttled per client and address.
    */
-  async authenticate(credentials: ClientCredentials): Promise<Client> {
+  async authenticate(
+    credentials: ClientCredentials,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Client> {
     let client: Client | undefined;
     try {
-      client = await this.find(credentials.clientId);
+      client = await this.find(credentials.clientId, options);
     } catch (error) {
       if (error instanceof DomainError) throw new DomainError('invalid_client', error.message);
       throw error;

@@ -40,5 +40,10 @@ export const ClientEvent = z.discriminatedUnion('type', [
     type: z.literal('ClientDeleted'),
     data: z.object({ clientId: z.string(), reason: z.enum(['requested', 'idle']).optional(), at: z.string() }),
   }),
+  /** An admin lets (or stops letting) this client introspect tokens issued to other clients (RFC 7662 §4). */
+  z.object({
+    type: z.literal('ClientResourceServerSet'),
+    data: z.object({ clientId: z.string(), resourceServer: z.boolean(), at: z.string() }),
+  }),
 ]);
 export type ClientEvent = z.infer<typeof ClientEvent>;

@@ -15,6 +15,8 @@ export type Client = ClientMetadata & {
   readonly secretHash?: string | undefined;
   readonly registrationTokenHash?: string | undefined;
   readonly serviceUserId?: string | undefined;
+  /** Marked by an admin: may introspect every client's tokens (RFC 7662 §4). */
+  readonly resourceServer?: boolean | undefined;
   readonly createdAt: string;
 };
 
@@ -33,7 +35,8 @@ export type ClientCommand =
       now: Date;
     }
   | { type: 'UpdateClient'; metadata: ClientMetadata; now: Date }
-  | { type: 'DeleteClient'; reason?: 'requested' | 'idle'; now: Date };
+  | { type: 'DeleteClient'; reason?: 'requested' | 'idle'; now: Date }
+  | { type: 'SetResourceServer'; resourceServer: boolean; now: Date };
 
 /** Rules every client's metadata obeys, whoever registers it (also applied to metadata documents). */
 export const validateClientMetadata = (metadata: ClientMetadata): void => {
@@ -113,6 +116,20 @@ export const decideClient = (command: ClientCommand, state: ClientState): Client
             },
           ]
         : [];
+    case 'SetResourceServer':
+      if (state.status !== 'active') throw new DomainError('client_not_found', 'no such client');
+      // RFC 7662 §2.1: the introspection endpoint needs client authentication, so only a confidential client.
+      if (state.tokenEndpointAuthMethod === 'none')
+        throw new DomainError('invalid_client_metadata', 'only a confidential client can be a resource server');
+      // Idempotent (CLI commands are safe to re-run).
+      return (state.resourceServer ?? false) === command.resourceServer
+        ? []
+        : [
+            {
+              type: 'ClientResourceServerSet',
+              data: { clientId: state.clientId, resourceServer: command.resourceServer, at },
+            },
+          ];
     default:
       return assertNever(command);
   }
@@ -132,6 +149,8 @@ export const evolveClient = (state: ClientState, event: ClientEvent): ClientStat
     }
     case 'ClientDeleted':
       return { status: 'deleted' };
+    case 'ClientResourceServerSet':
+      return state.status === 'active' ? { ...state, resourceServer: event.data.resourceServer } : state;
     default:
       return assertNever(event);
   }

@@ -12,6 +12,8 @@ import { formBody, parseForm } from '../forms.ts';
 import { adminActor, type AdminUser } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const CreateForm = z.object({
   email: z.string().trim().max(320),
   name: z.string().trim().max(200).optional(),
@@ -26,7 +28,9 @@ export const usersRoutes = (services: Services) => {
   const post = [parseForm, requireCsrf()] as const;
 
   const target = async (ctx: Koa.Context) => {
-    const user = await services.users.byId(String(ctx.params.id));
+    // User ids are UUIDs (a uuid column): anything else names no user.
+    const id = String(ctx.params.id);
+    const user = UUID.test(id) ? await services.users.byId(id) : undefined;
     if (!user) throw new HttpError(404, 'user_not_found', 'no such user');
     return user;
   };

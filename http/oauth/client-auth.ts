@@ -6,6 +6,7 @@ import type { Services } from '../../app/services.ts';
 import type { ClientCredentials } from '../../app/oauth/clients.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { formBody } from '../forms.ts';
+import { requestSignal } from '../abort.ts';
 import { OAuthError } from './errors.ts';
 import type { ClientAuthThrottle } from './rate-limits.ts';
 
@@ -59,7 +60,7 @@ export const authenticateClient =
     const challenge = credentials.method === 'client_secret_basic' ? BASIC_CHALLENGE : {};
     await throttle.check(ctx.ip, credentials.clientId);
     try {
-      ctx.state.client = await services.oauth.clients.authenticate(credentials);
+      ctx.state.client = await services.oauth.clients.authenticate(credentials, { signal: requestSignal(ctx) });
     } catch (error) {
       if (!(error instanceof DomainError && error.code === 'invalid_client')) throw error;
       if (await throttle.failed(ctx.ip, credentials.clientId))

@@ -69,8 +69,9 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   router.get('/oauth/userinfo', api(noStore, userinfo(services)));
   router.post('/oauth/userinfo', api(noStore, userinfo(services)));
 
-  router.get('/oauth/authorize', pageHeaders, authorize(services));
-  router.post('/oauth/authorize', pageHeaders, parseForm, authorize(services));
+  const authorizeLimit = limits.authorize(services.rateLimits, services.config.authorizeRateLimitPerMinute);
+  router.get('/oauth/authorize', pageHeaders, authorizeLimit, authorize(services));
+  router.post('/oauth/authorize', pageHeaders, authorizeLimit, parseForm, authorize(services));
   router.get('/oauth/login', pageHeaders, showLogin(services));
   router.post(
     '/oauth/login',

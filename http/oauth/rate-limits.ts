@@ -79,6 +79,17 @@ export class OAuthRateLimits {
     };
   }
 
+  /**
+   * /oauth/authorize per address: anyone may call it, and a URL client_id makes the server fetch a
+   * document from a host the caller chose.
+   */
+  authorize(limits: RateLimits, perMinute: number): Koa.Middleware {
+    return async (ctx, next) => {
+      await limits.consume('oauth-authorize-ip', { points: perMinute, durationSeconds: 60 }, ctx.ip);
+      await next();
+    };
+  }
+
   /** RFC 7591 §5 suggests rate limiting open registration: per address. */
   registration(): Koa.Middleware {
     return async (ctx, next) => {
