@@ -26,8 +26,12 @@ class LogoutRefused extends Error {
   }
 }
 
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value.slice(0, 4_000) : undefined;
+const text = (value: unknown): string | undefined => {
+  if (typeof value !== 'string' || value === '') return undefined;
+  // Echoed or compared exactly, so refused rather than cut short.
+  if (value.length > 4_000) throw new LogoutRefused('invalid_request', 'a parameter is too long');
+  return value;
+};
 
 const params = (ctx: Koa.Context): Record<string, unknown> => (ctx.method === 'GET' ? ctx.query : formBody(ctx));
 

@@ -144,6 +144,8 @@ test('unregistered post_logout_redirect_uri: 400 page, no redirect, nothing ende
     { client_id: clientId, post_logout_redirect_uri: `${AFTER_LOGOUT}/other` },
     // Without a client there is nothing to match the URI against.
     { post_logout_redirect_uri: AFTER_LOGOUT },
+    // Echoed exactly or not at all: an over-long state is refused, not cut short.
+    { id_token_hint: tokens.id_token, post_logout_redirect_uri: AFTER_LOGOUT, state: 'x'.repeat(4_001) },
   ]) {
     const response = await browser.get(logoutUrl(server.base, query));
     assert.is(response.status, 400, JSON.stringify(query));
