@@ -1,5 +1,6 @@
 // `remotemcp users verify-email` as a real process on an embedded DATA_DIR: output, idempotence, the
-// event and its CLI actor, the `verified` column of `users list`, and an unknown user's error.
+// event and its CLI actor, the `verified` column of `users list`, and an unknown user's error; and
+// `clients add --post-logout-redirect-uri` (OIDC RP-Initiated Logout 1.0 §3.1).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -56,6 +57,36 @@ test('an unknown user is an error and writes nothing', () => {
   assert.is.not(unknown.code, 0);
   assert.match(unknown.stderr, /user_not_found|no such user/);
   assert.is(cli(['events', 'export']).stdout.trim().split('\n').length, before);
+});
+
+test('clients add --post-logout-redirect-uri: stored on the client; refused for a machine client', () => {
+  const added = cli([
+    'clients',
+    'add',
+    'Web app',
+    '--redirect-uri',
+    'https://app.example/cb',
+    '--post-logout-redirect-uri',
+    'https://app.example/bye',
+  ]);
+  assert.is(added.code, 0, added.stderr);
+  const registered = cli(['events', 'export'])
+    .stdout.trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; data: { postLogoutRedirectUris?: string[] } })
+    .filter((event) => event.type === 'ClientRegistered');
+  assert.equal(registered.at(-1)!.data.postLogoutRedirectUris, ['https://app.example/bye']);
+  const machine = cli([
+    'clients',
+    'add',
+    'Bot',
+    '--user',
+    'bot@example.com',
+    '--post-logout-redirect-uri',
+    'https://a.example/',
+  ]);
+  assert.is.not(machine.code, 0);
+  assert.match(machine.stderr, /no --redirect-uri or --post-logout-redirect-uri/);
 });
 
 test.run();
