@@ -35,9 +35,10 @@ export const oauthCommands = (
   },
   'clients add': {
     summary:
-      'clients add <name> [--redirect-uri U]... | <name> --user EMAIL [--scope S]  (machine client; secret shown once)',
+      'clients add <name> [--redirect-uri U]... [--post-logout-redirect-uri U]... | <name> --user EMAIL [--scope S]  (machine client; secret shown once)',
     options: {
       'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
       user: { type: 'string' },
       scope: { type: 'string' },
     },
@@ -45,18 +46,25 @@ export const oauthCommands = (
       const name = positionals.join(' ').trim();
       if (!name) throw new DomainError('missing_argument', 'give the client a name');
       const redirectUris = (values['redirect-uri'] as unknown as string[] | undefined) ?? [];
+      const postLogoutRedirectUris = (values['post-logout-redirect-uri'] as unknown as string[] | undefined) ?? [];
       const userEmail = typeof values.user === 'string' ? values.user : undefined;
       const scope = typeof values.scope === 'string' ? values.scope : undefined;
       if (userEmail === undefined) {
         if (scope !== undefined)
           throw new DomainError('invalid_argument', '--scope goes with --user (machine clients)');
-        const created = await services.oauth.createConfidentialClient({ name, redirectUris }, CLI);
+        const created = await services.oauth.createConfidentialClient(
+          { name, redirectUris, postLogoutRedirectUris },
+          CLI,
+        );
         out(`client_id:     ${created.client.clientId}`);
         out(`client_secret: ${created.clientSecret ?? '(none)'}   (shown once; stored only as a hash)`);
         return;
       }
-      if (redirectUris.length)
-        throw new DomainError('invalid_argument', 'a machine client (--user) signs nobody in: no --redirect-uri');
+      if (redirectUris.length || postLogoutRedirectUris.length)
+        throw new DomainError(
+          'invalid_argument',
+          'a machine client (--user) signs nobody in: no --redirect-uri or --post-logout-redirect-uri',
+        );
       const created = await services.oauth.createMachineClient(
         { name, userEmail, ...(scope !== undefined ? { scopes: scope.split(/\s+/).filter(Boolean) } : {}) },
         CLI,
@@ -96,6 +104,7 @@ export const oauthCommands = (
     summary: 'tokens revoke <refresh token | access token | jti> | --user EMAIL | --client ID',
     options: { user: { type: 'string' }, client: { type: 'string' } },
     async run(services, values, positionals) {
+      const postLogoutRedirectUris = (values['post-logout-redirect-uri'] as unknown as string[] | undefined) ?? [];
       const userEmail = typeof values.user === 'string' ? values.user : undefined;
       const clientId = typeof values.client === 'string' ? values.client : undefined;
       if (userEmail || clientId) {

@@ -46,7 +46,12 @@ export type OAuth = {
    * refresh_token); without, it has no grant and only authenticates (introspection, revocation).
    */
   createConfidentialClient(
-    input: { name: string; redirectUris?: string[]; grantTypes?: ClientMetadata['grantTypes'] },
+    input: {
+      name: string;
+      redirectUris?: string[];
+      postLogoutRedirectUris?: string[];
+      grantTypes?: ClientMetadata['grantTypes'];
+    },
     actor: Actor,
   ): Promise<RegisteredClient>;
   /**
@@ -105,6 +110,7 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
         {
           clientName: input.name,
           redirectUris: input.redirectUris ?? [],
+          ...(input.postLogoutRedirectUris?.length ? { postLogoutRedirectUris: input.postLogoutRedirectUris } : {}),
           grantTypes: input.grantTypes ?? (input.redirectUris?.length ? ['authorization_code', 'refresh_token'] : []),
           tokenEndpointAuthMethod: 'client_secret_basic',
           applicationType: 'web',

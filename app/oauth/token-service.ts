@@ -141,7 +141,10 @@ export class TokenService {
         expiresAt,
         authTime: idToken.authTime ? new Date(idToken.authTime) : undefined,
         nonce: idToken.nonce,
-        extra: userClaims(user, tokens.scopes),
+        extra: userClaims(
+          { ...user, emailVerified: tokens.scopes.includes('email') && (await this.core.users.emailVerified(subject)) },
+          tokens.scopes,
+        ),
       });
     }
     return response;
@@ -373,11 +376,14 @@ export class TokenService {
   }
 }
 
-/** OIDC Core §5.4: claims released per scope. */
+/**
+ * OIDC Core §5.4: claims released per scope. §5.1 `email_verified` is a promise about the address, so
+ * it is sent only once an admin verified it; otherwise it is left out (nothing is claimed either way).
+ */
 export const userClaims = (
-  user: { email: string; name: string },
+  user: { email: string; name: string; emailVerified: boolean },
   scopes: readonly string[],
 ): Record<string, unknown> => ({
-  ...(scopes.includes('email') ? { email: user.email, email_verified: false } : {}),
+  ...(scopes.includes('email') ? { email: user.email, ...(user.emailVerified ? { email_verified: true } : {}) } : {}),
   ...(scopes.includes('profile') ? { name: user.name } : {}),
 });

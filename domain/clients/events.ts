@@ -14,6 +14,8 @@ export const ClientMetadata = z.object({
   scope: z.string().optional(),
   clientUri: z.string().optional(),
   logoUri: z.string().optional(),
+  /** OIDC RP-Initiated Logout 1.0 §3.1; absent in clients registered before logout existed. */
+  postLogoutRedirectUris: z.array(z.string()).optional(),
 });
 export type ClientMetadata = z.infer<typeof ClientMetadata>;
 

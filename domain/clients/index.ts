@@ -48,6 +48,15 @@ export const validateClientMetadata = (metadata: ClientMetadata): void => {
     if (problem)
       throw new DomainError('invalid_redirect_uri', `redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`);
   }
+  // RP-Initiated Logout 1.0 §3.1: post-logout redirect URIs follow the rules of redirect_uris.
+  for (const uri of metadata.postLogoutRedirectUris ?? []) {
+    const problem = redirectUriProblem(uri, metadata.applicationType);
+    if (problem)
+      throw new DomainError(
+        'invalid_client_metadata',
+        `post-logout redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`,
+      );
+  }
   if (metadata.grantTypes.includes('client_credentials') && metadata.tokenEndpointAuthMethod === 'none') {
     throw new DomainError(
       'invalid_client_metadata',
@@ -144,7 +153,8 @@ export const evolveClient = (state: ClientState, event: ClientEvent): ClientStat
     case 'ClientUpdated': {
       if (state.status !== 'active') return state;
       const { at: _at, clientId: _id, ...metadata } = event.data;
-      const { scope: _scope, clientUri: _uri, logoUri: _logo, ...kept } = state;
+      // RFC 7592 §2.2: an update replaces the metadata; optional fields it leaves out are gone.
+      const { scope: _scope, clientUri: _uri, logoUri: _logo, postLogoutRedirectUris: _logout, ...kept } = state;
       return { ...kept, ...metadata };
     }
     case 'ClientDeleted':

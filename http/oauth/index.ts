@@ -10,6 +10,7 @@ import { authenticateClient } from './client-auth.ts';
 import { authorize } from './authorize.ts';
 import { noStore, oauthJsonErrors } from './errors.ts';
 import { pageHeaders, showConsent, showLogin, submitConsent, submitLogin } from './interaction.ts';
+import { confirmEndSession, endSession } from './logout.ts';
 import { serveJwks, serveResourceMetadata, serveServerMetadata } from './metadata.ts';
 import { OAuthRateLimits } from './rate-limits.ts';
 import { LoginGuard } from '../login-guard.ts';
@@ -82,6 +83,10 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   );
   router.get('/oauth/consent', pageHeaders, showConsent(services));
   router.post('/oauth/consent', pageHeaders, parseForm, requireCsrf(), submitConsent(services));
+  // OIDC RP-Initiated Logout 1.0 §2: the RP may send the request by GET or by a form POST.
+  router.get('/oauth/logout', pageHeaders, endSession(services));
+  router.post('/oauth/logout', pageHeaders, parseForm, endSession(services));
+  router.post('/oauth/logout/confirm', pageHeaders, parseForm, requireCsrf(), confirmEndSession(services));
 
   return compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
 };
