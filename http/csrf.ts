@@ -1,11 +1,13 @@
 // CSRF protection for HTML forms (OWASP CSRF cheat sheet): a signed double-submit token bound to a
-// random cookie, plus an Origin (or Referer) check against PUBLIC_URL on every state-changing request.
+// random cookie, plus an Origin (or Referer) check against this request's public URL (PUBLIC_URL, or the
+// loopback origin it came in on) on every state-changing request. Neither header → refused.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import type { Services } from '../app/services.ts';
 import { HttpError } from './errors.ts';
 import { getCookie, setCookie } from './cookies.ts';
 import { formBody } from './forms.ts';
+import { publicUrlOf } from './public-url.ts';
 
 const COOKIE = 'rmcp_csrf';
 
@@ -43,7 +45,7 @@ const sameOrigin = (ctx: Koa.Context, publicUrl: string): boolean => {
 export const requireCsrf = (): Koa.Middleware => async (ctx, next) => {
   if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
   const services = ctx.state.services as Services;
-  if (!sameOrigin(ctx, services.config.publicUrl))
+  if (!sameOrigin(ctx, publicUrlOf(ctx)))
     throw new HttpError(403, 'csrf_failed', 'request did not come from this site');
   const cookie = getCookie(ctx, services.config, COOKIE);
   const sent = formBody(ctx).csrf ?? ctx.get('x-csrf-token');
