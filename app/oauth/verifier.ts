@@ -87,13 +87,14 @@ export class JwtTokenVerifier implements TokenVerifier {
     // Our issuer, and the resource as audience. With PUBLIC_URL unset the loopback origins of one port are
     // one server: a token issued as http://localhost:P is good at http://127.0.0.1:P/mcp and [::1].
     const issuers = sameServer(this.config, resource.replace(/\/mcp$/, ''));
+    const names = issuers.map(mcpResource);
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
       ({ payload } = await jwtVerify(token, key, {
         algorithms: ['ES256'],
         typ: 'at+jwt',
         issuer: issuers,
-        audience: issuers.map(mcpResource),
+        audience: names.includes(resource) ? names : [resource],
         requiredClaims: ['exp', 'sub', 'jti', 'client_id', 'iat'],
       }));
     } catch (error) {
