@@ -2,6 +2,10 @@
 // PUBLIC_URL. Unset, the server is local: it answers as whichever loopback origin the request names
 // (localhost, 127.0.0.1 or [::1] with the listening port), because MCP clients require the protected
 // resource metadata to name the very URL they used (RFC 9728 §3.3) and browsers keep cookies per host.
+//
+// With PUBLIC_URL set, a loopback Host is answered too (as PUBLIC_URL): it comes from this machine, such
+// as a reverse proxy that sends the upstream's address as Host (nginx's default), and a DNS rebinding
+// page cannot send one. Any other Host is refused.
 import type { Config } from './config.ts';
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'] as const;
@@ -9,6 +13,8 @@ const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'] as const;
 /** The three loopback origins of one port, localhost first. */
 export const loopbackOrigins = (port: number): string[] =>
   LOOPBACK_NAMES.map((name) => `http://${name}${port === 80 ? '' : `:${port}`}`);
+
+const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
 
 const portOf = (url: URL): number => Number(url.port || (url.protocol === 'https:' ? 443 : 80));
 
@@ -29,7 +35,8 @@ const hostMatches = (base: string, host: string): boolean => {
  * when this server does not answer under that name (another host, or DNS rebinding onto loopback).
  */
 export const publicUrlForHost = (config: Config, host: string, localPort: number | undefined): string | undefined => {
-  if (!config.publicUrlFollowsRequest) return hostMatches(config.publicUrl, host) ? config.publicUrl : undefined;
+  if (!config.publicUrlFollowsRequest)
+    return hostMatches(config.publicUrl, host) || LOOPBACK_HOST.test(host) ? config.publicUrl : undefined;
   if (localPort === undefined) return undefined;
   return loopbackOrigins(localPort).find((origin) => hostMatches(origin, host));
 };

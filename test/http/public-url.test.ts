@@ -127,18 +127,25 @@ test('PUBLIC_URL set: any other Host gets an error that names PUBLIC_URL (HTML a
   const server = context.configured;
   const { port } = server.server.address() as AddressInfo;
   const expected = 'this server is configured as https://mcp.example.com; open it there';
-  const page = await send(server, 'GET', '/', `127.0.0.1:${port}`, { accept: 'text/html' });
+  const page = await send(server, 'GET', '/', 'evil.example', { accept: 'text/html' });
   assert.is(page.status, 403);
   assert.match(page.text, expected);
-  for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, 'evil.example', 'mcp.example.com:8443']) {
+  for (const host of [
+    'evil.example',
+    `evil.example:${port}`,
+    'example.com',
+    'mcp.example.com:8443',
+    'mcp.example.com.evil',
+  ]) {
     const answer = await send(server, 'GET', '/.well-known/oauth-authorization-server', host);
     assert.is(answer.status, 403, host);
     assert.equal([answer.json.code, answer.json.detail], ['forbidden_host', expected]);
   }
   for (const path of ['/healthz', '/readyz', '/metrics'])
-    assert.is((await send(server, 'GET', path, `127.0.0.1:${port}`)).status, 200, path);
-  // Under its own name: issuer exactly PUBLIC_URL (a default port may be written out).
-  for (const host of ['mcp.example.com', 'mcp.example.com:443']) {
+    assert.is((await send(server, 'GET', path, 'evil.example')).status, 200, path);
+  // Under its own name, and under a loopback name (this machine: a reverse proxy that sends the upstream's
+  // address as Host), the issuer is exactly PUBLIC_URL (a default port may be written out).
+  for (const host of ['mcp.example.com', 'mcp.example.com:443', `127.0.0.1:${port}`, 'localhost']) {
     const metadata = await send(server, 'GET', '/.well-known/oauth-authorization-server', host);
     assert.is(metadata.json.issuer, 'https://mcp.example.com', host);
   }
@@ -274,6 +281,28 @@ test('a resource naming another loopback name of this port is the same resource 
       (error: Error & { code?: string }) => error.code,
     );
   assert.is(refused, 'invalid_target');
+});
+
+test('PUBLIC_URL set: a sign-in from a page opened by a loopback address → 403 csrf_failed naming PUBLIC_URL', async ({
+  configured,
+}) => {
+  const { port } = configured.server.address() as AddressInfo;
+  const host = `127.0.0.1:${port}`;
+  const form = await send(configured, 'GET', '/admin/login', host);
+  const cookie = String(form.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
+  const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '';
+  const answer = await send(
+    configured,
+    'POST',
+    '/admin/login',
+    host,
+    { 'content-type': 'application/x-www-form-urlencoded', cookie, origin: `http://${host}` },
+    new URLSearchParams({ email: configured.adminEmail, password: configured.adminPassword, csrf }).toString(),
+  );
+  assert.equal(
+    [answer.status, answer.json.code, answer.json.detail],
+    [403, 'csrf_failed', 'this server is configured as https://mcp.example.com; open it there'],
+  );
 });
 
 test.run();
