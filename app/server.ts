@@ -16,6 +16,10 @@ export type RunningServer = {
   servers: http.Server[];
   /** The bound address, e.g. http://127.0.0.1:41234 (PORT=0 picks a free port). */
   url: string;
+  /** Every bound address, e.g. [http://127.0.0.1:3000, http://[::1]:3000]. */
+  urls: string[];
+  /** The URL to tell people: PUBLIC_URL, or http://localhost:<bound port> when it is unset (PORT=0 too). */
+  publicUrl: string;
   bootstrap: Bootstrap;
   close(): Promise<void>;
 };
@@ -82,13 +86,18 @@ export const startServer = async (
     const servers = await listen(config, app.callback(), logger);
     const server = servers[0]!;
     const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const urls = servers.map((each) => {
+      const bound = each.address() as AddressInfo;
+      return `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    });
     let closing: Promise<void> | undefined;
     return {
       services,
       server,
       servers,
-      url: `http://${host}:${address.port}`,
+      url: urls[0]!,
+      urls,
+      publicUrl: config.publicUrlFollowsRequest ? `http://localhost:${address.port}` : config.publicUrl,
       bootstrap,
       close: () =>
         (closing ??= (async () => {
