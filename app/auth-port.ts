@@ -11,6 +11,8 @@ export type AccessTokenInfo = {
   readonly audience: readonly string[];
   /** `jti` */
   readonly tokenId: string;
+  /** `iss` */
+  readonly issuer?: string;
   readonly expiresAt: Date;
 };
 
@@ -28,6 +30,9 @@ export class InvalidTokenError extends Error {
 }
 
 export interface TokenVerifier {
-  /** Resolves for a valid, unrevoked token whose `aud` contains `resource`; throws InvalidTokenError otherwise. */
+  /**
+   * Resolves for a valid, unrevoked token whose `aud` contains `resource` (or another name of the same
+   * server: app/public-url.ts); throws InvalidTokenError otherwise.
+   */
   verify(token: string, resource: string): Promise<AccessTokenInfo>;
 }

@@ -42,7 +42,8 @@ export const isLoopbackUrl = (url: URL): boolean => LOOPBACK_HOSTS.has(url.hostn
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('127.0.0.1'),
+  // `localhost` listens on both 127.0.0.1 and ::1 (app/server.ts); any other value is one address.
+  HOST: z.string().min(1).default('localhost'),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: postgresUrl,
@@ -97,7 +98,10 @@ const envSchema = z.object({
 export type Config = {
   port: number;
   host: string;
+  /** PUBLIC_URL, or http://localhost:PORT when it is unset. Per request, see app/public-url.ts. */
   publicUrl: string;
+  /** PUBLIC_URL is unset: each request is answered as the loopback origin it came in on (app/public-url.ts). */
+  publicUrlFollowsRequest: boolean;
   dataDir: string;
   databaseUrl: string | undefined;
   eventStoreUrl: string | undefined;
@@ -181,6 +185,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     publicUrl,
+    publicUrlFollowsRequest: e.PUBLIC_URL === undefined,
     dataDir,
     databaseUrl: e.DATABASE_URL,
     eventStoreUrl: e.EVENTSTORE_URL,

@@ -27,10 +27,10 @@ try {
   const storage = config.databaseUrl ? 'PostgreSQL server (DATABASE_URL)' : `${config.dataDir} (embedded PostgreSQL)`;
   logger.info(
     {
-      mcpUrl: `${config.publicUrl}/mcp`,
-      adminUrl: `${config.publicUrl}/admin`,
+      mcpUrl: `${running.publicUrl}/mcp`,
+      adminUrl: `${running.publicUrl}/admin`,
       dataDir: config.dataDir,
-      listen: running.url,
+      listen: running.urls,
       events: running.services.log.kind,
       startupMs: Date.now() - started,
     },
@@ -40,8 +40,8 @@ try {
   process.stdout.write(
     banner({
       version: VERSION,
-      publicUrl: config.publicUrl,
-      listen: running.url,
+      publicUrl: running.publicUrl,
+      listen: running.urls.join(' and '),
       storage,
       events: config.eventStoreUrl ? 'KurrentDB (EVENTSTORE_URL)' : 'PostgreSQL, beside the read models',
       admin: bootstrap.created ? bootstrap : undefined,

@@ -15,6 +15,7 @@ import { oauthRoutes } from './oauth/index.ts';
 import { isMcpPath, mcpRoutes } from './mcp/index.ts';
 import { adminRoutes } from './admin/index.ts';
 import { homeRoutes } from './home.ts';
+import { resolvePublicUrl } from './public-url.ts';
 
 const VIEWS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'views');
 const templates = new Map<string, pug.compileTemplate>();
@@ -81,6 +82,7 @@ export const createApp = (services: Services): Koa => {
     await next();
   });
   app.use(errorHandler());
+  app.use(resolvePublicUrl(services.config));
   // The MCP endpoint first: every tool call of every client comes this way, and it answers one exact
   // path, so the routers below need not be matched for it.
   app.use(mcpRoutes(services));

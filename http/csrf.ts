@@ -1,11 +1,13 @@
 // CSRF protection for HTML forms (OWASP CSRF cheat sheet): a signed double-submit token bound to a
-// random cookie, plus an Origin (or Referer) check against PUBLIC_URL on every state-changing request.
+// random cookie, plus an Origin (or Referer) check against this request's public URL (PUBLIC_URL, or the
+// loopback origin it came in on) on every state-changing request. Neither header → refused.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import type { Services } from '../app/services.ts';
 import { HttpError } from './errors.ts';
 import { getCookie, setCookie } from './cookies.ts';
 import { formBody } from './forms.ts';
+import { publicUrlOf } from './public-url.ts';
 
 const COOKIE = 'rmcp_csrf';
 
@@ -39,12 +41,29 @@ const sameOrigin = (ctx: Koa.Context, publicUrl: string): boolean => {
   return false;
 };
 
+/** A browser that opened this server by a loopback address while PUBLIC_URL names another is told where to go. */
+const openedElsewhere = (ctx: Koa.Context, services: Services): boolean => {
+  if (services.config.publicUrlFollowsRequest) return false;
+  try {
+    const origin = new URL(ctx.get('origin') || ctx.get('referer'));
+    return origin.host === ctx.get('host') && origin.origin !== new URL(services.config.publicUrl).origin;
+  } catch {
+    return false;
+  }
+};
+
 /** For POST and friends: same origin and a matching `csrf` field, else 403 `csrf_failed` (before any work). Run after parseForm. */
 export const requireCsrf = (): Koa.Middleware => async (ctx, next) => {
   if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
   const services = ctx.state.services as Services;
-  if (!sameOrigin(ctx, services.config.publicUrl))
-    throw new HttpError(403, 'csrf_failed', 'request did not come from this site');
+  if (!sameOrigin(ctx, publicUrlOf(ctx)))
+    throw new HttpError(
+      403,
+      'csrf_failed',
+      openedElsewhere(ctx, services)
+        ? `this server is configured as ${services.config.publicUrl}; open it there`
+        : 'request did not come from this site',
+    );
   const cookie = getCookie(ctx, services.config, COOKIE);
   const sent = formBody(ctx).csrf ?? ctx.get('x-csrf-token');
   const expected = cookie ? Buffer.from(sign(services.secret, cookie)) : undefined;

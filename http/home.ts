@@ -3,11 +3,13 @@ import Router from '@koa/router';
 import type { Services } from '../app/services.ts';
 import { VERSION } from '../app/version.ts';
 import { readiness } from './health.ts';
+import { publicUrlOf } from './public-url.ts';
 
 export const homeRoutes = (services: Services) => {
   const router = new Router();
   router.get('/', async (ctx) => {
-    const mcpUrl = `${services.config.publicUrl}/mcp`;
+    const publicUrl = publicUrlOf(ctx);
+    const mcpUrl = `${publicUrl}/mcp`;
     const health = await readiness(services);
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
@@ -15,8 +17,8 @@ export const homeRoutes = (services: Services) => {
       title: 'Home',
       version: VERSION,
       mcpUrl,
-      adminUrl: `${services.config.publicUrl}/admin`,
-      isHttps: services.config.publicUrl.startsWith('https:'),
+      adminUrl: `${publicUrl}/admin`,
+      isHttps: publicUrl.startsWith('https:'),
       health,
       vscodeJson: JSON.stringify({ servers: { remotemcp: { type: 'http', url: mcpUrl } } }, null, 2),
       cursorJson: JSON.stringify({ mcpServers: { remotemcp: { url: mcpUrl } } }, null, 2),

@@ -16,16 +16,14 @@ import { sweepExpiredSessions } from './retention.ts';
 export type { McpCaller, SessionHost } from './sessions.ts';
 
 export type Mcp = {
-  /** The protected resource: PUBLIC_URL/mcp (SPEC: no trailing slash). */
-  readonly resource: string;
   /** MCP_CONFORMANCE_FIXTURES: unauthenticated, fixture tools/resources/prompts. */
   readonly fixtures: boolean;
   readonly sessions: SessionHosts;
   readonly feed: SessionFeed;
   /** GET streams attached on this instance (one reader per stream, a bound per session). */
   readonly streams: StreamSlots;
-  /** Verifies a bearer token for this resource (throws InvalidTokenError). */
-  authenticate(token: string): Promise<McpCaller>;
+  /** Verifies a bearer token for `resource`, the request's PUBLIC_URL/mcp (throws InvalidTokenError). */
+  authenticate(token: string, resource: string): Promise<McpCaller>;
   /** The caller of every request in fixtures mode. */
   readonly fixturesCaller: McpCaller;
   requiredScope(toolName: string): string | undefined;
@@ -54,7 +52,6 @@ export const createMcp = async (
   tools: Pick<Tools, 'register' | 'requiredScope'>,
 ): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
-  const resource = `${core.config.publicUrl}/mcp`;
   const register: RegisterCapabilities = fixtures
     ? registerFixtures
     : (server, caller) => tools.register(server, caller);
@@ -88,13 +85,12 @@ export const createMcp = async (
   timer.unref();
 
   return {
-    resource,
     fixtures,
     sessions,
     feed,
     streams,
     fixturesCaller: FIXTURES_CALLER,
-    authenticate: async (token) => callerFromToken(await oauth.verifier.verify(token, resource)),
+    authenticate: async (token, resource) => callerFromToken(await oauth.verifier.verify(token, resource)),
     requiredScope: (name) => tools.requiredScope(name),
     cleanup,
     async close() {

@@ -12,6 +12,8 @@ import { handleCommand } from '../handle.ts';
 import type { Clients } from './clients.ts';
 import { INTERACTION_TTL_MS, MAX_SEALED_LENGTH, PendingRequestSeal, type PendingRequest } from './pending-requests.ts';
 import { grantToken } from './tokens.ts';
+import { sameServer } from '../public-url.ts';
+import type { Config } from '../config.ts';
 
 export type { PendingRequest } from './pending-requests.ts';
 
@@ -42,11 +44,18 @@ export const trustsRedirectUris = (client: Client): boolean => client.source ===
 
 export const mcpResource = (publicUrl: string): string => `${publicUrl}/mcp`;
 
-/** RFC 8707 resource → the canonical MCP resource, or undefined when it names something else (a trailing slash is the same resource). */
-export const canonicalResource = (publicUrl: string, value: string): string | undefined => {
-  const expected = mcpResource(publicUrl);
-  return value === expected || value === `${expected}/` ? expected : undefined;
-};
+/**
+ * RFC 8707 resource → the canonical MCP resource, or undefined when it names something else. A trailing
+ * slash is the same resource, and so is /mcp under each name of this server (`issuer`'s loopback siblings
+ * when PUBLIC_URL is unset): the name the client used is kept, as it becomes the token's `aud`.
+ */
+export const canonicalResource = (config: Config, issuer: string, value: string): string | undefined =>
+  sameServer(config, issuer)
+    .map(mcpResource)
+    .find((expected) => value === expected || value === `${expected}/`);
+
+/** Every name of the MCP resource of `issuer`'s server (RFC 8707 §2 compares the resource, not its spelling). */
+export const resourceNames = (config: Config, issuer: string): string[] => sameServer(config, issuer).map(mcpResource);
 
 const Params = z.object({
   response_type: z.string().optional(),
@@ -89,6 +98,7 @@ export class Authorizations {
   async begin(
     query: Record<string, unknown>,
     now = new Date(),
+    issuer = this.core.config.publicUrl,
     options: { signal?: AbortSignal | undefined } = {},
   ): Promise<{ request: PendingRequest; client: Client }> {
     const params = Params.safeParse(query);
@@ -135,9 +145,7 @@ export class Authorizations {
     const resources = p.resource === undefined ? [] : Array.isArray(p.resource) ? p.resource : [p.resource];
     if (resources.length > 1) throw fail('invalid_target', 'only one resource may be requested');
     const resource =
-      resources[0] === undefined
-        ? mcpResource(this.core.config.publicUrl)
-        : canonicalResource(this.core.config.publicUrl, resources[0]);
+      resources[0] === undefined ? mcpResource(issuer) : canonicalResource(this.core.config, issuer, resources[0]);
     if (!resource) throw fail('invalid_target', 'unknown resource');
     // OIDC Core §3.1.2.1: `none` with any other value is an error.
     const prompts = new Set((p.prompt ?? '').split(' ').filter(Boolean));
@@ -196,6 +204,7 @@ export class Authorizations {
     authTime: Date,
     remembered: boolean,
     now = new Date(),
+    issuer = this.core.config.publicUrl,
   ): Promise<string> {
     const code = grantToken(request.grantId);
     const result = await this.run(
@@ -215,11 +224,16 @@ export class Authorizations {
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
     const state = result.state;
     if (state.status !== 'code_issued') throw new Error(`unexpected grant state ${state.status}`);
-    return this.redirect(state.redirectUri, { code: code.token, state: state.state });
+    return this.redirect(state.redirectUri, { code: code.token, state: state.state }, issuer);
   }
 
   /** AuthorizationRequested + ConsentDenied in one append; the error goes back to the client (RFC 6749 §4.1.2.1). */
-  async deny(request: PendingRequest, userId: string, now = new Date()): Promise<string> {
+  async deny(
+    request: PendingRequest,
+    userId: string,
+    now = new Date(),
+    issuer = this.core.config.publicUrl,
+  ): Promise<string> {
     const result = await this.run(
       request.grantId,
       { type: 'Deny', request, userId, now },
@@ -227,17 +241,25 @@ export class Authorizations {
     );
     const state = result.state;
     if (state.status !== 'denied') throw new Error(`unexpected grant state ${state.status}`);
-    return this.redirect(state.redirectUri, {
-      error: 'access_denied',
-      error_description: 'the user denied the request',
-      state: state.state,
-    });
+    return this.redirect(
+      state.redirectUri,
+      {
+        error: 'access_denied',
+        error_description: 'the user denied the request',
+        state: state.state,
+      },
+      issuer,
+    );
   }
 
-  /** RFC 9207 §2: every authorization response carries `iss`. */
-  redirect(redirectUri: string, params: Record<string, string | undefined>): string {
+  /** RFC 9207 §2: every authorization response carries `iss`, the issuer the request was sent to. */
+  redirect(
+    redirectUri: string,
+    params: Record<string, string | undefined>,
+    issuer = this.core.config.publicUrl,
+  ): string {
     const url = new URL(redirectUri);
-    for (const [key, value] of Object.entries({ ...params, iss: this.core.config.publicUrl }))
+    for (const [key, value] of Object.entries({ ...params, iss: issuer }))
       if (value !== undefined) url.searchParams.set(key, value);
     return url.toString();
   }

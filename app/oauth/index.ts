@@ -95,7 +95,7 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
     clients.expireIdle().catch((error: unknown) => core.logger.warn({ err: error }, 'expiring idle clients failed'));
   }, 6 * 3_600_000);
   sweep.unref();
-  const verifier = new JwtTokenVerifier(keys, core.db, core.config.publicUrl);
+  const verifier = new JwtTokenVerifier(keys, core.db, core.config);
   core.appends.on('append', (_stream: string, events: readonly { type: string }[]) => {
     if (events.some((event) => REVOKING_EVENT.test(event.type))) verifier.invalidate();
   });

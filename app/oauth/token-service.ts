@@ -13,7 +13,7 @@ import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import type { CoreServices } from '../services.ts';
 import { handleCommand, loadAggregate } from '../handle.ts';
-import { canonicalResource, mcpResource } from './authorizations.ts';
+import { canonicalResource, mcpResource, resourceNames } from './authorizations.ts';
 import type { KeyRing } from './keys.ts';
 import {
   grantIdOf,
@@ -55,9 +55,9 @@ export class TokenService {
     return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor }, 10);
   }
 
-  private resource(value: string | undefined): string | undefined {
+  private resource(issuer: string, value: string | undefined): string | undefined {
     if (value === undefined) return undefined;
-    const resource = canonicalResource(this.core.config.publicUrl, value);
+    const resource = canonicalResource(this.core.config, issuer, value);
     if (!resource) throw new DomainError('invalid_target', 'unknown resource');
     return resource;
   }
@@ -102,6 +102,7 @@ export class TokenService {
     client: Client,
     refreshToken: string | undefined,
     now: Date,
+    issuer: string,
     idToken?: { nonce: string | undefined; authTime: string | undefined },
   ): Promise<TokenResponse> {
     if (
@@ -115,7 +116,7 @@ export class TokenService {
     if (subject === undefined) throw new Error('a token without a user');
     const expiresAt = new Date(tokens.accessExpiresAt);
     const accessToken = await signAccessToken(this.keys, {
-      issuer: this.core.config.publicUrl,
+      issuer,
       audience: event.data.resource,
       subject,
       clientId: client.clientId,
@@ -134,7 +135,7 @@ export class TokenService {
     if (idToken && tokens.scopes.includes('openid')) {
       const user = await this.activeUser(subject);
       response.id_token = await signIdToken(this.keys, {
-        issuer: this.core.config.publicUrl,
+        issuer,
         subject,
         clientId: client.clientId,
         issuedAt: now,
@@ -158,9 +159,12 @@ export class TokenService {
       redirectUri: string | undefined;
       codeVerifier: string | undefined;
       resource: string | undefined;
+      /** The base URL the request came to (app/public-url.ts); PUBLIC_URL when absent. */
+      issuer?: string;
     },
     now = new Date(),
   ): Promise<TokenResponse> {
+    const issuer = input.issuer ?? this.core.config.publicUrl;
     const grantId = grantIdOf(input.code);
     if (!grantId) throw invalidGrant('the authorization code is invalid');
     if (input.codeVerifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier))
@@ -174,7 +178,8 @@ export class TokenService {
         clientId: client.clientId,
         redirectUri: input.redirectUri,
         verifierChallenge: input.codeVerifier === undefined ? undefined : sha256(input.codeVerifier),
-        resource: this.resource(input.resource),
+        resource: this.resource(issuer, input.resource),
+        resourceNames: resourceNames(this.core.config, issuer),
         tokens,
         now,
       },
@@ -188,15 +193,19 @@ export class TokenService {
     }
     const state = result.state.status === 'active' ? result.state : undefined;
     await this.activeUser(redeemed.data.userId, state?.authTime);
-    return this.respond(redeemed, client, refreshToken, now, { nonce: state?.nonce, authTime: state?.authTime });
+    return this.respond(redeemed, client, refreshToken, now, issuer, {
+      nonce: state?.nonce,
+      authTime: state?.authTime,
+    });
   }
 
   /** grant_type=refresh_token with rotation (OAuth 2.1 §4.3, RFC 9700 §4.14.2). */
   async refresh(
     client: Client,
-    input: { refreshToken: string; scope: string | undefined; resource: string | undefined },
+    input: { refreshToken: string; scope: string | undefined; resource: string | undefined; issuer?: string },
     now = new Date(),
   ): Promise<TokenResponse> {
+    const issuer = input.issuer ?? this.core.config.publicUrl;
     const grantId = grantIdOf(input.refreshToken);
     if (!grantId || !client.grantTypes.includes('refresh_token')) throw invalidGrant('the refresh token is invalid');
     const { tokens, refreshToken } = this.newTokens(grantId, client, now, true);
@@ -208,7 +217,8 @@ export class TokenService {
         refreshHash: sha256(input.refreshToken),
         clientId: client.clientId,
         scopes,
-        resource: this.resource(input.resource),
+        resource: this.resource(issuer, input.resource),
+        resourceNames: resourceNames(this.core.config, issuer),
         tokens,
         graceMs: REFRESH_GRACE_MS,
         now,
@@ -221,7 +231,7 @@ export class TokenService {
       throw invalidGrant('the refresh token was already used; the grant has been revoked');
     }
     await this.activeUser(rotated.data.userId, result.state.status === 'active' ? result.state.authTime : undefined);
-    return this.respond(rotated, client, refreshToken, now);
+    return this.respond(rotated, client, refreshToken, now, issuer);
   }
 
   /**
@@ -230,9 +240,10 @@ export class TokenService {
    */
   async clientCredentials(
     client: Client,
-    input: { scope: string | undefined; resource: string | undefined },
+    input: { scope: string | undefined; resource: string | undefined; issuer?: string },
     now = new Date(),
   ): Promise<TokenResponse> {
+    const issuer = input.issuer ?? this.core.config.publicUrl;
     // RFC 6749 §5.2 unauthorized_client: the client authenticated but may not use this grant. That covers
     // clients registered before machine clients were bound to a user: no user, no token.
     const serviceUserId = client.serviceUserId;
@@ -253,7 +264,7 @@ export class TokenService {
       throw new DomainError('invalid_scope', `this client may ask for: ${allowed.join(' ')}`);
     const grantId = randomUUID();
     const { tokens } = this.newTokens(grantId, client, now, false);
-    const resource = this.resource(input.resource) ?? mcpResource(this.core.config.publicUrl);
+    const resource = this.resource(issuer, input.resource) ?? mcpResource(issuer);
     const result = await this.run(
       grantId,
       {
@@ -268,7 +279,7 @@ export class TokenService {
       },
       { type: 'client', id: client.clientId },
     );
-    return this.respond(result.events[0]!, client, undefined, now);
+    return this.respond(result.events[0]!, client, undefined, now, issuer);
   }
 
   /**
@@ -368,7 +379,7 @@ export class TokenService {
       client_id: info.clientId,
       sub: info.subject,
       aud: info.audience.length === 1 ? info.audience[0] : info.audience,
-      iss: this.core.config.publicUrl,
+      iss: info.issuer ?? this.core.config.publicUrl,
       jti: info.tokenId,
       exp: Math.floor(info.expiresAt.getTime() / 1_000),
       token_type: 'Bearer',

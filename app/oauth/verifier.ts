@@ -11,6 +11,9 @@ import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { prepared, type Queryable } from '../../db/database.ts';
 import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';
 import type { KeyRing } from './keys.ts';
+import type { Config } from '../config.ts';
+import { sameServer } from '../public-url.ts';
+import { mcpResource } from './authorizations.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CACHE_MS = 400;
@@ -39,7 +42,7 @@ export class JwtTokenVerifier implements TokenVerifier {
   constructor(
     private readonly keys: KeyRing,
     private readonly db: Queryable,
-    private readonly issuer: string,
+    private readonly config: Config,
   ) {}
 
   /** Forget every cached answer and stop caching for a while (a revocation was just appended here). */
@@ -81,13 +84,17 @@ export class JwtTokenVerifier implements TokenVerifier {
       throw new InvalidTokenError('invalid_signature', 'unsupported token algorithm or missing kid');
     const key = await this.keys.verificationKey(header.kid);
     if (!key) throw new InvalidTokenError('invalid_signature', 'unknown signing key');
+    // Our issuer, and the resource as audience. With PUBLIC_URL unset the loopback origins of one port are
+    // one server: a token issued as http://localhost:P is good at http://127.0.0.1:P/mcp and [::1].
+    const issuers = sameServer(this.config, resource.replace(/\/mcp$/, ''));
+    const names = issuers.map(mcpResource);
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
       ({ payload } = await jwtVerify(token, key, {
         algorithms: ['ES256'],
         typ: 'at+jwt',
-        issuer: this.issuer,
-        audience: resource,
+        issuer: issuers,
+        audience: names.includes(resource) ? names : [resource],
         requiredClaims: ['exp', 'sub', 'jti', 'client_id', 'iat'],
       }));
     } catch (error) {
@@ -132,6 +139,7 @@ export class JwtTokenVerifier implements TokenVerifier {
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
       audience,
       tokenId: jti,
+      issuer: String(payload.iss),
       expiresAt: new Date((payload.exp ?? 0) * 1_000),
     };
   }

@@ -7,9 +7,12 @@ const invalidGrant = (message: string) => new DomainError('invalid_grant', messa
 
 const withScopes = (tokens: NewTokens, scopes: readonly string[]): IssuedTokens => ({ ...tokens, scopes: [...scopes] });
 
-/** RFC 8707 §2: the resource asked for at the token endpoint must be the one the grant was for. */
-const checkResource = (requested: string | undefined, granted: string): void => {
-  if (requested !== undefined && requested !== granted)
+/**
+ * RFC 8707 §2: the resource asked for at the token endpoint must be the one the grant was for. `names`
+ * are the other spellings of the requested resource (one server under several loopback names).
+ */
+const checkResource = (requested: string | undefined, granted: string, names: readonly string[] = []): void => {
+  if (requested !== undefined && requested !== granted && !(names.includes(requested) && names.includes(granted)))
     throw new DomainError('invalid_target', 'the resource does not match the authorization');
 };
 
@@ -102,7 +105,7 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
       if (command.verifierChallenge === undefined)
         throw new DomainError('invalid_request', 'code_verifier is required');
       if (command.verifierChallenge !== state.codeChallenge) throw invalidGrant('PKCE verification failed');
-      checkResource(command.resource, state.resource);
+      checkResource(command.resource, state.resource, command.resourceNames);
       return [
         {
           type: 'AuthorizationCodeRedeemed',
@@ -137,7 +140,7 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
       const scopes = command.scopes ?? state.scopes;
       if (scopes.some((scope) => !state.scopes.includes(scope)))
         throw new DomainError('invalid_scope', 'a refresh cannot widen the granted scopes');
-      checkResource(command.resource, state.resource);
+      checkResource(command.resource, state.resource, command.resourceNames);
       if (state.userId === undefined) throw invalidGrant('the refresh token is invalid');
       return [
         {

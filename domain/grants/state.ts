@@ -58,6 +58,8 @@ export type GrantCommand =
       redirectUri: string | undefined;
       verifierChallenge: string | undefined;
       resource: string | undefined;
+      /** Other names of the same resource (RFC 8707 §2 compares what is named, not the spelling). */
+      resourceNames?: readonly string[];
       tokens: NewTokens;
       now: Date;
     }
@@ -67,6 +69,8 @@ export type GrantCommand =
       clientId: string;
       scopes: string[] | undefined;
       resource: string | undefined;
+      /** Other names of the same resource (RFC 8707 §2 compares what is named, not the spelling). */
+      resourceNames?: readonly string[];
       tokens: NewTokens;
       graceMs: number;
       now: Date;

@@ -5,6 +5,7 @@ import type { Services } from '../../app/services.ts';
 import { MCP_SCOPES } from '../../domain/scopes.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { HttpError } from '../errors.ts';
+import { publicUrlOf } from '../public-url.ts';
 
 const quote = (value: string): string => `"${value.replace(/["\\]/g, '')}"`;
 
@@ -34,11 +35,12 @@ export const authenticate =
       return next();
     }
     const allScopes = MCP_SCOPES.join(' ');
+    const publicUrl = publicUrlOf(ctx);
     const header = ctx.get('authorization');
     if (!header) {
       // RFC 6750 §3.1: no error code when the request carried no authentication.
       throw new HttpError(401, 'unauthorized', 'a bearer token is required', true, {
-        'WWW-Authenticate': bearerChallenge(config.publicUrl, allScopes),
+        'WWW-Authenticate': bearerChallenge(publicUrl, allScopes),
       });
     }
     const match = BEARER.exec(header);
@@ -46,11 +48,11 @@ export const authenticate =
     try {
       if (!match) throw new InvalidTokenError('malformed', 'the Authorization header is not a bearer token');
       // Audience check inside verify: a token for another resource is refused (no token passthrough).
-      caller = await mcp.authenticate(match[1]!);
+      caller = await mcp.authenticate(match[1]!, `${publicUrl}/mcp`);
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
       throw new HttpError(401, 'invalid_token', error.message, true, {
-        'WWW-Authenticate': bearerChallenge(config.publicUrl, allScopes, {
+        'WWW-Authenticate': bearerChallenge(publicUrl, allScopes, {
           code: 'invalid_token',
           description: error.message,
         }),
@@ -58,7 +60,7 @@ export const authenticate =
     }
     // A token without any MCP scope cannot use the endpoint at all (RFC 6750 §3.1 insufficient_scope).
     if (!caller.scopes.some((scope) => (MCP_SCOPES as readonly string[]).includes(scope))) {
-      throw insufficientScope(config.publicUrl, allScopes);
+      throw insufficientScope(publicUrl, allScopes);
     }
     // Issue 8: a runaway client is slowed per token (429 + Retry-After), not the whole server.
     await services.rateLimits.consume(

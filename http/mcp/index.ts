@@ -1,10 +1,10 @@
 // HTTP routes of the mcp area: /mcp and /mcp/ (MCP Streamable HTTP). Pipeline per request:
-// [checkHost, checkOrigin, cors, authenticate, dispatch by method].
+// [checkOrigin, cors, authenticate, dispatch by method] (the Host was checked by http/public-url.ts).
 import compose from 'koa-compose';
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
 import { authenticate } from './auth.ts';
-import { checkHost, checkOrigin, mcpCors } from './guards.ts';
+import { checkOrigin, mcpCors } from './guards.ts';
 import { handlePost } from './post.ts';
 import { RPC, rpcError } from './rpc.ts';
 import { requireSession } from './session.ts';
@@ -39,7 +39,6 @@ export const mcpRoutes = (services: Services): Koa.Middleware => {
   const del = handleDelete(services);
   const pipeline = compose([
     noStore,
-    checkHost(config),
     checkOrigin(config),
     mcpCors(config),
     authenticate(services),

@@ -14,6 +14,7 @@ import type { McpCaller } from '../../mcp/index.ts';
 import { insufficientScope } from './auth.ts';
 import { RPC, rpcError } from './rpc.ts';
 import { SseResponse } from './sse.ts';
+import { publicUrlOf } from '../public-url.ts';
 import { PROTOCOL_VERSIONS, checkProtocolVersion, requireSession } from './session.ts';
 
 /** Upper bound of a POST body; larger ones get 413 before anything is parsed. */
@@ -166,7 +167,7 @@ export const handlePost =
       host = await requireSession(ctx, services, caller);
       if (!host) return;
       const needed = missingScope(services, caller, messages);
-      if (needed) throw insufficientScope(services.config.publicUrl, needed);
+      if (needed) throw insufficientScope(publicUrlOf(ctx), needed);
       protocolVersion = host.protocolVersion;
     }
     const headers: Record<string, string> = {};

@@ -14,9 +14,10 @@ import { HttpError } from '../errors.ts';
 import { formBody } from '../forms.ts';
 import { requestSignal } from '../abort.ts';
 import { clearPending, savePending } from './pending-cookie.ts';
+import { publicUrlOf } from '../public-url.ts';
 
-export const interactionUrl = (services: Services, page: 'login' | 'consent', grantId: string) =>
-  `${services.config.publicUrl}/oauth/${page}?request=${encodeURIComponent(grantId)}`;
+export const interactionUrl = (ctx: Koa.Context, page: 'login' | 'consent', grantId: string) =>
+  `${publicUrlOf(ctx)}/oauth/${page}?request=${encodeURIComponent(grantId)}`;
 
 /** 303 so a POSTed form is followed by a GET (no resubmission, no body forwarded). */
 export const seeOther = (ctx: Koa.Context, location: string) => {
@@ -29,11 +30,11 @@ export const seeOther = (ctx: Koa.Context, location: string) => {
  * names the error and offers the way back (RFC 9700 §4.11.2: no automatic redirect to an unvetted URI).
  */
 const answerRedirectError = (ctx: Koa.Context, services: Services, error: AuthorizeRedirectError) => {
-  const location = services.oauth.authorizations.redirect(error.redirectUri, {
-    error: error.code,
-    error_description: error.message,
-    state: error.state,
-  });
+  const location = services.oauth.authorizations.redirect(
+    error.redirectUri,
+    { error: error.code, error_description: error.message, state: error.state },
+    publicUrlOf(ctx),
+  );
   if (error.automatic) return seeOther(ctx, location);
   ctx.status = 400;
   ctx.type = 'html';
@@ -56,9 +57,9 @@ export const continueAfterSignIn = async (
   const { authorizations } = services.oauth;
   if (!request.forceConsent && (await authorizations.hasConsent(signedIn.userId, request.clientId, request.scopes))) {
     clearPending(ctx, services, request.grantId);
-    return authorizations.approve(request, signedIn.userId, signedIn.at, true);
+    return authorizations.approve(request, signedIn.userId, signedIn.at, true, new Date(), publicUrlOf(ctx));
   }
-  return interactionUrl(services, 'consent', request.grantId);
+  return interactionUrl(ctx, 'consent', request.grantId);
 };
 
 /** Where a validated request goes, given who is signed in in this browser (OIDC Core §3.1.2.1 `prompt`). */
@@ -77,7 +78,10 @@ const route = async (
     (await authorizations.hasConsent(session.userId, client.clientId, request.scopes))
   ) {
     // auth_time: the existing session's sign-in is not known here; the approval time is an upper bound.
-    return seeOther(ctx, await authorizations.approve(request, session.userId, new Date(), true));
+    return seeOther(
+      ctx,
+      await authorizations.approve(request, session.userId, new Date(), true, new Date(), publicUrlOf(ctx)),
+    );
   }
   // prompt=none: no page may be shown, so the answer is an error (login_required / consent_required).
   if (prompts.has('none')) {
@@ -91,7 +95,7 @@ const route = async (
     );
   }
   await savePending(ctx, services, request, client);
-  seeOther(ctx, interactionUrl(services, session ? 'consent' : 'login', request.grantId));
+  seeOther(ctx, interactionUrl(ctx, session ? 'consent' : 'login', request.grantId));
 };
 
 export const authorize =
@@ -102,7 +106,7 @@ export const authorize =
     const params: Record<string, unknown> = ctx.method === 'POST' ? formBody(ctx) : ctx.query;
     try {
       // The request's signal: a metadata document fetch for it stops when the browser goes away.
-      const { request, client } = await services.oauth.authorizations.begin(params, new Date(), {
+      const { request, client } = await services.oauth.authorizations.begin(params, new Date(), publicUrlOf(ctx), {
         signal: requestSignal(ctx),
       });
       const prompts = new Set(typeof params.prompt === 'string' ? params.prompt.split(' ').filter(Boolean) : []);

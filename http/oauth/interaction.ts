@@ -6,6 +6,7 @@ import type { PendingRequest } from '../../app/oauth/authorizations.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { csrfToken } from '../csrf.ts';
 import { formBody } from '../forms.ts';
+import { publicUrlOf } from '../public-url.ts';
 import { continueAfterSignIn, interactionUrl, seeOther } from './authorize.ts';
 import { clearPending, loadPending } from './pending-cookie.ts';
 import type { LoginGuard } from '../login-guard.ts';
@@ -54,7 +55,7 @@ const renderLogin = async (
   ctx.body = ctx.state.render('oauth/login', {
     title: 'Sign in',
     csrf: csrfToken(ctx),
-    action: interactionUrl(services, 'login', pending.grantId),
+    action: interactionUrl(ctx, 'login', pending.grantId),
     ...(await clientView(services, pending)),
     ...extra,
   });
@@ -89,13 +90,13 @@ export const showConsent =
   async (ctx) => {
     const pending = await loadPending(ctx, services, requestId(ctx));
     const session = await services.browserSessions.current(ctx, 'oauth');
-    if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
+    if (!session) return seeOther(ctx, interactionUrl(ctx, 'login', pending.grantId));
     const user = await services.users.byId(session.userId);
     ctx.type = 'html';
     ctx.body = ctx.state.render('oauth/consent', {
       title: 'Allow access',
       csrf: csrfToken(ctx),
-      action: interactionUrl(services, 'consent', pending.grantId),
+      action: interactionUrl(ctx, 'consent', pending.grantId),
       userEmail: user?.email,
       scopes: pending.scopes.map((scope) => ({ scope, text: SCOPE_TEXT[scope] ?? scope })),
       ...(await clientView(services, pending)),
@@ -108,14 +109,14 @@ export const submitConsent =
     const { authorizations } = services.oauth;
     const pending = await loadPending(ctx, services, requestId(ctx));
     const session = await services.browserSessions.current(ctx, 'oauth');
-    if (!session) return seeOther(ctx, interactionUrl(services, 'login', pending.grantId));
+    if (!session) return seeOther(ctx, interactionUrl(ctx, 'login', pending.grantId));
     const decision = formBody(ctx).decision;
     if (decision !== 'approve' && decision !== 'deny')
       throw new DomainError('invalid_request', 'decision must be approve or deny');
     const location =
       decision === 'approve'
-        ? await authorizations.approve(pending, session.userId, new Date(), false)
-        : await authorizations.deny(pending, session.userId);
+        ? await authorizations.approve(pending, session.userId, new Date(), false, new Date(), publicUrlOf(ctx))
+        : await authorizations.deny(pending, session.userId, new Date(), publicUrlOf(ctx));
     clearPending(ctx, services, pending.grantId);
     seeOther(ctx, location);
   };

@@ -4,9 +4,11 @@ import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
 import { mcpResource } from '../../app/oauth/authorizations.ts';
 import { MCP_SCOPES, SUPPORTED_SCOPES } from '../../domain/scopes.ts';
+import { publicUrlOf } from '../public-url.ts';
 
 export const serverMetadata = (publicUrl: string) => ({
-  // RFC 8414 §3.3: issuer identical to the URL the metadata was fetched under (PUBLIC_URL, exactly).
+  // RFC 8414 §3.3: issuer identical to the URL the metadata was fetched under (PUBLIC_URL exactly, or
+  // the loopback origin of the request when it is unset).
   issuer: publicUrl,
   authorization_endpoint: `${publicUrl}/oauth/authorize`,
   token_endpoint: `${publicUrl}/oauth/token`,
@@ -51,13 +53,13 @@ const publicJson = (ctx: Koa.Context, body: unknown, maxAge = 300) => {
 };
 
 export const serveServerMetadata =
-  (services: Services): Koa.Middleware =>
+  (_services: Services): Koa.Middleware =>
   async (ctx) =>
-    publicJson(ctx, serverMetadata(services.config.publicUrl));
+    publicJson(ctx, serverMetadata(publicUrlOf(ctx)));
 export const serveResourceMetadata =
-  (services: Services): Koa.Middleware =>
+  (_services: Services): Koa.Middleware =>
   async (ctx) =>
-    publicJson(ctx, resourceMetadata(services.config.publicUrl));
+    publicJson(ctx, resourceMetadata(publicUrlOf(ctx)));
 // Short cache: after a rotation clients must see the new key soon.
 export const serveJwks =
   (services: Services): Koa.Middleware =>

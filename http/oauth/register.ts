@@ -7,6 +7,7 @@ import type { Client, ClientMetadata } from '../../domain/clients/index.ts';
 import { SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { findUnstorable } from '../../eventstore/storable.ts';
+import { publicUrlOf } from '../public-url.ts';
 import { OAuthError } from './errors.ts';
 
 const webUrl = z
@@ -119,7 +120,7 @@ export const registerClient =
     );
     ctx.status = 201;
     ctx.body = {
-      ...describe(registered.client, services.config.publicUrl),
+      ...describe(registered.client, publicUrlOf(ctx)),
       ...(registered.clientSecret ? { client_secret: registered.clientSecret, client_secret_expires_at: 0 } : {}),
       registration_access_token: registered.registrationAccessToken,
     };
@@ -140,7 +141,7 @@ const managedClient = async (services: Services, ctx: Koa.Context): Promise<Clie
 export const readRegistration =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
-    ctx.body = describe(await managedClient(services, ctx), services.config.publicUrl);
+    ctx.body = describe(await managedClient(services, ctx), publicUrlOf(ctx));
   };
 
 export const updateRegistration =
@@ -155,7 +156,7 @@ export const updateRegistration =
     const updated = await mapDomain(() =>
       services.oauth.clients.update(client.clientId, metadata, { type: 'client', id: client.clientId }),
     );
-    ctx.body = describe(updated, services.config.publicUrl);
+    ctx.body = describe(updated, publicUrlOf(ctx));
   };
 
 export const deleteRegistration =

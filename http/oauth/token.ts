@@ -4,6 +4,7 @@ import type { Services } from '../../app/services.ts';
 import type { Client } from '../../domain/clients/index.ts';
 import { formBody } from '../forms.ts';
 import { OAuthError } from './errors.ts';
+import { publicUrlOf } from '../public-url.ts';
 
 const optional = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
 
@@ -13,6 +14,8 @@ export const issueTokens =
     const body = formBody(ctx);
     const client = ctx.state.client as Client;
     const tokens = services.oauth.tokens;
+    // The token's `iss` is the issuer this request was sent to (app/public-url.ts).
+    const issuer = publicUrlOf(ctx);
     switch (body.grant_type) {
       case 'authorization_code':
         if (!body.code) throw new OAuthError(400, 'invalid_request', 'code is required');
@@ -21,6 +24,7 @@ export const issueTokens =
           redirectUri: optional(body.redirect_uri),
           codeVerifier: optional(body.code_verifier),
           resource: optional(body.resource),
+          issuer,
         });
         return;
       case 'refresh_token':
@@ -29,12 +33,14 @@ export const issueTokens =
           refreshToken: body.refresh_token,
           scope: optional(body.scope),
           resource: optional(body.resource),
+          issuer,
         });
         return;
       case 'client_credentials':
         ctx.body = await tokens.clientCredentials(client, {
           scope: optional(body.scope),
           resource: optional(body.resource),
+          issuer,
         });
         return;
       case undefined:

@@ -5,6 +5,7 @@ import { mcpResource } from '../../app/oauth/authorizations.ts';
 import { userClaims } from '../../app/oauth/token-service.ts';
 import { InvalidTokenError } from '../../app/auth-port.ts';
 import { OAuthError } from './errors.ts';
+import { publicUrlOf } from '../public-url.ts';
 
 export const userinfo =
   (services: Services): Koa.Middleware =>
@@ -16,7 +17,7 @@ export const userinfo =
       throw new OAuthError(401, 'invalid_token', 'a bearer token is required', { 'WWW-Authenticate': 'Bearer' });
     let info;
     try {
-      info = await services.oauth.verifier.verify(match[1]!, mcpResource(services.config.publicUrl));
+      info = await services.oauth.verifier.verify(match[1]!, mcpResource(publicUrlOf(ctx)));
     } catch (error) {
       if (error instanceof InvalidTokenError)
         throw new OAuthError(401, 'invalid_token', error.message, challenge('invalid_token'));

@@ -19,6 +19,8 @@ test.before(async (context) => {
   app.silent = true;
   app.use(async (ctx, next) => {
     ctx.state.services = services;
+    // What http/public-url.ts sets in the real app: the Origin check compares with this.
+    ctx.state.publicUrl = services.config.publicUrl;
     await next();
   });
   app.use(errorHandler());

@@ -1,0 +1,35 @@
+// Which base URL this request is answered as (app/public-url.ts): set once per request, read by every
+// place that writes an absolute URL (metadata, issuer, links) or compares origins (CSRF, CORS).
+import type Koa from 'koa';
+import type { Config } from '../app/config.ts';
+import { publicUrlForHost, wrongHostMessage } from '../app/public-url.ts';
+import { HttpError } from './errors.ts';
+
+/** Probes answer under any Host: load balancers and Prometheus reach instances by their own address. */
+const ANY_HOST = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Sets the request's public URL, or refuses the request (403 `forbidden_host`, naming where the server
+ * is meant to be opened) when its Host is not one this server answers as. With PUBLIC_URL unset this is
+ * also the DNS rebinding guard (MCP 2025-11-25 basic/transports §Security Warning): a hostile page that
+ * reaches us under its own name is refused before any work.
+ */
+export const resolvePublicUrl =
+  (config: Config): Koa.Middleware =>
+  async (ctx, next) => {
+    const localPort = ctx.req.socket.localPort;
+    const publicUrl = publicUrlForHost(config, ctx.get('host'), localPort);
+    if (publicUrl === undefined) {
+      if (ANY_HOST.has(ctx.path)) return next();
+      throw new HttpError(403, 'forbidden_host', wrongHostMessage(config, localPort));
+    }
+    ctx.state.publicUrl = publicUrl;
+    await next();
+  };
+
+/** The base URL (no trailing slash) of this request: PUBLIC_URL, or the loopback origin it came in on. */
+export const publicUrlOf = (ctx: Koa.Context): string => {
+  const publicUrl = ctx.state.publicUrl as string | undefined;
+  if (publicUrl === undefined) throw new Error('resolvePublicUrl did not run for this request');
+  return publicUrl;
+};
