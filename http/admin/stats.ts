@@ -3,6 +3,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import si from 'systeminformation';
 import type { Services } from '../../app/services.ts';
+import { countLiveSessions } from '../../mcp/activity.ts';
 
 export const WINDOW_MINUTES = 60;
 
@@ -133,7 +134,8 @@ export const areaCounts = async (services: Services) => {
       'tool_calls',
       `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome = 'error'`,
     ),
-    count('mcp_sessions', `SELECT count(*)::text AS n FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`),
+    // Live by the Sessions page's rule (mcp/activity.ts), not merely open.
+    (await tableExists(services, 'mcp_sessions')) ? countLiveSessions(services, services.mcp.sessions) : undefined,
     count(
       'oauth_access_tokens',
       'SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()',

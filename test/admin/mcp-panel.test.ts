@@ -118,4 +118,99 @@ test('a read-only token calling a write tool: 403 insufficient_scope, one denied
   assert.match(row, /<td class="text-end" data-denied="fs_write_file">1<\/td>/);
 });
 
+const closedEvents = async (server: TestServer, sessionId: string) =>
+  (
+    await server.services.db.query<{ data: Record<string, unknown>; metadata: Record<string, unknown> }>(
+      `SELECT data, metadata FROM events WHERE event_type = 'McpSessionClosed' AND stream_id = $1`,
+      [`mcp-session-${sessionId}`],
+    )
+  ).rows;
+
+const ping = (server: TestServer, token: string, sessionId: string, base = server.base) =>
+  fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-06-18',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }),
+  });
+
+test('End on the Sessions page: CSRF required; McpSessionClosed names the admin; the client gets 404 on every instance', async ({
+  server,
+  admin,
+}) => {
+  const user = await machineToken(server, 'ended-client', `${MCP_READ} ${MCP_WRITE}`);
+  const sessionId = await openSession(server, user.token, 'to-be-ended');
+  // A second instance on the same database holds the session too (no sticky sessions).
+  const other = server.env.DATABASE_URL
+    ? await startTestServer(
+        { DATABASE_URL: server.env.DATABASE_URL, PUBLIC_URL: server.base },
+        { database: { url: server.env.DATABASE_URL, drop: async () => undefined } },
+      )
+    : undefined;
+  try {
+    const otherBase = other ? `http://127.0.0.1:${other.env.PORT}` : undefined;
+    if (otherBase) assert.is((await ping(server, user.token, sessionId, otherBase)).status, 200);
+    await settle(server);
+    const page = await admin.get('/admin/sessions');
+    assert.match(page.text, new RegExp(`data-session="${sessionId}" data-state="live"`));
+    assert.ok(page.text.includes(`action="/admin/sessions/mcp/${sessionId}/end"`), 'the page offers End');
+
+    const forged = await admin.post(`/admin/sessions/mcp/${sessionId}/end`, { csrf: 'forged' });
+    assert.is(forged.status, 403);
+    assert.equal(await closedEvents(server, sessionId), [], 'a forged POST ends nothing');
+    assert.is((await ping(server, user.token, sessionId)).status, 200);
+
+    const csrf = await admin.csrf('/admin/sessions');
+    const ended = await admin.post(`/admin/sessions/mcp/${sessionId}/end`, { csrf });
+    assert.is(ended.status, 303);
+    assert.is(ended.location, '/admin/sessions?ok=mcp_session_ended');
+    const events = await closedEvents(server, sessionId);
+    assert.is(events.length, 1);
+    const adminUser = await server.services.users.byEmail(server.adminEmail);
+    assert.is(events[0]!.data.reason, 'ended_by_admin');
+    assert.equal(events[0]!.data.endedBy, { id: adminUser!.id, email: server.adminEmail });
+    assert.equal(events[0]!.metadata.actor, { type: 'user', id: adminUser!.id, email: server.adminEmail });
+
+    const refused = await ping(server, user.token, sessionId);
+    assert.is(refused.status, 404);
+    assert.equal(await refused.json(), {
+      jsonrpc: '2.0',
+      error: { code: -32001, message: 'Session not found' },
+      id: null,
+    });
+    if (otherBase) {
+      // The other instance learns of the close through its log feed.
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 404; i += 1) {
+        status = (await ping(server, user.token, sessionId, otherBase)).status;
+        if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.is(status, 404, 'refused on the other instance too');
+    }
+    // Ending it again writes nothing more.
+    const again = await admin.post(`/admin/sessions/mcp/${sessionId}/end`, { csrf });
+    assert.is(again.location, '/admin/sessions?ok=mcp_session_already_closed');
+    assert.is((await closedEvents(server, sessionId)).length, 1);
+    await settle(server);
+    const after = await admin.get('/admin/sessions');
+    assert.match(after.text, new RegExp(`data-session="${sessionId}" data-state="ended"`));
+    assert.not.ok(after.text.includes(`action="/admin/sessions/mcp/${sessionId}/end"`), 'no End once closed');
+  } finally {
+    await other?.stop();
+  }
+});
+
+test('End of an unknown or malformed session id: 404, nothing written', async ({ server, admin }) => {
+  const csrf = await admin.csrf('/admin/sessions');
+  const before = await server.services.log.headPosition();
+  assert.is((await admin.post('/admin/sessions/mcp/00000000-0000-4000-8000-000000000000/end', { csrf })).status, 404);
+  assert.is((await admin.post('/admin/sessions/mcp/not-a-session/end', { csrf })).status, 404);
+  assert.equal(await server.services.log.headPosition(), before);
+});
+
 test.run();
