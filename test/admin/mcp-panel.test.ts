@@ -69,8 +69,16 @@ const toolEvents = async (server: TestServer, userId: string) =>
     )
   ).rows.map((row) => row.data);
 
-const settle = async (server: TestServer) =>
-  server.services.projections.waitFor(await server.services.log.headPosition());
+/**
+ * Until the read models have every event appended so far. (The PostgreSQL log's head stops below the
+ * oldest transaction open on the server, which other databases' work can hold back: poll the rows too.)
+ */
+const settle = async (server: TestServer, check?: () => Promise<boolean>) => {
+  await server.services.projections.waitFor(await server.services.log.headPosition());
+  for (let i = 0; check && i < 100 && !(await check()); i += 1) await new Promise((r) => setTimeout(r, 50));
+};
+const projected = (server: TestServer, sql: string, params: unknown[]) => async () =>
+  ((await server.services.db.query(sql, params)).rowCount ?? 0) > 0;
 
 test('a read-only token calling a write tool: 403 insufficient_scope, one denied ToolCalled, Tools shows Denied 1', async ({
   server,
@@ -112,10 +120,10 @@ test('a read-only token calling a write tool: 403 insufficient_scope, one denied
   assert.is(event.clientId, reader.clientId);
   assert.is(event.error, `insufficient_scope: the tool fs_write_file needs the scope ${MCP_WRITE}`);
   assert.equal(event.arguments, { path: 'x.txt', content: '[11 chars]' }, 'arguments summarized, content not kept');
-  await settle(server);
+  await settle(server, projected(server, `SELECT 1 FROM tool_calls WHERE session_id = $1`, [sessionId]));
   const tools = await admin.get('/admin/tools');
   const row = /<tr[^>]*data-tool="fs_write_file"[^>]*>([\s\S]*?)<\/tr>/.exec(tools.text)?.[1] ?? '';
-  assert.match(row, /<td class="text-end" data-denied="fs_write_file">1<\/td>/);
+  assert.match(row, /<td class="text-end" data-denied="fs_write_file">1<\/td>/, row);
 });
 
 const closedEvents = async (server: TestServer, sessionId: string) =>
@@ -155,9 +163,13 @@ test('End on the Sessions page: CSRF required; McpSessionClosed names the admin;
   try {
     const otherBase = other ? `http://127.0.0.1:${other.env.PORT}` : undefined;
     if (otherBase) assert.is((await ping(server, user.token, sessionId, otherBase)).status, 200);
-    await settle(server);
+    await settle(server, projected(server, 'SELECT 1 FROM mcp_sessions WHERE id = $1', [sessionId]));
     const page = await admin.get('/admin/sessions');
-    assert.match(page.text, new RegExp(`data-session="${sessionId}" data-state="live"`));
+    assert.match(
+      page.text,
+      new RegExp(`data-session="${sessionId}" data-state="live"`),
+      page.text.slice(page.text.indexOf('mcp-sessions-table'), page.text.indexOf('mcp-sessions-table') + 3000),
+    );
     assert.ok(page.text.includes(`action="/admin/sessions/mcp/${sessionId}/end"`), 'the page offers End');
 
     const forged = await admin.post(`/admin/sessions/mcp/${sessionId}/end`, { csrf: 'forged' });
@@ -196,13 +208,49 @@ test('End on the Sessions page: CSRF required; McpSessionClosed names the admin;
     const again = await admin.post(`/admin/sessions/mcp/${sessionId}/end`, { csrf });
     assert.is(again.location, '/admin/sessions?ok=mcp_session_already_closed');
     assert.is((await closedEvents(server, sessionId)).length, 1);
-    await settle(server);
+    await settle(
+      server,
+      projected(server, `SELECT 1 FROM mcp_sessions WHERE id = $1 AND status = 'closed'`, [sessionId]),
+    );
     const after = await admin.get('/admin/sessions');
     assert.match(after.text, new RegExp(`data-session="${sessionId}" data-state="ended"`));
     assert.not.ok(after.text.includes(`action="/admin/sessions/mcp/${sessionId}/end"`), 'no End once closed');
   } finally {
     await other?.stop();
   }
+});
+
+test('a session quiet for longer than the live window is idle, on the Sessions page and the dashboard counter', async ({
+  server,
+  admin,
+}) => {
+  const user = await machineToken(server, 'quiet-client', MCP_READ);
+  const quiet = await openSession(server, user.token, 'gone-quiet');
+  const busy = await openSession(server, user.token, 'still-busy');
+  // The quiet client's last message (and its opening) were 10 minutes ago; it never closed the session.
+  await server.services.db.query(`UPDATE events SET created_at = now() - interval '10 minutes' WHERE stream_id = $1`, [
+    `mcp-messages-${quiet}`,
+  ]);
+  await settle(
+    server,
+    projected(server, 'SELECT 1 FROM mcp_sessions WHERE id = ANY($1) HAVING count(*) = 2', [[quiet, busy]]),
+  );
+  await server.services.db.query(`UPDATE mcp_sessions SET opened_at = now() - interval '10 minutes' WHERE id = $1`, [
+    quiet,
+  ]);
+  const page = await admin.get('/admin/sessions');
+  const table = page.text.slice(page.text.indexOf('mcp-sessions-table'));
+  assert.match(page.text, new RegExp(`data-session="${quiet}" data-state="idle"`), table.slice(0, 6000));
+  assert.match(page.text, new RegExp(`data-session="${busy}" data-state="live"`), busy + table.slice(0, 8000));
+  const live = [...page.text.matchAll(/data-state="live"/g)].length;
+  const dashboard = await admin.get('/admin');
+  assert.match(dashboard.text, new RegExp(`data-count="live-mcp-sessions">${live}<`));
+  const open = (
+    await server.services.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`,
+    )
+  ).rows[0]!.n;
+  assert.is(live, open - 1, 'every open session but the quiet one is live');
 });
 
 test('End of an unknown or malformed session id: 404, nothing written', async ({ server, admin }) => {
