@@ -253,6 +253,39 @@ test('a session quiet for longer than the live window is idle, on the Sessions p
   assert.is(live, open - 1, 'every open session but the quiet one is live');
 });
 
+test('the audit page follows one MCP session: open, its tool calls (denied too) with one-line summaries, close', async ({
+  server,
+  admin,
+}) => {
+  const user = await machineToken(server, 'followed', MCP_READ);
+  const sessionId = await openSession(server, user.token, 'followed-client');
+  const elsewhere = await openSession(server, user.token, 'other-session');
+  const call = (id: number, name: string, session: string) =>
+    mcpPost(server, user.token, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }, session);
+  assert.is((await call(2, 'system_whoami', sessionId)).status, 200);
+  assert.is((await call(3, 'fs_write_file', sessionId)).status, 403);
+  assert.is((await call(4, 'system_whoami', elsewhere)).status, 200);
+  assert.is(
+    (await mcpPost(server, user.token, { jsonrpc: '2.0', id: 5, method: 'tools/list' }, sessionId)).status,
+    200,
+  );
+  const page = await admin.get(`/admin/audit?session=${sessionId}`);
+  assert.is(page.status, 200);
+  const rows = [...page.text.matchAll(/<tr data-type="([^"]+)"(?: data-summary="([^"]*)")?>/g)].map((m) =>
+    [m[1], (m[2] ?? '').replaceAll('&gt;', '>').replaceAll('&quot;', '"')].join(': '),
+  );
+  assert.equal(rows.reverse(), [
+    'McpSessionOpened: session opened by followed-client 1.2 (2025-06-18)',
+    'McpEventEmitted: initialize → ok',
+    'ToolCalled: system_whoami → ok',
+    'McpEventEmitted: tools/call system_whoami → ok',
+    `ToolCalled: fs_write_file → denied (insufficient_scope: the tool fs_write_file needs the scope ${MCP_WRITE})`,
+    'McpEventEmitted: tools/list → ok',
+  ]);
+  assert.ok(page.text.includes('>followed@example.com<') || page.text.includes('followed@example.com'), 'user named');
+  assert.match(page.text, /<a href="\/admin\/clients\/[^"]+">followed<\/a>/, 'client named and linked');
+});
+
 test('End of an unknown or malformed session id: 404, nothing written', async ({ server, admin }) => {
   const csrf = await admin.csrf('/admin/sessions');
   const before = await server.services.log.headPosition();
