@@ -7,18 +7,9 @@ import { positionToString } from '../../eventstore/port.ts';
 import { eventTypes, queryAudit, redact, type AuditFilter } from './audit-query.ts';
 import { renderPage } from './page.ts';
 import { summarize } from './audit-summary.ts';
-import { tableExists } from './stats.ts';
+import { clientNames } from './stats.ts';
 import { messageStream, sessionStream } from '../../domain/sessions/index.ts';
 import { toolAuditStream } from '../../domain/tools/index.ts';
-
-/** Client names by id (deleted clients too: old events still name them). */
-const clientNames = async (services: Services): Promise<Map<string, string>> => {
-  if (!(await tableExists(services, 'oauth_clients'))) return new Map();
-  const { rows } = await services.db.query<{ client_id: string; client_name: string }>(
-    'SELECT client_id, client_name FROM oauth_clients',
-  );
-  return new Map(rows.map((row) => [row.client_id, row.client_name]));
-};
 
 const text = z
   .string()

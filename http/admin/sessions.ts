@@ -8,7 +8,7 @@ import { adminActor } from './auth.ts';
 import { requireCsrf } from '../csrf.ts';
 import { parseForm } from '../forms.ts';
 import { HttpError } from '../errors.ts';
-import { tableExists } from './stats.ts';
+import { clientNames, tableExists } from './stats.ts';
 import { LIVE_WINDOW_MS, endSessionByAdmin, livenessOf, sessionActivity } from '../../mcp/activity.ts';
 
 type McpSessionRow = {
@@ -41,10 +41,11 @@ export const sessionsRoutes = (services: Services) => {
   const router = new Router();
 
   router.get('/admin/sessions', async (ctx) => {
-    const [hasMcp, hasBrowser, users] = await Promise.all([
+    const [hasMcp, hasBrowser, users, clients] = await Promise.all([
       tableExists(services, 'mcp_sessions'),
       tableExists(services, 'browser_sessions'),
       services.users.list(),
+      clientNames(services),
     ]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const now = Date.now();
@@ -69,6 +70,7 @@ export const sessionsRoutes = (services: Services) => {
           state,
           open: row.status === 'open' && row.expires_at.getTime() > now,
           user: emails.get(row.user_id) ?? row.user_id,
+          clientLabel: clients.get(row.client_id) ?? row.client_id,
           opened: when(row.opened_at),
           lastActive: when(lastActiveAt),
           expires: when(row.expires_at),

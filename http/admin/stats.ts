@@ -122,6 +122,15 @@ export const logSize = async (services: Services) => {
 export const tableExists = async (services: Services, table: string): Promise<boolean> =>
   Boolean((await services.db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t);
 
+/** Client names by id (deleted clients too: old events and sessions still name them). */
+export const clientNames = async (services: Services): Promise<Map<string, string>> => {
+  if (!(await tableExists(services, 'oauth_clients'))) return new Map();
+  const { rows } = await services.db.query<{ client_id: string; client_name: string }>(
+    'SELECT client_id, client_name FROM oauth_clients',
+  );
+  return new Map(rows.map((row) => [row.client_id, row.client_name]));
+};
+
 /** Counters from the other areas' read models; undefined where a model does not exist yet. */
 export const areaCounts = async (services: Services) => {
   const count = async (table: string, sql: string): Promise<number | undefined> =>
