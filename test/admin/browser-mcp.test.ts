@@ -13,7 +13,7 @@ import { skipSuite } from '../support/skip.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const NAME = 'admin: browser, MCP sessions and denied calls (playwright)';
-const CASES = 4;
+const CASES = 5;
 const chromiumPath = testServers().chromiumPath;
 const SHOTS = path.resolve('test-output', 'screenshots');
 
@@ -176,6 +176,25 @@ if (!fs.existsSync(chromiumPath)) {
       `fs_write_file → denied (insufficient_scope: the tool fs_write_file needs the scope ${MCP_WRITE})`,
     ]);
     await page.screenshot({ path: path.join(SHOTS, 'admin-mcp-03-session-audit.png'), fullPage: true });
+  });
+
+  test('the dashboard counts the refused call as a tool error and the 403 as an HTTP error; the System chart fills its window', async ({
+    page,
+    server,
+  }) => {
+    await page.goto(`${server.base}/admin`);
+    await page.waitForSelector('body[data-stats-loaded="true"]', { timeout: 10_000 });
+    assert.is(((await page.textContent('[data-count="tool-errors"]')) ?? '').trim(), '1');
+    const http = ((await page.textContent('[data-count="http-errors"]')) ?? '').trim();
+    assert.ok(http === 'not available yet' || Number(http) >= 1, `HTTP errors: ${http}`);
+    const system = await page.evaluate(() => {
+      const chart = (
+        globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: unknown[] } } } }
+      ).Chart.getChart('chart-system');
+      return chart.data.labels.length;
+    });
+    assert.is(system, 60, 'the first sample lands in a full 60-sample window');
+    await page.screenshot({ path: path.join(SHOTS, 'admin-mcp-06-dashboard.png'), fullPage: true });
   });
 
   test('End on the Sessions page: the client is refused afterwards', async ({ page, server, token, sessionId }) => {
