@@ -286,6 +286,42 @@ test('the audit page follows one MCP session: open, its tool calls (denied too) 
   assert.match(page.text, /<a href="\/admin\/clients\/[^"]+">followed<\/a>/, 'client named and linked');
 });
 
+test('the memory page shows headings, emails and tag lists, not column names, user ids, note ids or JSON', async ({
+  server,
+  admin,
+}) => {
+  const user = await machineToken(server, 'memory-writer', `${MCP_READ} ${MCP_WRITE}`);
+  const sessionId = await openSession(server, user.token, 'memory-client');
+  const stored = await mcpPost(
+    server,
+    user.token,
+    {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: {
+        name: 'memory_store',
+        arguments: { content: 'the quokka note', title: 'Quokkas', tags: ['island', 'fauna'] },
+      },
+    },
+    sessionId,
+  );
+  assert.is(stored.status, 200);
+  const noteId = /"id\\?":\\?"([0-9a-f-]{36})/.exec(stored.text)?.[1];
+  await settle(server, projected(server, 'SELECT 1 FROM memory_notes WHERE user_id = $1', [user.userId]));
+  const page = await admin.get('/admin/memory?user=memory-writer%40example.com');
+  const notes = page.text.slice(page.text.indexOf('id="memory_notes"'));
+  assert.match(notes, /<th>User<\/th>/);
+  assert.match(notes, /<th>Tags<\/th>/);
+  assert.match(notes, /<th>Updated \(UTC\)<\/th>/);
+  assert.not.match(notes, /<th>user_id<\/th>|<th>id<\/th>/);
+  assert.match(notes, />memory-writer@example\.com</);
+  assert.match(notes, />(island · fauna|fauna · island)</);
+  assert.not.ok(notes.includes(user.userId), 'no user id');
+  if (noteId) assert.not.ok(notes.includes(noteId), 'no note id');
+  assert.not.match(notes, /\[&quot;island/);
+});
+
 test('End of an unknown or malformed session id: 404, nothing written', async ({ server, admin }) => {
   const csrf = await admin.csrf('/admin/sessions');
   const before = await server.services.log.headPosition();
