@@ -163,6 +163,11 @@ export class SessionHosts {
     this.drop(sessionId);
   }
 
+  /** Whether a client holds the session's standalone GET stream open on this instance (admin panel's "live"). */
+  attached(sessionId: string): boolean {
+    return this.streams.holds(sessionId, STANDALONE_STREAM);
+  }
+
   /** Forgets the in-memory server of a session (closed elsewhere, expired or idle); the log keeps it. */
   drop(sessionId: string): void {
     const host = this.hosts.get(sessionId);

@@ -37,7 +37,12 @@ export const decideMcpSession = (command: McpSessionCommand, state: McpSessionSt
       return [
         {
           type: 'McpSessionClosed',
-          data: { sessionId: state.sessionId, reason: command.reason, at: command.now.toISOString() },
+          data: {
+            sessionId: state.sessionId,
+            reason: command.reason,
+            at: command.now.toISOString(),
+            ...(command.reason === 'ended_by_admin' ? { endedBy: command.endedBy } : {}),
+          },
         },
       ];
     default:

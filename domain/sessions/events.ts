@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** `deleted`: the client's DELETE; `expired`: the sweep; `ended_by_admin`: the panel's End action. */
+export const MCP_SESSION_CLOSE_REASONS = ['deleted', 'expired', 'ended_by_admin'] as const;
+export type McpSessionCloseReason = (typeof MCP_SESSION_CLOSE_REASONS)[number];
+
 /** Lifecycle of one MCP session (stream `mcp-session-<id>`): audit events, never subject to retention. */
 export const McpSessionEvent = z.discriminatedUnion('type', [
   z.object({
@@ -20,7 +24,13 @@ export const McpSessionEvent = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('McpSessionClosed'),
-    data: z.object({ sessionId: z.string(), reason: z.enum(['deleted', 'expired']), at: z.string() }),
+    data: z.object({
+      sessionId: z.string(),
+      reason: z.enum(MCP_SESSION_CLOSE_REASONS),
+      at: z.string(),
+      /** The admin who ended it (reason `ended_by_admin`); absent in events written before admins could. */
+      endedBy: z.object({ id: z.string(), email: z.string().optional() }).optional(),
+    }),
   }),
 ]);
 export type McpSessionEvent = z.infer<typeof McpSessionEvent>;

@@ -6,7 +6,7 @@ import { McpSessionEvent } from './events.ts';
 import { evolveMcpSession } from './evolve.ts';
 import { initialMcpSessionState, type McpSessionCommand, type McpSessionState } from './state.ts';
 
-export { McpSessionEvent, McpEventEmitted } from './events.ts';
+export { McpSessionEvent, McpEventEmitted, MCP_SESSION_CLOSE_REASONS, type McpSessionCloseReason } from './events.ts';
 export type { McpSessionCommand, McpSessionState } from './state.ts';
 
 export const sessionStream = (sessionId: string): string => `mcp-session-${sessionId}`;

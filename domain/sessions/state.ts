@@ -23,4 +23,5 @@ export type McpSessionCommand =
       now: Date;
       lifetimeMs: number;
     }
-  | { type: 'CloseSession'; reason: 'deleted' | 'expired'; now: Date };
+  | { type: 'CloseSession'; reason: 'deleted' | 'expired'; now: Date }
+  | { type: 'CloseSession'; reason: 'ended_by_admin'; endedBy: { id: string; email?: string }; now: Date };

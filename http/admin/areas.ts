@@ -22,7 +22,21 @@ export const AREAS: readonly Area[] = [
   },
 ];
 
-const HIDDEN_COLUMN = /(secret|password|hash|token$|embedding|^revision$|^search$)/i;
+const HIDDEN_COLUMN = /(secret|password|hash|token$|embedding|^revision$|^search$|^id$)/i;
+/** Headings people read; other columns get their name with spaces and a capital. */
+const LABELS: Record<string, string> = {
+  user_id: 'User',
+  entity_type: 'Type',
+  from_name: 'From',
+  to_name: 'To',
+  relation_type: 'Relation',
+  updated_at: 'Updated (UTC)',
+  created_at: 'Created (UTC)',
+};
+const label = (column: string): string => {
+  const text = LABELS[column] ?? column.replaceAll('_', ' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+};
 const ROWS = 100;
 
 const show = (value: unknown): string => {
@@ -30,9 +44,11 @@ const show = (value: unknown): string => {
   const text =
     value instanceof Date
       ? value.toISOString().replace('T', ' ').slice(0, 19)
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value);
+      : Array.isArray(value)
+        ? value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(' · ')
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 };
 
@@ -49,6 +65,7 @@ export const areaRoutes = (services: Services) => {
       // Per user: by email or id (every memory table has user_id).
       const userId = user ? (user.includes('@') ? userIdForEmail(user) : user) : undefined;
       const tables = [];
+      const emails = new Map((await services.users.list()).map((u) => [u.id, u.email]));
       for (const table of area.tables) {
         if (!(await tableExists(services, table.name))) {
           tables.push({ ...table, available: false, columns: [], rows: [] });
@@ -67,8 +84,13 @@ export const areaRoutes = (services: Services) => {
         tables.push({
           ...table,
           available: true,
-          columns,
-          rows: result.rows.map((row) => columns.map((column) => show(row[column]))),
+          columns: columns.map(label),
+          // A user is shown by email, not by the id derived from it.
+          rows: result.rows.map((row) =>
+            columns.map((column) =>
+              show(column === 'user_id' ? (emails.get(String(row[column])) ?? row[column]) : row[column]),
+            ),
+          ),
         });
       }
       renderPage(ctx, 'area', { title: area.title, section: area.key, area, tables, q: q ?? '', user: user ?? '' });

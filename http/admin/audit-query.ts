@@ -12,6 +12,8 @@ export type AuditFilter = {
   client?: string | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
+  /** One MCP session: its lifecycle and message streams, and the tool calls made in it (from its user's audit stream). */
+  session?: { id: string; streams: string[]; toolStream: string | undefined } | undefined;
   /** Cursor: only events older than this one (PostgreSQL global position or scan index). */
   before?: string | undefined;
 };
@@ -43,6 +45,12 @@ const matches = (event: RecordedEvent, filter: AuditFilter): boolean => {
   const actor = (event.metadata.actor ?? {}) as { type?: string; id?: string; email?: string };
   const data = (event.data ?? {}) as Record<string, unknown>;
   if (filter.stream && event.stream !== filter.stream) return false;
+  if (
+    filter.session &&
+    !filter.session.streams.includes(event.stream) &&
+    !(event.stream === filter.session.toolStream && data.sessionId === filter.session.id)
+  )
+    return false;
   if (filter.type && event.type !== filter.type) return false;
   if (filter.user && !userIds(filter.user).some((id) => actor.id === id || actor.email === id)) return false;
   if (filter.client && !(actor.type === 'client' && actor.id === filter.client) && data.clientId !== filter.client)
@@ -60,6 +68,12 @@ const queryPostgres = async (services: Services, filter: AuditFilter): Promise<A
     where.push(sql(`$${params.length}`));
   };
   if (filter.stream) add((n) => `stream_id = ${n}`, filter.stream);
+  if (filter.session) {
+    const { id, streams, toolStream } = filter.session;
+    params.push(streams, toolStream ?? '', id);
+    const [s, t, i] = [params.length - 2, params.length - 1, params.length];
+    where.push(`(stream_id = ANY($${s}) OR (stream_id = $${t} AND data->>'sessionId' = $${i}))`);
+  }
   if (filter.type) add((n) => `event_type = ${n}`, filter.type);
   if (filter.user)
     add(
@@ -90,9 +104,19 @@ const queryPostgres = async (services: Services, filter: AuditFilter): Promise<A
 const queryScan = async (services: Services, filter: AuditFilter): Promise<AuditPage> => {
   const found: AuditRow[] = [];
   let scanned = 0;
-  if (filter.stream) {
-    // One stream: read it directly (its whole history, however old).
-    for (const event of await services.log.readStream(filter.stream, { maxCount: SCAN_LIMIT })) {
+  const streams = filter.stream
+    ? [filter.stream]
+    : filter.session
+      ? [...filter.session.streams, ...(filter.session.toolStream ? [filter.session.toolStream] : [])]
+      : undefined;
+  if (streams) {
+    // Named streams: read them directly (their whole history, however old), oldest first.
+    const events = (
+      await Promise.all(streams.map((stream) => services.log.readStream(stream, { maxCount: SCAN_LIMIT })))
+    )
+      .flat()
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    for (const event of events) {
       scanned += 1;
       if (matches(event, filter)) found.push({ cursor: String(scanned), event });
     }

@@ -11,6 +11,7 @@ import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
+import { tableExists } from './stats.ts';
 
 const SOURCES: Record<string, string> = {
   dynamic: 'dynamic registration (RFC 7591)',
@@ -36,20 +37,64 @@ const MachineForm = z.object({
   scope_write: z.literal('on').optional(),
 });
 
+const when = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
+
+type Usage = {
+  client_id: string;
+  grants: number;
+  active_grants: number;
+  active_tokens: number;
+  last_used: Date | null;
+};
+
+/** Per client: grants (all, active), unexpired tokens, and the last token issued or tool call made. */
+const clientUsage = async (services: Services): Promise<Map<string, Usage>> => {
+  const [hasGrants, hasCalls] = await Promise.all([
+    tableExists(services, 'oauth_grants'),
+    tableExists(services, 'tool_calls'),
+  ]);
+  if (!hasGrants) return new Map();
+  const { rows } = await services.db.query<Usage>(
+    `SELECT g.client_id, g.grants, g.active_grants, coalesce(t.active_tokens, 0)::int AS active_tokens,
+            greatest(t.last_issued, ${hasCalls ? 'c.last_call' : 'NULL'}) AS last_used
+       FROM (SELECT client_id, count(*)::int AS grants, (count(*) FILTER (WHERE status <> 'revoked'))::int AS active_grants
+               FROM oauth_grants GROUP BY client_id) g
+       LEFT JOIN (SELECT client_id, count(*) FILTER (WHERE NOT revoked AND expires_at > now()) AS active_tokens,
+                         max(issued_at) AS last_issued
+                    FROM oauth_access_tokens GROUP BY client_id) t ON t.client_id = g.client_id
+       ${hasCalls ? 'LEFT JOIN (SELECT client_id, max(at) AS last_call FROM tool_calls GROUP BY client_id) c ON c.client_id = g.client_id' : ''}`,
+  );
+  return new Map(rows.map((row) => [row.client_id, row]));
+};
+
 export const clientsRoutes = (services: Services) => {
   const router = new Router();
 
   router.get('/admin/clients', async (ctx) => {
-    const clients = await services.oauth.clients.list();
+    const [clients, usage] = await Promise.all([services.oauth.clients.list(), clientUsage(services)]);
     renderPage(ctx, 'clients', {
       title: 'OAuth clients',
       section: 'clients',
-      clients: clients.map((c) => ({
-        ...c,
-        how: SOURCES[c.source] ?? c.source,
-        created: c.created_at.toISOString().replace('T', ' ').slice(0, 19),
-      })),
+      clients: clients.map((c) => {
+        const used = usage.get(c.client_id);
+        return {
+          ...c,
+          how: SOURCES[c.source] ?? c.source,
+          created: when(c.created_at),
+          lastUsed: used?.last_used ? when(used.last_used) : 'never',
+          grants: used?.grants ?? 0,
+          activeGrants: used?.active_grants ?? 0,
+          activeTokens: used?.active_tokens ?? 0,
+        };
+      }),
     });
+  });
+
+  // Delete asks first: a page that names the client, whose form carries the confirmation (no script needed).
+  router.get('/admin/clients/:id/delete', async (ctx) => {
+    const client = await services.oauth.clients.find(String(ctx.params.id));
+    if (!client) throw new HttpError(404, 'client_not_found', 'no such client');
+    renderPage(ctx, 'client-delete', { title: `Delete ${client.clientName}?`, section: 'clients', client });
   });
 
   router.get('/admin/clients/:id', async (ctx) => {
@@ -111,6 +156,8 @@ export const clientsRoutes = (services: Services) => {
   });
 
   router.post('/admin/clients/:id/delete', parseForm, requireCsrf(), async (ctx) => {
+    if (formBody(ctx).confirm !== 'yes')
+      throw new HttpError(400, 'confirmation_required', 'confirm the deletion on its page first');
     await services.oauth.clients.delete(String(ctx.params.id), adminActor(ctx));
     redirectDone(ctx, '/admin/clients', 'client_deleted');
   });

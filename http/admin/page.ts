@@ -23,6 +23,8 @@ const FLASH: Record<string, string> = {
   user_created: 'User created.',
   user_updated: 'User updated.',
   session_ended: 'Sign-in ended: that browser must sign in again.',
+  mcp_session_ended: 'MCP session ended: its client is refused from now on.',
+  mcp_session_already_closed: 'That MCP session was already closed.',
   password_reset: 'Password reset.',
   rebuild_started: 'Rebuild started.',
   revoked: 'Revoked.',

@@ -8,7 +8,8 @@ import { adminActor } from './auth.ts';
 import { requireCsrf } from '../csrf.ts';
 import { parseForm } from '../forms.ts';
 import { HttpError } from '../errors.ts';
-import { tableExists } from './stats.ts';
+import { clientNames, tableExists } from './stats.ts';
+import { LIVE_WINDOW_MS, endSessionByAdmin, livenessOf, sessionActivity } from '../../mcp/activity.ts';
 
 type McpSessionRow = {
   id: string;
@@ -40,10 +41,11 @@ export const sessionsRoutes = (services: Services) => {
   const router = new Router();
 
   router.get('/admin/sessions', async (ctx) => {
-    const [hasMcp, hasBrowser, users] = await Promise.all([
+    const [hasMcp, hasBrowser, users, clients] = await Promise.all([
       tableExists(services, 'mcp_sessions'),
       tableExists(services, 'browser_sessions'),
       services.users.list(),
+      clientNames(services),
     ]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const now = Date.now();
@@ -52,19 +54,33 @@ export const sessionsRoutes = (services: Services) => {
       const rows = (
         await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')
       ).rows;
-      // Event counts from the log itself (works for every EventLog adapter).
-      const versions = await Promise.all(rows.map((row) => services.log.streamVersion(messageStream(row.id))));
-      mcp = rows.map((row, i) => ({
-        ...row,
-        live: row.status === 'open' && row.expires_at.getTime() > now,
-        user: emails.get(row.user_id) ?? row.user_id,
-        opened: when(row.opened_at),
-        expires: when(row.expires_at),
-        closed: when(row.closed_at),
-        events: versions[i] === undefined ? 0 : Number(versions[i]) + 1,
-        sessionStream: sessionStream(row.id),
-        messageStream: messageStream(row.id),
-      }));
+      // Last activity and message counts from the log itself (works for every EventLog adapter).
+      const activity = await Promise.all(rows.map((row) => sessionActivity(services, row.id, row.opened_at)));
+      const at = new Date(now);
+      mcp = rows.map((row, i) => {
+        const { lastActiveAt, events } = activity[i]!;
+        const state = livenessOf(
+          { status: row.status, expiresAt: row.expires_at },
+          lastActiveAt,
+          services.mcp.sessions.attached(row.id),
+          at,
+        );
+        return {
+          ...row,
+          state,
+          open: row.status === 'open' && row.expires_at.getTime() > now,
+          user: emails.get(row.user_id) ?? row.user_id,
+          clientLabel: clients.get(row.client_id) ?? row.client_id,
+          opened: when(row.opened_at),
+          lastActive: when(lastActiveAt),
+          expires: when(row.expires_at),
+          closed: when(row.closed_at),
+          closeReason: row.close_reason ? row.close_reason.replaceAll('_', ' ') : '',
+          events,
+          sessionStream: sessionStream(row.id),
+          messageStream: messageStream(row.id),
+        };
+      });
     }
     let browser: Record<string, unknown>[] | undefined;
     if (hasBrowser) {
@@ -80,7 +96,23 @@ export const sessionsRoutes = (services: Services) => {
         ended: when(row.ended_at),
       }));
     }
-    renderPage(ctx, 'sessions', { title: 'Sessions', section: 'sessions', mcp, browser });
+    renderPage(ctx, 'sessions', {
+      title: 'Sessions',
+      section: 'sessions',
+      mcp,
+      browser,
+      liveMinutes: LIVE_WINDOW_MS / 60_000,
+    });
+  });
+
+  // End an MCP session: its client is refused afterwards (404, as for an unknown session) on every instance.
+  router.post('/admin/sessions/mcp/:id/end', parseForm, requireCsrf(), async (ctx) => {
+    const id = ctx.params.id ?? '';
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw new HttpError(404, 'not_found', 'no such MCP session');
+    const known = await services.db.query('SELECT 1 FROM mcp_sessions WHERE id = $1', [id]);
+    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such MCP session');
+    const ended = await endSessionByAdmin(services, services.mcp.sessions, id, adminActor(ctx));
+    redirectDone(ctx, '/admin/sessions', ended ? 'mcp_session_ended' : 'mcp_session_already_closed');
   });
 
   // End another signed-in browser (OAuth or admin): its cookie stops working on its next request.

@@ -3,6 +3,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import si from 'systeminformation';
 import type { Services } from '../../app/services.ts';
+import { countLiveSessions } from '../../mcp/activity.ts';
 
 export const WINDOW_MINUTES = 60;
 
@@ -87,14 +88,28 @@ export const logActivity = (services: Services, now = new Date()) => {
   if (!services.logRing) return undefined;
   const minutes = emptyMinutes(now);
   const requests = minutes.map(() => 0);
+  /** 5xx answers and error-level log lines. */
   const errors = minutes.map(() => 0);
+  /** 4xx answers: refused tokens, scopes, forms, unknown sessions — what clients get wrong. */
+  const clientErrors = minutes.map(() => 0);
   for (const line of services.logRing.recent(0, 10_000)) {
     const index = typeof line.time === 'string' ? minutes.indexOf(line.time.slice(0, 16)) : -1;
     if (index < 0) continue;
+    const status = line.msg === 'request' ? Number(line.status) : 0;
     if (line.msg === 'request') requests[index]! += 1;
-    if (Number(line.level) >= 50 || (line.msg === 'request' && Number(line.status) >= 500)) errors[index]! += 1;
+    if (Number(line.level) >= 50 || status >= 500) errors[index]! += 1;
+    else if (status >= 400) clientErrors[index]! += 1;
   }
-  return { minutes, requests, errors };
+  return { minutes, requests, errors, clientErrors };
+};
+
+/** 4xx and 5xx answers the in-process log ring still holds (undefined when there is none). */
+const httpErrorCount = async (services: Services): Promise<number | undefined> => {
+  if (!services.logRing) return undefined;
+  let count = 0;
+  for (const line of services.logRing.recent(0, 10_000))
+    if (line.msg === 'request' && Number(line.status) >= 400) count += 1;
+  return count;
 };
 
 /** Size and growth of the event log. */
@@ -121,19 +136,30 @@ export const logSize = async (services: Services) => {
 export const tableExists = async (services: Services, table: string): Promise<boolean> =>
   Boolean((await services.db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t);
 
+/** Client names by id (deleted clients too: old events and sessions still name them). */
+export const clientNames = async (services: Services): Promise<Map<string, string>> => {
+  if (!(await tableExists(services, 'oauth_clients'))) return new Map();
+  const { rows } = await services.db.query<{ client_id: string; client_name: string }>(
+    'SELECT client_id, client_name FROM oauth_clients',
+  );
+  return new Map(rows.map((row) => [row.client_id, row.client_name]));
+};
+
 /** Counters from the other areas' read models; undefined where a model does not exist yet. */
 export const areaCounts = async (services: Services) => {
   const count = async (table: string, sql: string): Promise<number | undefined> =>
     (await tableExists(services, table))
       ? Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0)
       : undefined;
-  const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued] = await Promise.all([
+  const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors] = await Promise.all([
     count('tool_calls', `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours'`),
     count(
       'tool_calls',
-      `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome = 'error'`,
+      // A tool that failed, was refused for scope or is disabled: each is a call that did not do its work.
+      `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome <> 'ok'`,
     ),
-    count('mcp_sessions', `SELECT count(*)::text AS n FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`),
+    // Live by the Sessions page's rule (mcp/activity.ts), not merely open.
+    (await tableExists(services, 'mcp_sessions')) ? countLiveSessions(services, services.mcp.sessions) : undefined,
     count(
       'oauth_access_tokens',
       'SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()',
@@ -142,6 +168,7 @@ export const areaCounts = async (services: Services) => {
       'oauth_access_tokens',
       `SELECT count(*)::text AS n FROM oauth_access_tokens WHERE issued_at > now() - interval '24 hours'`,
     ),
+    httpErrorCount(services),
   ]);
-  return { toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued };
+  return { toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors };
 };

@@ -11,6 +11,7 @@ import {
 import { isRequest } from '../../mcp/transport.ts';
 import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
+import { recordDeniedCalls, type DeniedCall } from '../../mcp/tools/audit.ts';
 import { insufficientScope } from './auth.ts';
 import { RPC, rpcError } from './rpc.ts';
 import { SseResponse } from './sse.ts';
@@ -78,15 +79,18 @@ const messagesOf = (body: unknown): JSONRPCMessage[] | undefined => {
 };
 
 /** RFC 6750 §3.1 insufficient_scope before dispatch, for tools the token's scopes do not cover. */
-const missingScope = (services: Services, caller: McpCaller, messages: JSONRPCMessage[]): string | undefined => {
+const deniedCalls = (services: Services, caller: McpCaller, messages: JSONRPCMessage[]): DeniedCall[] => {
+  const denied: DeniedCall[] = [];
   for (const message of messages) {
     if (!isRequest(message) || message.method !== 'tools/call') continue;
-    const name = (message.params as { name?: unknown } | undefined)?.name;
+    const params = message.params as { name?: unknown; arguments?: unknown } | undefined;
+    const name = params?.name;
     if (typeof name !== 'string') continue;
     const needed = services.mcp.requiredScope(name);
-    if (needed && !caller.scopes.includes(needed)) return needed;
+    if (needed && !caller.scopes.includes(needed))
+      denied.push({ tool: name, scope: needed, arguments: params?.arguments });
   }
-  return undefined;
+  return denied;
 };
 
 export const handlePost =
@@ -166,8 +170,14 @@ export const handlePost =
       if (!checkProtocolVersion(ctx)) return;
       host = await requireSession(ctx, services, caller);
       if (!host) return;
-      const needed = missingScope(services, caller, messages);
-      if (needed) throw insufficientScope(publicUrlOf(ctx), needed);
+      const denied = deniedCalls(services, caller, messages);
+      if (denied.length) {
+        // Audited like the registry's own refusals (outcome `denied`), stored before the 403 is sent.
+        await recordDeniedCalls(services.groupCommit, caller, host.sessionId, denied).catch((failure: unknown) =>
+          services.logger.error({ err: failure }, 'denied tool call audit failed'),
+        );
+        throw insufficientScope(publicUrlOf(ctx), denied[0]!.scope);
+      }
       protocolVersion = host.protocolVersion;
     }
     const headers: Record<string, string> = {};

@@ -42,6 +42,11 @@ const clientView = async (services: Services, pending: PendingRequest) => {
     clientId: client.clientId,
     redirectTarget: new URL(pending.redirectUri).origin,
     redirectUri: pending.redirectUri,
+    redirectHost: new URL(pending.redirectUri).host,
+    // Anyone may register a client under any name (RFC 7591 §5: the name is not verified); a CIMD
+    // client's name comes from a document on the host its id names, so that host is shown.
+    unverified: client.source === 'dynamic',
+    documentHost: client.source === 'metadata_document' ? new URL(client.clientId).host : undefined,
   };
 };
 

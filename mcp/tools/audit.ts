@@ -2,6 +2,7 @@
 // Arguments are summarized: secrets redacted, file contents and long strings reduced to their length.
 // The summary is storable whatever the arguments hold: U+0000 and unpaired surrogates (which PostgreSQL
 // refuses) become U+FFFD, in values and keys, so no argument can keep a call out of the audit trail.
+import { randomUUID } from 'node:crypto';
 import { toolAuditStream, type ToolCalled } from '../../domain/tools/index.ts';
 import type { GroupCommit } from '../../eventstore/group-commit.ts';
 import { toStorable } from '../../eventstore/storable.ts';
@@ -50,4 +51,39 @@ export const recordToolCall = async (commits: Pick<GroupCommit, 'append'>, data:
   await commits.append(toolAuditStream(data.userId), [
     { type: 'ToolCalled', data: toStorable(data), metadata: { actor: { type: 'user', id: data.userId } } },
   ]);
+};
+
+/** A `tools/call` refused before dispatch (the /mcp endpoint's 403 insufficient_scope). */
+export type DeniedCall = { tool: string; scope: string; arguments: unknown };
+
+/**
+ * Audits calls the endpoint refused for scope, as the registry audits its own refusals (outcome
+ * `denied`): the refusal is a fact an operator must see, with who, which client, tool and session.
+ * Awaited by the caller so the event is stored before the 403 is sent; the append rides the shared
+ * group commit, so a burst of refusals costs one round trip, not one each.
+ */
+export const recordDeniedCalls = async (
+  commits: Pick<GroupCommit, 'append'>,
+  caller: { userId: string; clientId: string; tokenId?: string | undefined },
+  sessionId: string | undefined,
+  calls: readonly DeniedCall[],
+  now = new Date(),
+): Promise<void> => {
+  await Promise.all(
+    calls.map((call) =>
+      recordToolCall(commits, {
+        callId: randomUUID(),
+        tool: call.tool,
+        userId: caller.userId,
+        clientId: caller.clientId,
+        ...(sessionId ? { sessionId } : {}),
+        ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
+        arguments: summarizeArguments(call.arguments),
+        outcome: 'denied',
+        error: `insufficient_scope: the tool ${call.tool} needs the scope ${call.scope}`.slice(0, 500),
+        durationMs: 0,
+        at: now.toISOString(),
+      }),
+    ),
+  );
 };

@@ -293,8 +293,23 @@ test('a rejected form shows a page with the reason, not JSON', async ({ admin })
 
 test('delete a client', async ({ admin, server, client }) => {
   assert.ok(client);
-  const csrf = await admin.csrf('/admin/clients');
-  const reply = await admin.post(`/admin/clients/${encodeURIComponent(client.id)}/delete`, { csrf });
+  const list = await admin.get('/admin/clients');
+  assert.ok(
+    list.text.includes(`href="/admin/clients/${encodeURIComponent(client.id)}/delete"`),
+    'Delete leads to a confirmation',
+  );
+  assert.match(list.text, new RegExp(`data-grants="${client.id}"><a[^>]*>\\d+ / \\d+</a>`));
+  assert.match(list.text, new RegExp(`data-last-used="${client.id}">\\d{4}-`));
+  const confirmPage = await admin.get(`/admin/clients/${encodeURIComponent(client.id)}/delete`);
+  assert.is(confirmPage.status, 200);
+  assert.match(confirmPage.text, /name="confirm" value="yes"/);
+  const csrf = await admin.csrf(`/admin/clients/${encodeURIComponent(client.id)}/delete`);
+  // A POST without the confirmation (an old form, a stray click) deletes nothing.
+  const unconfirmed = await admin.post(`/admin/clients/${encodeURIComponent(client.id)}/delete`, { csrf });
+  assert.is(unconfirmed.status, 400);
+  assert.match(unconfirmed.text, /confirmation_required/);
+  assert.equal(await actorOf(server, `oauth-client-${client.id}`, 'ClientDeleted'), []);
+  const reply = await admin.post(`/admin/clients/${encodeURIComponent(client.id)}/delete`, { csrf, confirm: 'yes' });
   assert.is(reply.status, 303);
   assert.not.ok((await admin.get('/admin/clients')).text.includes(client.id));
   assert.equal(await actorOf(server, `oauth-client-${client.id}`, 'ClientDeleted'), [server.adminEmail]);

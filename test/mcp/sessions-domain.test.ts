@@ -62,6 +62,23 @@ test('close is idempotent; closing an unknown session → session_not_found', ()
   given([]).when({ type: 'CloseSession', reason: 'deleted', now }).thenFails('session_not_found');
 });
 
+test('an admin ends a session: the event names the admin; events written before that reason existed still load', () => {
+  const endedBy = { id: 'admin-1', email: 'admin@example.test' };
+  const ended: McpSessionEvent = {
+    type: 'McpSessionClosed',
+    data: { sessionId, reason: 'ended_by_admin', at: now.toISOString(), endedBy },
+  };
+  given([opened]).when({ type: 'CloseSession', reason: 'ended_by_admin', endedBy, now }).then([ended]);
+  given([opened, ended]).when({ type: 'CloseSession', reason: 'expired', now }).then([]);
+  // An old-shaped close (no endedBy) parses and closes the session.
+  const old = mcpSessionDecider.parse({
+    type: 'McpSessionClosed',
+    data: { sessionId, reason: 'deleted', at: now.toISOString() },
+  });
+  const state = [opened, old].reduce(mcpSessionDecider.evolve, mcpSessionDecider.initialState());
+  assert.is(state.status, 'closed');
+});
+
 test('a session is live while open and before its expiry', () => {
   const state = mcpSessionDecider.evolve(mcpSessionDecider.initialState(), opened);
   assert.ok(isLive(state, now));

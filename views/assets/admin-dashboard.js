@@ -30,7 +30,14 @@
     SignInFailed: 'failed',
     SignInThrottled: 'throttled',
   };
-  const systemHistory = { labels: [], cpu: [], memory: [] };
+  // The window is the last 60 samples (5 min at one per 5 s): filled with empty slots from the start so
+  // the first samples draw at the right edge of a full-width chart, not stretched across it.
+  const WINDOW = 60;
+  const systemHistory = {
+    labels: Array(WINDOW).fill(''),
+    cpu: Array(WINDOW).fill(null),
+    memory: Array(WINDOW).fill(null),
+  };
 
   const draw = (stats) => {
     if (stats.events) {
@@ -66,7 +73,8 @@
         stats.log.minutes.map(label),
         [
           { label: 'requests', data: stats.log.requests, borderColor: COLORS[0], tension: 0.2 },
-          { label: 'errors', data: stats.log.errors, borderColor: COLORS[2], tension: 0.2 },
+          { label: '5xx / errors', data: stats.log.errors, borderColor: COLORS[2], tension: 0.2 },
+          { label: '4xx', data: stats.log.clientErrors, borderColor: COLORS[3], tension: 0.2 },
         ],
         { scales: { y: { beginAtZero: true } } },
       );
@@ -79,7 +87,7 @@
     systemHistory.labels.push(now);
     systemHistory.cpu.push(s.cpuPercent);
     systemHistory.memory.push(s.memory.percent);
-    if (systemHistory.labels.length > 60) for (const key of Object.keys(systemHistory)) systemHistory[key].shift();
+    if (systemHistory.labels.length > WINDOW) for (const key of Object.keys(systemHistory)) systemHistory[key].shift();
     upsert(
       'chart-system',
       'line',
