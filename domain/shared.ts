@@ -27,6 +27,16 @@ export type Decider<Command, Event extends DomainEvent, State> = {
   readonly evolve: (state: State, event: Event) => State;
   /** Validates an event read back from the log (zod), so a malformed stored event fails loudly. */
   readonly parse: (event: { type: string; data: unknown }) => Event;
+  /**
+   * For streams that grow with use: a snapshot event of the state, written beside a command's events once
+   * `every` events followed the last one, so a load reads the stream backwards to the newest snapshot and
+   * folds at most about `every` events. `take` returns undefined for states not worth one.
+   */
+  readonly snapshot?: {
+    readonly type: string;
+    readonly every: number;
+    readonly take: (state: State) => Event | undefined;
+  };
 };
 
 /** Who caused an event: goes into every event's metadata (the audit log shows it). */

@@ -25,6 +25,7 @@ import {
   signIdToken,
 } from './tokens.ts';
 import type { TokenVerifier } from '../auth-port.ts';
+import { earlierRefreshToken } from '../../projections/oauth/refresh-tokens.ts';
 
 /**
  * Refresh-token rotation policy: every refresh returns a new refresh token. The one it replaced keeps
@@ -198,20 +199,29 @@ export class TokenService {
     if (!grantId || !client.grantTypes.includes('refresh_token')) throw invalidGrant('the refresh token is invalid');
     const { tokens, refreshToken } = this.newTokens(grantId, client, now, true);
     const scopes = input.scope === undefined ? undefined : input.scope.split(' ').filter(Boolean);
-    const result = await this.run(
-      grantId,
-      {
-        type: 'Refresh',
-        refreshHash: sha256(input.refreshToken),
-        clientId: client.clientId,
-        scopes,
-        resource: this.resource(input.resource),
-        tokens,
-        graceMs: REFRESH_GRACE_MS,
-        now,
-      },
-      { type: 'client', id: client.clientId },
-    );
+    const refreshHash = sha256(input.refreshToken);
+    const command: GrantCommand = {
+      type: 'Refresh',
+      refreshHash,
+      clientId: client.clientId,
+      scopes,
+      resource: this.resource(input.resource),
+      tokens,
+      graceMs: REFRESH_GRACE_MS,
+      now,
+    };
+    const actor: Actor = { type: 'client', id: client.clientId };
+    let result;
+    try {
+      result = await this.run(grantId, command, actor);
+    } catch (error) {
+      // The grant's state keeps only its newest refresh tokens: an older one (RFC 9700 §4.14.2 reuse) is
+      // looked up in the read model, on this failure path only, and decided again with what it knows.
+      if (!(error instanceof DomainError) || error.code !== 'invalid_grant') throw error;
+      const earlier = await earlierRefreshToken(this.core.db, grantId, refreshHash, now);
+      if (!earlier) throw error;
+      result = await this.run(grantId, { ...command, earlier }, actor);
+    }
     const rotated = result.events.find((event) => event.type === 'RefreshTokenRotated');
     if (!rotated) {
       await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
