@@ -11,9 +11,9 @@ import {
   grantStream,
   type GrantCommand,
   type GrantEvent,
-  type GrantState,
 } from '../../domain/grants/index.ts';
-import type { Decider } from '../../domain/shared.ts';
+import { GRAPH_SNAPSHOT_EVERY, graphDecider, graphStream, type GraphCommand } from '../../domain/memory/index.ts';
+import type { Decider, DomainEvent } from '../../domain/shared.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
 import type { EventLog } from '../../eventstore/port.ts';
@@ -22,7 +22,7 @@ import { anyDatabase } from '../support/databases.ts';
 type Counters = { read: number; folded: number };
 
 /** The log and decider as handle.ts sees them, counting rows read and events folded. */
-const counting = (log: EventLog, counters: Counters) => {
+const counting = <C, E extends DomainEvent, S>(log: EventLog, decider: Decider<C, E, S>, counters: Counters) => {
   const wrapped = new Proxy(log, {
     get(target, property, receiver) {
       if (property === 'readStream')
@@ -35,14 +35,14 @@ const counting = (log: EventLog, counters: Counters) => {
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
-  const decider: Decider<GrantCommand, GrantEvent, GrantState> = {
-    ...grantDecider,
+  const measured: Decider<C, E, S> = {
+    ...decider,
     evolve: (state, event) => {
       counters.folded += 1;
-      return grantDecider.evolve(state, event);
+      return decider.evolve(state, event);
     },
   };
-  return { log: wrapped, decider };
+  return { log: wrapped, decider: measured };
 };
 
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -136,7 +136,7 @@ for (const [name, commands, open] of stores) {
     try {
       const grantId = await issuedGrant(log);
       const counters: Counters = { read: 0, folded: 0 };
-      const measured = counting(log, counters);
+      const measured = counting(log, grantDecider, counters);
       const work: Counters[] = [];
       for (let n = 2; n <= commands + 2; n += 1) {
         counters.read = 0;
@@ -182,7 +182,7 @@ for (const [name, commands, open] of stores) {
       });
       await log.append(grantStream(grantId), rotated);
       const counters: Counters = { read: 0, folded: 0 };
-      const measured = counting(log, counters);
+      const measured = counting(log, grantDecider, counters);
       const first = await handleCommand(measured.log, grantStream(grantId), measured.decider, refresh(ROTATIONS + 2), {
         actor,
       });
@@ -198,6 +198,48 @@ for (const [name, commands, open] of stores) {
       await handleCommand(measured.log, grantStream(grantId), measured.decider, refresh(ROTATIONS + 3), { actor });
       assert.ok(counters.read <= BOUND, `read ${counters.read} events`);
       assert.ok(counters.folded <= BOUND, `folded ${counters.folded} events`);
+    } finally {
+      await dispose();
+    }
+  });
+
+  test(`memory graph: one write after ${commands} writes reads and folds a bounded tail`, async () => {
+    const { log, dispose } = await open();
+    try {
+      const userId = randomUUID();
+      const write = (n: number): GraphCommand =>
+        n === 0
+          ? {
+              type: 'CreateEntities',
+              userId,
+              entities: [{ name: 'project', entityType: 'topic', observations: [] }],
+              now: t0,
+            }
+          : // Churn, as an assistant keeps notes: add a fact, later drop it; the graph stays small.
+            n % 2 === 1
+            ? {
+                type: 'AddObservations',
+                userId,
+                additions: [{ entityName: 'project', contents: [`fact ${n}`] }],
+                now: t0,
+              }
+            : {
+                type: 'DeleteObservations',
+                userId,
+                deletions: [{ entityName: 'project', observations: [`fact ${n - 1}`] }],
+                now: t0,
+              };
+      const counters: Counters = { read: 0, folded: 0 };
+      const measured = counting(log, graphDecider, counters);
+      for (let n = 0; n <= commands + 1; n += 1) {
+        counters.read = 0;
+        counters.folded = 0;
+        const result = await handleCommand(measured.log, graphStream(userId), measured.decider, write(n), { actor });
+        assert.is(result.events.length, 1);
+      }
+      const bound = GRAPH_SNAPSHOT_EVERY + 16;
+      assert.ok(counters.read <= bound, `read ${counters.read} events`);
+      assert.ok(counters.folded <= bound, `folded ${counters.folded} events`);
     } finally {
       await dispose();
     }
