@@ -35,7 +35,9 @@ export const GrantSnapshot = AuthorizationRequest.extend({
   authTime: z.string().optional(),
   refresh: z.array(z.object({ refreshHash: z.string(), expiresAt: z.string(), supersededAt: z.string().optional() })),
   accessTokens: z.array(z.object({ id: z.string(), expiresAt: z.string() })),
-});
+})
+  // A state field added later rides along in the snapshot instead of being dropped by the parse.
+  .loose();
 export type GrantSnapshot = z.infer<typeof GrantSnapshot>;
 
 export const GrantEvent = z.discriminatedUnion('type', [

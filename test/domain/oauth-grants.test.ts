@@ -323,6 +323,9 @@ test('a GrantSnapshotted event stands for everything before it: the same decisio
   given([revokedSnapshot])
     .when(refresh({ refreshHash: 'r61#', tokens: tokens(99), now: at(100_000) }))
     .thenFails('invalid_grant');
+  // A state field a later version adds survives the snapshot's parse.
+  const later = grantDecider.parse({ type: 'GrantSnapshotted', data: { ...snapshot!.data, sessionId: 's1' } });
+  assert.is((fold([later]) as unknown as { sessionId?: string }).sessionId, 's1');
   // States before issuance are a few events by construction: no snapshot for them.
   assert.is(grantDecider.snapshot!.take(fold([requested, ...approved])), undefined);
 });
