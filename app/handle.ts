@@ -26,7 +26,7 @@ export const loadAggregate = async <C, E extends DomainEvent, S>(
   stream: string,
   decider: Decider<C, E, S>,
 ): Promise<Loaded<S>> => {
-  if (decider.snapshot) return loadFromSnapshot(log, stream, decider, decider.snapshot.type);
+  if (decider.snapshot) return loadFromSnapshot(log, stream, decider, decider.snapshot.types);
   let state = decider.initialState();
   let version: bigint | undefined;
   let from = 0n;
@@ -53,10 +53,13 @@ const loadFromSnapshot = async <C, E extends DomainEvent, S>(
   log: EventLog,
   stream: string,
   decider: Decider<C, E, S>,
-  snapshotType: string,
+  snapshotTypes: readonly string[],
 ): Promise<Loaded<S>> => {
   const tail: RecordedEvent[] = [];
-  const pageSize = Math.min(PAGE, (decider.snapshot?.every ?? PAGE) + 16);
+  // The first page is one snapshot interval (plus the events of the command that wrote it); a stream
+  // written before snapshots is paged through in bigger steps, once.
+  const every = decider.snapshot?.every ?? PAGE;
+  let pageSize = Math.min(PAGE, Number.isFinite(every) ? every + 16 : 16);
   let from: bigint | undefined;
   let found = false;
   while (!found) {
@@ -67,7 +70,7 @@ const loadFromSnapshot = async <C, E extends DomainEvent, S>(
     });
     for (const recorded of page) {
       tail.push(recorded);
-      if (recorded.type === snapshotType) {
+      if (snapshotTypes.includes(recorded.type)) {
         found = true;
         break;
       }
@@ -75,6 +78,7 @@ const loadFromSnapshot = async <C, E extends DomainEvent, S>(
     const last = page[page.length - 1];
     if (page.length < pageSize || !last || last.revision === 0n) break;
     from = last.revision - 1n;
+    pageSize = Math.min(PAGE, pageSize * 4);
   }
   let state = decider.initialState();
   for (let index = tail.length - 1; index >= 0; index -= 1) state = decider.evolve(state, decider.parse(tail[index]!));

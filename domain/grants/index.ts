@@ -31,5 +31,5 @@ export const grantDecider: Decider<GrantCommand, GrantEvent, GrantState> = {
   decide: decideGrant,
   evolve: evolveGrant,
   parse: (event) => GrantEvent.parse(event),
-  snapshot: { type: 'GrantSnapshotted', every: SNAPSHOT_EVERY, take: toSnapshot },
+  snapshot: { types: ['GrantSnapshotted'], every: SNAPSHOT_EVERY, take: toSnapshot },
 };

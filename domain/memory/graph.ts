@@ -150,5 +150,5 @@ export const graphDecider: Decider<GraphCommand, GraphEvent, GraphState> = {
   decide: decideGraph,
   evolve: evolveGraph,
   parse: (event) => GraphEvent.parse(event),
-  snapshot: { type: 'MemoryGraphSnapshotted', every: GRAPH_SNAPSHOT_EVERY, take: snapshotGraph },
+  snapshot: { types: ['MemoryGraphSnapshotted'], every: GRAPH_SNAPSHOT_EVERY, take: snapshotGraph },
 };

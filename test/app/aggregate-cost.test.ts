@@ -12,7 +12,14 @@ import {
   type GrantCommand,
   type GrantEvent,
 } from '../../domain/grants/index.ts';
-import { GRAPH_SNAPSHOT_EVERY, graphDecider, graphStream, type GraphCommand } from '../../domain/memory/index.ts';
+import {
+  GRAPH_SNAPSHOT_EVERY,
+  graphDecider,
+  graphStream,
+  noteDecider,
+  noteStream,
+  type GraphCommand,
+} from '../../domain/memory/index.ts';
 import type { Decider, DomainEvent } from '../../domain/shared.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
@@ -240,6 +247,44 @@ for (const [name, commands, open] of stores) {
       const bound = GRAPH_SNAPSHOT_EVERY + 16;
       assert.ok(counters.read <= bound, `read ${counters.read} events`);
       assert.ok(counters.folded <= bound, `folded ${counters.folded} events`);
+    } finally {
+      await dispose();
+    }
+  });
+
+  test(`memory note: one edit after ${commands} edits reads one short page and folds its newest event`, async () => {
+    const { log, dispose } = await open();
+    try {
+      const noteId = randomUUID();
+      const base = { noteId, userId: 'u1', now: t0 };
+      await handleCommand(
+        log,
+        noteStream(noteId),
+        noteDecider,
+        { type: 'StoreNote', ...base, title: 'todo', content: 'v0', tags: [] },
+        { actor },
+      );
+      const counters: Counters = { read: 0, folded: 0 };
+      const measured = counting(log, noteDecider, counters);
+      for (let n = 1; n <= commands + 1; n += 1) {
+        counters.read = 0;
+        counters.folded = 0;
+        const result = await handleCommand(
+          measured.log,
+          noteStream(noteId),
+          measured.decider,
+          { type: 'UpdateNote', ...base, content: `v${n}` },
+          { actor },
+        );
+        assert.equal(
+          result.events.map((event) => event.type),
+          ['MemoryUpdated'],
+        );
+      }
+      assert.ok(counters.read <= 16, `read ${counters.read} events`);
+      // The newest event, then the one the command decided.
+      assert.is(counters.folded, 2);
+      assert.is((await log.readStream(noteStream(noteId), { maxCount: 100_000 })).length, commands + 2);
     } finally {
       await dispose();
     }
