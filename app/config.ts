@@ -78,6 +78,20 @@ const envSchema = z.object({
   // Requests per minute for one access token on /mcp, and for one OAuth client on the token endpoints.
   MCP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(6_000),
   OAUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  // /mcp resources: open sessions per user and per access token (429 beyond), concurrent GET streams per
+  // session, idle time before a session's in-memory server is evicted, and the largest message kept for replay.
+  MCP_MAX_SESSIONS_PER_USER: z.coerce.number().int().positive().default(100),
+  MCP_MAX_SESSIONS_PER_TOKEN: z.coerce.number().int().positive().default(20),
+  MCP_MAX_STREAMS_PER_SESSION: z.coerce.number().int().positive().default(8),
+  MCP_SESSION_IDLE_TIMEOUT: duration('1m'),
+  MCP_REPLAY_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
+  // /oauth/authorize requests per minute from one address; client metadata documents fetched at once.
+  AUTHORIZE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  CIMD_MAX_CONCURRENT_FETCHES: z.coerce.number().int().positive().max(10_000).default(32),
 });
 
 export type Config = {
@@ -107,6 +121,13 @@ export type Config = {
   mcpConformanceFixtures: boolean;
   mcpRateLimitPerMinute: number;
   oauthRateLimitPerMinute: number;
+  mcpMaxSessionsPerUser: number;
+  mcpMaxSessionsPerToken: number;
+  mcpMaxStreamsPerSession: number;
+  mcpSessionIdleTimeoutMs: number;
+  mcpReplayMaxBytes: number;
+  authorizeRateLimitPerMinute: number;
+  cimdMaxConcurrentFetches: number;
 };
 
 export class ConfigError extends Error {
@@ -186,6 +207,13 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     mcpConformanceFixtures: e.MCP_CONFORMANCE_FIXTURES,
     mcpRateLimitPerMinute: e.MCP_RATE_LIMIT_PER_MINUTE,
     oauthRateLimitPerMinute: e.OAUTH_RATE_LIMIT_PER_MINUTE,
+    mcpMaxSessionsPerUser: e.MCP_MAX_SESSIONS_PER_USER,
+    mcpMaxSessionsPerToken: e.MCP_MAX_SESSIONS_PER_TOKEN,
+    mcpMaxStreamsPerSession: e.MCP_MAX_STREAMS_PER_SESSION,
+    mcpSessionIdleTimeoutMs: e.MCP_SESSION_IDLE_TIMEOUT,
+    mcpReplayMaxBytes: e.MCP_REPLAY_MAX_BYTES,
+    authorizeRateLimitPerMinute: e.AUTHORIZE_RATE_LIMIT_PER_MINUTE,
+    cimdMaxConcurrentFetches: e.CIMD_MAX_CONCURRENT_FETCHES,
   };
 };
 

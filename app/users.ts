@@ -57,7 +57,9 @@ export class Users {
   private async run(email: string, command: UserCommand, actor: Actor) {
     const result = await handleCommand(this.log, userStream(userIdForEmail(email)), userDecider, command, { actor });
     // Read your own writes: the caller sees the read model include this command.
-    await this.projections.waitFor(result.appended?.position, { names: ['users', 'user_credentials'] });
+    await this.projections.waitFor(result.appended?.position, {
+      names: ['users', 'user_credentials', 'verified_emails'],
+    });
     return result;
   }
 
@@ -163,6 +165,22 @@ export class Users {
 
   async setRoles(email: string, roles: Role[], actor: Actor, now = new Date()) {
     await this.run(normalizeEmail(email), { type: 'SetRoles', roles, now }, actor);
+  }
+
+  /** An admin vouches for the address (OIDC `email_verified: true` from then on). False when it already was. */
+  async verifyEmail(email: string, actor: Actor, now = new Date()): Promise<boolean> {
+    return (await this.run(normalizeEmail(email), { type: 'VerifyEmail', now }, actor)).events.length > 0;
+  }
+
+  async emailVerified(userId: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM verified_emails WHERE user_id = $1::uuid', [userId])).rows.length > 0;
+  }
+
+  /** The ids of users with a verified address (the admin users page). */
+  async verifiedUserIds(): Promise<Set<string>> {
+    return new Set(
+      (await this.db.query<{ user_id: string }>('SELECT user_id FROM verified_emails')).rows.map((row) => row.user_id),
+    );
   }
 
   async list(): Promise<UserRow[]> {

@@ -77,12 +77,14 @@ const core: Record<string, Command> = {
   'users list': {
     summary: 'list users',
     async run(services) {
+      const verified = await services.users.verifiedUserIds();
       table(
         (await services.users.list()).map((u) => ({
           email: u.email,
           name: u.name,
           roles: u.roles.join(','),
           status: u.status,
+          verified: verified.has(u.id) ? 'yes' : '',
           created: u.created_at.toISOString(),
         })),
       );
@@ -100,6 +102,15 @@ const core: Record<string, Command> = {
     async run(services, _values, positionals) {
       const email = needEmail(positionals);
       out((await services.users.enable(email, CLI)) ? `enabled ${email}` : `${email} was already enabled`);
+    },
+  },
+  'users verify-email': {
+    summary: 'users verify-email <email>  (OIDC email_verified: true from now on)',
+    async run(services, _values, positionals) {
+      const email = needEmail(positionals);
+      out(
+        (await services.users.verifyEmail(email, CLI)) ? `marked ${email} verified` : `${email} was already verified`,
+      );
     },
   },
   'users passwd': {

@@ -1,4 +1,4 @@
-// CLI commands of the OAuth area: clients list|add|delete, tokens revoke, keys rotate.
+// CLI commands of the OAuth area: clients list|add|delete|resource-server, tokens revoke, keys rotate.
 import type { Services } from '../app/services.ts';
 import type { Command } from './commands.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
@@ -27,6 +27,7 @@ export const oauthCommands = (
             redirect_uris: c.redirect_uris.join(' '),
             // Machine clients: the service user their tokens act for (read from the client's own stream).
             user: c.grant_types.includes('client_credentials') ? await serviceUserOf(services, c.client_id) : '',
+            resource_server: c.resource_server,
           })),
         ),
       );
@@ -34,9 +35,10 @@ export const oauthCommands = (
   },
   'clients add': {
     summary:
-      'clients add <name> [--redirect-uri U]... | <name> --user EMAIL [--scope S]  (machine client; secret shown once)',
+      'clients add <name> [--redirect-uri U]... [--post-logout-redirect-uri U]... | <name> --user EMAIL [--scope S]  (machine client; secret shown once)',
     options: {
       'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
       user: { type: 'string' },
       scope: { type: 'string' },
     },
@@ -44,18 +46,25 @@ export const oauthCommands = (
       const name = positionals.join(' ').trim();
       if (!name) throw new DomainError('missing_argument', 'give the client a name');
       const redirectUris = (values['redirect-uri'] as unknown as string[] | undefined) ?? [];
+      const postLogoutRedirectUris = (values['post-logout-redirect-uri'] as unknown as string[] | undefined) ?? [];
       const userEmail = typeof values.user === 'string' ? values.user : undefined;
       const scope = typeof values.scope === 'string' ? values.scope : undefined;
       if (userEmail === undefined) {
         if (scope !== undefined)
           throw new DomainError('invalid_argument', '--scope goes with --user (machine clients)');
-        const created = await services.oauth.createConfidentialClient({ name, redirectUris }, CLI);
+        const created = await services.oauth.createConfidentialClient(
+          { name, redirectUris, postLogoutRedirectUris },
+          CLI,
+        );
         out(`client_id:     ${created.client.clientId}`);
         out(`client_secret: ${created.clientSecret ?? '(none)'}   (shown once; stored only as a hash)`);
         return;
       }
-      if (redirectUris.length)
-        throw new DomainError('invalid_argument', 'a machine client (--user) signs nobody in: no --redirect-uri');
+      if (redirectUris.length || postLogoutRedirectUris.length)
+        throw new DomainError(
+          'invalid_argument',
+          'a machine client (--user) signs nobody in: no --redirect-uri or --post-logout-redirect-uri',
+        );
       const created = await services.oauth.createMachineClient(
         { name, userEmail, ...(scope !== undefined ? { scopes: scope.split(/\s+/).filter(Boolean) } : {}) },
         CLI,
@@ -79,10 +88,23 @@ export const oauthCommands = (
       );
     },
   },
+  'clients resource-server': {
+    summary: 'clients resource-server <client_id> on|off  (may introspect tokens of every client)',
+    async run(services, _values, positionals) {
+      const [clientId, setting] = positionals;
+      if (!clientId || (setting !== 'on' && setting !== 'off'))
+        throw new DomainError('missing_argument', 'give the client_id and on or off');
+      const changed = await services.oauth.clients.setResourceServer(clientId, setting === 'on', CLI);
+      out(
+        `${clientId} ${changed ? 'is now' : 'was already'} ${setting === 'on' ? 'a resource server' : 'not a resource server'}`,
+      );
+    },
+  },
   'tokens revoke': {
     summary: 'tokens revoke <refresh token | access token | jti> | --user EMAIL | --client ID',
     options: { user: { type: 'string' }, client: { type: 'string' } },
     async run(services, values, positionals) {
+      const postLogoutRedirectUris = (values['post-logout-redirect-uri'] as unknown as string[] | undefined) ?? [];
       const userEmail = typeof values.user === 'string' ? values.user : undefined;
       const clientId = typeof values.client === 'string' ? values.client : undefined;
       if (userEmail || clientId) {

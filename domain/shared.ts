@@ -19,6 +19,17 @@ export class DomainError extends Error {
   }
 }
 
+/** A resource the request needs is exhausted for now (HTTP 503 with Retry-After); nothing was changed. */
+export class TemporarilyUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'TemporarilyUnavailableError';
+  }
+}
+
 export type DomainEvent = { readonly type: string; readonly data: unknown };
 
 export type Decider<Command, Event extends DomainEvent, State> = {

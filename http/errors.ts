@@ -2,7 +2,7 @@
 // may be shown, and HTML vs JSON (RFC 9457 problem details) chosen by the client's Accept header.
 import type Koa from 'koa';
 import { ZodError } from 'zod';
-import { DomainError } from '../domain/shared.ts';
+import { DomainError, TemporarilyUnavailableError } from '../domain/shared.ts';
 import { UnstorableEventError, WrongExpectedVersionError } from '../eventstore/port.ts';
 
 export class HttpError extends Error {
@@ -18,6 +18,11 @@ export class HttpError extends Error {
   }
 }
 
+const isDataException = (error: unknown): boolean => {
+  const code = (error as { code?: unknown; severity?: unknown } | null)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && 'severity' in (error as object);
+};
+
 const DOMAIN_STATUS: Record<string, number> = { user_not_found: 404, user_exists: 409, forbidden: 403 };
 
 export const toHttpError = (error: unknown): HttpError => {
@@ -28,6 +33,10 @@ export const toHttpError = (error: unknown): HttpError => {
       error.code,
       error.message,
     );
+  if (error instanceof TemporarilyUnavailableError)
+    return new HttpError(503, 'temporarily_unavailable', error.message, true, {
+      'Retry-After': String(error.retryAfterSeconds),
+    });
   if (error instanceof ZodError) {
     const issue = error.issues[0];
     return new HttpError(
@@ -36,6 +45,14 @@ export const toHttpError = (error: unknown): HttpError => {
       issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input',
     );
   }
+  // PostgreSQL class 22 "data exception" (a NUL byte, a malformed uuid, a number out of range): a value
+  // from the request that the database cannot take. The caller's mistake, not a server fault.
+  if (isDataException(error))
+    return new HttpError(
+      400,
+      'invalid_request',
+      'a value in the request cannot be used here (a malformed id, a number out of range, or a NUL character)',
+    );
   if (error instanceof WrongExpectedVersionError)
     return new HttpError(409, 'conflict', 'the resource changed meanwhile; try again');
   // Input that reached a command with U+0000 or an unpaired surrogate: refused, nothing written.
@@ -66,6 +83,7 @@ const TITLES: Record<number, string> = {
   413: 'Too large',
   429: 'Too many requests',
   500: 'Something went wrong',
+  503: 'Temporarily unavailable',
 };
 
 /** Outermost middleware: logs unexpected errors with the request id, answers without stack traces. */
@@ -76,7 +94,11 @@ export const errorHandler = (): Koa.Middleware => async (ctx, next) => {
       throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
   } catch (raw) {
     const error = toHttpError(raw);
-    if (error.status >= 500) ctx.state.log?.error({ err: raw }, 'request failed');
+    // A refusal for lack of capacity (503) is expected under load: one line, no stack.
+    if (error.status === 503) ctx.state.log?.warn({ code: error.code }, error.message);
+    else if (isDataException(raw))
+      ctx.state.log?.warn({ err: raw }, 'request refused: the database cannot take a value');
+    else if (error.status >= 500) ctx.state.log?.error({ err: raw }, 'request failed');
     ctx.status = error.status;
     ctx.set(error.headers);
     const detail = error.expose ? error.message : 'internal server error';

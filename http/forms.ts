@@ -7,8 +7,25 @@ import { HttpError } from './errors.ts';
 const formParser = bodyParser({ enableTypes: ['form'], formLimit: '64kb', encoding: 'utf-8' });
 const jsonParser = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', jsonStrict: true, encoding: 'utf-8' });
 
+/**
+ * Bodies are small forms and JSON documents: none is sent compressed, and a decoder is one more thing a
+ * stranger could aim at. RFC 7694 §3: refuse with 415 and name the coding accepted.
+ */
+const refuseContentCoding = (ctx: Koa.Context): void => {
+  const coding = ctx.get('content-encoding').trim().toLowerCase();
+  if (coding && coding !== 'identity')
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `Content-Encoding ${JSON.stringify(coding.slice(0, 40))} is not supported; send the body uncompressed`,
+      true,
+      { 'Accept-Encoding': 'identity' },
+    );
+};
+
 /** application/x-www-form-urlencoded → ctx.request.body (strings only; repeated fields keep the first). */
 export const parseForm: Koa.Middleware = async (ctx, next) => {
+  refuseContentCoding(ctx);
   if (
     ctx.method !== 'GET' &&
     ctx.method !== 'HEAD' &&
@@ -34,6 +51,7 @@ export const parseForm: Koa.Middleware = async (ctx, next) => {
 };
 
 export const parseJson: Koa.Middleware = async (ctx, next) => {
+  refuseContentCoding(ctx);
   if (ctx.request.length && !ctx.is('application/json'))
     throw new HttpError(415, 'unsupported_media_type', 'expected application/json');
   await jsonParser(ctx, next);

@@ -1,11 +1,35 @@
-// Liveness and readiness: /readyz means the database is reachable and the projections are caught up.
+// Liveness and readiness: /readyz means the database is reachable, the projections are caught up, and
+// resources are not exhausted (a load balancer should stop sending traffic to an instance that would fail it).
 import Router from '@koa/router';
+import { descriptorUse } from '../app/file-descriptors.ts';
 import type { Services } from '../app/services.ts';
 import { isCaughtUp } from '../projections/runner.ts';
 
+/** Not ready once this share of the open-file limit is in use (new connections would soon fail). */
+const DESCRIPTORS_READY_FRACTION = 0.9;
+/** Every outbound fetch slot busy for longer than this is saturation, not a burst. */
+const SATURATED_MS = 1_000;
+
+const resourceChecks = async (services: Services): Promise<Record<string, string>> => {
+  const checks: Record<string, string> = {};
+  const fds = await descriptorUse();
+  if (fds === 'exhausted') checks.file_descriptors = 'no file descriptor left';
+  else if (fds)
+    checks.file_descriptors =
+      fds.open < fds.limit * DESCRIPTORS_READY_FRACTION
+        ? 'ok'
+        : `${fds.open} of ${fds.limit} open file descriptors in use`;
+  const fetches = services.oauth.clients.documents.load();
+  checks.outbound_fetches =
+    fetches.saturatedForMs <= SATURATED_MS
+      ? 'ok'
+      : `all ${fetches.max} client metadata document fetch slots busy for ${Math.round(fetches.saturatedForMs / 1_000)} s`;
+  return checks;
+};
+
 export type Readiness = { ready: boolean; checks: Record<string, string> };
 
-/** Database reachable and every projection caught up: what /readyz answers and the home page shows. */
+/** Database reachable, projections caught up, resources not exhausted: /readyz and the home page. */
 export const readiness = async (services: Services): Promise<Readiness> => {
   const checks: Record<string, string> = {};
   try {
@@ -24,6 +48,7 @@ export const readiness = async (services: Services): Promise<Readiness> => {
       checks.projections = `unknown: ${(error as Error).message}`;
     }
   }
+  Object.assign(checks, await resourceChecks(services));
   return { ready: Object.values(checks).every((value) => value === 'ok'), checks };
 };
 

@@ -7,7 +7,9 @@ import { MCP_SCOPES } from '../domain/scopes.ts';
 import { PostgresEventLog } from '../eventstore/postgres.ts';
 import type { Tools } from './tools/index.ts';
 import { SessionFeed } from './feed.ts';
+import { SessionCaps } from './session-caps.ts';
 import { SessionHosts, type McpCaller, type RegisterCapabilities } from './sessions.ts';
+import { StreamSlots } from './streams.ts';
 import { registerFixtures } from './fixtures.ts';
 import { sweepExpiredSessions } from './retention.ts';
 
@@ -20,6 +22,8 @@ export type Mcp = {
   readonly fixtures: boolean;
   readonly sessions: SessionHosts;
   readonly feed: SessionFeed;
+  /** GET streams attached on this instance (one reader per stream, a bound per session). */
+  readonly streams: StreamSlots;
   /** Verifies a bearer token for this resource (throws InvalidTokenError). */
   authenticate(token: string): Promise<McpCaller>;
   /** The caller of every request in fixtures mode. */
@@ -54,8 +58,16 @@ export const createMcp = async (
   const register: RegisterCapabilities = fixtures
     ? registerFixtures
     : (server, caller) => tools.register(server, caller);
-  const sessions = new SessionHosts(core, register);
-  const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.drop(sessionId));
+  const streams = new StreamSlots(core.config.mcpMaxStreamsPerSession);
+  // The conformance fixtures (loopback only) serve one made-up user whose suite opens many sessions: no caps.
+  const caps = fixtures
+    ? undefined
+    : new SessionCaps(core.db, {
+        perUser: core.config.mcpMaxSessionsPerUser,
+        perToken: core.config.mcpMaxSessionsPerToken,
+      });
+  const sessions = new SessionHosts(core, register, caps, streams);
+  const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.closed(sessionId));
   await feed.start();
   // Most messages are read by nobody on this instance (their POST stream carried them): their commits
   // need not wake this instance's tail; other instances hear of them by NOTIFY, the projections at the
@@ -80,6 +92,7 @@ export const createMcp = async (
     fixtures,
     sessions,
     feed,
+    streams,
     fixturesCaller: FIXTURES_CALLER,
     authenticate: async (token) => callerFromToken(await oauth.verifier.verify(token, resource)),
     requiredScope: (name) => tools.requiredScope(name),

@@ -20,6 +20,7 @@ import { McpEventEmitted, messageStream } from '../domain/sessions/index.ts';
 import type { GroupCommit } from '../eventstore/group-commit.ts';
 import type { EventLog, RecordedEvent } from '../eventstore/port.ts';
 import { toStorable } from '../eventstore/storable.ts';
+import { oversize, replayStandIn } from './replay-bound.ts';
 
 /** The SDK's name for the standalone GET stream of a session. */
 export const STANDALONE_STREAM = '_GET_stream';
@@ -60,8 +61,16 @@ export const toStoredMessage = (recorded: RecordedEvent): StoredMessage | undefi
   };
 };
 
-/** Where a Last-Event-ID points: its stream, its order, and the revision to replay after. */
-export type Cursor = { readonly streamId: string; readonly order: bigint; readonly revision: bigint };
+/**
+ * Where a Last-Event-ID points: its stream, its order, the revision to replay after, and whether a
+ * response was sent on that stream at or before it (so a stream of one request has nothing more to say).
+ */
+export type Cursor = {
+  readonly streamId: string;
+  readonly order: bigint;
+  readonly revision: bigint;
+  readonly answered: boolean;
+};
 
 const PAGE = 500;
 /** Request streams whose message numbering a session keeps (see storeEvent). */
@@ -82,15 +91,18 @@ export class McpResumption {
     private readonly commits: GroupCommit,
     readonly sessionId: string,
     private readonly logger?: Logger,
+    /** MCP_REPLAY_MAX_BYTES: larger messages are kept as a stand-in (mcp/replay-bound.ts). */
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {}
 
-  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+  /** `serialized` is the message's JSON when the caller has it already (it is measured, not re-encoded). */
+  async storeEvent(streamId: string, message: JSONRPCMessage, serialized?: string): Promise<string> {
     if (this.muted) return formatEventId(this.sessionId, streamId, 0n);
     const stream = messageStream(this.sessionId);
     if (streamId === STANDALONE_STREAM) {
       // Any instance may write here (server-initiated messages), so the log's revision orders it.
       const appended = this.commits.append(stream, [
-        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, message: toStorable(message) } },
+        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, ...this.kept(message, serialized) } },
       ]);
       this.stored = appended.catch(() => undefined);
       return formatEventId(this.sessionId, streamId, (await appended).nextExpectedVersion);
@@ -106,12 +118,12 @@ export class McpResumption {
       this.stored = new Promise<void>((resolve) =>
         setImmediate(() => {
           if (this.seqs.get(streamId)?.seq !== seq) return resolve();
-          resolve(this.append(stream, streamId, seq, message));
+          resolve(this.append(stream, streamId, seq, { message }));
         }),
       );
       return formatEventId(this.sessionId, streamId, seq);
     }
-    const settled = this.append(stream, streamId, seq, message);
+    const settled = this.append(stream, streamId, seq, this.kept(message, serialized));
     this.stored = settled;
     // Every real message is stored before it is sent.
     await settled;
@@ -135,14 +147,32 @@ export class McpResumption {
     }
   }
 
+  /** The message as kept for redelivery: whole, or a stand-in with the size of what was left out. */
+  private kept(
+    message: JSONRPCMessage,
+    serialized: string | undefined,
+  ): { message: JSONRPCMessage; omittedBytes?: number } {
+    // Text PostgreSQL cannot store (U+0000, lone surrogates) is kept as U+FFFD; the client got it live.
+    if (this.maxBytes === Number.POSITIVE_INFINITY) return { message: toStorable(message) };
+    const bytes = oversize(serialized ?? JSON.stringify(message), this.maxBytes);
+    if (bytes === undefined) return { message: toStorable(message) };
+    this.logger?.info(
+      { sessionId: this.sessionId, bytes },
+      'mcp message too large to keep for redelivery: stand-in stored',
+    );
+    return { message: replayStandIn(message, bytes, this.maxBytes), omittedBytes: bytes };
+  }
+
   /** Appends a request stream's message through the group commit; a failure is logged (the message is still sent). */
-  private append(stream: string, streamId: string, seq: bigint, message: JSONRPCMessage): Promise<void> {
+  private append(
+    stream: string,
+    streamId: string,
+    seq: bigint,
+    kept: { message: JSONRPCMessage; omittedBytes?: number },
+  ): Promise<void> {
     return this.commits
       .append(stream, [
-        {
-          type: 'McpEventEmitted',
-          data: { sessionId: this.sessionId, streamId, seq: Number(seq), message: toStorable(message) },
-        },
+        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), ...kept } },
       ])
       .then(
         () => undefined,
@@ -170,22 +200,25 @@ export class McpResumption {
       });
       const stored = recorded && recorded.revision === parsed.order ? toStoredMessage(recorded) : undefined;
       return stored && stored.streamId === STANDALONE_STREAM
-        ? { streamId: STANDALONE_STREAM, order: parsed.order, revision: parsed.order }
+        ? { streamId: STANDALONE_STREAM, order: parsed.order, revision: parsed.order, answered: false }
         : undefined;
     }
     await this.flush();
     // The message may still be on its way from the instance that runs the request: look again for ~1 s.
     for (let attempt = 0; attempt < LOCATE_ATTEMPTS; attempt += 1) {
-      let found: Cursor | undefined;
+      let found: { order: bigint; revision: bigint } | undefined;
+      let answered = false;
       await this.scan(-1n, async (stored) => {
-        if (found || stored.streamId !== parsed.streamId) return;
+        if (stored.streamId !== parsed.streamId) return;
+        if (stored.order <= parsed.order && stored.message && ('result' in stored.message || 'error' in stored.message))
+          answered = true;
+        if (found) return;
         // A priming id (order 0) is known by the first event of its stream: the priming event itself,
         // or the first message when the priming event was not stored (see storeEvent).
-        if (stored.order === parsed.order)
-          found = { streamId: parsed.streamId, order: parsed.order, revision: stored.revision };
-        else if (parsed.order === 0n) found = { streamId: parsed.streamId, order: 0n, revision: stored.revision - 1n };
+        if (stored.order === parsed.order) found = { order: parsed.order, revision: stored.revision };
+        else if (parsed.order === 0n) found = { order: 0n, revision: stored.revision - 1n };
       });
-      if (found) return found;
+      if (found) return { streamId: parsed.streamId, ...found, answered };
       // (So an id that was never issued is refused only after this wait, which also slows down guessing.)
       await new Promise((resolve) => setTimeout(resolve, LOCATE_WAIT_MS));
     }

@@ -22,7 +22,7 @@ export const sweepExpiredSessions = async (core: CoreServices, sessions: Session
       { actor: SYSTEM },
     );
     if (result.events.length > 0) closed += 1;
-    sessions.drop(id);
+    sessions.closed(id);
   }
   return closed;
 };

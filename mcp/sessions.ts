@@ -1,22 +1,21 @@
 // MCP sessions on this instance: one SDK server + transport per session, built on first use from the
 // session's stream in the event log (so any instance can serve any session), dropped when idle, closed
 // or expired. The SDK keeps per-session protocol state in memory; the log is what makes it portable.
+// An idle session costs no memory here: its server is evicted after MCP_SESSION_IDLE_TIMEOUT and rebuilt
+// from the log by its next request, as on any other instance.
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { CoreServices } from '../app/services.ts';
 import { handleCommand, loadAggregate } from '../app/handle.ts';
-import {
-  isLive,
-  mcpSessionDecider,
-  messageStream,
-  sessionStream,
-  type McpSessionState,
-} from '../domain/sessions/index.ts';
+import { isLive, mcpSessionDecider, messageStream, sessionStream } from '../domain/sessions/index.ts';
 import type { ToolCaller } from './tools/index.ts';
-import { McpResumption } from './resumption.ts';
-import { SessionTransport, type SseSink } from './transport.ts';
 import { toStorable } from '../eventstore/storable.ts';
+import { rehydrate } from './rehydrate.ts';
+import { McpResumption, STANDALONE_STREAM } from './resumption.ts';
+import type { SessionCapRefusal, SessionCaps } from './session-caps.ts';
+import type { StreamSlots } from './streams.ts';
+import { SessionTransport } from './transport.ts';
 
 /** Who is calling, resolved from the bearer token (or the fixtures user). */
 export type McpCaller = Omit<ToolCaller, 'sessionId'>;
@@ -33,15 +32,12 @@ export type SessionHost = {
   readonly resumption: McpResumption;
   lastUsed: number;
   closed: boolean;
-  /** Standalone GET streams attached on this instance (at most one: MCP transports §Listening). */
-  standaloneStreams: number;
 };
 
 /** Registers what a session's server offers (tools from the registry, or the conformance fixtures). */
 export type RegisterCapabilities = (server: McpServer, caller: ToolCaller) => void;
 
 export const SERVER_INFO = { name: 'remotemcp', version: '0.1.0' } as const;
-const IDLE_MS = 10 * 60_000;
 /** Suggested reconnect delay for SSE clients (the `retry:` field of the priming event). */
 export const RETRY_MS = 1_000;
 
@@ -60,8 +56,11 @@ export class SessionHosts {
   constructor(
     private readonly core: CoreServices,
     private readonly register: RegisterCapabilities,
+    private readonly caps: SessionCaps | undefined,
+    private readonly streams: StreamSlots,
   ) {
-    this.sweeper = setInterval(() => void this.sweep(), 60_000);
+    const idleMs = core.config.mcpSessionIdleTimeoutMs;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1_000, Math.min(idleMs / 2, 60_000)));
     this.sweeper.unref();
   }
 
@@ -69,24 +68,32 @@ export class SessionHosts {
     return this.core.config.eventRetentionMs;
   }
 
-  /** A new session for an `initialize` request; `open` records it before the client learns its id. */
-  create(caller: McpCaller, initializeParams: Record<string, unknown>, now = new Date()): SessionHost {
-    return this.build(
-      randomUUID(),
-      caller,
-      String(initializeParams.protocolVersion),
-      new Date(now.getTime() + this.lifetimeMs),
-    );
-  }
-
-  /** Appends the session's opening event (and its message stream's retention); from then on any instance serves it. */
+  /**
+   * A new session for an `initialize` request, in the log before the client learns its id; or, when the
+   * caller is at its user's or token's session cap, the refusal (nothing written, nothing built).
+   */
   async open(
-    host: SessionHost,
     caller: McpCaller,
     initializeParams: Record<string, unknown>,
     now = new Date(),
-  ): Promise<void> {
-    const { sessionId } = host;
+  ): Promise<SessionHost | SessionCapRefusal> {
+    const sessionId = randomUUID();
+    const expiresAt = new Date(now.getTime() + this.lifetimeMs);
+    const append = () => this.append(sessionId, caller, initializeParams, now);
+    const refusal = this.caps ? await this.caps.admit(caller, { sessionId, expiresAt }, append, now) : await append();
+    if (refusal) return refusal;
+    const host = this.build(sessionId, caller, String(initializeParams.protocolVersion), expiresAt);
+    this.hosts.set(sessionId, host);
+    return host;
+  }
+
+  /** Appends the session's opening event (and its message stream's retention); from then on any instance serves it. */
+  private async append(
+    sessionId: string,
+    caller: McpCaller,
+    initializeParams: Record<string, unknown>,
+    now: Date,
+  ): Promise<undefined> {
     // Retention of the message stream is set before its first message (SPEC: EVENT_RETENTION*).
     await this.core.log.setStreamMetadata(messageStream(sessionId), {
       maxAgeSeconds: Math.ceil(this.core.config.eventRetentionMs / 1_000),
@@ -109,7 +116,7 @@ export class SessionHosts {
       },
       { actor: { type: 'user', id: caller.userId } },
     );
-    this.hosts.set(sessionId, host);
+    return undefined;
   }
 
   /** The caller's live session, from this instance or rebuilt from the log; undefined when unknown, closed, expired or someone else's. */
@@ -147,7 +154,13 @@ export class SessionHosts {
       { type: 'CloseSession', reason, now },
       { actor: { type: 'user', id: caller.userId } },
     );
-    this.drop(host.sessionId);
+    this.closed(host.sessionId);
+  }
+
+  /** A session closed (here or elsewhere) or expired: it stops counting against its user's caps. */
+  closed(sessionId: string): void {
+    this.caps?.closedHere(sessionId);
+    this.drop(sessionId);
   }
 
   /** Forgets the in-memory server of a session (closed elsewhere, expired or idle); the log keeps it. */
@@ -167,40 +180,9 @@ export class SessionHosts {
     if (state.status === 'absent' || !isLive(state, now)) return undefined;
     if (!ownedBy(state, caller)) return undefined;
     const host = this.build(sessionId, caller, state.protocolVersion, state.expiresAt);
-    await this.rehydrate(host, state);
+    await rehydrate(host, state);
     this.hosts.set(sessionId, host);
     return host;
-  }
-
-  /** Replays the client's `initialize` into a fresh SDK server so it has the negotiated version and capabilities. */
-  private async rehydrate(host: SessionHost, state: Exclude<McpSessionState, { status: 'absent' }>): Promise<void> {
-    host.resumption.muted = true;
-    try {
-      let answered!: () => void;
-      const done = new Promise<void>((resolve) => (answered = resolve));
-      // The answer was sent long ago: it goes nowhere.
-      const nowhere: SseSink = { write: () => undefined, end: () => answered(), onClose: () => undefined };
-      await host.transport.dispatch(
-        [
-          {
-            jsonrpc: '2.0',
-            id: `rehydrate-${randomUUID()}`,
-            method: 'initialize',
-            params: state.initializeParams as never,
-          },
-        ],
-        state.protocolVersion,
-        nowhere,
-      );
-      await done;
-      await host.transport.dispatch(
-        [{ jsonrpc: '2.0', method: 'notifications/initialized' }],
-        state.protocolVersion,
-        undefined,
-      );
-    } finally {
-      host.resumption.muted = false;
-    }
   }
 
   private build(sessionId: string, caller: McpCaller, protocolVersion: string, expiresAt: Date): SessionHost {
@@ -209,7 +191,13 @@ export class SessionHosts {
       jsonSchemaValidator: validator,
     });
     this.register(server, { ...caller, sessionId });
-    const resumption = new McpResumption(this.core.log, this.core.groupCommit, sessionId, this.core.logger);
+    const resumption = new McpResumption(
+      this.core.log,
+      this.core.groupCommit,
+      sessionId,
+      this.core.logger,
+      this.core.config.mcpReplayMaxBytes,
+    );
     const transport = new SessionTransport(sessionId, resumption, RETRY_MS);
     transport.onerror = (error) => this.core.logger.debug({ err: error, sessionId }, 'mcp transport');
     const host: SessionHost = {
@@ -223,17 +211,31 @@ export class SessionHosts {
       resumption,
       lastUsed: Date.now(),
       closed: false,
-      standaloneStreams: 0,
     };
     void server.connect(transport);
     return host;
   }
 
-  private sweep(now = Date.now()): void {
+  /**
+   * Evicts expired sessions and idle ones: no request for MCP_SESSION_IDLE_TIMEOUT, none still running,
+   * and no standalone GET stream here (its server sends tools/list_changed to that stream).
+   */
+  sweep(now = Date.now()): void {
+    const idleMs = this.core.config.mcpSessionIdleTimeoutMs;
     for (const [sessionId, host] of this.hosts) {
-      if (host.expiresAt.getTime() <= now || (now - host.lastUsed > IDLE_MS && host.standaloneStreams === 0))
+      if (host.expiresAt.getTime() <= now) this.drop(sessionId);
+      else if (
+        now - host.lastUsed > idleMs &&
+        !host.transport.busy &&
+        !this.streams.holds(sessionId, STANDALONE_STREAM)
+      )
         this.drop(sessionId);
     }
+  }
+
+  /** Whether the session's server is in memory here (not evicted, not yet rebuilt). */
+  isHosted(sessionId: string): boolean {
+    return this.hosts.has(sessionId);
   }
 
   async close(): Promise<void> {

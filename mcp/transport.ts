@@ -47,8 +47,7 @@ export const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest =>
 export const isResponse = (message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } =>
   'id' in message && ('result' in message || 'error' in message);
 
-const sseEvent = (eventId: string, message: JSONRPCMessage): string =>
-  `event: message\nid: ${eventId}\ndata: ${JSON.stringify(message)}\n\n`;
+const sseEvent = (eventId: string, data: string): string => `event: message\nid: ${eventId}\ndata: ${data}\n\n`;
 
 export class SessionTransport implements Transport {
   onclose?: () => void;
@@ -120,11 +119,13 @@ export class SessionTransport implements Transport {
     }
     const streamId = this.streamOf.get(requestId);
     if (!streamId) throw new Error(`No connection established for request ID: ${String(requestId)}`);
+    // Encoded once: measured for storing (mcp/replay-bound.ts) and written as is.
+    const data = JSON.stringify(message);
     // Stored before it is written, even when the client has gone: it can resume the stream.
-    const eventId = await this.store.storeEvent(streamId, message);
+    const eventId = await this.store.storeEvent(streamId, message, data);
     const stream = this.streams.get(streamId);
     if (stream?.open) {
-      stream.sink.write(sseEvent(eventId, message));
+      stream.sink.write(sseEvent(eventId, data));
       stream.resumable = true;
     }
     if (!isResponse(message)) return;
@@ -133,6 +134,16 @@ export class SessionTransport implements Transport {
     stream.pending.delete(requestId);
     // §Sending Messages item 6: the stream ends once every request of its POST is answered.
     if (stream.pending.size === 0) this.endStream(streamId, stream);
+  }
+
+  /** Whether a request of the session is still running (its response not yet sent). */
+  get busy(): boolean {
+    return this.streamOf.size > 0;
+  }
+
+  /** Whether a request stream is still being answered on its POST here (its client reads it). */
+  isOpen(streamId: string): boolean {
+    return this.streams.get(streamId)?.open ?? false;
   }
 
   /** SEP-1699: ends a request's stream early; the client resumes it with Last-Event-ID (GET). */

@@ -2,6 +2,7 @@
 import type { Projection } from './sql.ts';
 import { usersProjection } from './users.ts';
 import { userCredentialsProjection } from './user-credentials.ts';
+import { verifiedEmailsProjection } from './verified-emails.ts';
 import { browserSessionsProjection } from './browser-sessions.ts';
 import { oauthProjections } from './oauth/index.ts';
 import { mcpProjections } from './mcp/index.ts';
@@ -10,6 +11,7 @@ import { toolsProjections } from './tools/index.ts';
 export const allProjections: readonly Projection[] = [
   usersProjection,
   userCredentialsProjection,
+  verifiedEmailsProjection,
   browserSessionsProjection,
   ...oauthProjections,
   ...mcpProjections,

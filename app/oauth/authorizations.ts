@@ -83,16 +83,21 @@ export class Authorizations {
 
   /**
    * Validates the query of /oauth/authorize. Writes nothing: the request waits in the browser's cookie and
-   * is recorded with the user's answer (approve / deny).
+   * is recorded with the user's answer (approve / deny). `signal`: the HTTP request, so a metadata
+   * document fetch for it stops when the browser goes away.
    */
-  async begin(query: Record<string, unknown>, now = new Date()): Promise<{ request: PendingRequest; client: Client }> {
+  async begin(
+    query: Record<string, unknown>,
+    now = new Date(),
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<{ request: PendingRequest; client: Client }> {
     const params = Params.safeParse(query);
     if (!params.success) throw new AuthorizePageError('invalid_request', 'the authorization request is malformed');
     const p = params.data;
     if (!p.client_id) throw new AuthorizePageError('invalid_request', 'client_id is missing');
     let client: Client | undefined;
     try {
-      client = await this.clients.find(p.client_id);
+      client = await this.clients.find(p.client_id, options);
     } catch (error) {
       if (error instanceof DomainError) throw new AuthorizePageError('invalid_client', error.message);
       throw error;

@@ -1,53 +1,19 @@
 // Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a client_id that is an
-// https URL names a JSON document describing the client. Fetching a URL chosen by a stranger is an
-// SSRF risk, hence: resolve DNS ourselves and refuse private, loopback and link-local addresses (unless
-// DANGEROUSLY_ALLOW_PRIVATE_CIMD), connect only to the address we checked (no DNS rebinding), no
-// redirects, a size limit and a timeout. Documents are cached per their Cache-Control max-age.
-import dns from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
+// https URL names a JSON document describing the client, fetched through the SSRF guard of cimd-fetch.ts
+// and cached per its Cache-Control max-age. A stranger picks the URL and how slow its host is, so
+// outbound fetches are bounded: one deadline for the whole exchange, dropped when no request waits any
+// more, one fetch per URL however many requests ask, and a cap on fetches at once (beyond it 503 at
+// once, and /readyz reports the saturation).
 import net from 'node:net';
 import { z } from 'zod';
-import { DomainError } from '../../domain/shared.ts';
+import { DomainError, TemporarilyUnavailableError } from '../../domain/shared.ts';
 import { validateClientMetadata, type Client } from '../../domain/clients/index.ts';
 import { findUnstorable } from '../../eventstore/storable.ts';
+import { fetchDocument, isPrivateAddress, Stopped, type Fetched } from './cimd-fetch.ts';
 
-const MAX_BYTES = 5 * 1024; // the draft's recommended ceiling
-const TIMEOUT_MS = 5_000;
-const DEFAULT_TTL_MS = 5 * 60_000;
-const MAX_TTL_MS = 24 * 3_600_000;
+export { isPrivateAddress } from './cimd-fetch.ts';
 
-const blocked = new net.BlockList();
-for (const [prefix, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  blocked.addSubnet(prefix, bits, 'ipv4');
-}
-for (const [prefix, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-] as const)
-  blocked.addSubnet(prefix, bits, 'ipv6');
-
-export const isPrivateAddress = (address: string): boolean => {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped) return blocked.check(mapped, 'ipv4');
-  return blocked.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
-};
+const DEADLINE_MS = 5_000;
 
 const Document = z.object({
   client_id: z.string(),
@@ -68,20 +34,107 @@ export const isMetadataDocumentId = (clientId: string, allowPrivate: boolean): b
   /^https:\/\//.test(clientId) || (allowPrivate && /^http:\/\//.test(clientId));
 
 type Cached = { client: Client; until: number };
+/** One outbound fetch, shared by every request waiting for the same document. */
+type SharedFetch = { promise: Promise<Fetched>; waiters: number; controller: AbortController };
+
+export type MetadataDocumentOptions = {
+  allowPrivate: boolean;
+  /** Outbound fetches at once; one more is refused at once (503), never queued. */
+  maxConcurrentFetches: number;
+  /** Total time for DNS, connect, headers and body, whatever the server does. */
+  deadlineMs?: number;
+};
 
 export class MetadataDocuments {
   private readonly cache = new Map<string, Cached>();
+  private readonly inFlight = new Map<string, SharedFetch>();
+  private fetching = 0;
+  private saturatedSince: number | undefined;
+  private readonly deadlineMs: number;
 
-  constructor(private readonly options: { allowPrivate: boolean }) {}
+  constructor(private readonly options: MetadataDocumentOptions) {
+    this.deadlineMs = options.deadlineMs ?? DEADLINE_MS;
+  }
 
-  async get(clientId: string, now = Date.now()): Promise<Client> {
+  /**
+   * The client a metadata document describes (cached per its Cache-Control). `signal`: the HTTP request
+   * that needs it; when it goes away this request stops waiting (and the fetch stops if nobody else waits).
+   */
+  async get(clientId: string, options: { signal?: AbortSignal | undefined } = {}, now = Date.now()): Promise<Client> {
     const cached = this.cache.get(clientId);
     if (cached && cached.until > now) return cached.client;
-    const { body, ttlMs } = await this.fetchDocument(clientId);
+    const { body, ttlMs } = await this.join(clientId, options.signal);
     const client = this.toClient(clientId, body, now);
     if (ttlMs > 0) this.cache.set(clientId, { client, until: now + ttlMs });
     if (this.cache.size > 1_000) this.cache.delete(this.cache.keys().next().value!);
     return client;
+  }
+
+  /** Outbound fetches running, the cap, and how long every slot has been taken (0 when one is free). */
+  load(now = Date.now()): { fetching: number; max: number; saturatedForMs: number } {
+    return {
+      fetching: this.fetching,
+      max: this.options.maxConcurrentFetches,
+      saturatedForMs: this.saturatedSince === undefined ? 0 : now - this.saturatedSince,
+    };
+  }
+
+  /** Waits for the document's fetch, starting one unless the same URL is being fetched already. */
+  private join(clientId: string, signal: AbortSignal | undefined): Promise<Fetched> {
+    if (signal?.aborted) return Promise.reject(cancelled());
+    const shared = this.inFlight.get(clientId) ?? this.start(clientId);
+    shared.waiters += 1;
+    return new Promise<Fetched>((resolve, reject) => {
+      const leave = () => {
+        shared.waiters -= 1;
+        // Abandoned only when nobody waits any more: one waiter going away never stops the others' fetch.
+        if (shared.waiters === 0) {
+          if (this.inFlight.get(clientId) === shared) this.inFlight.delete(clientId);
+          shared.controller.abort(new Stopped('cancelled'));
+        }
+        reject(cancelled());
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      shared.promise.then(
+        (value) => {
+          signal?.removeEventListener('abort', leave);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal?.removeEventListener('abort', leave);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private start(clientId: string): SharedFetch {
+    const url = this.checkedUrl(clientId);
+    const max = this.options.maxConcurrentFetches;
+    if (this.fetching >= max)
+      throw new TemporarilyUnavailableError(
+        'too many client metadata documents are being fetched right now; try again in a few seconds',
+        Math.ceil(this.deadlineMs / 1_000),
+      );
+    this.fetching += 1;
+    if (this.fetching >= max) this.saturatedSince ??= Date.now();
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(new Stopped('deadline')), this.deadlineMs);
+    const shared: SharedFetch = {
+      controller,
+      waiters: 0,
+      promise: fetchDocument(url, controller.signal, {
+        allowPrivate: this.options.allowPrivate,
+        deadlineMs: this.deadlineMs,
+      }).finally(() => {
+        clearTimeout(deadline);
+        this.fetching -= 1;
+        if (this.fetching < max) this.saturatedSince = undefined;
+        if (this.inFlight.get(clientId) === shared) this.inFlight.delete(clientId);
+      }),
+    };
+    this.inFlight.set(clientId, shared);
+    return shared;
   }
 
   private toClient(clientId: string, body: unknown, now: number): Client {
@@ -123,85 +176,28 @@ export class MetadataDocuments {
     return client;
   }
 
-  private fetchDocument(clientId: string): Promise<{ body: unknown; ttlMs: number }> {
+  /** The URL to fetch, or invalid_client (a 400 page, never a 500) for anything that is not one. */
+  private checkedUrl(clientId: string): URL {
+    const invalid = () => new DomainError('invalid_client', 'client_id is not a valid metadata document URL');
+    // WHATWG URL refuses an IPv6 zone id ("[fe80::1%25eth0]"), an empty host ("https://") and the like.
+    if (!URL.canParse(clientId)) throw invalid();
     const url = new URL(clientId);
     // Draft §3: the URL has a path, no fragment, no credentials, no dot segments.
-    if (url.hash || url.username || url.password || url.pathname === '/' || /\/\.\.?(\/|$)/.test(clientId)) {
-      return Promise.reject(new DomainError('invalid_client', 'client_id is not a valid metadata document URL'));
-    }
-    const allowPrivate = this.options.allowPrivate;
-    const lookup: net.LookupFunction = (hostname, options, callback) => {
-      dns.lookup(hostname, { all: true }, (error, addresses) => {
-        if (error) return callback(error, '', 4);
-        const usable = addresses.filter((entry) => allowPrivate || !isPrivateAddress(entry.address));
-        const chosen = usable[0];
-        if (!chosen)
-          return callback(
-            Object.assign(new Error(`refusing to fetch ${hostname}: private address`), { code: 'EPRIVATE' }),
-            '',
-            4,
-          );
-        if ((options as { all?: boolean }).all)
-          return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, [chosen]);
-        return callback(null, chosen.address, chosen.family);
-      });
-    };
+    if (
+      !url.hostname ||
+      url.hash ||
+      url.username ||
+      url.password ||
+      url.pathname === '/' ||
+      /\/\.\.?(\/|$)/.test(clientId)
+    )
+      throw invalid();
     // An IP literal skips `lookup`, so check it here.
     const literal = url.hostname.replace(/^\[|\]$/g, '');
-    if (net.isIP(literal) && !allowPrivate && isPrivateAddress(literal)) {
-      return Promise.reject(
-        new DomainError('invalid_client', 'the client metadata document URL points at a private address'),
-      );
-    }
-    const client = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const fail = (message: string) => reject(new DomainError('invalid_client', message));
-      const request = client.get(
-        url,
-        { lookup, timeout: TIMEOUT_MS, headers: { accept: 'application/json' } },
-        (response) => {
-          if (response.statusCode !== 200) {
-            response.resume();
-            // Redirects are not followed: the document must live at the client_id itself.
-            return fail(`fetching the client metadata document answered ${response.statusCode}`);
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          response.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_BYTES) {
-              request.destroy();
-              fail('the client metadata document is too large');
-            } else chunks.push(chunk);
-          });
-          response.on('end', () => {
-            try {
-              resolve({
-                body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-                ttlMs: cacheTtl(response.headers['cache-control']),
-              });
-            } catch {
-              fail('the client metadata document is not JSON');
-            }
-          });
-        },
-      );
-      request.on('timeout', () => request.destroy(new Error('timeout')));
-      request.on('error', (error: NodeJS.ErrnoException) =>
-        fail(
-          error.code === 'EPRIVATE'
-            ? 'the client metadata document URL points at a private address'
-            : `could not fetch the client metadata document (${error.code ?? error.message})`,
-        ),
-      );
-    });
+    if (net.isIP(literal) && !this.options.allowPrivate && isPrivateAddress(literal))
+      throw new DomainError('invalid_client', 'the client metadata document URL points at a private address');
+    return url;
   }
 }
 
-/** RFC 9111 §5.2.2: no-store / no-cache → do not reuse; max-age → that long (capped); else a default. */
-const cacheTtl = (header: string | undefined): number => {
-  if (!header) return DEFAULT_TTL_MS;
-  if (/(^|,)\s*(no-store|no-cache)\b/i.test(header)) return 0;
-  const maxAge = /max-age=(\d+)/i.exec(header)?.[1];
-  return maxAge === undefined ? DEFAULT_TTL_MS : Math.min(Number(maxAge) * 1_000, MAX_TTL_MS);
-};
+const cancelled = () => new DomainError('invalid_client', 'the request was cancelled');

@@ -18,6 +18,7 @@ export type ClientRow = {
   scope: string | null;
   source: string;
   status: string;
+  resource_server: boolean;
   created_at: Date;
   updated_at: Date;
 };
@@ -38,11 +39,22 @@ export type ClientCredentials = {
   method: 'none' | 'client_secret_basic' | 'client_secret_post';
 };
 
+/** The error_description of each way client authentication fails (all invalid_client, RFC 6749 §5.2). */
+export const CLIENT_AUTH_FAILURES = {
+  unknownClient: 'no client is registered with this client_id',
+  wrongSecret: 'the client secret is wrong',
+  publicWithSecret: 'this client is public: send its client_id alone, without a client_secret',
+  secretMissing: 'this client has a secret: send it by client_secret_basic or client_secret_post',
+} as const;
+
 export class Clients {
   readonly documents: MetadataDocuments;
 
   constructor(private readonly core: CoreServices) {
-    this.documents = new MetadataDocuments({ allowPrivate: core.config.dangerouslyAllowPrivateCimd });
+    this.documents = new MetadataDocuments({
+      allowPrivate: core.config.dangerouslyAllowPrivateCimd,
+      maxConcurrentFetches: core.config.cimdMaxConcurrentFetches,
+    });
   }
 
   async register(
@@ -76,10 +88,13 @@ export class Clients {
     return { client: result.state, clientSecret, registrationAccessToken };
   }
 
-  /** A client by id: a registered one (from its stream), or a metadata document for URL ids. */
-  async find(clientId: string): Promise<Client | undefined> {
+  /**
+   * A client by id: a registered one (from its stream), or a metadata document for URL ids. `signal`:
+   * the HTTP request asking, so a document fetch stops waiting when it goes away.
+   */
+  async find(clientId: string, options: { signal?: AbortSignal | undefined } = {}): Promise<Client | undefined> {
     if (isMetadataDocumentId(clientId, this.core.config.dangerouslyAllowPrivateCimd))
-      return this.documents.get(clientId);
+      return this.documents.get(clientId, options);
     if (!/^[\w-]{1,100}$/.test(clientId)) return undefined;
     const { state } = await loadAggregate(this.core.log, clientStream(clientId), clientDecider);
     return state.status === 'active' ? state : undefined;
@@ -118,11 +133,26 @@ export class Clients {
     now = new Date(),
     reason: 'requested' | 'idle' = 'requested',
   ): Promise<boolean> {
+    if (!/^[\w-]{1,100}$/.test(clientId)) return false;
     const result = await handleCommand(
       this.core.log,
       clientStream(clientId),
       clientDecider,
       { type: 'DeleteClient', reason, now },
+      { actor },
+    );
+    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    return result.events.length > 0;
+  }
+
+  /** Admin/CLI: lets a confidential client introspect other clients' tokens (RFC 7662 §4), or stops it. */
+  async setResourceServer(clientId: string, resourceServer: boolean, actor: Actor, now = new Date()): Promise<boolean> {
+    if (!/^[\w-]{1,100}$/.test(clientId)) throw new DomainError('client_not_found', 'no such client');
+    const result = await handleCommand(
+      this.core.log,
+      clientStream(clientId),
+      clientDecider,
+      { type: 'SetResourceServer', resourceServer, now },
       { actor },
     );
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
@@ -159,26 +189,33 @@ export class Clients {
   }
 
   /**
-   * RFC 6749 §2.3 / OAuth 2.1 §3.2.1: the client must use the method it registered; a confidential
-   * client's secret must match. Throws invalid_client (the HTTP layer adds 401 + WWW-Authenticate for Basic).
+   * RFC 6749 §2.3.1: a client with a secret may send it by HTTP Basic or in the form, whichever it was
+   * registered with (libraries pick their own default: openid-client posts it). A public client sends
+   * its client_id alone. Throws invalid_client naming what was wrong (the HTTP layer adds 401 and, for
+   * Basic, WWW-Authenticate). An unknown client and a wrong secret get different messages on purpose:
+   * RFC 6749 §2.2 says a client_id is no secret, /oauth/authorize already tells an unknown one apart,
+   * and secret guessing is throttled per client and address.
    */
-  async authenticate(credentials: ClientCredentials): Promise<Client> {
+  async authenticate(
+    credentials: ClientCredentials,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Client> {
     let client: Client | undefined;
     try {
-      client = await this.find(credentials.clientId);
+      client = await this.find(credentials.clientId, options);
     } catch (error) {
       if (error instanceof DomainError) throw new DomainError('invalid_client', error.message);
       throw error;
     }
-    const fail = () => new DomainError('invalid_client', 'client authentication failed');
-    if (!client) throw fail();
+    if (!client) throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.unknownClient);
     if (client.tokenEndpointAuthMethod === 'none') {
-      if (credentials.method !== 'none') throw fail();
+      if (credentials.method !== 'none') throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.publicWithSecret);
       return client;
     }
-    if (credentials.method !== client.tokenEndpointAuthMethod || !credentials.secret || !client.secretHash)
-      throw fail();
-    if (!sameHash(sha256(credentials.secret), client.secretHash)) throw fail();
+    if (credentials.method === 'none' || credentials.secret === undefined)
+      throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.secretMissing);
+    if (!client.secretHash || !sameHash(sha256(credentials.secret), client.secretHash))
+      throw new DomainError('invalid_client', CLIENT_AUTH_FAILURES.wrongSecret);
     return client;
   }
 }

@@ -41,12 +41,17 @@ export type OAuth = {
   readonly tokens: TokenService;
   readonly keys: KeyRing;
   /**
-   * CLI/admin: a confidential client (client_secret_basic) — the secret is in the result, once. With
-   * redirect URIs it signs people in (authorization_code + refresh_token); without, it has no grant and
-   * only authenticates (introspection, revocation).
+   * CLI/admin: a confidential client (registered as client_secret_basic; client_secret_post works too) —
+   * the secret is in the result, once. With redirect URIs it signs people in (authorization_code +
+   * refresh_token); without, it has no grant and only authenticates (introspection, revocation).
    */
   createConfidentialClient(
-    input: { name: string; redirectUris?: string[]; grantTypes?: ClientMetadata['grantTypes'] },
+    input: {
+      name: string;
+      redirectUris?: string[];
+      postLogoutRedirectUris?: string[];
+      grantTypes?: ClientMetadata['grantTypes'];
+    },
     actor: Actor,
   ): Promise<RegisteredClient>;
   /**
@@ -105,6 +110,7 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
         {
           clientName: input.name,
           redirectUris: input.redirectUris ?? [],
+          ...(input.postLogoutRedirectUris?.length ? { postLogoutRedirectUris: input.postLogoutRedirectUris } : {}),
           grantTypes: input.grantTypes ?? (input.redirectUris?.length ? ['authorization_code', 'refresh_token'] : []),
           tokenEndpointAuthMethod: 'client_secret_basic',
           applicationType: 'web',

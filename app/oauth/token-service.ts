@@ -24,7 +24,7 @@ import {
   signAccessToken,
   signIdToken,
 } from './tokens.ts';
-import type { TokenVerifier } from '../auth-port.ts';
+import type { AccessTokenInfo, TokenVerifier } from '../auth-port.ts';
 import { earlierRefreshToken } from '../../projections/oauth/refresh-tokens.ts';
 
 /**
@@ -142,7 +142,10 @@ export class TokenService {
         expiresAt,
         authTime: idToken.authTime ? new Date(idToken.authTime) : undefined,
         nonce: idToken.nonce,
-        extra: userClaims(user, tokens.scopes),
+        extra: userClaims(
+          { ...user, emailVerified: tokens.scopes.includes('email') && (await this.core.users.emailVerified(subject)) },
+          tokens.scopes,
+        ),
       });
     }
     return response;
@@ -280,11 +283,12 @@ export class TokenService {
 
   /**
    * RFC 7009: revokes an access token (its jti) or a refresh token (its whole grant, §2.1). Tokens of
-   * other clients and unknown tokens are ignored: the answer is 200 either way (§2.2).
+   * other clients, forged and unknown tokens are ignored: the answer is 200 either way (§2.2).
    */
   async revoke(
     client: Client,
     token: string,
+    verifier: TokenVerifier,
     actor: Actor = { type: 'client', id: client.clientId },
     now = new Date(),
   ): Promise<void> {
@@ -300,15 +304,34 @@ export class TokenService {
       }
       return;
     }
-    let claims: { jti?: unknown; client_id?: unknown };
+    // RFC 7009 §2.1: the server verifies the token (our signature and issuer, never claims read from an
+    // unverified JWT) and that it was issued to the client making the request.
+    const info = await this.verifiedAccessToken(token, verifier);
+    if (!info || info.clientId !== client.clientId) return;
+    await this.revokeAccessToken(info.tokenId, actor, now);
+  }
+
+  /** An access token we issued that still stands (signature, issuer, type, expiry, revocation), or undefined. */
+  private async verifiedAccessToken(token: string, verifier: TokenVerifier): Promise<AccessTokenInfo | undefined> {
+    let claims: { aud?: unknown };
     try {
       claims = decodeJwt(token);
     } catch {
-      return;
+      return undefined;
     }
-    // Only the client the token was issued to may revoke it; the jti names its grant stream.
-    if (typeof claims.jti !== 'string' || claims.client_id !== client.clientId) return;
-    await this.revokeAccessToken(claims.jti, actor, now);
+    // The audience only picks what to check the token against; the signature makes it ours.
+    const audience =
+      typeof claims.aud === 'string'
+        ? claims.aud
+        : Array.isArray(claims.aud) && typeof claims.aud[0] === 'string'
+          ? claims.aud[0]
+          : undefined;
+    if (!audience) return undefined;
+    try {
+      return await verifier.verify(token, audience);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Admin/CLI: revokes whatever `token` is — a refresh token (its grant), an access token, or a jti. */
@@ -334,51 +357,43 @@ export class TokenService {
   }
 
   async revokeGrant(grantId: string, actor: Actor, now = new Date()): Promise<boolean> {
+    // Grant ids are UUIDs; anything else (an admin form, a CLI argument) names no grant.
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(grantId)) return false;
     const result = await this.run(grantId, { type: 'RevokeGrant', reason: 'revoked', now }, actor);
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
     return result.events.length > 0;
   }
 
-  /** RFC 7662 §2.2: active tokens get their claims; anything else only `{active: false}`. */
+  /**
+   * RFC 7662 §2.2: active tokens get their claims; anything else only `{active: false}`. §4: a token's
+   * claims are told only to the client it was issued to, or to a client an admin marked as a resource
+   * server; any other caller learns nothing, not even that the token is valid.
+   */
   async introspect(client: Client, token: string, verifier: TokenVerifier): Promise<Record<string, unknown>> {
-    let claims: { aud?: unknown };
-    try {
-      claims = decodeJwt(token);
-    } catch {
-      return { active: false };
-    }
-    const audience =
-      typeof claims.aud === 'string'
-        ? claims.aud
-        : Array.isArray(claims.aud) && typeof claims.aud[0] === 'string'
-          ? claims.aud[0]
-          : undefined;
-    if (!audience) return { active: false };
-    try {
-      const info = await verifier.verify(token, audience);
-      void client;
-      return {
-        active: true,
-        scope: info.scopes.join(' '),
-        client_id: info.clientId,
-        sub: info.subject,
-        aud: info.audience.length === 1 ? info.audience[0] : info.audience,
-        iss: this.core.config.publicUrl,
-        jti: info.tokenId,
-        exp: Math.floor(info.expiresAt.getTime() / 1_000),
-        token_type: 'Bearer',
-      };
-    } catch {
-      return { active: false };
-    }
+    const info = await this.verifiedAccessToken(token, verifier);
+    if (!info || (info.clientId !== client.clientId && client.resourceServer !== true)) return { active: false };
+    return {
+      active: true,
+      scope: info.scopes.join(' '),
+      client_id: info.clientId,
+      sub: info.subject,
+      aud: info.audience.length === 1 ? info.audience[0] : info.audience,
+      iss: this.core.config.publicUrl,
+      jti: info.tokenId,
+      exp: Math.floor(info.expiresAt.getTime() / 1_000),
+      token_type: 'Bearer',
+    };
   }
 }
 
-/** OIDC Core §5.4: claims released per scope. */
+/**
+ * OIDC Core §5.4: claims released per scope. §5.1 `email_verified` is a promise about the address, so
+ * it is sent only once an admin verified it; otherwise it is left out (nothing is claimed either way).
+ */
 export const userClaims = (
-  user: { email: string; name: string },
+  user: { email: string; name: string; emailVerified: boolean },
   scopes: readonly string[],
 ): Record<string, unknown> => ({
-  ...(scopes.includes('email') ? { email: user.email, email_verified: false } : {}),
+  ...(scopes.includes('email') ? { email: user.email, ...(user.emailVerified ? { email_verified: true } : {}) } : {}),
   ...(scopes.includes('profile') ? { name: user.name } : {}),
 });

@@ -14,6 +14,8 @@ export const ClientMetadata = z.object({
   scope: z.string().optional(),
   clientUri: z.string().optional(),
   logoUri: z.string().optional(),
+  /** OIDC RP-Initiated Logout 1.0 §3.1; absent in clients registered before logout existed. */
+  postLogoutRedirectUris: z.array(z.string()).optional(),
 });
 export type ClientMetadata = z.infer<typeof ClientMetadata>;
 
@@ -39,6 +41,11 @@ export const ClientEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('ClientDeleted'),
     data: z.object({ clientId: z.string(), reason: z.enum(['requested', 'idle']).optional(), at: z.string() }),
+  }),
+  /** An admin lets (or stops letting) this client introspect tokens issued to other clients (RFC 7662 §4). */
+  z.object({
+    type: z.literal('ClientResourceServerSet'),
+    data: z.object({ clientId: z.string(), resourceServer: z.boolean(), at: z.string() }),
   }),
 ]);
 export type ClientEvent = z.infer<typeof ClientEvent>;

@@ -15,6 +15,8 @@ export type Client = ClientMetadata & {
   readonly secretHash?: string | undefined;
   readonly registrationTokenHash?: string | undefined;
   readonly serviceUserId?: string | undefined;
+  /** Marked by an admin: may introspect every client's tokens (RFC 7662 §4). */
+  readonly resourceServer?: boolean | undefined;
   readonly createdAt: string;
 };
 
@@ -33,7 +35,8 @@ export type ClientCommand =
       now: Date;
     }
   | { type: 'UpdateClient'; metadata: ClientMetadata; now: Date }
-  | { type: 'DeleteClient'; reason?: 'requested' | 'idle'; now: Date };
+  | { type: 'DeleteClient'; reason?: 'requested' | 'idle'; now: Date }
+  | { type: 'SetResourceServer'; resourceServer: boolean; now: Date };
 
 /** Rules every client's metadata obeys, whoever registers it (also applied to metadata documents). */
 export const validateClientMetadata = (metadata: ClientMetadata): void => {
@@ -44,6 +47,15 @@ export const validateClientMetadata = (metadata: ClientMetadata): void => {
     const problem = redirectUriProblem(uri, metadata.applicationType);
     if (problem)
       throw new DomainError('invalid_redirect_uri', `redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`);
+  }
+  // RP-Initiated Logout 1.0 §3.1: post-logout redirect URIs follow the rules of redirect_uris.
+  for (const uri of metadata.postLogoutRedirectUris ?? []) {
+    const problem = redirectUriProblem(uri, metadata.applicationType);
+    if (problem)
+      throw new DomainError(
+        'invalid_client_metadata',
+        `post-logout redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`,
+      );
   }
   if (metadata.grantTypes.includes('client_credentials') && metadata.tokenEndpointAuthMethod === 'none') {
     throw new DomainError(
@@ -113,6 +125,20 @@ export const decideClient = (command: ClientCommand, state: ClientState): Client
             },
           ]
         : [];
+    case 'SetResourceServer':
+      if (state.status !== 'active') throw new DomainError('client_not_found', 'no such client');
+      // RFC 7662 §2.1: the introspection endpoint needs client authentication, so only a confidential client.
+      if (state.tokenEndpointAuthMethod === 'none')
+        throw new DomainError('invalid_client_metadata', 'only a confidential client can be a resource server');
+      // Idempotent (CLI commands are safe to re-run).
+      return (state.resourceServer ?? false) === command.resourceServer
+        ? []
+        : [
+            {
+              type: 'ClientResourceServerSet',
+              data: { clientId: state.clientId, resourceServer: command.resourceServer, at },
+            },
+          ];
     default:
       return assertNever(command);
   }
@@ -127,11 +153,14 @@ export const evolveClient = (state: ClientState, event: ClientEvent): ClientStat
     case 'ClientUpdated': {
       if (state.status !== 'active') return state;
       const { at: _at, clientId: _id, ...metadata } = event.data;
-      const { scope: _scope, clientUri: _uri, logoUri: _logo, ...kept } = state;
+      // RFC 7592 §2.2: an update replaces the metadata; optional fields it leaves out are gone.
+      const { scope: _scope, clientUri: _uri, logoUri: _logo, postLogoutRedirectUris: _logout, ...kept } = state;
       return { ...kept, ...metadata };
     }
     case 'ClientDeleted':
       return { status: 'deleted' };
+    case 'ClientResourceServerSet':
+      return state.status === 'active' ? { ...state, resourceServer: event.data.resourceServer } : state;
     default:
       return assertNever(event);
   }

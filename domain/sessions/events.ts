@@ -28,7 +28,8 @@ export type McpSessionEvent = z.infer<typeof McpSessionEvent>;
 /**
  * One message the server sent on one SSE stream of a session (stream `mcp-messages-<id>`, bounded by
  * EVENT_RETENTION / EVENT_RETENTION_MAX_PER_STREAM). `streamId` is the SDK's stream: one per POST that
- * carried requests, or the standalone GET stream. An empty `message` is a priming event (no payload).
+ * carried requests, or the standalone GET stream. An empty `message` is a priming event (no payload),
+ * or, with `omittedBytes`, a message too large to keep (mcp/replay-bound.ts).
  * `seq` numbers the messages of a request stream (0 = its priming event): only the instance that runs
  * the request writes to its stream, so the number is assigned before the event is stored.
  */
@@ -39,6 +40,8 @@ export const McpEventEmitted = z.object({
     streamId: z.string(),
     seq: z.number().int().min(0).optional(),
     message: z.record(z.string(), z.unknown()),
+    /** Set when the message sent was larger than MCP_REPLAY_MAX_BYTES: `message` is then its stand-in. */
+    omittedBytes: z.number().int().min(0).optional(),
   }),
 });
 export type McpEventEmitted = z.infer<typeof McpEventEmitted>;

@@ -63,6 +63,9 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
       if (JSON.stringify(roles) === JSON.stringify([...state.roles].sort())) return [];
       return [{ type: 'UserRolesChanged', data: { userId: state.userId, roles, at } }];
     }
+    case 'VerifyEmail':
+      // Idempotent; an address belongs to its user for good (the user id derives from it), so it stays verified.
+      return state.emailVerified ? [] : [{ type: 'UserEmailVerified', data: { userId: state.userId, at } }];
     default:
       return assertNever(command);
   }

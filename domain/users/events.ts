@@ -31,5 +31,7 @@ export const UserEvent = z.discriminatedUnion('type', [
     type: z.literal('UserRolesChanged'),
     data: z.object({ userId: z.string(), roles: z.array(Role), at: z.string() }),
   }),
+  // An admin vouched for the address (OIDC Core §5.1 email_verified); the actor is in the metadata.
+  z.object({ type: z.literal('UserEmailVerified'), data: z.object({ userId: z.string(), at: z.string() }) }),
 ]);
 export type UserEvent = z.infer<typeof UserEvent>;

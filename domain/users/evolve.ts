@@ -11,6 +11,7 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
         email: event.data.email,
         passwordHash: event.data.passwordHash,
         roles: event.data.roles,
+        emailVerified: false,
       };
     case 'UserDisabled':
       return state.status === 'absent' ? state : { ...state, status: 'disabled' };
@@ -20,6 +21,8 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
       return state.status === 'absent' ? state : { ...state, passwordHash: event.data.passwordHash };
     case 'UserRolesChanged':
       return state.status === 'absent' ? state : { ...state, roles: event.data.roles };
+    case 'UserEmailVerified':
+      return state.status === 'absent' ? state : { ...state, emailVerified: true };
     default:
       return assertNever(event);
   }

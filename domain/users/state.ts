@@ -8,6 +8,7 @@ export type UserState =
       readonly email: string;
       readonly passwordHash: string;
       readonly roles: readonly Role[];
+      readonly emailVerified: boolean;
     };
 
 export const initialUserState = (): UserState => ({ status: 'absent' });
@@ -17,4 +18,5 @@ export type UserCommand =
   | { type: 'DisableUser'; reason?: string; now: Date }
   | { type: 'EnableUser'; now: Date }
   | { type: 'ChangePassword'; passwordHash: string; now: Date }
-  | { type: 'SetRoles'; roles: Role[]; now: Date };
+  | { type: 'SetRoles'; roles: Role[]; now: Date }
+  | { type: 'VerifyEmail'; now: Date };

@@ -25,7 +25,28 @@ const time = z
     return Number.isNaN(date.getTime()) ? undefined : date;
   });
 
-const AuditQuery = z.object({ stream: text, type: text, user: text, client: text, from: time, to: time, before: text });
+// The pagination cursor: a global position, a PostgreSQL bigint.
+const MAX_POSITION = BigInt('9223372036854775807');
+const cursor = z
+  .string()
+  .trim()
+  .max(40)
+  .optional()
+  .transform((value) => value || undefined)
+  .refine(
+    (value) => value === undefined || (/^\d{1,19}$/.test(value) && BigInt(value) <= MAX_POSITION),
+    'must be an event position (a whole number)',
+  );
+
+const AuditQuery = z.object({
+  stream: text,
+  type: text,
+  user: text,
+  client: text,
+  from: time,
+  to: time,
+  before: cursor,
+});
 
 export const auditRoutes = (services: Services) => {
   const router = new Router();

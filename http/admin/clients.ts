@@ -1,6 +1,7 @@
 // /admin/clients: registered OAuth clients (how registered: DCR, CIMD, admin), details with redirect URIs,
 // create a confidential client or a machine client bound to a service user (secret shown once, never
-// stored in clear), delete.
+// stored in clear), mark a confidential client as a resource server (it may introspect every client's
+// tokens, RFC 7662 §4), delete.
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { Services } from '../../app/services.ts';
@@ -16,6 +17,8 @@ const SOURCES: Record<string, string> = {
   admin: 'admin',
   metadata_document: 'client ID metadata document (CIMD)',
 };
+
+const ResourceServerForm = z.object({ resource_server: z.enum(['on', 'off']) });
 
 const CreateForm = z.object({
   name: z.string().trim().min(1).max(200),
@@ -79,6 +82,13 @@ export const clientsRoutes = (services: Services) => {
       secret: created.clientSecret,
     });
     ctx.status = 201;
+  });
+
+  router.post('/admin/clients/:id/resource-server', parseForm, requireCsrf(), async (ctx) => {
+    const form = ResourceServerForm.parse(formBody(ctx));
+    const clientId = String(ctx.params.id);
+    await services.oauth.clients.setResourceServer(clientId, form.resource_server === 'on', adminActor(ctx));
+    redirectDone(ctx, `/admin/clients/${encodeURIComponent(clientId)}`, 'client_updated');
   });
 
   // A machine client: client_credentials for a service user, with the scopes ticked here.

@@ -28,6 +28,7 @@ const FLASH: Record<string, string> = {
   revoked: 'Revoked.',
   tool_updated: 'Tool updated.',
   client_deleted: 'Client deleted.',
+  client_updated: 'Client updated.',
 };
 
 // No inline script or style anywhere in the panel, so the policy can be strict (CSP Level 3).

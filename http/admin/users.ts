@@ -1,4 +1,4 @@
-// /admin/users: list, create, disable/enable, reset password, roles. Each action is one user command
+// /admin/users: list, create, disable/enable, reset password, roles, mark the email verified. Each action is one user command
 // whose events carry the signed-in admin as actor (the audit page shows who did it).
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -11,6 +11,8 @@ import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor, type AdminUser } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const CreateForm = z.object({
   email: z.string().trim().max(320),
@@ -26,7 +28,9 @@ export const usersRoutes = (services: Services) => {
   const post = [parseForm, requireCsrf()] as const;
 
   const target = async (ctx: Koa.Context) => {
-    const user = await services.users.byId(String(ctx.params.id));
+    // User ids are UUIDs (a uuid column): anything else names no user.
+    const id = String(ctx.params.id);
+    const user = UUID.test(id) ? await services.users.byId(id) : undefined;
     if (!user) throw new HttpError(404, 'user_not_found', 'no such user');
     return user;
   };
@@ -37,8 +41,8 @@ export const usersRoutes = (services: Services) => {
   };
 
   router.get('/admin/users', async (ctx) => {
-    const users = await services.users.list();
-    renderPage(ctx, 'users', { title: 'Users', section: 'users', users, minPassword: MIN_PASSWORD });
+    const [users, verified] = await Promise.all([services.users.list(), services.users.verifiedUserIds()]);
+    renderPage(ctx, 'users', { title: 'Users', section: 'users', users, verified, minPassword: MIN_PASSWORD });
   });
 
   router.post('/admin/users', ...post, async (ctx) => {
@@ -73,6 +77,13 @@ export const usersRoutes = (services: Services) => {
     const form = PasswordForm.parse(formBody(ctx));
     await services.users.changePassword(user.email, form.password, adminActor(ctx));
     redirectDone(ctx, '/admin/users', 'password_reset');
+  });
+
+  // OIDC Core §5.1: from now on the user's ID tokens and userinfo say `email_verified: true`.
+  router.post('/admin/users/:id/verify-email', ...post, async (ctx) => {
+    const user = await target(ctx);
+    await services.users.verifyEmail(user.email, adminActor(ctx));
+    redirectDone(ctx, '/admin/users', 'user_updated');
   });
 
   router.post('/admin/users/:id/roles', ...post, async (ctx) => {

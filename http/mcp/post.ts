@@ -18,6 +18,11 @@ import { PROTOCOL_VERSIONS, checkProtocolVersion, requireSession } from './sessi
 
 /** Upper bound of a POST body; larger ones get 413 before anything is parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Upper bound of `initialize` params: they are kept for good in the session's opening event (to rebuild
+ * the session anywhere), so they must stay small. Real clients send well under 2 KB.
+ */
+export const MAX_INITIALIZE_BYTES = 16 * 1024;
 /** Messages in one JSON-RPC batch (2025-03-26 clients); the SDK's own limit. */
 const MAX_BATCH = 100;
 /** Headers a tool handler may see (`requestInfo`): never the bearer token or cookies. */
@@ -130,15 +135,32 @@ export const handlePost =
       if (messages.length > 1)
         return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: Only one initialization request is allowed');
       const params: Record<string, unknown> = { ...initialize.params };
+      if (Buffer.byteLength(JSON.stringify(params)) > MAX_INITIALIZE_BYTES)
+        return rpcError(
+          ctx,
+          400,
+          RPC.invalidParams,
+          `Invalid params: initialize params exceed ${MAX_INITIALIZE_BYTES} bytes`,
+        );
       // MCP lifecycle §Version Negotiation: a revision we do not speak is answered with our latest. The SDK
       // knows older ones too, so it is told the revision we will answer with.
       if (!(PROTOCOL_VERSIONS as readonly unknown[]).includes(params.protocolVersion))
         params.protocolVersion = PROTOCOL_VERSIONS[0];
       initialize.params = params;
       protocolVersion = String(params.protocolVersion);
-      host = services.mcp.sessions.create(caller, params);
       // The session is in the log before the client learns its id.
-      await services.mcp.sessions.open(host, caller, params);
+      const opened = await services.mcp.sessions.open(caller, params);
+      if (!('sessionId' in opened)) {
+        const which = opened.cap === 'user' ? 'this user' : 'this access token';
+        return rpcError(
+          ctx,
+          429,
+          RPC.serverError,
+          `Too Many Requests: ${which} has ${opened.limit} open MCP sessions; end one (DELETE) or retry later`,
+          { 'Retry-After': String(opened.retryAfterSeconds) },
+        );
+      }
+      host = opened;
     } else {
       if (!checkProtocolVersion(ctx)) return;
       host = await requireSession(ctx, services, caller);

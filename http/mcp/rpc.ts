@@ -5,6 +5,7 @@ import type Koa from 'koa';
 export const RPC = {
   parseError: -32700,
   invalidRequest: -32600,
+  invalidParams: -32602,
   serverError: -32000,
   sessionNotFound: -32001,
 } as const;

@@ -5,6 +5,8 @@
 // - with Last-Event-ID: replays exactly the messages of that id's stream after it, then continues live
 //   (§Resumability and Redelivery). Ids of other sessions, unknown positions or another stream's
 //   position are refused (400) — a replay never leaks another stream's messages.
+// One reader per stream (mcp/streams.ts): a second standalone stream, or a second reader of a request
+// stream, is 409 whether or not it sends Last-Event-ID; more open streams than the session's cap → 429.
 import { PassThrough } from 'node:stream';
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
@@ -33,17 +35,36 @@ export const handleGet =
       cursor = await host.resumption.locate(lastEventId);
       if (!cursor) return rpcError(ctx, 400, RPC.serverError, 'Bad Request: unknown Last-Event-ID for this session');
       streamId = cursor.streamId;
-    } else if (host.standaloneStreams > 0) {
-      // One standalone stream per session (on this instance): a second would get the same messages twice.
-      return rpcError(ctx, 409, RPC.serverError, 'Conflict: Only one SSE stream is allowed per session');
     }
+    const standalone = streamId === STANDALONE_STREAM;
+    // (Claimed after every await above: two GETs racing for a stream cannot both pass.) A request stream
+    // whose POST is still answering here has its reader already.
+    const release = host.transport.isOpen(streamId)
+      ? 'duplicate'
+      : services.mcp.streams.claim(host.sessionId, streamId);
+    if (release === 'duplicate')
+      return rpcError(
+        ctx,
+        409,
+        RPC.serverError,
+        standalone
+          ? 'Conflict: Only one SSE stream is allowed per session'
+          : 'Conflict: this stream is already being resumed on another connection',
+      );
+    if (release === 'full')
+      return rpcError(
+        ctx,
+        429,
+        RPC.serverError,
+        `Too Many Requests: at most ${services.config.mcpMaxStreamsPerSession} SSE streams may be open per session`,
+        { 'Retry-After': String(Math.ceil(RETRY_MS / 1_000)) },
+      );
+    const releaseSlot: () => void = release;
 
     const out = new PassThrough();
     let last = cursor?.order ?? -1n;
     let replaying = true;
     const buffered: StoredMessage[] = [];
-    const standalone = streamId === STANDALONE_STREAM;
-    if (standalone) host.standaloneStreams += 1;
     const deliver = (stored: StoredMessage) => {
       if (stored.streamId !== streamId || stored.order <= last || out.writableEnded) return;
       last = stored.order;
@@ -64,7 +85,7 @@ export const handleGet =
       finished = true;
       unlisten();
       clearInterval(keepAlive);
-      if (standalone) host!.standaloneStreams -= 1;
+      releaseSlot();
       out.end();
     }
     ctx.req.on('close', finish);
@@ -83,7 +104,9 @@ export const handleGet =
       out.write(`id: ${primingId}\nretry: ${RETRY_MS}\ndata: \n\n`);
     } else {
       out.write(`retry: ${RETRY_MS}\n: resumed\n\n`);
-      await host.resumption.forEachAfter(cursor, async (stored) => deliver(stored));
+      // Since 2025-06-18 a POST carries one request (no batches): once it is answered the stream is done.
+      if (!standalone && cursor.answered && host.protocolVersion >= '2025-06-18') finish();
+      else await host.resumption.forEachAfter(cursor, async (stored) => deliver(stored));
     }
     replaying = false;
     for (const stored of buffered.splice(0)) deliver(stored);

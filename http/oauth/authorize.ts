@@ -12,6 +12,7 @@ import {
 import type { Client } from '../../domain/clients/index.ts';
 import { HttpError } from '../errors.ts';
 import { formBody } from '../forms.ts';
+import { requestSignal } from '../abort.ts';
 import { clearPending, savePending } from './pending-cookie.ts';
 
 export const interactionUrl = (services: Services, page: 'login' | 'consent', grantId: string) =>
@@ -100,7 +101,10 @@ export const authorize =
     // OIDC Core §3.1.2.1: GET and POST (form-encoded) are both accepted.
     const params: Record<string, unknown> = ctx.method === 'POST' ? formBody(ctx) : ctx.query;
     try {
-      const { request, client } = await services.oauth.authorizations.begin(params);
+      // The request's signal: a metadata document fetch for it stops when the browser goes away.
+      const { request, client } = await services.oauth.authorizations.begin(params, new Date(), {
+        signal: requestSignal(ctx),
+      });
       const prompts = new Set(typeof params.prompt === 'string' ? params.prompt.split(' ').filter(Boolean) : []);
       await route(ctx, services, request, client, prompts);
     } catch (error) {

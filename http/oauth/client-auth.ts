@@ -1,11 +1,14 @@
 // Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
-// OAuth 2.1 §2.4): HTTP Basic, client_secret in the form, or client_id alone for public clients.
+// OAuth 2.1 §2.4): HTTP Basic or client_secret in the form (either, for any client with a secret), or
+// client_id alone for public clients.
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
 import type { ClientCredentials } from '../../app/oauth/clients.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { formBody } from '../forms.ts';
+import { requestSignal } from '../abort.ts';
 import { OAuthError } from './errors.ts';
+import type { ClientAuthThrottle } from './rate-limits.ts';
 
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="remotemcp", charset="UTF-8"' };
 
@@ -17,7 +20,7 @@ const decode = (value: string): string => {
   }
 };
 
-/** The credentials the request carries; one method only (OAuth 2.1 §2.4: more than one is an error). */
+/** The credentials the request carries; one method only (RFC 6749 §2.3: a client MUST NOT use more than one). */
 export const readCredentials = (ctx: Koa.Context): ClientCredentials => {
   const body = formBody(ctx);
   const header = ctx.get('authorization');
@@ -25,7 +28,11 @@ export const readCredentials = (ctx: Koa.Context): ClientCredentials => {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
     if (!match) throw new OAuthError(401, 'invalid_client', 'unsupported Authorization header', BASIC_CHALLENGE);
     if (body.client_secret !== undefined)
-      throw new OAuthError(400, 'invalid_request', 'use one client authentication method');
+      throw new OAuthError(
+        400,
+        'invalid_request',
+        'send the client credentials once: in the Authorization header or in the form, not both',
+      );
     const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new OAuthError(401, 'invalid_client', 'malformed Basic credentials', BASIC_CHALLENGE);
@@ -41,18 +48,27 @@ export const readCredentials = (ctx: Koa.Context): ClientCredentials => {
   return { clientId: body.client_id, secret: undefined, method: 'none' };
 };
 
-/** Authenticates the client into ctx.state.client; bad Basic credentials get 401 + WWW-Authenticate: Basic. */
+/**
+ * Authenticates the client into ctx.state.client; bad Basic credentials get 401 + WWW-Authenticate: Basic
+ * (RFC 6749 §5.2). Failures are throttled per client_id and address, and write no event: a stream of
+ * bad secrets leaves the event log as it was.
+ */
 export const authenticateClient =
-  (services: Services, options: { confidentialOnly?: boolean } = {}): Koa.Middleware =>
+  (services: Services, throttle: ClientAuthThrottle, options: { confidentialOnly?: boolean } = {}): Koa.Middleware =>
   async (ctx, next) => {
     const credentials = readCredentials(ctx);
     const challenge = credentials.method === 'client_secret_basic' ? BASIC_CHALLENGE : {};
+    await throttle.check(ctx.ip, credentials.clientId);
     try {
-      ctx.state.client = await services.oauth.clients.authenticate(credentials);
+      ctx.state.client = await services.oauth.clients.authenticate(credentials, { signal: requestSignal(ctx) });
     } catch (error) {
-      if (error instanceof DomainError && error.code === 'invalid_client')
-        throw new OAuthError(401, 'invalid_client', error.message, challenge);
-      throw error;
+      if (!(error instanceof DomainError && error.code === 'invalid_client')) throw error;
+      if (await throttle.failed(ctx.ip, credentials.clientId))
+        services.logger.warn(
+          { ip: ctx.ip, clientId: credentials.clientId.slice(0, 200) },
+          'client authentication throttled',
+        );
+      throw new OAuthError(401, 'invalid_client', error.message, challenge);
     }
     if (options.confidentialOnly && credentials.method === 'none')
       throw new OAuthError(401, 'invalid_client', 'this endpoint needs a confidential client');

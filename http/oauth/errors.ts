@@ -3,8 +3,8 @@
 // of the area use the app-wide handler (http/errors.ts) instead.
 import type Koa from 'koa';
 import { ZodError } from 'zod';
-import { DomainError } from '../../domain/shared.ts';
-import { HttpError } from '../errors.ts';
+import { DomainError, TemporarilyUnavailableError } from '../../domain/shared.ts';
+import { HttpError, toHttpError } from '../errors.ts';
 import { UnstorableEventError } from '../../eventstore/port.ts';
 
 const STATUS: Record<string, number> = {
@@ -30,6 +30,10 @@ export class OAuthError extends Error {
 const toOAuthError = (raw: unknown): OAuthError | undefined => {
   if (raw instanceof OAuthError) return raw;
   if (raw instanceof DomainError) return new OAuthError(STATUS[raw.code] ?? 400, raw.code, raw.message);
+  if (raw instanceof TemporarilyUnavailableError)
+    return new OAuthError(503, 'temporarily_unavailable', raw.message, {
+      'Retry-After': String(raw.retryAfterSeconds),
+    });
   // Input with U+0000 or an unpaired surrogate reached a command: refused, nothing written.
   if (raw instanceof UnstorableEventError)
     return new OAuthError(400, 'invalid_request', 'the request holds U+0000 or an unpaired surrogate');
@@ -52,6 +56,9 @@ const toOAuthError = (raw: unknown): OAuthError | undefined => {
   const status = (raw as { status?: unknown }).status;
   if (typeof status === 'number' && status >= 400 && status < 500)
     return new OAuthError(status, 'invalid_request', (raw as Error).message);
+  // What the app-wide table knows to be the caller's fault (e.g. a value the database refuses).
+  const mapped = toHttpError(raw);
+  if (mapped.status < 500) return new OAuthError(mapped.status, 'invalid_request', mapped.message, mapped.headers);
   return undefined;
 };
 

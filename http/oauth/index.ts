@@ -10,6 +10,7 @@ import { authenticateClient } from './client-auth.ts';
 import { authorize } from './authorize.ts';
 import { noStore, oauthJsonErrors } from './errors.ts';
 import { pageHeaders, showConsent, showLogin, submitConsent, submitLogin } from './interaction.ts';
+import { confirmEndSession, endSession } from './logout.ts';
 import { serveJwks, serveResourceMetadata, serveServerMetadata } from './metadata.ts';
 import { OAuthRateLimits } from './rate-limits.ts';
 import { LoginGuard } from '../login-guard.ts';
@@ -44,13 +45,14 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   router.options('/oauth/register/:id', api());
 
   const { perIp, perClient } = limits.backChannel(services.rateLimits, services.config.oauthRateLimitPerMinute);
+  const clientAuth = limits.clientAuthentication();
   router.post(
     '/oauth/token',
-    api(noStore, perIp, parseForm, authenticateClient(services), perClient, issueTokens(services)),
+    api(noStore, perIp, parseForm, authenticateClient(services, clientAuth), perClient, issueTokens(services)),
   );
   router.post(
     '/oauth/revoke',
-    api(noStore, perIp, parseForm, authenticateClient(services), perClient, revokeToken(services)),
+    api(noStore, perIp, parseForm, authenticateClient(services, clientAuth), perClient, revokeToken(services)),
   );
   router.post(
     '/oauth/introspect',
@@ -58,7 +60,7 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
       noStore,
       perIp,
       parseForm,
-      authenticateClient(services, { confidentialOnly: true }),
+      authenticateClient(services, clientAuth, { confidentialOnly: true }),
       perClient,
       introspectToken(services),
     ),
@@ -68,8 +70,9 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   router.get('/oauth/userinfo', api(noStore, userinfo(services)));
   router.post('/oauth/userinfo', api(noStore, userinfo(services)));
 
-  router.get('/oauth/authorize', pageHeaders, authorize(services));
-  router.post('/oauth/authorize', pageHeaders, parseForm, authorize(services));
+  const authorizeLimit = limits.authorize(services.rateLimits, services.config.authorizeRateLimitPerMinute);
+  router.get('/oauth/authorize', pageHeaders, authorizeLimit, authorize(services));
+  router.post('/oauth/authorize', pageHeaders, authorizeLimit, parseForm, authorize(services));
   router.get('/oauth/login', pageHeaders, showLogin(services));
   router.post(
     '/oauth/login',
@@ -80,6 +83,10 @@ export const oauthRoutes = (services: Services): Koa.Middleware => {
   );
   router.get('/oauth/consent', pageHeaders, showConsent(services));
   router.post('/oauth/consent', pageHeaders, parseForm, requireCsrf(), submitConsent(services));
+  // OIDC RP-Initiated Logout 1.0 §2: the RP may send the request by GET or by a form POST.
+  router.get('/oauth/logout', pageHeaders, endSession(services));
+  router.post('/oauth/logout', pageHeaders, parseForm, endSession(services));
+  router.post('/oauth/logout/confirm', pageHeaders, parseForm, requireCsrf(), confirmEndSession(services));
 
   return compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
 };

@@ -15,6 +15,8 @@ export const serverMetadata = (publicUrl: string) => ({
   introspection_endpoint: `${publicUrl}/oauth/introspect`,
   userinfo_endpoint: `${publicUrl}/oauth/userinfo`,
   jwks_uri: `${publicUrl}/oauth/jwks`,
+  // OIDC RP-Initiated Logout 1.0 §2.1.
+  end_session_endpoint: `${publicUrl}/oauth/logout`,
   scopes_supported: [...SUPPORTED_SCOPES],
   response_types_supported: ['code'],
   response_modes_supported: ['query'],

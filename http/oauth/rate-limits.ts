@@ -1,18 +1,66 @@
 // Rate limits of the oauth area (rate-limiter-flexible), in memory or shared through Redis when
 // REDIS_URL is set (http/rate-limit.ts), so several instances count together.
+import { createHash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { addressKey } from '../login-guard.ts';
 import { rateLimited, type RateLimits } from '../rate-limit.ts';
 import type Koa from 'koa';
 
 const tooMany = (res: RateLimiterRes, what: string) =>
   rateLimited(res.msBeforeNext, (seconds) => `too many ${what}; try again in ${seconds} s`);
 
+/**
+ * Failed client authentication (RFC 6819 §4.3.5, §5.1.4.2.3: lock out online secret guessing), per client_id and
+ * address: `free` failures within `windowSeconds`, then every request of that pair waits `blockSeconds`,
+ * even with the right secret. Another address is untouched, so an attacker cannot lock a real client out.
+ */
+export const CLIENT_AUTH_THROTTLE = { free: 10, windowSeconds: 600, blockSeconds: 600 };
+
+/** The throttle around one client authentication: check(), then failed() when the credentials were bad. */
+export type ClientAuthThrottle = {
+  /** 429 with Retry-After while this client_id is blocked for this address. */
+  check(ip: string, clientId: string): Promise<void>;
+  /** Counts a failure; true when it was the one that started a block (worth one log line). */
+  failed(ip: string, clientId: string): Promise<boolean>;
+};
+
 export class OAuthRateLimits {
   // (Sign-in failures are throttled by http/login-guard.ts, shared with the admin panel.)
   private readonly registrationsPerIp: RateLimiterAbstract;
+  private readonly clientAuthFailures: RateLimiterAbstract;
 
   constructor(limits: RateLimits) {
     this.registrationsPerIp = limits.limiter('oauth-register-ip', { points: 20, durationSeconds: 60 });
+    this.clientAuthFailures = limits.limiter('oauth-client-auth-failures', {
+      points: CLIENT_AUTH_THROTTLE.free,
+      durationSeconds: CLIENT_AUTH_THROTTLE.windowSeconds,
+    });
+  }
+
+  /**
+   * Failures are counted after the check, not before it: a busy client sending many requests in
+   * parallel from one address is never slowed by its own successes. A parallel burst of bad secrets
+   * can pass the check together, but only within the per-address request limit (backChannel).
+   */
+  clientAuthentication(): ClientAuthThrottle {
+    const limiter = this.clientAuthFailures;
+    // Hashed: a client_id may be a long URL (metadata documents), and keys go to Redis.
+    const keyOf = (ip: string, clientId: string) =>
+      `${addressKey(ip)} ${createHash('sha256').update(clientId).digest('base64url').slice(0, 32)}`;
+    return {
+      async check(ip, clientId) {
+        const res = await limiter.get(keyOf(ip, clientId));
+        if (res && res.consumedPoints >= CLIENT_AUTH_THROTTLE.free)
+          throw tooMany(res, 'failed client authentications for this client from this address');
+      },
+      async failed(ip, clientId) {
+        const key = keyOf(ip, clientId);
+        const res = await limiter.penalty(key, 1);
+        if (res.consumedPoints < CLIENT_AUTH_THROTTLE.free) return false;
+        await limiter.block(key, CLIENT_AUTH_THROTTLE.blockSeconds);
+        return res.consumedPoints === CLIENT_AUTH_THROTTLE.free;
+      },
+    };
   }
 
   /** Back-channel requests (token, revoke, introspect): per address, then per authenticated client. */
@@ -28,6 +76,17 @@ export class OAuthRateLimits {
         if (clientId) await limits.consume('oauth-client', options, clientId);
         await next();
       },
+    };
+  }
+
+  /**
+   * /oauth/authorize per address: anyone may call it, and a URL client_id makes the server fetch a
+   * document from a host the caller chose.
+   */
+  authorize(limits: RateLimits, perMinute: number): Koa.Middleware {
+    return async (ctx, next) => {
+      await limits.consume('oauth-authorize-ip', { points: perMinute, durationSeconds: 60 }, ctx.ip);
+      await next();
     };
   }
 

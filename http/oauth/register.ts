@@ -31,6 +31,8 @@ const Registration = z.object({
   scope: z.string().max(1_000).optional(),
   client_uri: webUrl.optional(),
   logo_uri: webUrl.optional(),
+  // OIDC RP-Initiated Logout 1.0 §3.1.
+  post_logout_redirect_uris: z.array(z.string().max(2_000)).max(20).optional(),
 });
 
 const invalidMetadata = (message: string) => new OAuthError(400, 'invalid_client_metadata', message);
@@ -74,6 +76,7 @@ export const parseRegistration = (body: unknown): ClientMetadata => {
     ...(scopes.length ? { scope: scopes.join(' ') } : {}),
     ...(r.client_uri ? { clientUri: r.client_uri } : {}),
     ...(r.logo_uri ? { logoUri: r.logo_uri } : {}),
+    ...(r.post_logout_redirect_uris?.length ? { postLogoutRedirectUris: r.post_logout_redirect_uris } : {}),
   };
 };
 
@@ -89,6 +92,7 @@ const describe = (client: Client, publicUrl: string) => ({
   ...(client.scope ? { scope: client.scope } : {}),
   ...(client.clientUri ? { client_uri: client.clientUri } : {}),
   ...(client.logoUri ? { logo_uri: client.logoUri } : {}),
+  ...(client.postLogoutRedirectUris?.length ? { post_logout_redirect_uris: client.postLogoutRedirectUris } : {}),
   registration_client_uri: `${publicUrl}/oauth/register/${client.clientId}`,
 });
 

@@ -11,7 +11,7 @@ export const revokeToken =
   async (ctx) => {
     const token = formBody(ctx).token;
     if (!token) throw new OAuthError(400, 'invalid_request', 'token is required');
-    await services.oauth.tokens.revoke(ctx.state.client as Client, token);
+    await services.oauth.tokens.revoke(ctx.state.client as Client, token, services.oauth.verifier);
     ctx.status = 200;
     ctx.body = {};
   };

@@ -31,5 +31,6 @@ export const userinfo =
       );
     const user = await services.users.byId(info.subject);
     if (!user) throw new OAuthError(401, 'invalid_token', 'unknown subject', challenge('invalid_token'));
-    ctx.body = { sub: user.id, ...userClaims(user, info.scopes) };
+    const emailVerified = info.scopes.includes('email') && (await services.users.emailVerified(user.id));
+    ctx.body = { sub: user.id, ...userClaims({ ...user, emailVerified }, info.scopes) };
   };

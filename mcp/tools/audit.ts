@@ -10,6 +10,9 @@ const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|credentia
 /** Payload fields: their size matters for the audit, their text is the user's business. */
 const PAYLOAD_KEY = /^(content|data|newText|oldText|contents|observations)$/;
 const MAX_STRING = 160;
+/** Keys kept per object, and their length: a summary stays small whatever a client sends. */
+const MAX_KEYS = 20;
+const MAX_KEY = 64;
 
 const summarize = (value: unknown, key: string, depth: number): unknown => {
   if (SECRET_KEY.test(key)) return '[redacted]';
@@ -24,7 +27,13 @@ const summarize = (value: unknown, key: string, depth: number): unknown => {
   }
   if (value && typeof value === 'object') {
     if (depth >= 3) return '[object]';
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, summarize(v, k, depth + 1)]));
+    const entries = Object.entries(value);
+    // A shortened key keeps its position, so two long keys with one prefix stay two entries.
+    const kept = entries
+      .slice(0, MAX_KEYS)
+      .map(([k, v], i) => [k.length > MAX_KEY ? `${k.slice(0, MAX_KEY)}… #${i}` : k, summarize(v, k, depth + 1)]);
+    if (entries.length > MAX_KEYS) kept.push(['…', `${entries.length - MAX_KEYS} more keys`]);
+    return Object.fromEntries(kept);
   }
   return value;
 };

@@ -1,9 +1,10 @@
 // The registry: binds declared tools to one MCP server per session, checks enablement and scopes on
 // every call, audits every call, and turns every failure into an `isError` result (never a broken stream).
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
+  CallToolRequestSchema,
+  ErrorCode,
   ListToolsRequestSchema,
   type CallToolResult,
   type Tool as ListedTool,
@@ -29,31 +30,11 @@ export type ToolInfo = {
 const SETTINGS_TTL_MS = 1_000;
 /** A tool's append refused (a safety net behind the tools' own argument schemas, define.ts). */
 const UNSTORABLE_ARGUMENT = 'the arguments hold U+0000 or an unpaired surrogate, which cannot be stored';
-const PASS_THROUGH = z.looseObject({});
-
-/** The SDK's own registry of a server (private in its types); read only to list tools registered by others. */
-type SdkRegisteredTools = {
-  _registeredTools: Record<
-    string,
-    {
-      title?: string;
-      description?: string;
-      inputSchema?: unknown;
-      outputSchema?: unknown;
-      annotations?: ListedTool['annotations'];
-      enabled: boolean;
-    }
-  >;
-};
-
-const schemaOf = (schema: unknown, io: 'input' | 'output'): Record<string, unknown> | undefined => {
-  if (schema instanceof z.ZodType)
-    return z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
-  return undefined;
-};
 
 export class ToolRegistry {
   private readonly tools: ReadonlyMap<string, Tool>;
+  /** tools/list entries, built once: the schemas declared here (JSON Schema 2020-12, the MCP 2025-11-25 default dialect). */
+  private readonly listed: readonly ListedTool[];
   private disabled: { names: Set<string>; loadedAt: number } | undefined;
   private readonly servers = new Set<WeakRef<McpServer>>();
 
@@ -62,6 +43,14 @@ export class ToolRegistry {
     tools: readonly Tool[],
   ) {
     this.tools = new Map(tools.map((tool) => [tool.name, tool]));
+    this.listed = tools.map((tool) => ({
+      name: tool.name,
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputJsonSchema as ListedTool['inputSchema'],
+      outputSchema: tool.outputJsonSchema as ListedTool['inputSchema'],
+      annotations: tool.annotations,
+    }));
   }
 
   get(name: string): Tool | undefined {
@@ -111,55 +100,32 @@ export class ToolRegistry {
     return result.events.length > 0;
   }
 
+  /**
+   * Serves tools/list and tools/call on one session's server, bound to its caller. Two handlers per
+   * session over the shared tool table: registering every tool on every session's McpServer cost about
+   * 19 KB of heap per session (bench/mcp/idle-sessions.ts). Arguments are validated in tool.call, so
+   * invalid ones are audited too; an unknown tool is an isError result, as the SDK's own handler answers.
+   */
   register(server: McpServer, caller: ToolCaller): void {
-    for (const tool of this.tools.values()) {
-      // The SDK sees a pass-through input schema: arguments are validated in tool.call, so invalid ones are audited too.
-      server.registerTool(
-        tool.name,
-        {
-          title: tool.title,
-          description: tool.description,
-          inputSchema: PASS_THROUGH,
-          outputSchema: tool.output,
-          annotations: tool.annotations,
-        },
-        (args: unknown, extra) => this.call(tool, args, caller, extra.sessionId, extra.signal),
-      );
-    }
-    this.servers.add(new WeakRef(server));
-    // SDK 1.32 renders zod 4 schemas as draft-07; this list uses the schemas declared here (draft 2020-12,
-    // MCP 2025-11-25 default dialect) and hides tools an admin disabled.
+    server.server.registerCapabilities({ tools: { listChanged: true } });
     server.server.setRequestHandler(ListToolsRequestSchema, async () => {
       const disabled = await this.disabledNames();
-      const registered = (server as unknown as SdkRegisteredTools)._registeredTools;
-      const tools: ListedTool[] = [];
-      for (const [name, entry] of Object.entries(registered)) {
-        const own = this.tools.get(name);
-        if (own) {
-          if (disabled.has(name)) continue;
-          tools.push({
-            name,
-            title: own.title,
-            description: own.description,
-            inputSchema: own.inputJsonSchema as ListedTool['inputSchema'],
-            outputSchema: own.outputJsonSchema as ListedTool['inputSchema'],
-            annotations: own.annotations,
-          });
-        } else if (entry.enabled) {
-          const input = schemaOf(entry.inputSchema, 'input') ?? { type: 'object', properties: {} };
-          const output = schemaOf(entry.outputSchema, 'output');
-          tools.push({
-            name,
-            ...(entry.title ? { title: entry.title } : {}),
-            ...(entry.description ? { description: entry.description } : {}),
-            inputSchema: input as ListedTool['inputSchema'],
-            ...(output ? { outputSchema: output as ListedTool['inputSchema'] } : {}),
-            ...(entry.annotations ? { annotations: entry.annotations } : {}),
-          });
-        }
-      }
-      return { tools };
+      return { tools: this.listed.filter((tool) => !disabled.has(tool.name)) };
     });
+    server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const tool = this.tools.get(request.params.name);
+      if (!tool)
+        return {
+          content: [
+            { type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${request.params.name} not found` },
+          ],
+          isError: true,
+        };
+      return this.call(tool, request.params.arguments, caller, extra.sessionId, extra.signal);
+    });
+    // Servers of ended sessions leave a dead WeakRef: swept now and then, not only by setEnabled.
+    if (this.servers.size % 256 === 255) for (const ref of this.servers) if (!ref.deref()) this.servers.delete(ref);
+    this.servers.add(new WeakRef(server));
   }
 
   private async call(

@@ -1,5 +1,6 @@
 // Read models of the mcp area (added to the runner by projections/index.ts).
-// `mcp_sessions`: one row per MCP session, for the admin panel and the expiry sweep. Message events
+// `mcp_sessions`: one row per MCP session, for the admin panel, the expiry sweep and the session caps
+// (mcp/session-caps.ts counts a user's and a token's open sessions here). Message events
 // (McpEventEmitted) are not projected: resumption reads them straight from the session's stream.
 import { assertNever } from '../../domain/shared.ts';
 import { McpSessionEvent } from '../../domain/sessions/index.ts';
@@ -10,12 +11,13 @@ const TYPES = McpSessionEvent.options.map((option) => option.shape.type.value);
 
 export const mcpSessionsProjection: Projection = {
   name: 'mcp_sessions',
-  version: 1,
+  version: 2,
   tables: {
     mcp_sessions: `CREATE TABLE {mcp_sessions} (
       id               text PRIMARY KEY,
       user_id          text NOT NULL,
       client_id        text NOT NULL,
+      token_id         text,
       protocol_version text NOT NULL,
       client_name      text NOT NULL,
       client_version   text NOT NULL,
@@ -25,7 +27,8 @@ export const mcpSessionsProjection: Projection = {
       closed_at        timestamptz,
       close_reason     text
     );
-    CREATE INDEX {mcp_sessions}_open ON {mcp_sessions} (expires_at) WHERE status = 'open'`,
+    CREATE INDEX {mcp_sessions}_open ON {mcp_sessions} (expires_at) WHERE status = 'open';
+    CREATE INDEX {mcp_sessions}_open_by_user ON {mcp_sessions} (user_id) WHERE status = 'open'`,
   },
   eventTypes: TYPES,
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
@@ -35,12 +38,13 @@ export const mcpSessionsProjection: Projection = {
         const d = event.data;
         return [
           {
-            sql: `INSERT INTO ${t.mcp_sessions} (id, user_id, client_id, protocol_version, client_name, client_version, status, opened_at, expires_at)
-                  VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8) ON CONFLICT (id) DO NOTHING`,
+            sql: `INSERT INTO ${t.mcp_sessions} (id, user_id, client_id, token_id, protocol_version, client_name, client_version, status, opened_at, expires_at)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9) ON CONFLICT (id) DO NOTHING`,
             params: [
               d.sessionId,
               d.userId,
               d.clientId,
+              d.tokenId ?? null,
               d.protocolVersion,
               d.clientName,
               d.clientVersion,

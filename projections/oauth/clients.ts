@@ -7,7 +7,7 @@ import type { Projection, Statement, Tables } from '../sql.ts';
 
 export const clientsProjection: Projection = {
   name: 'oauth_clients',
-  version: 1,
+  version: 2,
   tables: {
     oauth_clients: `CREATE TABLE {oauth_clients} (
       client_id     text PRIMARY KEY,
@@ -19,6 +19,7 @@ export const clientsProjection: Projection = {
       scope         text,
       source        text NOT NULL,
       status        text NOT NULL,
+      resource_server boolean NOT NULL DEFAULT false,
       created_at    timestamptz NOT NULL,
       updated_at    timestamptz NOT NULL,
       revision      bigint NOT NULL
@@ -72,6 +73,13 @@ export const clientsProjection: Projection = {
           {
             sql: `UPDATE ${t.oauth_clients} SET status = 'deleted', updated_at = $2, revision = $3 WHERE client_id = $1 AND revision < $3`,
             params: [d.clientId, d.at, revision],
+          },
+        ];
+      case 'ClientResourceServerSet':
+        return [
+          {
+            sql: `UPDATE ${t.oauth_clients} SET resource_server = $2, updated_at = $3, revision = $4 WHERE client_id = $1 AND revision < $4`,
+            params: [d.clientId, event.data.resourceServer, d.at, revision],
           },
         ];
       default:

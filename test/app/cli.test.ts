@@ -105,6 +105,23 @@ test('CLI: users add / list / disable; idempotent re-runs', () => {
   assert.match(status.stdout, /\nall read models are caught up\n$/, status.stdout);
 });
 
+test('CLI: clients resource-server <id> on|off marks a confidential client; idempotent; public or unknown refused', () => {
+  const added = cli(['clients', 'add', 'Resource server', '--redirect-uri', 'https://rs.example/cb']);
+  assert.is(added.code, 0, added.stderr);
+  const clientId = /client_id:\s+(\S+)/.exec(added.stdout)?.[1];
+  assert.ok(clientId, added.stdout);
+  assert.match(cli(['clients', 'resource-server', clientId, 'on']).stdout, /is now a resource server/);
+  assert.match(cli(['clients', 'resource-server', clientId, 'on']).stdout, /was already a resource server/);
+  assert.match(cli(['clients', 'list']).stdout, new RegExp(`${clientId}.*\\btrue\\b`));
+  assert.match(cli(['clients', 'resource-server', clientId, 'off']).stdout, /is now not a resource server/);
+  const bad = cli(['clients', 'resource-server', clientId, 'maybe']);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /on or off/);
+  const unknown = cli(['clients', 'resource-server', 'no-such-client', 'on']);
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, /no such client/);
+});
+
 test('CLI: clients add --user makes a machine client of a new service user, which has no password to set', () => {
   const added = cli(['clients', 'add', 'Nightly', '--user', 'bot@example.com', '--scope', 'mcp:tools:read']);
   assert.is(added.code, 0, added.stderr);

@@ -132,4 +132,11 @@ test('evolve folds to the latest state', () => {
   assert.is(state.status, 'disabled');
 });
 
+test('verify email → UserEmailVerified once; a re-run changes nothing; an unknown user is refused', () => {
+  const verified: UserEvent = { type: 'UserEmailVerified', data: { userId, at: now.toISOString() } };
+  given([created]).when({ type: 'VerifyEmail', now }).then([verified]);
+  given([created, verified]).when({ type: 'VerifyEmail', now }).then([]);
+  given([]).when({ type: 'VerifyEmail', now }).thenFails('user_not_found');
+});
+
 test.run();

@@ -16,10 +16,15 @@ test('/healthz answers ok', async ({ server }) => {
   assert.is(response.headers.get('cache-control'), 'no-store');
 });
 
-test('/readyz is ready once the database answers and projections are caught up', async ({ server }) => {
+test('/readyz is ready once the database answers, projections are caught up and resources are not exhausted', async ({
+  server,
+}) => {
   const response = await fetch(`${server.base}/readyz`);
   assert.is(response.status, 200);
-  assert.equal(await response.json(), { status: 'ready', checks: { database: 'ok', projections: 'ok' } });
+  assert.equal(await response.json(), {
+    status: 'ready',
+    checks: { database: 'ok', projections: 'ok', file_descriptors: 'ok', outbound_fetches: 'ok' },
+  });
 });
 
 test('unknown routes give problem+json with the request id; an incoming id is kept', async ({ server }) => {

@@ -78,3 +78,63 @@ export const waitForResponse = async (
   }
   throw new Error(`no response to ${id} within ${timeoutMs} ms`);
 };
+
+/** A raw `initialize` (the response is the caller's to check: 200, or a refusal). */
+export const initialize = (base: string, token: string): Promise<Response> =>
+  fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+
+/** GET /mcp: the standalone stream, or a resumption when `lastEventId` is given. */
+export const getStream = (
+  base: string,
+  token: string,
+  sessionId: string,
+  lastEventId?: string,
+  signal?: AbortSignal,
+): Promise<Response> =>
+  fetch(`${base}/mcp`, {
+    headers: {
+      ...sessionHeaders(token, sessionId),
+      accept: 'text/event-stream',
+      ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+    },
+    ...(signal ? { signal } : {}),
+  });
+
+/** An SSE response read event by event while it stays open (readSse reads to the end or cancels). */
+export const openReader = (response: Response) => {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  return {
+    /** The next event that has an id or data (comments skipped): its id and data. */
+    async next(): Promise<{ id: string | undefined; data: string }> {
+      for (;;) {
+        const cut = buffer.indexOf('\n\n');
+        if (cut >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const id = /^id: (.*)$/m.exec(block)?.[1];
+          const data = /^data: ?(.*)$/m.exec(block)?.[1];
+          if (id !== undefined || data !== undefined) return { id, data: data ?? '' };
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        buffer += value;
+      }
+    },
+    close: () => reader.cancel(),
+  };
+};

@@ -150,6 +150,24 @@ test('code flow → tokens → refresh → userinfo → introspect → revoke; e
     { name: 'resource server' },
     { type: 'system', id: 'test' },
   );
+  // RFC 7662 §4: only a client an admin marked as resource server may introspect other clients' tokens.
+  const rsAuth0 = oauth.ClientSecretBasic(confidential.clientSecret!);
+  const unmarked = await oauth.processIntrospectionResponse(
+    as,
+    { client_id: confidential.client.clientId },
+    await oauth.introspectionRequest(
+      as,
+      { client_id: confidential.client.clientId },
+      rsAuth0,
+      refreshed.access_token,
+      insecure,
+    ),
+  );
+  assert.is(unmarked.active, false);
+  await server.services.oauth.clients.setResourceServer(confidential.client.clientId, true, {
+    type: 'system',
+    id: 'test',
+  });
   const rs: oauth.Client = { client_id: confidential.client.clientId };
   const rsAuth = oauth.ClientSecretBasic(confidential.clientSecret!);
   const active = await oauth.processIntrospectionResponse(

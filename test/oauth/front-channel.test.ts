@@ -27,7 +27,9 @@ import {
 const test = suite<{ server: TestServer }>('oauth: front channel (pending request in the browser, prompt, redirects)');
 
 test.before(async (context) => {
-  context.server = await startTestServer();
+  // Hundreds of authorize requests from one address: the per-address limit (its own test is in
+  // test/oauth/cimd-fetch.test.ts) is raised so this suite measures what it is about.
+  context.server = await startTestServer({ AUTHORIZE_RATE_LIMIT_PER_MINUTE: '100000' });
 });
 test.after(async ({ server }) => server.stop());
 

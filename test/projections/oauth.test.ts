@@ -74,6 +74,11 @@ const events: RecordedEvent[] = [
     accessTokenId: `${grantId}.a1`,
     at: '2026-01-01T00:00:04.000Z',
   }),
+  recorded('oauth-client-c1', 'ClientResourceServerSet', {
+    clientId: 'c1',
+    resourceServer: true,
+    at: '2026-01-01T00:00:04.500Z',
+  }),
   recorded('oauth-client-c1', 'ClientDeleted', { clientId: 'c1', at: '2026-01-01T00:00:05.000Z' }),
   recorded(`oauth-grant-${grantId}`, 'GrantRevoked', { grantId, reason: 'revoked', at: '2026-01-01T00:00:06.000Z' }),
 ];
@@ -95,6 +100,7 @@ test('applying the events twice leaves the same rows', async ({ database }) => {
   await apply();
   assert.equal(await snapshot(database), once);
   assert.is((once.oauth_clients![0] as { status: string }).status, 'deleted');
+  assert.is((once.oauth_clients![0] as { resource_server: boolean }).resource_server, true);
   assert.is((once.oauth_grants![0] as { status: string }).status, 'revoked');
   assert.equal(
     (once.oauth_access_tokens as { revoked: boolean }[]).map((row) => row.revoked),
