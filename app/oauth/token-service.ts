@@ -295,10 +295,12 @@ export class TokenService {
     const refreshGrant = grantIdOf(token);
     if (refreshGrant) {
       const { state } = await loadAggregate(this.core.log, grantStream(refreshGrant), grantDecider);
+      if ((state.status !== 'active' && state.status !== 'revoked') || state.clientId !== client.clientId) return;
+      const hash = sha256(token);
+      // State keeps the newest refresh tokens only; an earlier one of the grant is in the read model.
       if (
-        (state.status === 'active' || state.status === 'revoked') &&
-        state.clientId === client.clientId &&
-        state.refresh.some((entry) => entry.hash === sha256(token))
+        state.refresh.some((entry) => entry.hash === hash) ||
+        (await earlierRefreshToken(this.core.db, refreshGrant, hash, now))
       ) {
         await this.revokeGrant(refreshGrant, actor, now);
       }

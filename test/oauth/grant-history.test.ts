@@ -112,6 +112,22 @@ test('an earlier token past its own lifetime is refused as invalid_grant and rev
   assert.equal(typesOf(await grantEvents(server, issued[0]!, since)), []);
 });
 
+test('RFC 7009 §2.1: revoking with an earlier refresh token of the grant still revokes the grant', async ({
+  server,
+}) => {
+  const { client, issued } = await rotatedGrant(server, REFRESH_WINDOW + 4);
+  const since = (await grantEvents(server, issued[0]!)).length;
+  const response = await fetch(`${server.base}/oauth/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: issued[0]!, client_id: client.clientId }).toString(),
+  });
+  assert.is(response.status, 200);
+  const written = await grantEvents(server, issued[0]!, since);
+  assert.equal(typesOf(written), ['GrantRevoked']);
+  assert.is((written[0]!.data as { reason: string }).reason, 'revoked');
+});
+
 test('history stays: every rotation of a long grant is in its stream, snapshots beside them', async ({ server }) => {
   const { issued } = await rotatedGrant(server, 120);
   const events = await server.services.log.readStream(grantStream(grantIdOf(issued[0]!)!));
