@@ -310,7 +310,7 @@ export class TokenService {
     // unverified JWT) and that it was issued to the client making the request.
     const info = await this.verifiedAccessToken(token, verifier);
     if (!info || info.clientId !== client.clientId) return;
-    await this.revokeAccessToken(info.tokenId, actor, now);
+    await this.revokeAccessToken(info.tokenId, actor, now, true);
   }
 
   /** An access token we issued that still stands (signature, issuer, type, expiry, revocation), or undefined. */
@@ -349,10 +349,10 @@ export class TokenService {
     }
   }
 
-  async revokeAccessToken(jti: string, actor: Actor, now = new Date()): Promise<boolean> {
+  async revokeAccessToken(jti: string, actor: Actor, now = new Date(), verified = false): Promise<boolean> {
     const grantId = grantIdOfTokenId(jti);
     if (!grantId) return false;
-    const result = await this.run(grantId, { type: 'RevokeAccessToken', accessTokenId: jti, now }, actor);
+    const result = await this.run(grantId, { type: 'RevokeAccessToken', accessTokenId: jti, verified, now }, actor);
     // Read your writes: once this returns, the verifier on this instance refuses the token.
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
     return result.events.length > 0;

@@ -177,8 +177,8 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
         },
       ];
     case 'RevokeAccessToken':
-      if (state.status !== 'active' || !state.accessTokens.some((token) => token.id === command.accessTokenId))
-        return [];
+      if (state.status !== 'active') return [];
+      if (!command.verified && !state.accessTokens.some((token) => token.id === command.accessTokenId)) return [];
       return [
         { type: 'AccessTokenRevoked', data: { grantId: state.grantId, accessTokenId: command.accessTokenId, at } },
       ];

@@ -95,5 +95,14 @@ export type GrantCommand =
       tokens: NewTokens;
       now: Date;
     }
-  | { type: 'RevokeAccessToken'; accessTokenId: string; now: Date }
+  | {
+      type: 'RevokeAccessToken';
+      accessTokenId: string;
+      /**
+       * The caller verified the token (our signature, unexpired, its jti naming this grant): it need not be
+       * among the newest ones state keeps. Unset for a bare jti (admin, CLI), which must be in state.
+       */
+      verified?: boolean;
+      now: Date;
+    }
   | { type: 'RevokeGrant'; reason: 'revoked' | 'user_disabled' | 'password_changed'; now: Date };

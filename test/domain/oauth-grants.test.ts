@@ -330,6 +330,17 @@ test('a GrantSnapshotted event stands for everything before it: the same decisio
   assert.is(grantDecider.snapshot!.take(fold([requested, ...approved])), undefined);
 });
 
+test('an access token older than the ones state keeps is revoked only when the caller verified it', () => {
+  const history = [requested, ...approved, redeemed, ...rotations(ACCESS_WINDOW + 8)];
+  const oldest = `${grantId}.a1`;
+  given(history)
+    .when({ type: 'RevokeAccessToken', accessTokenId: oldest, now: at(5_000) })
+    .then([]);
+  given(history)
+    .when({ type: 'RevokeAccessToken', accessTokenId: oldest, verified: true, now: at(5_000) })
+    .then([{ type: 'AccessTokenRevoked', data: { grantId, accessTokenId: oldest, at: at(5_000).toISOString() } }]);
+});
+
 test('revocation is idempotent; an access token of another grant is ignored', () => {
   given([requested, ...approved, redeemed])
     .when({ type: 'RevokeGrant', reason: 'revoked', now: at(5_000) })

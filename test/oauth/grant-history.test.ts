@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Client } from '../../domain/clients/index.ts';
-import { REFRESH_WINDOW, grantStream } from '../../domain/grants/index.ts';
+import { ACCESS_WINDOW, REFRESH_WINDOW, grantStream } from '../../domain/grants/index.ts';
 import { grantIdOf } from '../../app/oauth/tokens.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { freshTokens, reasonOf, tokenRequest, typesOf } from './support.ts';
@@ -126,6 +126,21 @@ test('RFC 7009 §2.1: revoking with an earlier refresh token of the grant still 
   const written = await grantEvents(server, issued[0]!, since);
   assert.equal(typesOf(written), ['GrantRevoked']);
   assert.is((written[0]!.data as { reason: string }).reason, 'revoked');
+});
+
+test('RFC 7009: an access token older than the ones state keeps, still live, can be revoked by its client', async ({
+  server,
+  mcp,
+}) => {
+  const { client, access } = await rotatedGrant(server, ACCESS_WINDOW + 4);
+  const response = await fetch(`${server.base}/oauth/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: access[0]!, client_id: client.clientId }).toString(),
+  });
+  assert.is(response.status, 200);
+  assert.is(await reasonOf(server.services.oauth.verifier.verify(access[0]!, mcp)), 'revoked');
+  assert.is(await reasonOf(server.services.oauth.verifier.verify(access.at(-1)!, mcp)), undefined);
 });
 
 test('history stays: every rotation of a long grant is in its stream, snapshots beside them', async ({ server }) => {
