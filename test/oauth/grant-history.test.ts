@@ -2,11 +2,12 @@
 // the whole list: RFC 9700 §4.14.2 reuse detection for any earlier token within its lifetime (found in
 // the oauth_refresh_tokens read model), no events for a token the grant never issued, and the whole
 // history still in the log.
+import { decodeJwt } from 'jose';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Client } from '../../domain/clients/index.ts';
 import { ACCESS_WINDOW, REFRESH_WINDOW, grantStream } from '../../domain/grants/index.ts';
-import { grantIdOf } from '../../app/oauth/tokens.ts';
+import { grantIdOf, grantIdOfTokenId } from '../../app/oauth/tokens.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { freshTokens, reasonOf, tokenRequest, typesOf } from './support.ts';
 
@@ -141,6 +142,17 @@ test('RFC 7009: an access token older than the ones state keeps, still live, can
   assert.is(response.status, 200);
   assert.is(await reasonOf(server.services.oauth.verifier.verify(access[0]!, mcp)), 'revoked');
   assert.is(await reasonOf(server.services.oauth.verifier.verify(access.at(-1)!, mcp)), undefined);
+  // An admin revoking the second one by its bare jti (as the panel does) is vouched for by the read model.
+  const { jti } = decodeJwt(access[1]!);
+  assert.is(await server.services.oauth.revokeAccessToken(String(jti), { type: 'system', id: 'test' }), true);
+  assert.is(await reasonOf(server.services.oauth.verifier.verify(access[1]!, mcp)), 'revoked');
+  assert.is(
+    await server.services.oauth.revokeAccessToken(
+      `${grantIdOfTokenId(String(jti))}.${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`,
+      { type: 'system', id: 'test' },
+    ),
+    false,
+  );
 });
 
 test('history stays: every rotation of a long grant is in its stream, snapshots beside them', async ({ server }) => {
