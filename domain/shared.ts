@@ -38,6 +38,17 @@ export type Decider<Command, Event extends DomainEvent, State> = {
   readonly evolve: (state: State, event: Event) => State;
   /** Validates an event read back from the log (zod), so a malformed stored event fails loudly. */
   readonly parse: (event: { type: string; data: unknown }) => Event;
+  /**
+   * For streams that grow with use. `types` are events that set the whole state whatever came before (a
+   * snapshot, or an event that carries everything): a load reads the stream backwards to the newest one
+   * and folds from there. `take` makes a snapshot event of a state (undefined: none worth writing); it
+   * is written beside a command's events once `every` events followed the last one.
+   */
+  readonly snapshot?: {
+    readonly types: readonly string[];
+    readonly every: number;
+    readonly take: (state: State) => Event | undefined;
+  };
 };
 
 /** Who caused an event: goes into every event's metadata (the audit log shows it). */

@@ -25,6 +25,7 @@ import {
   signIdToken,
 } from './tokens.ts';
 import type { AccessTokenInfo, TokenVerifier } from '../auth-port.ts';
+import { earlierRefreshToken } from '../../projections/oauth/refresh-tokens.ts';
 
 /**
  * Refresh-token rotation policy: every refresh returns a new refresh token. The one it replaced keeps
@@ -210,21 +211,30 @@ export class TokenService {
     if (!grantId || !client.grantTypes.includes('refresh_token')) throw invalidGrant('the refresh token is invalid');
     const { tokens, refreshToken } = this.newTokens(grantId, client, now, true);
     const scopes = input.scope === undefined ? undefined : input.scope.split(' ').filter(Boolean);
-    const result = await this.run(
-      grantId,
-      {
-        type: 'Refresh',
-        refreshHash: sha256(input.refreshToken),
-        clientId: client.clientId,
-        scopes,
-        resource: this.resource(issuer, input.resource),
-        resourceNames: resourceNames(this.core.config, issuer),
-        tokens,
-        graceMs: REFRESH_GRACE_MS,
-        now,
-      },
-      { type: 'client', id: client.clientId },
-    );
+    const refreshHash = sha256(input.refreshToken);
+    const command: GrantCommand = {
+      type: 'Refresh',
+      refreshHash,
+      clientId: client.clientId,
+      scopes,
+      resource: this.resource(issuer, input.resource),
+      resourceNames: resourceNames(this.core.config, issuer),
+      tokens,
+      graceMs: REFRESH_GRACE_MS,
+      now,
+    };
+    const actor: Actor = { type: 'client', id: client.clientId };
+    let result;
+    try {
+      result = await this.run(grantId, command, actor);
+    } catch (error) {
+      // The grant's state keeps only its newest refresh tokens: an older one (RFC 9700 §4.14.2 reuse) is
+      // looked up in the read model, on this failure path only, and decided again with what it knows.
+      if (!(error instanceof DomainError) || error.code !== 'invalid_grant') throw error;
+      const earlier = await earlierRefreshToken(this.core.db, grantId, refreshHash, now);
+      if (!earlier) throw error;
+      result = await this.run(grantId, { ...command, earlier }, actor);
+    }
     const rotated = result.events.find((event) => event.type === 'RefreshTokenRotated');
     if (!rotated) {
       await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
@@ -296,10 +306,12 @@ export class TokenService {
     const refreshGrant = grantIdOf(token);
     if (refreshGrant) {
       const { state } = await loadAggregate(this.core.log, grantStream(refreshGrant), grantDecider);
+      if ((state.status !== 'active' && state.status !== 'revoked') || state.clientId !== client.clientId) return;
+      const hash = sha256(token);
+      // State keeps the newest refresh tokens only; an earlier one of the grant is in the read model.
       if (
-        (state.status === 'active' || state.status === 'revoked') &&
-        state.clientId === client.clientId &&
-        state.refresh.some((entry) => entry.hash === sha256(token))
+        state.refresh.some((entry) => entry.hash === hash) ||
+        (await earlierRefreshToken(this.core.db, refreshGrant, hash, now))
       ) {
         await this.revokeGrant(refreshGrant, actor, now);
       }
@@ -309,7 +321,7 @@ export class TokenService {
     // unverified JWT) and that it was issued to the client making the request.
     const info = await this.verifiedAccessToken(token, verifier);
     if (!info || info.clientId !== client.clientId) return;
-    await this.revokeAccessToken(info.tokenId, actor, now);
+    await this.revokeAccessToken(info.tokenId, actor, now, true);
   }
 
   /** An access token we issued that still stands (signature, issuer, type, expiry, revocation), or undefined. */
@@ -348,10 +360,18 @@ export class TokenService {
     }
   }
 
-  async revokeAccessToken(jti: string, actor: Actor, now = new Date()): Promise<boolean> {
+  async revokeAccessToken(jti: string, actor: Actor, now = new Date(), verified = false): Promise<boolean> {
     const grantId = grantIdOfTokenId(jti);
     if (!grantId) return false;
-    const result = await this.run(grantId, { type: 'RevokeAccessToken', accessTokenId: jti, now }, actor);
+    // A bare jti (admin, CLI) older than the ones the grant's state keeps: the read model vouches for it.
+    if (!verified) {
+      const known = await this.core.db.query(
+        'SELECT 1 FROM oauth_access_tokens WHERE jti = $1 AND grant_id = $2 AND expires_at > $3',
+        [jti, grantId, now],
+      );
+      verified = known.rows.length > 0;
+    }
+    const result = await this.run(grantId, { type: 'RevokeAccessToken', accessTokenId: jti, verified, now }, actor);
     // Read your writes: once this returns, the verifier on this instance refuses the token.
     await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
     return result.events.length > 0;

@@ -129,8 +129,15 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
       )
         throw invalidGrant('the refresh token is invalid');
       const entry = state.refresh.find((candidate) => candidate.hash === command.refreshHash);
-      if (!entry || state.clientId !== command.clientId) throw invalidGrant('the refresh token is invalid');
+      if ((!entry && !command.earlier) || state.clientId !== command.clientId)
+        throw invalidGrant('the refresh token is invalid');
       if (state.status === 'revoked') throw invalidGrant('the grant was revoked');
+      if (!entry) {
+        // An earlier token than the state keeps: superseded long ago, so (RFC 9700 §4.14.2) presenting it
+        // within its lifetime means it leaked.
+        if (command.earlier!.expiresAt <= at) throw invalidGrant('the refresh token has expired');
+        return [{ type: 'GrantRevoked', data: { grantId: state.grantId, reason: 'refresh_reuse', at } }];
+      }
       if (entry.expiresAt <= at) throw invalidGrant('the refresh token has expired');
       if (entry.supersededAt && Date.parse(entry.supersededAt) + command.graceMs < command.now.getTime()) {
         // RFC 9700 §4.14.2: a rotated refresh token used again means it leaked: revoke the grant.
@@ -173,8 +180,8 @@ export const decideGrant = (command: GrantCommand, state: GrantState): GrantEven
         },
       ];
     case 'RevokeAccessToken':
-      if (state.status !== 'active' || !state.accessTokens.some((token) => token.id === command.accessTokenId))
-        return [];
+      if (state.status !== 'active') return [];
+      if (!command.verified && !state.accessTokens.some((token) => token.id === command.accessTokenId)) return [];
       return [
         { type: 'AccessTokenRevoked', data: { grantId: state.grantId, accessTokenId: command.accessTokenId, at } },
       ];

@@ -25,6 +25,21 @@ export type AuthorizationRequest = z.infer<typeof AuthorizationRequest>;
 const at = z.string();
 const grantId = z.string();
 
+/** An issued grant's decision state (domain/grants/state.ts), bounded; refresh hashes named as in the events. */
+export const GrantSnapshot = AuthorizationRequest.extend({
+  grantId,
+  expiresAt: z.string(),
+  status: z.enum(['active', 'revoked']),
+  userId: z.string().optional(),
+  codeHash: z.string().optional(),
+  authTime: z.string().optional(),
+  refresh: z.array(z.object({ refreshHash: z.string(), expiresAt: z.string(), supersededAt: z.string().optional() })),
+  accessTokens: z.array(z.object({ id: z.string(), expiresAt: z.string() })),
+})
+  // A state field added later rides along in the snapshot instead of being dropped by the parse.
+  .loose();
+export type GrantSnapshot = z.infer<typeof GrantSnapshot>;
+
 export const GrantEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('AuthorizationRequested'),
@@ -91,6 +106,9 @@ export const GrantEvent = z.discriminatedUnion('type', [
     }),
   }),
   z.object({ type: z.literal('AccessTokenRevoked'), data: z.object({ grantId, accessTokenId: z.string(), at }) }),
+  // The grant's state as of this point (handle.ts writes it beside a command's events every
+  // SNAPSHOT_EVERY events), so a load folds from here instead of from the stream's first event.
+  z.object({ type: z.literal('GrantSnapshotted'), data: GrantSnapshot }),
   z.object({
     type: z.literal('GrantRevoked'),
     data: z.object({

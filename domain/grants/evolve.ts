@@ -1,20 +1,22 @@
 import { assertNever } from '../shared.ts';
 import type { GrantEvent, IssuedTokens } from './events.ts';
-import type { GrantState, RefreshEntry } from './state.ts';
+import { ACCESS_WINDOW, REFRESH_WINDOW, type GrantState, type RefreshEntry } from './state.ts';
+import { fromSnapshot } from './snapshot.ts';
 
 const addTokens = (
   refresh: readonly RefreshEntry[],
   tokens: IssuedTokens,
   at: string,
   previousHash?: string,
-): RefreshEntry[] => [
-  ...refresh.map((entry) =>
-    entry.hash === previousHash && !entry.supersededAt ? { ...entry, supersededAt: at } : entry,
-  ),
-  ...(tokens.refreshHash && tokens.refreshExpiresAt
-    ? [{ hash: tokens.refreshHash, expiresAt: tokens.refreshExpiresAt }]
-    : []),
-];
+): RefreshEntry[] =>
+  [
+    ...refresh.map((entry) =>
+      entry.hash === previousHash && !entry.supersededAt ? { ...entry, supersededAt: at } : entry,
+    ),
+    ...(tokens.refreshHash && tokens.refreshExpiresAt
+      ? [{ hash: tokens.refreshHash, expiresAt: tokens.refreshExpiresAt }]
+      : []),
+  ].slice(-REFRESH_WINDOW);
 
 export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState => {
   switch (event.type) {
@@ -60,7 +62,7 @@ export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState =>
         accessTokens: [
           ...state.accessTokens.filter((token) => token.expiresAt > event.data.at),
           { id: tokens.accessTokenId, expiresAt: tokens.accessExpiresAt },
-        ],
+        ].slice(-ACCESS_WINDOW),
       };
     }
     case 'ClientCredentialsIssued': {
@@ -83,6 +85,8 @@ export const evolveGrant = (state: GrantState, event: GrantEvent): GrantState =>
     }
     case 'AccessTokenRevoked':
       return state;
+    case 'GrantSnapshotted':
+      return fromSnapshot(event.data);
     case 'GrantRevoked':
       return state.status === 'active'
         ? { ...state, status: 'revoked' }

@@ -3,6 +3,18 @@ import type { AuthorizationRequest, IssuedTokens } from './events.ts';
 /** One refresh token of the grant: valid until superseded (then for the grace window) or expired. */
 export type RefreshEntry = { readonly hash: string; readonly expiresAt: string; readonly supersededAt?: string };
 
+/**
+ * State keeps the newest refresh tokens only, so it does not grow with the grant's age. Older ones are
+ * looked up by hash in the `oauth_refresh_tokens` read model and arrive in the Refresh command; the
+ * window is wide enough that a token the read model may not have seen yet is always still in state.
+ */
+export const REFRESH_WINDOW = 16;
+/** Newest access tokens kept for RevokeAccessToken (expired ones are dropped on each rotation too). */
+export const ACCESS_WINDOW = 32;
+
+/** What the read model knows of a refresh token this grant issued that is no longer in state. */
+export type EarlierRefresh = { readonly expiresAt: string };
+
 type Requested = AuthorizationRequest & { readonly grantId: string; readonly expiresAt: string };
 
 /**
@@ -73,6 +85,8 @@ export type GrantCommand =
       resourceNames?: readonly string[];
       tokens: NewTokens;
       graceMs: number;
+      /** Set when the hash is not among the state's newest tokens but the read model has it for this grant. */
+      earlier?: EarlierRefresh;
       now: Date;
     }
   | {
@@ -85,5 +99,14 @@ export type GrantCommand =
       tokens: NewTokens;
       now: Date;
     }
-  | { type: 'RevokeAccessToken'; accessTokenId: string; now: Date }
+  | {
+      type: 'RevokeAccessToken';
+      accessTokenId: string;
+      /**
+       * The caller verified the token (our signature, unexpired, its jti naming this grant): it need not be
+       * among the newest ones state keeps. Unset for a bare jti (admin, CLI), which must be in state.
+       */
+      verified?: boolean;
+      now: Date;
+    }
   | { type: 'RevokeGrant'; reason: 'revoked' | 'user_disabled' | 'password_changed'; now: Date };

@@ -39,6 +39,12 @@ export const GraphEvent = z.discriminatedUnion('type', [
     type: z.literal('MemoryRelationsDeleted'),
     data: z.object({ userId: z.string(), relations: z.array(Relation), at: z.string() }),
   }),
+  // The whole graph as of this point (app/handle.ts writes it beside a command's events every
+  // GRAPH_SNAPSHOT_EVERY events): a write folds from here, not from the user's first memory.
+  z.object({
+    type: z.literal('MemoryGraphSnapshotted'),
+    data: z.object({ entities: z.array(Entity), relations: z.array(Relation) }),
+  }),
 ]);
 export type GraphEvent = z.infer<typeof GraphEvent>;
 

@@ -119,15 +119,36 @@ export const evolveGraph = (state: GraphState, event: GraphEvent): GraphState =>
     case 'MemoryRelationsDeleted':
       for (const r of event.data.relations) relations.delete(relationKey(r));
       break;
+    case 'MemoryGraphSnapshotted':
+      return {
+        entities: new Map(event.data.entities.map(({ name, ...entity }) => [name, entity])),
+        relations: new Map(event.data.relations.map((r) => [relationKey(r), r])),
+      };
     default:
       return assertNever(event);
   }
   return { entities, relations };
 };
 
+/** Every memory write appends to the user's one graph stream: snapshots keep a write's load flat. */
+export const GRAPH_SNAPSHOT_EVERY = 50;
+
+const snapshotGraph = (state: GraphState): GraphEvent => ({
+  type: 'MemoryGraphSnapshotted',
+  data: {
+    entities: [...state.entities].map(([name, entity]) => ({
+      name,
+      entityType: entity.entityType,
+      observations: [...entity.observations],
+    })),
+    relations: [...state.relations.values()],
+  },
+});
+
 export const graphDecider: Decider<GraphCommand, GraphEvent, GraphState> = {
   initialState: () => ({ entities: new Map(), relations: new Map() }),
   decide: decideGraph,
   evolve: evolveGraph,
   parse: (event) => GraphEvent.parse(event),
+  snapshot: { types: ['MemoryGraphSnapshotted'], every: GRAPH_SNAPSHOT_EVERY, take: snapshotGraph },
 };

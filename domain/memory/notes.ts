@@ -78,4 +78,10 @@ export const noteDecider: Decider<NoteCommand, NoteEvent, NoteState> = {
   decide: decideNote,
   evolve: evolveNote,
   parse: (event) => NoteEvent.parse(event),
+  // Each event carries the whole note: a load reads the newest one only, however often it was edited.
+  snapshot: {
+    types: ['MemoryStored', 'MemoryUpdated', 'MemoryDeleted'],
+    every: Number.POSITIVE_INFINITY,
+    take: () => undefined,
+  },
 };

@@ -134,6 +134,7 @@ export const grantsProjection: Projection = {
       case 'LoginFailed':
       case 'ConsentDenied':
       case 'AuthorizationCodeIssued':
+      case 'GrantSnapshotted':
         return [];
       default:
         return assertNever(event);

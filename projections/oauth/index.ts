@@ -2,5 +2,6 @@
 import type { Projection } from '../sql.ts';
 import { clientsProjection } from './clients.ts';
 import { grantsProjection } from './grants.ts';
+import { refreshTokensProjection } from './refresh-tokens.ts';
 
-export const oauthProjections: readonly Projection[] = [clientsProjection, grantsProjection];
+export const oauthProjections: readonly Projection[] = [clientsProjection, grantsProjection, refreshTokensProjection];

@@ -35,10 +35,14 @@ export const memoryGraphProjection: Projection = {
       PRIMARY KEY (user_id, from_name, to_name, relation_type)
     )`,
   },
-  eventTypes: GraphEvent.options.map((option) => option.shape.type.value),
+  // Snapshots repeat what the other events said: nothing to project.
+  eventTypes: GraphEvent.options
+    .map((option) => option.shape.type.value)
+    .filter((type) => type !== 'MemoryGraphSnapshotted'),
   // Each statement is a set operation (insert-if-absent, union, delete), so applying an event twice changes nothing.
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
     const event = GraphEvent.parse(recorded);
+    if (event.type === 'MemoryGraphSnapshotted') return [];
     const { userId, at } = event.data;
     const refresh = (names: string[]): Statement => ({
       sql: `UPDATE ${t.memory_entities} SET search = ${ENTITY_VECTOR}, updated_at = $3 WHERE user_id = $1 AND name = ANY($2)`,

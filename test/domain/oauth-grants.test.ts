@@ -1,7 +1,13 @@
 // The grant decider, pure: given(events).when(command).then(events | error code).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { grantDecider, type GrantEvent } from '../../domain/grants/index.ts';
+import {
+  ACCESS_WINDOW,
+  REFRESH_WINDOW,
+  grantDecider,
+  type GrantEvent,
+  type GrantState,
+} from '../../domain/grants/index.ts';
 import { keyDecider } from '../../domain/keys/index.ts';
 import { clientDecider, matchesRegisteredRedirect, redirectUriProblem } from '../../domain/clients/index.ts';
 import { specFor } from '../support/decider.ts';
@@ -225,6 +231,114 @@ test('refresh rotates; the previous token works within the grace window, reuse a
   given([requested, ...approved, redeemed])
     .when(refresh({ clientId: 'c2' }))
     .thenFails('invalid_grant');
+});
+
+/** n rotations after `redeemed`, each presenting the token the previous one issued. */
+const rotations = (n: number): GrantEvent[] =>
+  Array.from({ length: n }, (_, index) => ({
+    type: 'RefreshTokenRotated' as const,
+    data: {
+      grantId,
+      clientId: 'c1',
+      userId: 'u1',
+      resource: request.resource,
+      previousHash: `r${index + 1}#`,
+      tokens: { ...tokens(index + 2), scopes: ['mcp:tools:read'] },
+      at: at(3_000 + index * 1_000).toISOString(),
+    },
+  }));
+const fold = (events: GrantEvent[]): GrantState => events.reduce(grantDecider.evolve, grantDecider.initialState());
+
+test('state keeps the newest refresh and access tokens only, however many rotations came before', () => {
+  const state = fold([requested, ...approved, redeemed, ...rotations(200)]);
+  assert.is(state.status, 'active');
+  if (state.status !== 'active') return;
+  assert.is(state.refresh.length, REFRESH_WINDOW);
+  assert.is(state.refresh.at(-1)!.hash, 'r201#');
+  assert.is(state.refresh[0]!.hash, `r${201 - REFRESH_WINDOW + 1}#`);
+  assert.is(state.accessTokens.length, ACCESS_WINDOW);
+});
+
+test('RFC 9700 §4.14.2: a token older than the state keeps, known to the read model, revokes the grant', () => {
+  const history = [requested, ...approved, redeemed, ...rotations(40)];
+  const now = at(100_000);
+  // Not in state and not vouched for by the read model: an invalid token, nothing written.
+  given(history)
+    .when(refresh({ refreshHash: 'r1#', tokens: tokens(99), now }))
+    .thenFails('invalid_grant');
+  given(history)
+    .when(
+      refresh({ refreshHash: 'r1#', tokens: tokens(99), now, earlier: { expiresAt: at(86_400_000).toISOString() } }),
+    )
+    .then([{ type: 'GrantRevoked', data: { grantId, reason: 'refresh_reuse', at: now.toISOString() } }]);
+  // Past its own lifetime it is only expired; another client's attempt proves nothing either.
+  given(history)
+    .when(refresh({ refreshHash: 'r1#', tokens: tokens(99), now, earlier: { expiresAt: at(50_000).toISOString() } }))
+    .thenFails('invalid_grant');
+  given(history)
+    .when(
+      refresh({
+        refreshHash: 'r1#',
+        clientId: 'c2',
+        tokens: tokens(99),
+        now,
+        earlier: { expiresAt: at(86_400_000).toISOString() },
+      }),
+    )
+    .thenFails('invalid_grant');
+  // A token still in state is decided by state: the newest one rotates even if `earlier` is set.
+  const newest = grantDecider.decide(
+    refresh({ refreshHash: 'r41#', tokens: tokens(99), now, earlier: { expiresAt: at(86_400_000).toISOString() } }),
+    fold(history),
+  );
+  assert.is(newest[0]!.type, 'RefreshTokenRotated');
+});
+
+test('a GrantSnapshotted event stands for everything before it: the same decisions as the full history', () => {
+  const history = [requested, ...approved, redeemed, ...rotations(60)];
+  const snapshot = grantDecider.snapshot!.take(fold(history));
+  assert.ok(snapshot);
+  assert.is(snapshot!.type, 'GrantSnapshotted');
+  // Refresh hashes are named as in the other events, so `events export --redact` hides them too.
+  assert.ok(JSON.stringify(snapshot!.data).includes('"refreshHash"'));
+  assert.equal(fold([snapshot!]), fold(history));
+  assert.equal(fold([...history, snapshot!]), fold(history));
+  // It survives the log: parsed back from JSON, it folds to the same state.
+  assert.equal(fold([grantDecider.parse(JSON.parse(JSON.stringify(snapshot)) as GrantEvent)]), fold(history));
+  const cases = [
+    refresh({ refreshHash: 'r61#', tokens: tokens(99), now: at(100_000) }),
+    refresh({ refreshHash: 'r60#', tokens: tokens(99), now: at(64_000) }),
+    refresh({ refreshHash: 'r60#', tokens: tokens(99), now: at(200_000) }),
+    { type: 'RevokeGrant' as const, reason: 'revoked' as const, now: at(100_000) },
+  ];
+  for (const command of cases)
+    given([snapshot!])
+      .when(command)
+      .then(grantDecider.decide(command, fold(history)));
+  const revoked = [
+    ...history,
+    { type: 'GrantRevoked' as const, data: { grantId, reason: 'revoked' as const, at: at(90_000).toISOString() } },
+  ];
+  const revokedSnapshot = grantDecider.snapshot!.take(fold(revoked))!;
+  given([revokedSnapshot])
+    .when(refresh({ refreshHash: 'r61#', tokens: tokens(99), now: at(100_000) }))
+    .thenFails('invalid_grant');
+  // A state field a later version adds survives the snapshot's parse.
+  const later = grantDecider.parse({ type: 'GrantSnapshotted', data: { ...snapshot!.data, sessionId: 's1' } });
+  assert.is((fold([later]) as unknown as { sessionId?: string }).sessionId, 's1');
+  // States before issuance are a few events by construction: no snapshot for them.
+  assert.is(grantDecider.snapshot!.take(fold([requested, ...approved])), undefined);
+});
+
+test('an access token older than the ones state keeps is revoked only when the caller verified it', () => {
+  const history = [requested, ...approved, redeemed, ...rotations(ACCESS_WINDOW + 8)];
+  const oldest = `${grantId}.a1`;
+  given(history)
+    .when({ type: 'RevokeAccessToken', accessTokenId: oldest, now: at(5_000) })
+    .then([]);
+  given(history)
+    .when({ type: 'RevokeAccessToken', accessTokenId: oldest, verified: true, now: at(5_000) })
+    .then([{ type: 'AccessTokenRevoked', data: { grantId, accessTokenId: oldest, at: at(5_000).toISOString() } }]);
 });
 
 test('revocation is idempotent; an access token of another grant is ignored', () => {

@@ -81,6 +81,43 @@ pure('graph: duplicates skipped, relations need both ends, deleting cascades', (
     .then([]);
 });
 
+pure('graph: a MemoryGraphSnapshotted event stands for the history before it', () => {
+  const history: GraphEvent[] = [
+    created,
+    { type: 'MemoryObservationsAdded', data: { userId: 'u', additions: [{ entityName: 'B', contents: ['b1'] }], at } },
+    {
+      type: 'MemoryRelationsCreated',
+      data: { userId: 'u', relations: [{ from: 'A', to: 'B', relationType: 'r' }], at },
+    },
+    {
+      type: 'MemoryObservationsDeleted',
+      data: { userId: 'u', deletions: [{ entityName: 'A', observations: ['o1'] }], at },
+    },
+  ];
+  const fold = (events: GraphEvent[]) => events.reduce(graphDecider.evolve, graphDecider.initialState());
+  const snapshot = graphDecider.snapshot!.take(fold(history))!;
+  assert.equal(snapshot, {
+    type: 'MemoryGraphSnapshotted',
+    data: {
+      entities: [
+        { name: 'A', entityType: 't', observations: [] },
+        { name: 'B', entityType: 't', observations: ['b1'] },
+      ],
+      relations: [{ from: 'A', to: 'B', relationType: 'r' }],
+    },
+  });
+  assert.equal(fold([snapshot]), fold(history));
+  const commands = [
+    { type: 'CreateRelations' as const, userId: 'u', relations: [{ from: 'A', to: 'B', relationType: 'r' }], now },
+    { type: 'AddObservations' as const, userId: 'u', additions: [{ entityName: 'B', contents: ['b1', 'b2'] }], now },
+    { type: 'DeleteEntities' as const, userId: 'u', names: ['A', 'Z'], now },
+  ];
+  for (const command of commands)
+    graph([snapshot])
+      .when(command)
+      .then(graphDecider.decide(command, fold(history)));
+});
+
 pure("notes: only the owner may change a note; another user's note looks missing", () => {
   const stored: NoteEvent = {
     type: 'MemoryStored',
