@@ -390,7 +390,13 @@ export class TokenService {
    * claims are told only to the client it was issued to, or to a client an admin marked as a resource
    * server; any other caller learns nothing, not even that the token is valid.
    */
-  async introspect(client: Client, token: string, verifier: TokenVerifier): Promise<Record<string, unknown>> {
+  async introspect(
+    client: Client,
+    token: string,
+    verifier: TokenVerifier,
+    now = new Date(),
+  ): Promise<Record<string, unknown>> {
+    if (grantIdOf(token)) return this.introspectRefresh(client, token, now);
     const info = await this.verifiedAccessToken(token, verifier);
     if (!info || (info.clientId !== client.clientId && client.resourceServer !== true)) return { active: false };
     return {
@@ -403,6 +409,34 @@ export class TokenService {
       jti: info.tokenId,
       exp: Math.floor(info.expiresAt.getTime() / 1_000),
       token_type: 'Bearer',
+    };
+  }
+
+  /**
+   * RFC 7662 §2.2 for a refresh token: active while it is the grant's current one (not superseded, not
+   * expired), the grant stands and its user may still use it; the same own-client rule as access tokens.
+   */
+  private async introspectRefresh(client: Client, token: string, now: Date): Promise<Record<string, unknown>> {
+    const { state } = await loadAggregate(this.core.log, grantStream(grantIdOf(token)!), grantDecider);
+    if (state.status !== 'active' || state.userId === undefined) return { active: false };
+    if (state.clientId !== client.clientId && client.resourceServer !== true) return { active: false };
+    const hash = sha256(token);
+    const current = state.refresh.find((entry) => entry.hash === hash && entry.supersededAt === undefined);
+    if (!current || Date.parse(current.expiresAt) <= now.getTime()) return { active: false };
+    try {
+      await this.activeUser(state.userId, state.authTime);
+    } catch {
+      return { active: false };
+    }
+    return {
+      active: true,
+      scope: state.scopes.join(' '),
+      client_id: state.clientId,
+      sub: state.userId,
+      aud: state.resource,
+      exp: Math.floor(Date.parse(current.expiresAt) / 1_000),
+      // RFC 7662 §2.2 leaves token_type open; this names what the token is, as RFC 7009 §2.1's hint does.
+      token_type: 'refresh_token',
     };
   }
 }

@@ -84,7 +84,12 @@ const confidentialWithToken = async (server: TestServer, name: string) => {
     { authorization: basic(clientId, secret) },
   );
   if (exchange.status !== 200) throw new Error(`exchange failed: ${JSON.stringify(exchange.body)}`);
-  return { clientId, secret, accessToken: String(exchange.body.access_token) };
+  return {
+    clientId,
+    secret,
+    accessToken: String(exchange.body.access_token),
+    refreshToken: String(exchange.body.refresh_token),
+  };
 };
 
 test('revoke: a forged unsigned JWT naming another token’s jti → 200, nothing written, the victim’s token still works', async ({
@@ -195,6 +200,80 @@ test('introspect: a client an admin marks as resource server (panel, event with 
     true,
   );
   assert.equal(await introspect(), { active: false });
+});
+
+test('introspect a refresh token (RFC 7662): own live one → active with its claims; another client, a rotated, revoked or reused one → {active:false}', async ({
+  server,
+}) => {
+  const own = await confidentialWithToken(server, 'refresh-introspect-own');
+  const other = await confidentialWithToken(server, 'refresh-introspect-other');
+  const introspect = async (token: string, who: { clientId: string; secret: string }) => {
+    const answer = await form(
+      server.base,
+      '/oauth/introspect',
+      { token },
+      { authorization: basic(who.clientId, who.secret) },
+    );
+    assert.is(answer.status, 200);
+    return (await answer.json()) as Record<string, unknown>;
+  };
+  const user = await server.services.users.byEmail(server.adminEmail);
+  const live = await introspect(own.refreshToken, own);
+  assert.equal(Object.keys(live).sort(), ['active', 'aud', 'client_id', 'exp', 'scope', 'sub', 'token_type']);
+  assert.is(live.active, true);
+  assert.is(live.client_id, own.clientId);
+  assert.is(live.token_type, 'refresh_token');
+  assert.is(live.sub, user!.id);
+  assert.is(live.aud, `${server.base}/mcp`);
+  assert.is(live.scope, 'mcp:tools:read mcp:tools:write');
+  assert.ok(Number(live.exp) > Date.now() / 1000 + 86_400, 'exp is the refresh token expiry, days away');
+  assert.equal(await introspect(own.refreshToken, other), { active: false });
+  assert.equal(await introspect(`${own.refreshToken.slice(0, -1)}A`, own), { active: false });
+
+  // Rotation: the new one is active, the replaced one is not (even within its grace window).
+  const rotated = await tokenRequest(
+    server.base,
+    { grant_type: 'refresh_token', refresh_token: own.refreshToken },
+    { authorization: basic(own.clientId, own.secret) },
+  );
+  assert.is(rotated.status, 200);
+  const next = String(rotated.body.refresh_token);
+  assert.equal(await introspect(own.refreshToken, own), { active: false });
+  assert.is((await introspect(next, own)).active, true);
+
+  // Revocation of the grant (RFC 7009 with the refresh token) → inactive.
+  const revoked = await form(
+    server.base,
+    '/oauth/revoke',
+    { token: next },
+    { authorization: basic(own.clientId, own.secret) },
+  );
+  assert.is(revoked.status, 200);
+  assert.equal(await introspect(next, own), { active: false });
+
+  // Reuse detection (RFC 9700 §4.14.2) revokes the grant → its current token is inactive too.
+  const second = await confidentialWithToken(server, 'refresh-introspect-reuse');
+  const first = await tokenRequest(
+    server.base,
+    { grant_type: 'refresh_token', refresh_token: second.refreshToken },
+    { authorization: basic(second.clientId, second.secret) },
+  );
+  const current = String(first.body.refresh_token);
+  assert.is((await introspect(current, second)).active, true);
+  // The replaced token presented after its 30 s grace window (the clock moved on, as in attacks.test.ts).
+  const registered = await server.services.oauth.clients.find(second.clientId);
+  const reuse = await server.services.oauth.tokens
+    .refresh(
+      registered!,
+      { refreshToken: second.refreshToken, scope: undefined, resource: undefined },
+      new Date(Date.now() + 60_000),
+    )
+    .then(
+      () => 'refreshed',
+      (error: Error) => error.message,
+    );
+  assert.is(reuse, 'the refresh token was already used; the grant has been revoked');
+  assert.equal(await introspect(current, second), { active: false });
 });
 
 test('a public client cannot be marked as resource server → 400 invalid_client_metadata, nothing written', async ({
