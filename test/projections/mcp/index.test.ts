@@ -22,7 +22,7 @@ const initializeParams = {
   clientInfo: { name: 'Claude', version: '1.0' },
 };
 
-test('two sessions opened, one closed twice (the first close counts), applied twice', async ({ database }) => {
+test('two sessions opened and closed, one twice (the first close counts), applied twice', async ({ database }) => {
   const record = recorder(McpSessionEvent);
   const events = [
     record(sessionStream(first), {
@@ -62,6 +62,15 @@ test('two sessions opened, one closed twice (the first close counts), applied tw
       type: 'McpSessionClosed',
       data: { sessionId: first, reason: 'expired', at: '2026-01-01T01:00:00.000Z' },
     }),
+    record(sessionStream(second), {
+      type: 'McpSessionClosed',
+      data: {
+        sessionId: second,
+        reason: 'ended_by_admin',
+        endedBy: { id: 'admin-1', email: 'admin@example.com' },
+        at: '2026-01-01T00:45:00.000Z',
+      },
+    }),
   ];
   const rows = await applyTwice(database.db, mcpSessionsProjection, events, { mcp_sessions: 'id' });
   assert.equal(rows.mcp_sessions, [
@@ -87,11 +96,11 @@ test('two sessions opened, one closed twice (the first close counts), applied tw
       protocol_version: '2025-06-18',
       client_name: 'inspector',
       client_version: '0.9',
-      status: 'open',
+      status: 'closed',
       opened_at: '2026-01-01T00:05:00.000Z',
       expires_at: '2026-01-01T01:05:00.000Z',
-      closed_at: null,
-      close_reason: null,
+      closed_at: '2026-01-01T00:45:00.000Z',
+      close_reason: 'ended_by_admin',
     },
   ]);
 });

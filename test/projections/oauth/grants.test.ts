@@ -91,6 +91,32 @@ test('a code grant refreshed and revoked, a second consent and a machine grant, 
         at: '2026-01-01T01:00:00.000Z',
       },
     }),
+    // Written beside a command's events to bound loads; no table holds it.
+    record(grantStream(code), {
+      type: 'GrantSnapshotted',
+      data: {
+        grantId: code,
+        clientId: 'web-1',
+        redirectUri: 'https://notes.example/cb',
+        scopes: ['mcp:tools:read'],
+        resource,
+        codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        state: 'xyz',
+        expiresAt: '2026-01-01T00:10:00.000Z',
+        status: 'active',
+        userId,
+        codeHash: 'code-sha256',
+        authTime: '2026-01-01T00:00:01.000Z',
+        refresh: [
+          { refreshHash: 'r1', expiresAt: '2026-02-01T00:00:00.000Z', supersededAt: '2026-01-01T01:00:00.000Z' },
+          { refreshHash: 'r2', expiresAt: '2026-02-02T00:00:00.000Z' },
+        ],
+        accessTokens: [
+          { id: `${code}.a1`, expiresAt: '2026-01-01T01:10:00.000Z' },
+          { id: `${code}.a2`, expiresAt: '2026-01-01T02:10:00.000Z' },
+        ],
+      },
+    }),
     record(grantStream(code), {
       type: 'AccessTokenRevoked',
       data: { grantId: code, accessTokenId: `${code}.a1`, at: '2026-01-01T01:30:00.000Z' },

@@ -57,6 +57,22 @@ test('memory_graph: every graph event applied twice leaves the same entities and
         at: '2026-01-01T00:03:00.000Z',
       },
     }),
+    // Written beside a command's events to bound loads; it repeats what came before, so no rows change.
+    record(stream, {
+      type: 'MemoryGraphSnapshotted',
+      data: {
+        entities: [
+          { name: 'Ada', entityType: 'person', observations: ['writes programs', 'wrote notes'] },
+          { name: 'Engine', entityType: 'machine', observations: [] },
+          { name: 'Babbage', entityType: 'person', observations: ['designs engines'] },
+        ],
+        relations: [
+          { from: 'Ada', to: 'Engine', relationType: 'programs' },
+          { from: 'Babbage', to: 'Engine', relationType: 'designed' },
+          { from: 'Ada', to: 'Babbage', relationType: 'corresponds with' },
+        ],
+      },
+    }),
     record(stream, {
       type: 'MemoryRelationsDeleted',
       data: {
