@@ -23,8 +23,8 @@ const VERSION = (
   }
 ).version;
 const LOGS = path.resolve('test-output', 'logs');
-/** Each run (start, sign-in, four requests) stays well under this. */
-const RUN_MS = 45_000;
+/** The whole of one run (start, sign-in, four requests); it takes a few seconds. */
+const RUN_MS = 50_000;
 const USER = { email: 'ada@example.test', password: 'ada-password-123' };
 const PRODUCT_TOOLS = ['system_whoami', 'system_info', 'memory_store', 'memory_search', 'memory_read_graph'];
 
@@ -50,7 +50,11 @@ class McpRemote {
   private readonly pending = new Map<number, (response: JsonRpcResponse) => void>();
   private readonly logWaiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   private nextId = 1;
-  private exited: Promise<number | null>;
+  private readonly exited: Promise<number | null>;
+  /** Rejects when the child exits: a wait fails at once, with its log, rather than at the deadline. */
+  private readonly died: Promise<never>;
+  /** Every wait shares one budget, so a stuck run fails within RUN_MS of its start. */
+  private readonly deadline = Date.now() + RUN_MS;
 
   constructor(url: string, callbackPort: number, home: string) {
     // The "browser" only notes the URL it was asked to open (one per line in opened.txt).
@@ -69,6 +73,10 @@ class McpRemote {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.died = this.exited.then((code) => {
+      throw new Error(`mcp-remote exited (${code}) early; its log:\n${this.log.join('\n')}`);
+    });
+    this.died.catch(() => {});
     readline.createInterface({ input: this.child.stderr }).on('line', (line) => {
       this.log.push(line);
       for (const waiter of [...this.logWaiters])
@@ -89,9 +97,9 @@ class McpRemote {
     const seen = this.log.find((line) => pattern.test(line));
     if (seen !== undefined) return Promise.resolve(seen);
     return within(
-      RUN_MS,
+      this.deadline - Date.now(),
       `mcp-remote log ${pattern} (log so far:\n${this.log.join('\n')})`,
-      new Promise((resolve) => this.logWaiters.push({ pattern, resolve })),
+      Promise.race([new Promise<string>((resolve) => this.logWaiters.push({ pattern, resolve })), this.died]),
     );
   }
 
@@ -99,7 +107,7 @@ class McpRemote {
     const id = this.nextId++;
     const answer = new Promise<JsonRpcResponse>((resolve) => this.pending.set(id, resolve));
     this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
-    return within(RUN_MS, `${method} through mcp-remote`, answer);
+    return within(this.deadline - Date.now(), `${method} through mcp-remote`, Promise.race([answer, this.died]));
   }
 
   notify(method: string): void {
