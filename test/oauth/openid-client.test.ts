@@ -105,6 +105,12 @@ test('discovery(issuer, id, secret) → code + PKCE → userinfo → refresh →
   assert.is(introspected.active, true);
   assert.is(introspected.client_id, created.client.clientId);
   assert.is(introspected.sub, admin!.id);
+  // RFC 7662 for its own refresh token: active, with the claims the issue of it decided.
+  const refreshInfo = await client.tokenIntrospection(config, refreshed.refresh_token!);
+  assert.is(refreshInfo.active, true);
+  assert.is(refreshInfo.client_id, created.client.clientId);
+  assert.is(refreshInfo.token_type, 'refresh_token');
+  assert.type(refreshInfo.exp, 'number');
 
   await client.tokenRevocation(config, refreshed.refresh_token!);
   // RFC 7009 §2.1: revoking the refresh token ends the grant; the refresh token is refused afterwards.
@@ -116,10 +122,11 @@ test('discovery(issuer, id, secret) → code + PKCE → userinfo → refresh →
     assert.is((error as client.ResponseBodyError).error, 'invalid_grant');
   }
   assert.is((await client.tokenIntrospection(config, refreshed.access_token)).active, false);
+  assert.is((await client.tokenIntrospection(config, refreshed.refresh_token!)).active, false);
 
   // Every back-channel call was client_secret_post: the secret in the form, no Authorization header.
   const backChannel = sent.filter(({ url }) => /\/oauth\/(token|introspect|revoke)$/.test(url));
-  assert.is(backChannel.length, 6);
+  assert.is(backChannel.length, 8);
   for (const request of backChannel) {
     assert.is(request.authorization, null, request.url);
     assert.is(request.form.get('client_id'), created.client.clientId, request.url);
