@@ -1,6 +1,5 @@
 // The CLI's commands: thin wrappers over the application services.
 import cliProgress from 'cli-progress';
-import type { ParseArgsConfig } from 'node:util';
 import type { Services } from '../app/services.ts';
 import { exportEvents, importEvents } from '../app/backup.ts';
 import { seedDemoData } from '../app/seed.ts';
@@ -8,38 +7,10 @@ import { generatePassword } from '../app/users.ts';
 import { migrate } from '../db/migrate.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
 import { Role } from '../domain/users/index.ts';
-import { extraCommands } from './area-commands.ts';
+import { duration, out, table, type Command } from './command.ts';
+import { oauthCommands } from './oauth-commands.ts';
+import { toolsCommands } from './tools-commands.ts';
 
-export type Values = Record<string, string | boolean | undefined>;
-export type Command = {
-  summary: string;
-  options?: ParseArgsConfig['options'];
-  /** Start the projection runner (default true); off for commands that only touch the log. */
-  projections?: boolean;
-  run(services: Services, values: Values, positionals: string[]): Promise<number | void>;
-};
-
-const out = (text: string) => process.stdout.write(`${text}\n`);
-const table = (rows: Record<string, unknown>[]) => {
-  if (rows.length === 0) return out('(none)');
-  const keys = Object.keys(rows[0]!);
-  const widths = keys.map((key) => Math.max(key.length, ...rows.map((row) => String(row[key] ?? '').length)));
-  const format = (values: string[]) =>
-    values
-      .map((value, i) => value.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  out(format(keys));
-  for (const row of rows) out(format(keys.map((key) => String(row[key] ?? ''))));
-};
-/** 42 s, 3 min, 5 h, 2 d: a span a person reads at a glance. */
-export const duration = (ms: number): string => {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 90) return `${seconds} s`;
-  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86400)} d`;
-};
 const needEmail = (positionals: string[]): string => {
   const email = positionals[0];
   if (!email) throw new DomainError('missing_argument', "give the user's email");
@@ -213,7 +184,11 @@ const core: Record<string, Command> = {
   },
 };
 
-export const COMMANDS: Record<string, Command> = { ...core, ...extraCommands(out, table) };
+export const COMMANDS: Record<string, Command> = {
+  ...core,
+  ...oauthCommands(out, table),
+  ...toolsCommands(out, table),
+};
 
 export const USAGE = `usage: npx remotemcp <command>
 

@@ -1,6 +1,6 @@
 // CLI commands of the OAuth area: clients list|add|delete|resource-server, tokens revoke, keys rotate.
 import type { Services } from '../app/services.ts';
-import type { Command } from './commands.ts';
+import type { Command } from './command.ts';
 import { CLI, DomainError } from '../domain/shared.ts';
 
 const serviceUserOf = async (services: Services, clientId: string): Promise<string> => {

@@ -2,7 +2,19 @@
 // a rebuild runs (the rebuild's own position, so a killed rebuild resumes where it committed last).
 import { prepared, type Queryable } from '../db/database.ts';
 import type { GlobalPosition } from '../eventstore/port.ts';
-import type { RebuildProgress } from './rebuild.ts';
+
+/** A rebuild's progress, kept in its checkpoint row so every instance and the CLI can show it. */
+export type RebuildProgress = {
+  projection: string;
+  generation: number;
+  handled: number;
+  /** Estimate: events the live projection had seen when the rebuild started, plus what arrived since. */
+  total: number;
+  eventsPerSecond: number;
+  etaSeconds: number | undefined;
+  startedAt: string;
+  done: boolean;
+};
 
 export type Checkpoint = {
   name: string;

@@ -3,21 +3,11 @@
 import type { Logger } from '../app/logger.ts';
 import type { Database } from '../db/database.ts';
 import { comparePositions, START, type EventLog } from '../eventstore/port.ts';
-import { advanceTo, readCheckpoint } from './checkpoints.ts';
+import { advanceTo, readCheckpoint, type RebuildProgress } from './checkpoints.ts';
 import { applyStatements, ddl, generationTables, statementsFor, type Projection } from './sql.ts';
 import { toStorableText } from '../eventstore/storable.ts';
 
-export type RebuildProgress = {
-  projection: string;
-  generation: number;
-  handled: number;
-  /** Estimate: events the live projection had seen when the rebuild started, plus what arrived since. */
-  total: number;
-  eventsPerSecond: number;
-  etaSeconds: number | undefined;
-  startedAt: string;
-  done: boolean;
-};
+export type { RebuildProgress } from './checkpoints.ts';
 
 export class RebuildBusyError extends Error {
   constructor(name: string) {

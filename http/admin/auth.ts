@@ -12,9 +12,9 @@ import { HttpError } from '../errors.ts';
 import { rateLimited } from '../rate-limit.ts';
 import { LoginGuard } from '../login-guard.ts';
 import { formBody, parseForm } from '../forms.ts';
-import { renderPage } from './page.ts';
+import { renderPage, type AdminUser } from './page.ts';
 
-export type AdminUser = { id: string; email: string; sessionId: string; expiresAt: Date };
+export type { AdminUser } from './page.ts';
 
 const LoginForm = z.object({
   email: z.string().trim().min(3).max(320),

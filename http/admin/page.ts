@@ -3,7 +3,9 @@
 import type Koa from 'koa';
 import { csrfToken } from '../csrf.ts';
 import { toHttpError } from '../errors.ts';
-import type { AdminUser } from './auth.ts';
+
+/** The signed-in admin of a request (http/admin/auth.ts sets it). */
+export type AdminUser = { id: string; email: string; sessionId: string; expiresAt: Date };
 
 export const NAV = [
   { key: 'dashboard', href: '/admin', label: 'Dashboard', icon: 'fa-gauge' },

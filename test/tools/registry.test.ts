@@ -7,7 +7,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { DomainError } from '../../domain/shared.ts';
 import { MCP_READ, MCP_WRITE } from '../../domain/scopes.ts';
 import { summarizeArguments } from '../../mcp/tools/audit.ts';
-import { toolsCommands } from '../../mcp/tools/cli.ts';
+import { toolsCommands } from '../../bin/tools-commands.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { caller, connect, errorText, structured, type Connected } from './support.ts';
 

@@ -1,7 +1,7 @@
-// CLI commands of the tools area (`remotemcp tools …`, `remotemcp memory backfill-embeddings`), ready
-// to be spread into bin/commands.ts: `...toolsCommands(out, table)`.
-import type { Command } from '../../bin/commands.ts';
-import { CLI, DomainError } from '../../domain/shared.ts';
+// CLI commands of the tools area (`remotemcp tools …`, `remotemcp memory backfill-embeddings`), spread
+// into bin/commands.ts.
+import type { Command } from './command.ts';
+import { CLI, DomainError } from '../domain/shared.ts';
 
 export const toolsCommands = (
   out: (text: string) => void,
