@@ -94,7 +94,11 @@ test('90 % of the open-file limit in use → /readyz 503 naming it; connections 
   }
   const exhausted = await readyz(port);
   assert.is(exhausted.status, 503);
-  assert.match(exhausted.body.checks.file_descriptors!, new RegExp(`^\\d+ of ${LIMIT} open file descriptors in use$`));
+  // The fill may overshoot to the limit itself, where not even /proc can be read: that is named too.
+  assert.match(
+    exhausted.body.checks.file_descriptors!,
+    new RegExp(`^(\\d+ of ${LIMIT} open file descriptors in use|no file descriptor left)$`),
+  );
   for (const socket of sockets) socket.destroy();
   const started = Date.now();
   while ((await readyz(port)).status !== 200) {
