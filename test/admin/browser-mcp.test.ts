@@ -4,13 +4,14 @@
 // browser.test.ts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testServers } from '../../app/config.ts';
 import { MCP_READ, MCP_WRITE } from '../../domain/scopes.ts';
 import { skipSuite } from '../support/skip.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { launchChromium } from '../support/browser.ts';
 
 const NAME = 'admin: browser, MCP sessions and denied calls (playwright)';
 const CASES = 5;
@@ -47,18 +48,7 @@ if (!fs.existsSync(chromiumPath)) {
   test.before(async (context) => {
     fs.mkdirSync(SHOTS, { recursive: true });
     const server = (context.server = await startTestServer());
-    context.browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context.browser = await launchChromium(chromiumPath);
     const origin = new URL(server.base).origin;
     const browserContext = await context.browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.offsite = [];

@@ -2,11 +2,11 @@
 // recipes, the admin link and the health; in chromium the copy button appears and copies the URL.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testServers } from '../../app/config.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { launchChromium } from '../support/browser.ts';
 
 const chromiumPath = testServers().chromiumPath;
 const SHOTS = path.resolve('test-output', 'screenshots');
@@ -39,18 +39,7 @@ test('in a browser: no console error, the copy button copies the URL', async ({ 
     return;
   }
   fs.mkdirSync(SHOTS, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium(chromiumPath);
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });

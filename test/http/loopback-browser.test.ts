@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -22,6 +22,7 @@ import { testServers } from '../../app/config.ts';
 import { skipSuite } from '../support/skip.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { hasIpv6Loopback } from '../support/ipv6.ts';
+import { launchChromium } from '../support/browser.ts';
 
 const NAME = 'http: every loopback name works with PUBLIC_URL unset (playwright)';
 const chromiumPath = testServers().chromiumPath;
@@ -108,18 +109,7 @@ if (!fs.existsSync(chromiumPath)) {
     });
     await new Promise<void>((resolve) => context.callback.listen(0, '127.0.0.1', resolve));
     context.callbackUrl = `http://127.0.0.1:${(context.callback.address() as AddressInfo).port}/callback`;
-    context.browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context.browser = await launchChromium(chromiumPath);
   });
   test.after(async ({ server, browser, callback }) => {
     await browser.close();

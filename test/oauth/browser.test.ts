@@ -4,13 +4,14 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testServers } from '../../app/config.ts';
 import { skipSuite } from '../support/skip.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { authorizeUrl, pkce, publicClient, tokenRequest } from './support.ts';
+import { launchChromium } from '../support/browser.ts';
 
 const NAME = 'oauth: browser flow (playwright)';
 const chromiumPath = testServers().chromiumPath;
@@ -33,18 +34,7 @@ if (!fs.existsSync(chromiumPath)) {
     });
     await new Promise<void>((resolve) => context.callback.listen(0, '127.0.0.1', resolve));
     context.callbackUrl = `http://127.0.0.1:${(context.callback.address() as AddressInfo).port}/callback`;
-    context.browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context.browser = await launchChromium(chromiumPath);
   });
   test.after(async ({ server, browser, callback }) => {
     await browser.close();

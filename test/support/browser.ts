@@ -1,3 +1,5 @@
+import { chromium, type Browser } from 'playwright-core';
+
 // What the browser-like test clients share: a cookie jar fed from Set-Cookie, and the hidden `csrf`
 // field of a page (test/oauth/support.ts Browser, test/admin/client.ts AdminClient).
 
@@ -28,3 +30,18 @@ export const csrfOf = (html: string): string => {
   if (!match) throw new Error(`no csrf field in page: ${html.slice(0, 300)}`);
   return match[1]!;
 };
+
+/** Debian's chromium, headless, with nothing fetched from outside (no updates, sync or first-run pages). */
+export const launchChromium = (executablePath: string): Promise<Browser> =>
+  chromium.launch({
+    executablePath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
