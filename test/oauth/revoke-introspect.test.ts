@@ -228,7 +228,9 @@ test('introspect a refresh token (RFC 7662): own live one → active with its cl
   assert.is(live.scope, 'mcp:tools:read mcp:tools:write');
   assert.ok(Number(live.exp) > Date.now() / 1000 + 86_400, 'exp is the refresh token expiry, days away');
   assert.equal(await introspect(own.refreshToken, other), { active: false });
-  assert.equal(await introspect(`${own.refreshToken.slice(0, -1)}A`, own), { active: false });
+  // Another last character (the token's own may already be 'A'): a token of the right shape, never issued.
+  const tampered = `${own.refreshToken.slice(0, -1)}${own.refreshToken.endsWith('A') ? 'B' : 'A'}`;
+  assert.equal(await introspect(tampered, own), { active: false });
 
   // Rotation: the new one is active, the replaced one is not (even within its grace window).
   const rotated = await tokenRequest(
