@@ -104,6 +104,11 @@ const webRequestOf = (ctx: Koa.Context): Request => {
   return new Request(ctx.href, { method: ctx.method, headers });
 };
 
+const claimsModernHeader = (ctx: Koa.Context): boolean => {
+  const version = ctx.get('mcp-protocol-version');
+  return version !== '' && !(PROTOCOL_VERSIONS as readonly string[]).includes(version);
+};
+
 /** The per-request authInfo the tools see: the token on this request (never the bearer string itself). */
 const authInfoOf = (caller: McpCaller) => ({
   token: '',
@@ -150,8 +155,10 @@ export const handlePost =
     } catch {
       return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON');
     }
-    // MCP 2026-07-28 requests carry their revision in `_meta`: they go to the stateless path.
-    if (!(await isLegacyRequest(webRequestOf(ctx), body))) return serveModern(ctx, services, caller, body);
+    // MCP 2026-07-28 requests carry their revision in `_meta`: they go to the stateless path. A body that
+    // is no JSON-RPC at all keeps the 2025 answer unless a 2026 protocol header claims it.
+    if ((messagesOf(body) || claimsModernHeader(ctx)) && !(await isLegacyRequest(webRequestOf(ctx), body)))
+      return serveModern(ctx, services, caller, body);
     if (Array.isArray(body) && body.length > MAX_BATCH)
       return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
     if (Array.isArray(body) && body.length === 0)
