@@ -741,7 +741,8 @@ const registerModernPrompts = (server: ModernMcpServer): void => {
 };
 
 export const registerModernFixtures = (server: ModernMcpServer, context: ModernContext): void => {
-  server.server.registerCapabilities({ tools: { listChanged: true } });
+  // `logging` gates ctx.mcpReq.log; each request still opts in with its own log level.
+  server.server.registerCapabilities({ tools: { listChanged: true }, logging: {} });
   registerModernBasics(server);
   registerModernDiagnostics(server, context);
   registerModernInputRequired(server, context);
