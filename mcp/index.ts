@@ -55,7 +55,8 @@ export const createMcp = async (
   core: CoreServices,
   oauth: Pick<OAuth, 'verifier'>,
   tools: Pick<Tools, 'register' | 'requiredScope' | 'registerModern' | 'onListChanged'>,
-  extraSurfaces: readonly ModernSurface[] = [],
+  /** What the 2026 path serves instead of the registry (or the fixtures): the tasks extension, benches. */
+  modernSurfaces?: readonly ModernSurface[],
 ): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
   const register: RegisterCapabilities = fixtures
@@ -71,7 +72,7 @@ export const createMcp = async (
       });
   const sessions = new SessionHosts(core, register, caps, streams);
   const modern = createModernMcp({
-    surfaces: [fixtures ? registerModernFixtures : (server) => tools.registerModern(server), ...extraSurfaces],
+    surfaces: modernSurfaces ?? [fixtures ? registerModernFixtures : (server) => tools.registerModern(server)],
     secret: core.secret,
     maxBodyBytes: MAX_BODY_BYTES,
     onerror: (error) => core.logger.debug({ err: error }, 'mcp modern path'),
