@@ -6,6 +6,7 @@
 //   a realistic log (bench/event-mix.ts), vs a raw set-based loop that reads the log and inserts one
 //   row per event with its checkpoint, in the same transaction per page.
 // Run: node --import tsx bench/eventlog.ts [events=100000] [--1m (adds a 1,000,000-event rebuild on the server)]
+//   [--appends | --rebuild (only those rows)]
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../app/logger.ts';
 import type { Database } from '../db/database.ts';
@@ -19,6 +20,8 @@ import { eventMix } from './event-mix.ts';
 const args = process.argv.slice(2);
 const TOTAL = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 100_000);
 const MILLION = args.includes('--1m');
+/** --appends or --rebuild: only those rows (quicker while working on one side). */
+const ONLY = args.includes('--appends') ? 'appends' : args.includes('--rebuild') ? 'rebuild' : undefined;
 const logger = createLogger('silent');
 
 const time = async (fn: () => Promise<unknown>) => {
@@ -125,7 +128,7 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
     await log.append(`warm-${i % 10}`, [{ type: 'Bench', data: { i } }]);
     await rawInsert(`warm-${i % 10}`, i);
   }
-  for (const writers of [1, 8]) {
+  for (const writers of ONLY === 'rebuild' ? [] : [1, 8]) {
     // Raw and log alternate in halves, so drift on a shared machine touches both alike.
     let logMs = 0;
     let rawMs = 0;
@@ -143,7 +146,7 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
       raw: rate(single, rawMs),
     });
   }
-  const batches = embedded ? 100 : 300;
+  const batches = ONLY === 'rebuild' ? 0 : embedded ? 100 : 300;
   const batch = (i: number) =>
     Array.from({ length: 100 }, (_, n) => ({ type: 'Bench', data: { i, n }, id: randomUUID() }));
   const logBatch = await time(async () => {
@@ -165,7 +168,7 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
   });
 
   let loaded = 0;
-  for (const size of sizes) {
+  for (const size of ONLY === 'appends' ? [] : sizes) {
     await load(log, size - loaded);
     loaded = size;
     let read = 0;
