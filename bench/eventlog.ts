@@ -63,10 +63,7 @@ const rebuildAll = async (db: Database, log: PostgresEventLog) => {
   await runner.setup();
   let events = 0;
   const ms = await time(async () => {
-    for (const projection of allProjections) {
-      const result = await runner.rebuild(projection.name);
-      events = Math.max(events, result.handled);
-    }
+    for (const result of await runner.rebuildAll()) events = Math.max(events, result.handled);
   });
   return { events, ms };
 };

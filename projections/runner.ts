@@ -12,7 +12,7 @@ import {
   type RecordedEvent,
   type Subscription,
 } from '../eventstore/port.ts';
-import { RebuildBusyError, rebuildProjection, type RebuildProgress } from './rebuild.ts';
+import { RebuildBusyError, rebuildProjections, type RebuildProgress } from './rebuild.ts';
 import {
   applyStatements,
   ddl,
@@ -452,21 +452,33 @@ export class ProjectionRunner {
 
   /** Rebuilds into fresh tables, then swaps them in; the old tables serve reads until the swap. */
   async rebuild(name: string, onProgress?: (progress: RebuildProgress) => void): Promise<RebuildProgress> {
-    const projection = this.projection(name);
-    const result = await rebuildProjection(
-      this.db,
-      this.log,
-      projection,
-      this.logger,
-      (progress) => {
-        this.rebuilds.set(name, progress);
-        onProgress?.(progress);
-      },
-      this.options.batchSize,
-    );
-    this.rebuilds.delete(name);
-    this.emitter.emit(`stop:${name}`); // the live loop re-reads its (moved) checkpoint
-    return result;
+    return (await this.rebuildAll([name], onProgress))[0]!;
+  }
+
+  /** Rebuilds several projections from one read of the log (see rebuildProjections). */
+  async rebuildAll(
+    names: readonly string[] = this.projections.map((p) => p.name),
+    onProgress?: (progress: RebuildProgress) => void,
+  ): Promise<RebuildProgress[]> {
+    const projections = names.map((name) => this.projection(name));
+    try {
+      const results = await rebuildProjections(
+        this.db,
+        this.log,
+        projections,
+        this.logger,
+        (progress) => {
+          this.rebuilds.set(progress.projection, progress);
+          onProgress?.(progress);
+        },
+        this.options.batchSize,
+      );
+      // The live loops re-read their (moved) checkpoints.
+      for (const name of names) this.emitter.emit(`stop:${name}`);
+      return results;
+    } finally {
+      for (const name of names) this.rebuilds.delete(name);
+    }
   }
 
   async status(): Promise<ProjectionStatus[]> {
