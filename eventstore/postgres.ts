@@ -191,16 +191,36 @@ class Notifier {
   }
 }
 
-const READ_ALL = prepared(`SELECT ${COLUMNS} FROM events
+/**
+ * The oldest transaction that may still add events to this log. Readers only see transactions older
+ * than it: a transaction that took a lower global_position but commits later is never skipped (its id
+ * is below the horizon only once it has finished). On a server, transactions running in other databases
+ * cannot write this table and are left out (one long transaction elsewhere on a shared server would
+ * otherwise hold every reader back); one that finished since our snapshot counts, as we cannot see its
+ * rows. Embedded PGlite has one database: the snapshot's xmin.
+ */
+const horizon = (embedded: boolean) =>
+  embedded
+    ? 'pg_snapshot_xmin(pg_current_snapshot())'
+    : `(SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
+          FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+         WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_activity
+                               WHERE backend_xid IS NOT NULL
+                                 AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())))`;
+
+const readAllSql = (embedded: boolean) =>
+  prepared(`SELECT ${COLUMNS} FROM events
   WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-    -- Only transactions older than every still-running one: a transaction that took a lower
-    -- global_position but commits later is never skipped (its id is below the snapshot xmin
-    -- only once it has finished).
-    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    AND transaction_id < ${horizon(embedded)}
   -- Qualified on purpose: a bare name would sort by the ::text output column of the same name
   -- (PostgreSQL prefers output names in ORDER BY), i.e. '10' before '9'.
   ORDER BY events.transaction_id, events.global_position
   LIMIT $3`);
+
+const headSql = (embedded: boolean) =>
+  prepared(`SELECT transaction_id::text, global_position::text FROM events
+    WHERE transaction_id < ${horizon(embedded)}
+    ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`);
 
 export type PostgresEventLogOptions = { pollMs?: number; notify?: boolean };
 
@@ -214,6 +234,8 @@ export class PostgresEventLog implements EventLog {
   private readonly pollMs: number;
   private readonly notify: boolean;
   private readonly notifier: Notifier | undefined;
+  private readonly readAllStatement: Prepared;
+  private readonly headStatement: Prepared;
   /** Names this log's NOTIFYs: its own wake it at once (see append), so only other writers' count. */
   private readonly origin = randomUUID();
 
@@ -226,6 +248,8 @@ export class PostgresEventLog implements EventLog {
     // NOTIFY wakes other instances at once; the embedded database has one process, so only local wake-ups.
     this.notify = options.notify ?? !db.embedded;
     this.notifier = this.notify ? new Notifier(db, this.origin) : undefined;
+    this.readAllStatement = readAllSql(db.embedded);
+    this.headStatement = headSql(db.embedded);
   }
 
   /**
@@ -361,7 +385,11 @@ export class PostgresEventLog implements EventLog {
   }
 
   private async queryAll(after: GlobalPosition, maxCount: number): Promise<RecordedEvent[]> {
-    const result = await this.db.query<EventRow>(READ_ALL, [String(after.commit), String(after.prepare), maxCount]);
+    const result = await this.db.query<EventRow>(this.readAllStatement, [
+      String(after.commit),
+      String(after.prepare),
+      maxCount,
+    ]);
     return result.rows.map(toRecorded);
   }
 
@@ -371,11 +399,7 @@ export class PostgresEventLog implements EventLog {
   }
 
   async headPosition(): Promise<GlobalPosition | undefined> {
-    const result = await this.db.query<{ transaction_id: string; global_position: string }>(
-      `SELECT transaction_id::text, global_position::text FROM events
-        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
-    );
+    const result = await this.db.query<{ transaction_id: string; global_position: string }>(this.headStatement);
     const row = result.rows[0];
     return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) } : undefined;
   }
