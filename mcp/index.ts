@@ -73,7 +73,7 @@ export const createMcp = async (
   const sessions = new SessionHosts(core, register, caps, streams);
   const modern = createModernMcp({
     surfaces: modernSurfaces ?? [fixtures ? registerModernFixtures : (server) => tools.registerModern(server)],
-    secret: core.secret,
+    secret: () => core.secret,
     maxBodyBytes: MAX_BODY_BYTES,
     onerror: (error) => core.logger.debug({ err: error }, 'mcp modern path'),
   });

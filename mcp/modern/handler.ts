@@ -32,8 +32,8 @@ export type ModernContext = McpRequestContext & {
 export type ModernOptions = {
   /** The surfaces registered on every request's server, in order (tools, fixtures, extensions). */
   readonly surfaces: readonly ModernSurface[];
-  /** The server secret; `requestState` keys are derived from it. */
-  readonly secret: Buffer;
+  /** The server secret (read on first use); `requestState` keys are derived from it. */
+  readonly secret: () => Buffer;
   /** Where `subscriptions/listen` streams take their change events from (default: this process only). */
   readonly bus?: ServerEventBus;
   /** The POST body bound (the same as the legacy path's). */
@@ -59,12 +59,16 @@ const derivedKey = (secret: Buffer, purpose: string): Uint8Array =>
 
 export const createModernMcp = (options: ModernOptions): ModernMcp => {
   // Bound to the method and the principal: a state minted for one user's tools/call cannot be replayed
-  // by another user or against another method (MCP 2026-07-28 server/utilities/input-required).
-  const requestState = createRequestStateCodec<Record<string, unknown>>({
-    key: derivedKey(options.secret, 'mcp requestState'),
-    bind: (ctx) => `${ctx.mcpReq.method}\0${ctx.http?.authInfo?.clientId ?? ''}\0${userOf(ctx.http?.authInfo)}`,
-  });
+  // by another user or against another method (MCP 2026-07-28 server/utilities/input-required). Made on
+  // first use: commands that never serve MCP (`events import`) run without the server secret.
+  let codec: RequestStateCodec<Record<string, unknown>> | undefined;
+  const stateCodec = () =>
+    (codec ??= createRequestStateCodec<Record<string, unknown>>({
+      key: derivedKey(options.secret(), 'mcp requestState'),
+      bind: (ctx) => `${ctx.mcpReq.method}\0${ctx.http?.authInfo?.clientId ?? ''}\0${userOf(ctx.http?.authInfo)}`,
+    }));
   const factory = (context: McpRequestContext): McpServer => {
+    const requestState = stateCodec();
     const server = new McpServer(SERVER_INFO, {
       capabilities: {},
       // One shared validator: each server building its own costs a sixth of a request's CPU.
