@@ -15,7 +15,10 @@ import { allProjections } from '../projections/index.ts';
 import { Users } from './users.ts';
 import { createMetrics, type Metrics } from '../http/metrics.ts';
 import { RateLimits } from '../http/rate-limit.ts';
-import { loadServerSecret } from './secrets.ts';
+import { loadServerSecret, readServerSecret } from './secrets.ts';
+import { encrypting, PersonalData, type EncryptingLog } from '../eventstore/encrypting.ts';
+import { PersonalKeyStore } from '../eventstore/personal-keys.ts';
+import { ERASURE, PERSONAL_FIELDS, erasedValue } from '../domain/personal.ts';
 import { BrowserSessions } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
 import { createTools, type Tools } from '../mcp/tools/index.ts';
@@ -26,7 +29,8 @@ export type CoreServices = {
   config: Config;
   logger: Logger;
   db: Database;
-  log: EventLog;
+  /** Seals personal fields on append and opens them on read (eventstore/encrypting.ts). */
+  log: EncryptingLog;
   projections: ProjectionRunner;
   users: Users;
   /** Recent structured log lines (admin logs page); present when the logger was built with one. */
@@ -138,7 +142,14 @@ export const openServices = async (
     const metrics = createMetrics();
     const appends = new EventEmitter();
     appends.setMaxListeners(0);
-    const log = countAppends(await openEventLog(config, db), metrics, appends);
+    const raw = await openEventLog(config, db);
+    // The data keys are wrapped under the server secret. `events import` brings its own secret in the
+    // import (before any personal data, in global order): it only reads it, never creates one.
+    const keys = new PersonalKeyStore(db, () =>
+      options.loadSecret === false ? readServerSecret(raw) : loadServerSecret(raw),
+    );
+    const personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
+    const log = countAppends(encrypting(raw, personal), metrics, appends) as EncryptingLog;
     const projections = new ProjectionRunner(db, log, allProjections, logger);
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();

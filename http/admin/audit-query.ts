@@ -2,6 +2,7 @@
 // (EventStoreDB, memory): a bounded forward scan filtered here, so the page works, just over fewer events.
 import type { Services } from '../../app/services.ts';
 import { userIdForEmail } from '../../domain/users/index.ts';
+import { decryptEvents } from '../../eventstore/encrypting.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import { COLUMNS, toRecorded, type EventRow } from '../../eventstore/postgres.ts';
 
@@ -97,7 +98,10 @@ const queryPostgres = async (services: Services, filter: AuditFilter): Promise<A
       params,
     )
   ).rows;
-  const page = rows.slice(0, PAGE_SIZE).map((row) => ({ cursor: row.global_position, event: toRecorded(row) }));
+  // Read past the log's port: its personal fields are opened here (or read as erased).
+  const kept = rows.slice(0, PAGE_SIZE);
+  const events = await decryptEvents(services.log, kept.map(toRecorded));
+  const page = kept.map((row, i) => ({ cursor: row.global_position, event: events[i]! }));
   return { rows: page, next: rows.length > PAGE_SIZE ? page[page.length - 1]?.cursor : undefined, scanned: 'all' };
 };
 
