@@ -64,6 +64,8 @@ export type EncryptingLog = EventLog & {
   /** Opens the personal fields of events read around the decorator (a raw SQL read of the log table). */
   readonly decryptEvents: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
   readonly personalKeys: PersonalKeyStore;
+  /** The log underneath, as stored: personal fields sealed (exports). */
+  readonly sealed: EventLog;
 };
 
 /** The events opened by `log` when it is (or wraps) the encrypting decorator; as they are otherwise. */
@@ -100,21 +102,21 @@ export class PersonalData {
     let data = event.data;
     let metadata = event.metadata;
     let changed = false;
-    if (rule) {
-      const subject = await this.subjectOf(rule, stream, data);
-      if (subject) {
-        const { kid, key } = await this.keys.keyFor(subject);
-        for (const path of Object.keys(rule.fields)) {
-          const at = split(path);
-          const value = get(data, at);
-          if (value === undefined || isSealed(value)) continue;
-          const sealed: Sealed = {
-            $pd: kid,
-            c: sealGcm(key, Buffer.from(JSON.stringify(value)), aadOf(id, 'data', path)),
-          };
-          data = set(data, at, sealed);
-          changed = true;
-        }
+    // Only fields still in clear: an imported export's are sealed already (under the key they came with).
+    const clear = rule
+      ? Object.keys(rule.fields).filter((path) => {
+          const value = get(data, split(path));
+          return value !== undefined && !isSealed(value);
+        })
+      : [];
+    const subject = rule && clear.length > 0 ? await this.subjectOf(rule, stream, data) : undefined;
+    if (subject) {
+      const { kid, key } = await this.keys.keyFor(subject);
+      for (const path of clear) {
+        const value = get(data, split(path));
+        const c = sealGcm(key, Buffer.from(JSON.stringify(value)), aadOf(id, 'data', path));
+        data = set(data, split(path), { $pd: kid, c } satisfies Sealed);
+        changed = true;
       }
     }
     if (actorEmail && actor && !isSealed(actor.email)) {
@@ -222,6 +224,8 @@ export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog
           return (events: RecordedEvent[]) => personal.open(events);
         case 'personalKeys':
           return personal.keys;
+        case 'sealed':
+          return target;
         default:
           return Reflect.get(target, property, receiver);
       }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exportEvents } from '../../app/backup.ts';
+import { exportEvents, importEvents, ImportLineError } from '../../app/backup.ts';
 import { LoginAudit } from '../../app/login-guard.ts';
 import { handleCommand } from '../../app/handle.ts';
 import { browserSessionDecider, browserSessionStream } from '../../domain/browser-sessions/index.ts';
@@ -22,7 +22,7 @@ import { caller, connectHttp, serveWithStandInTokens, structured, type Connected
 const ALICE = 'xalicemarkx';
 const BOB = 'xbobmarkx';
 
-type Context = { server: TestServer; admin: Actor };
+type Context = { server: TestServer; admin: Actor; backup: string };
 
 /** Every table of the database, each row as JSON (what `pg_dump --data-only` would print, as text). */
 const dumpTables = async (server: TestServer, except: readonly string[] = []): Promise<Map<string, string[]>> => {
@@ -123,6 +123,7 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
     context.bob = await fill(context.server, tokens, BOB);
     const admin = await context.server.services.users.byEmail(context.server.adminEmail);
     context.admin = { type: 'user', id: admin!.id, email: admin!.email };
+    context.backup = await exportText(context.server);
   });
   test.after(async ({ server, alice, bob }) => {
     await alice?.connected.close().catch(() => undefined);
@@ -192,6 +193,35 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
     assert.ok(liveBob.some((row) => row.startsWith('tool_calls:')));
     assert.ok(liveBob.some((row) => row.startsWith('users:')));
     assert.ok(liveBob.some((row) => row.startsWith('browser_sessions:')));
+  });
+
+  test('an export made before the erasure, restored, brings nothing back', async ({ server, backup }) => {
+    const [first] = backup.split('\n');
+    const header = JSON.parse(first!) as { remotemcp: string; redacted: boolean; holds: string };
+    assert.is(header.remotemcp, 'events export');
+    assert.is(header.redacted, false);
+    assert.match(header.holds, /sealed/);
+    for (const marker of [ALICE, BOB]) assert.not.ok(backup.toLowerCase().includes(marker), `${marker} is sealed`);
+    assert.ok(backup.includes('"personalDataKey"'), 'the wrapped keys travel with a plain export');
+    const result = await importEvents(server.services.log, PassThrough.from([backup]));
+    assert.is(result.imported, 0);
+    const opened = JSON.stringify(
+      (await server.services.log.readAll({ maxCount: 100_000 })).map(({ data, metadata }) => ({ data, metadata })),
+    ).toLowerCase();
+    assert.not.ok(opened.includes(ALICE), "the backup's copy of her key did not come back");
+    assert.ok(opened.includes(BOB));
+    await server.services.projections.waitFor(await server.services.log.headPosition());
+    assert.equal(holding(await dumpTables(server), ALICE), []);
+  });
+
+  test('a redacted export cannot be imported', async ({ server }) => {
+    try {
+      await importEvents(server.services.log, PassThrough.from([await exportText(server, { redact: true })]));
+      assert.unreachable('imported a redacted export');
+    } catch (error) {
+      assert.instance(error, ImportLineError);
+      assert.is((error as ImportLineError).lineNumber, 1);
+    }
   });
 
   test('read models show the erased user; she cannot sign in; the command is idempotent', async (context) => {
