@@ -18,6 +18,7 @@ import { RateLimits } from '../http/rate-limit.ts';
 import { loadServerSecret, readServerSecret } from './secrets.ts';
 import { encrypting, PersonalData, type EncryptingLog } from '../eventstore/encrypting.ts';
 import { PersonalKeyStore } from '../eventstore/personal-keys.ts';
+import { sealExistingEvents } from './seal-upgrade.ts';
 import { ERASURE, PERSONAL_FIELDS, erasedValue } from '../domain/personal.ts';
 import { BrowserSessions } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
@@ -150,6 +151,8 @@ export const openServices = async (
     );
     const personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
     const log = countAppends(encrypting(raw, personal), metrics, appends) as EncryptingLog;
+    // Before any reader: events written by earlier versions get their personal fields sealed (once).
+    if (raw.kind === 'postgres' && options.loadSecret !== false) await sealExistingEvents(db, personal, logger);
     const projections = new ProjectionRunner(db, log, allProjections, logger);
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();

@@ -17,5 +17,14 @@ CREATE TABLE personal_data_keys (
 );
 CREATE UNIQUE INDEX personal_data_keys_live ON personal_data_keys (subject) WHERE current AND erased_at IS NULL;
 
+-- Set once the events written before personal fields were sealed have been sealed in place
+-- (app/seal-upgrade.ts): one row, written in the transaction that rewrote them.
+CREATE TABLE personal_data_sealed (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  events    bigint NOT NULL,
+  done_at   timestamptz NOT NULL DEFAULT now()
+);
+
 -- Down Migration
+DROP TABLE personal_data_sealed;
 DROP TABLE personal_data_keys;
