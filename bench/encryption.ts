@@ -4,7 +4,9 @@
 // events. Rounds alternate plain and encrypted so a machine's drift hits both alike.
 // - append: a memory note per command (as memory_store writes it), one writer;
 // - append: MCP messages through the group commit, 8 sessions at once (as bench/mcp's calls store them);
-// - replay: readAll of every event in pages of 1,000 (what a projection rebuild reads).
+// - replay: readAll of every event in pages of 1,000 (what a projection rebuild reads), once without
+//   looking at the events' data (a projection skips the types it does not read; sealed fields are opened
+//   on first read) and once reading every event's data.
 // Run: node --import tsx bench/encryption.ts [rounds=3]
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
@@ -82,13 +84,16 @@ const measures = (store: string): Measure[] => {
   ];
 };
 
-const replay = async (log: EventLog): Promise<number> => {
+/** `read`: every event's data is looked at (as a projection that reads every type would). */
+const replay = async (log: EventLog, read: boolean): Promise<number> => {
   let after: GlobalPosition = START;
   let count = 0;
+  let seen = 0;
   for (;;) {
     const page = await log.readAll({ after, maxCount: 1_000 });
-    if (page.length === 0) return count;
+    if (page.length === 0) return count + (seen < 0 ? 1 : 0);
     count += page.length;
+    if (read) for (const event of page) seen += (event.data as { userId?: string }).userId?.length ?? 0;
     after = page[page.length - 1]!.position;
   }
 };
@@ -128,11 +133,12 @@ const bench = async (store: string, open: () => Promise<TestDatabase>): Promise<
       ['sealed', sealed],
     ];
     if (round % 2 === 1) order.reverse();
-    for (const [which, log] of order) {
-      let count = 0;
-      const ms = await time(async () => (count = await replay(log)));
-      add('replay: readAll of every event, pages of 1,000', count, which, ms);
-    }
+    for (const read of [false, true])
+      for (const [which, log] of order) {
+        let count = 0;
+        const ms = await time(async () => (count = await replay(log, read)));
+        add(`replay: readAll, pages of 1,000, ${read ? 'every event read' : 'data not read'}`, count, which, ms);
+      }
   }
   await plain.close();
   await sealed.close();

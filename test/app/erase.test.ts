@@ -99,8 +99,14 @@ const fill = async (server: TestServer, tokens: Awaited<ReturnType<typeof serveW
     },
     { actor: { type: 'user', id: userId, email } },
   );
-  await server.services.projections.waitFor(await server.services.log.headPosition());
+  await settle(server);
   return { userId, email, connected };
+};
+
+/** Every event in the log and projected: the tool-call audit is written behind the response. */
+const settle = async (server: TestServer) => {
+  await server.services.groupCommit.flush();
+  await server.services.projections.waitFor(await server.services.log.headPosition());
 };
 
 const erasure = (name: string, database: () => Promise<{ url: string; drop(): Promise<void> } | 'embedded'>) => {
@@ -156,13 +162,14 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
   });
 
   test('after erase: the marker is nowhere, the other user is whole', async ({ server, admin, alice }) => {
+    await settle(server);
     const liveBob = holding(await dumpTables(server), BOB);
     const result = await server.services.users.erase(alice.email, admin);
     assert.ok(result.erased);
     assert.is(result.keys, 2, "the user's key and their address's key are destroyed");
     assert.is(result.sessions, 1, 'the browser session ended');
     assert.is(result.mcpSessions, 1, 'the MCP session ended');
-    await server.services.projections.waitFor(await server.services.log.headPosition());
+    await settle(server);
 
     // 1. a raw read of the event table (data, metadata, stream names)
     const raw = await server.services.db.query(
@@ -247,6 +254,7 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
 
   test('a rebuild of every projection gives the same read models as the live run', async ({ server }) => {
     const keep = ['events', 'event_streams', 'projection_checkpoints', 'schema_migrations', 'personal_data_keys'];
+    await settle(server);
     const live = await dumpTables(server, keep);
     for (const projection of allProjections) await server.services.projections.rebuild(projection.name);
     const rebuilt = await dumpTables(server, keep);
