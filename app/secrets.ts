@@ -32,11 +32,3 @@ export const loadServerSecret = async (log: EventLog): Promise<Buffer> => {
   }
   throw new Error('could not load the server secret');
 };
-
-/** The secret already in the log; an error when there is none yet (nothing may be sealed before it). */
-export const readServerSecret = async (log: EventLog): Promise<Buffer> => {
-  const [first] = await log.readStream(STREAM, { maxCount: 1 });
-  const stored = (first?.data as { secret?: string } | undefined)?.secret;
-  if (!stored) throw new Error('no server secret in the log yet: personal data cannot be sealed before it');
-  return Buffer.from(stored, 'base64url');
-};

@@ -16,7 +16,7 @@ import { Users } from './users.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { CoreServices } from './core.ts';
 import { RateLimits } from '../http/rate-limit.ts';
-import { loadServerSecret, readServerSecret } from './secrets.ts';
+import { loadServerSecret } from './secrets.ts';
 import { encrypting, PersonalData, type EncryptingLog } from '../eventstore/encrypting.ts';
 import { PersonalKeyStore } from '../eventstore/personal-keys.ts';
 import { sealExistingEvents } from './seal-upgrade.ts';
@@ -125,11 +125,9 @@ export const openServices = async (
     const appends = new EventEmitter();
     appends.setMaxListeners(0);
     const raw = await openEventLog(config, db);
-    // The data keys are wrapped under the server secret. `events import` brings its own secret in the
-    // import (before any personal data, in global order): it only reads it, never creates one.
-    const keys = new PersonalKeyStore(db, () =>
-      options.loadSecret === false ? readServerSecret(raw) : loadServerSecret(raw),
-    );
+    // The data keys are wrapped under the server secret, read (or made) when a key is first needed. An
+    // `events import` brings its secret first in global order, before any event it has to seal.
+    const keys = new PersonalKeyStore(db, () => loadServerSecret(raw));
     const personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
     const log = countAppends(encrypting(raw, personal), metrics, appends) as EncryptingLog;
     // Before any reader: events written by earlier versions get their personal fields sealed (once).
