@@ -5,6 +5,40 @@ import readline from 'node:readline';
 import { z } from 'zod';
 import { START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { redactEvent } from './redact.ts';
+import type { EncryptingLog } from '../eventstore/encrypting.ts';
+import type { PersonalKeyStore, StoredKey } from '../eventstore/personal-keys.ts';
+
+/** The first line of every export: what it is and what it holds, for whoever opens the file. */
+export const ExportHeader = z.object({
+  remotemcp: z.literal('events export'),
+  format: z.literal(1),
+  redacted: z.boolean(),
+  holds: z.string(),
+});
+export type ExportHeader = z.infer<typeof ExportHeader>;
+
+const HOLDS_PLAIN =
+  'every event in global order; personal fields sealed (AES-256-GCM) under per-user data keys; the data keys, ' +
+  'wrapped under the server secret, and the tombstones of erased ones; the server secret, private signing keys ' +
+  'and password hashes in clear. Whoever holds this file can sign tokens and read all personal data not erased: ' +
+  'keep it as secret as the server. Erasing a user later does not reach this file; restoring it into the ' +
+  'same database keeps the erasure (its tombstones win).';
+const HOLDS_REDACTED =
+  'every event in global order with secrets and personal fields replaced by "[redacted]"; no data keys, no ' +
+  'server secret: nothing in it opens a sealed field. For reading, not for restoring.';
+
+const PersonalDataKeyLine = z.object({
+  personalDataKey: z.object({
+    kid: z.string().min(1),
+    subject: z.string().min(1),
+    wrapped: z.string().nullable(),
+    createdAt: z.iso.datetime({ offset: true }),
+  }),
+});
+
+/** The log as stored: personal fields still sealed (an export never holds them opened). */
+const sealedSource = (log: EventLog): EventLog => (log as Partial<EncryptingLog>).sealed ?? log;
+const keyStoreOf = (log: EventLog): PersonalKeyStore | undefined => (log as Partial<EncryptingLog>).personalKeys;
 
 export const ExportedEvent = z.object({
   id: z.uuid(),
@@ -28,9 +62,10 @@ const exported = (event: RecordedEvent): ExportedEvent => ({
 });
 
 /**
- * Writes every event (or one stream's) as NDJSON; returns how many. A plain export holds everything the
- * log holds, private signing keys, the server secret and password hashes included; `redact` leaves out
- * secrets and personal data (see redact.ts).
+ * Writes every event (or one stream's) as NDJSON after a header line; returns how many events. A plain
+ * export holds everything the log holds as stored (personal fields sealed), the wrapped data keys and
+ * tombstones, private signing keys, the server secret and password hashes; `redact` leaves out secrets,
+ * keys and personal data (see redact.ts).
  */
 export const exportEvents = async (
   log: EventLog,
@@ -42,6 +77,17 @@ export const exportEvents = async (
   let count = 0;
   const write = (text: string) =>
     out.write(`${text}\n`) ? Promise.resolve() : new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  const header: ExportHeader = {
+    remotemcp: 'events export',
+    format: 1,
+    redacted: options.redact === true,
+    holds: options.redact ? HOLDS_REDACTED : HOLDS_PLAIN,
+  };
+  await write(JSON.stringify(header));
+  // Keys before events: an import stores them first, so the events it appends read back at once.
+  const keys = options.redact ? undefined : keyStoreOf(log);
+  for (const personalDataKey of (await keys?.exportKeys()) ?? []) await write(JSON.stringify({ personalDataKey }));
+  log = sealedSource(log);
   if (options.stream) {
     for (let from = 0n; ;) {
       const page = await log.readStream(options.stream, { fromRevision: from, maxCount: 1_000 });
@@ -78,7 +124,12 @@ export class ImportLineError extends Error {
  * already has (revision ≤ its version) are skipped. A stream whose export starts after revision 0
  * (retention removed its head) continues from its current version.
  */
-export const importEvents = async (log: EventLog, input: Readable): Promise<ImportResult> => {
+export const importEvents = async (
+  log: EventLog,
+  input: Readable,
+  options: { keys?: PersonalKeyStore } = {},
+): Promise<ImportResult> => {
+  const keyStore = options.keys ?? keyStoreOf(log);
   const versions = new Map<string, bigint | undefined>();
   const result: ImportResult = { imported: 0, skipped: 0, streams: 0 };
   let batch: ExportedEvent[] = [];
@@ -121,6 +172,18 @@ export const importEvents = async (log: EventLog, input: Readable): Promise<Impo
       parsed = JSON.parse(text);
     } catch {
       throw new ImportLineError(lineNumber, 'not JSON');
+    }
+    const header = ExportHeader.safeParse(parsed);
+    if (header.success) {
+      if (header.data.redacted)
+        throw new ImportLineError(lineNumber, 'a redacted export is for reading, not for restoring: nothing imported');
+      continue;
+    }
+    const key = PersonalDataKeyLine.safeParse(parsed);
+    if (key.success) {
+      if (!keyStore) throw new ImportLineError(lineNumber, 'a data key, but no key store to put it in');
+      await keyStore.importKeys([key.data.personalDataKey satisfies StoredKey]);
+      continue;
     }
     const event = ExportedEvent.safeParse(parsed);
     if (!event.success)

@@ -17,6 +17,10 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { CoreServices } from './core.ts';
 import { RateLimits } from '../http/rate-limit.ts';
 import { loadServerSecret } from './secrets.ts';
+import { encrypting, PersonalData, type EncryptingLog } from '../eventstore/encrypting.ts';
+import { PersonalKeyStore } from '../eventstore/personal-keys.ts';
+import { sealExistingEvents } from './seal-upgrade.ts';
+import { ERASURE, PERSONAL_FIELDS, erasedValue } from '../domain/personal.ts';
 import { BrowserSessions } from '../http/browser-sessions.ts';
 import { BrowserSessionService } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
@@ -120,11 +124,18 @@ export const openServices = async (
     const metrics = createMetrics();
     const appends = new EventEmitter();
     appends.setMaxListeners(0);
-    const log = countAppends(await openEventLog(config, db), metrics, appends);
+    const raw = await openEventLog(config, db);
+    // The data keys are wrapped under the server secret, read (or made) when a key is first needed. An
+    // `events import` brings its secret first in global order, before any event it has to seal.
+    const keys = new PersonalKeyStore(db, () => loadServerSecret(raw));
+    const personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
+    const log = countAppends(encrypting(raw, personal), metrics, appends) as EncryptingLog;
+    // Before any reader: events written by earlier versions get their personal fields sealed (once).
+    if (raw.kind === 'postgres' && options.loadSecret !== false) await sealExistingEvents(db, personal, logger);
     const projections = new ProjectionRunner(db, log, allProjections, logger);
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
-    const users = new Users(log, db, projections);
+    const users = new Users(log, db, projections, keys);
     // `events import` must not create a secret of its own: the imported one has to win.
     const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
     const base = {

@@ -12,6 +12,8 @@ import {
 } from '../domain/users/index.ts';
 import { prepared, type Queryable } from '../db/database.ts';
 import type { EventLog } from '../eventstore/port.ts';
+import type { PersonalKeyStore } from '../eventstore/personal-keys.ts';
+import { mcpSessionDecider, sessionStream } from '../domain/sessions/index.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
 import { handleCommand } from './handle.ts';
 import { endUserSessions } from './user-sessions.ts';
@@ -32,7 +34,7 @@ export type UserRow = {
   name: string;
   password_hash: string;
   roles: Role[];
-  status: 'active' | 'disabled';
+  status: 'active' | 'disabled' | 'erased';
   created_at: Date;
   updated_at: Date;
 };
@@ -48,6 +50,8 @@ export class Users {
     private readonly log: EventLog,
     private readonly db: Queryable,
     private readonly projections: ProjectionRunner,
+    /** The data keys of personal fields (eventstore/personal-keys.ts); `erase` destroys a user's. */
+    private readonly keys?: PersonalKeyStore,
   ) {}
 
   private get deps() {
@@ -134,6 +138,46 @@ export class Users {
     if (result.state.status !== 'absent')
       await endUserSessions(this.deps, result.state.userId, 'user_disabled', actor, now);
     return result.events.length > 0;
+  }
+
+  /**
+   * GDPR Art. 17: the user's data keys are destroyed, so their personal fields (address, name, memory,
+   * tool arguments, MCP messages, sign-in addresses) read as erased everywhere, exports and restored
+   * backups included; ids, times and outcomes stay. Every grant, browser session and MCP session of the
+   * user ends. A re-run finds the user erased and finishes the sweep (keys, sessions) if it was cut short.
+   */
+  async erase(
+    email: string,
+    actor: Actor,
+    now = new Date(),
+  ): Promise<{ erased: boolean; keys: number; grants: number; sessions: number; mcpSessions: number }> {
+    if (!this.keys) throw new Error('erasing needs the personal data key store');
+    const normalized = normalizeEmail(email);
+    const userId = userIdForEmail(normalized);
+    if (!(await this.byEmail(normalized)) && !(await this.byId(userId)))
+      throw new DomainError('user_not_found', 'no such user');
+    const keySubjects = [`user:${userId}`, await this.keys.emailSubject(normalized)];
+    // Keys first: once they are gone the data is, whatever happens next; the event records it (and a
+    // re-run after a failure here finds the user not yet erased and appends it).
+    const keys = await this.keys.erase(keySubjects, now);
+    const result = await this.run(normalized, { type: 'EraseUser', keySubjects, now }, actor);
+    const ended = await endUserSessions(this.deps, userId, 'user_disabled', actor, now);
+    const open = await this.db.query<{ id: string }>(
+      `SELECT id FROM mcp_sessions WHERE user_id = $1 AND status = 'open'`,
+      [userId],
+    );
+    let mcpSessions = 0;
+    for (const { id } of open.rows) {
+      const closed = await handleCommand(
+        this.log,
+        sessionStream(id),
+        mcpSessionDecider,
+        { type: 'CloseSession', reason: 'ended_by_admin', endedBy: { id: actor.id }, now },
+        { actor },
+      );
+      mcpSessions += closed.events.length > 0 ? 1 : 0;
+    }
+    return { erased: result.events.length > 0, keys, ...ended, mcpSessions };
   }
 
   async enable(email: string, actor: Actor, now = new Date()) {

@@ -1,5 +1,6 @@
 // The CLI's commands: thin wrappers over the application services.
 import cliProgress from 'cli-progress';
+import readline from 'node:readline/promises';
 import type { Services } from '../app/services.ts';
 import { exportEvents, importEvents } from '../app/backup.ts';
 import { seedDemoData } from '../app/seed.ts';
@@ -15,6 +16,17 @@ const needEmail = (positionals: string[]): string => {
   const email = positionals[0];
   if (!email) throw new DomainError('missing_argument', "give the user's email");
   return email;
+};
+
+/** Asks on the terminal; false without one (a script must say --yes). */
+const confirm = async (question: string, expected: string): Promise<boolean> => {
+  if (!process.stdin.isTTY) return false;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return (await rl.question(question)).trim().toLowerCase() === expected.trim().toLowerCase();
+  } finally {
+    rl.close();
+  }
 };
 
 const core: Record<string, Command> = {
@@ -66,6 +78,28 @@ const core: Record<string, Command> = {
     async run(services, _values, positionals) {
       const email = needEmail(positionals);
       out((await services.users.disable(email, CLI)) ? `disabled ${email}` : `${email} was already disabled`);
+    },
+  },
+  'users erase': {
+    summary: 'users erase <email> [--yes]  (destroys their personal data everywhere; asks unless --yes)',
+    options: { yes: { type: 'boolean' } },
+    async run(services, values, positionals) {
+      const email = needEmail(positionals);
+      const user = await services.users.byEmail(email);
+      if (!user) throw new DomainError('user_not_found', `no user ${email}`);
+      if (
+        !values.yes &&
+        !(await confirm(
+          `Erase ${email}? Their personal data cannot be brought back. Type the address to confirm: `,
+          email,
+        ))
+      )
+        throw new DomainError('not_confirmed', 'nothing erased (confirm by typing the address, or pass --yes)');
+      const result = await services.users.erase(email, CLI);
+      out(
+        `erased ${user.id}: ${result.keys} data key(s) destroyed, ${result.grants} grant(s) revoked, ` +
+          `${result.sessions} browser session(s) and ${result.mcpSessions} MCP session(s) ended`,
+      );
     },
   },
   'users enable': {

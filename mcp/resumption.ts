@@ -93,7 +93,13 @@ export class McpResumption {
     private readonly logger?: Logger,
     /** MCP_REPLAY_MAX_BYTES: larger messages are kept as a stand-in (mcp/replay-bound.ts). */
     private readonly maxBytes = Number.POSITIVE_INFINITY,
+    /** The session's user: their key seals the messages kept (domain/personal.ts). */
+    private readonly userId?: string,
   ) {}
+
+  private get owner(): { userId?: string } {
+    return this.userId ? { userId: this.userId } : {};
+  }
 
   /** `serialized` is the message's JSON when the caller has it already (it is measured, not re-encoded). */
   async storeEvent(streamId: string, message: JSONRPCMessage, serialized?: string): Promise<string> {
@@ -102,7 +108,10 @@ export class McpResumption {
     if (streamId === STANDALONE_STREAM) {
       // Any instance may write here (server-initiated messages), so the log's revision orders it.
       const appended = this.commits.append(stream, [
-        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, ...this.kept(message, serialized) } },
+        {
+          type: 'McpEventEmitted',
+          data: { sessionId: this.sessionId, ...this.owner, streamId, ...this.kept(message, serialized) },
+        },
       ]);
       this.stored = appended.catch(() => undefined);
       return formatEventId(this.sessionId, streamId, (await appended).nextExpectedVersion);
@@ -172,7 +181,10 @@ export class McpResumption {
   ): Promise<void> {
     return this.commits
       .append(stream, [
-        { type: 'McpEventEmitted', data: { sessionId: this.sessionId, streamId, seq: Number(seq), ...kept } },
+        {
+          type: 'McpEventEmitted',
+          data: { sessionId: this.sessionId, ...this.owner, streamId, seq: Number(seq), ...kept },
+        },
       ])
       .then(
         () => undefined,

@@ -202,6 +202,7 @@ export class SessionHosts {
       sessionId,
       this.core.logger,
       this.core.config.mcpReplayMaxBytes,
+      caller.userId,
     );
     const transport = new SessionTransport(sessionId, resumption, RETRY_MS);
     transport.onerror = (error) => this.core.logger.debug({ err: error, sessionId }, 'mcp transport');

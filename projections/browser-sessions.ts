@@ -1,6 +1,7 @@
 // Read model `browser_sessions`: which signed-in browsers are still valid (checked on every page view).
 import { BrowserSessionEvent } from '../domain/browser-sessions/index.ts';
 import { assertNever } from '../domain/shared.ts';
+import { ERASED } from '../domain/personal.ts';
 import type { Projection } from './sql.ts';
 
 export const browserSessionsProjection: Projection = {
@@ -19,8 +20,10 @@ export const browserSessionsProjection: Projection = {
     );
     CREATE INDEX {browser_sessions}_user ON {browser_sessions} (user_id)`,
   },
-  eventTypes: BrowserSessionEvent.options.map((option) => option.shape.type.value),
+  eventTypes: [...BrowserSessionEvent.options.map((option) => option.shape.type.value), 'UserErased'],
   toStatements(recorded, t) {
+    // An erasure leaves what a replay reads once the key is gone: placeholders where there was a value.
+    if (recorded.type === 'UserErased') return [scrubBrowserSessions(recorded, t.browser_sessions!)];
     const event = BrowserSessionEvent.parse(recorded);
     switch (event.type) {
       case 'BrowserSessionStarted':
@@ -51,3 +54,9 @@ export const browserSessionsProjection: Projection = {
     }
   },
 };
+
+const scrubBrowserSessions = (recorded: { data: unknown }, table: string) => ({
+  sql: `UPDATE ${table} SET ip = CASE WHEN ip IS NULL THEN NULL ELSE $2 END,
+          user_agent = CASE WHEN user_agent IS NULL THEN NULL ELSE $2 END WHERE user_id = $1`,
+  params: [(recorded.data as { userId: string }).userId, ERASED],
+});

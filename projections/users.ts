@@ -1,6 +1,7 @@
 // Read model `users`: one row per user, for login lookups, the CLI and the admin panel.
 import { UserEvent } from '../domain/users/index.ts';
 import { assertNever } from '../domain/shared.ts';
+import { ERASED, ERASED_USER, erasedEmail } from '../domain/personal.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
 import type { Projection, Statement, Tables } from './sql.ts';
 
@@ -32,15 +33,18 @@ export const usersProjection: Projection = {
       params: [event.data.userId, 'at' in event.data ? event.data.at : recorded.createdAt, revision, ...params],
     });
     switch (event.type) {
-      case 'UserCreated':
+      case 'UserCreated': {
+        // Read after an erasure, the address and name are placeholders: the row shows the erased user (an
+        // address unique to the id, as the column requires), the same as the live UserErased leaves it.
+        const erased = event.data.email === ERASED;
         return [
           {
             sql: `INSERT INTO ${t.users} (id, email, name, password_hash, roles, status, created_at, updated_at, revision)
                   VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $7) ON CONFLICT (id) DO NOTHING`,
             params: [
               event.data.userId,
-              event.data.email,
-              event.data.name,
+              erased ? erasedEmail(event.data.userId) : event.data.email,
+              erased ? ERASED_USER : event.data.name,
               event.data.passwordHash,
               event.data.roles,
               event.data.createdAt,
@@ -48,6 +52,7 @@ export const usersProjection: Projection = {
             ],
           },
         ];
+      }
       case 'UserDisabled':
         return [update(`status = 'disabled'`, [])];
       case 'UserEnabled':
@@ -59,6 +64,13 @@ export const usersProjection: Projection = {
       // Kept in its own read model (projections/verified-emails.ts), so this table's shape stays as it was.
       case 'UserEmailVerified':
         return [];
+      case 'UserErased':
+        return [
+          update(`status = 'erased', email = $4, name = $5, password_hash = ''`, [
+            erasedEmail(event.data.userId),
+            ERASED_USER,
+          ]),
+        ];
       default:
         return assertNever(event);
     }

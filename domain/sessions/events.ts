@@ -47,6 +47,8 @@ export const McpEventEmitted = z.object({
   type: z.literal('McpEventEmitted'),
   data: z.object({
     sessionId: z.string(),
+    /** The session's user, whose key seals `message` (domain/personal.ts); absent in older events. */
+    userId: z.string().optional(),
     streamId: z.string(),
     seq: z.number().int().min(0).optional(),
     message: z.record(z.string(), z.unknown()),

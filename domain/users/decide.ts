@@ -12,6 +12,8 @@ const checkServiceRoles = (roles: readonly Role[]): void => {
 
 export const decideUser = (command: UserCommand, state: UserState): UserEvent[] => {
   if (command.type === 'CreateUser') {
+    if (state.status === 'erased')
+      throw new DomainError('user_exists', `the address ${command.email} belonged to a user who was erased`);
     if (state.status !== 'absent')
       throw new DomainError('user_exists', `a user with email ${command.email} already exists`);
     if (!EMAIL.test(command.email)) throw new DomainError('invalid_email', 'email must look like name@domain');
@@ -36,7 +38,19 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
   }
   if (state.status === 'absent') throw new DomainError('user_not_found', 'no such user');
   const at = command.now.toISOString();
+  // Erasing twice changes nothing (a re-run finishes the key and session sweep); nothing else applies.
+  if (state.status === 'erased') {
+    if (command.type === 'EraseUser') return [];
+    throw new DomainError('user_erased', 'this user was erased');
+  }
   switch (command.type) {
+    case 'EraseUser':
+      // Disabled first, in the same append: the credentials line (user_credentials) voids every session,
+      // grant and token the user had, whatever the sweep that follows reaches.
+      return [
+        ...(state.status === 'active' ? [{ type: 'UserDisabled' as const, data: { userId: state.userId, at } }] : []),
+        { type: 'UserErased', data: { userId: state.userId, keySubjects: [...command.keySubjects], at } },
+      ];
     case 'DisableUser':
       // Idempotent: disabling a disabled user changes nothing (CLI commands are safe to re-run).
       if (state.status === 'disabled') return [];

@@ -33,5 +33,12 @@ export const UserEvent = z.discriminatedUnion('type', [
   }),
   // An admin vouched for the address (OIDC Core §5.1 email_verified); the actor is in the metadata.
   z.object({ type: z.literal('UserEmailVerified'), data: z.object({ userId: z.string(), at: z.string() }) }),
+  // GDPR Art. 17: the user's data keys are destroyed (domain/personal.ts), so every personal field sealed
+  // under them reads as erased from then on; the admin is the actor in the metadata. `keySubjects` names
+  // the keys (`user:<id>`, `email:<keyed hash>`), so every instance drops them, and a replay erases them again.
+  z.object({
+    type: z.literal('UserErased'),
+    data: z.object({ userId: z.string(), keySubjects: z.array(z.string()), at: z.string() }),
+  }),
 ]);
 export type UserEvent = z.infer<typeof UserEvent>;

@@ -1,3 +1,4 @@
+import { ERASED } from '../personal.ts';
 import { assertNever } from '../shared.ts';
 import type { UserEvent } from './events.ts';
 import type { UserState } from './state.ts';
@@ -23,6 +24,8 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
       return state.status === 'absent' ? state : { ...state, roles: event.data.roles };
     case 'UserEmailVerified':
       return state.status === 'absent' ? state : { ...state, emailVerified: true };
+    case 'UserErased':
+      return state.status === 'absent' ? state : { ...state, status: 'erased', email: ERASED, passwordHash: '' };
     default:
       return assertNever(event);
   }

@@ -3,7 +3,7 @@ import type { Role } from './events.ts';
 export type UserState =
   | { readonly status: 'absent' }
   | {
-      readonly status: 'active' | 'disabled';
+      readonly status: 'active' | 'disabled' | 'erased';
       readonly userId: string;
       readonly email: string;
       readonly passwordHash: string;
@@ -19,4 +19,5 @@ export type UserCommand =
   | { type: 'EnableUser'; now: Date }
   | { type: 'ChangePassword'; passwordHash: string; now: Date }
   | { type: 'SetRoles'; roles: Role[]; now: Date }
-  | { type: 'VerifyEmail'; now: Date };
+  | { type: 'VerifyEmail'; now: Date }
+  | { type: 'EraseUser'; keySubjects: string[]; now: Date };

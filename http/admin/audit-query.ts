@@ -7,6 +7,7 @@ import type { EventLog } from '../../eventstore/port.ts';
 export type AuditSource = { readonly log: EventLog; readonly db?: Database };
 type SqlAuditSource = { readonly log: EventLog; readonly db: Database };
 import { userIdForEmail } from '../../domain/users/index.ts';
+import { decryptEvents } from '../../eventstore/encrypting.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import { COLUMNS, toRecorded, type EventRow } from '../../eventstore/postgres.ts';
 
@@ -102,7 +103,10 @@ const queryPostgres = async (services: SqlAuditSource, filter: AuditFilter): Pro
       params,
     )
   ).rows;
-  const page = rows.slice(0, PAGE_SIZE).map((row) => ({ cursor: row.global_position, event: toRecorded(row) }));
+  // Read past the log's port: its personal fields are opened here (or read as erased).
+  const kept = rows.slice(0, PAGE_SIZE);
+  const events = await decryptEvents(services.log, kept.map(toRecorded));
+  const page = kept.map((row, i) => ({ cursor: row.global_position, event: events[i]! }));
   return { rows: page, next: rows.length > PAGE_SIZE ? page[page.length - 1]?.cursor : undefined, scanned: 'all' };
 };
 

@@ -25,6 +25,7 @@ export const NAV = [
 const FLASH: Record<string, string> = {
   user_created: 'User created.',
   user_updated: 'User updated.',
+  user_erased: 'User erased: their personal data can no longer be read anywhere.',
   session_ended: 'Sign-in ended: that browser must sign in again.',
   mcp_session_ended: 'MCP session ended: its client is refused from now on.',
   mcp_session_already_closed: 'That MCP session was already closed.',

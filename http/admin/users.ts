@@ -1,4 +1,4 @@
-// /admin/users: list, create, disable/enable, reset password, roles, mark the email verified. Each action is one user command
+// /admin/users: list, create, disable/enable, reset password, roles, mark the email verified, erase. Each action is one user command
 // whose events carry the signed-in admin as actor (the audit page shows who did it).
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -85,6 +85,25 @@ export const usersRoutes = (services: Services) => {
     const user = await target(ctx);
     await services.users.verifyEmail(user.email, adminActor(ctx));
     redirectDone(ctx, '/admin/users', 'user_updated');
+  });
+
+  // GDPR Art. 17: a confirm page first; the POST needs the address typed again (an erasure is for good).
+  router.get('/admin/users/:id/erase', async (ctx) => {
+    const user = await target(ctx);
+    if (user.status === 'erased') throw new HttpError(400, 'user_erased', 'this user was erased already');
+    renderPage(ctx, 'user-erase', { title: `Erase ${user.email}?`, section: 'users', user });
+  });
+
+  router.post('/admin/users/:id/erase', ...post, async (ctx) => {
+    const user = await target(ctx);
+    notSelf(ctx, user.id, 'erase');
+    const typed = String(formBody(ctx).confirm ?? '')
+      .trim()
+      .toLowerCase();
+    if (typed !== user.email)
+      throw new HttpError(400, 'confirmation_required', "type the user's address on the erase page to confirm");
+    await services.users.erase(user.email, adminActor(ctx));
+    redirectDone(ctx, '/admin/users', 'user_erased');
   });
 
   router.post('/admin/users/:id/roles', ...post, async (ctx) => {

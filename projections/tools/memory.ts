@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { GraphEvent, NoteEvent } from '../../domain/memory/index.ts';
 import { assertNever } from '../../domain/shared.ts';
+import { ERASURE } from '../../domain/personal.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { Projection, Statement, Tables } from '../sql.ts';
 
@@ -12,6 +13,8 @@ export const contentHash = (title: string, content: string): string =>
 
 const ENTITY_VECTOR = `setweight(to_tsvector('english', name), 'A') || setweight(to_tsvector('english', entity_type), 'B')
   || setweight(to_tsvector('english', array_to_string(observations, ' ')), 'C')`;
+
+const erasedUserId = (recorded: RecordedEvent): string => (recorded.data as { userId: string }).userId;
 
 export const memoryGraphProjection: Projection = {
   name: 'memory_graph',
@@ -36,11 +39,18 @@ export const memoryGraphProjection: Projection = {
     )`,
   },
   // Snapshots repeat what the other events said: nothing to project.
-  eventTypes: GraphEvent.options
-    .map((option) => option.shape.type.value)
-    .filter((type) => type !== 'MemoryGraphSnapshotted'),
+  eventTypes: [
+    ...GraphEvent.options.map((option) => option.shape.type.value).filter((type) => type !== 'MemoryGraphSnapshotted'),
+    ERASURE.type,
+  ],
   // Each statement is a set operation (insert-if-absent, union, delete), so applying an event twice changes nothing.
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    // An erased user's graph goes (replayed after the erasure, their events hold no names to insert).
+    if (recorded.type === ERASURE.type)
+      return [
+        { sql: `DELETE FROM ${t.memory_entities} WHERE user_id = $1`, params: [erasedUserId(recorded)] },
+        { sql: `DELETE FROM ${t.memory_relations} WHERE user_id = $1`, params: [erasedUserId(recorded)] },
+      ];
     const event = GraphEvent.parse(recorded);
     if (event.type === 'MemoryGraphSnapshotted') return [];
     const { userId, at } = event.data;
@@ -122,8 +132,10 @@ export const memoryNotesProjection: Projection = {
     CREATE INDEX {memory_notes}_search ON {memory_notes} USING gin (search);
     CREATE INDEX {memory_notes}_tags ON {memory_notes} USING gin (tags)`,
   },
-  eventTypes: NoteEvent.options.map((option) => option.shape.type.value),
+  eventTypes: [...NoteEvent.options.map((option) => option.shape.type.value), ERASURE.type],
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    if (recorded.type === ERASURE.type)
+      return [{ sql: `DELETE FROM ${t.memory_notes} WHERE user_id = $1`, params: [erasedUserId(recorded)] }];
     const event = NoteEvent.parse(recorded);
     const revision = String(recorded.revision);
     const vector = `setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', array_to_string($5::text[], ' ')), 'B')

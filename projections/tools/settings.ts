@@ -1,6 +1,7 @@
 // Read models `tool_settings` (which tools an admin switched off) and `tool_calls` (the audit trail of calls).
 import { ToolCalled, ToolSettingEvent } from '../../domain/tools/index.ts';
 import { assertNever } from '../../domain/shared.ts';
+import { ERASED, ERASED_OBJECT, ERASURE } from '../../domain/personal.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { Projection, Statement, Tables } from '../sql.ts';
 
@@ -63,8 +64,16 @@ export const toolCallsProjection: Projection = {
     CREATE INDEX {tool_calls}_at ON {tool_calls} (at DESC);
     CREATE INDEX {tool_calls}_user ON {tool_calls} (user_id, at DESC)`,
   },
-  eventTypes: ['ToolCalled'],
+  eventTypes: ['ToolCalled', ERASURE.type],
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    // The calls stay (tool, outcome, time); what the erased user passed and got back reads as erased.
+    if (recorded.type === ERASURE.type)
+      return [
+        {
+          sql: `UPDATE ${t.tool_calls} SET arguments = $2, error = CASE WHEN error IS NULL THEN NULL ELSE $3 END WHERE user_id = $1`,
+          params: [(recorded.data as { userId: string }).userId, JSON.stringify(ERASED_OBJECT), ERASED],
+        },
+      ];
     const { data } = ToolCalled.parse(recorded);
     return [
       {

@@ -67,7 +67,8 @@ test('round trip into an empty store: same streams, same read model; re-import i
             first.text
               .trim()
               .split('\n')
-              .map((line) => (JSON.parse(line) as { stream: string }).stream),
+              .map((line) => (JSON.parse(line) as { stream?: string }).stream)
+              .filter((stream): stream is string => stream !== undefined),
           ),
         ].map((stream) => target.log.readStream(stream)),
       )

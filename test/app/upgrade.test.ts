@@ -115,4 +115,19 @@ test('a client_credentials client made by open registration is refused, and so i
   assert.match(mcp.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
 });
 
+// The old log held personal fields in clear; the first start seals them in place (app/seal-upgrade.ts).
+test('personal fields of the old log are sealed in place, and still read back', async ({ server }) => {
+  const [aliceEmail] = secrets.users.alice!;
+  const clear = await server.services.db.query<{ event_type: string }>(
+    `SELECT event_type FROM events WHERE lower(data::text || metadata::text) LIKE $1 OR data::text LIKE $2`,
+    [`%${aliceEmail!.toLowerCase()}%`, '%kept across the upgrade%'],
+  );
+  assert.equal(clear.rows, [], 'no clear copy of her address or her note is left in the event table');
+  const sealed = await server.services.db.query<{ events: string }>('SELECT events::text FROM personal_data_sealed');
+  assert.ok(Number(sealed.rows[0]?.events) > 0, 'the upgrade rewrote events');
+  const opened = JSON.stringify((await server.services.log.readAll({ maxCount: 10_000 })).map((e) => e.data));
+  assert.ok(opened.includes(aliceEmail!), 'her address reads back through the log');
+  assert.ok(opened.includes('kept across the upgrade'));
+});
+
 test.run();
