@@ -44,6 +44,6 @@ export const createTools = async (core: CoreServices): Promise<Tools> => {
     list: () => registry.list(),
     setEnabled: (name, enabled, actor, options) => registry.setEnabled(name, enabled, actor, options),
     memory,
-    close: async () => undefined,
+    close: () => memory.close(),
   };
 };

@@ -17,6 +17,8 @@ import {
 import type { Actor } from '../../../domain/shared.ts';
 import { contentHash } from '../../../projections/tools/memory.ts';
 import { cosineSql, EmbeddingsClient, fuse, normalize } from './embeddings.ts';
+import { MemoryVectorIndex } from './vectors/vector-index.ts';
+import type { AnnOptions } from './vectors/user-vectors.ts';
 
 export type Note = { id: string; title: string; content: string; tags: string[]; updatedAt: string };
 export type NoteHit = Note & { score: number; match: 'text' | 'vector' | 'both' };
@@ -41,9 +43,33 @@ const MAX_GRAPH = 10_000;
 
 export class MemoryStore {
   readonly embeddings: EmbeddingsClient | undefined;
+  /** This instance's vector index of the notes (a read model in memory, saved under MEMORY_INDEX_DIR). */
+  readonly vectors: MemoryVectorIndex | undefined;
+  private started: Promise<void> | undefined;
 
-  constructor(private readonly core: CoreServices) {
+  constructor(
+    private readonly core: CoreServices,
+    options: { ann?: Partial<AnnOptions> } = {},
+  ) {
     this.embeddings = core.config.openai ? new EmbeddingsClient(core.config.openai) : undefined;
+    this.vectors = this.embeddings
+      ? new MemoryVectorIndex(core.db, core.log, core.logger, {
+          model: this.embeddings.model,
+          dir: core.config.memoryIndexDir,
+          ...(options.ann ? { ann: options.ann } : {}),
+        })
+      : undefined;
+  }
+
+  /** Starts the vector index (load from disk, then follow the log); searches wait for this. */
+  vectorsStarted(): Promise<void> {
+    this.started ??= this.vectors?.start() ?? Promise.resolve();
+    return this.started;
+  }
+
+  async close(): Promise<void> {
+    if (this.started) await this.started.catch(() => undefined);
+    await this.vectors?.close();
   }
 
   private actor(userId: string): Actor {
@@ -110,16 +136,36 @@ export class MemoryStore {
     query: string,
     options: { tags?: string[] | undefined; limit: number },
   ): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
+    let vector: number[] | undefined;
+    if (this.embeddings) {
+      try {
+        [vector] = await this.embeddings.embed([query]);
+      } catch (error) {
+        this.core.logger.warn({ err: error }, 'embedding the search query failed; full-text only');
+      }
+    }
+    return this.searchWith(userId, query, vector, options);
+  }
+
+  /** The search itself, given the query's embedding (or none: full text only). */
+  async searchWith(
+    userId: string,
+    query: string,
+    queryVector: readonly number[] | undefined,
+    options: { tags?: string[] | undefined; limit: number },
+  ): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
     const tags = options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null;
     const pool = Math.max(options.limit * 3, 20);
-    const text = await this.core.db.query<NoteRow>(
-      `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank
-         FROM memory_notes, websearch_to_tsquery('english', $2) AS q
-        WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
-        ORDER BY rank DESC, updated_at DESC LIMIT $4`,
-      [userId, query, tags, pool],
-    );
-    const vector = this.embeddings ? await this.vectorSearch(userId, query, tags, pool) : undefined;
+    const [text, vector] = await Promise.all([
+      this.core.db.query<NoteRow>(
+        `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank
+           FROM memory_notes, websearch_to_tsquery('english', $2) AS q
+          WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
+          ORDER BY rank DESC, updated_at DESC LIMIT $4`,
+        [userId, query, tags, pool],
+      ),
+      queryVector ? this.vectorSearch(userId, normalize(queryVector), tags, pool) : undefined,
+    ]);
     if (!vector) {
       return {
         mode: 'fulltext',
@@ -139,27 +185,36 @@ export class MemoryStore {
     };
   }
 
+  /**
+   * The user's notes closest in meaning, best first, only those with a positive cosine. From the vector
+   * index (vectors/); while it cannot answer (still loading, stopped) from an exact scan in SQL.
+   */
   private async vectorSearch(
     userId: string,
-    query: string,
+    vector: number[],
     tags: string[] | null,
     limit: number,
-  ): Promise<NoteRow[] | undefined> {
-    if (!this.embeddings) return undefined;
-    let vector: number[] | undefined;
-    try {
-      [vector] = await this.embeddings.embed([query]);
-    } catch (error) {
-      this.core.logger.warn({ err: error }, 'embedding the search query failed; full-text only');
-      return undefined;
+  ): Promise<NoteRow[]> {
+    if (this.vectors) {
+      try {
+        await this.vectorsStarted();
+        const hits = (await this.vectors.search(userId, vector, limit, tags ?? undefined)).filter((h) => h.score > 0);
+        const rows = await this.core.db.query<NoteRow>(
+          'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
+          [userId, hits.map((h) => h.noteId)],
+        );
+        const byId = new Map(rows.rows.map((row) => [row.id, row]));
+        return hits.flatMap((h) => byId.get(h.noteId) ?? []);
+      } catch (error) {
+        this.core.logger.warn({ err: (error as Error).message }, 'memory vector index not ready: exact scan');
+      }
     }
-    if (!vector) return undefined;
     const rows = await this.core.db.query<NoteRow & { cosine: number }>(
       `SELECT * FROM (SELECT n.id, n.title, n.content, n.tags, n.updated_at, ${cosineSql('$2')} AS cosine
                         FROM memory_notes n JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $3
                        WHERE n.user_id = $1 AND ($4::text[] IS NULL OR n.tags @> $4::text[])) AS scored
-        WHERE cosine > 0 ORDER BY cosine DESC LIMIT $5`,
-      [userId, normalize(vector), this.embeddings.model, tags, limit],
+        WHERE cosine > 0 ORDER BY cosine DESC, id LIMIT $5`,
+      [userId, vector, this.embeddings!.model, tags, limit],
     );
     return rows.rows;
   }
