@@ -18,7 +18,8 @@ import type { Actor } from '../../../domain/shared.ts';
 import { contentHash } from '../../../projections/tools/memory.ts';
 import { cosineSql, EmbeddingsClient, fuse, normalize } from './embeddings.ts';
 import { MemoryVectorIndex } from './vectors/vector-index.ts';
-import type { AnnOptions } from './vectors/user-vectors.ts';
+import { DEFAULT_ANN, type AnnOptions } from './vectors/user-vectors.ts';
+import { detectPgvector, pgvectorIndexSql, pgvectorSearchSql } from './vectors/pgvector.ts';
 
 export type Note = { id: string; title: string; content: string; tags: string[]; updatedAt: string };
 export type NoteHit = Note & { score: number; match: 'text' | 'vector' | 'both' };
@@ -61,10 +62,48 @@ export class MemoryStore {
       : undefined;
   }
 
-  /** Starts the vector index (load from disk, then follow the log); searches wait for this. */
+  /** Which vector search answers: pgvector where the server has it installed, else this instance's index. */
+  backend: 'pgvector' | 'index' | 'none' = 'none';
+  /** Vector searches the exact SQL scan answered because the backend could not (tests, status). */
+  fallbacks = 0;
+  private readonly pgvectorIndexes = new Set<number>();
+
+  /** Picks the backend and starts the index (load from disk, then follow the log); searches wait for this. */
   vectorsStarted(): Promise<void> {
-    this.started ??= this.vectors?.start() ?? Promise.resolve();
+    this.started ??= (async () => {
+      if (!this.vectors) return;
+      const pgvector = this.core.db.embedded ? undefined : await detectPgvector(this.core.db);
+      if (pgvector) {
+        this.backend = 'pgvector';
+        this.core.logger.info({ pgvector }, 'memory vector search uses pgvector');
+        return;
+      }
+      await this.vectors.start();
+      this.backend = 'index';
+    })();
     return this.started;
+  }
+
+  /** pgvector: HNSW candidates (one expression index per vector size), re-ranked exactly in SQL. */
+  private async pgvectorSearch(userId: string, vector: number[], tags: string[] | null, limit: number) {
+    const dims = vector.length;
+    if (!this.pgvectorIndexes.has(dims)) {
+      await this.core.db.query(pgvectorIndexSql(dims));
+      this.pgvectorIndexes.add(dims);
+    }
+    return this.core.db.transaction(async (tx) => {
+      // pgvector 0.8: keep scanning the graph until enough rows pass the user filter.
+      await tx.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
+      const rows = await tx.query<NoteRow>(pgvectorSearchSql(dims), [
+        userId,
+        vector,
+        this.embeddings!.model,
+        tags,
+        limit,
+        Math.max(limit * DEFAULT_ANN.oversample, DEFAULT_ANN.minCandidates),
+      ]);
+      return rows.rows;
+    });
   }
 
   async close(): Promise<void> {
@@ -198,6 +237,7 @@ export class MemoryStore {
     if (this.vectors) {
       try {
         await this.vectorsStarted();
+        if (this.backend === 'pgvector') return await this.pgvectorSearch(userId, vector, tags, limit);
         const hits = (await this.vectors.search(userId, vector, limit, tags ?? undefined)).filter((h) => h.score > 0);
         const rows = await this.core.db.query<NoteRow>(
           'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
@@ -206,6 +246,7 @@ export class MemoryStore {
         const byId = new Map(rows.rows.map((row) => [row.id, row]));
         return hits.flatMap((h) => byId.get(h.noteId) ?? []);
       } catch (error) {
+        this.fallbacks += 1;
         this.core.logger.warn({ err: (error as Error).message }, 'memory vector index not ready: exact scan');
       }
     }

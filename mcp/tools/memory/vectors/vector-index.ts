@@ -39,6 +39,8 @@ export class MemoryVectorIndex {
   private users = new Map<string, UserVectors>();
   private pending = new Map<string, PendingNote>();
   private position: GlobalPosition = START;
+  /** The position of the snapshot this index started from, when it started from one. */
+  restoredFrom: GlobalPosition | undefined;
   private logId = '';
   private subscription: Subscription | undefined;
   private failure: unknown;
@@ -67,6 +69,7 @@ export class MemoryVectorIndex {
           this.users = snapshot.users;
           this.pending = snapshot.pending;
           this.position = snapshot.position;
+          this.restoredFrom = snapshot.position;
           this.logger.info(
             { position: positionToString(this.position), users: this.users.size },
             'memory vector index loaded from disk',
