@@ -18,7 +18,7 @@ export const DEFAULT_ANN: AnnOptions = { annThreshold: 2_000, oversample: 4, min
 
 // HNSW parameters (Malkov & Yashunin 2018): M = 16 links per node; a wide beam while adding keeps recall high.
 const CONNECTIVITY = 16;
-const EXPANSION_ADD = 128;
+const EXPANSION_ADD = 64;
 const EXPANSION_SEARCH = 128;
 
 /** Dot product of the query with the arena's vector at `slot` (vectors are unit length: cosine similarity). */

@@ -227,7 +227,12 @@ export class MemoryVectorIndex {
     return { users: this.users.size, vectors, pending: this.pending.size, position: this.position };
   }
 
-  /** For the benchmark: one user's vectors, to compare the graph with an exact scan. */
+  /** Installs a user's vectors built elsewhere (the benchmark builds them without the embeddings cache). */
+  adopt(userId: string, vectors: UserVectors): void {
+    this.users.set(userId, vectors);
+  }
+
+  /** One user's vectors (tests compare the graph with an exact scan over them). */
   userVectors(userId: string): UserVectors | undefined {
     return this.users.get(userId);
   }
