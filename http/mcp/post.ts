@@ -13,10 +13,11 @@ import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { recordDeniedCalls, type DeniedCall } from '../../mcp/tools/audit.ts';
 import { insufficientScope } from './auth.ts';
-import { RPC, rpcError } from './rpc.ts';
+import { RPC, rpcError } from '../errors.ts';
 import { SseResponse } from './sse.ts';
 import { publicUrlOf } from '../public-url.ts';
 import { PROTOCOL_VERSIONS, checkProtocolVersion, requireSession } from './session.ts';
+import { need } from '../state.ts';
 
 /** Upper bound of a POST body; larger ones get 413 before anything is parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -96,7 +97,7 @@ const deniedCalls = (services: Services, caller: McpCaller, messages: JSONRPCMes
 export const handlePost =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
-    const caller = ctx.state.caller as McpCaller;
+    const caller = need(ctx.state, 'caller');
     if (!/^application\/(.+\+)?json\b/i.test(ctx.get('content-type'))) {
       return rpcError(ctx, 415, RPC.serverError, 'Unsupported Media Type: Content-Type must be application/json');
     }
