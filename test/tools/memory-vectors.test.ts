@@ -128,6 +128,37 @@ test('a search waits until the index has read the last write, however late its e
   await index.close();
 });
 
+test('a failed lookup stops the index for a second, then it resumes where it was', async (context) => {
+  const { db, log } = context.server.services;
+  let failures = 0;
+  const flaky = new Proxy(db, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver);
+      return (sql: string, params?: unknown[]) => {
+        if (sql.includes('memory_embeddings') && failures === 0) {
+          failures += 1;
+          return Promise.reject(new Error('connection terminated'));
+        }
+        return target.query(sql, params);
+      };
+    },
+  });
+  const index = new MemoryVectorIndex(flaky, log, silent, { model: 'stub-embed-16', dir: undefined });
+  await index.start();
+  let error: unknown;
+  try {
+    await index.catchUp();
+  } catch (thrown) {
+    error = thrown;
+  }
+  assert.match(String(error), /memory vector index has stopped: connection terminated/);
+  assert.is(failures, 1);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const live = context.server.services.tools.memory.store.vectors!;
+  assert.equal(await index.search('alice', unit('kitten'), 10), await live.search('alice', unit('kitten'), 10));
+  await index.close();
+});
+
 test('the graph with exact re-ranking gives the exact top 10 here, scores included', async (context) => {
   const live = context.server.services.tools.memory.store.vectors!;
   for (const query of QUERIES) {

@@ -47,6 +47,8 @@ export class MemoryVectorIndex {
   private dirty = false;
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly db: Queryable,
@@ -92,9 +94,18 @@ export class MemoryVectorIndex {
         this.emitter.emit('progress');
       },
       onError: (error) => {
+        // Searches fall back to the SQL scan meanwhile; the index resumes from its position.
         this.failure = error;
-        this.logger.error({ err: (error as Error).message }, 'memory vector index stopped');
+        this.logger.warn({ err: (error as Error).message }, 'memory vector index stopped; retrying in 1 s');
         this.emitter.emit('progress');
+        this.subscription = undefined;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (this.closed) return;
+          this.failure = undefined;
+          this.follow();
+        }, 1_000);
+        this.retryTimer.unref?.();
       },
     });
   }
@@ -239,8 +250,10 @@ export class MemoryVectorIndex {
 
   private changed(): void {
     this.dirty = true;
-    if (this.options.dir && !this.saveTimer)
+    if (this.options.dir && !this.saveTimer) {
       this.saveTimer = setTimeout(() => void this.save(), this.options.saveEveryMs ?? 30_000);
+      this.saveTimer.unref?.();
+    }
   }
 
   /** Writes a snapshot now if anything changed since the last one (one save at a time). */
@@ -267,6 +280,8 @@ export class MemoryVectorIndex {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.subscription?.close();
     this.subscription = undefined;
     await this.save();
