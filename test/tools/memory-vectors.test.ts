@@ -65,7 +65,8 @@ const freshIndex = async (context: Context, dir?: string) => {
     ann: { annThreshold: 0, minCandidates: 8, oversample: 2 },
   });
   await index.start();
-  await index.catchUp();
+  await index.catchUp('alice');
+  await index.catchUp('bob');
   return index;
 };
 const answers = async (index: MemoryVectorIndex, userId: string) => {
@@ -118,7 +119,7 @@ test('a search waits until the index has read the last write, however late its e
   });
   const index = new MemoryVectorIndex(db, late, silent, { model: 'stub-embed-16', dir: undefined });
   await index.start();
-  await index.catchUp();
+  await index.catchUp('erin');
   const store = context.server.services.tools.memory.store;
   const note = await store.storeNote('erin', { title: '', content: 'a hound in the rain', tags: [] });
   assert.equal(
@@ -147,7 +148,7 @@ test('a failed lookup stops the index for a second, then it resumes where it was
   await index.start();
   let error: unknown;
   try {
-    await index.catchUp();
+    await index.catchUp('alice');
   } catch (thrown) {
     error = thrown;
   }

@@ -128,7 +128,7 @@ export class MemoryStore {
     const result = await handleCommand(this.core.log, noteStream(noteId), noteDecider, command, {
       actor: this.actor(userId),
     });
-    await this.core.projections.waitFor(result.appended?.position, { names: ['memory_notes'] });
+    await this.core.projections.waitFor(result.appended?.position, { names: ['memory_notes', 'memory_note_writes'] });
     const last = result.events.at(-1);
     if (last && last.type !== 'MemoryDeleted')
       await this.embed([{ title: last.data.title, content: last.data.content }]);

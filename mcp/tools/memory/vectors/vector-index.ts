@@ -211,12 +211,13 @@ export class MemoryVectorIndex {
   }
 
   /**
-   * Read-your-writes across instances: every note write waits for the `memory_notes` projection before it
-   * returns, so that projection's checkpoint is at or past the caller's last write, whichever instance took it.
+   * Read-your-writes across instances: a note write returns only once `memory_note_writes` holds its
+   * position, so waiting for the user's row there covers the caller's last write, whichever instance took it.
    */
-  async catchUp(): Promise<void> {
+  async catchUp(userId: string): Promise<void> {
     const rows = await this.db.query<{ commit: string; prepare: string }>(
-      `SELECT position_commit::text AS commit, position_prepare::text AS prepare FROM projection_checkpoints WHERE name = 'memory_notes'`,
+      'SELECT position_commit::text AS commit, position_prepare::text AS prepare FROM memory_note_writes WHERE user_id = $1',
+      [userId],
     );
     const row = rows.rows[0];
     if (row) await this.waitFor({ commit: BigInt(row.commit), prepare: BigInt(row.prepare) });
@@ -224,7 +225,7 @@ export class MemoryVectorIndex {
 
   /** The user's k nearest notes to the unit vector `query` (exact cosine scores, ties by note id). */
   async search(userId: string, query: readonly number[], k: number, tags?: readonly string[]): Promise<VectorHit[]> {
-    await this.catchUp();
+    await this.catchUp(userId);
     await this.resolvePending(userId);
     const user = this.users.get(userId);
     if (!user || user.dims !== query.length) return [];
