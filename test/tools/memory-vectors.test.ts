@@ -160,6 +160,33 @@ test('a failed lookup stops the index for a second, then it resumes where it was
   await index.close();
 });
 
+test("an erased user's vectors leave the index and its saved snapshot at once", async (context) => {
+  const { log } = context.server.services;
+  const store = context.server.services.tools.memory.store;
+  await store.storeNote('frank', { title: '', content: 'a puppy and a kitten', tags: [] });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-vectors-'));
+  context.dirs.push(dir);
+  const index = await freshIndex(context, dir);
+  await index.catchUp('frank');
+  assert.is((await index.search('frank', unit('kitten'), 5)).length, 1);
+  const saved = () => {
+    const manifest = path.join(dir, fs.readFileSync(path.join(dir, 'current'), 'utf8'), 'manifest.json');
+    return (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { users: { userId: string }[] }).users.map(
+      (u) => u.userId,
+    );
+  };
+  await index.save();
+  assert.ok(saved().includes('frank'));
+  const erased = await log.append('user-erasure-probe-frank', [
+    { type: 'UserErased', data: { userId: 'frank', keySubjects: [], at: new Date().toISOString() } },
+  ]);
+  await index.waitFor(erased.position);
+  assert.equal(await index.search('frank', unit('kitten'), 5), []);
+  assert.ok(saved().includes('alice'));
+  assert.not.ok(saved().includes('frank'), 'the snapshot on disk no longer holds them');
+  await index.close();
+});
+
 test('the graph with exact re-ranking gives the exact top 10 here, scores included', async (context) => {
   const live = context.server.services.tools.memory.store.vectors!;
   for (const query of QUERIES) {

@@ -5,6 +5,7 @@
 // A note whose embedding is not in the cache when its event is read (the embedding is written after the
 // append, or later by a backfill) waits in `pending`; a search looks those of its user up again first.
 import { EventEmitter } from 'node:events';
+import { z } from 'zod';
 import type { Logger } from '../../../../app/logger.ts';
 import type { Queryable } from '../../../../db/database.ts';
 import { NoteEvent } from '../../../../domain/memory/index.ts';
@@ -22,6 +23,9 @@ import { loadSnapshot, saveSnapshot, type PendingNote } from './snapshot.ts';
 import { DEFAULT_ANN, UserVectors, type AnnOptions, type VectorHit } from './user-vectors.ts';
 
 const NOTE_EVENTS = new Set<string>(NoteEvent.options.map((option) => option.shape.type.value));
+/** GDPR Art. 17 erasure of a user (users domain): their notes, and so their vectors, go. */
+const ERASED = 'UserErased';
+const Erased = z.object({ type: z.literal(ERASED), data: z.object({ userId: z.string() }) });
 
 export type VectorIndexOptions = {
   model: string;
@@ -110,19 +114,26 @@ export class MemoryVectorIndex {
     });
   }
 
-  /** Applies one batch: note events in order, their embeddings looked up in one query. */
+  /** Applies one batch: note events (and erasures) in order, their embeddings looked up in one query. */
   private async apply(events: readonly RecordedEvent[]): Promise<void> {
-    const notes = events.filter((e) => NOTE_EVENTS.has(e.type)).map((e) => NoteEvent.parse(e));
-    if (notes.length === 0) return;
+    const relevant = events.filter((e) => NOTE_EVENTS.has(e.type) || e.type === ERASED);
+    if (relevant.length === 0) return;
     if (!this.logId) {
       const [first] = await this.log.readAll({ maxCount: 1 });
       this.logId = first?.id ?? '';
     }
+    const notes = relevant.map((e) => (e.type === ERASED ? Erased.parse(e) : NoteEvent.parse(e)));
     const hashes = notes.flatMap((n) =>
-      n.type === 'MemoryDeleted' ? [] : [contentHash(n.data.title, n.data.content)],
+      n.type === 'MemoryStored' || n.type === 'MemoryUpdated' ? [contentHash(n.data.title, n.data.content)] : [],
     );
     const vectors = await this.lookup(hashes);
+    let erased = false;
     for (const event of notes) {
+      if (event.type === ERASED) {
+        this.drop(event.data.userId);
+        erased = true;
+        continue;
+      }
       const { noteId, userId } = event.data;
       if (event.type === 'MemoryDeleted') {
         this.pending.delete(noteId);
@@ -141,6 +152,14 @@ export class MemoryVectorIndex {
       this.place(noteId, userId, hash, tags, vectors.get(hash));
     }
     this.changed();
+    // Vectors are derived from the notes' text: an erased user's leave the disk now, not at the next save.
+    if (erased) await this.save();
+  }
+
+  /** Forgets every vector and pending note of the user. */
+  private drop(userId: string): void {
+    this.users.delete(userId);
+    for (const [noteId, p] of this.pending) if (p.userId === userId) this.pending.delete(noteId);
   }
 
   private place(noteId: string, userId: string, hash: string, tags: string[], vector: Float32Array | undefined) {
