@@ -1,6 +1,6 @@
 // The MCP server side (issue 5): who may call (bearer tokens for this resource), the sessions on this
 // instance, the log feed that ties instances together, and the retention cleanup.
-import type { CoreServices } from '../app/services.ts';
+import type { CoreServices } from '../app/core.ts';
 import type { OAuth } from '../app/oauth/index.ts';
 import type { AccessTokenInfo } from '../app/auth-port.ts';
 import { MCP_SCOPES } from '../domain/scopes.ts';

@@ -4,9 +4,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import { browserSessionDecider, browserSessionStream, type Purpose } from '../domain/browser-sessions/index.ts';
 import type { Actor } from '../domain/shared.ts';
-import { clearCookie, getCookie, setCookie } from '../http/cookies.ts';
-import type { CoreServices } from './services.ts';
-import { handleCommand } from './handle.ts';
+import { clearCookie, getCookie, setCookie } from './cookies.ts';
+import type { CoreServices } from '../app/core.ts';
+import { handleCommand } from '../app/handle.ts';
 
 export type BrowserSession = { id: string; userId: string; purpose: Purpose; expiresAt: Date };
 
@@ -16,7 +16,7 @@ const SAME_SITE = { oauth: 'Lax', admin: 'Strict' } as const;
 const cookieBase = (purpose: Purpose) => `rmcp_${purpose}`;
 
 export class BrowserSessions {
-  constructor(private readonly core: Omit<CoreServices, 'browserSessions'>) {}
+  constructor(private readonly core: Pick<CoreServices, 'secret' | 'log' | 'projections' | 'config' | 'db'>) {}
 
   private mac(purpose: Purpose, id: string) {
     return createHmac('sha256', this.core.secret).update(`session:${purpose}:${id}`).digest('base64url');
