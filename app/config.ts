@@ -64,6 +64,7 @@ const envSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
   EMBEDDING_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  MEMORY_INDEX_DIR: z.string().min(1).optional(),
   REDIS_URL: z
     .string()
     .refine((value) => /^rediss?:\/\//.test(value), 'expected a redis:// URL')
@@ -113,6 +114,8 @@ export type Config = {
   authCodeTtlMs: number;
   fsRoots: string[];
   openai: { apiKey: string; baseUrl: string; model: string } | undefined;
+  /** Where this instance keeps its memory vector index (a read model of its own, rebuilt from the log if lost). */
+  memoryIndexDir: string;
   redisUrl: string | undefined;
   eventRetentionMs: number;
   eventRetentionMaxPerStream: number;
@@ -199,6 +202,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     openai: e.OPENAI_API_KEY
       ? { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.EMBEDDING_MODEL }
       : undefined,
+    memoryIndexDir: path.resolve(e.MEMORY_INDEX_DIR ?? path.join(dataDir, 'memory-index')),
     redisUrl: e.REDIS_URL,
     eventRetentionMs: e.EVENT_RETENTION,
     eventRetentionMaxPerStream: e.EVENT_RETENTION_MAX_PER_STREAM,

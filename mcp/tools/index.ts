@@ -43,6 +43,6 @@ export const createTools = async (core: CoreServices): Promise<Tools> => {
     list: () => registry.list(),
     setEnabled: (name, enabled, actor, options) => registry.setEnabled(name, enabled, actor, options),
     memory,
-    close: async () => undefined,
+    close: () => memory.close(),
   };
 };

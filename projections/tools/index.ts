@@ -1,6 +1,6 @@
 // Read models of the tools area (added to the runner by projections/index.ts).
 import type { Projection } from '../sql.ts';
-import { memoryGraphProjection, memoryNotesProjection } from './memory.ts';
+import { memoryGraphProjection, memoryNoteWritesProjection, memoryNotesProjection } from './memory.ts';
 import { toolCallsProjection, toolSettingsProjection } from './settings.ts';
 
 export const toolsProjections: readonly Projection[] = [
@@ -8,4 +8,5 @@ export const toolsProjections: readonly Projection[] = [
   toolCallsProjection,
   memoryGraphProjection,
   memoryNotesProjection,
+  memoryNoteWritesProjection,
 ];

@@ -162,3 +162,32 @@ export const memoryNotesProjection: Projection = {
     }
   },
 };
+
+/**
+ * Where each user's last note write sits in the log. A search on any instance waits until its vector
+ * index has read that far (read-your-writes across instances), and waits for nothing newer.
+ */
+export const memoryNoteWritesProjection: Projection = {
+  name: 'memory_note_writes',
+  version: 1,
+  tables: {
+    memory_note_writes: `CREATE TABLE {memory_note_writes} (
+      user_id          text PRIMARY KEY,
+      position_commit  bigint NOT NULL,
+      position_prepare bigint NOT NULL
+    )`,
+  },
+  eventTypes: NoteEvent.options.map((option) => option.shape.type.value),
+  // Only ever moves forward, so an event applied twice (or late) changes nothing.
+  toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
+    const event = NoteEvent.parse(recorded);
+    return [
+      {
+        sql: `INSERT INTO ${t.memory_note_writes} (user_id, position_commit, position_prepare) VALUES ($1, $2, $3)
+              ON CONFLICT (user_id) DO UPDATE SET position_commit = $2, position_prepare = $3
+              WHERE (${t.memory_note_writes}.position_commit, ${t.memory_note_writes}.position_prepare) < ($2::bigint, $3::bigint)`,
+        params: [event.data.userId, String(recorded.position.commit), String(recorded.position.prepare)],
+      },
+    ];
+  },
+};

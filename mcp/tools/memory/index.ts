@@ -15,6 +15,7 @@ export type Memory = {
     batchSize?: number;
     onProgress?: (done: number) => void;
   }): Promise<{ embedded: number }>;
+  close(): Promise<void>;
 };
 
 export const createMemory = async (core: CoreServices): Promise<Memory> => {
@@ -25,5 +26,16 @@ export const createMemory = async (core: CoreServices): Promise<Memory> => {
     await tx.query(EMBEDDINGS_DDL);
   });
   const store = new MemoryStore(core);
-  return { store, tools: memoryTools(store), backfillEmbeddings: (options) => store.backfillEmbeddings(options) };
+  // Warm the vector index in the background: loading it from disk (or rebuilding it) must not hold up start-up.
+  store
+    .vectorsStarted()
+    .catch((error: unknown) =>
+      core.logger.warn({ err: (error as Error).message }, 'memory vector index did not start'),
+    );
+  return {
+    store,
+    tools: memoryTools(store),
+    backfillEmbeddings: (options) => store.backfillEmbeddings(options),
+    close: () => store.close(),
+  };
 };

@@ -17,6 +17,9 @@ import {
 import type { Actor } from '../../../domain/shared.ts';
 import { contentHash } from '../../../projections/tools/memory.ts';
 import { cosineSql, EmbeddingsClient, fuse, normalize } from './embeddings.ts';
+import { MemoryVectorIndex } from './vectors/vector-index.ts';
+import { DEFAULT_ANN, type AnnOptions } from './vectors/user-vectors.ts';
+import { detectPgvector, pgvectorIndexSql, pgvectorSearchSql } from './vectors/pgvector.ts';
 
 export type Note = { id: string; title: string; content: string; tags: string[]; updatedAt: string };
 export type NoteHit = Note & { score: number; match: 'text' | 'vector' | 'both' };
@@ -41,9 +44,71 @@ const MAX_GRAPH = 10_000;
 
 export class MemoryStore {
   readonly embeddings: EmbeddingsClient | undefined;
+  /** This instance's vector index of the notes (a read model in memory, saved under MEMORY_INDEX_DIR). */
+  readonly vectors: MemoryVectorIndex | undefined;
+  private started: Promise<void> | undefined;
 
-  constructor(private readonly core: CoreServices) {
+  constructor(
+    private readonly core: CoreServices,
+    options: { ann?: Partial<AnnOptions> } = {},
+  ) {
     this.embeddings = core.config.openai ? new EmbeddingsClient(core.config.openai) : undefined;
+    this.vectors = this.embeddings
+      ? new MemoryVectorIndex(core.db, core.log, core.logger, {
+          model: this.embeddings.model,
+          dir: core.config.memoryIndexDir,
+          ...(options.ann ? { ann: options.ann } : {}),
+        })
+      : undefined;
+  }
+
+  /** Which vector search answers: pgvector where the server has it installed, else this instance's index. */
+  backend: 'pgvector' | 'index' | 'none' = 'none';
+  /** Vector searches the exact SQL scan answered because the backend could not (tests, status). */
+  fallbacks = 0;
+  private readonly pgvectorIndexes = new Set<number>();
+
+  /** Picks the backend and starts the index (load from disk, then follow the log); searches wait for this. */
+  vectorsStarted(): Promise<void> {
+    this.started ??= (async () => {
+      if (!this.vectors) return;
+      const pgvector = this.core.db.embedded ? undefined : await detectPgvector(this.core.db);
+      if (pgvector) {
+        this.backend = 'pgvector';
+        this.core.logger.info({ pgvector }, 'memory vector search uses pgvector');
+        return;
+      }
+      await this.vectors.start();
+      this.backend = 'index';
+    })();
+    return this.started;
+  }
+
+  /** pgvector: HNSW candidates (one expression index per vector size), re-ranked exactly in SQL. */
+  private async pgvectorSearch(userId: string, vector: number[], tags: string[] | null, limit: number) {
+    const dims = vector.length;
+    if (!this.pgvectorIndexes.has(dims)) {
+      await this.core.db.query(pgvectorIndexSql(dims));
+      this.pgvectorIndexes.add(dims);
+    }
+    return this.core.db.transaction(async (tx) => {
+      // pgvector 0.8: keep scanning the graph until enough rows pass the user filter.
+      await tx.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
+      const rows = await tx.query<NoteRow>(pgvectorSearchSql(dims), [
+        userId,
+        vector,
+        this.embeddings!.model,
+        tags,
+        limit,
+        Math.max(limit * DEFAULT_ANN.oversample, DEFAULT_ANN.minCandidates),
+      ]);
+      return rows.rows;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.started) await this.started.catch(() => undefined);
+    await this.vectors?.close();
   }
 
   private actor(userId: string): Actor {
@@ -63,7 +128,7 @@ export class MemoryStore {
     const result = await handleCommand(this.core.log, noteStream(noteId), noteDecider, command, {
       actor: this.actor(userId),
     });
-    await this.core.projections.waitFor(result.appended?.position, { names: ['memory_notes'] });
+    await this.core.projections.waitFor(result.appended?.position, { names: ['memory_notes', 'memory_note_writes'] });
     const last = result.events.at(-1);
     if (last && last.type !== 'MemoryDeleted')
       await this.embed([{ title: last.data.title, content: last.data.content }]);
@@ -110,16 +175,36 @@ export class MemoryStore {
     query: string,
     options: { tags?: string[] | undefined; limit: number },
   ): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
+    let vector: number[] | undefined;
+    if (this.embeddings) {
+      try {
+        [vector] = await this.embeddings.embed([query]);
+      } catch (error) {
+        this.core.logger.warn({ err: error }, 'embedding the search query failed; full-text only');
+      }
+    }
+    return this.searchWith(userId, query, vector, options);
+  }
+
+  /** The search itself, given the query's embedding (or none: full text only). */
+  async searchWith(
+    userId: string,
+    query: string,
+    queryVector: readonly number[] | undefined,
+    options: { tags?: string[] | undefined; limit: number },
+  ): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
     const tags = options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null;
     const pool = Math.max(options.limit * 3, 20);
-    const text = await this.core.db.query<NoteRow>(
-      `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank
-         FROM memory_notes, websearch_to_tsquery('english', $2) AS q
-        WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
-        ORDER BY rank DESC, updated_at DESC LIMIT $4`,
-      [userId, query, tags, pool],
-    );
-    const vector = this.embeddings ? await this.vectorSearch(userId, query, tags, pool) : undefined;
+    const [text, vector] = await Promise.all([
+      this.core.db.query<NoteRow>(
+        `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank
+           FROM memory_notes, websearch_to_tsquery('english', $2) AS q
+          WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
+          ORDER BY rank DESC, updated_at DESC LIMIT $4`,
+        [userId, query, tags, pool],
+      ),
+      queryVector ? this.vectorSearch(userId, normalize(queryVector), tags, pool) : undefined,
+    ]);
     if (!vector) {
       return {
         mode: 'fulltext',
@@ -139,27 +224,38 @@ export class MemoryStore {
     };
   }
 
+  /**
+   * The user's notes closest in meaning, best first, only those with a positive cosine. From the vector
+   * index (vectors/); while it cannot answer (still loading, stopped) from an exact scan in SQL.
+   */
   private async vectorSearch(
     userId: string,
-    query: string,
+    vector: number[],
     tags: string[] | null,
     limit: number,
-  ): Promise<NoteRow[] | undefined> {
-    if (!this.embeddings) return undefined;
-    let vector: number[] | undefined;
-    try {
-      [vector] = await this.embeddings.embed([query]);
-    } catch (error) {
-      this.core.logger.warn({ err: error }, 'embedding the search query failed; full-text only');
-      return undefined;
+  ): Promise<NoteRow[]> {
+    if (this.vectors) {
+      try {
+        await this.vectorsStarted();
+        if (this.backend === 'pgvector') return await this.pgvectorSearch(userId, vector, tags, limit);
+        const hits = (await this.vectors.search(userId, vector, limit, tags ?? undefined)).filter((h) => h.score > 0);
+        const rows = await this.core.db.query<NoteRow>(
+          'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
+          [userId, hits.map((h) => h.noteId)],
+        );
+        const byId = new Map(rows.rows.map((row) => [row.id, row]));
+        return hits.flatMap((h) => byId.get(h.noteId) ?? []);
+      } catch (error) {
+        this.fallbacks += 1;
+        this.core.logger.warn({ err: (error as Error).message }, 'memory vector index not ready: exact scan');
+      }
     }
-    if (!vector) return undefined;
     const rows = await this.core.db.query<NoteRow & { cosine: number }>(
       `SELECT * FROM (SELECT n.id, n.title, n.content, n.tags, n.updated_at, ${cosineSql('$2')} AS cosine
                         FROM memory_notes n JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $3
                        WHERE n.user_id = $1 AND ($4::text[] IS NULL OR n.tags @> $4::text[])) AS scored
-        WHERE cosine > 0 ORDER BY cosine DESC LIMIT $5`,
-      [userId, normalize(vector), this.embeddings.model, tags, limit],
+        WHERE cosine > 0 ORDER BY cosine DESC, id LIMIT $5`,
+      [userId, vector, this.embeddings!.model, tags, limit],
     );
     return rows.rows;
   }

@@ -3,7 +3,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GraphEvent, NoteEvent, graphStream, noteStream } from '../../../domain/memory/index.ts';
-import { contentHash, memoryGraphProjection, memoryNotesProjection } from '../../../projections/tools/memory.ts';
+import {
+  contentHash,
+  memoryGraphProjection,
+  memoryNoteWritesProjection,
+  memoryNotesProjection,
+} from '../../../projections/tools/memory.ts';
 import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
 import { applyTwice, recorder } from '../../support/projections.ts';
 
@@ -184,6 +189,31 @@ test('memory_notes: stored, updated and deleted notes applied twice leave the sa
     revision: '1',
   });
   assert.match(String(search), /'bread':\d+/);
+});
+
+test('memory_note_writes: each user keeps the position of their last note event, applied twice or late', async ({
+  database,
+}) => {
+  const record = recorder(NoteEvent);
+  const stored = (noteId: string, userId: string) =>
+    record(noteStream(noteId), {
+      type: 'MemoryStored',
+      data: { noteId, userId, title: '', content: noteId, tags: [], at: '2026-01-01T00:00:00.000Z' },
+    });
+  const events = [
+    stored('n1', 'u1'),
+    stored('n2', 'u2'),
+    stored('n3', 'u1'),
+    record(noteStream('n1'), {
+      type: 'MemoryDeleted',
+      data: { noteId: 'n1', userId: 'u1', at: '2026-01-02T00:00:00.000Z' },
+    }),
+  ];
+  const rows = await applyTwice(database.db, memoryNoteWritesProjection, events, { memory_note_writes: 'user_id' });
+  assert.equal(rows.memory_note_writes, [
+    { user_id: 'u1', position_commit: '4', position_prepare: '4' },
+    { user_id: 'u2', position_commit: '2', position_prepare: '2' },
+  ]);
 });
 
 test.run();

@@ -1,0 +1,172 @@
+// One user's note vectors: the unit vectors in a float32 arena (exact scores), and an HNSW graph (usearch)
+// over them once there are enough to make a scan slow. Each user has their own, so one user's search can
+// never meet another user's notes, and the graph needs no filter.
+import { Index, MetricKind, ScalarKind } from 'usearch';
+
+export type VectorHit = { noteId: string; score: number };
+
+export type AnnOptions = {
+  /** Below this many vectors a search scans them all (exact, and faster than a graph at that size). */
+  annThreshold: number;
+  /** Candidates asked of the graph per result wanted; they are re-ranked exactly. */
+  oversample: number;
+  /** Never fewer candidates than this. */
+  minCandidates: number;
+};
+
+export const DEFAULT_ANN: AnnOptions = { annThreshold: 2_000, oversample: 4, minCandidates: 100 };
+
+// HNSW parameters (Malkov & Yashunin 2018): M = 16 links per node; a wide beam while adding keeps recall high.
+const CONNECTIVITY = 16;
+const EXPANSION_ADD = 64;
+const EXPANSION_SEARCH = 128;
+
+/** Dot product of the query with the arena's vector at `slot` (vectors are unit length: cosine similarity). */
+const dot = (arena: Float32Array, slot: number, query: Float32Array, dims: number): number => {
+  let sum = 0;
+  const base = slot * dims;
+  for (let i = 0; i < dims; i += 1) sum += arena[base + i]! * query[i]!;
+  return sum;
+};
+
+/** Best first; equal scores by note id, so the same vectors always give the same order. */
+const byScore = (a: VectorHit, b: VectorHit) =>
+  b.score - a.score || (a.noteId < b.noteId ? -1 : a.noteId > b.noteId ? 1 : 0);
+
+/** Keeps the k best hits seen (k is small: insertion into a sorted array). */
+class TopK {
+  readonly hits: VectorHit[] = [];
+  constructor(private readonly k: number) {}
+  offer(hit: VectorHit): void {
+    if (this.hits.length === this.k && byScore(hit, this.hits[this.k - 1]!) >= 0) return;
+    let at = this.hits.length;
+    while (at > 0 && byScore(hit, this.hits[at - 1]!) < 0) at -= 1;
+    this.hits.splice(at, 0, hit);
+    if (this.hits.length > this.k) this.hits.pop();
+  }
+}
+
+export const newGraph = (dims: number): Index =>
+  new Index({
+    dimensions: dims,
+    // Inner product of unit vectors = cosine; half precision halves the graph's copy of the vectors, and
+    // the exact re-rank over the float32 arena removes the rounding from the scores.
+    metric: MetricKind.IP,
+    quantization: ScalarKind.F16,
+    connectivity: CONNECTIVITY,
+    expansion_add: EXPANSION_ADD,
+    expansion_search: EXPANSION_SEARCH,
+    multi: false,
+  });
+
+export class UserVectors {
+  /** slot → note id ('' once the slot's vector is replaced or deleted). */
+  readonly slotNotes: string[] = [];
+  readonly slotTags: string[][] = [];
+  /** slot → hash of the text its vector was made from (a retag keeps the vector, a new text replaces it). */
+  readonly slotHashes: string[] = [];
+  /** note id → its slot. */
+  readonly slots = new Map<string, number>();
+  arena: Float32Array;
+  graph: Index | undefined;
+
+  constructor(
+    readonly dims: number,
+    private readonly ann: AnnOptions,
+    capacity = 64,
+  ) {
+    this.arena = new Float32Array(capacity * dims);
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Adds or replaces the note's vector (a vector replaced leaves its old slot empty). */
+  put(noteId: string, vector: Float32Array, tags: string[], hash: string): void {
+    this.remove(noteId);
+    const slot = this.slotNotes.length;
+    if ((slot + 1) * this.dims > this.arena.length) {
+      const grown = new Float32Array(Math.max(this.arena.length * 2, (slot + 1) * this.dims));
+      grown.set(this.arena);
+      this.arena = grown;
+    }
+    this.arena.set(vector, slot * this.dims);
+    this.slotNotes.push(noteId);
+    this.slotTags.push(tags);
+    this.slotHashes.push(hash);
+    this.slots.set(noteId, slot);
+    if (this.graph) this.graph.add(BigInt(slot), vector);
+    else if (this.size >= this.ann.annThreshold) this.buildGraph();
+  }
+
+  /** The tags changed, not the text (same hash): the vector stays. False when the text changed. */
+  retag(noteId: string, hash: string, tags: string[]): boolean {
+    const slot = this.slots.get(noteId);
+    if (slot === undefined || this.slotHashes[slot] !== hash) return false;
+    this.slotTags[slot] = tags;
+    return true;
+  }
+
+  remove(noteId: string): void {
+    const slot = this.slots.get(noteId);
+    if (slot === undefined) return;
+    this.slots.delete(noteId);
+    this.slotNotes[slot] = '';
+    this.slotTags[slot] = [];
+    this.slotHashes[slot] = '';
+    this.graph?.remove(BigInt(slot));
+  }
+
+  /** Builds the graph from the arena in one batch (at the threshold, or after loading without a saved graph). */
+  buildGraph(threads = 0): void {
+    const graph = newGraph(this.dims);
+    const live = [...this.slots.values()].sort((a, b) => a - b);
+    if (live.length > 0) {
+      const vectors = new Float32Array(live.length * this.dims);
+      live.forEach((slot, i) =>
+        vectors.set(this.arena.subarray(slot * this.dims, (slot + 1) * this.dims), i * this.dims),
+      );
+      graph.add(
+        BigUint64Array.from(live, (slot) => BigInt(slot)),
+        vectors,
+        threads,
+      );
+    }
+    this.graph = graph;
+  }
+
+  /**
+   * The k notes closest to the unit vector `query`, best first, with exact cosine scores. With a graph:
+   * oversampled candidates re-ranked exactly; with a tag filter or few vectors: an exact scan.
+   */
+  search(query: Float32Array, k: number, tags?: readonly string[]): VectorHit[] {
+    const top = new TopK(k);
+    const matches = (slot: number) => !tags || tags.every((tag) => this.slotTags[slot]!.includes(tag));
+    if (!this.graph || tags) {
+      for (let slot = 0; slot < this.slotNotes.length; slot += 1) {
+        const noteId = this.slotNotes[slot]!;
+        if (noteId && matches(slot)) top.offer({ noteId, score: dot(this.arena, slot, query, this.dims) });
+      }
+      return top.hits;
+    }
+    const wanted = Math.min(this.size, Math.max(k * this.ann.oversample, this.ann.minCandidates));
+    const candidates = this.graph.search(query, wanted, 1);
+    for (const key of candidates.keys) {
+      const slot = Number(key);
+      const noteId = this.slotNotes[slot];
+      if (noteId) top.offer({ noteId, score: dot(this.arena, slot, query, this.dims) });
+    }
+    return top.hits;
+  }
+
+  /** Exact scan regardless of the graph (the benchmark's ground truth). */
+  exact(query: Float32Array, k: number): VectorHit[] {
+    const top = new TopK(k);
+    for (let slot = 0; slot < this.slotNotes.length; slot += 1) {
+      const noteId = this.slotNotes[slot]!;
+      if (noteId) top.offer({ noteId, score: dot(this.arena, slot, query, this.dims) });
+    }
+    return top.hits;
+  }
+}
