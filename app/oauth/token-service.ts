@@ -51,9 +51,9 @@ export class TokenService {
     private readonly keys: KeyRing,
   ) {}
 
-  private run(grantId: string, command: GrantCommand, actor: Actor) {
+  private run(grantId: string, command: GrantCommand, actor: Actor, newStream = false) {
     // Parallel refreshes of one grant are expected (several tabs, retries): retry conflicts generously.
-    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor }, 10);
+    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor, newStream }, 10);
   }
 
   private resource(issuer: string, value: string | undefined): string | undefined {
@@ -288,6 +288,8 @@ export class TokenService {
         now,
       },
       { type: 'client', id: client.clientId },
+      // A grant id made just now: no stream to read.
+      true,
     );
     return this.respond(result.events[0]!, client, undefined, now, issuer);
   }

@@ -210,6 +210,50 @@ for (const [name, commands, open] of stores) {
     }
   });
 
+  test('client_credentials: a grant made for the request is decided without reading; a taken id is read and refused', async () => {
+    const { log, dispose } = await open();
+    try {
+      const counters: Counters = { read: 0, folded: 0 };
+      const measured = counting(log, grantDecider, counters);
+      const issue = (grantId: string): GrantCommand => ({
+        type: 'IssueClientCredentials',
+        grantId,
+        clientId: 'machine',
+        userId: 'svc',
+        scopes: ['mcp:tools:read'],
+        resource: 'https://as.example/mcp',
+        tokens: { accessTokenId: `${grantId}.a`, accessExpiresAt: at(600_000).toISOString() },
+        now: t0,
+      });
+      const grantId = randomUUID();
+      const context = { actor, newStream: true };
+      const issued = await handleCommand(measured.log, grantStream(grantId), measured.decider, issue(grantId), context);
+      assert.equal(
+        issued.events.map((event) => event.type),
+        ['ClientCredentialsIssued'],
+      );
+      assert.equal(counters, { read: 0, folded: 1 });
+      // The same id again (it cannot happen with random ids, but the append's no_stream still guards it):
+      // the conflict makes the command read the stream, and the decider refuses.
+      counters.read = 0;
+      const again = await handleCommand(
+        measured.log,
+        grantStream(grantId),
+        measured.decider,
+        issue(grantId),
+        context,
+      ).then(
+        () => 'appended',
+        (error: { code?: string }) => error.code,
+      );
+      assert.is(again, 'grant_exists');
+      assert.is(counters.read, 1);
+      assert.is((await log.readStream(grantStream(grantId))).length, 1);
+    } finally {
+      await dispose();
+    }
+  });
+
   test(`memory graph: one write after ${commands} writes reads and folds a bounded tail`, async () => {
     const { log, dispose } = await open();
     try {
