@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pug from 'pug';
 import type { Services } from '../app/services.ts';
-import { errorHandler } from './errors.ts';
+import { errorHandler, jsonRpcErrors } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import helmet from 'koa-helmet';
 import { requestContext } from './request.ts';
@@ -76,12 +76,15 @@ export const createApp = (services: Services): Koa => {
     ctx.set(apiHeaders);
     return next();
   });
+  const site = { config: services.config, secret: services.secret };
   app.use(async (ctx, next) => {
     ctx.state.render = render;
-    ctx.state.services = services;
+    ctx.state.site = site;
     await next();
   });
   app.use(errorHandler());
+  // /mcp answers in JSON-RPC alone, its Host check included.
+  app.use(async (ctx, next) => (isMcpPath(ctx.path) ? jsonRpcErrors(ctx, next) : next()));
   app.use(resolvePublicUrl(services.config));
   // The MCP endpoint first: every tool call of every client comes this way, and it answers one exact
   // path, so the routers below need not be matched for it.

@@ -15,7 +15,7 @@ import ipaddr from 'ipaddr.js';
 import type Koa from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { LoginAudit } from '../app/login-guard.ts';
-import type { CoreServices } from '../app/services.ts';
+import type { CoreServices } from '../app/core.ts';
 import type { UserRow } from '../app/users.ts';
 import type { SignInVia, ThrottleScope } from '../domain/admin/login-guard.ts';
 import { normalizeEmail } from '../domain/users/index.ts';
@@ -190,7 +190,7 @@ export class LoginGuard {
   /** A wrong password or unknown account: recorded in the login-guard stream; arms the gates past the free tries. */
   async failed(ctx: Koa.Context, attempt: SignInAttempt, reason = 'bad_credentials'): Promise<number> {
     const now = new Date();
-    const requestId = ctx.state.requestId as string | undefined;
+    const requestId = ctx.state.requestId;
     await this.audit.signInFailed(
       { email: attempt.email, ip: attempt.ip, via: this.via, reason, device: Boolean(attempt.device), at: now },
       requestId,

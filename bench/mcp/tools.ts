@@ -2,6 +2,7 @@
 // of notifications (for resumption).
 import { z } from 'zod';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
 
 export const registerBenchTools = (server: McpServer): void => {
   server.registerTool('bench_echo', { description: 'echo', inputSchema: { text: z.string() } }, async ({ text }) => ({
@@ -15,5 +16,14 @@ export const registerBenchTools = (server: McpServer): void => {
         await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: i } });
       return { content: [{ type: 'text', text: `sent ${count}` }] };
     },
+  );
+};
+
+/** bench_echo on an SDK v2 server (the 2026-07-28 path, ours and the bare one). */
+export const registerModernBenchTools = (server: ModernMcpServer): void => {
+  server.registerTool(
+    'bench_echo',
+    { description: 'echo', inputSchema: z.object({ text: z.string() }) },
+    async ({ text }) => ({ content: [{ type: 'text', text }] }),
   );
 };

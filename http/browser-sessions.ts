@@ -4,9 +4,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import { browserSessionDecider, browserSessionStream, type Purpose } from '../domain/browser-sessions/index.ts';
 import type { Actor } from '../domain/shared.ts';
-import { clearCookie, getCookie, setCookie } from '../http/cookies.ts';
-import type { CoreServices } from './services.ts';
-import { handleCommand } from './handle.ts';
+import { clearCookie, getCookie, setCookie } from './cookies.ts';
+import type { CoreServices } from '../app/core.ts';
+import { handleCommand } from '../app/handle.ts';
 
 export type BrowserSession = { id: string; userId: string; purpose: Purpose; expiresAt: Date };
 
@@ -16,7 +16,7 @@ const SAME_SITE = { oauth: 'Lax', admin: 'Strict' } as const;
 const cookieBase = (purpose: Purpose) => `rmcp_${purpose}`;
 
 export class BrowserSessions {
-  constructor(private readonly core: Omit<CoreServices, 'browserSessions'>) {}
+  constructor(private readonly core: Pick<CoreServices, 'secret' | 'log' | 'projections' | 'config' | 'db'>) {}
 
   private mac(purpose: Purpose, id: string) {
     return createHmac('sha256', this.core.secret).update(`session:${purpose}:${id}`).digest('base64url');
@@ -31,7 +31,7 @@ export class BrowserSessions {
       browserSessionStream(id),
       browserSessionDecider,
       { type: 'Start', sessionId: id, userId, purpose, now, ttlMs, ip: ctx.ip, userAgent: ctx.get('user-agent') },
-      { actor, ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}) },
+      { actor, ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}) },
     );
     await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
     setCookie(ctx, this.core.config, cookieBase(purpose), `${id}.${this.mac(purpose, id)}`, {
