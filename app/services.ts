@@ -18,6 +18,7 @@ import type { CoreServices } from './core.ts';
 import { RateLimits } from '../http/rate-limit.ts';
 import { loadServerSecret } from './secrets.ts';
 import { BrowserSessions } from '../http/browser-sessions.ts';
+import { BrowserSessionService } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
 import { createTools, type Tools } from '../mcp/tools/index.ts';
 import { createMcp, type Mcp } from '../mcp/index.ts';
@@ -151,7 +152,7 @@ export const openServices = async (
     const mcp = await createMcp(core, oauth, tools);
     // Object.assign, not spread: spreading would read the lazy `secret` getter.
     return Object.assign(core, {
-      browserSessions: new BrowserSessions(core),
+      browserSessions: new BrowserSessions(core, new BrowserSessionService(core)),
       oauth,
       tools,
       mcp,

@@ -1,0 +1,68 @@
+// Signed-in browsers as an application service: start and end sessions through their decider, and read
+// whether one is still valid. The cookie that carries the id lives in http/browser-sessions.ts.
+import { randomBytes } from 'node:crypto';
+import { browserSessionDecider, browserSessionStream, type Purpose } from '../domain/browser-sessions/index.ts';
+import type { Actor } from '../domain/shared.ts';
+import type { CoreServices } from './core.ts';
+import { handleCommand } from './handle.ts';
+
+export type BrowserSession = { id: string; userId: string; purpose: Purpose; expiresAt: Date };
+
+export const SESSION_TTL_MS: Record<Purpose, number> = { oauth: 12 * 3_600_000, admin: 8 * 3_600_000 };
+
+export type StartSession = {
+  userId: string;
+  purpose: Purpose;
+  ip: string;
+  userAgent: string;
+  requestId?: string | undefined;
+  now?: Date;
+};
+
+export class BrowserSessionService {
+  constructor(private readonly core: Pick<CoreServices, 'log' | 'projections' | 'db'>) {}
+
+  async start({ userId, purpose, ip, userAgent, requestId, now = new Date() }: StartSession): Promise<BrowserSession> {
+    const id = randomBytes(24).toString('base64url');
+    const ttlMs = SESSION_TTL_MS[purpose];
+    const actor: Actor = { type: 'user', id: userId };
+    const result = await handleCommand(
+      this.core.log,
+      browserSessionStream(id),
+      browserSessionDecider,
+      { type: 'Start', sessionId: id, userId, purpose, now, ttlMs, ip, userAgent },
+      { actor, ...(requestId ? { requestId } : {}) },
+    );
+    await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
+    return { id, userId, purpose, expiresAt: new Date(now.getTime() + ttlMs) };
+  }
+
+  /** The session `id` for `purpose` if it is live, else undefined. */
+  async find(id: string, purpose: Purpose): Promise<BrowserSession | undefined> {
+    const row = (
+      await this.core.db.query<{ user_id: string; expires_at: Date }>(
+        // Also void: a session begun before the user's last password change or disable (the events that
+        // end it may not be projected yet), and any session of a service user (it never signs in).
+        `SELECT s.user_id, s.expires_at FROM browser_sessions s JOIN users u ON u.id = s.user_id
+          LEFT JOIN user_credentials c ON c.user_id = s.user_id
+          WHERE s.id = $1 AND s.purpose = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND u.status = 'active'
+            AND NOT ('service' = ANY (u.roles)) AND (c.sessions_valid_after IS NULL OR s.started_at >= c.sessions_valid_after)`,
+        [id, purpose],
+      )
+    ).rows[0];
+    return row ? { id, userId: row.user_id, purpose, expiresAt: row.expires_at } : undefined;
+  }
+
+  /** Ends a session; `reason` says whether its user signed out or an admin revoked it. False when it was not live. */
+  async end(sessionId: string, actor: Actor, reason: 'logout' | 'revoked', now = new Date()): Promise<boolean> {
+    const result = await handleCommand(
+      this.core.log,
+      browserSessionStream(sessionId),
+      browserSessionDecider,
+      { type: 'End', now, reason },
+      { actor },
+    );
+    await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
+    return result.events.length > 0;
+  }
+}
