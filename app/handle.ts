@@ -3,7 +3,16 @@
 import type { Actor, Decider, DomainEvent } from '../domain/shared.ts';
 import { WrongExpectedVersionError, type AppendResult, type EventLog, type RecordedEvent } from '../eventstore/port.ts';
 
-export type CommandContext = { readonly actor: Actor; readonly requestId?: string };
+export type CommandContext = {
+  readonly actor: Actor;
+  readonly requestId?: string;
+  /**
+   * The stream's id was made for this command (a random UUID): there is nothing to read, so the command is
+   * decided on the initial state without a round trip. The append still expects no stream, and a conflict
+   * reads the stream as usual.
+   */
+  readonly newStream?: boolean;
+};
 
 export type Handled<Event, State> = {
   readonly events: Event[];
@@ -94,7 +103,10 @@ export const handleCommand = async <C, E extends DomainEvent, S>(
   attempts = 3,
 ): Promise<Handled<E, S>> => {
   for (let attempt = 1; ; attempt += 1) {
-    const { state, version, sinceSnapshot } = await loadAggregate(log, stream, decider);
+    const { state, version, sinceSnapshot } =
+      context.newStream && attempt === 1
+        ? { state: decider.initialState(), version: undefined, sinceSnapshot: 0 }
+        : await loadAggregate(log, stream, decider);
     const resolved = typeof command === 'function' ? (command as (state: S) => C)(state) : command;
     const events = decider.decide(resolved, state);
     const next = events.reduce(decider.evolve, state);

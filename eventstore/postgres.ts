@@ -217,6 +217,13 @@ const readAllSql = (embedded: boolean) =>
   ORDER BY events.transaction_id, events.global_position
   LIMIT $3`);
 
+const TOP = `coalesce($2::bigint, (SELECT version FROM event_streams WHERE stream_id = $1))`;
+const READ_BACKWARDS = prepared(`SELECT ${columns('e.')}
+    FROM events e LEFT JOIN event_streams s ON s.stream_id = e.stream_id
+   WHERE e.stream_id = $1 AND e.stream_revision <= ${TOP} AND e.stream_revision > ${TOP} - $3::bigint AND ${RETAINED}
+   ORDER BY e.stream_revision DESC
+   LIMIT $3::integer`);
+
 const headSql = (embedded: boolean) =>
   prepared(`SELECT transaction_id::text, global_position::text FROM events
     WHERE transaction_id < ${horizon(embedded)}
@@ -344,6 +351,15 @@ export class PostgresEventLog implements EventLog {
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const from = options.fromRevision === undefined ? null : String(options.fromRevision);
+    const limit = options.maxCount ?? null;
+    if (options.backwards && limit !== null) {
+      const page = await this.readBackwardsBounded(stream, from, limit);
+      // A short page that did not reach revision 0 means events are missing inside the range (retention
+      // removed them): only then is the range not the answer, and the unbounded read decides.
+      const lowest = page[page.length - 1];
+      if (page.length === limit || !lowest || lowest.revision === 0n) return page;
+    }
     const direction = options.backwards ? 'DESC' : 'ASC';
     const bound = options.backwards ? 'e.stream_revision <= $2::bigint' : 'e.stream_revision >= $2::bigint';
     const result = await this.db.query<EventRow>(
@@ -352,8 +368,20 @@ export class PostgresEventLog implements EventLog {
         WHERE e.stream_id = $1 AND ($2::bigint IS NULL OR ${bound}) AND ${RETAINED}
         ORDER BY e.stream_revision ${direction}
         LIMIT $3::integer`,
-      [stream, options.fromRevision === undefined ? null : String(options.fromRevision), options.maxCount ?? null],
+      [stream, from, limit],
     );
+    return result.rows.map(toRecorded);
+  }
+
+  /**
+   * The newest `limit` events up to `from` (the stream's end when null), read as a revision range: a
+   * stream's revisions are contiguous, so the range holds exactly the page and the scan touches only
+   * its rows whatever plan PostgreSQL picks. Without the range, a planner with no statistics (PGlite
+   * runs no autovacuum, so never ANALYZE) reads every event of the stream and sorts them: the cost of
+   * loading an aggregate from its snapshot grew with the stream's age.
+   */
+  private async readBackwardsBounded(stream: string, from: string | null, limit: number): Promise<RecordedEvent[]> {
+    const result = await this.db.query<EventRow>(READ_BACKWARDS, [stream, from, limit]);
     return result.rows.map(toRecorded);
   }
 

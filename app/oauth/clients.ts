@@ -47,13 +47,33 @@ export const CLIENT_AUTH_FAILURES = {
   secretMissing: 'this client has a secret: send it by client_secret_basic or client_secret_post',
 } as const;
 
+/**
+ * How long a registered client, once read from its stream, answers lookups without another read. Every
+ * token request looks its client up. A change made through this process (any append to a client stream,
+ * here or by a command of this instance) drops the entry at once; one made by another instance (or the
+ * CLI) is seen within this time, as the verifier's revocation cache does (app/oauth/verifier.ts).
+ */
+export const CLIENT_CACHE_MS = 500;
+const CLIENT_CACHE_MAX = 10_000;
+const CLIENT_STREAM_PREFIX = clientStream('');
+
 export class Clients {
   readonly documents: MetadataDocuments;
+  private readonly cache = new Map<string, { client: Client; readAt: number }>();
+  /** CLIENT_CACHE_MS; tests that count reads widen it, so a slow machine does not expire an entry. */
+  cacheMs = CLIENT_CACHE_MS;
+  /** Moves on every local append to a client stream: a read that overlapped one is not cached. */
+  private epoch = 0;
 
   constructor(private readonly core: CoreServices) {
     this.documents = new MetadataDocuments({
       allowPrivate: core.config.dangerouslyAllowPrivateCimd,
       maxConcurrentFetches: core.config.cimdMaxConcurrentFetches,
+    });
+    core.appends.on('append', (stream: string) => {
+      if (!stream.startsWith(CLIENT_STREAM_PREFIX)) return;
+      this.epoch += 1;
+      this.cache.delete(stream.slice(CLIENT_STREAM_PREFIX.length));
     });
   }
 
@@ -96,8 +116,18 @@ export class Clients {
     if (isMetadataDocumentId(clientId, this.core.config.dangerouslyAllowPrivateCimd))
       return this.documents.get(clientId, options);
     if (!/^[\w-]{1,100}$/.test(clientId)) return undefined;
+    const started = Date.now();
+    const hit = this.cache.get(clientId);
+    if (hit && started - hit.readAt < this.cacheMs) return hit.client;
+    const epoch = this.epoch;
     const { state } = await loadAggregate(this.core.log, clientStream(clientId), clientDecider);
-    return state.status === 'active' ? state : undefined;
+    if (state.status !== 'active') return undefined;
+    // Only registered clients are kept: one registered elsewhere a moment ago is found at once.
+    if (epoch === this.epoch) {
+      if (this.cache.size >= CLIENT_CACHE_MAX) this.cache.clear();
+      this.cache.set(clientId, { client: state, readAt: started });
+    }
+    return state;
   }
 
   /** RFC 7592 §2: the registration access token authorizes reading, updating and deleting the client. */

@@ -25,6 +25,7 @@ import {
   signIdToken,
 } from './tokens.ts';
 import type { AccessTokenInfo, TokenVerifier } from '../auth-port.ts';
+import type { UserStanding } from '../users.ts';
 import { earlierRefreshToken } from '../../projections/oauth/refresh-tokens.ts';
 
 /**
@@ -51,9 +52,9 @@ export class TokenService {
     private readonly keys: KeyRing,
   ) {}
 
-  private run(grantId: string, command: GrantCommand, actor: Actor) {
+  private run(grantId: string, command: GrantCommand, actor: Actor, newStream = false) {
     // Parallel refreshes of one grant are expected (several tabs, retries): retry conflicts generously.
-    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor }, 10);
+    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor, newStream }, 10);
   }
 
   private resource(issuer: string, value: string | undefined): string | undefined {
@@ -90,10 +91,10 @@ export class TokenService {
    * the user's last password change or disable: those end every grant, including a code not yet redeemed.
    */
   private async activeUser(userId: string, authTime?: string) {
-    const user = await this.core.users.byId(userId);
+    const user = await this.core.users.standing(userId);
     if (!user || user.status !== 'active') throw invalidGrant('the user is disabled');
-    const validAfter = authTime === undefined ? undefined : await this.core.users.sessionsValidAfter(userId);
-    if (validAfter && Date.parse(authTime!) < validAfter.getTime())
+    const validAfter = user.sessionsValidAfter;
+    if (authTime !== undefined && validAfter && Date.parse(authTime) < validAfter.getTime())
       throw invalidGrant("the grant ended when the user's password changed or the user was disabled");
     return user;
   }
@@ -104,7 +105,7 @@ export class TokenService {
     refreshToken: string | undefined,
     now: Date,
     issuer: string,
-    idToken?: { nonce: string | undefined; authTime: string | undefined },
+    idToken?: { nonce: string | undefined; authTime: string | undefined; user: UserStanding },
   ): Promise<TokenResponse> {
     if (
       event.type !== 'AuthorizationCodeRedeemed' &&
@@ -134,7 +135,7 @@ export class TokenService {
     };
     if (refreshToken) response.refresh_token = refreshToken;
     if (idToken && tokens.scopes.includes('openid')) {
-      const user = await this.activeUser(subject);
+      const { user } = idToken;
       response.id_token = await signIdToken(this.keys, {
         issuer,
         subject,
@@ -144,7 +145,7 @@ export class TokenService {
         authTime: idToken.authTime ? new Date(idToken.authTime) : undefined,
         nonce: idToken.nonce,
         extra: userClaims(
-          { ...user, emailVerified: tokens.scopes.includes('email') && (await this.core.users.emailVerified(subject)) },
+          { ...user, emailVerified: tokens.scopes.includes('email') && user.emailVerified },
           tokens.scopes,
         ),
       });
@@ -193,10 +194,11 @@ export class TokenService {
       throw invalidGrant('the authorization code was already used');
     }
     const state = result.state.status === 'active' ? result.state : undefined;
-    await this.activeUser(redeemed.data.userId, state?.authTime);
+    const user = await this.activeUser(redeemed.data.userId, state?.authTime);
     return this.respond(redeemed, client, refreshToken, now, issuer, {
       nonce: state?.nonce,
       authTime: state?.authTime,
+      user,
     });
   }
 
@@ -288,6 +290,8 @@ export class TokenService {
         now,
       },
       { type: 'client', id: client.clientId },
+      // A grant id made just now: no stream to read.
+      true,
     );
     return this.respond(result.events[0]!, client, undefined, now, issuer);
   }

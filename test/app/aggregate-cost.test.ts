@@ -21,6 +21,8 @@ import {
   type GraphCommand,
 } from '../../domain/memory/index.ts';
 import type { Decider, DomainEvent } from '../../domain/shared.ts';
+import { LOGIN_GUARD_RETENTION, LOGIN_GUARD_STREAM } from '../../domain/admin/login-guard.ts';
+import { LoginAudit } from '../../app/login-guard.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
 import type { EventLog } from '../../eventstore/port.ts';
@@ -205,6 +207,74 @@ for (const [name, commands, open] of stores) {
       await handleCommand(measured.log, grantStream(grantId), measured.decider, refresh(ROTATIONS + 3), { actor });
       assert.ok(counters.read <= BOUND, `read ${counters.read} events`);
       assert.ok(counters.folded <= BOUND, `folded ${counters.folded} events`);
+    } finally {
+      await dispose();
+    }
+  });
+
+  test('client_credentials: a grant made for the request is decided without reading; a taken id is read and refused', async () => {
+    const { log, dispose } = await open();
+    try {
+      const counters: Counters = { read: 0, folded: 0 };
+      const measured = counting(log, grantDecider, counters);
+      const issue = (grantId: string): GrantCommand => ({
+        type: 'IssueClientCredentials',
+        grantId,
+        clientId: 'machine',
+        userId: 'svc',
+        scopes: ['mcp:tools:read'],
+        resource: 'https://as.example/mcp',
+        tokens: { accessTokenId: `${grantId}.a`, accessExpiresAt: at(600_000).toISOString() },
+        now: t0,
+      });
+      const grantId = randomUUID();
+      const context = { actor, newStream: true };
+      const issued = await handleCommand(measured.log, grantStream(grantId), measured.decider, issue(grantId), context);
+      assert.equal(
+        issued.events.map((event) => event.type),
+        ['ClientCredentialsIssued'],
+      );
+      assert.equal(counters, { read: 0, folded: 1 });
+      // The same id again (it cannot happen with random ids, but the append's no_stream still guards it):
+      // the conflict makes the command read the stream, and the decider refuses.
+      counters.read = 0;
+      const again = await handleCommand(
+        measured.log,
+        grantStream(grantId),
+        measured.decider,
+        issue(grantId),
+        context,
+      ).then(
+        () => 'appended',
+        (error: { code?: string }) => error.code,
+      );
+      assert.is(again, 'grant_exists');
+      assert.is(counters.read, 1);
+      assert.is((await log.readStream(grantStream(grantId))).length, 1);
+    } finally {
+      await dispose();
+    }
+  });
+
+  test(`admin sign-in guard: ${commands} failed sign-ins read nothing, and the stream stays within its retention`, async () => {
+    const { log, dispose } = await open();
+    try {
+      const counters: Counters = { read: 0, folded: 0 };
+      const audit = new LoginAudit(counting(log, grantDecider, counters).log);
+      for (let n = 0; n < commands; n += 1)
+        await audit.signInFailed({
+          email: `guess${n}@example.com`,
+          ip: '203.0.113.9',
+          via: 'admin',
+          reason: 'unknown_account',
+          device: false,
+          at: at(n),
+        });
+      // Each failure is one append with no version check: the stream is never read to record one.
+      assert.equal(counters, { read: 0, folded: 0 });
+      assert.equal(await log.getStreamMetadata(LOGIN_GUARD_STREAM), LOGIN_GUARD_RETENTION);
+      const kept = await log.readStream(LOGIN_GUARD_STREAM, { maxCount: 100_000 });
+      assert.is(kept.length, Math.min(commands, LOGIN_GUARD_RETENTION.maxCount));
     } finally {
       await dispose();
     }

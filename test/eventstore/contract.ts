@@ -495,6 +495,31 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     assert.is(next.nextExpectedVersion, 6n);
   });
 
+  test('readStream backwards with maxCount: pages of a long stream, and of one whose oldest events retention hides', async ({
+    log,
+  }) => {
+    const id = stream('paged');
+    await log.append(
+      id,
+      Array.from({ length: 200 }, (_, i) => ({ type: 'Tick', data: { i } })),
+    );
+    const indexes = (events: RecordedEvent[]) => events.map((e) => (e.data as { i: number }).i);
+    const newest = await log.readStream(id, { backwards: true, maxCount: 66 });
+    assert.equal(
+      indexes(newest),
+      Array.from({ length: 66 }, (_, k) => 199 - k),
+    );
+    assert.equal(indexes(await log.readStream(id, { backwards: true, maxCount: 3, fromRevision: 10n })), [10, 9, 8]);
+    assert.equal(indexes(await log.readStream(id, { backwards: true, maxCount: 5, fromRevision: 2n })), [2, 1, 0]);
+    // Retention hides the oldest: a page reaching past them holds the retained events only.
+    await log.setStreamMetadata(id, { truncateBefore: 190n });
+    assert.equal(
+      indexes(await log.readStream(id, { backwards: true, maxCount: 66 })),
+      [199, 198, 197, 196, 195, 194, 193, 192, 191, 190],
+    );
+    assert.equal(await log.readStream(stream('absent'), { backwards: true, maxCount: 66 }), []);
+  });
+
   test('stream metadata: $maxAge hides events older than the age', async ({ log }) => {
     const id = stream('aged');
     await log.append(id, [{ type: 'Tick', data: {} }]);

@@ -75,6 +75,52 @@ pglite('a subscription closed twice counts once: the tail keeps serving the othe
   }
 });
 
+// PGlite runs no autovacuum, so its tables are never analyzed: the planner knows nothing of how many
+// events a stream has. Loading an aggregate reads the stream's newest page; those rows, and only those,
+// are what PostgreSQL may touch, however long the stream (the cost of a refresh once grew with the grant).
+pglite('PGlite: a backward page of a 3,000-event stream scans that page of rows, with no statistics', async () => {
+  const database = await embeddedDatabase();
+  const queries: { text: string; params: unknown[] }[] = [];
+  const recording: TestDatabase['db'] = {
+    ...database.db,
+    query: (text, params) => {
+      queries.push({ text: typeof text === 'string' ? text : text.text, params: params ?? [] });
+      return database.db.query(text, params);
+    },
+  };
+  const log = new PostgresEventLog(recording, { pollMs: 100 });
+  try {
+    const id = `long-${randomUUID()}`;
+    // Other streams around it, as in a real log.
+    for (let round = 0; round < 30; round += 1) {
+      await log.append(
+        id,
+        Array.from({ length: 100 }, (_, i) => ({ type: 'Tick', data: { i: round * 100 + i } })),
+      );
+      await log.append(`other-${randomUUID()}`, [{ type: 'Other', data: {} }]);
+    }
+    queries.length = 0;
+    const page = await log.readStream(id, { backwards: true, maxCount: 66 });
+    assert.is(page.length, 66);
+    assert.is((page[0]!.data as { i: number }).i, 2_999);
+    assert.is(queries.length, 1);
+    const { text, params } = queries[0]!;
+    const explained = await database.db.query<{ 'QUERY PLAN': unknown }>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`,
+      params,
+    );
+    type Node = { 'Relation Name'?: string; 'Actual Rows'?: number; 'Actual Loops'?: number; Plans?: Node[] };
+    const scanned = (node: Node): number =>
+      (node['Relation Name'] === 'events' ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) : 0) +
+      (node.Plans ?? []).reduce((sum, child) => sum + scanned(child), 0);
+    const [plan] = explained.rows[0]!['QUERY PLAN'] as [{ Plan: Node }];
+    assert.is(scanned(plan.Plan), 66);
+  } finally {
+    await log.close();
+    await database.dispose();
+  }
+});
+
 pglite.run();
 
 if (!serverUrl()) {

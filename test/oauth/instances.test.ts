@@ -1,16 +1,18 @@
-// Two instances on one PostgreSQL server: a token revoked through one is refused by the other within
-// 1 s; both publish the same signing keys (they live in the event log). Needs TEST_DATABASE_URL.
+// Two instances on one PostgreSQL server: a token revoked (a client deleted) through one is refused by the
+// other within 1 s; both publish the same signing keys (they live in the event log). Needs TEST_DATABASE_URL.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
-import { freshTokens, reasonOf } from './support.ts';
+import { basic, freshTokens, reasonOf, tokenRequest } from './support.ts';
+import { CLIENT_CACHE_MS } from '../../app/oauth/clients.ts';
+import { MCP_READ } from '../../domain/scopes.ts';
 
 const NAME = 'oauth: several instances';
 
 if (!serverUrl()) {
-  skipSuite(NAME, 'TEST_DATABASE_URL not set', 2);
+  skipSuite(NAME, 'TEST_DATABASE_URL not set', 3);
 } else {
   const test = suite<{ a: TestServer; b: TestServer; drop: () => Promise<void> }>(NAME);
   test.before(async (context) => {
@@ -54,6 +56,26 @@ if (!serverUrl()) {
       if (reason === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     assert.is(reason, 'revoked');
+  });
+
+  test('a client deleted through instance A → its credentials are refused by instance B within 1 s', async ({
+    a,
+    b,
+  }) => {
+    const created = await a.services.oauth.createMachineClient(
+      { name: 'two-instances', userEmail: 'two-instances@example.com', scopes: [MCP_READ] },
+      { type: 'system', id: 'test' },
+    );
+    const authorization = basic(created.client.clientId, created.clientSecret!);
+    const request = () =>
+      tokenRequest(b.base, { grant_type: 'client_credentials', scope: MCP_READ }, { authorization });
+    // B has read the client and keeps it (app/oauth/clients.ts CLIENT_CACHE_MS).
+    assert.is((await request()).status, 200);
+    assert.is(await a.services.oauth.clients.delete(created.client.clientId, { type: 'system', id: 'test' }), true);
+    await new Promise((resolve) => setTimeout(resolve, CLIENT_CACHE_MS));
+    const refused = await request();
+    assert.is(refused.status, 401);
+    assert.is(refused.body.error, 'invalid_client');
   });
 
   test.run();
