@@ -12,6 +12,9 @@ import { SessionHosts, type McpCaller, type RegisterCapabilities } from './sessi
 import { StreamSlots } from './streams.ts';
 import { registerFixtures } from './fixtures.ts';
 import { sweepExpiredSessions } from './retention.ts';
+import { createModernMcp, type ModernMcp, type ModernSurface } from './modern/handler.ts';
+import { registerModernFixtures } from './fixtures.ts';
+import { MAX_BODY_BYTES } from './limits.ts';
 
 export type { McpCaller, SessionHost } from './sessions.ts';
 
@@ -22,6 +25,8 @@ export type Mcp = {
   readonly feed: SessionFeed;
   /** GET streams attached on this instance (one reader per stream, a bound per session). */
   readonly streams: StreamSlots;
+  /** The 2026-07-28 path: stateless, one server per request (mcp/modern/handler.ts). */
+  readonly modern: ModernMcp;
   /** Verifies a bearer token for `resource`, the request's PUBLIC_URL/mcp (throws InvalidTokenError). */
   authenticate(token: string, resource: string): Promise<McpCaller>;
   /** The caller of every request in fixtures mode. */
@@ -49,7 +54,8 @@ const FIXTURES_CALLER: McpCaller = {
 export const createMcp = async (
   core: CoreServices,
   oauth: Pick<OAuth, 'verifier'>,
-  tools: Pick<Tools, 'register' | 'requiredScope'>,
+  tools: Pick<Tools, 'register' | 'requiredScope' | 'registerModern' | 'onListChanged'>,
+  extraSurfaces: readonly ModernSurface[] = [],
 ): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
   const register: RegisterCapabilities = fixtures
@@ -64,6 +70,13 @@ export const createMcp = async (
         perToken: core.config.mcpMaxSessionsPerToken,
       });
   const sessions = new SessionHosts(core, register, caps, streams);
+  const modern = createModernMcp({
+    surfaces: [fixtures ? registerModernFixtures : (server) => tools.registerModern(server), ...extraSurfaces],
+    secret: core.secret,
+    maxBodyBytes: MAX_BODY_BYTES,
+    onerror: (error) => core.logger.debug({ err: error }, 'mcp modern path'),
+  });
+  const unlisten = tools.onListChanged(() => modern.notify.toolsChanged());
   const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.closed(sessionId));
   await feed.start();
   // Most messages are read by nobody on this instance (their POST stream carried them): their commits
@@ -89,12 +102,15 @@ export const createMcp = async (
     sessions,
     feed,
     streams,
+    modern,
     fixturesCaller: FIXTURES_CALLER,
     authenticate: async (token, resource) => callerFromToken(await oauth.verifier.verify(token, resource)),
     requiredScope: (name) => tools.requiredScope(name),
     cleanup,
     async close() {
       clearInterval(timer);
+      unlisten();
+      await modern.close();
       if (core.groupCommit.quiet === unwatched) core.groupCommit.quiet = undefined;
       await sessions.close();
       await feed.close();

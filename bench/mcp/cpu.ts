@@ -64,6 +64,7 @@ const server = await startTestServer({ LOG_LEVEL: 'silent', MCP_RATE_LIMIT_PER_M
 const { services } = server;
 const previous = services.mcp;
 services.mcp = await createMcp(services, services.oauth, {
+  ...services.tools,
   register: (mcp, caller) => {
     services.tools.register(mcp, caller);
     registerBenchTools(mcp);

@@ -29,6 +29,7 @@ const previous = services.mcp;
 // BENCH_VERIFIER=local: a jose-only verifier (no revocation lookup), to separate that cost (diagnosis only).
 const local = process.env.BENCH_VERIFIER === 'local' ? await StandInTokens.create() : undefined;
 services.mcp = await createMcp(services, local ? { verifier: local } : services.oauth, {
+  ...services.tools,
   register: (mcp, caller) => {
     services.tools.register(mcp, caller);
     registerBenchTools(mcp);

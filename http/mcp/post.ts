@@ -8,6 +8,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isLegacyRequest } from '@modelcontextprotocol/server';
 import { isRequest } from '../../mcp/transport.ts';
 import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
@@ -16,10 +17,10 @@ import { insufficientScope } from './auth.ts';
 import { RPC, rpcError } from './rpc.ts';
 import { SseResponse } from './sse.ts';
 import { publicUrlOf } from '../public-url.ts';
+import { MAX_BODY_BYTES } from '../../mcp/limits.ts';
 import { PROTOCOL_VERSIONS, checkProtocolVersion, requireSession } from './session.ts';
 
-/** Upper bound of a POST body; larger ones get 413 before anything is parsed. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES };
 /**
  * Upper bound of `initialize` params: they are kept for good in the session's opening event (to rebuild
  * the session anywhere), so they must stay small. Real clients send well under 2 KB.
@@ -93,6 +94,41 @@ const deniedCalls = (services: Services, caller: McpCaller, messages: JSONRPCMes
   return denied;
 };
 
+/** The request's method, URL and headers as a web Request (no body: it is parsed already), for routing. */
+const webRequestOf = (ctx: Koa.Context): Request => {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+  }
+  return new Request(ctx.href, { method: ctx.method, headers });
+};
+
+/** The per-request authInfo the tools see: the token on this request (never the bearer string itself). */
+const authInfoOf = (caller: McpCaller) => ({
+  token: '',
+  clientId: caller.clientId,
+  scopes: [...caller.scopes],
+  extra: { userId: caller.userId, ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) },
+});
+
+/**
+ * One request of the 2026-07-28 era. The bearer token, scope and rate limit were checked by the same
+ * middleware as for sessions; the scope of a tools/call is checked here, before anything runs.
+ */
+const serveModern = async (ctx: Koa.Context, services: Services, caller: McpCaller, body: unknown): Promise<void> => {
+  const denied = deniedCalls(services, caller, messagesOf(body) ?? []);
+  if (denied.length) {
+    await recordDeniedCalls(services.groupCommit, caller, undefined, denied).catch((failure: unknown) =>
+      services.logger.error({ err: failure }, 'denied tool call audit failed'),
+    );
+    throw insufficientScope(publicUrlOf(ctx), denied[0]!.scope);
+  }
+  // The SDK writes the answer (JSON or SSE) on the Node response itself.
+  ctx.respond = false;
+  await services.mcp.modern.serve(ctx.req, ctx.res, authInfoOf(caller), body);
+};
+
 export const handlePost =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
@@ -114,6 +150,8 @@ export const handlePost =
     } catch {
       return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON');
     }
+    // MCP 2026-07-28 requests carry their revision in `_meta`: they go to the stateless path.
+    if (!(await isLegacyRequest(webRequestOf(ctx), body))) return serveModern(ctx, services, caller, body);
     if (Array.isArray(body) && body.length > MAX_BATCH)
       return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
     if (Array.isArray(body) && body.length === 0)
@@ -185,12 +223,7 @@ export const handlePost =
       const value = ctx.req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const authInfo = {
-      token: '',
-      clientId: caller.clientId,
-      scopes: [...caller.scopes],
-      extra: { userId: caller.userId, ...(caller.tokenId ? { tokenId: caller.tokenId } : {}) },
-    };
+    const authInfo = authInfoOf(caller);
     if (!messages.some(isRequest)) {
       // §Sending Messages item 4: only notifications or responses → 202 Accepted, no body.
       await host.transport.dispatch(messages, protocolVersion, undefined, authInfo, headers);

@@ -1,6 +1,7 @@
 // The tool registry and built-in tools (issue 6): filesystem (fs_*), memory (memory_*), system (system_*).
 // Scopes (README "Scopes"): read-only tools need mcp:tools:read; tools that change files or memory need mcp:tools:write.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
 import type { CoreServices } from '../../app/services.ts';
 import type { Actor } from '../../domain/shared.ts';
 import { createFsTools } from './fs/index.ts';
@@ -23,6 +24,10 @@ export type ToolCaller = {
 export type Tools = {
   /** Registers the enabled tools on one MCP server instance (one per MCP session), bound to its caller. */
   register(server: McpServer, caller: ToolCaller): void;
+  /** Registers the tools on one per-request server of the 2026-07-28 path (caller: the request's token). */
+  registerModern(server: ModernMcpServer): void;
+  /** Calls `listener` after an admin enabled or disabled a tool; returns the unsubscribe function. */
+  onListChanged(listener: () => void): () => void;
   /** The scope a tool needs (for 403 insufficient_scope before dispatch); undefined for unknown tools. */
   requiredScope(name: string): string | undefined;
   /** Every built-in tool with its scope and whether it is enabled (admin panel, CLI). */
@@ -40,6 +45,8 @@ export const createTools = async (core: CoreServices): Promise<Tools> => {
   const registry = new ToolRegistry(core, [...fs.tools, ...memory.tools, ...systemTools(core)]);
   return {
     register: (server, caller) => registry.register(server, caller),
+    registerModern: (server) => registry.registerModern(server),
+    onListChanged: (listener) => registry.onListChanged(listener),
     requiredScope: (name) => registry.get(name)?.scope,
     list: () => registry.list(),
     setEnabled: (name, enabled, actor, options) => registry.setEnabled(name, enabled, actor, options),

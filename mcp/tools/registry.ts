@@ -2,6 +2,8 @@
 // every call, audits every call, and turns every failure into an `isError` result (never a broken stream).
 import { randomUUID } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ListToolsResult, McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -37,6 +39,8 @@ export class ToolRegistry {
   private readonly listed: readonly ListedTool[];
   private disabled: { names: Set<string>; loadedAt: number } | undefined;
   private readonly servers = new Set<WeakRef<McpServer>>();
+  /** Told when an admin enables or disables a tool (modern listeners: subscriptions/listen). */
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly core: CoreServices,
@@ -97,7 +101,43 @@ export class ToolRegistry {
       if (!server) this.servers.delete(ref);
       else if (server.isConnected()) server.sendToolListChanged();
     }
+    for (const listener of this.changeListeners) listener();
     return result.events.length > 0;
+  }
+
+  /** Calls `listener` after every change of the enabled set; returns the unsubscribe function. */
+  onListChanged(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** tools/list: the declared order (registration order, fixed at start), minus disabled tools. */
+  private async listEnabled(): Promise<{ tools: ListedTool[] }> {
+    const disabled = await this.disabledNames();
+    return { tools: this.listed.filter((tool) => !disabled.has(tool.name)) };
+  }
+
+  /**
+   * Serves tools/list and tools/call on one per-request server of the 2026-07-28 path. The caller is
+   * always the token on the HTTP request (`authInfo`, set by http/mcp/auth.ts): there is no session.
+   */
+  registerModern(server: ModernMcpServer): void {
+    server.server.registerCapabilities({ tools: { listChanged: true } });
+    // The same JSON objects as the legacy path; v2 types their schemas as JSON values, v1 as objects.
+    server.server.setRequestHandler('tools/list', () => this.listEnabled() as Promise<ListToolsResult>);
+    server.server.setRequestHandler('tools/call', async (request, ctx) => {
+      const caller = callerOf(ctx.http?.authInfo, undefined);
+      const tool = this.tools.get(request.params.name);
+      if (!caller) throw new Error('a tool call reached the modern path without authentication');
+      if (!tool)
+        return {
+          content: [
+            { type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${request.params.name} not found` },
+          ],
+          isError: true,
+        };
+      return this.call(tool, request.params.arguments, caller, undefined, ctx.mcpReq.signal);
+    });
   }
 
   /**
@@ -108,10 +148,7 @@ export class ToolRegistry {
    */
   register(server: McpServer, caller: ToolCaller): void {
     server.server.registerCapabilities({ tools: { listChanged: true } });
-    server.server.setRequestHandler(ListToolsRequestSchema, async () => {
-      const disabled = await this.disabledNames();
-      return { tools: this.listed.filter((tool) => !disabled.has(tool.name)) };
-    });
+    server.server.setRequestHandler(ListToolsRequestSchema, () => this.listEnabled());
     server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const tool = this.tools.get(request.params.name);
       if (!tool)
@@ -121,7 +158,15 @@ export class ToolRegistry {
           ],
           isError: true,
         };
-      return this.call(tool, request.params.arguments, caller, extra.sessionId, extra.signal);
+      // Authorization is per request: the token on this POST, not the one that opened the session (the
+      // HTTP layer checked it belongs to the session's user and client).
+      return this.call(
+        tool,
+        request.params.arguments,
+        callerOf(extra.authInfo, caller)!,
+        extra.sessionId,
+        extra.signal,
+      );
     });
     // Servers of ended sessions leave a dead WeakRef: swept now and then, not only by setEnabled.
     if (this.servers.size % 256 === 255) for (const ref of this.servers) if (!ref.deref()) this.servers.delete(ref);
@@ -190,3 +235,17 @@ export class ToolRegistry {
     return result;
   }
 }
+
+/** The caller named by a request's `authInfo` (http/mcp/post.ts builds it), bound to `bound`'s session. */
+const callerOf = (authInfo: AuthInfo | undefined, bound: ToolCaller | undefined): ToolCaller | undefined => {
+  if (!authInfo) return bound;
+  const extra = (authInfo.extra ?? {}) as { userId?: unknown; tokenId?: unknown };
+  if (typeof extra.userId !== 'string') return bound;
+  return {
+    userId: extra.userId,
+    clientId: authInfo.clientId,
+    scopes: authInfo.scopes,
+    sessionId: bound?.sessionId,
+    tokenId: typeof extra.tokenId === 'string' ? extra.tokenId : undefined,
+  };
+};

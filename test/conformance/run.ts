@@ -18,14 +18,16 @@ export type ConformanceResult = { passed: number; failed: number; output: string
 
 /** Starts a fixtures-mode server, runs the suite for `requirements` (a spec revision), stops the server. */
 export const runConformance = async (
-  options: { requirements?: string; scenario?: string; suite?: 'active' | 'all' } = {},
+  options: { requirements?: string; scenario?: string; suite?: 'active' | 'all'; specVersion?: string } = {},
 ): Promise<ConformanceResult> => {
   const server = await startTestServer({ MCP_CONFORMANCE_FIXTURES: '1' });
   try {
     const args = [suiteEntry, 'server', '--url', `${server.base}/mcp`];
     if (options.scenario) args.push('--scenario', options.scenario);
+    else if (options.requirements) args.push('--requirements', options.requirements);
     else if (options.suite) args.push('--suite', options.suite);
-    else args.push('--spec-version', options.requirements ?? '2025-11-25');
+    else args.push('--spec-version', options.specVersion ?? '2025-11-25');
+    if (options.scenario && options.specVersion) args.push('--spec-version', options.specVersion);
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, args, {
         env: { ...process.env, NODE_OPTIONS: `--import ${pathToUrl(path.join(here, 'preload.mjs'))}` },
@@ -53,8 +55,18 @@ const pathToUrl = (file: string) => new URL(`file://${file}`).href;
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const argv = process.argv.slice(2);
-  const scenario = argv.includes('--scenario') ? argv[argv.indexOf('--scenario') + 1] : undefined;
-  const result = await runConformance(scenario ? { scenario } : { suite: argv.includes('--all') ? 'all' : 'active' });
+  const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const scenario = flag('--scenario');
+  const requirements = flag('--requirements');
+  const specVersion = flag('--spec-version');
+  const result = await runConformance({
+    ...(scenario
+      ? { scenario }
+      : requirements
+        ? { requirements }
+        : { suite: argv.includes('--all') ? 'all' : 'active' }),
+    ...(specVersion ? { specVersion } : {}),
+  });
   if (argv.includes('--verbose') || result.failed > 0) process.stdout.write(result.output);
   process.stdout.write(`conformance: ${result.passed} passed, ${result.failed} failed\n`);
   process.exit(result.failed > 0 ? 1 : 0);
