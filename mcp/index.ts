@@ -13,6 +13,7 @@ import { StreamSlots } from './streams.ts';
 import { registerFixtures } from './fixtures.ts';
 import { sweepExpiredSessions } from './retention.ts';
 import { createModernMcp, type ModernMcp, type ModernSurface } from './modern/handler.ts';
+import { EventLogBus } from './modern/event-bus.ts';
 import { registerModernFixtures } from './fixtures.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
 
@@ -27,6 +28,8 @@ export type Mcp = {
   readonly streams: StreamSlots;
   /** The 2026-07-28 path: stateless, one server per request (mcp/modern/handler.ts). */
   readonly modern: ModernMcp;
+  /** Where its `subscriptions/listen` streams hear of changes: the event log, so every instance's changes. */
+  readonly bus: EventLogBus;
   /** Verifies a bearer token for `resource`, the request's PUBLIC_URL/mcp (throws InvalidTokenError). */
   authenticate(token: string, resource: string): Promise<McpCaller>;
   /** The caller of every request in fixtures mode. */
@@ -54,7 +57,7 @@ const FIXTURES_CALLER: McpCaller = {
 export const createMcp = async (
   core: CoreServices,
   oauth: Pick<OAuth, 'verifier'>,
-  tools: Pick<Tools, 'register' | 'requiredScope' | 'registerModern' | 'onListChanged'>,
+  tools: Pick<Tools, 'register' | 'requiredScope' | 'registerModern' | 'onListChanged' | 'forgetSettings'>,
   extraSurfaces: readonly ModernSurface[] = [],
 ): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
@@ -70,13 +73,21 @@ export const createMcp = async (
         perToken: core.config.mcpMaxSessionsPerToken,
       });
   const sessions = new SessionHosts(core, register, caps, streams);
+  // Changes reach listen streams through the log (an admin's tool switch included), on every instance.
+  const bus = new EventLogBus(core.log, core.logger, {
+    beforeToolsChanged: async (event) => {
+      await core.projections.waitFor(event.position, { names: ['tool_settings'] });
+      tools.forgetSettings();
+    },
+  });
+  await bus.start();
   const modern = createModernMcp({
+    bus,
     surfaces: [fixtures ? registerModernFixtures : (server) => tools.registerModern(server), ...extraSurfaces],
     secret: core.secret,
     maxBodyBytes: MAX_BODY_BYTES,
     onerror: (error) => core.logger.debug({ err: error }, 'mcp modern path'),
   });
-  const unlisten = tools.onListChanged(() => modern.notify.toolsChanged());
   const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.closed(sessionId));
   await feed.start();
   // Most messages are read by nobody on this instance (their POST stream carried them): their commits
@@ -103,14 +114,15 @@ export const createMcp = async (
     feed,
     streams,
     modern,
+    bus,
     fixturesCaller: FIXTURES_CALLER,
     authenticate: async (token, resource) => callerFromToken(await oauth.verifier.verify(token, resource)),
     requiredScope: (name) => tools.requiredScope(name),
     cleanup,
     async close() {
       clearInterval(timer);
-      unlisten();
       await modern.close();
+      await bus.close();
       if (core.groupCommit.quiet === unwatched) core.groupCommit.quiet = undefined;
       await sessions.close();
       await feed.close();

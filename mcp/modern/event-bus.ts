@@ -3,26 +3,18 @@
 // streams on all of them (MCP 2026-07-28 server/subscriptions: list_changed notifications go to the
 // listen streams that asked for them). It also closes the listen streams of a revoked grant or token:
 // a stream opened with a token must not outlive it.
+import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { Logger } from '../../app/logger.ts';
 import { McpServerEventPublished, SERVER_EVENTS_STREAM } from '../../domain/listen/events.ts';
 import type { EventLog, RecordedEvent, Subscription } from '../../eventstore/port.ts';
 
-/** The SDK's ServerEvent (@modelcontextprotocol/server): one notification method per kind. */
-export type ServerEvent = (
-  | { kind: 'tools_list_changed' }
-  | { kind: 'prompts_list_changed' }
-  | { kind: 'resources_list_changed' }
-  | { kind: 'resource_updated'; uri: string }
-) & { params?: Record<string, unknown> };
-
-/** The SDK's ServerEventBus seam: the listen router subscribes per open stream, code publishes. */
-export type ServerEventBus = {
-  publish(event: ServerEvent): void;
-  subscribe(listener: (event: ServerEvent) => void): () => void;
-};
-
 /** Whose token opened a listen stream: a revoked grant or token closes it. */
-export type ListenOwner = { readonly grantId: string | undefined; readonly tokenId: string | undefined };
+export type ListenOwner = {
+  readonly grantId: string | undefined;
+  readonly tokenId: string | undefined;
+  readonly userId: string;
+  readonly clientId: string;
+};
 
 type OpenListen = ListenOwner & { readonly close: () => void; readonly openedAt: Date };
 
@@ -36,6 +28,8 @@ const grantOf = (event: RecordedEvent): string | undefined => {
   return typeof grantId === 'string' ? grantId : undefined;
 };
 
+export type { ServerEvent, ServerEventBus };
+
 export class EventLogBus implements ServerEventBus {
   private readonly listeners = new Set<(event: ServerEvent) => void>();
   private readonly taps = new Set<(event: RecordedEvent) => void>();
@@ -48,6 +42,13 @@ export class EventLogBus implements ServerEventBus {
   constructor(
     private readonly log: EventLog,
     private readonly logger: Logger,
+    private readonly options: {
+      /**
+       * Awaited before a tool switch is announced: a client that lists the tools when told they changed
+       * must see the change, so this instance's read model and caches catch up first.
+       */
+      readonly beforeToolsChanged?: (event: RecordedEvent) => Promise<void>;
+    } = {},
   ) {}
 
   /** Follows the log from its head: listeners hear of changes made from now on, on any instance. */
@@ -58,7 +59,15 @@ export class EventLogBus implements ServerEventBus {
         ...(head ? { after: head } : {}),
         batchSize: 1_000,
         onEvents: async (events) => {
-          for (const event of events) this.dispatch(event);
+          for (const event of events) {
+            if (TOOL_SWITCHES.has(event.type))
+              await this.options
+                .beforeToolsChanged?.(event)
+                .catch((error: unknown) =>
+                  this.logger.warn({ err: error }, 'tools list not settled before list_changed'),
+                );
+            this.dispatch(event);
+          }
         },
         onError: (error) => this.logger.error({ err: error }, 'mcp event bus stopped following the log'),
       });

@@ -105,6 +105,10 @@ export class ToolRegistry {
     return result.events.length > 0;
   }
 
+  forgetSettings(): void {
+    this.disabled = undefined;
+  }
+
   /** Calls `listener` after every change of the enabled set; returns the unsubscribe function. */
   onListChanged(listener: () => void): () => void {
     this.changeListeners.add(listener);

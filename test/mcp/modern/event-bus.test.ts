@@ -91,9 +91,15 @@ if (!serverUrl()) {
 
   test('revoking a grant through A closes its listen streams on B, and only those', async ({ a, b }) => {
     const closed: string[] = [];
-    b.bus.trackListen({ grantId: GRANT_A, tokenId: `${GRANT_A}.t1` }, () => closed.push('a1'));
-    b.bus.trackListen({ grantId: GRANT_A, tokenId: `${GRANT_A}.t2` }, () => closed.push('a2'));
-    const releaseB = b.bus.trackListen({ grantId: GRANT_B, tokenId: `${GRANT_B}.t1` }, () => closed.push('b1'));
+    b.bus.trackListen({ grantId: GRANT_A, tokenId: `${GRANT_A}.t1`, userId: 'u', clientId: 'c' }, () =>
+      closed.push('a1'),
+    );
+    b.bus.trackListen({ grantId: GRANT_A, tokenId: `${GRANT_A}.t2`, userId: 'u', clientId: 'c' }, () =>
+      closed.push('a2'),
+    );
+    const releaseB = b.bus.trackListen({ grantId: GRANT_B, tokenId: `${GRANT_B}.t1`, userId: 'u', clientId: 'c' }, () =>
+      closed.push('b1'),
+    );
     assert.equal(
       [...b.bus.openListens()],
       [
@@ -116,8 +122,12 @@ if (!serverUrl()) {
 
   test('revoking one access token closes the streams opened with that token only', async ({ a, b }) => {
     const closed: string[] = [];
-    b.bus.trackListen({ grantId: GRANT_B, tokenId: `${GRANT_B}.t1` }, () => closed.push('t1'));
-    b.bus.trackListen({ grantId: GRANT_B, tokenId: `${GRANT_B}.t2` }, () => closed.push('t2'));
+    b.bus.trackListen({ grantId: GRANT_B, tokenId: `${GRANT_B}.t1`, userId: 'u', clientId: 'c' }, () =>
+      closed.push('t1'),
+    );
+    b.bus.trackListen({ grantId: GRANT_B, tokenId: `${GRANT_B}.t2`, userId: 'u', clientId: 'c' }, () =>
+      closed.push('t2'),
+    );
     const heard = next(b.bus, (event) => event.kind === 'resources_list_changed');
     await a.log.append(`grant-${GRANT_B}`, [
       {
