@@ -31,7 +31,7 @@ export class BrowserSessions {
       browserSessionStream(id),
       browserSessionDecider,
       { type: 'Start', sessionId: id, userId, purpose, now, ttlMs, ip: ctx.ip, userAgent: ctx.get('user-agent') },
-      { actor, ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}) },
+      { actor, ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}) },
     );
     await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
     setCookie(ctx, this.core.config, cookieBase(purpose), `${id}.${this.mac(purpose, id)}`, {

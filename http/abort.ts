@@ -3,7 +3,7 @@
 import type Koa from 'koa';
 
 export const requestSignal = (ctx: Koa.Context): AbortSignal => {
-  const existing = ctx.state.abortSignal as AbortSignal | undefined;
+  const existing = ctx.state.abortSignal;
   if (existing) return existing;
   const controller = new AbortController();
   // The response's 'close' fires once the answer is sent or the connection is gone; only the latter aborts.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pug from 'pug';
 import type { Services } from '../app/services.ts';
-import { errorHandler } from './errors.ts';
+import { errorHandler, jsonRpcErrors } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import helmet from 'koa-helmet';
 import { requestContext } from './request.ts';
@@ -82,6 +82,8 @@ export const createApp = (services: Services): Koa => {
     await next();
   });
   app.use(errorHandler());
+  // /mcp answers in JSON-RPC alone, its Host check included.
+  app.use(async (ctx, next) => (isMcpPath(ctx.path) ? jsonRpcErrors(ctx, next) : next()));
   app.use(resolvePublicUrl(services.config));
   // The MCP endpoint first: every tool call of every client comes this way, and it answers one exact
   // path, so the routers below need not be matched for it.

@@ -8,6 +8,7 @@ import { HttpError } from './errors.ts';
 import { getCookie, setCookie } from './cookies.ts';
 import { formBody } from './forms.ts';
 import { publicUrlOf } from './public-url.ts';
+import { need } from './state.ts';
 
 const COOKIE = 'rmcp_csrf';
 
@@ -16,8 +17,8 @@ const sign = (secret: Buffer, value: string) =>
 
 /** The token for this browser's hidden `csrf` field (sets the cookie on first use). */
 export const csrfToken = (ctx: Koa.Context): string => {
-  const services = ctx.state.services as Services;
-  let value = (ctx.state.csrfCookie as string | undefined) ?? getCookie(ctx, services.config, COOKIE);
+  const services = need(ctx.state, 'services');
+  let value = ctx.state.csrfCookie ?? getCookie(ctx, services.config, COOKIE);
   if (!value || !/^[\w-]{43}$/.test(value)) {
     value = randomBytes(32).toString('base64url');
     setCookie(ctx, services.config, COOKIE, value, { sameSite: 'Lax' });
@@ -55,7 +56,7 @@ const openedElsewhere = (ctx: Koa.Context, services: Services): boolean => {
 /** For POST and friends: same origin and a matching `csrf` field, else 403 `csrf_failed` (before any work). Run after parseForm. */
 export const requireCsrf = (): Koa.Middleware => async (ctx, next) => {
   if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
-  const services = ctx.state.services as Services;
+  const services = need(ctx.state, 'services');
   if (!sameOrigin(ctx, publicUrlOf(ctx)))
     throw new HttpError(
       403,

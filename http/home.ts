@@ -4,6 +4,7 @@ import type { Services } from '../app/services.ts';
 import { VERSION } from '../app/version.ts';
 import { readiness } from './health.ts';
 import { publicUrlOf } from './public-url.ts';
+import { need } from './state.ts';
 
 export const homeRoutes = (services: Services) => {
   const router = new Router();
@@ -13,7 +14,7 @@ export const homeRoutes = (services: Services) => {
     const health = await readiness(services);
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = ctx.state.render('home', {
+    ctx.body = need(ctx.state, 'render')('home', {
       title: 'Home',
       version: VERSION,
       mcpUrl,

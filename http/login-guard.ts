@@ -190,7 +190,7 @@ export class LoginGuard {
   /** A wrong password or unknown account: recorded in the login-guard stream; arms the gates past the free tries. */
   async failed(ctx: Koa.Context, attempt: SignInAttempt, reason = 'bad_credentials'): Promise<number> {
     const now = new Date();
-    const requestId = ctx.state.requestId as string | undefined;
+    const requestId = ctx.state.requestId;
     await this.audit.signInFailed(
       { email: attempt.email, ip: attempt.ip, via: this.via, reason, device: Boolean(attempt.device), at: now },
       requestId,

@@ -29,7 +29,7 @@ export const resolvePublicUrl =
 
 /** The base URL (no trailing slash) of this request: PUBLIC_URL, or the loopback origin it came in on. */
 export const publicUrlOf = (ctx: Koa.Context): string => {
-  const publicUrl = ctx.state.publicUrl as string | undefined;
+  const publicUrl = ctx.state.publicUrl;
   if (publicUrl === undefined) throw new Error('resolvePublicUrl did not run for this request');
   return publicUrl;
 };

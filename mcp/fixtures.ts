@@ -322,8 +322,25 @@ const registerPrompts = (server: McpServer): void => {
 const SCHEMA_2020_12 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   type: 'object',
-  $defs: { address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
-  properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+  $defs: {
+    address: {
+      $anchor: 'addressDef',
+      type: 'object',
+      properties: { street: { type: 'string' }, city: { type: 'string' } },
+    },
+  },
+  properties: {
+    name: { type: 'string' },
+    address: { $ref: '#/$defs/address' },
+    contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' },
+    email: { type: 'string' },
+  },
+  // SEP-2106: composition and conditional keywords must reach the client as written.
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
   additionalProperties: false,
 };
 type Handler = (request: unknown, extra: unknown) => Promise<{ tools: { name: string; inputSchema: unknown }[] }>;
@@ -624,9 +641,10 @@ const registerModernInputRequired = (server: ModernMcpServer, context: ModernCon
     { description: 'Asks only for what the client declared it can answer', inputSchema: empty },
     async (_args, ctx) => {
       if (ctx.mcpReq.inputResponses !== undefined) return modernText('Capability-aware input requests fulfilled');
-      // The capabilities the client declared on this request (MCP 2026-07-28 per-request `_meta`).
-      const declared = (ctx.mcpReq._meta as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as
-        Record<string, unknown> | undefined;
+      // The capabilities the client declared on this request (MCP 2026-07-28 per-request `_meta`; the SDK
+      // moves the envelope keys out of `_meta`).
+      const envelope = ctx.mcpReq.envelope as Record<string, Record<string, unknown> | undefined> | undefined;
+      const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY];
       const inputRequests: InputRequests = {};
       if (declared?.elicitation !== undefined) inputRequests.user_name = ask('What is your name?');
       if (declared?.sampling !== undefined) inputRequests.greeting = sample('Generate a short greeting', 50);
@@ -723,7 +741,8 @@ const registerModernPrompts = (server: ModernMcpServer): void => {
 };
 
 export const registerModernFixtures = (server: ModernMcpServer, context: ModernContext): void => {
-  server.server.registerCapabilities({ tools: { listChanged: true } });
+  // `logging` gates ctx.mcpReq.log; each request still opts in with its own log level.
+  server.server.registerCapabilities({ tools: { listChanged: true }, logging: {} });
   registerModernBasics(server);
   registerModernDiagnostics(server, context);
   registerModernInputRequired(server, context);

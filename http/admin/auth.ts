@@ -13,6 +13,7 @@ import { rateLimited } from '../rate-limit.ts';
 import { LoginGuard } from '../login-guard.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { renderPage, type AdminUser } from './page.ts';
+import { need } from '../state.ts';
 
 export type { AdminUser } from './page.ts';
 
@@ -27,7 +28,7 @@ const safeNext = (next: string | undefined): string =>
   next && /^\/admin(\/[\w\-/?=&%.]*)?$/.test(next) && !next.startsWith('//') ? next : '/admin';
 
 export const adminActor = (ctx: Koa.Context): Actor => {
-  const admin = ctx.state.admin as AdminUser;
+  const admin = need(ctx.state, 'admin');
   return { type: 'user', id: admin.id, email: admin.email };
 };
 

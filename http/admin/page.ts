@@ -3,6 +3,7 @@
 import type Koa from 'koa';
 import { csrfToken } from '../csrf.ts';
 import { toHttpError } from '../errors.ts';
+import { need } from '../state.ts';
 
 /** The signed-in admin of a request (http/admin/auth.ts sets it). */
 export type AdminUser = { id: string; email: string; sessionId: string; expiresAt: Date };
@@ -59,10 +60,10 @@ export const adminHeaders: Koa.Middleware = async (ctx, next) => {
 };
 
 export const renderPage = (ctx: Koa.Context, view: string, locals: Record<string, unknown> = {}): void => {
-  const admin = ctx.state.admin as AdminUser | undefined;
+  const admin = ctx.state.admin;
   const ok = typeof ctx.query.ok === 'string' ? FLASH[ctx.query.ok] : undefined;
   ctx.type = 'html';
-  ctx.body = (ctx.state.render as (name: string, locals: Record<string, unknown>) => string)(`admin/${view}`, {
+  ctx.body = need(ctx.state, 'render')(`admin/${view}`, {
     admin,
     nav: NAV,
     csrf: csrfToken(ctx),

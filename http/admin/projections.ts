@@ -11,6 +11,7 @@ import { HttpError } from '../errors.ts';
 import { parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { renderPage } from './page.ts';
+import { need } from '../state.ts';
 
 type RebuildRun = {
   progress: RebuildProgress | undefined;
@@ -53,12 +54,12 @@ export const projectionsRoutes = (services: Services) => {
       { type: 'RequestRebuild', projection: name, known: names(), now: new Date() },
       {
         actor: adminActor(ctx),
-        ...(ctx.state.requestId ? { requestId: ctx.state.requestId as string } : {}),
+        ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}),
       },
     );
     const run: RebuildRun = { progress: undefined, done: false, error: undefined, startedAt: new Date().toISOString() };
     runs.set(name, run);
-    const log = ctx.state.log as Services['logger'];
+    const log = need(ctx.state, 'log');
     // In the background: the request returns at once, the progress page polls.
     void services.projections
       .rebuild(name, (progress) => {

@@ -9,8 +9,9 @@ import { Role } from '../../domain/users/index.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
-import { adminActor, type AdminUser } from './auth.ts';
+import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
+import { need } from '../state.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,7 +37,7 @@ export const usersRoutes = (services: Services) => {
   };
   const notSelf = (ctx: Koa.Context, id: string, what: string) => {
     // Locking yourself out of the panel is never what an admin meant.
-    if ((ctx.state.admin as AdminUser).id === id)
+    if (need(ctx.state, 'admin').id === id)
       throw new HttpError(400, 'cannot_change_self', `you cannot ${what} your own account`);
   };
 

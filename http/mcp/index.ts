@@ -6,10 +6,10 @@ import type { Services } from '../../app/services.ts';
 import { authenticate } from './auth.ts';
 import { checkOrigin, mcpCors } from './guards.ts';
 import { handlePost } from './post.ts';
-import { RPC, rpcError } from './rpc.ts';
+import { jsonRpcErrors, RPC, rpcError } from '../errors.ts';
 import { requireSession } from './session.ts';
 import { handleGet } from './stream.ts';
-import type { McpCaller } from '../../mcp/index.ts';
+import { need } from '../state.ts';
 
 const noStore: Koa.Middleware = async (ctx, next) => {
   ctx.set('Cache-Control', 'no-store');
@@ -20,7 +20,7 @@ const noStore: Koa.Middleware = async (ctx, next) => {
 const handleDelete =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
-    const caller = ctx.state.caller as McpCaller;
+    const caller = need(ctx.state, 'caller');
     const host = await requireSession(ctx, services, caller);
     if (!host) return;
     await services.mcp.sessions.end(host, caller);
@@ -39,6 +39,7 @@ export const mcpRoutes = (services: Services): Koa.Middleware => {
   const del = handleDelete(services);
   const pipeline = compose([
     noStore,
+    jsonRpcErrors,
     checkOrigin(config),
     mcpCors(config),
     authenticate(services),

@@ -15,11 +15,12 @@ import type { McpCaller } from '../../mcp/index.ts';
 import { recordDeniedCalls, type DeniedCall } from '../../mcp/tools/audit.ts';
 import { insufficientScope } from './auth.ts';
 import { watchListen } from './listen.ts';
-import { RPC, rpcError } from './rpc.ts';
+import { RPC, rpcError } from '../errors.ts';
 import { SseResponse } from './sse.ts';
 import { publicUrlOf } from '../public-url.ts';
 import { MAX_BODY_BYTES } from '../../mcp/limits.ts';
 import { PROTOCOL_VERSIONS, checkProtocolVersion, requireSession } from './session.ts';
+import { need } from '../state.ts';
 
 export { MAX_BODY_BYTES };
 /**
@@ -105,6 +106,11 @@ const webRequestOf = (ctx: Koa.Context): Request => {
   return new Request(ctx.href, { method: ctx.method, headers });
 };
 
+const claimsModernHeader = (ctx: Koa.Context): boolean => {
+  const version = ctx.get('mcp-protocol-version');
+  return version !== '' && !(PROTOCOL_VERSIONS as readonly string[]).includes(version);
+};
+
 /** The per-request authInfo the tools see: the token on this request (never the bearer string itself). */
 const authInfoOf = (caller: McpCaller) => ({
   token: '',
@@ -138,7 +144,7 @@ const serveModern = async (ctx: Koa.Context, services: Services, caller: McpCall
 export const handlePost =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
-    const caller = ctx.state.caller as McpCaller;
+    const caller = need(ctx.state, 'caller');
     if (!/^application\/(.+\+)?json\b/i.test(ctx.get('content-type'))) {
       return rpcError(ctx, 415, RPC.serverError, 'Unsupported Media Type: Content-Type must be application/json');
     }
@@ -156,8 +162,10 @@ export const handlePost =
     } catch {
       return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON');
     }
-    // MCP 2026-07-28 requests carry their revision in `_meta`: they go to the stateless path.
-    if (!(await isLegacyRequest(webRequestOf(ctx), body))) return serveModern(ctx, services, caller, body);
+    // MCP 2026-07-28 requests carry their revision in `_meta`: they go to the stateless path. A body that
+    // is no JSON-RPC at all keeps the 2025 answer unless a 2026 protocol header claims it.
+    if ((messagesOf(body) || claimsModernHeader(ctx)) && !(await isLegacyRequest(webRequestOf(ctx), body)))
+      return serveModern(ctx, services, caller, body);
     if (Array.isArray(body) && body.length > MAX_BATCH)
       return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
     if (Array.isArray(body) && body.length === 0)

@@ -2,7 +2,7 @@
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
 import type { McpCaller, SessionHost } from '../../mcp/index.ts';
-import { RPC, rpcError } from './rpc.ts';
+import { RPC, rpcError } from '../errors.ts';
 
 /** Revisions this endpoint speaks (issue 5: 2025-03-26 through 2025-11-25). */
 export const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;

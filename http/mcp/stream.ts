@@ -10,18 +10,18 @@
 import { PassThrough } from 'node:stream';
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
-import type { McpCaller } from '../../mcp/index.ts';
 import { STANDALONE_STREAM, parseEventId, type Cursor, type StoredMessage } from '../../mcp/resumption.ts';
 import { RETRY_MS } from '../../mcp/sessions.ts';
 import { isResponse } from '../../mcp/transport.ts';
-import { RPC, rpcError } from './rpc.ts';
+import { RPC, rpcError } from '../errors.ts';
 import { KEEP_ALIVE_MS } from './sse.ts';
 import { checkProtocolVersion, requireSession } from './session.ts';
+import { need } from '../state.ts';
 
 export const handleGet =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
-    const caller = ctx.state.caller as McpCaller;
+    const caller = need(ctx.state, 'caller');
     if (!ctx.get('accept').includes('text/event-stream')) {
       return rpcError(ctx, 406, RPC.serverError, 'Not Acceptable: Client must accept text/event-stream');
     }

@@ -15,6 +15,7 @@ import { formBody } from '../forms.ts';
 import { requestSignal } from '../abort.ts';
 import { clearPending, savePending } from './pending-cookie.ts';
 import { publicUrlOf } from '../public-url.ts';
+import { need } from '../state.ts';
 
 export const interactionUrl = (ctx: Koa.Context, page: 'login' | 'consent', grantId: string) =>
   `${publicUrlOf(ctx)}/oauth/${page}?request=${encodeURIComponent(grantId)}`;
@@ -38,7 +39,7 @@ const answerRedirectError = (ctx: Koa.Context, services: Services, error: Author
   if (error.automatic) return seeOther(ctx, location);
   ctx.status = 400;
   ctx.type = 'html';
-  ctx.body = ctx.state.render('oauth/error', {
+  ctx.body = need(ctx.state, 'render')('oauth/error', {
     title: 'The application sent a request that cannot be completed',
     code: error.code,
     detail: error.message,

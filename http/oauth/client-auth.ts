@@ -7,7 +7,7 @@ import type { ClientCredentials } from '../../app/oauth/clients.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { formBody } from '../forms.ts';
 import { requestSignal } from '../abort.ts';
-import { OAuthError } from './errors.ts';
+import { HttpError } from '../errors.ts';
 import type { ClientAuthThrottle } from './rate-limits.ts';
 
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="remotemcp", charset="UTF-8"' };
@@ -16,7 +16,7 @@ const decode = (value: string): string => {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
-    throw new OAuthError(400, 'invalid_request', 'malformed client credentials');
+    throw new HttpError(400, 'invalid_request', 'malformed client credentials');
   }
 };
 
@@ -26,23 +26,23 @@ export const readCredentials = (ctx: Koa.Context): ClientCredentials => {
   const header = ctx.get('authorization');
   if (header) {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (!match) throw new OAuthError(401, 'invalid_client', 'unsupported Authorization header', BASIC_CHALLENGE);
+    if (!match) throw new HttpError(401, 'invalid_client', 'unsupported Authorization header', true, BASIC_CHALLENGE);
     if (body.client_secret !== undefined)
-      throw new OAuthError(
+      throw new HttpError(
         400,
         'invalid_request',
         'send the client credentials once: in the Authorization header or in the form, not both',
       );
     const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OAuthError(401, 'invalid_client', 'malformed Basic credentials', BASIC_CHALLENGE);
+    if (colon < 0) throw new HttpError(401, 'invalid_client', 'malformed Basic credentials', true, BASIC_CHALLENGE);
     // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
     const clientId = decode(decoded.slice(0, colon));
     if (body.client_id !== undefined && body.client_id !== clientId)
-      throw new OAuthError(400, 'invalid_request', 'client_id does not match the credentials');
+      throw new HttpError(400, 'invalid_request', 'client_id does not match the credentials');
     return { clientId, secret: decode(decoded.slice(colon + 1)), method: 'client_secret_basic' };
   }
-  if (!body.client_id) throw new OAuthError(401, 'invalid_client', 'client authentication is required');
+  if (!body.client_id) throw new HttpError(401, 'invalid_client', 'client authentication is required');
   if (body.client_secret !== undefined)
     return { clientId: body.client_id, secret: body.client_secret, method: 'client_secret_post' };
   return { clientId: body.client_id, secret: undefined, method: 'none' };
@@ -68,9 +68,9 @@ export const authenticateClient =
           { ip: ctx.ip, clientId: credentials.clientId.slice(0, 200) },
           'client authentication throttled',
         );
-      throw new OAuthError(401, 'invalid_client', error.message, challenge);
+      throw new HttpError(401, 'invalid_client', error.message, true, challenge);
     }
     if (options.confidentialOnly && credentials.method === 'none')
-      throw new OAuthError(401, 'invalid_client', 'this endpoint needs a confidential client');
+      throw new HttpError(401, 'invalid_client', 'this endpoint needs a confidential client');
     await next();
   };

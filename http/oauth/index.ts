@@ -8,7 +8,7 @@ import { parseForm, parseJson } from '../forms.ts';
 import { requireCsrf } from '../csrf.ts';
 import { authenticateClient } from './client-auth.ts';
 import { authorize } from './authorize.ts';
-import { noStore, oauthJsonErrors } from './errors.ts';
+import { oauthJsonErrors } from '../errors.ts';
 import { pageHeaders, showConsent, showLogin, submitConsent, submitLogin } from './interaction.ts';
 import { confirmEndSession, endSession } from './logout.ts';
 import { serveJwks, serveResourceMetadata, serveServerMetadata } from './metadata.ts';
@@ -18,6 +18,13 @@ import { deleteRegistration, readRegistration, registerClient, updateRegistratio
 import { introspectToken, revokeToken } from './revoke.ts';
 import { issueTokens } from './token.ts';
 import { userinfo } from './userinfo.ts';
+
+/** RFC 6749 §5.1 / RFC 9700: token-bearing responses are never cached. */
+const noStore: Koa.Middleware = async (ctx, next) => {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Pragma', 'no-cache');
+  await next();
+};
 
 export const oauthRoutes = (services: Services): Koa.Middleware => {
   const router = new Router();

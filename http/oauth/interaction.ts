@@ -10,6 +10,7 @@ import { publicUrlOf } from '../public-url.ts';
 import { continueAfterSignIn, interactionUrl, seeOther } from './authorize.ts';
 import { clearPending, loadPending } from './pending-cookie.ts';
 import type { LoginGuard } from '../login-guard.ts';
+import { need } from '../state.ts';
 
 const SCOPE_TEXT: Record<string, string> = {
   'mcp:tools:read': 'List tools and call tools that only read',
@@ -57,7 +58,7 @@ const renderLogin = async (
   extra: { error?: string; email?: string } = {},
 ) => {
   ctx.type = 'html';
-  ctx.body = ctx.state.render('oauth/login', {
+  ctx.body = need(ctx.state, 'render')('oauth/login', {
     title: 'Sign in',
     csrf: csrfToken(ctx),
     action: interactionUrl(ctx, 'login', pending.grantId),
@@ -98,7 +99,7 @@ export const showConsent =
     if (!session) return seeOther(ctx, interactionUrl(ctx, 'login', pending.grantId));
     const user = await services.users.byId(session.userId);
     ctx.type = 'html';
-    ctx.body = ctx.state.render('oauth/consent', {
+    ctx.body = need(ctx.state, 'render')('oauth/consent', {
       title: 'Allow access',
       csrf: csrfToken(ctx),
       action: interactionUrl(ctx, 'consent', pending.grantId),

@@ -8,6 +8,7 @@ import type { Client } from '../../domain/clients/index.ts';
 import { csrfToken } from '../csrf.ts';
 import { formBody } from '../forms.ts';
 import { seeOther } from './authorize.ts';
+import { need } from '../state.ts';
 
 type LogoutRequest = {
   hint: IdTokenHint | undefined;
@@ -68,7 +69,7 @@ const resolve = async (
 const refused = (ctx: Koa.Context, error: LogoutRefused) => {
   ctx.status = 400;
   ctx.type = 'html';
-  ctx.body = ctx.state.render('oauth/logout', {
+  ctx.body = need(ctx.state, 'render')('oauth/logout', {
     title: 'Sign-out refused',
     mode: 'error',
     code: error.code,
@@ -96,7 +97,7 @@ const finish = async (ctx: Koa.Context, services: Services, request: LogoutReque
     return seeOther(ctx, target.toString());
   }
   ctx.type = 'html';
-  ctx.body = ctx.state.render('oauth/logout', { title: 'Signed out', mode: 'done' });
+  ctx.body = need(ctx.state, 'render')('oauth/logout', { title: 'Signed out', mode: 'done' });
 };
 
 export const endSession = (services: Services): Koa.Middleware =>
@@ -108,7 +109,7 @@ export const endSession = (services: Services): Koa.Middleware =>
     if (session && request.hint?.subject !== session.userId) {
       const user = await services.users.byId(session.userId);
       ctx.type = 'html';
-      ctx.body = ctx.state.render('oauth/logout', {
+      ctx.body = need(ctx.state, 'render')('oauth/logout', {
         title: 'Sign out',
         mode: 'confirm',
         csrf: csrfToken(ctx),

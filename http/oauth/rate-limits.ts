@@ -72,7 +72,7 @@ export class OAuthRateLimits {
         await next();
       },
       perClient: async (ctx, next) => {
-        const clientId = (ctx.state.client as { clientId?: string } | undefined)?.clientId;
+        const clientId = ctx.state.client?.clientId;
         if (clientId) await limits.consume('oauth-client', options, clientId);
         await next();
       },

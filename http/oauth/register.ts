@@ -8,7 +8,7 @@ import { SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { findUnstorable } from '../../eventstore/storable.ts';
 import { publicUrlOf } from '../public-url.ts';
-import { OAuthError } from './errors.ts';
+import { HttpError } from '../errors.ts';
 
 const webUrl = z
   .string()
@@ -36,14 +36,14 @@ const Registration = z.object({
   post_logout_redirect_uris: z.array(z.string().max(2_000)).max(20).optional(),
 });
 
-const invalidMetadata = (message: string) => new OAuthError(400, 'invalid_client_metadata', message);
+const invalidMetadata = (message: string) => new HttpError(400, 'invalid_client_metadata', message);
 
 export const parseRegistration = (body: unknown): ClientMetadata => {
   const parsed = Registration.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? 'metadata');
-    throw new OAuthError(
+    throw new HttpError(
       400,
       field === 'redirect_uris' ? 'invalid_redirect_uri' : 'invalid_client_metadata',
       `${issue?.path.join('.') ?? field}: ${issue?.message ?? 'invalid'}`,
@@ -53,7 +53,7 @@ export const parseRegistration = (body: unknown): ClientMetadata => {
   // Stored as given and shown to users, so refused rather than altered (PostgreSQL cannot store these).
   const unstorable = findUnstorable(r);
   if (unstorable !== undefined)
-    throw new OAuthError(
+    throw new HttpError(
       400,
       unstorable.startsWith('$.redirect_uris') ? 'invalid_redirect_uri' : 'invalid_client_metadata',
       `${unstorable.slice(2)}: holds U+0000 or an unpaired surrogate`,
@@ -106,7 +106,7 @@ const mapDomain = async <T>(work: () => Promise<T>): Promise<T> => {
       error instanceof DomainError &&
       (error.code === 'invalid_redirect_uri' || error.code === 'invalid_client_metadata')
     )
-      throw new OAuthError(400, error.code, error.message);
+      throw new HttpError(400, error.code, error.message);
     throw error;
   }
 };
@@ -133,7 +133,9 @@ const managedClient = async (services: Services, ctx: Koa.Context): Promise<Clie
     return await services.oauth.clients.forManagement(String(ctx.params.id), token);
   } catch (error) {
     if (error instanceof DomainError && error.code === 'invalid_token')
-      throw new OAuthError(401, 'invalid_token', error.message, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+      throw new HttpError(401, 'invalid_token', error.message, true, {
+        'WWW-Authenticate': 'Bearer error="invalid_token"',
+      });
     throw error;
   }
 };

@@ -1,17 +1,17 @@
 // POST /oauth/revoke (RFC 7009) and POST /oauth/introspect (RFC 7662).
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
-import type { Client } from '../../domain/clients/index.ts';
 import { formBody } from '../forms.ts';
-import { OAuthError } from './errors.ts';
+import { HttpError } from '../errors.ts';
+import { need } from '../state.ts';
 
 /** RFC 7009 §2.2: 200 whether or not the token was known (only a missing `token` is an error). */
 export const revokeToken =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
     const token = formBody(ctx).token;
-    if (!token) throw new OAuthError(400, 'invalid_request', 'token is required');
-    await services.oauth.tokens.revoke(ctx.state.client as Client, token, services.oauth.verifier);
+    if (!token) throw new HttpError(400, 'invalid_request', 'token is required');
+    await services.oauth.tokens.revoke(need(ctx.state, 'client'), token, services.oauth.verifier);
     ctx.status = 200;
     ctx.body = {};
   };
@@ -20,6 +20,6 @@ export const introspectToken =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
     const token = formBody(ctx).token;
-    if (!token) throw new OAuthError(400, 'invalid_request', 'token is required');
-    ctx.body = await services.oauth.tokens.introspect(ctx.state.client as Client, token, services.oauth.verifier);
+    if (!token) throw new HttpError(400, 'invalid_request', 'token is required');
+    ctx.body = await services.oauth.tokens.introspect(need(ctx.state, 'client'), token, services.oauth.verifier);
   };

@@ -1,10 +1,10 @@
 // POST /oauth/token (OAuth 2.1 §3.2): [noStore, parseForm, authenticateClient, issueTokens].
 import type Koa from 'koa';
 import type { Services } from '../../app/services.ts';
-import type { Client } from '../../domain/clients/index.ts';
 import { formBody } from '../forms.ts';
-import { OAuthError } from './errors.ts';
+import { HttpError } from '../errors.ts';
 import { publicUrlOf } from '../public-url.ts';
+import { need } from '../state.ts';
 
 const optional = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
 
@@ -12,13 +12,13 @@ export const issueTokens =
   (services: Services): Koa.Middleware =>
   async (ctx) => {
     const body = formBody(ctx);
-    const client = ctx.state.client as Client;
+    const client = need(ctx.state, 'client');
     const tokens = services.oauth.tokens;
     // The token's `iss` is the issuer this request was sent to (app/public-url.ts).
     const issuer = publicUrlOf(ctx);
     switch (body.grant_type) {
       case 'authorization_code':
-        if (!body.code) throw new OAuthError(400, 'invalid_request', 'code is required');
+        if (!body.code) throw new HttpError(400, 'invalid_request', 'code is required');
         ctx.body = await tokens.exchangeCode(client, {
           code: body.code,
           redirectUri: optional(body.redirect_uri),
@@ -28,7 +28,7 @@ export const issueTokens =
         });
         return;
       case 'refresh_token':
-        if (!body.refresh_token) throw new OAuthError(400, 'invalid_request', 'refresh_token is required');
+        if (!body.refresh_token) throw new HttpError(400, 'invalid_request', 'refresh_token is required');
         ctx.body = await tokens.refresh(client, {
           refreshToken: body.refresh_token,
           scope: optional(body.scope),
@@ -45,9 +45,9 @@ export const issueTokens =
         return;
       case undefined:
       case '':
-        throw new OAuthError(400, 'invalid_request', 'grant_type is required');
+        throw new HttpError(400, 'invalid_request', 'grant_type is required');
       default:
-        throw new OAuthError(
+        throw new HttpError(
           400,
           'unsupported_grant_type',
           'supported: authorization_code, refresh_token, client_credentials',

@@ -4,7 +4,7 @@ import type { Services } from '../../app/services.ts';
 import { mcpResource } from '../../app/oauth/authorizations.ts';
 import { userClaims } from '../../app/oauth/token-service.ts';
 import { InvalidTokenError } from '../../app/auth-port.ts';
-import { OAuthError } from './errors.ts';
+import { HttpError } from '../errors.ts';
 import { publicUrlOf } from '../public-url.ts';
 
 export const userinfo =
@@ -14,24 +14,25 @@ export const userinfo =
     // RFC 6750 §3: errors in WWW-Authenticate.
     const challenge = (error: string) => ({ 'WWW-Authenticate': `Bearer error="${error}"` });
     if (!match)
-      throw new OAuthError(401, 'invalid_token', 'a bearer token is required', { 'WWW-Authenticate': 'Bearer' });
+      throw new HttpError(401, 'invalid_token', 'a bearer token is required', true, { 'WWW-Authenticate': 'Bearer' });
     let info;
     try {
       info = await services.oauth.verifier.verify(match[1]!, mcpResource(publicUrlOf(ctx)));
     } catch (error) {
       if (error instanceof InvalidTokenError)
-        throw new OAuthError(401, 'invalid_token', error.message, challenge('invalid_token'));
+        throw new HttpError(401, 'invalid_token', error.message, true, challenge('invalid_token'));
       throw error;
     }
     if (!info.scopes.includes('openid'))
-      throw new OAuthError(
+      throw new HttpError(
         403,
         'insufficient_scope',
         'the token lacks the openid scope',
+        true,
         challenge('insufficient_scope'),
       );
     const user = await services.users.byId(info.subject);
-    if (!user) throw new OAuthError(401, 'invalid_token', 'unknown subject', challenge('invalid_token'));
+    if (!user) throw new HttpError(401, 'invalid_token', 'unknown subject', true, challenge('invalid_token'));
     const emailVerified = info.scopes.includes('email') && (await services.users.emailVerified(user.id));
     ctx.body = { sub: user.id, ...userClaims({ ...user, emailVerified }, info.scopes) };
   };

@@ -202,13 +202,15 @@ export class ToolRegistry {
       result = { content: done.content, structuredContent: done.structured };
     } catch (thrown) {
       error =
-        thrown instanceof ToolError
-          ? thrown
-          : thrown instanceof DomainError
-            ? new ToolError(thrown.code, thrown.message)
-            : thrown instanceof UnstorableEventError
-              ? new ToolError('invalid_arguments', UNSTORABLE_ARGUMENT)
-              : undefined;
+        signal.aborted && thrown === signal.reason
+          ? new ToolError('cancelled', 'the call was cancelled by the client')
+          : thrown instanceof ToolError
+            ? thrown
+            : thrown instanceof DomainError
+              ? new ToolError(thrown.code, thrown.message)
+              : thrown instanceof UnstorableEventError
+                ? new ToolError('invalid_arguments', UNSTORABLE_ARGUMENT)
+                : undefined;
       if (!error) {
         this.core.logger.error({ err: thrown, tool: tool.name, callId }, 'tool failed');
         error = new ToolError('internal_error', `the tool failed unexpectedly (call ${callId})`);

@@ -98,17 +98,19 @@ test('a read-only token calling a write tool: 403 insufficient_scope, one denied
     sessionId,
   );
   assert.is(refused.status, 403);
-  assert.is(refused.headers.get('content-type'), 'application/problem+json');
-  const problem = JSON.parse(refused.text) as Record<string, unknown>;
-  assert.equal(problem, {
-    type: 'about:blank',
-    title: 'Forbidden',
-    status: 403,
-    code: 'insufficient_scope',
-    detail: `this call needs the scope ${MCP_WRITE}`,
-    requestId: problem.requestId,
+  // /mcp answers every refusal in JSON-RPC, the stable code in error.data.
+  assert.is(refused.headers.get('content-type'), 'application/json; charset=utf-8');
+  const answer = JSON.parse(refused.text) as { error: { data: { requestId: unknown } } };
+  assert.equal(answer, {
+    jsonrpc: '2.0',
+    error: {
+      code: -32000,
+      message: `this call needs the scope ${MCP_WRITE}`,
+      data: { code: 'insufficient_scope', requestId: answer.error.data.requestId },
+    },
+    id: null,
   });
-  assert.type(problem.requestId, 'string');
+  assert.type(answer.error.data.requestId, 'string');
   assert.match(refused.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
   const events = await toolEvents(server, reader.userId);
   assert.is(events.length, 1, JSON.stringify(events));

@@ -14,7 +14,26 @@ const suiteEntry = path.join(
   'index.js',
 );
 
-export type ConformanceResult = { passed: number; failed: number; output: string };
+export type Counts = { passed: number; failed: number };
+export type ConformanceResult = Counts & {
+  output: string;
+  /** Checks of the scenarios the suite scores for the revision asked (`--requirements`); else all of them. */
+  scored: Counts;
+  /** Per scenario, from the summary. */
+  scenarios: Map<string, Counts>;
+};
+
+/** The summary's per-scenario lines, and the scenarios listed under "Not scored for …". */
+const parseSummary = (plain: string): { scenarios: Map<string, Counts>; unscored: Set<string> } => {
+  const scenarios = new Map<string, Counts>();
+  const unscored = new Set<string>();
+  const [, tail = ''] = plain.split('=== SUMMARY ===');
+  const [scoredPart = '', unscoredPart = ''] = tail.split(/Not scored for [^\n]*\n/);
+  for (const match of scoredPart.matchAll(/^[✓✗] ([\w.-]+): (\d+) passed, (\d+) failed/gm))
+    scenarios.set(match[1]!, { passed: Number(match[2]), failed: Number(match[3]) });
+  for (const match of unscoredPart.matchAll(/^\s+[✓✗] ([\w.-]+) \(/gm)) unscored.add(match[1]!);
+  return { scenarios, unscored };
+};
 
 /** Starts a fixtures-mode server, runs the suite for `requirements` (a spec revision), stops the server. */
 export const runConformance = async (
@@ -45,7 +64,15 @@ export const runConformance = async (
     const scenario = /Passed:\s*(\d+)\/(\d+)/.exec(plain);
     const passed = Number(total?.[1] ?? scenario?.[1] ?? 0);
     const failed = total ? Number(total[2]) : scenario ? Number(scenario[2]) - Number(scenario[1]) : 1;
-    return { passed, failed, output: plain };
+    const { scenarios, unscored } = parseSummary(plain);
+    const scored = { passed: 0, failed: 0 };
+    for (const [name, counts] of scenarios) {
+      if (unscored.has(name)) continue;
+      scored.passed += counts.passed;
+      scored.failed += counts.failed;
+    }
+    if (scenarios.size === 0) Object.assign(scored, { passed, failed });
+    return { passed, failed, output: plain, scored, scenarios };
   } finally {
     await server.stop();
   }
@@ -69,5 +96,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   });
   if (argv.includes('--verbose') || result.failed > 0) process.stdout.write(result.output);
   process.stdout.write(`conformance: ${result.passed} passed, ${result.failed} failed\n`);
+  process.stdout.write(`scored: ${result.scored.passed} passed, ${result.scored.failed} failed\n`);
   process.exit(result.failed > 0 ? 1 : 0);
 }

@@ -79,10 +79,12 @@ if (!serverUrl()) {
       assert.equal(survivorRuns, ['read_tree']);
       assert.is(fs.readFileSync(path.join(markers, 'applied'), 'utf8'), 'child\n');
       // The read model agrees: nothing is left working.
-      await survivor.runner.waitFor(await survivor.log.headPosition());
-      const { rows } = await survivor.db.query<{ task_id: string; status: string; reason: string | null }>(
-        'SELECT task_id, status, reason FROM mcp_tasks ORDER BY status',
-      );
+      const rows = await eventually('the read model caught up', async () => {
+        const { rows } = await survivor.db.query<{ status: string; reason: string | null }>(
+          'SELECT status, reason FROM mcp_tasks ORDER BY status',
+        );
+        return rows.some((row) => row.status === 'working') ? undefined : rows;
+      });
       assert.equal(
         rows.map(({ status, reason }) => ({ status, reason })),
         [

@@ -29,6 +29,13 @@ test.after(async ({ local, configured }) => {
 type Answer = { status: number; headers: http.IncomingHttpHeaders; text: string; json: Record<string, unknown> };
 
 /** A request to the server's 127.0.0.1 listener carrying any Host header (fetch cannot set Host). */
+/** The stable code and message of a JSON-RPC error answer of /mcp. */
+const rpcProblem = (answer: Answer): { code: unknown; detail: unknown } => {
+  const error = answer.json.error as { code: number; message: string; data: { code: string } };
+  assert.is(error.code, -32000);
+  return { code: error.data.code, detail: error.message };
+};
+
 const send = (
   server: TestServer,
   method: string,
@@ -114,8 +121,10 @@ test('PUBLIC_URL unset: a Host that is not a loopback name of this port → 403 
           ? await send(context.local, method, path, host)
           : await send(context.local, method, path, host, { 'content-type': 'application/json' }, '{}');
       assert.is(answer.status, 403, `${host} ${method} ${path}`);
-      assert.is(answer.json.code, 'forbidden_host');
-      assert.is(answer.json.detail, expected);
+      // /mcp answers in JSON-RPC, the rest in problem details.
+      const { code, detail } = path === '/mcp' ? rpcProblem(answer) : answer.json;
+      assert.is(code, 'forbidden_host');
+      assert.is(detail, expected);
     }
   }
   assert.equal(String(await context.local.services.log.headPosition()), head, 'nothing was written');
@@ -187,8 +196,7 @@ test('a token whose iss is not a loopback origin of this port → 401 invalid_to
   for (const issuer of [`http://evil.example:${port}`, `http://127.0.0.1:${port + 1}`, 'https://mcp.example.com']) {
     const refused = await call(issuer);
     assert.is(refused.status, 401, issuer);
-    assert.is(refused.json.code, 'invalid_token');
-    assert.is(refused.json.detail, 'the token was issued by someone else');
+    assert.equal(rpcProblem(refused), { code: 'invalid_token', detail: 'the token was issued by someone else' });
   }
   assert.is((await call(`http://localhost:${port}`)).status, 200);
 });

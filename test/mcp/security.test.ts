@@ -53,6 +53,19 @@ const inSession = (token: string, sessionId: string) => ({
 });
 const challenge = (base: string) =>
   `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read mcp:tools:write"`;
+/** The stable code inside a JSON-RPC error answer (`error.data.code`); /mcp answers in no other shape. */
+const rpcCode = async (response: Response): Promise<string> => {
+  const body = (await response.json()) as {
+    jsonrpc: string;
+    id: null;
+    error: { code: number; data: { code: string } };
+  };
+  assert.is(body.jsonrpc, '2.0');
+  assert.is(body.id, null);
+  assert.is(body.error.code, -32000);
+  return body.error.data.code;
+};
+
 const sessionCount = async (context: Context) =>
   (await context.server.services.log.readAll({ maxCount: 100_000 })).filter(
     (event) => event.type === 'McpSessionOpened',
@@ -63,7 +76,7 @@ test('no token → 401 with the resource metadata challenge, no session opened',
   const response = await post(context, INIT);
   assert.is(response.status, 401);
   assert.is(response.headers.get('www-authenticate'), challenge(context.server.base));
-  assert.is(((await response.json()) as { code: string }).code, 'unauthorized');
+  assert.is(await rpcCode(response), 'unauthorized');
   assert.is(await sessionCount(context), before);
 });
 
@@ -93,7 +106,7 @@ test('garbage, expired, revoked and other-audience tokens → 401 invalid_token'
       `${challenge(context.server.base)}, error="invalid_token", error_description="${description}"`,
       name,
     );
-    assert.is(((await response.json()) as { code: string }).code, 'invalid_token', name);
+    assert.is(await rpcCode(response), 'invalid_token', name);
   }
   assert.is(await sessionCount(context), before);
 });
@@ -112,7 +125,7 @@ test('a tool call outside the token scopes → 403 insufficient_scope naming the
     response.headers.get('www-authenticate'),
     `Bearer resource_metadata="${context.server.base}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:write", error="insufficient_scope", error_description="requires mcp:tools:write"`,
   );
-  assert.is(((await response.json()) as { code: string }).code, 'insufficient_scope');
+  assert.is(await rpcCode(response), 'insufficient_scope');
   assert.is(toolCalls.length, ran);
   // The read tool is allowed with the same token.
   const ok = await post(
@@ -197,7 +210,7 @@ test('Origin: a foreign origin → 403 before authentication; allowed origins ge
   const { token } = await context.tokens.issue({ sub: 'user-a', aud: context.resource });
   const bad = await post(context, INIT, { authorization: `Bearer ${token}`, origin: 'https://evil.example' });
   assert.is(bad.status, 403);
-  assert.is(((await bad.json()) as { code: string }).code, 'forbidden_origin');
+  assert.is(await rpcCode(bad), 'forbidden_origin');
   assert.is(bad.headers.get('access-control-allow-origin'), null);
   for (const origin of [context.server.base, 'https://inspector.example']) {
     const preflight = await fetch(context.resource, {

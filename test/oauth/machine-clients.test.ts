@@ -351,7 +351,7 @@ test('upgrade: a client_credentials client registered without a user → 400 una
   const response = await mcpInitialize(server.base, token);
   assert.is(response.status, 401);
   assert.match(response.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
-  assert.is(((await response.json()) as { code?: string }).code, 'invalid_token');
+  assert.is(((await response.json()) as { error: { data: { code: string } } }).error.data.code, 'invalid_token');
 });
 
 test.run();

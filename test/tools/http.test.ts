@@ -87,7 +87,10 @@ test('a read-only token cannot run write tools; nothing is written', async (cont
     refused = String(error);
   }
   // /mcp asks tools.requiredScope() and answers 403 insufficient_scope before dispatch (RFC 6750 §3.1).
-  assert.match(refused, /"status":403,"code":"insufficient_scope"/);
+  assert.match(
+    refused,
+    /"error":\{"code":-32000,"message":"this call needs the scope mcp:tools:write","data":\{"code":"insufficient_scope"/,
+  );
   assert.not.ok(fs.existsSync(path.join(context.server.dataDir, 'files', 'by-reader.txt')));
   await reader.client.close();
 });

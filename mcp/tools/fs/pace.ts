@@ -4,10 +4,15 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 export const SLICE_MS = 10;
 
-/** Returns a function to await inside a loop: it yields to the event loop once a slice has been used. */
-export const pacer = (sliceMs = SLICE_MS): (() => Promise<void>) => {
+/**
+ * Returns a function to await inside a loop: it yields to the event loop once a slice has been used, and
+ * throws once `signal` aborts (the client cancelled, or closed the request's response stream: MCP
+ * basic/utilities/cancellation), so a long walk stops at its next step.
+ */
+export const pacer = (sliceMs = SLICE_MS, signal?: AbortSignal): (() => Promise<void>) => {
   let since = performance.now();
   return async () => {
+    signal?.throwIfAborted();
     if (performance.now() - since < sliceMs) return;
     await yieldToLoop();
     since = performance.now();

@@ -186,11 +186,11 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       entries: z.array(z.object({ path: z.string(), type: EntryType, size: z.number().int() })),
       truncated: z.boolean(),
     }),
-    run: async ({ path: input, excludePatterns, maxDepth }) => {
+    run: async ({ path: input, excludePatterns, maxDepth }, { signal }) => {
       const real = await roots.existing(input);
-      const work = globWork(pacer());
+      const work = globWork(pacer(undefined, signal));
       const skips = excludePatterns.map((pattern) => globMatcher(pattern, work));
-      const { entries, truncated } = await walk(roots, real, input, { maxDepth, skip: anyOf(skips) });
+      const { entries, truncated } = await walk(roots, real, input, { maxDepth, skip: anyOf(skips), signal });
       return {
         path: real,
         entries: entries
@@ -225,12 +225,12 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       excludePatterns: z.array(z.string()).max(50).default([]),
     }),
     output: z.object({ path: z.string(), matches: z.array(z.string()), truncated: z.boolean() }),
-    run: async ({ path: input, pattern, excludePatterns }) => {
+    run: async ({ path: input, pattern, excludePatterns }, { signal }) => {
       const real = await roots.existing(input);
-      const work = globWork(pacer());
+      const work = globWork(pacer(undefined, signal));
       const match = globMatcher(pattern, work);
       const skips = excludePatterns.map((exclude) => globMatcher(exclude, work));
-      const { entries, truncated } = await walk(roots, real, input, { maxDepth: 50, skip: anyOf(skips) });
+      const { entries, truncated } = await walk(roots, real, input, { maxDepth: 50, skip: anyOf(skips), signal });
       const matches: string[] = [];
       for (const entry of entries) {
         if (await match(entry.path)) matches.push(path.join(real, entry.path));

@@ -84,9 +84,9 @@ export const walk = async (
   roots: Roots,
   real: string,
   shown: string,
-  options: { maxDepth: number; skip: (relative: string) => Promise<boolean> },
+  options: { maxDepth: number; skip: (relative: string) => Promise<boolean>; signal?: AbortSignal | undefined },
 ): Promise<{ entries: Entry[]; truncated: boolean }> => {
-  const budget: Budget = { scanned: 0, pace: pacer() };
+  const budget: Budget = { scanned: 0, pace: pacer(undefined, options.signal) };
   const entries: Entry[] = [];
   let truncated = false;
   const queue: { dir: string; relative: string; depth: number }[] = [{ dir: real, relative: '', depth: 0 }];
