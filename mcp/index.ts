@@ -1,5 +1,7 @@
 // The MCP server side (issue 5): who may call (bearer tokens for this resource), the sessions on this
 // instance, the log feed that ties instances together, and the retention cleanup.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { CoreServices } from '../app/services.ts';
 import type { OAuth } from '../app/oauth/index.ts';
 import type { AccessTokenInfo } from '../app/auth-port.ts';
@@ -14,10 +16,15 @@ import { registerFixtures } from './fixtures.ts';
 import { sweepExpiredSessions } from './retention.ts';
 import { createModernMcp, type ModernMcp, type ModernSurface } from './modern/handler.ts';
 import { EventLogBus } from './modern/event-bus.ts';
+import { DurableTasks } from './modern/tasks.ts';
+import { tasksSurface } from './modern/tasks-surface.ts';
 import { registerModernFixtures } from './fixtures.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
 
 export type { McpCaller, SessionHost } from './sessions.ts';
+
+/** Tools whose calls may run as durable tasks: walks of a large directory (read-only, so resumable). */
+const TASK_TOOLS: ReadonlySet<string> = new Set(['fs_search_files', 'fs_directory_tree']);
 
 export type Mcp = {
   /** MCP_CONFORMANCE_FIXTURES: unauthenticated, fixture tools/resources/prompts. */
@@ -30,6 +37,8 @@ export type Mcp = {
   readonly modern: ModernMcp;
   /** Where its `subscriptions/listen` streams hear of changes: the event log, so every instance's changes. */
   readonly bus: EventLogBus;
+  /** Durable tasks of the tasks extension on the modern path (mcp/modern/tasks.ts). */
+  readonly tasks: DurableTasks;
   /** Verifies a bearer token for `resource`, the request's PUBLIC_URL/mcp (throws InvalidTokenError). */
   authenticate(token: string, resource: string): Promise<McpCaller>;
   /** The caller of every request in fixtures mode. */
@@ -57,7 +66,10 @@ const FIXTURES_CALLER: McpCaller = {
 export const createMcp = async (
   core: CoreServices,
   oauth: Pick<OAuth, 'verifier'>,
-  tools: Pick<Tools, 'register' | 'requiredScope' | 'registerModern' | 'onListChanged' | 'forgetSettings'>,
+  tools: Pick<
+    Tools,
+    'register' | 'requiredScope' | 'registerModern' | 'onListChanged' | 'forgetSettings' | 'invoke' | 'isReadOnly'
+  >,
   extraSurfaces: readonly ModernSurface[] = [],
 ): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
@@ -81,9 +93,20 @@ export const createMcp = async (
     },
   });
   await bus.start();
+  // Long tool calls as durable tasks (the fixtures serve the conformance suite's own tools instead).
+  const tasks = new DurableTasks(core.log, core.db, core.logger, {
+    instanceId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    run: (tool, args, caller, signal) => tools.invoke(tool, args, caller, signal),
+    isReadOnly: (tool) => tools.isReadOnly(tool),
+    maxResultBytes: core.config.mcpReplayMaxBytes,
+  });
+  const untap = bus.tap((event) => tasks.onLogEvent(event));
+  if (!fixtures) tasks.start();
   const modern = createModernMcp({
     bus,
-    surfaces: [fixtures ? registerModernFixtures : (server) => tools.registerModern(server), ...extraSurfaces],
+    surfaces: fixtures
+      ? [registerModernFixtures, ...extraSurfaces]
+      : [(server) => tools.registerModern(server), tasksSurface(tasks, tools, TASK_TOOLS), ...extraSurfaces],
     secret: core.secret,
     maxBodyBytes: MAX_BODY_BYTES,
     onerror: (error) => core.logger.debug({ err: error }, 'mcp modern path'),
@@ -115,6 +138,7 @@ export const createMcp = async (
     streams,
     modern,
     bus,
+    tasks,
     fixturesCaller: FIXTURES_CALLER,
     authenticate: async (token, resource) => callerFromToken(await oauth.verifier.verify(token, resource)),
     requiredScope: (name) => tools.requiredScope(name),
@@ -122,6 +146,8 @@ export const createMcp = async (
     async close() {
       clearInterval(timer);
       await modern.close();
+      untap();
+      await tasks.close();
       await bus.close();
       if (core.groupCommit.quiet === unwatched) core.groupCommit.quiet = undefined;
       await sessions.close();

@@ -145,6 +145,20 @@ export class ToolRegistry {
   }
 
   /**
+   * One call outside any MCP request handler (a durable task running it, mcp/modern/tasks.ts): the same
+   * enablement and scope checks and the same audit event as a call on a stream.
+   */
+  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<CallToolResult> {
+    const tool = this.tools.get(name);
+    if (!tool)
+      return Promise.resolve({
+        content: [{ type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${name} not found` }],
+        isError: true,
+      });
+    return this.call(tool, args, caller, undefined, signal);
+  }
+
+  /**
    * Serves tools/list and tools/call on one session's server, bound to its caller. Two handlers per
    * session over the shared tool table: registering every tool on every session's McpServer cost about
    * 19 KB of heap per session (bench/mcp/idle-sessions.ts). Arguments are validated in tool.call, so
