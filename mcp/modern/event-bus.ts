@@ -174,6 +174,18 @@ export class EventLogBus implements ServerEventBus {
     return counts;
   }
 
+  /** Who holds the open listen streams here: grant, user and client of each grant with one. */
+  listenOwners(): Array<{ grantId: string; userId: string; clientId: string; streams: number }> {
+    const owners = new Map<string, { grantId: string; userId: string; clientId: string; streams: number }>();
+    for (const { grantId, userId, clientId } of this.listens) {
+      if (!grantId) continue;
+      const owner = owners.get(grantId) ?? { grantId, userId, clientId, streams: 0 };
+      owner.streams += 1;
+      owners.set(grantId, owner);
+    }
+    return [...owners.values()];
+  }
+
   get listenerCount(): number {
     return this.listeners.size;
   }
