@@ -158,6 +158,11 @@ if (!serverUrl()) {
       assert.is(refused.body.error!.message, `Unknown task: ${taskId}`, method);
     }
     assert.ok((await rpc(b, token, 'tasks/get', { taskId })).body.result!.taskId === taskId);
+    // SEP-2663 removed these two: the result is inlined on tasks/get.
+    for (const method of ['tasks/result', 'tasks/list']) {
+      const removed = await rpc(b, token, method, method === 'tasks/list' ? {} : { taskId });
+      assert.is(removed.body.error!.code, -32601, method);
+    }
   });
 
   test.run();
