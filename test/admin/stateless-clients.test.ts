@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { Client, StreamableHTTPClientTransport, type McpSubscription } from '@modelcontextprotocol/client';
 import { testServers } from '../../app/config.ts';
 import { grantIdOfTokenId } from '../../app/oauth/tokens.ts';
+import { grantStream } from '../../domain/grants/index.ts';
 import { freshTokens } from '../oauth/support.ts';
 import { launchChromium } from '../support/browser.ts';
 import { skipSuite } from '../support/skip.ts';
@@ -114,7 +115,7 @@ if (!fs.existsSync(chromiumPath)) {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
     });
     assert.is(refused.status, 401);
-    const events = await server.services.log.readStream(`grant-${grantId}`);
+    const events = await server.services.log.readStream(grantStream(grantId));
     const revoked = events.find((event) => event.type === 'GrantRevoked')!;
     assert.is((revoked.metadata.actor as { email?: string }).email, server.adminEmail);
   });

@@ -7,6 +7,7 @@ import { handleCommand } from '../../../app/handle.ts';
 import { createLogger } from '../../../app/logger.ts';
 import { openDatabase, type Database } from '../../../db/database.ts';
 import { migrate } from '../../../db/migrate.ts';
+import { grantStream } from '../../../domain/grants/index.ts';
 import { SYSTEM } from '../../../domain/shared.ts';
 import { toolSettingDecider, toolStream } from '../../../domain/tools/index.ts';
 import { PostgresEventLog } from '../../../eventstore/postgres.ts';
@@ -108,7 +109,7 @@ if (!serverUrl()) {
       ],
     );
     const heard = next(b.bus, (event) => event.kind === 'resources_list_changed');
-    await a.log.append(`grant-${GRANT_A}`, [
+    await a.log.append(grantStream(GRANT_A), [
       { type: 'GrantRevoked', data: { grantId: GRANT_A, reason: 'revoked', at: new Date().toISOString() } },
     ]);
     // A later marker: once B delivers it, B has read the revocation before it.
@@ -129,7 +130,7 @@ if (!serverUrl()) {
       closed.push('t2'),
     );
     const heard = next(b.bus, (event) => event.kind === 'resources_list_changed');
-    await a.log.append(`grant-${GRANT_B}`, [
+    await a.log.append(grantStream(GRANT_B), [
       {
         type: 'AccessTokenRevoked',
         data: { grantId: GRANT_B, accessTokenId: `${GRANT_B}.t1`, at: new Date().toISOString() },
