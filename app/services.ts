@@ -13,38 +13,20 @@ import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { allProjections } from '../projections/index.ts';
 import { Users } from './users.ts';
-import { createMetrics, type Metrics } from '../http/metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { CoreServices } from './core.ts';
 import { RateLimits } from '../http/rate-limit.ts';
 import { loadServerSecret } from './secrets.ts';
-import { BrowserSessions } from './browser-sessions.ts';
+import { BrowserSessions } from '../http/browser-sessions.ts';
+import { BrowserSessionService } from './browser-sessions.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
 import { createTools, type Tools } from '../mcp/tools/index.ts';
 import { createMcp, type Mcp } from '../mcp/index.ts';
 
-/** What every area builds on. */
-export type CoreServices = {
-  config: Config;
-  logger: Logger;
-  db: Database;
-  log: EventLog;
-  projections: ProjectionRunner;
-  users: Users;
-  /** Recent structured log lines (admin logs page); present when the logger was built with one. */
-  logRing: LogRing | undefined;
-  /** Shared by all instances: HMAC key for session cookies and CSRF tokens (app/secrets.ts). */
-  secret: Buffer;
-  browserSessions: BrowserSessions;
-  /** One Prometheus registry per process; areas add their metrics to it. */
-  metrics: Metrics;
-  /** Rate limits, shared through Redis when REDIS_URL is set (http/rate-limit.ts). */
-  rateLimits: RateLimits;
-  /** Emits 'append' (stream, events) after every successful append made by this process. */
-  appends: EventEmitter;
-  /** Group commit over `log` for appends without a version expectation (MCP messages, tool-call audit). */
-  groupCommit: GroupCommit;
-};
+export type { CoreServices } from './core.ts';
 
 export type Services = CoreServices & {
+  browserSessions: BrowserSessions;
   oauth: OAuth;
   tools: Tools;
   mcp: Mcp;
@@ -164,12 +146,13 @@ export const openServices = async (
     };
     if (!(await base.rateLimits.ready()))
       logger.warn('Redis (REDIS_URL) not reachable yet: rate limits count per instance until it is');
-    // Object.assign, not spread: spreading would read the lazy `secret` getter.
-    const core: CoreServices = Object.assign(base, { browserSessions: new BrowserSessions(base) });
+    const core: CoreServices = base;
     const oauth = await createOAuth(core);
     const tools = await createTools(core);
     const mcp = await createMcp(core, oauth, tools);
+    // Object.assign, not spread: spreading would read the lazy `secret` getter.
     return Object.assign(core, {
+      browserSessions: new BrowserSessions(core, new BrowserSessionService(core)),
       oauth,
       tools,
       mcp,

@@ -76,9 +76,10 @@ export const createApp = (services: Services): Koa => {
     ctx.set(apiHeaders);
     return next();
   });
+  const site = { config: services.config, secret: services.secret };
   app.use(async (ctx, next) => {
     ctx.state.render = render;
-    ctx.state.services = services;
+    ctx.state.site = site;
     await next();
   });
   app.use(errorHandler());

@@ -3,12 +3,11 @@
 // loopback origin it came in on) on every state-changing request. Neither header → refused.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
-import type { Services } from '../app/services.ts';
 import { HttpError } from './errors.ts';
 import { getCookie, setCookie } from './cookies.ts';
 import { formBody } from './forms.ts';
 import { publicUrlOf } from './public-url.ts';
-import { need } from './state.ts';
+import { need, type SiteKeys } from './state.ts';
 
 const COOKIE = 'rmcp_csrf';
 
@@ -17,7 +16,7 @@ const sign = (secret: Buffer, value: string) =>
 
 /** The token for this browser's hidden `csrf` field (sets the cookie on first use). */
 export const csrfToken = (ctx: Koa.Context): string => {
-  const services = need(ctx.state, 'services');
+  const services = need(ctx.state, 'site');
   let value = ctx.state.csrfCookie ?? getCookie(ctx, services.config, COOKIE);
   if (!value || !/^[\w-]{43}$/.test(value)) {
     value = randomBytes(32).toString('base64url');
@@ -43,7 +42,7 @@ const sameOrigin = (ctx: Koa.Context, publicUrl: string): boolean => {
 };
 
 /** A browser that opened this server by a loopback address while PUBLIC_URL names another is told where to go. */
-const openedElsewhere = (ctx: Koa.Context, services: Services): boolean => {
+const openedElsewhere = (ctx: Koa.Context, services: SiteKeys): boolean => {
   if (services.config.publicUrlFollowsRequest) return false;
   try {
     const origin = new URL(ctx.get('origin') || ctx.get('referer'));
@@ -56,7 +55,7 @@ const openedElsewhere = (ctx: Koa.Context, services: Services): boolean => {
 /** For POST and friends: same origin and a matching `csrf` field, else 403 `csrf_failed` (before any work). Run after parseForm. */
 export const requireCsrf = (): Koa.Middleware => async (ctx, next) => {
   if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
-  const services = need(ctx.state, 'services');
+  const services = need(ctx.state, 'site');
   if (!sameOrigin(ctx, publicUrlOf(ctx)))
     throw new HttpError(
       403,

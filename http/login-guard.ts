@@ -15,7 +15,7 @@ import ipaddr from 'ipaddr.js';
 import type Koa from 'koa';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { LoginAudit } from '../app/login-guard.ts';
-import type { CoreServices } from '../app/services.ts';
+import type { CoreServices } from '../app/core.ts';
 import type { UserRow } from '../app/users.ts';
 import type { SignInVia, ThrottleScope } from '../domain/admin/login-guard.ts';
 import { normalizeEmail } from '../domain/users/index.ts';

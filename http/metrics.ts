@@ -3,33 +3,18 @@
 // metrics; areas add theirs (tool calls, tokens, sessions) to the same registry.
 import client from 'prom-client';
 import type Koa from 'koa';
-import type { Services } from '../app/services.ts';
+import type { EventEmitter } from 'node:events';
+import type { Metrics } from '../app/metrics.ts';
+import type { Database } from '../db/database.ts';
+import type { ProjectionRunner } from '../projections/runner.ts';
 
-export type Metrics = {
-  registry: client.Registry;
-  httpDuration: client.Histogram<'method' | 'route' | 'status'>;
-  eventsAppended: client.Counter<'stream_category'>;
-};
+export type { Metrics } from '../app/metrics.ts';
 
-export const createMetrics = (): Metrics => {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'remotemcp_', eventLoopMonitoringPrecision: 20 });
-  return {
-    registry,
-    httpDuration: new client.Histogram({
-      name: 'remotemcp_http_request_duration_seconds',
-      help: 'HTTP requests by route template, method and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers: [registry],
-    }),
-    eventsAppended: new client.Counter({
-      name: 'remotemcp_events_appended_total',
-      help: 'Events appended to the log, by stream category (the stream name before its first dash)',
-      labelNames: ['stream_category'],
-      registers: [registry],
-    }),
-  };
+/** What /metrics reads besides its registry: projection lag, the sessions read model, this process's appends. */
+export type MetricsSources = {
+  readonly projections: Pick<ProjectionRunner, 'status'>;
+  readonly db: Database;
+  readonly appends: EventEmitter;
 };
 
 // Label values must come from a fixed set, or every request an anonymous caller invents adds series
@@ -66,7 +51,7 @@ export const measureRequests =
     }
   };
 
-export const metricsRoute = (services: Services, metrics: Metrics): Koa.Middleware => {
+export const metricsRoute = (services: MetricsSources, metrics: Metrics): Koa.Middleware => {
   const lag = new client.Gauge({
     name: 'remotemcp_projection_lag_events',
     help: 'Events a projection has not processed yet (capped at 10000)',

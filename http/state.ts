@@ -2,10 +2,15 @@
 // otherwise `any`). Each field is set by one middleware, named beside it; handlers further down read it
 // through `need`, which fails loudly if the pipeline was put together without that middleware.
 import type { Logger } from '../app/logger.ts';
-import type { Services } from '../app/services.ts';
+import type { Config } from '../app/config.ts';
 import type { Client } from '../domain/clients/index.ts';
 import type { McpCaller } from '../mcp/index.ts';
-import type { AdminUser } from './admin/page.ts';
+
+/** A signed-in administrator of the panel. */
+export type AdminUser = { id: string; email: string; sessionId: string; expiresAt: Date };
+
+/** What cookie and CSRF code need of the server: the cookie settings and the HMAC key. */
+export type SiteKeys = { readonly config: Config; readonly secret: Buffer };
 
 export type Render = (name: string, locals?: Record<string, unknown>) => string;
 
@@ -15,7 +20,7 @@ export type AppState = {
   log?: Logger;
   /** http/app.ts */
   render?: Render;
-  services?: Services;
+  site?: SiteKeys;
   /** http/public-url.ts: the base URL this request was answered under. */
   publicUrl?: string;
   /** http/csrf.ts: the CSRF cookie set during this request, before the browser echoes it. */

@@ -2,7 +2,7 @@
 // "Live" cannot be "a client holds a stream open now" across instances (a GET stream lives on one
 // instance only), so it is: a standalone stream attached on this instance, or activity (a message the
 // server sent in the session, which every request and stream produces) in the last LIVE_WINDOW_MS.
-import type { CoreServices } from '../app/services.ts';
+import type { CoreServices } from '../app/core.ts';
 import { handleCommand } from '../app/handle.ts';
 import type { Actor } from '../domain/shared.ts';
 import { mcpSessionDecider, messageStream, sessionStream } from '../domain/sessions/index.ts';

@@ -2,7 +2,7 @@
 // instance, the log feed that ties instances together, and the retention cleanup.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { CoreServices } from '../app/services.ts';
+import type { CoreServices } from '../app/core.ts';
 import type { OAuth } from '../app/oauth/index.ts';
 import type { AccessTokenInfo } from '../app/auth-port.ts';
 import { MCP_SCOPES } from '../domain/scopes.ts';
@@ -70,7 +70,8 @@ export const createMcp = async (
     Tools,
     'register' | 'requiredScope' | 'registerModern' | 'onListChanged' | 'forgetSettings' | 'invoke' | 'isReadOnly'
   >,
-  extraSurfaces: readonly ModernSurface[] = [],
+  /** What the 2026 path serves instead of the registry and the tasks extension (or the fixtures): benches. */
+  modernSurfaces?: readonly ModernSurface[],
 ): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
   const register: RegisterCapabilities = fixtures
@@ -104,9 +105,11 @@ export const createMcp = async (
   if (!fixtures) tasks.start();
   const modern = createModernMcp({
     bus,
-    surfaces: fixtures
-      ? [registerModernFixtures, ...extraSurfaces]
-      : [(server) => tools.registerModern(server), tasksSurface(tasks, tools, TASK_TOOLS), ...extraSurfaces],
+    surfaces:
+      modernSurfaces ??
+      (fixtures
+        ? [registerModernFixtures]
+        : [(server) => tools.registerModern(server), tasksSurface(tasks, tools, TASK_TOOLS)]),
     secret: core.secret,
     maxBodyBytes: MAX_BODY_BYTES,
     onerror: (error) => core.logger.debug({ err: error }, 'mcp modern path'),

@@ -1,6 +1,6 @@
 // Retention of MCP sessions: sessions past their expiry are closed (an audit event, never removed);
 // their message streams age out by the $maxAge/$maxCount metadata set when they were opened.
-import type { CoreServices } from '../app/services.ts';
+import type { CoreServices } from '../app/core.ts';
 import { handleCommand } from '../app/handle.ts';
 import { SYSTEM } from '../domain/shared.ts';
 import { mcpSessionDecider, sessionStream } from '../domain/sessions/index.ts';

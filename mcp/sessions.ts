@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
-import type { CoreServices } from '../app/services.ts';
+import type { CoreServices } from '../app/core.ts';
 import { handleCommand, loadAggregate } from '../app/handle.ts';
 import { isLive, mcpSessionDecider, messageStream, sessionStream } from '../domain/sessions/index.ts';
 import type { ToolCaller } from './tools/index.ts';

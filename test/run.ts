@@ -1,7 +1,7 @@
 // `npm test`: runs every test/**/*.test.ts under c8 in one child process, prints the coverage summary,
 // and ends with the line CI reads: `N passed, N failed[, N skipped]`.
 // Arguments filter files by substring: `npm test -- eventstore oauth`; with no filter the formatter and
-// the type checker run first, each counted as one test.
+// the type checker and the import-cycle check run first, each counted as one test.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +18,20 @@ const checks: Array<[string, string[]]> = [
     [path.join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level=warn', '.'],
   ],
   ['tsc --noEmit', [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit']],
+  // No import cycle among source files, type imports included (ARCHITECTURE.md).
+  [
+    'madge --circular',
+    [
+      path.join(root, 'node_modules', 'madge', 'bin', 'cli.js'),
+      '--circular',
+      '--no-spinner',
+      '--extensions',
+      'ts',
+      '--ts-config',
+      'tsconfig.json',
+      ...['app', 'bin', 'db', 'domain', 'eventstore', 'http', 'mcp', 'projections'],
+    ],
+  ],
 ];
 let checksPassed = 0;
 let checksFailed = 0;

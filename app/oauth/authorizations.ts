@@ -7,7 +7,7 @@ import { matchesRegisteredRedirect, type Client } from '../../domain/clients/ind
 import { grantDecider, grantStream, type GrantCommand } from '../../domain/grants/index.ts';
 import { DEFAULT_SCOPES, SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
-import type { CoreServices } from '../services.ts';
+import type { CoreServices } from '../core.ts';
 import { handleCommand } from '../handle.ts';
 import type { Clients } from './clients.ts';
 import { INTERACTION_TTL_MS, MAX_SEALED_LENGTH, PendingRequestSeal, type PendingRequest } from './pending-requests.ts';

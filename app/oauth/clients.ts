@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { clientDecider, clientStream, type Client, type ClientMetadata } from '../../domain/clients/index.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
-import type { CoreServices } from '../services.ts';
+import type { CoreServices } from '../core.ts';
 import { handleCommand, loadAggregate } from '../handle.ts';
 import { isMetadataDocumentId, MetadataDocuments } from './cimd.ts';
 import { randomSecret, sameHash, sha256 } from './tokens.ts';

@@ -1,7 +1,7 @@
 // The OAuth 2.1 / OpenID Connect authorization server's application layer (issue 4): clients, the
 // authorization (front channel) and token (back channel) services, signing keys and the token check
 // used by /mcp. The CLI and the admin panel call the methods below.
-import type { CoreServices } from '../services.ts';
+import type { CoreServices } from '../core.ts';
 import type { TokenVerifier } from '../auth-port.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';

@@ -11,7 +11,7 @@ import {
 } from '../../domain/grants/index.ts';
 import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
-import type { CoreServices } from '../services.ts';
+import type { CoreServices } from '../core.ts';
 import { handleCommand, loadAggregate } from '../handle.ts';
 import { canonicalResource, mcpResource, resourceNames } from './authorizations.ts';
 import type { KeyRing } from './keys.ts';

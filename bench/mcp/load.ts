@@ -84,12 +84,16 @@ export const openSession = async (url: URL, headers: Record<string, string>, age
 export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-/** `connections` keep-alive clients, each with its own open MCP session, to drive load in one or more runs. */
+/**
+ * `connections` keep-alive clients to drive load in one or more runs: each with its own open MCP session
+ * (`legacy`, 2025-11-25), or none at all (`modern`, 2026-07-28: every request carries its envelope).
+ */
 export type LoadClients = {
   readonly url: URL;
   readonly headers: Record<string, string>;
   readonly agent: http.Agent;
   readonly sessions: string[];
+  readonly era: 'legacy' | 'modern';
   next: number;
 };
 
@@ -97,11 +101,21 @@ export const connect = async (
   endpoint: string,
   headers: Record<string, string>,
   connections: number,
+  era: 'legacy' | 'modern' = 'legacy',
 ): Promise<LoadClients> => {
   const url = new URL(endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const sessions = await Promise.all(Array.from({ length: connections }, () => openSession(url, headers, agent)));
-  return { url, headers, agent, sessions, next: 1 };
+  const sessions =
+    era === 'modern'
+      ? Array.from({ length: connections }, () => '')
+      : await Promise.all(Array.from({ length: connections }, () => openSession(url, headers, agent)));
+  return { url, headers, agent, sessions, era, next: 1 };
+};
+
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
 };
 
 /** Sends `call` back to back on every session for `seconds`; appends each latency (ms) to `latencies`. */
@@ -116,7 +130,15 @@ export const drive = async (
   const until = performance.now() + seconds * 1_000;
   await Promise.all(
     clients.sessions.map(async (sessionId, worker) => {
-      const sessionHeaders = { ...clients.headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+      const modern = clients.era === 'modern';
+      const sessionHeaders = modern
+        ? {
+            ...clients.headers,
+            'mcp-protocol-version': '2026-07-28',
+            'mcp-method': 'tools/call',
+            'mcp-name': call.name,
+          }
+        : { ...clients.headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
       while (performance.now() < until) {
         const i = (clients.next += 1);
         const started = performance.now();
@@ -124,7 +146,7 @@ export const drive = async (
           jsonrpc: '2.0',
           id: i,
           method: 'tools/call',
-          params: { name: call.name, arguments: call.arguments(worker, i) },
+          params: { name: call.name, arguments: call.arguments(worker, i), ...(modern ? { _meta: MODERN_META } : {}) },
         });
         if (reply.status !== 200 || !reply.body.includes(call.expect(worker, i))) errors += 1;
         latencies.push(performance.now() - started);

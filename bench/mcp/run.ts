@@ -13,8 +13,9 @@ import { freshTokens } from '../../test/oauth/support.ts';
 import { StandInTokens, readSse } from '../../test/mcp/support.ts';
 import { callTool, openSession as openRaw, sessionHeaders, waitForResponse } from '../../test/mcp/raw.ts';
 import { startBareServer } from './bare.ts';
+import { startBareModernServer } from './bare-modern.ts';
 import { connect, drive, percentile, ECHO, WHOAMI, type LoadCall } from './load.ts';
-import { registerBenchTools } from './tools.ts';
+import { registerBenchToolsBeside, registerModernBenchTools } from './tools.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connectionCounts = (process.argv[3] ?? '10,50').split(',').map(Number);
@@ -22,28 +23,42 @@ const rounds = Number(process.argv[4] ?? 10);
 const WARM_UP_SECONDS = 2;
 
 // Rate limits off: the bench measures throughput, one token on many connections.
-const server = await startTestServer({ LOG_LEVEL: 'silent', MCP_RATE_LIMIT_PER_MINUTE: '1000000000' });
+const server = await startTestServer({
+  LOG_LEVEL: 'silent',
+  MCP_RATE_LIMIT_PER_MINUTE: '1000000000',
+  // Every row opens its own sessions with one token.
+  MCP_MAX_SESSIONS_PER_TOKEN: '1000',
+  MCP_MAX_SESSIONS_PER_USER: '1000',
+});
 const { services } = server;
 const previous = services.mcp;
-// The product's MCP layer with the real token verifier; the bench tools ride along with the registry's.
+// The product's MCP layer with the real token verifier; the bench tools ride along with the registry's on
+// sessions, and replace it on the 2026 path (v2 serves one tools/call handler per server).
 // BENCH_VERIFIER=local: a jose-only verifier (no revocation lookup), to separate that cost (diagnosis only).
 const local = process.env.BENCH_VERIFIER === 'local' ? await StandInTokens.create() : undefined;
-services.mcp = await createMcp(services, local ? { verifier: local } : services.oauth, {
-  ...services.tools,
-  register: (mcp, caller) => {
-    services.tools.register(mcp, caller);
-    registerBenchTools(mcp);
+services.mcp = await createMcp(
+  services,
+  local ? { verifier: local } : services.oauth,
+  {
+    ...services.tools,
+    register: (mcp, caller) => {
+      services.tools.register(mcp, caller);
+      registerBenchToolsBeside(mcp);
+    },
+    requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
   },
-  requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
-});
+  [registerModernBenchTools],
+);
 await previous.close();
 const tokens = local
   ? { access_token: (await local.issue({ sub: 'bench', aud: `${server.base}/mcp` })).token }
   : (await freshTokens(server)).tokens;
 const auth = { authorization: `Bearer ${tokens.access_token}` };
 const bare = await startBareServer();
+const bareModern = await startBareModernServer();
 
 type Row = {
+  era: string;
   server: string;
   connections: number;
   perSecond: number;
@@ -57,15 +72,20 @@ const rows: Row[] = [];
 const commits = services.groupCommit.stats;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 for (const connections of connectionCounts) {
-  const targets: { name: string; url: string; headers: Record<string, string>; call: LoadCall }[] = [
-    { name: 'bare SDK', url: bare.url, headers: {}, call: ECHO },
-    { name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
-    { name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
+  // Each era against its own baseline: 2025-11-25 sessions vs the bare v1 stateful server, 2026-07-28
+  // stateless requests vs the bare v2 createMcpHandler server.
+  type Era = 'legacy' | 'modern';
+  const targets: { era: Era; name: string; url: string; headers: Record<string, string>; call: LoadCall }[] = [
+    { era: 'legacy', name: 'bare SDK v1, stateful', url: bare.url, headers: {}, call: ECHO },
+    { era: 'legacy', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
+    { era: 'legacy', name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
+    { era: 'modern', name: 'bare SDK v2, createMcpHandler', url: bareModern.url, headers: {}, call: ECHO },
+    { era: 'modern', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
   ];
   const runs = await Promise.all(
     targets.map(async (target) => ({
       target,
-      clients: await connect(target.url, target.headers, connections),
+      clients: await connect(target.url, target.headers, connections, target.era),
       latencies: [] as number[],
       requests: [] as number[],
       errors: 0,
@@ -84,12 +104,14 @@ for (const connections of connectionCounts) {
       run.commits += commits.commits - before;
     }
   }
-  const bareRun = runs[0]!;
+  const baselines = { legacy: runs[0]!, modern: runs[3]! };
   for (const run of runs) {
+    const bareRun = baselines[run.target.era];
     run.clients.agent.destroy();
     run.latencies.sort((a, b) => a - b);
     const total = run.requests.reduce((sum, n) => sum + n, 0);
     rows.push({
+      era: run.target.era === 'legacy' ? '2025-11-25' : '2026-07-28',
       server: run.target.name,
       connections,
       perSecond: Math.round(total / seconds),
@@ -107,12 +129,12 @@ out(
   `\ntools/call (bench_echo unless named), ${seconds}s per row in ${rounds} slices taking turns after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`,
 );
 out(
-  '| server | connections | requests/s | p50 ms | p99 ms | errors | vs bare (median of rounds) | requests per commit |',
+  "| era | server | connections | requests/s | p50 ms | p99 ms | errors | vs the era's bare SDK (median of rounds) | requests per commit |",
 );
-out('|---|---:|---:|---:|---:|---:|---:|---:|');
+out('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
   out(
-    `| ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`,
+    `| ${row.era} | ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`,
   );
 }
 
@@ -139,5 +161,6 @@ out(
 );
 
 await bare.close();
+await bareModern.close();
 await server.stop();
 process.exit(0);

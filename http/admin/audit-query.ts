@@ -1,6 +1,11 @@
 // Browsing the event log for the audit page. PostgreSQL log: one indexed query on `events`. Other logs
 // (EventStoreDB, memory): a bounded forward scan filtered here, so the page works, just over fewer events.
-import type { Services } from '../../app/services.ts';
+import type { Database } from '../../db/database.ts';
+import type { EventLog } from '../../eventstore/port.ts';
+
+/** What the audit log reads: the event log, through SQL when it lives in PostgreSQL beside `db`. */
+export type AuditSource = { readonly log: EventLog; readonly db?: Database };
+type SqlAuditSource = { readonly log: EventLog; readonly db: Database };
 import { userIdForEmail } from '../../domain/users/index.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import { COLUMNS, toRecorded, type EventRow } from '../../eventstore/postgres.ts';
@@ -60,7 +65,7 @@ const matches = (event: RecordedEvent, filter: AuditFilter): boolean => {
   return true;
 };
 
-const queryPostgres = async (services: Services, filter: AuditFilter): Promise<AuditPage> => {
+const queryPostgres = async (services: SqlAuditSource, filter: AuditFilter): Promise<AuditPage> => {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (sql: (n: string) => string, value: unknown) => {
@@ -101,7 +106,7 @@ const queryPostgres = async (services: Services, filter: AuditFilter): Promise<A
   return { rows: page, next: rows.length > PAGE_SIZE ? page[page.length - 1]?.cursor : undefined, scanned: 'all' };
 };
 
-const queryScan = async (services: Services, filter: AuditFilter): Promise<AuditPage> => {
+const queryScan = async (services: AuditSource, filter: AuditFilter): Promise<AuditPage> => {
   const found: AuditRow[] = [];
   let scanned = 0;
   const streams = filter.stream
@@ -137,13 +142,13 @@ const queryScan = async (services: Services, filter: AuditFilter): Promise<Audit
   return { rows, next: newestFirst.length > PAGE_SIZE ? rows[rows.length - 1]?.cursor : undefined, scanned };
 };
 
-export const queryAudit = (services: Services, filter: AuditFilter): Promise<AuditPage> =>
-  services.log.kind === 'postgres' ? queryPostgres(services, filter) : queryScan(services, filter);
+export const queryAudit = ({ log, db }: AuditSource, filter: AuditFilter): Promise<AuditPage> =>
+  log.kind === 'postgres' && db ? queryPostgres({ log, db }, filter) : queryScan({ log }, filter);
 
 /** Distinct event types, for the filter's drop-down. */
-export const eventTypes = async (services: Services): Promise<string[]> => {
-  if (services.log.kind !== 'postgres') return [];
-  return (
-    await services.db.query<{ event_type: string }>('SELECT DISTINCT event_type FROM events ORDER BY 1')
-  ).rows.map((row) => row.event_type);
+export const eventTypes = async ({ log, db }: AuditSource): Promise<string[]> => {
+  if (log.kind !== 'postgres' || !db) return [];
+  return (await db.query<{ event_type: string }>('SELECT DISTINCT event_type FROM events ORDER BY 1')).rows.map(
+    (row) => row.event_type,
+  );
 };

@@ -40,7 +40,7 @@ export const dashboardRoutes = (services: Services) => {
     ]);
     ctx.body = {
       events,
-      log: logActivity(services),
+      log: logActivity(services.logRing),
       size,
       system,
       projections: projections.map((p) => ({

@@ -6,7 +6,7 @@ import { toHttpError } from '../errors.ts';
 import { need } from '../state.ts';
 
 /** The signed-in admin of a request (http/admin/auth.ts sets it). */
-export type AdminUser = { id: string; email: string; sessionId: string; expiresAt: Date };
+export type { AdminUser } from '../state.ts';
 
 export const NAV = [
   { key: 'dashboard', href: '/admin', label: 'Dashboard', icon: 'fa-gauge' },

@@ -1,9 +1,8 @@
 // /admin/projections: status, position, lag, last error; "rebuild" starts a blue/green rebuild in the
 // background and a progress page polls /admin/api/projections/:name/rebuild (events/s, ETA).
 import Router from '@koa/router';
-import { handleCommand } from '../../app/handle.ts';
+import { requestRebuild } from '../../app/operations.ts';
 import type { Services } from '../../app/services.ts';
-import { operationDecider, operationStream } from '../../domain/admin/operations.ts';
 import { positionToString } from '../../eventstore/port.ts';
 import type { RebuildProgress } from '../../projections/rebuild.ts';
 import { requireCsrf } from '../csrf.ts';
@@ -47,16 +46,10 @@ export const projectionsRoutes = (services: Services) => {
     const name = known(String(ctx.params.name));
     if (runs.get(name)?.done === false)
       throw new HttpError(409, 'rebuild_running', `a rebuild of ${name} is already running`);
-    await handleCommand(
-      services.log,
-      operationStream(name),
-      operationDecider,
-      { type: 'RequestRebuild', projection: name, known: names(), now: new Date() },
-      {
-        actor: adminActor(ctx),
-        ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}),
-      },
-    );
+    await requestRebuild(services.log, name, names(), {
+      actor: adminActor(ctx),
+      ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}),
+    });
     const run: RebuildRun = { progress: undefined, done: false, error: undefined, startedAt: new Date().toISOString() };
     runs.set(name, run);
     const log = need(ctx.state, 'log');

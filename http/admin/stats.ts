@@ -3,6 +3,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import si from 'systeminformation';
 import type { Services } from '../../app/services.ts';
+import type { LogRing } from '../../app/logger.ts';
+import type { AuditSource } from './audit-query.ts';
 import { countLiveSessions } from '../../mcp/activity.ts';
 
 export const WINDOW_MINUTES = 60;
@@ -64,11 +66,11 @@ export const systemResources = (dataDir: string): Promise<Record<string, unknown
 };
 
 /** Events per minute by type over the last hour (undefined when the log is not in PostgreSQL). */
-export const eventActivity = async (services: Services, now = new Date()): Promise<Series | undefined> => {
-  if (services.log.kind !== 'postgres') return undefined;
+export const eventActivity = async ({ log, db }: AuditSource, now = new Date()): Promise<Series | undefined> => {
+  if (log.kind !== 'postgres' || !db) return undefined;
   const minutes = emptyMinutes(now);
   const rows = (
-    await services.db.query<{ minute: Date; event_type: string; n: string }>(
+    await db.query<{ minute: Date; event_type: string; n: string }>(
       `SELECT date_trunc('minute', created_at) AS minute, event_type, count(*)::text AS n FROM events
         WHERE created_at > $1 GROUP BY 1, 2`,
       [new Date(now.getTime() - WINDOW_MINUTES * 60_000)],
@@ -84,15 +86,15 @@ export const eventActivity = async (services: Services, now = new Date()): Promi
 };
 
 /** Requests and errors per minute from the in-process log ring (undefined when there is none). */
-export const logActivity = (services: Services, now = new Date()) => {
-  if (!services.logRing) return undefined;
+export const logActivity = (logRing: LogRing | undefined, now = new Date()) => {
+  if (!logRing) return undefined;
   const minutes = emptyMinutes(now);
   const requests = minutes.map(() => 0);
   /** 5xx answers and error-level log lines. */
   const errors = minutes.map(() => 0);
   /** 4xx answers: refused tokens, scopes, forms, unknown sessions — what clients get wrong. */
   const clientErrors = minutes.map(() => 0);
-  for (const line of services.logRing.recent(0, 10_000)) {
+  for (const line of logRing.recent(0, 10_000)) {
     const index = typeof line.time === 'string' ? minutes.indexOf(line.time.slice(0, 16)) : -1;
     if (index < 0) continue;
     const status = line.msg === 'request' ? Number(line.status) : 0;
@@ -113,10 +115,10 @@ const httpErrorCount = async (services: Services): Promise<number | undefined> =
 };
 
 /** Size and growth of the event log. */
-export const logSize = async (services: Services) => {
-  if (services.log.kind !== 'postgres') return { kind: services.log.kind };
+export const logSize = async ({ log, db }: AuditSource) => {
+  if (log.kind !== 'postgres' || !db) return { kind: log.kind };
   const row = (
-    await services.db.query<{ total: string; bytes: string; hour: string; day: string }>(
+    await db.query<{ total: string; bytes: string; hour: string; day: string }>(
       `SELECT (SELECT count(*) FROM events)::text AS total,
               pg_total_relation_size('events')::text AS bytes,
               (SELECT count(*) FROM events WHERE created_at > now() - interval '1 hour')::text AS hour,
@@ -124,7 +126,7 @@ export const logSize = async (services: Services) => {
     )
   ).rows[0]!;
   return {
-    kind: services.log.kind,
+    kind: log.kind,
     events: Number(row.total),
     bytes: Number(row.bytes),
     lastHour: Number(row.hour),

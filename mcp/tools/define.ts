@@ -3,7 +3,15 @@
 import { z } from 'zod';
 import type { ContentBlock, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { findUnstorable } from '../../eventstore/storable.ts';
-import type { ToolCaller } from './index.ts';
+
+/** Who is calling, for scope checks and the audit events of every tool call. */
+export type ToolCaller = {
+  readonly userId: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly sessionId: string | undefined;
+  readonly tokenId: string | undefined;
+};
 
 /** A refusal or failure the caller should read: comes back as an `isError` result "code: message". */
 export class ToolError extends Error {

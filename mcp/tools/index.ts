@@ -2,24 +2,16 @@
 // Scopes (README "Scopes"): read-only tools need mcp:tools:read; tools that change files or memory need mcp:tools:write.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
-import type { CoreServices } from '../../app/services.ts';
+import type { CoreServices } from '../../app/core.ts';
 import type { Actor } from '../../domain/shared.ts';
 import { createFsTools } from './fs/index.ts';
 import { createMemory, type Memory } from './memory/index.ts';
 import { ToolRegistry, type ToolInfo } from './registry.ts';
 import { systemTools } from './system.ts';
+import type { ToolCaller } from './define.ts';
 
-export { ToolError, defineTool, type Tool, type ToolContext } from './define.ts';
+export { ToolError, defineTool, type Tool, type ToolCaller, type ToolContext } from './define.ts';
 export type { ToolInfo } from './registry.ts';
-
-/** Who is calling, for scope checks and the audit events of every tool call. */
-export type ToolCaller = {
-  readonly userId: string;
-  readonly clientId: string;
-  readonly scopes: readonly string[];
-  readonly sessionId: string | undefined;
-  readonly tokenId: string | undefined;
-};
 
 export type Tools = {
   /** Registers the enabled tools on one MCP server instance (one per MCP session), bound to its caller. */

@@ -11,14 +11,14 @@ import {
   type CallToolResult,
   type Tool as ListedTool,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { CoreServices } from '../../app/services.ts';
+import type { CoreServices } from '../../app/core.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import { toolSettingDecider, toolStream, type TOOL_OUTCOMES } from '../../domain/tools/index.ts';
 import { handleCommand } from '../../app/handle.ts';
 import { UnstorableEventError } from '../../eventstore/port.ts';
 import { recordToolCall, summarizeArguments } from './audit.ts';
 import { ToolError, type Tool } from './define.ts';
-import type { ToolCaller } from './index.ts';
+import type { ToolCaller } from './define.ts';
 
 export type ToolInfo = {
   name: string;

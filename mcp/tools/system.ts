@@ -3,11 +3,11 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import si from 'systeminformation';
 import { z } from 'zod';
-import type { CoreServices } from '../../app/services.ts';
+import type { CoreServices } from '../../app/core.ts';
 import { MCP_READ } from '../../domain/scopes.ts';
 import { positionToString } from '../../eventstore/port.ts';
 import { defineTool, ToolError, type Tool } from './define.ts';
-import type { ToolCaller } from './index.ts';
+import type { ToolCaller } from './define.ts';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };

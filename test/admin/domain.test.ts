@@ -10,7 +10,6 @@ import {
   storableText,
 } from '../../domain/admin/login-guard.ts';
 import { operationDecider } from '../../domain/admin/operations.ts';
-import type { Services } from '../../app/services.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
 import { PAGE_SIZE, queryAudit, redact } from '../../http/admin/audit-query.ts';
 import { eventActivity, logSize } from '../../http/admin/stats.ts';
@@ -139,27 +138,26 @@ test('a log that is not PostgreSQL (EventStoreDB, memory): the audit scan filter
     })),
   );
   await log.append('grant-1', [{ type: 'GrantRevoked', data: {}, metadata: { actor } }], { expectedVersion: 0n });
-  const services = { log } as unknown as Services;
-  const byUser = await queryAudit(services, { user: 'ann@example.com' });
+  const byUser = await queryAudit({ log }, { user: 'ann@example.com' });
   assert.equal(
     byUser.rows.map((row) => row.event.type),
     ['GrantRevoked', 'GrantIssued'],
   );
-  const byClient = await queryAudit(services, { client: 'c1' });
+  const byClient = await queryAudit({ log }, { client: 'c1' });
   assert.equal(
     byClient.rows.map((row) => row.event.type),
     ['GrantIssued'],
   );
-  const stream = await queryAudit(services, { stream: 'grant-1' });
+  const stream = await queryAudit({ log }, { stream: 'grant-1' });
   assert.is(stream.rows.length, 2);
-  const noise = await queryAudit(services, { type: 'Noise' });
+  const noise = await queryAudit({ log }, { type: 'Noise' });
   assert.is(noise.rows.length, PAGE_SIZE);
   assert.ok(noise.next);
-  const rest = await queryAudit(services, { type: 'Noise', before: noise.next });
+  const rest = await queryAudit({ log }, { type: 'Noise', before: noise.next });
   assert.is(rest.rows.length, 3);
   assert.is(rest.next, undefined);
-  assert.is(await eventActivity(services), undefined);
-  assert.equal(await logSize(services), { kind: 'memory' });
+  assert.is(await eventActivity({ log }), undefined);
+  assert.equal(await logSize({ log }), { kind: 'memory' });
 });
 
 test.run();

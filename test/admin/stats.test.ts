@@ -1,7 +1,6 @@
 // The dashboard's request chart and HTTP error counter from the log ring: 4xx and 5xx both count.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Services } from '../../app/services.ts';
 import { LogRing } from '../../app/logger.ts';
 import { logActivity } from '../../http/admin/stats.ts';
 
@@ -17,7 +16,7 @@ test('each request counts once; 4xx are client errors, 5xx and error-level lines
   line({ msg: 'request', status: 404 });
   line({ msg: 'request', status: 500, level: 50 });
   line({ msg: 'tool failed', level: 50 });
-  const activity = logActivity({ logRing: ring } as unknown as Services, now)!;
+  const activity = logActivity(ring, now)!;
   const at = activity.minutes.indexOf('2026-12-07T01:00');
   assert.ok(at >= 0);
   assert.is(activity.requests[at], 4);

@@ -18,7 +18,7 @@ test.before(async (context) => {
   const app = new Koa();
   app.silent = true;
   app.use(async (ctx, next) => {
-    ctx.state.services = services;
+    ctx.state.site = { config: services.config, secret: services.secret };
     // What http/public-url.ts sets in the real app: the Origin check compares with this.
     ctx.state.publicUrl = services.config.publicUrl;
     await next();

@@ -231,6 +231,51 @@ test('a legacy session uses the token of each request: read-only opener, read+wr
   await legacy.close();
 });
 
+test('subscriptions/listen: an admin disabling a tool reaches an open listen stream as tools/list_changed', async ({
+  server,
+}) => {
+  const { tokens } = await freshTokens(server);
+  const controller = new AbortController();
+  const response = await fetch(`${server.base}/mcp`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: {
+      authorization: `Bearer ${tokens.access_token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': V2026,
+      'mcp-method': 'subscriptions/listen',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'subscriptions/listen',
+      params: { notifications: { toolsListChanged: true }, _meta: envelope() },
+    }),
+  });
+  assert.is(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  const until = async (method: string) => {
+    while (!text.includes(`"method":"${method}"`)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before ${method}: ${text}`);
+      text += value;
+    }
+  };
+  await until('notifications/subscriptions/acknowledged');
+  assert.not.match(text, /list_changed/);
+  const admin = { type: 'user' as const, id: 'admin-eras' };
+  await server.services.tools.setEnabled('system_info', false, admin);
+  try {
+    await until('notifications/tools/list_changed');
+  } finally {
+    await server.services.tools.setEnabled('system_info', true, admin);
+    controller.abort();
+  }
+});
+
 test('2026 error answers, exact: -32022, -32602, -32020 (method, name, missing header), 404 -32601', async ({
   server,
 }) => {

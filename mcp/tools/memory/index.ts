@@ -1,5 +1,5 @@
 // Memory: the store (events → projections → search) and the memory_* tools on top of it.
-import type { CoreServices } from '../../../app/services.ts';
+import type { CoreServices } from '../../../app/core.ts';
 import type { Tool } from '../define.ts';
 import { EMBEDDINGS_DDL } from './embeddings.ts';
 import { MemoryStore } from './store.ts';

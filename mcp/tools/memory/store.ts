@@ -1,7 +1,7 @@
 // Application service of memory: commands become events (graph per user, note per stream), queries read
 // the projections. Every write waits for its read model, so what was stored is searchable on return.
 import { randomUUID } from 'node:crypto';
-import type { CoreServices } from '../../../app/services.ts';
+import type { CoreServices } from '../../../app/core.ts';
 import { handleCommand } from '../../../app/handle.ts';
 import {
   graphDecider,
