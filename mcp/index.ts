@@ -1,5 +1,7 @@
 // The MCP server side (issue 5): who may call (bearer tokens for this resource), the sessions on this
 // instance, the log feed that ties instances together, and the retention cleanup.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { CoreServices } from '../app/core.ts';
 import type { OAuth } from '../app/oauth/index.ts';
 import type { AccessTokenInfo } from '../app/auth-port.ts';
@@ -13,10 +15,16 @@ import { StreamSlots } from './streams.ts';
 import { registerFixtures } from './fixtures.ts';
 import { sweepExpiredSessions } from './retention.ts';
 import { createModernMcp, type ModernMcp, type ModernSurface } from './modern/handler.ts';
+import { EventLogBus } from './modern/event-bus.ts';
+import { DurableTasks } from './modern/tasks.ts';
+import { tasksSurface } from './modern/tasks-surface.ts';
 import { registerModernFixtures } from './fixtures.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
 
 export type { McpCaller, SessionHost } from './sessions.ts';
+
+/** Tools whose calls may run as durable tasks: walks of a large directory (read-only, so resumable). */
+const TASK_TOOLS: ReadonlySet<string> = new Set(['fs_search_files', 'fs_directory_tree']);
 
 export type Mcp = {
   /** MCP_CONFORMANCE_FIXTURES: unauthenticated, fixture tools/resources/prompts. */
@@ -27,6 +35,10 @@ export type Mcp = {
   readonly streams: StreamSlots;
   /** The 2026-07-28 path: stateless, one server per request (mcp/modern/handler.ts). */
   readonly modern: ModernMcp;
+  /** Where its `subscriptions/listen` streams hear of changes: the event log, so every instance's changes. */
+  readonly bus: EventLogBus;
+  /** Durable tasks of the tasks extension on the modern path (mcp/modern/tasks.ts). */
+  readonly tasks: DurableTasks;
   /** Verifies a bearer token for `resource`, the request's PUBLIC_URL/mcp (throws InvalidTokenError). */
   authenticate(token: string, resource: string): Promise<McpCaller>;
   /** The caller of every request in fixtures mode. */
@@ -54,8 +66,11 @@ const FIXTURES_CALLER: McpCaller = {
 export const createMcp = async (
   core: CoreServices,
   oauth: Pick<OAuth, 'verifier'>,
-  tools: Pick<Tools, 'register' | 'requiredScope' | 'registerModern' | 'onListChanged'>,
-  /** What the 2026 path serves instead of the registry (or the fixtures): the tasks extension, benches. */
+  tools: Pick<
+    Tools,
+    'register' | 'requiredScope' | 'registerModern' | 'onListChanged' | 'forgetSettings' | 'invoke' | 'isReadOnly'
+  >,
+  /** What the 2026 path serves instead of the registry and the tasks extension (or the fixtures): benches. */
   modernSurfaces?: readonly ModernSurface[],
 ): Promise<Mcp> => {
   const fixtures = core.config.mcpConformanceFixtures;
@@ -71,13 +86,34 @@ export const createMcp = async (
         perToken: core.config.mcpMaxSessionsPerToken,
       });
   const sessions = new SessionHosts(core, register, caps, streams);
+  // Changes reach listen streams through the log (an admin's tool switch included), on every instance.
+  const bus = new EventLogBus(core.log, core.logger, {
+    beforeToolsChanged: async (event) => {
+      await core.projections.waitFor(event.position, { names: ['tool_settings'] });
+      tools.forgetSettings();
+    },
+  });
+  await bus.start();
+  // Long tool calls as durable tasks (the fixtures serve the conformance suite's own tools instead).
+  const tasks = new DurableTasks(core.log, core.db, core.logger, {
+    instanceId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    run: (tool, args, caller, signal) => tools.invoke(tool, args, caller, signal),
+    isReadOnly: (tool) => tools.isReadOnly(tool),
+    maxResultBytes: core.config.mcpReplayMaxBytes,
+  });
+  const untap = bus.tap((event) => tasks.onLogEvent(event));
+  if (!fixtures) tasks.start();
   const modern = createModernMcp({
-    surfaces: modernSurfaces ?? [fixtures ? registerModernFixtures : (server) => tools.registerModern(server)],
+    bus,
+    surfaces:
+      modernSurfaces ??
+      (fixtures
+        ? [registerModernFixtures]
+        : [(server) => tools.registerModern(server), tasksSurface(tasks, tools, TASK_TOOLS)]),
     secret: () => core.secret,
     maxBodyBytes: MAX_BODY_BYTES,
     onerror: (error) => core.logger.debug({ err: error }, 'mcp modern path'),
   });
-  const unlisten = tools.onListChanged(() => modern.notify.toolsChanged());
   const feed = new SessionFeed(core.log, core.logger, (sessionId) => sessions.closed(sessionId));
   await feed.start();
   // Most messages are read by nobody on this instance (their POST stream carried them): their commits
@@ -104,14 +140,18 @@ export const createMcp = async (
     feed,
     streams,
     modern,
+    bus,
+    tasks,
     fixturesCaller: FIXTURES_CALLER,
     authenticate: async (token, resource) => callerFromToken(await oauth.verifier.verify(token, resource)),
     requiredScope: (name) => tools.requiredScope(name),
     cleanup,
     async close() {
       clearInterval(timer);
-      unlisten();
       await modern.close();
+      untap();
+      await tasks.close();
+      await bus.close();
       if (core.groupCommit.quiet === unwatched) core.groupCommit.quiet = undefined;
       await sessions.close();
       await feed.close();

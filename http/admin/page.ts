@@ -29,6 +29,7 @@ const FLASH: Record<string, string> = {
   session_ended: 'Sign-in ended: that browser must sign in again.',
   mcp_session_ended: 'MCP session ended: its client is refused from now on.',
   mcp_session_already_closed: 'That MCP session was already closed.',
+  grant_ended: 'Grant revoked: its tokens are refused and its listen streams closed on every instance.',
   password_reset: 'Password reset.',
   rebuild_started: 'Rebuild started.',
   revoked: 'Revoked.',

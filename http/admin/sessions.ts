@@ -10,6 +10,7 @@ import { parseForm } from '../forms.ts';
 import { HttpError } from '../errors.ts';
 import { clientNames, tableExists } from './stats.ts';
 import { LIVE_WINDOW_MS, endSessionByAdmin, livenessOf, sessionActivity } from '../../mcp/activity.ts';
+import { statelessClients } from '../../mcp/modern/activity.ts';
 
 type McpSessionRow = {
   id: string;
@@ -96,10 +97,20 @@ export const sessionsRoutes = (services: Services) => {
         ended: when(row.ended_at),
       }));
     }
+    // 2026-07-28 clients have no session: one row per grant, End revokes it.
+    const stateless = hasMcp
+      ? (await statelessClients(services.db, services.mcp.bus, new Date(now))).map((client) => ({
+          ...client,
+          user: emails.get(client.userId) ?? client.userId,
+          clientLabel: clients.get(client.clientId) ?? client.clientId,
+          lastCall: when(client.lastCallAt ?? null),
+        }))
+      : undefined;
     renderPage(ctx, 'sessions', {
       title: 'Sessions',
       section: 'sessions',
       mcp,
+      stateless,
       browser,
       liveMinutes: LIVE_WINDOW_MS / 60_000,
     });
@@ -113,6 +124,17 @@ export const sessionsRoutes = (services: Services) => {
     if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such MCP session');
     const ended = await endSessionByAdmin(services, services.mcp.sessions, id, adminActor(ctx));
     redirectDone(ctx, '/admin/sessions', ended ? 'mcp_session_ended' : 'mcp_session_already_closed');
+  });
+
+  // End a stateless client: revoke its grant, so its tokens are refused and (through the log) its listen
+  // streams are closed on every instance.
+  router.post('/admin/sessions/grant/:id/end', parseForm, requireCsrf(), async (ctx) => {
+    const id = ctx.params.id ?? '';
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw new HttpError(404, 'not_found', 'no such grant');
+    const known = await services.db.query('SELECT 1 FROM oauth_grants WHERE grant_id = $1', [id]);
+    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such grant');
+    await services.oauth.revokeGrant(id, adminActor(ctx));
+    redirectDone(ctx, '/admin/sessions', 'grant_ended');
   });
 
   // End another signed-in browser (OAuth or admin): its cookie stops working on its next request.

@@ -14,6 +14,7 @@ import type { Services } from '../../app/services.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { recordDeniedCalls, type DeniedCall } from '../../mcp/tools/audit.ts';
 import { insufficientScope } from './auth.ts';
+import { watchListen } from './listen.ts';
 import { RPC, rpcError } from '../errors.ts';
 import { SseResponse } from './sse.ts';
 import { publicUrlOf } from '../public-url.ts';
@@ -132,7 +133,12 @@ const serveModern = async (ctx: Koa.Context, services: Services, caller: McpCall
   }
   // The SDK writes the answer (JSON or SSE) on the Node response itself.
   ctx.respond = false;
-  await services.mcp.modern.serve(ctx.req, ctx.res, authInfoOf(caller), body);
+  const release = watchListen(ctx, services, caller, body);
+  try {
+    await services.mcp.modern.serve(ctx.req, ctx.res, authInfoOf(caller), body);
+  } finally {
+    release();
+  }
 };
 
 export const handlePost =

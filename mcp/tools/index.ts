@@ -18,6 +18,12 @@ export type Tools = {
   register(server: McpServer, caller: ToolCaller): void;
   /** Registers the tools on one per-request server of the 2026-07-28 path (caller: the request's token). */
   registerModern(server: ModernMcpServer): void;
+  /** Runs one call for a durable task (checks, audit and result as on a stream). */
+  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** Whether a tool only reads (its readOnlyHint annotation): a task of it may be run again elsewhere. */
+  isReadOnly(name: string): boolean;
+  /** Drops the cached enabled set (another instance switched a tool: the next list reads the read model). */
+  forgetSettings(): void;
   /** Calls `listener` after an admin enabled or disabled a tool; returns the unsubscribe function. */
   onListChanged(listener: () => void): () => void;
   /** The scope a tool needs (for 403 insufficient_scope before dispatch); undefined for unknown tools. */
@@ -39,6 +45,9 @@ export const createTools = async (core: CoreServices): Promise<Tools> => {
     register: (server, caller) => registry.register(server, caller),
     registerModern: (server) => registry.registerModern(server),
     onListChanged: (listener) => registry.onListChanged(listener),
+    forgetSettings: () => registry.forgetSettings(),
+    invoke: (name, args, caller, signal) => registry.invoke(name, args, caller, signal),
+    isReadOnly: (name) => registry.get(name)?.annotations.readOnlyHint === true,
     requiredScope: (name) => registry.get(name)?.scope,
     list: () => registry.list(),
     setEnabled: (name, enabled, actor, options) => registry.setEnabled(name, enabled, actor, options),

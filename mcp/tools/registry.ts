@@ -105,6 +105,10 @@ export class ToolRegistry {
     return result.events.length > 0;
   }
 
+  forgetSettings(): void {
+    this.disabled = undefined;
+  }
+
   /** Calls `listener` after every change of the enabled set; returns the unsubscribe function. */
   onListChanged(listener: () => void): () => void {
     this.changeListeners.add(listener);
@@ -138,6 +142,20 @@ export class ToolRegistry {
         };
       return this.call(tool, request.params.arguments, caller, undefined, ctx.mcpReq.signal);
     });
+  }
+
+  /**
+   * One call outside any MCP request handler (a durable task running it, mcp/modern/tasks.ts): the same
+   * enablement and scope checks and the same audit event as a call on a stream.
+   */
+  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<CallToolResult> {
+    const tool = this.tools.get(name);
+    if (!tool)
+      return Promise.resolve({
+        content: [{ type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${name} not found` }],
+        isError: true,
+      });
+    return this.call(tool, args, caller, undefined, signal);
   }
 
   /**

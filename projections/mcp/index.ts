@@ -6,6 +6,7 @@ import { assertNever } from '../../domain/shared.ts';
 import { McpSessionEvent } from '../../domain/sessions/index.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import type { Projection, Statement, Tables } from '../sql.ts';
+import { mcpTasksProjection } from './tasks.ts';
 
 const TYPES = McpSessionEvent.options.map((option) => option.shape.type.value);
 
@@ -68,4 +69,4 @@ export const mcpSessionsProjection: Projection = {
   },
 };
 
-export const mcpProjections: readonly Projection[] = [mcpSessionsProjection];
+export const mcpProjections: readonly Projection[] = [mcpSessionsProjection, mcpTasksProjection];

@@ -140,7 +140,7 @@ test('server/discover names the revision, the capabilities, the server and the c
     id: 1,
     result: {
       supportedVersions: [V2026],
-      capabilities: { tools: { listChanged: true } },
+      capabilities: { tools: { listChanged: true }, extensions: { 'io.modelcontextprotocol/tasks': {} } },
       resultType: 'complete',
       ttlMs: 0,
       cacheScope: 'private',

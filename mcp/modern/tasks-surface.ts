@@ -1,0 +1,95 @@
+// The tasks extension on the 2026-07-28 path (io.modelcontextprotocol/tasks, SEP-2663): advertised under
+// capabilities.extensions; a tools/call of a task-supporting tool from a client that declared the
+// extension becomes a durable task (CreateTaskResult), any other call runs synchronously; tasks/get and
+// tasks/cancel answer for tasks created on any instance (mcp/modern/tasks.ts).
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  ProtocolErrorCode,
+  type AuthInfo,
+  type CallToolResult,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import type { ToolCaller } from '../tools/index.ts';
+import type { ModernSurface } from './handler.ts';
+import { TaskNotFoundError, createTaskResult, detailedTask, type DurableTasks } from './tasks.ts';
+
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+
+export type TaskTools = {
+  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<Record<string, unknown>>;
+};
+
+/** The caller named by the request's token (http/mcp/post.ts puts it in authInfo). */
+const callerOf = (authInfo: AuthInfo | undefined): ToolCaller => {
+  const extra = (authInfo?.extra ?? {}) as { userId?: unknown; tokenId?: unknown };
+  if (!authInfo || typeof extra.userId !== 'string')
+    throw new Error('a tasks request reached the modern path without authentication');
+  return {
+    userId: extra.userId,
+    clientId: authInfo.clientId,
+    scopes: authInfo.scopes,
+    sessionId: undefined,
+    tokenId: typeof extra.tokenId === 'string' ? extra.tokenId : undefined,
+  };
+};
+
+/** Whether this request's client declared the extension (per-request `_meta` client capabilities, SEP-2575). */
+const declaresTasks = (ctx: ServerContext): boolean => {
+  const envelope = ctx.mcpReq.envelope as
+    Record<string, { extensions?: Record<string, unknown> } | undefined> | undefined;
+  return envelope?.[CLIENT_CAPABILITIES_META_KEY]?.extensions?.[TASKS_EXTENSION] !== undefined;
+};
+
+/** SEP-2575 §Missing Required Capabilities: -32021 naming the extension. */
+const requireTasks = (ctx: ServerContext): void => {
+  if (!declaresTasks(ctx))
+    throw new MissingRequiredClientCapabilityError(
+      { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+      `this request needs the client capability extensions["${TASKS_EXTENSION}"]`,
+    );
+};
+
+const TaskParams = z.looseObject({ taskId: z.string().min(1).max(200) });
+
+const found = async <T>(taskId: string, load: () => Promise<T>): Promise<T> => {
+  try {
+    return await load();
+  } catch (error) {
+    // SEP-2663: an unknown taskId is -32602 (so is an expired one, or another user's).
+    if (error instanceof TaskNotFoundError)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown task: ${taskId}`);
+    throw error;
+  }
+};
+
+/** `taskTools`: tools long enough to be worth a task (their readOnlyHint decides what happens after a crash). */
+export const tasksSurface =
+  (tasks: DurableTasks, tools: TaskTools, taskTools: ReadonlySet<string>): ModernSurface =>
+  (server) => {
+    server.server.registerCapabilities({ extensions: { [TASKS_EXTENSION]: {} } });
+    // Replaces the registry's tools/call on this server (registered before it); tools/list stays its.
+    server.server.setRequestHandler('tools/call', async (request, ctx) => {
+      const caller = callerOf(ctx.http?.authInfo);
+      const { name } = request.params;
+      const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+      // The server alone decides (SEP-2663): a task only for a task tool and a client that can poll it.
+      if (!taskTools.has(name) || !declaresTasks(ctx))
+        return (await tools.invoke(name, args, caller, ctx.mcpReq.signal)) as CallToolResult;
+      const task = await tasks.create(caller, randomUUID(), name, args);
+      return createTaskResult(task) as unknown as CallToolResult;
+    });
+    server.server.setRequestHandler('tasks/get', { params: TaskParams }, async ({ taskId }, ctx) => {
+      requireTasks(ctx);
+      return detailedTask(await found(taskId, () => tasks.get(callerOf(ctx.http?.authInfo), taskId)));
+    });
+    server.server.setRequestHandler('tasks/cancel', { params: TaskParams }, async ({ taskId }, ctx) => {
+      requireTasks(ctx);
+      await found(taskId, () => tasks.cancel(callerOf(ctx.http?.authInfo), taskId));
+      // SEP-2663: an empty acknowledgement; the status is read with tasks/get.
+      return { resultType: 'complete' };
+    });
+  };
