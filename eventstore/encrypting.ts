@@ -191,9 +191,18 @@ export class PersonalData {
  * `log` with personal fields sealed on the way in and opened on the way out. A Proxy, so the adapter's
  * own extras (PostgresEventLog.scavenge, `instanceof`) stay reachable.
  */
-export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog =>
-  new Proxy(log, {
+export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog => {
+  // A method replaced on the wrapper (a test's spy) stays on the wrapper: set on the adapter, a spy that
+  // calls the wrapper's method would be called by it again, without end.
+  const replaced = new Map<PropertyKey, unknown>();
+  return new Proxy(log, {
+    set(target, property, value, receiver) {
+      if (!WRAPPED.has(property)) return Reflect.set(target, property, value, receiver);
+      replaced.set(property, value);
+      return true;
+    },
     get(target, property, receiver) {
+      if (replaced.has(property)) return replaced.get(property);
       switch (property) {
         case 'append':
           return async (stream: string, events: readonly NewEvent[], options?: Parameters<EventLog['append']>[2]) => {
@@ -231,3 +240,6 @@ export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog
       }
     },
   }) as EncryptingLog;
+};
+
+const WRAPPED = new Set<PropertyKey>(['append', 'appendMany', 'readStream', 'readAll', 'subscribeAll']);
