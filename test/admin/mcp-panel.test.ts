@@ -61,13 +61,11 @@ export const openSession = async (server: TestServer, token: string, name = 'pan
   return sessionId;
 };
 
+// Through the log, which opens the sealed personal fields (tool arguments, the actor's email).
 const toolEvents = async (server: TestServer, userId: string) =>
-  (
-    await server.services.db.query<{ data: Record<string, unknown> }>(
-      `SELECT data FROM events WHERE event_type = 'ToolCalled' AND stream_id = $1 ORDER BY global_position`,
-      [`audit-tools-${userId}`],
-    )
-  ).rows.map((row) => row.data);
+  (await server.services.log.readStream(`audit-tools-${userId}`))
+    .filter((event) => event.type === 'ToolCalled')
+    .map((event) => event.data as Record<string, unknown>);
 
 /**
  * Until the read models have every event appended so far. (The PostgreSQL log's head stops below the
@@ -129,12 +127,12 @@ test('a read-only token calling a write tool: 403 insufficient_scope, one denied
 });
 
 const closedEvents = async (server: TestServer, sessionId: string) =>
-  (
-    await server.services.db.query<{ data: Record<string, unknown>; metadata: Record<string, unknown> }>(
-      `SELECT data, metadata FROM events WHERE event_type = 'McpSessionClosed' AND stream_id = $1`,
-      [`mcp-session-${sessionId}`],
-    )
-  ).rows;
+  (await server.services.log.readStream(`mcp-session-${sessionId}`))
+    .filter((event) => event.type === 'McpSessionClosed')
+    .map((event) => ({
+      data: event.data as Record<string, unknown>,
+      metadata: event.metadata as Record<string, unknown>,
+    }));
 
 const ping = (server: TestServer, token: string, sessionId: string, base = server.base) =>
   fetch(`${base}/mcp`, {

@@ -22,7 +22,11 @@ const test = suite('app: backup and restore drill');
 
 /** Every projection table's rows, in a stable order. */
 const readModels = async (server: TestServer): Promise<Record<string, unknown[]>> => {
-  const tables = server.services.projections.projections.flatMap((projection) => Object.keys(projection.tables)).sort();
+  // memory_note_writes holds log positions, which are the new store's own after an import.
+  const tables = server.services.projections.projections
+    .flatMap((projection) => Object.keys(projection.tables))
+    .filter((table) => table !== 'memory_note_writes')
+    .sort();
   const result: Record<string, unknown[]> = {};
   for (const table of tables) {
     const rows = (await server.services.db.query(`SELECT * FROM ${table}`)).rows

@@ -78,11 +78,11 @@ else {
         const row = (
           await db.query<{ events: string; rows: string; calls: string; call_rows: string }>(
             `
-            SELECT (SELECT count(*) FROM events WHERE event_type = 'MemoryStored' AND data->>'title' LIKE $1) AS events,
-                   (SELECT count(*) FROM memory_notes WHERE title LIKE $1) AS rows,
+            -- The cluster's database is its own, and titles are sealed in the log: count them all.
+            SELECT (SELECT count(*) FROM events WHERE event_type = 'MemoryStored') AS events,
+                   (SELECT count(*) FROM memory_notes) AS rows,
                    (SELECT count(*) FROM events WHERE event_type = 'ToolCalled') AS calls,
                    (SELECT count(*) FROM tool_calls) AS call_rows`,
-            [`${run}-%`],
           )
         ).rows[0]!;
         counts = {

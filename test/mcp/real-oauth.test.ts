@@ -47,12 +47,20 @@ test('a token from the authorization code flow opens a session, lists and calls 
       [transport.sessionId],
     )
   ).rows;
-  const [response] = (
-    await server.services.db.query<{ tx: string }>(
-      `SELECT transaction_id::text AS tx FROM events WHERE stream_id = $1 AND data->'message'->'result' ? 'content'`,
-      [messageStream(transport.sessionId!)],
-    )
-  ).rows;
+  // The stored message is sealed (personal data), so it is found through the log, which opens it.
+  const stored = await server.services.log.readStream(messageStream(transport.sessionId!));
+  const result = stored.find((event) => {
+    const message = (event.data as { message?: { result?: Record<string, unknown> } }).message;
+    return message?.result !== undefined && 'content' in message.result;
+  });
+  const [response] = result
+    ? (
+        await server.services.db.query<{ tx: string }>(
+          `SELECT transaction_id::text AS tx FROM events WHERE event_id = $1`,
+          [result.id],
+        )
+      ).rows
+    : [];
   assert.ok(audit && response, 'both the audit event and the response are stored');
   assert.is(audit.tx, response.tx);
   await transport.terminateSession();
