@@ -8,7 +8,7 @@ import { adminActor } from './auth.ts';
 import { requireCsrf } from '../csrf.ts';
 import { parseForm } from '../forms.ts';
 import { HttpError } from '../errors.ts';
-import { clientNames, tableExists } from './stats.ts';
+import { clientNames } from './stats.ts';
 import { LIVE_WINDOW_MS, endSessionByAdmin, livenessOf, sessionActivity } from '../../mcp/activity.ts';
 
 type McpSessionRow = {
@@ -41,61 +41,50 @@ export const sessionsRoutes = (services: Services) => {
   const router = new Router();
 
   router.get('/admin/sessions', async (ctx) => {
-    const [hasMcp, hasBrowser, users, clients] = await Promise.all([
-      tableExists(services, 'mcp_sessions'),
-      tableExists(services, 'browser_sessions'),
-      services.users.list(),
-      clientNames(services),
-    ]);
+    const [users, clients] = await Promise.all([services.users.list(), clientNames(services)]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const now = Date.now();
-    let mcp: Record<string, unknown>[] | undefined;
-    if (hasMcp) {
-      const rows = (
-        await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')
-      ).rows;
-      // Last activity and message counts from the log itself (works for every EventLog adapter).
-      const activity = await Promise.all(rows.map((row) => sessionActivity(services, row.id, row.opened_at)));
-      const at = new Date(now);
-      mcp = rows.map((row, i) => {
-        const { lastActiveAt, events } = activity[i]!;
-        const state = livenessOf(
-          { status: row.status, expiresAt: row.expires_at },
-          lastActiveAt,
-          services.mcp.sessions.attached(row.id),
-          at,
-        );
-        return {
-          ...row,
-          state,
-          open: row.status === 'open' && row.expires_at.getTime() > now,
-          user: emails.get(row.user_id) ?? row.user_id,
-          clientLabel: clients.get(row.client_id) ?? row.client_id,
-          opened: when(row.opened_at),
-          lastActive: when(lastActiveAt),
-          expires: when(row.expires_at),
-          closed: when(row.closed_at),
-          closeReason: row.close_reason ? row.close_reason.replaceAll('_', ' ') : '',
-          events,
-          sessionStream: sessionStream(row.id),
-          messageStream: messageStream(row.id),
-        };
-      });
-    }
-    let browser: Record<string, unknown>[] | undefined;
-    if (hasBrowser) {
-      const rows = (
-        await services.db.query<BrowserSessionRow>('SELECT * FROM browser_sessions ORDER BY started_at DESC LIMIT 100')
-      ).rows;
-      browser = rows.map((row) => ({
+    const mcpRows = (
+      await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')
+    ).rows;
+    // Last activity and message counts from the log itself (works for every EventLog adapter).
+    const activity = await Promise.all(mcpRows.map((row) => sessionActivity(services, row.id, row.opened_at)));
+    const at = new Date(now);
+    const mcp = mcpRows.map((row, i) => {
+      const { lastActiveAt, events } = activity[i]!;
+      const state = livenessOf(
+        { status: row.status, expiresAt: row.expires_at },
+        lastActiveAt,
+        services.mcp.sessions.attached(row.id),
+        at,
+      );
+      return {
         ...row,
-        live: !row.ended_at && row.expires_at.getTime() > now,
+        state,
+        open: row.status === 'open' && row.expires_at.getTime() > now,
         user: emails.get(row.user_id) ?? row.user_id,
-        started: when(row.started_at),
+        clientLabel: clients.get(row.client_id) ?? row.client_id,
+        opened: when(row.opened_at),
+        lastActive: when(lastActiveAt),
         expires: when(row.expires_at),
-        ended: when(row.ended_at),
-      }));
-    }
+        closed: when(row.closed_at),
+        closeReason: row.close_reason ? row.close_reason.replaceAll('_', ' ') : '',
+        events,
+        sessionStream: sessionStream(row.id),
+        messageStream: messageStream(row.id),
+      };
+    });
+    const rows = (
+      await services.db.query<BrowserSessionRow>('SELECT * FROM browser_sessions ORDER BY started_at DESC LIMIT 100')
+    ).rows;
+    const browser = rows.map((row) => ({
+      ...row,
+      live: !row.ended_at && row.expires_at.getTime() > now,
+      user: emails.get(row.user_id) ?? row.user_id,
+      started: when(row.started_at),
+      expires: when(row.expires_at),
+      ended: when(row.ended_at),
+    }));
     renderPage(ctx, 'sessions', {
       title: 'Sessions',
       section: 'sessions',
