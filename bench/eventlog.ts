@@ -1,100 +1,175 @@
-// bench/eventlog: append (single event per command, batched), read-all and projection rebuild
-// throughput on embedded PGlite and (when TEST_DATABASE_URL is set) a PostgreSQL server.
-// Baseline in the same run: raw INSERTs of the same rows without the event log's bookkeeping.
-// Run: node --import tsx bench/eventlog.ts [events=100000]
+// bench/eventlog: the event log next to raw `pg` doing the same work without its guarantees, in one run,
+// on embedded PGlite and (when TEST_DATABASE_URL is set) a PostgreSQL server. Rows:
+// - appends of one event at 1 and 8 writers, and of 100-event batches, vs raw INSERTs of the same rows;
+// - read-all in pages of 1,000 vs a raw keyset SELECT of the same rows;
+// - the rebuild of every real projection (users, clients, grants, sessions, tool calls, memory, …) over
+//   a realistic log (bench/event-mix.ts), vs a raw set-based loop that reads the log and inserts one
+//   row per event with its checkpoint, in the same transaction per page.
+// Run: node --import tsx bench/eventlog.ts [events=100000] [--1m (adds a 1,000,000-event rebuild on the server)]
+//   [--appends | --rebuild (only those rows)]
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../app/logger.ts';
 import type { Database } from '../db/database.ts';
 import { PostgresEventLog } from '../eventstore/postgres.ts';
-import { START, type RecordedEvent } from '../eventstore/port.ts';
+import { START } from '../eventstore/port.ts';
+import { allProjections } from '../projections/index.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
-import type { Projection, Tables } from '../projections/sql.ts';
 import { embeddedDatabase, serverDatabase, serverUrl } from '../test/support/databases.ts';
+import { eventMix } from './event-mix.ts';
 
-const TOTAL = Number(process.argv[2] ?? 100_000);
+const args = process.argv.slice(2);
+const TOTAL = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 100_000);
+const MILLION = args.includes('--1m');
+/** --appends or --rebuild: only those rows (quicker while working on one side). */
+const ONLY = args.includes('--appends') ? 'appends' : args.includes('--rebuild') ? 'rebuild' : undefined;
 const logger = createLogger('silent');
 
-const counter: Projection = {
-  name: 'bench_counter',
-  version: 1,
-  tables: {
-    bench_counter:
-      'CREATE TABLE {bench_counter} (stream text PRIMARY KEY, count int NOT NULL, last_revision bigint NOT NULL)',
-  },
-  eventTypes: ['Bench'],
-  toStatements: (event: RecordedEvent, t: Tables) => [
-    {
-      sql: `INSERT INTO ${t.bench_counter} (stream, count, last_revision) VALUES ($1, 1, $2)
-            ON CONFLICT (stream) DO UPDATE SET count = ${t.bench_counter}.count + 1, last_revision = $2 WHERE ${t.bench_counter}.last_revision < $2`,
-      params: [event.stream, String(event.revision)],
-    },
-  ],
-};
-
-const rate = (count: number, ms: number) => Math.round((count / ms) * 1_000);
 const time = async (fn: () => Promise<unknown>) => {
   const started = performance.now();
   await fn();
   return performance.now() - started;
 };
+const rate = (count: number, ms: number) => Math.round((count / ms) * 1_000);
 
-type Row = { store: string; measure: string; count: number; ms: number; perSecond: number };
+type Pair = { measure: string; log: number; raw: number };
 
-const run = async (store: string, db: Database): Promise<Row[]> => {
-  const rows: Row[] = [];
-  const add = (measure: string, count: number, ms: number) =>
-    rows.push({ store, measure, count, ms: Math.round(ms), perSecond: rate(count, ms) });
-  const log = new PostgresEventLog(db);
-  const single = store.startsWith('PGlite') ? 500 : 2_000;
-  add(
-    'append: 1 event per command, 1 writer',
-    single,
-    await time(async () => {
-      for (let i = 0; i < single; i += 1) await log.append(`single-${i % 100}`, [{ type: 'Bench', data: { i } }]);
+/** `writers` loops of `count / writers` calls each. */
+const concurrently = (writers: number, count: number, call: (writer: number, i: number) => Promise<unknown>) =>
+  Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let i = 0; i < count / writers; i += 1) await call(w, i);
     }),
   );
-  add(
-    'append: 1 event per command, 8 writers',
-    single,
-    await time(() =>
-      Promise.all(
-        Array.from({ length: 8 }, async (_, w) => {
-          for (let i = 0; i < single / 8; i += 1)
-            await log.append(`multi-${w}-${i % 10}`, [{ type: 'Bench', data: { i } }]);
-        }),
-      ),
-    ),
-  );
-  // Baseline: the same single-row INSERT without the stream-version row and the expected-version check.
-  await db.query(
-    'CREATE TABLE IF NOT EXISTS bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream text, data jsonb)',
-  );
-  add(
-    'baseline: raw single-row INSERT, 1 writer',
-    single,
-    await time(async () => {
-      for (let i = 0; i < single; i += 1)
-        await db.query('INSERT INTO bench_raw (stream, data) VALUES ($1, $2)', [`s${i % 100}`, JSON.stringify({ i })]);
-    }),
-  );
-  const batches = Math.ceil((TOTAL - single * 2) / 100);
-  add(
-    'append: 100-event batches',
-    batches * 100,
-    await time(async () => {
-      for (let b = 0; b < batches; b += 1) {
-        await log.append(
-          `batch-${b % 1_000}`,
-          Array.from({ length: 100 }, (_, i) => ({ type: 'Bench', data: { i }, id: randomUUID() })),
+
+/** Appends the realistic mix (big appendMany batches: loading is not what is measured). */
+const load = async (log: PostgresEventLog, total: number) => {
+  let pending: Parameters<PostgresEventLog['appendMany']>[0][number][] = [];
+  let size = 0;
+  for (const appends of eventMix(total)) {
+    pending.push(...appends);
+    size += appends.reduce((sum, a) => sum + a.events.length, 0);
+    if (size >= 2_000) {
+      await log.appendMany(pending);
+      pending = [];
+      size = 0;
+    }
+  }
+  if (pending.length) await log.appendMany(pending);
+};
+
+/** Rebuilds every real projection; returns the events in the log and the time. */
+const rebuildAll = async (db: Database, log: PostgresEventLog) => {
+  const runner = new ProjectionRunner(db, log, allProjections, logger, { batchSize: 2_000 });
+  await runner.setup();
+  let events = 0;
+  const ms = await time(async () => {
+    for (const result of await runner.rebuildAll()) events = Math.max(events, result.handled);
+  });
+  return { events, ms };
+};
+
+/** The raw reference: read pages, one set-based INSERT per page and its checkpoint, one transaction each. */
+const rawProjectionLoop = async (db: Database) => {
+  await db.query('DROP TABLE IF EXISTS bench_raw_projection');
+  await db.query('CREATE TABLE bench_raw_projection (event_id uuid PRIMARY KEY, stream text, type text, data jsonb)');
+  await db.query('CREATE TABLE IF NOT EXISTS bench_raw_checkpoint (name text PRIMARY KEY, position bigint)');
+  let after = '0';
+  let events = 0;
+  const ms = await time(async () => {
+    for (;;) {
+      const page = await db.query<{
+        global_position: string;
+        event_id: string;
+        stream_id: string;
+        event_type: string;
+        data: unknown;
+      }>(
+        `SELECT global_position::text, event_id::text, stream_id, event_type, data FROM events
+          WHERE global_position > $1 ORDER BY global_position LIMIT 2000`,
+        [after],
+      );
+      if (page.rows.length === 0) break;
+      after = page.rows[page.rows.length - 1]!.global_position;
+      events += page.rows.length;
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO bench_raw_projection SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) ON CONFLICT DO NOTHING`,
+          [
+            page.rows.map((r) => r.event_id),
+            page.rows.map((r) => r.stream_id),
+            page.rows.map((r) => r.event_type),
+            page.rows.map((r) => JSON.stringify(r.data)),
+          ],
         );
-      }
-    }),
+        await tx.query(
+          `INSERT INTO bench_raw_checkpoint VALUES ('raw', $1) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position`,
+          [after],
+        );
+      });
+    }
+  });
+  return { events, ms };
+};
+
+const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pair[]> => {
+  const pairs: Pair[] = [];
+  const log = new PostgresEventLog(db);
+  const single = embedded ? 1_000 : 4_000;
+  await db.query(
+    'CREATE TABLE bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream text, data jsonb)',
   );
-  let read = 0;
-  add(
-    'read all (pages of 1000)',
-    0,
-    await time(async () => {
+  const rawInsert = (stream: string, i: number) =>
+    db.query('INSERT INTO bench_raw (stream, data) VALUES ($1, $2)', [stream, JSON.stringify({ i })]);
+  // Warm both paths (prepared statements, JIT) before measuring.
+  for (let i = 0; i < 200; i += 1) {
+    await log.append(`warm-${i % 10}`, [{ type: 'Bench', data: { i } }]);
+    await rawInsert(`warm-${i % 10}`, i);
+  }
+  for (const writers of ONLY === 'rebuild' ? [] : [1, 8]) {
+    // Raw and log alternate in halves, so drift on a shared machine touches both alike.
+    let logMs = 0;
+    let rawMs = 0;
+    for (let half = 0; half < 2; half += 1) {
+      logMs += await time(() =>
+        concurrently(writers, single / 2, (w, i) =>
+          log.append(`w${writers}-${half}-${w}-${i % 10}`, [{ type: 'Bench', data: { i } }]),
+        ),
+      );
+      rawMs += await time(() => concurrently(writers, single / 2, (w, i) => rawInsert(`w${w}-${i % 10}`, i)));
+    }
+    pairs.push({
+      measure: `append 1 event, ${writers} writer${writers > 1 ? 's' : ''}`,
+      log: rate(single, logMs),
+      raw: rate(single, rawMs),
+    });
+  }
+  const batches = ONLY === 'rebuild' ? 0 : embedded ? 100 : 300;
+  const batch = (i: number) =>
+    Array.from({ length: 100 }, (_, n) => ({ type: 'Bench', data: { i, n }, id: randomUUID() }));
+  const logBatch = await time(async () => {
+    for (let b = 0; b < batches; b += 1) await log.append(`batch-${b}`, batch(b));
+  });
+  const rawBatch = await time(async () => {
+    for (let b = 0; b < batches; b += 1) {
+      const rows = batch(b);
+      await db.query('INSERT INTO bench_raw (stream, data) SELECT $1, unnest($2::jsonb[])', [
+        `batch-${b}`,
+        rows.map((row) => JSON.stringify(row.data)),
+      ]);
+    }
+  });
+  pairs.push({
+    measure: 'append 100-event batch',
+    log: rate(batches * 100, logBatch),
+    raw: rate(batches * 100, rawBatch),
+  });
+
+  let loaded = 0;
+  for (const size of ONLY === 'appends' ? [] : sizes) {
+    await load(log, size - loaded);
+    loaded = size;
+    let read = 0;
+    const readMs = await time(async () => {
       let after = START;
       for (;;) {
         const page = await log.readAll({ after, maxCount: 1_000 });
@@ -102,27 +177,53 @@ const run = async (store: string, db: Database): Promise<Row[]> => {
         read += page.length;
         after = page[page.length - 1]!.position;
       }
-    }),
-  );
-  rows[rows.length - 1]!.count = read;
-  rows[rows.length - 1]!.perSecond = rate(read, rows[rows.length - 1]!.ms);
-  const runner = new ProjectionRunner(db, log, [counter], logger, { batchSize: 2_000 });
-  await runner.setup();
-  const rebuilt = await time(() => runner.rebuild('bench_counter'));
-  add(`projection rebuild (${read} events)`, read, rebuilt);
+    });
+    let rawRead = 0;
+    const rawReadMs = await time(async () => {
+      let after = '0';
+      for (;;) {
+        const page = await db.query<{ global_position: string }>(
+          `SELECT global_position::text, stream_id, stream_revision, event_id, event_type, data, metadata, created_at
+             FROM events WHERE global_position > $1 ORDER BY global_position LIMIT 1000`,
+          [after],
+        );
+        if (page.rows.length === 0) break;
+        rawRead += page.rows.length;
+        after = page.rows[page.rows.length - 1]!.global_position;
+      }
+    });
+    pairs.push({ measure: `read all, ${read} events`, log: rate(read, readMs), raw: rate(rawRead, rawReadMs) });
+    const rebuilt = await rebuildAll(db, log);
+    const raw = await rawProjectionLoop(db);
+    pairs.push({
+      measure: `rebuild all ${allProjections.length} projections, ${rebuilt.events} events`,
+      log: rate(rebuilt.events, rebuilt.ms),
+      raw: rate(raw.events, raw.ms),
+    });
+  }
   await log.close();
-  return rows;
+  return pairs;
 };
 
-const all: Row[] = [];
+const print = (store: string, pairs: Pair[]) => {
+  console.log(`\n${store} (events/s; raw = the same work on plain pg without the log's guarantees)`);
+  console.table(
+    pairs.map((p) => ({
+      measure: p.measure,
+      'event log': p.log,
+      raw: p.raw,
+      ratio: Number((p.log / p.raw).toFixed(2)),
+    })),
+  );
+};
+
 const embedded = await embeddedDatabase();
-all.push(...(await run('PGlite (embedded, in memory)', embedded.db)));
+print('PGlite (embedded, in memory)', await run(embedded.db, true, [TOTAL]));
 await embedded.dispose();
 if (serverUrl()) {
   const server = await serverDatabase();
-  all.push(...(await run('PostgreSQL server', server.db)));
+  print('PostgreSQL server', await run(server.db, false, MILLION ? [TOTAL, 1_000_000] : [TOTAL]));
   await server.dispose();
 } else {
-  process.stdout.write('PostgreSQL server: skipped: TEST_DATABASE_URL not set\n');
+  console.log('PostgreSQL server: skipped: TEST_DATABASE_URL not set');
 }
-console.table(all);

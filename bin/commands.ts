@@ -132,23 +132,25 @@ const core: Record<string, Command> = {
     summary: 'projections rebuild [name]  (all when omitted; fresh tables, then swap)',
     async run(services, _values, positionals) {
       const names = positionals.length ? positionals : services.projections.projections.map((p) => p.name);
-      for (const name of names) {
-        const bar = new cliProgress.SingleBar(
-          {
-            format: `${name.padEnd(18)} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`,
-            stream: process.stderr,
-            hideCursor: true,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(1, 0, { rate: 0 });
-        const result = await services.projections.rebuild(name, (progress) => {
-          bar.setTotal(Math.max(1, progress.total));
-          bar.update(progress.handled, { rate: progress.eventsPerSecond });
-        });
-        bar.stop();
+      // One read of the log feeds every named projection; each has its own bar.
+      const bars = new cliProgress.MultiBar(
+        {
+          format: `{name} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      const bar = new Map(names.map((name) => [name, bars.create(1, 0, { name: name.padEnd(20), rate: 0 })]));
+      const results = await services.projections
+        .rebuildAll(names, (progress) => {
+          bar.get(progress.projection)?.setTotal(Math.max(1, progress.total));
+          bar.get(progress.projection)?.update(progress.handled, { rate: progress.eventsPerSecond });
+        })
+        .finally(() => bars.stop());
+      for (const result of results) {
         out(
-          `${name}: rebuilt from ${result.handled} events (${result.eventsPerSecond} events/s), generation ${result.generation}`,
+          `${result.projection}: rebuilt from ${result.handled} events (${result.eventsPerSecond} events/s), generation ${result.generation}`,
         );
       }
     },

@@ -26,13 +26,9 @@ export type Queryable = {
   query<R extends Row = Row>(text: string | Prepared, params?: unknown[]): Promise<pg.QueryResult<R>>;
 };
 
-/**
- * pg's query config (a fresh object: pg writes the values into the config it is given). Embedded
- * PGlite has one backend session behind every socket connection, so a statement one pg client
- * prepared would already exist for the next: there, statements are not named.
- */
-const config = (text: string | Prepared, params: unknown[] | undefined, named: boolean): pg.QueryConfig => ({
-  ...(typeof text === 'string' ? { text } : named ? { name: text.name, text: text.text } : { text: text.text }),
+/** pg's query config (a fresh object: pg writes the values into the config it is given). */
+const config = (text: string | Prepared, params: unknown[] | undefined): pg.QueryConfig => ({
+  ...(typeof text === 'string' ? { text } : { name: text.name, text: text.text }),
   ...(params ? { values: params } : {}),
 });
 
@@ -67,31 +63,65 @@ const sharedClient = (pool: pg.Pool): pg.PoolClient => {
   return client as unknown as pg.PoolClient;
 };
 
-const wrap = (pool: pg.Pool, url: string, embedded: boolean, extraClose: Closer): Database => ({
-  url,
-  embedded,
-  pool,
-  query: (text, params) => pool.query(config(text, params, !embedded)),
-  async transaction(fn) {
-    const client = await pool.connect();
+/**
+ * A pool client, ready for named statements. PGlite has one backend session behind every socket
+ * connection: statements an earlier pg client prepared (before an idle timeout or a lost connection)
+ * still exist there, and a new client preparing one of the same name would fail. Its first use drops them.
+ */
+const checkout = async (pool: pg.Pool, embedded: boolean, fresh: WeakSet<pg.PoolClient>) => {
+  const client = await pool.connect();
+  if (embedded && !fresh.has(client)) {
     try {
-      await client.query('BEGIN');
-      const result = await fn({ query: (text, params) => client.query(config(text, params, !embedded)) });
-      await client.query('COMMIT');
-      return result;
+      await client.query('DEALLOCATE ALL');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
       throw error;
-    } finally {
-      client.release();
     }
-  },
-  connect: () => (embedded ? Promise.resolve(sharedClient(pool)) : pool.connect()),
-  async close() {
-    await pool.end();
-    await extraClose();
-  },
-});
+    fresh.add(client);
+  }
+  return client;
+};
+
+const wrap = (pool: pg.Pool, url: string, embedded: boolean, extraClose: Closer): Database => {
+  const fresh = new WeakSet<pg.PoolClient>();
+  return {
+    url,
+    embedded,
+    pool,
+    async query(text, params) {
+      if (!embedded) return pool.query(config(text, params));
+      const client = await checkout(pool, embedded, fresh);
+      try {
+        const result = await client.query(config(text, params));
+        client.release();
+        return result;
+      } catch (error) {
+        // An error PostgreSQL answered leaves the connection usable; any other (a lost socket) drops it.
+        client.release(typeof (error as { code?: unknown }).code === 'string' ? undefined : (error as Error));
+        throw error;
+      }
+    },
+    async transaction(fn) {
+      const client = await checkout(pool, embedded, fresh);
+      try {
+        await client.query('BEGIN');
+        const result = await fn({ query: (text, params) => client.query(config(text, params)) });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    connect: () => (embedded ? Promise.resolve(sharedClient(pool)) : pool.connect()),
+    async close() {
+      await pool.end();
+      await extraClose();
+    },
+  };
+};
 
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
   if (options.kind === 'server') {
@@ -115,6 +145,7 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
   await server.start();
   const url = `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
   const pool = new pg.Pool({ connectionString: url, max: 1 });
+
   pool.on('error', (error) => options.logger?.warn({ err: error.message }, 'embedded database connection lost'));
   return wrap(pool, url, true, async () => {
     await server.stop();

@@ -5,8 +5,9 @@ import { findUnstorable, isStorableText, toStorableText } from './storable.ts';
 /**
  * Where an event sits in the global order. Two numbers, compared (commit, prepare) lexicographically:
  * - PostgreSQL: commit = the appending transaction's id (xid8), prepare = the row's sequence number.
- *   Readers only see transactions older than every running one (pg_snapshot_xmin), and every later
- *   commit has an id ≥ that horizon, so nothing can appear behind a position already read.
+ *   Readers only see transactions older than every running one that may write the log (eventstore/postgres.ts
+ *   `horizon`), and every later commit has an id ≥ that horizon, so nothing can appear behind a position
+ *   already read.
  * - EventStoreDB/KurrentDB: its own commit/prepare positions in the transaction log.
  * - memory: both equal the sequence number.
  */

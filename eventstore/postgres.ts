@@ -101,8 +101,8 @@ const CLAIMS = {
 } as const;
 type ClaimKind = keyof typeof CLAIMS;
 
-/** append: claim, insert the events, NOTIFY (see the method). */
-const appendSql = (claim: string, notify: string | undefined) => `WITH claim AS (${claim}),
+/** append: claim, then insert the events (see the method). */
+const appendSql = (claim: string) => `WITH claim AS (${claim}),
   inserted AS (
     INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
     SELECT $1, claim.base + t.ord, t.id, t.type, t.data, t.meta, coalesce(t.created, now())
@@ -113,15 +113,14 @@ const appendSql = (claim: string, notify: string | undefined) => `WITH claim AS 
   SELECT (SELECT base::text FROM claim) AS base,
          (SELECT max(global_position)::text FROM inserted) AS global_position,
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
-         $2::bigint AS expected
-         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '${notify}') FROM claim) AS notified` : ''}`;
+         $2::bigint AS expected`;
 
 /**
- * appendMany: every stream's claim in stream-id order, the events in input order, one NOTIFY. The input
+ * appendMany: every stream's claim in stream-id order, the events in input order. The input
  * is one JSON parameter, `[{ "stream", "events": [{ "id", "type", "data", "metadata" }] }]`: one
  * serialization in Node and one parse in PostgreSQL, where arrays of JSON text would escape every quote.
  */
-const appendManySql = (notify: string | undefined) => `WITH input AS (
+const APPEND_MANY_SQL = `WITH input AS (
     SELECT s.idx, s.value->>'stream' AS stream_id, jsonb_array_length(s.value->'events') AS n, s.value->'events' AS events
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS s(value, idx)
   ),
@@ -144,28 +143,84 @@ const appendManySql = (notify: string | undefined) => `WITH input AS (
   SELECT b.base::text AS base,
          (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = b.stream_id) AS global_position,
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
-         ${notify ? `, (SELECT pg_notify('${NOTIFY_CHANNEL}', '${notify}')) AS notified` : ''}
     FROM bases b ORDER BY b.idx`;
 
 /** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
-/** `notify`: the payload of the append's NOTIFY (the writer's origin), or undefined for none. */
-const statements = (notify: string | undefined) => ({
-  append: Object.fromEntries(
-    Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim, notify))]),
-  ) as Record<ClaimKind, Prepared>,
-  appendMany: prepared(appendManySql(notify)),
-});
+const APPEND = Object.fromEntries(
+  Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim))]),
+) as Record<ClaimKind, Prepared>;
+const APPEND_MANY = prepared(APPEND_MANY_SQL);
+const NOTIFY = prepared('SELECT pg_notify($1, $2)');
 
-const READ_ALL = prepared(`SELECT ${COLUMNS} FROM events
+/**
+ * Wakes other instances after commits, outside the appending transactions. A NOTIFY inside an append
+ * would take PostgreSQL's global notify lock at commit and hold it through the commit's WAL flush, so
+ * concurrent appends could not share a flush (8 writers were no faster than 1). Here one NOTIFY is in
+ * flight at a time; appends committed meanwhile are covered by one more, sent when it returns, so
+ * every commit is followed by a NOTIFY that started after it.
+ */
+class Notifier {
+  private sending = false;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly payload: string,
+  ) {}
+
+  poke(): void {
+    if (this.closed) return;
+    if (this.sending) {
+      this.again = true;
+      return;
+    }
+    this.sending = true;
+    void (async () => {
+      do {
+        this.again = false;
+        // A lost NOTIFY only delays other instances until their next poll.
+        await this.db.query(NOTIFY, [NOTIFY_CHANNEL, this.payload]).catch(() => undefined);
+      } while (this.again && !this.closed);
+      this.sending = false;
+    })();
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/**
+ * The oldest transaction that may still add events to this log. Readers only see transactions older
+ * than it: a transaction that took a lower global_position but commits later is never skipped (its id
+ * is below the horizon only once it has finished). On a server, transactions running in other databases
+ * cannot write this table and are left out (one long transaction elsewhere on a shared server would
+ * otherwise hold every reader back); one that finished since our snapshot counts, as we cannot see its
+ * rows. Embedded PGlite has one database: the snapshot's xmin.
+ */
+const horizon = (embedded: boolean) =>
+  embedded
+    ? 'pg_snapshot_xmin(pg_current_snapshot())'
+    : `(SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
+          FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+         WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_activity
+                               WHERE backend_xid IS NOT NULL
+                                 AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())))`;
+
+const readAllSql = (embedded: boolean) =>
+  prepared(`SELECT ${COLUMNS} FROM events
   WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-    -- Only transactions older than every still-running one: a transaction that took a lower
-    -- global_position but commits later is never skipped (its id is below the snapshot xmin
-    -- only once it has finished).
-    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    AND transaction_id < ${horizon(embedded)}
   -- Qualified on purpose: a bare name would sort by the ::text output column of the same name
   -- (PostgreSQL prefers output names in ORDER BY), i.e. '10' before '9'.
   ORDER BY events.transaction_id, events.global_position
   LIMIT $3`);
+
+const headSql = (embedded: boolean) =>
+  prepared(`SELECT transaction_id::text, global_position::text FROM events
+    WHERE transaction_id < ${horizon(embedded)}
+    ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`);
 
 export type PostgresEventLogOptions = { pollMs?: number; notify?: boolean };
 
@@ -178,7 +233,9 @@ export class PostgresEventLog implements EventLog {
   private closed = false;
   private readonly pollMs: number;
   private readonly notify: boolean;
-  private readonly statements: ReturnType<typeof statements>;
+  private readonly notifier: Notifier | undefined;
+  private readonly readAllStatement: Prepared;
+  private readonly headStatement: Prepared;
   /** Names this log's NOTIFYs: its own wake it at once (see append), so only other writers' count. */
   private readonly origin = randomUUID();
 
@@ -190,14 +247,17 @@ export class PostgresEventLog implements EventLog {
     this.subscriptions = new PollingSubscriptions(this, this.waker, this.pollMs);
     // NOTIFY wakes other instances at once; the embedded database has one process, so only local wake-ups.
     this.notify = options.notify ?? !db.embedded;
-    this.statements = statements(this.notify ? this.origin : undefined);
+    this.notifier = this.notify ? new Notifier(db, this.origin) : undefined;
+    this.readAllStatement = readAllSql(db.embedded);
+    this.headStatement = headSql(db.embedded);
   }
 
   /**
    * One statement, one round trip: claim the revisions on the stream's row (its row lock serializes
    * concurrent appends; READ COMMITTED re-checks the WHERE after a concurrent commit, so the second of
-   * two appends with the same expectation claims nothing), insert the events, NOTIFY. Any failure (a
-   * duplicate event id, a full disk) aborts the whole statement: nothing is half-written.
+   * two appends with the same expectation claims nothing), insert the events. Any failure (a duplicate
+   * event id, a full disk) aborts the whole statement: nothing is half-written. Then other instances are
+   * told (Notifier).
    */
   async append(
     stream: string,
@@ -207,7 +267,7 @@ export class PostgresEventLog implements EventLog {
     if (events.length === 0) throw new Error('append needs at least one event');
     const expected = options.expectedVersion ?? 'any';
     const count = BigInt(events.length);
-    const statement = this.statements.append[typeof expected === 'bigint' ? 'revision' : expected];
+    const statement = APPEND[typeof expected === 'bigint' ? 'revision' : expected];
     let row: { base: string | null; global_position: string | null; transaction_id: string | null } | undefined;
     // A command's append is small: walk it. (appendMany, the hot path, scans its JSON text instead.)
     checkStorable([{ stream, events }]);
@@ -237,6 +297,7 @@ export class PostgresEventLog implements EventLog {
       throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
     }
     this.waker.wake();
+    this.notifier?.poke();
     return {
       nextExpectedVersion: BigInt(row.base) + count,
       position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
@@ -246,7 +307,7 @@ export class PostgresEventLog implements EventLog {
   /**
    * appendMany in one statement: claims every stream's revisions (upserting the rows in stream-id order,
    * so two instances' group commits lock them in the same order and cannot deadlock), inserts the events
-   * in input order, NOTIFYs once. All streams or none.
+   * in input order. All streams or none. Then other instances are told (Notifier).
    */
   async appendMany(appends: readonly StreamAppend[], options: AppendManyOptions = {}): Promise<AppendResult[]> {
     checkAppendMany(appends);
@@ -265,13 +326,14 @@ export class PostgresEventLog implements EventLog {
     if (mayHoldUnstorableJson(json)) checkStorable(appends);
     let rows: Row[];
     try {
-      const result = await this.db.query<Row>(this.statements.appendMany, [json]);
+      const result = await this.db.query<Row>(APPEND_MANY, [json]);
       rows = result.rows;
     } catch (error) {
       throw duplicateOr(error);
     }
     // (Asked after the write: a subscriber that wanted these events meanwhile is woken.)
     if (!options.quiet?.()) this.waker.wake();
+    this.notifier?.poke();
     return appends.map(({ events }, index) => {
       const row = rows[index]!;
       return {
@@ -323,7 +385,11 @@ export class PostgresEventLog implements EventLog {
   }
 
   private async queryAll(after: GlobalPosition, maxCount: number): Promise<RecordedEvent[]> {
-    const result = await this.db.query<EventRow>(READ_ALL, [String(after.commit), String(after.prepare), maxCount]);
+    const result = await this.db.query<EventRow>(this.readAllStatement, [
+      String(after.commit),
+      String(after.prepare),
+      maxCount,
+    ]);
     return result.rows.map(toRecorded);
   }
 
@@ -333,11 +399,7 @@ export class PostgresEventLog implements EventLog {
   }
 
   async headPosition(): Promise<GlobalPosition | undefined> {
-    const result = await this.db.query<{ transaction_id: string; global_position: string }>(
-      `SELECT transaction_id::text, global_position::text FROM events
-        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`,
-    );
+    const result = await this.db.query<{ transaction_id: string; global_position: string }>(this.headStatement);
     const row = result.rows[0];
     return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) } : undefined;
   }
@@ -410,6 +472,7 @@ export class PostgresEventLog implements EventLog {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.notifier?.close();
     this.waker.wake();
     if (this.listener) {
       this.listener.emit('error', new Error('closing'));

@@ -2,9 +2,9 @@
 // own checkpoint in one transaction (a killed rebuild resumes), then swap the tables in one transaction.
 import type { Logger } from '../app/logger.ts';
 import type { Database } from '../db/database.ts';
-import { comparePositions, START, type EventLog } from '../eventstore/port.ts';
+import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { advanceTo, readCheckpoint, type RebuildProgress } from './checkpoints.ts';
-import { applyStatements, ddl, generationTables, statementsFor, type Projection } from './sql.ts';
+import { applyStatements, ddl, generationTables, statementsFor, type Projection, type Tables } from './sql.ts';
 import { toStorableText } from '../eventstore/storable.ts';
 
 export type { RebuildProgress } from './checkpoints.ts';
@@ -16,6 +16,189 @@ export class RebuildBusyError extends Error {
   }
 }
 
+/** One projection's share of a rebuild: its fresh tables and where its own checkpoint stands. */
+type Job = {
+  projection: Projection;
+  rebuildName: string;
+  generation: number;
+  tables: Tables;
+  position: GlobalPosition;
+  handled: number;
+  startHandled: number;
+  liveHandled: number;
+};
+
+const lockName = (projection: Projection) => `remotemcp:rebuild:${projection.name}`;
+
+/** Starts a fresh generation (empty tables) or resumes the one a killed rebuild left. */
+const prepare = async (db: Database, projection: Projection, logger: Logger): Promise<Job> => {
+  const rebuildName = `${projection.name}@rebuild`;
+  const live = await readCheckpoint(db, projection.name);
+  if (!live) throw new Error(`projection ${projection.name} is not set up`);
+  let state = await readCheckpoint(db, rebuildName);
+  if (!state || state.status !== 'rebuilding') {
+    // A fresh generation: drop leftovers of a failed attempt, create empty tables.
+    const generation = Math.max(live.generation, state?.generation ?? 0) + 1;
+    const tables = generationTables(projection, generation);
+    await db.transaction(async (tx) => {
+      for (const table of Object.values(tables)) await tx.query(`DROP TABLE IF EXISTS ${table}`);
+      for (const statement of ddl(projection, tables)) await tx.query(statement);
+      await tx.query(
+        `INSERT INTO projection_checkpoints (name, status, version, generation, rebuild)
+         VALUES ($1, 'rebuilding', $2, $3, NULL)
+         ON CONFLICT (name) DO UPDATE SET position_commit = 0, position_prepare = 0, events_handled = 0, status = 'rebuilding',
+           version = $2, generation = $3, last_error = NULL, failed_event_id = NULL, rebuild = NULL, updated_at = now()`,
+        [rebuildName, projection.version, generation],
+      );
+    });
+    state = await readCheckpoint(db, rebuildName);
+  } else {
+    logger.info({ projection: projection.name, generation: state.generation }, 'resuming rebuild');
+  }
+  return {
+    projection,
+    rebuildName,
+    generation: state!.generation,
+    tables: generationTables(projection, state!.generation),
+    position: state!.position,
+    handled: state!.eventsHandled,
+    startHandled: state!.eventsHandled,
+    liveHandled: live.eventsHandled,
+  };
+};
+
+/** Swaps the fresh tables in. The live runner locks the same row for every batch, so it waits, then
+ * sees the moved checkpoint and continues from the rebuild's position on the new tables. */
+const swap = (db: Database, job: Job) =>
+  db.transaction(async (tx) => {
+    const { projection } = job;
+    await tx.query('SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE', [projection.name]);
+    for (const [logical, physical] of Object.entries(job.tables)) {
+      await tx.query(`DROP TABLE IF EXISTS ${logical}`);
+      await tx.query(`ALTER TABLE ${physical} RENAME TO ${logical}`);
+    }
+    await tx.query(
+      `UPDATE projection_checkpoints SET position_commit = $2, position_prepare = $3, events_handled = $4, status = 'running',
+         version = $5, generation = $6, last_error = NULL, failed_event_id = NULL, updated_at = now() WHERE name = $1`,
+      [
+        projection.name,
+        String(job.position.commit),
+        String(job.position.prepare),
+        job.handled,
+        projection.version,
+        job.generation,
+      ],
+    );
+    await tx.query('DELETE FROM projection_checkpoints WHERE name = $1', [job.rebuildName]);
+  });
+
+/**
+ * Rebuilds several projections from one read of the log: each page is read once and applied to every
+ * projection, each in its own transaction with its own checkpoint (so a killed rebuild resumes each
+ * where it committed last; their positions may then differ, and each takes only what is past its own).
+ * The projections' transactions of a page run side by side on the pool. Reading N projections' worth of
+ * the log N times cost more than applying it.
+ */
+export const rebuildProjections = async (
+  db: Database,
+  log: EventLog,
+  projections: readonly Projection[],
+  logger: Logger,
+  onProgress: (progress: RebuildProgress) => void,
+  batchSize = 2_000,
+): Promise<RebuildProgress[]> => {
+  // One rebuild per projection at a time, across processes (the CLI and a server on one database).
+  const lock = await db.connect();
+  const held: Projection[] = [];
+  try {
+    for (const projection of projections) {
+      const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+        lockName(projection),
+      ]);
+      if (!got.rows[0]?.ok) throw new RebuildBusyError(projection.name);
+      held.push(projection);
+    }
+    const jobs: Job[] = [];
+    for (const projection of projections) jobs.push(await prepare(db, projection, logger));
+    const startedAt = new Date();
+    const progress = (job: Job, done: boolean): RebuildProgress => {
+      const seconds = Math.max(0.001, (Date.now() - startedAt.getTime()) / 1_000);
+      const eventsPerSecond = Math.round((job.handled - job.startHandled) / seconds);
+      const total = Math.max(job.handled, job.liveHandled);
+      return {
+        projection: job.projection.name,
+        generation: job.generation,
+        handled: job.handled,
+        total,
+        eventsPerSecond,
+        etaSeconds: done ? 0 : eventsPerSecond > 0 ? Math.ceil((total - job.handled) / eventsPerSecond) : undefined,
+        startedAt: startedAt.toISOString(),
+        done,
+      };
+    };
+    /** One page into one projection: its statements, its checkpoint and its progress in one transaction. */
+    const apply = async (job: Job, page: readonly RecordedEvent[]) => {
+      const events = page.filter((event) => comparePositions(event.position, job.position) > 0);
+      if (events.length === 0) return;
+      const to = events[events.length - 1]!.position;
+      const current = progress(job, false);
+      await db.transaction(async (tx) => {
+        await applyStatements(tx, statementsFor(job.projection, events, job.tables));
+        await advanceTo(tx, job.rebuildName, to, events.length);
+        await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [
+          job.rebuildName,
+          JSON.stringify(current),
+        ]);
+      });
+      job.position = to;
+      job.handled += events.length;
+      onProgress(progress(job, false));
+    };
+    try {
+      const from = jobs.reduce<GlobalPosition>(
+        (min, job) => (comparePositions(job.position, min) < 0 ? job.position : min),
+        jobs[0]?.position ?? START,
+      );
+      const read = (after: GlobalPosition) =>
+        log.readAll(comparePositions(after, START) > 0 ? { after, maxCount: batchSize } : { maxCount: batchSize });
+      // Read the next page while the current one is applied: a rebuild costs max(read, apply), not the sum.
+      let next = jobs.length ? read(from) : Promise.resolve([]);
+      for (;;) {
+        const events = await next;
+        if (events.length === 0) break;
+        next = events.length < batchSize ? Promise.resolve([]) : read(events[events.length - 1]!.position);
+        // A failed apply must not leave the prefetch's rejection unhandled.
+        next.catch(() => undefined);
+        await Promise.all(jobs.map((job) => apply(job, events)));
+        if (events.length < batchSize) break;
+      }
+      for (const job of jobs) await swap(db, job);
+    } catch (error) {
+      await db.query(
+        `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, updated_at = now()
+          WHERE name = ANY($1) AND status = 'rebuilding'`,
+        [jobs.map((job) => job.rebuildName), toStorableText(error instanceof Error ? error.message : String(error))],
+      );
+      throw error;
+    }
+    return jobs.map((job) => {
+      const finished = progress(job, true);
+      onProgress(finished);
+      logger.info(
+        { projection: job.projection.name, events: job.handled, eventsPerSecond: finished.eventsPerSecond },
+        'projection rebuilt',
+      );
+      return finished;
+    });
+  } finally {
+    for (const projection of held) {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName(projection)]).catch(() => undefined);
+    }
+    lock.release();
+  }
+};
+
+/** Rebuilds one projection into fresh tables, then swaps them in (see rebuildProjections). */
 export const rebuildProjection = async (
   db: Database,
   log: EventLog,
@@ -23,126 +206,4 @@ export const rebuildProjection = async (
   logger: Logger,
   onProgress: (progress: RebuildProgress) => void,
   batchSize = 2_000,
-): Promise<RebuildProgress> => {
-  const rebuildName = `${projection.name}@rebuild`;
-  // One rebuild per projection at a time, across processes (the CLI and a server on one database).
-  const lock = await db.connect();
-  try {
-    const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-      `remotemcp:rebuild:${projection.name}`,
-    ]);
-    if (!got.rows[0]?.ok) throw new RebuildBusyError(projection.name);
-    try {
-      const live = await readCheckpoint(db, projection.name);
-      if (!live) throw new Error(`projection ${projection.name} is not set up`);
-      let state = await readCheckpoint(db, rebuildName);
-      if (!state || state.status !== 'rebuilding') {
-        // A fresh generation: drop leftovers of a failed attempt, create empty tables.
-        const generation = Math.max(live.generation, state?.generation ?? 0) + 1;
-        const tables = generationTables(projection, generation);
-        await db.transaction(async (tx) => {
-          for (const table of Object.values(tables)) await tx.query(`DROP TABLE IF EXISTS ${table}`);
-          for (const statement of ddl(projection, tables)) await tx.query(statement);
-          await tx.query(
-            `INSERT INTO projection_checkpoints (name, status, version, generation, rebuild)
-             VALUES ($1, 'rebuilding', $2, $3, NULL)
-             ON CONFLICT (name) DO UPDATE SET position_commit = 0, position_prepare = 0, events_handled = 0, status = 'rebuilding',
-               version = $2, generation = $3, last_error = NULL, failed_event_id = NULL, rebuild = NULL, updated_at = now()`,
-            [rebuildName, projection.version, generation],
-          );
-        });
-        state = await readCheckpoint(db, rebuildName);
-      } else {
-        logger.info({ projection: projection.name, generation: state.generation }, 'resuming rebuild');
-      }
-      const generation = state!.generation;
-      const tables = generationTables(projection, generation);
-      let position = state!.position;
-      let handled = state!.eventsHandled;
-      const startedAt = new Date();
-      const startHandled = handled;
-      const progress = (done: boolean, extra = 0): RebuildProgress => {
-        const seconds = Math.max(0.001, (Date.now() - startedAt.getTime()) / 1_000);
-        const eventsPerSecond = Math.round((handled - startHandled) / seconds);
-        const total = Math.max(handled, live.eventsHandled + extra);
-        return {
-          projection: projection.name,
-          generation,
-          handled,
-          total,
-          eventsPerSecond,
-          etaSeconds: done ? 0 : eventsPerSecond > 0 ? Math.ceil((total - handled) / eventsPerSecond) : undefined,
-          startedAt: startedAt.toISOString(),
-          done,
-        };
-      };
-      try {
-        const read = (after: typeof position) =>
-          log.readAll(comparePositions(after, START) > 0 ? { after, maxCount: batchSize } : { maxCount: batchSize });
-        // Read the next page while the current one is applied: a rebuild costs max(read, apply), not the sum.
-        let next = read(position);
-        for (;;) {
-          const events = await next;
-          if (events.length === 0) break;
-          next = events.length < batchSize ? Promise.resolve([]) : read(events[events.length - 1]!.position);
-          // A failed apply must not leave the prefetch's rejection unhandled.
-          next.catch(() => undefined);
-          const current = progress(false);
-          await db.transaction(async (tx) => {
-            await applyStatements(tx, statementsFor(projection, events, tables));
-            await advanceTo(tx, rebuildName, events[events.length - 1]!.position, events.length);
-            await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [
-              rebuildName,
-              JSON.stringify(current),
-            ]);
-          });
-          position = events[events.length - 1]!.position;
-          handled += events.length;
-          onProgress(progress(false));
-          if (events.length < batchSize) break;
-        }
-        // Swap: the live runner locks the same row for every batch, so it waits, then sees the moved
-        // checkpoint and continues from the rebuild's position on the new tables.
-        await db.transaction(async (tx) => {
-          await tx.query('SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE', [projection.name]);
-          for (const [logical, physical] of Object.entries(tables)) {
-            await tx.query(`DROP TABLE IF EXISTS ${logical}`);
-            await tx.query(`ALTER TABLE ${physical} RENAME TO ${logical}`);
-          }
-          await tx.query(
-            `UPDATE projection_checkpoints SET position_commit = $2, position_prepare = $3, events_handled = $4, status = 'running',
-               version = $5, generation = $6, last_error = NULL, failed_event_id = NULL, updated_at = now() WHERE name = $1`,
-            [
-              projection.name,
-              String(position.commit),
-              String(position.prepare),
-              handled,
-              projection.version,
-              generation,
-            ],
-          );
-          await tx.query('DELETE FROM projection_checkpoints WHERE name = $1', [rebuildName]);
-        });
-      } catch (error) {
-        await db.query(
-          `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, updated_at = now() WHERE name = $1`,
-          [rebuildName, toStorableText(error instanceof Error ? error.message : String(error))],
-        );
-        throw error;
-      }
-      const finished = progress(true);
-      onProgress(finished);
-      logger.info(
-        { projection: projection.name, events: handled, eventsPerSecond: finished.eventsPerSecond },
-        'projection rebuilt',
-      );
-      return finished;
-    } finally {
-      await lock
-        .query('SELECT pg_advisory_unlock(hashtext($1))', [`remotemcp:rebuild:${projection.name}`])
-        .catch(() => undefined);
-    }
-  } finally {
-    lock.release();
-  }
-};
+): Promise<RebuildProgress> => (await rebuildProjections(db, log, [projection], logger, onProgress, batchSize))[0]!;

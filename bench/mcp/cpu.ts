@@ -16,7 +16,7 @@ import { startTestServer } from '../../test/support/server.ts';
 import { freshTokens } from '../../test/oauth/support.ts';
 import { startBareServer } from './bare.ts';
 import type { CALLS, LoadResult } from './load.ts';
-import { registerBenchTools } from './tools.ts';
+import { registerBenchToolsBeside } from './tools.ts';
 
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 10);
@@ -67,7 +67,7 @@ services.mcp = await createMcp(services, services.oauth, {
   ...services.tools,
   register: (mcp, caller) => {
     services.tools.register(mcp, caller);
-    registerBenchTools(mcp);
+    registerBenchToolsBeside(mcp);
   },
   requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
 });

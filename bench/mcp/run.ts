@@ -15,7 +15,7 @@ import { callTool, openSession as openRaw, sessionHeaders, waitForResponse } fro
 import { startBareServer } from './bare.ts';
 import { startBareModernServer } from './bare-modern.ts';
 import { connect, drive, percentile, ECHO, WHOAMI, type LoadCall } from './load.ts';
-import { registerBenchTools, registerModernBenchTools } from './tools.ts';
+import { registerBenchToolsBeside, registerModernBenchTools } from './tools.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connectionCounts = (process.argv[3] ?? '10,50').split(',').map(Number);
@@ -43,7 +43,7 @@ services.mcp = await createMcp(
     ...services.tools,
     register: (mcp, caller) => {
       services.tools.register(mcp, caller);
-      registerBenchTools(mcp);
+      registerBenchToolsBeside(mcp);
     },
     requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
   },

@@ -27,3 +27,27 @@ export const registerModernBenchTools = (server: ModernMcpServer): void => {
     async ({ text }) => ({ content: [{ type: 'text', text }] }),
   );
 };
+
+type Handler = (request: { params: { name?: unknown } }, extra: unknown) => Promise<unknown>;
+
+/**
+ * The bench tools on a session whose tools/call is already the registry's: the SDK refuses a second
+ * tools/call handler, so the registry's is set aside, the bench tools registered, and one handler sends
+ * bench_* to the SDK's and the rest to the registry's (the handler map is not public: bench only).
+ */
+export const registerBenchToolsBeside = (server: McpServer): void => {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+  const registryCall = handlers.get('tools/call');
+  const registryList = handlers.get('tools/list');
+  handlers.delete('tools/call');
+  handlers.delete('tools/list');
+  // The session's server declared `tools` up front, so the SDK set (and then lost) its handlers already.
+  (server as unknown as { _toolHandlersInitialized: boolean })._toolHandlersInitialized = false;
+  registerBenchTools(server);
+  const benchCall = handlers.get('tools/call')!;
+  if (registryList) handlers.set('tools/list', registryList);
+  if (registryCall)
+    handlers.set('tools/call', (request, extra) =>
+      String(request.params.name).startsWith('bench_') ? benchCall(request, extra) : registryCall(request, extra),
+    );
+};

@@ -9,20 +9,23 @@ import type { Projection } from '../../projections/sql.ts';
 
 import { PER_STREAM, STREAMS } from './shared.ts';
 
-export const counter: Projection = {
-  name: 'crash_counter',
+const counterNamed = (name: string): Projection => ({
+  name,
   version: 1,
-  tables: { crash_counter: 'CREATE TABLE {crash_counter} (stream text PRIMARY KEY, count int NOT NULL)' },
+  tables: { [name]: `CREATE TABLE {${name}} (stream text PRIMARY KEY, count int NOT NULL)` },
   eventTypes: ['Count'],
   toStatements: (event, t) => [
     {
-      sql: `INSERT INTO ${t.crash_counter} (stream, count) VALUES ($1, 1) ON CONFLICT (stream) DO UPDATE SET count = ${t.crash_counter}.count + 1`,
+      sql: `INSERT INTO ${t[name]} (stream, count) VALUES ($1, 1) ON CONFLICT (stream) DO UPDATE SET count = ${t[name]}.count + 1`,
       params: [event.stream],
     },
     // Slow enough that the parent can kill us mid-way.
     ...(event.revision % 25n === 0n ? [{ sql: 'SELECT pg_sleep(0.01)' }] : []),
   ],
-};
+});
+export const counter = counterNamed('crash_counter');
+/** A second one, so a rebuild of both from one read is killed with the two at different positions. */
+export const counterB = counterNamed('crash_counter_b');
 
 const [mode, target] = process.argv.slice(2);
 const db = target!.startsWith('postgres')
@@ -30,7 +33,10 @@ const db = target!.startsWith('postgres')
   : await openDatabase({ kind: 'embedded', dataDir: target! });
 await migrate(db);
 const log = new PostgresEventLog(db, { pollMs: 50 });
-const runner = new ProjectionRunner(db, log, [counter], createLogger('silent'), { batchSize: 100, lockRetryMs: 100 });
+const runner = new ProjectionRunner(db, log, [counter, counterB], createLogger('silent'), {
+  batchSize: 100,
+  lockRetryMs: 100,
+});
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 if (mode === 'seed') {
@@ -63,6 +69,10 @@ if (mode === 'seed') {
 } else if (mode === 'rebuild') {
   await runner.setup();
   await runner.rebuild('crash_counter', (progress) => say(`handled ${progress.handled}`));
+  say('done');
+} else if (mode === 'rebuild-all') {
+  await runner.setup();
+  await runner.rebuildAll(undefined, (progress) => say(`handled ${progress.handled}`));
   say('done');
 }
 await runner.stop();

@@ -55,7 +55,8 @@ const check = async (db: Database, table = 'crash_counter') => {
   );
   const checkpoint = (
     await db.query<{ events_handled: string }>(
-      `SELECT events_handled::text FROM projection_checkpoints WHERE name = 'crash_counter'`,
+      `SELECT events_handled::text FROM projection_checkpoints WHERE name = $1`,
+      [table],
     )
   ).rows[0];
   assert.is(Number(checkpoint!.events_handled), TOTAL);
@@ -85,12 +86,26 @@ const scenario = (
       assert.equal(pending, { status: 'rebuilding' });
       await check(db); // the live tables kept serving, untouched
       await db.close();
-      await runChild('rebuild', t.url); // resumes from the rebuild's own checkpoint
+      // Both projections from one read, killed again: crash_counter resumes ahead of crash_counter_b.
+      const third = await runChild('rebuild-all', t.url, 3_000);
+      assert.ok(third.killed, 'the rebuild of both was killed mid-way');
       db = await t.open();
       await check(db);
-      const generation = (await db.query(`SELECT generation FROM projection_checkpoints WHERE name = 'crash_counter'`))
-        .rows[0];
-      assert.equal(generation, { generation: 1 });
+      await check(db, 'crash_counter_b');
+      await db.close();
+      await runChild('rebuild-all', t.url); // each resumes from its own rebuild checkpoint
+      db = await t.open();
+      await check(db);
+      await check(db, 'crash_counter_b');
+      const generations = (
+        await db.query(
+          `SELECT name, generation FROM projection_checkpoints WHERE name LIKE 'crash_counter%' ORDER BY name`,
+        )
+      ).rows;
+      assert.equal(generations, [
+        { name: 'crash_counter', generation: 1 },
+        { name: 'crash_counter_b', generation: 1 },
+      ]);
       await db.close();
     } finally {
       await t.drop();

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
-import { embeddedDatabase, serverDatabase, serverUrl, type TestDatabase } from '../support/databases.ts';
+import postgres from 'pg';
+import {
+  createServerDatabase,
+  embeddedDatabase,
+  serverDatabase,
+  serverUrl,
+  type TestDatabase,
+} from '../support/databases.ts';
 import { skipSuite } from '../support/skip.ts';
 import { eventLogContract } from './contract.ts';
 
@@ -118,6 +125,48 @@ if (!serverUrl()) {
         ['Slow', 'Fast'],
       );
       assert.ok(seen[0]!.position.prepare < seen[1]!.position.prepare);
+    },
+  );
+
+  server(
+    'server: a transaction open in another database does not hold readers back; one in this database does',
+    async ({ log }) => {
+      const pg = log as PostgresEventLog;
+      const db = (pg as unknown as { db: TestDatabase['db'] }).db;
+      const tag = randomUUID();
+      const elsewhere = await createServerDatabase();
+      const other = new postgres.Client({ connectionString: elsewhere.url });
+      await other.connect();
+      const here = await db.connect();
+      try {
+        // Another database's transaction takes an id and stays open (a long job of another app).
+        await other.query('BEGIN');
+        await other.query('SELECT pg_current_xact_id()');
+        const appended = await pg.append(`elsewhere-${tag}`, [{ type: 'Seen', data: { tag } }]);
+        const page = await pg.readAll({ maxCount: 10_000 });
+        assert.ok(page.some((e) => e.type === 'Seen' && (e.data as { tag?: string }).tag === tag));
+        assert.equal(await pg.headPosition(), appended.position);
+        // A transaction of this database with an id may still append below: it holds readers back.
+        await here.query('BEGIN');
+        await here.query('SELECT pg_current_xact_id()');
+        const held = await pg.append(`held-${tag}`, [{ type: 'Held', data: { tag } }]);
+        const after = await pg.readAll({ after: appended.position, maxCount: 100 });
+        assert.equal(
+          after.map((e) => e.type),
+          [],
+        );
+        await here.query('COMMIT');
+        assert.equal(
+          (await pg.readAll({ after: appended.position, maxCount: 100 })).map((e) => e.type),
+          ['Held'],
+        );
+        assert.equal(await pg.headPosition(), held.position);
+      } finally {
+        here.release();
+        await other.query('ROLLBACK').catch(() => undefined);
+        await other.end();
+        await elsewhere.drop();
+      }
     },
   );
 
