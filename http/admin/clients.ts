@@ -11,7 +11,6 @@ import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
-import { tableExists } from './stats.ts';
 
 const SOURCES: Record<string, string> = {
   dynamic: 'dynamic registration (RFC 7591)',
@@ -49,20 +48,15 @@ type Usage = {
 
 /** Per client: grants (all, active), unexpired tokens, and the last token issued or tool call made. */
 const clientUsage = async (services: Services): Promise<Map<string, Usage>> => {
-  const [hasGrants, hasCalls] = await Promise.all([
-    tableExists(services, 'oauth_grants'),
-    tableExists(services, 'tool_calls'),
-  ]);
-  if (!hasGrants) return new Map();
   const { rows } = await services.db.query<Usage>(
     `SELECT g.client_id, g.grants, g.active_grants, coalesce(t.active_tokens, 0)::int AS active_tokens,
-            greatest(t.last_issued, ${hasCalls ? 'c.last_call' : 'NULL'}) AS last_used
+            greatest(t.last_issued, c.last_call) AS last_used
        FROM (SELECT client_id, count(*)::int AS grants, (count(*) FILTER (WHERE status <> 'revoked'))::int AS active_grants
                FROM oauth_grants GROUP BY client_id) g
        LEFT JOIN (SELECT client_id, count(*) FILTER (WHERE NOT revoked AND expires_at > now()) AS active_tokens,
                          max(issued_at) AS last_issued
                     FROM oauth_access_tokens GROUP BY client_id) t ON t.client_id = g.client_id
-       ${hasCalls ? 'LEFT JOIN (SELECT client_id, max(at) AS last_call FROM tool_calls GROUP BY client_id) c ON c.client_id = g.client_id' : ''}`,
+       LEFT JOIN (SELECT client_id, max(at) AS last_call FROM tool_calls GROUP BY client_id) c ON c.client_id = g.client_id`,
   );
   return new Map(rows.map((row) => [row.client_id, row]));
 };

@@ -8,7 +8,7 @@ import { adminActor } from './auth.ts';
 import { requireCsrf } from '../csrf.ts';
 import { parseForm } from '../forms.ts';
 import { HttpError } from '../errors.ts';
-import { clientNames, tableExists } from './stats.ts';
+import { clientNames } from './stats.ts';
 import { LIVE_WINDOW_MS, endSessionByAdmin, livenessOf, sessionActivity } from '../../mcp/activity.ts';
 import { statelessClients } from '../../mcp/modern/activity.ts';
 
@@ -42,70 +42,57 @@ export const sessionsRoutes = (services: Services) => {
   const router = new Router();
 
   router.get('/admin/sessions', async (ctx) => {
-    const [hasMcp, hasBrowser, users, clients] = await Promise.all([
-      tableExists(services, 'mcp_sessions'),
-      tableExists(services, 'browser_sessions'),
-      services.users.list(),
-      clientNames(services),
-    ]);
+    const [users, clients] = await Promise.all([services.users.list(), clientNames(services)]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const now = Date.now();
-    let mcp: Record<string, unknown>[] | undefined;
-    if (hasMcp) {
-      const rows = (
-        await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')
-      ).rows;
-      // Last activity and message counts from the log itself (works for every EventLog adapter).
-      const activity = await Promise.all(rows.map((row) => sessionActivity(services, row.id, row.opened_at)));
-      const at = new Date(now);
-      mcp = rows.map((row, i) => {
-        const { lastActiveAt, events } = activity[i]!;
-        const state = livenessOf(
-          { status: row.status, expiresAt: row.expires_at },
-          lastActiveAt,
-          services.mcp.sessions.attached(row.id),
-          at,
-        );
-        return {
-          ...row,
-          state,
-          open: row.status === 'open' && row.expires_at.getTime() > now,
-          user: emails.get(row.user_id) ?? row.user_id,
-          clientLabel: clients.get(row.client_id) ?? row.client_id,
-          opened: when(row.opened_at),
-          lastActive: when(lastActiveAt),
-          expires: when(row.expires_at),
-          closed: when(row.closed_at),
-          closeReason: row.close_reason ? row.close_reason.replaceAll('_', ' ') : '',
-          events,
-          sessionStream: sessionStream(row.id),
-          messageStream: messageStream(row.id),
-        };
-      });
-    }
-    let browser: Record<string, unknown>[] | undefined;
-    if (hasBrowser) {
-      const rows = (
-        await services.db.query<BrowserSessionRow>('SELECT * FROM browser_sessions ORDER BY started_at DESC LIMIT 100')
-      ).rows;
-      browser = rows.map((row) => ({
+    const mcpRows = (
+      await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')
+    ).rows;
+    // Last activity and message counts from the log itself (works for every EventLog adapter).
+    const activity = await Promise.all(mcpRows.map((row) => sessionActivity(services, row.id, row.opened_at)));
+    const at = new Date(now);
+    const mcp = mcpRows.map((row, i) => {
+      const { lastActiveAt, events } = activity[i]!;
+      const state = livenessOf(
+        { status: row.status, expiresAt: row.expires_at },
+        lastActiveAt,
+        services.mcp.sessions.attached(row.id),
+        at,
+      );
+      return {
         ...row,
-        live: !row.ended_at && row.expires_at.getTime() > now,
+        state,
+        open: row.status === 'open' && row.expires_at.getTime() > now,
         user: emails.get(row.user_id) ?? row.user_id,
-        started: when(row.started_at),
+        clientLabel: clients.get(row.client_id) ?? row.client_id,
+        opened: when(row.opened_at),
+        lastActive: when(lastActiveAt),
         expires: when(row.expires_at),
-        ended: when(row.ended_at),
-      }));
-    }
+        closed: when(row.closed_at),
+        closeReason: row.close_reason ? row.close_reason.replaceAll('_', ' ') : '',
+        events,
+        sessionStream: sessionStream(row.id),
+        messageStream: messageStream(row.id),
+      };
+    });
+    const rows = (
+      await services.db.query<BrowserSessionRow>('SELECT * FROM browser_sessions ORDER BY started_at DESC LIMIT 100')
+    ).rows;
+    const browser = rows.map((row) => ({
+      ...row,
+      live: !row.ended_at && row.expires_at.getTime() > now,
+      user: emails.get(row.user_id) ?? row.user_id,
+      started: when(row.started_at),
+      expires: when(row.expires_at),
+      ended: when(row.ended_at),
+    }));
     // 2026-07-28 clients have no session: one row per grant, End revokes it.
-    const stateless = hasMcp
-      ? (await statelessClients(services.db, services.mcp.bus, new Date(now))).map((client) => ({
-          ...client,
-          user: emails.get(client.userId) ?? client.userId,
-          clientLabel: clients.get(client.clientId) ?? client.clientId,
-          lastCall: when(client.lastCallAt ?? null),
-        }))
-      : undefined;
+    const stateless = (await statelessClients(services.db, services.mcp.bus, new Date(now))).map((client) => ({
+      ...client,
+      user: emails.get(client.userId) ?? client.userId,
+      clientLabel: clients.get(client.clientId) ?? client.clientId,
+      lastCall: when(client.lastCallAt ?? null),
+    }));
     renderPage(ctx, 'sessions', {
       title: 'Sessions',
       section: 'sessions',
@@ -114,16 +101,6 @@ export const sessionsRoutes = (services: Services) => {
       browser,
       liveMinutes: LIVE_WINDOW_MS / 60_000,
     });
-  });
-
-  // End an MCP session: its client is refused afterwards (404, as for an unknown session) on every instance.
-  router.post('/admin/sessions/mcp/:id/end', parseForm, requireCsrf(), async (ctx) => {
-    const id = ctx.params.id ?? '';
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw new HttpError(404, 'not_found', 'no such MCP session');
-    const known = await services.db.query('SELECT 1 FROM mcp_sessions WHERE id = $1', [id]);
-    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such MCP session');
-    const ended = await endSessionByAdmin(services, services.mcp.sessions, id, adminActor(ctx));
-    redirectDone(ctx, '/admin/sessions', ended ? 'mcp_session_ended' : 'mcp_session_already_closed');
   });
 
   // End a stateless client: revoke its grant, so its tokens are refused and (through the log) its listen
@@ -135,6 +112,16 @@ export const sessionsRoutes = (services: Services) => {
     if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such grant');
     await services.oauth.revokeGrant(id, adminActor(ctx));
     redirectDone(ctx, '/admin/sessions', 'grant_ended');
+  });
+
+  // End an MCP session: its client is refused afterwards (404, as for an unknown session) on every instance.
+  router.post('/admin/sessions/mcp/:id/end', parseForm, requireCsrf(), async (ctx) => {
+    const id = ctx.params.id ?? '';
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw new HttpError(404, 'not_found', 'no such MCP session');
+    const known = await services.db.query('SELECT 1 FROM mcp_sessions WHERE id = $1', [id]);
+    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such MCP session');
+    const ended = await endSessionByAdmin(services, services.mcp.sessions, id, adminActor(ctx));
+    redirectDone(ctx, '/admin/sessions', ended ? 'mcp_session_ended' : 'mcp_session_already_closed');
   });
 
   // End another signed-in browser (OAuth or admin): its cookie stops working on its next request.

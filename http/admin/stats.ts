@@ -134,42 +134,28 @@ export const logSize = async ({ log, db }: AuditSource) => {
   };
 };
 
-/** Whether a read-model table exists yet (pages of areas still being built degrade gracefully). */
-export const tableExists = async (services: Services, table: string): Promise<boolean> =>
-  Boolean((await services.db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t);
-
 /** Client names by id (deleted clients too: old events and sessions still name them). */
 export const clientNames = async (services: Services): Promise<Map<string, string>> => {
-  if (!(await tableExists(services, 'oauth_clients'))) return new Map();
   const { rows } = await services.db.query<{ client_id: string; client_name: string }>(
     'SELECT client_id, client_name FROM oauth_clients',
   );
   return new Map(rows.map((row) => [row.client_id, row.client_name]));
 };
 
-/** Counters from the other areas' read models; undefined where a model does not exist yet. */
+/** Counters from the other areas' read models (httpErrors: undefined without a log ring). */
 export const areaCounts = async (services: Services) => {
-  const count = async (table: string, sql: string): Promise<number | undefined> =>
-    (await tableExists(services, table))
-      ? Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0)
-      : undefined;
+  const count = async (sql: string): Promise<number> =>
+    Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
   const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors] = await Promise.all([
-    count('tool_calls', `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours'`),
+    count(`SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours'`),
     count(
-      'tool_calls',
       // A tool that failed, was refused for scope or is disabled: each is a call that did not do its work.
       `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome <> 'ok'`,
     ),
     // Live by the Sessions page's rule (mcp/activity.ts), not merely open.
-    (await tableExists(services, 'mcp_sessions')) ? countLiveSessions(services, services.mcp.sessions) : undefined,
-    count(
-      'oauth_access_tokens',
-      'SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()',
-    ),
-    count(
-      'oauth_access_tokens',
-      `SELECT count(*)::text AS n FROM oauth_access_tokens WHERE issued_at > now() - interval '24 hours'`,
-    ),
+    countLiveSessions(services, services.mcp.sessions),
+    count('SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()'),
+    count(`SELECT count(*)::text AS n FROM oauth_access_tokens WHERE issued_at > now() - interval '24 hours'`),
     httpErrorCount(services),
   ]);
   return { toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors };
