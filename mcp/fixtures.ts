@@ -34,42 +34,62 @@ const WAV = 'UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAAA=';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
 
+/** The suite's tools whose answer is fixed: the same in both eras. */
+const FIXED_TOOLS: { name: string; description: string; result: CallToolResult }[] = [
+  {
+    name: 'test_simple_text',
+    description: 'Returns simple text content',
+    result: text('This is a simple text response for testing.'),
+  },
+  {
+    name: 'test_image_content',
+    description: 'Returns an image',
+    result: { content: [{ type: 'image', data: PNG, mimeType: 'image/png' }] },
+  },
+  {
+    name: 'test_audio_content',
+    description: 'Returns audio',
+    result: { content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }] },
+  },
+  {
+    name: 'test_embedded_resource',
+    description: 'Returns an embedded resource',
+    result: {
+      content: [
+        {
+          type: 'resource',
+          resource: {
+            uri: 'test://embedded-resource',
+            mimeType: 'text/plain',
+            text: 'This is an embedded resource content.',
+          },
+        },
+      ],
+    },
+  },
+  {
+    name: 'test_multiple_content_types',
+    description: 'Returns text, image and resource',
+    result: {
+      content: [
+        { type: 'text', text: 'Multiple content types test:' },
+        { type: 'image', data: PNG, mimeType: 'image/png' },
+        {
+          type: 'resource',
+          resource: {
+            uri: 'test://mixed-content-resource',
+            mimeType: 'application/json',
+            text: JSON.stringify({ test: 'data', value: 123 }),
+          },
+        },
+      ],
+    },
+  },
+];
+
 const registerTools = (server: McpServer): void => {
-  server.registerTool('test_simple_text', { description: 'Returns simple text content' }, async () =>
-    text('This is a simple text response for testing.'),
-  );
-  server.registerTool('test_image_content', { description: 'Returns an image' }, async () => ({
-    content: [{ type: 'image', data: PNG, mimeType: 'image/png' }],
-  }));
-  server.registerTool('test_audio_content', { description: 'Returns audio' }, async () => ({
-    content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }],
-  }));
-  server.registerTool('test_embedded_resource', { description: 'Returns an embedded resource' }, async () => ({
-    content: [
-      {
-        type: 'resource',
-        resource: {
-          uri: 'test://embedded-resource',
-          mimeType: 'text/plain',
-          text: 'This is an embedded resource content.',
-        },
-      },
-    ],
-  }));
-  server.registerTool('test_multiple_content_types', { description: 'Returns text, image and resource' }, async () => ({
-    content: [
-      { type: 'text', text: 'Multiple content types test:' },
-      { type: 'image', data: PNG, mimeType: 'image/png' },
-      {
-        type: 'resource',
-        resource: {
-          uri: 'test://mixed-content-resource',
-          mimeType: 'application/json',
-          text: JSON.stringify({ test: 'data', value: 123 }),
-        },
-      },
-    ],
-  }));
+  for (const { name, description, result } of FIXED_TOOLS)
+    server.registerTool(name, { description }, async () => result);
   server.registerTool('test_tool_with_logging', { description: 'Logs three messages' }, async (extra) => {
     for (const [i, data] of ['Tool execution started', 'Tool processing data', 'Tool execution completed'].entries()) {
       if (i > 0) await sleep(50);
@@ -392,41 +412,8 @@ const rootsOf = (response: unknown): { uri?: string }[] | undefined => {
 const empty = z.object({});
 
 const registerModernBasics = (server: ModernMcpServer): void => {
-  server.registerTool('test_simple_text', { description: 'Returns simple text content' }, async () =>
-    modernText('This is a simple text response for testing.'),
-  );
-  server.registerTool('test_image_content', { description: 'Returns an image' }, async () => ({
-    content: [{ type: 'image', data: PNG, mimeType: 'image/png' }],
-  }));
-  server.registerTool('test_audio_content', { description: 'Returns audio' }, async () => ({
-    content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }],
-  }));
-  server.registerTool('test_embedded_resource', { description: 'Returns an embedded resource' }, async () => ({
-    content: [
-      {
-        type: 'resource',
-        resource: {
-          uri: 'test://embedded-resource',
-          mimeType: 'text/plain',
-          text: 'This is an embedded resource content.',
-        },
-      },
-    ],
-  }));
-  server.registerTool('test_multiple_content_types', { description: 'Returns text, image and resource' }, async () => ({
-    content: [
-      { type: 'text', text: 'Multiple content types test:' },
-      { type: 'image', data: PNG, mimeType: 'image/png' },
-      {
-        type: 'resource',
-        resource: {
-          uri: 'test://mixed-content-resource',
-          mimeType: 'application/json',
-          text: JSON.stringify({ test: 'data', value: 123 }),
-        },
-      },
-    ],
-  }));
+  for (const { name, description, result } of FIXED_TOOLS)
+    server.registerTool(name, { description }, async () => result as ModernCallToolResult);
   server.registerTool(
     'test_tool_with_logging',
     { description: 'Logs three messages', inputSchema: empty },
