@@ -8,6 +8,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
   type CallToolResult,
+  type GetPromptResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import {
   acceptedContent,
@@ -294,10 +295,38 @@ const registerResources = (server: McpServer): void => {
   server.server.setRequestHandler(UnsubscribeRequestSchema, async () => ({}));
 };
 
-const registerPrompts = (server: McpServer): void => {
-  server.registerPrompt('test_simple_prompt', { description: 'A simple prompt' }, () => ({
+/** The suite's prompts, the same messages in both eras. */
+const PROMPTS = {
+  simple: (): GetPromptResult => ({
     messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }],
-  }));
+  }),
+  withArguments: (arg1: string, arg2: string): GetPromptResult => ({
+    messages: [
+      { role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } },
+    ],
+  }),
+  embeddedResource: (resourceUri: string): GetPromptResult => ({
+    messages: [
+      {
+        role: 'user',
+        content: {
+          type: 'resource',
+          resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' },
+        },
+      },
+      { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
+    ],
+  }),
+  image: (): GetPromptResult => ({
+    messages: [
+      { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
+      { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
+    ],
+  }),
+};
+
+const registerPrompts = (server: McpServer): void => {
+  server.registerPrompt('test_simple_prompt', { description: 'A simple prompt' }, () => PROMPTS.simple());
   server.registerPrompt(
     'test_prompt_with_arguments',
     {
@@ -307,34 +336,14 @@ const registerPrompts = (server: McpServer): void => {
         arg2: z.string(),
       },
     },
-    ({ arg1, arg2 }) => ({
-      messages: [
-        { role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } },
-      ],
-    }),
+    ({ arg1, arg2 }) => PROMPTS.withArguments(arg1, arg2),
   );
   server.registerPrompt(
     'test_prompt_with_embedded_resource',
     { description: 'A prompt with a resource', argsSchema: { resourceUri: z.string() } },
-    ({ resourceUri }) => ({
-      messages: [
-        {
-          role: 'user',
-          content: {
-            type: 'resource',
-            resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' },
-          },
-        },
-        { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
-      ],
-    }),
+    ({ resourceUri }) => PROMPTS.embeddedResource(resourceUri),
   );
-  server.registerPrompt('test_prompt_with_image', { description: 'A prompt with an image' }, () => ({
-    messages: [
-      { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
-      { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
-    ],
-  }));
+  server.registerPrompt('test_prompt_with_image', { description: 'A prompt with an image' }, () => PROMPTS.image());
 };
 
 // SEP-1613: tools/list must carry a 2020-12 inputSchema as written. The SDK renders zod as draft-07, so
@@ -671,40 +680,18 @@ const registerModernResources = (server: ModernMcpServer): void => {
 };
 
 const registerModernPrompts = (server: ModernMcpServer): void => {
-  server.registerPrompt('test_simple_prompt', { description: 'A simple prompt' }, () => ({
-    messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt for testing.' } }],
-  }));
+  server.registerPrompt('test_simple_prompt', { description: 'A simple prompt' }, () => PROMPTS.simple());
   server.registerPrompt(
     'test_prompt_with_arguments',
     { description: 'A prompt with arguments', argsSchema: z.object({ arg1: z.string(), arg2: z.string() }) },
-    ({ arg1, arg2 }) => ({
-      messages: [
-        { role: 'user', content: { type: 'text', text: `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'` } },
-      ],
-    }),
+    ({ arg1, arg2 }) => PROMPTS.withArguments(arg1, arg2),
   );
   server.registerPrompt(
     'test_prompt_with_embedded_resource',
     { description: 'A prompt with a resource', argsSchema: z.object({ resourceUri: z.string() }) },
-    ({ resourceUri }) => ({
-      messages: [
-        {
-          role: 'user',
-          content: {
-            type: 'resource',
-            resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' },
-          },
-        },
-        { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
-      ],
-    }),
+    ({ resourceUri }) => PROMPTS.embeddedResource(resourceUri),
   );
-  server.registerPrompt('test_prompt_with_image', { description: 'A prompt with an image' }, () => ({
-    messages: [
-      { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
-      { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
-    ],
-  }));
+  server.registerPrompt('test_prompt_with_image', { description: 'A prompt with an image' }, () => PROMPTS.image());
   server.registerPrompt('test_input_required_result_prompt', { description: 'Needs context first' }, (ctx) => {
     const context = acceptedContent<{ context: string }>(
       (ctx as ServerContext).mcpReq.inputResponses,
