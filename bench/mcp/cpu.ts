@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createMcp } from '../../mcp/index.ts';
 import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
-import { freshTokens } from '../../test/oauth/support.ts';
+import { freshTokens } from '../../test/http/oauth/support.ts';
 import { startBareServer } from './bare.ts';
 import type { CALLS, LoadResult } from './load.ts';
 import { registerBenchToolsBeside } from './tools.ts';

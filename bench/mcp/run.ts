@@ -9,7 +9,7 @@
 import { createMcp } from '../../mcp/index.ts';
 import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
-import { freshTokens } from '../../test/oauth/support.ts';
+import { freshTokens } from '../../test/http/oauth/support.ts';
 import { StandInTokens, readSse } from '../../test/mcp/support.ts';
 import { callTool, openSession as openRaw, sessionHeaders, waitForResponse } from '../../test/mcp/raw.ts';
 import { startBareServer } from './bare.ts';

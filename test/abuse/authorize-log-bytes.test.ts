@@ -6,13 +6,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
-import { authorizeUrl, csrfOf, formAction, freshTokens, pkce, publicClient, REDIRECT } from '../oauth/support.ts';
+import { authorizeUrl, csrfOf, formAction, freshTokens, pkce, publicClient, REDIRECT } from '../http/oauth/support.ts';
 
 const test = suite<{ server: TestServer }>('abuse: log bytes from anonymous /oauth/authorize and failed sign-ins');
 
 test.before(async (context) => {
   // Hundreds of authorize requests from one address: the per-address limit (its own test is in
-  // test/oauth/cimd-fetch.test.ts) is raised so this suite measures what it is about.
+  // test/http/oauth/cimd-fetch.test.ts) is raised so this suite measures what it is about.
   context.server = await startTestServer({ AUTHORIZE_RATE_LIMIT_PER_MINUTE: '100000' });
 });
 test.after(async ({ server }) => server.stop());

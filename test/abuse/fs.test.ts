@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MAX_ENTRIES } from '../../mcp/tools/fs/walk.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { caller, connectHttp, serveWithStandInTokens, structured, type Connected } from '../tools/support.ts';
+import { caller, connectHttp, serveWithStandInTokens, structured, type Connected } from '../mcp/tools/support.ts';
 
 type Context = { server: TestServer; mcp: Connected; other: Connected; root: string };
 const test = suite<Context>('abuse: filesystem walks and diffs stay bounded and keep the server responsive');

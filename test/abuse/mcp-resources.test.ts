@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { messageStream } from '../../domain/sessions/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { serveWithStandInTokens } from '../tools/support.ts';
+import { serveWithStandInTokens } from '../mcp/tools/support.ts';
 import { callTool, getStream, initialize, openReader, openSession } from '../mcp/raw.ts';
 import { readSse, type StandInTokens } from '../mcp/support.ts';
 

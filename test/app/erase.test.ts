@@ -17,7 +17,7 @@ import { DomainError, type Actor } from '../../domain/shared.ts';
 import { allProjections } from '../../projections/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
-import { caller, connectHttp, serveWithStandInTokens, structured, type Connected } from '../tools/support.ts';
+import { caller, connectHttp, serveWithStandInTokens, structured, type Connected } from '../mcp/tools/support.ts';
 
 const ALICE = 'xalicemarkx';
 const BOB = 'xbobmarkx';

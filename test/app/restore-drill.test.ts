@@ -16,7 +16,7 @@ import { SYSTEM } from '../../domain/shared.ts';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { freshTokens, tokenRequest } from '../oauth/support.ts';
+import { freshTokens, tokenRequest } from '../http/oauth/support.ts';
 
 const test = suite('app: backup and restore drill');
 

@@ -11,7 +11,7 @@ import { openDatabase } from '../../db/database.ts';
 import { migrate } from '../../db/migrate.ts';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
 import { callTool, openSession } from '../mcp/raw.ts';
-import { tokenRequest } from '../oauth/support.ts';
+import { tokenRequest } from '../http/oauth/support.ts';
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { freePort, startTestServer, type TestServer } from '../support/server.ts';
 

@@ -15,7 +15,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testServers } from '../../app/config.ts';
 import { freePort, startTestServer, type TestServer } from '../support/server.ts';
-import { Browser, consent, login } from '../oauth/support.ts';
+import { Browser, consent, login } from '../http/oauth/support.ts';
 import { skipSuite } from '../support/skip.ts';
 
 const NAME = 'e2e: MCP Inspector 0.15 (Node 20): CLI through mcp-remote, web UI over Streamable HTTP';

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { clientStream } from '../../domain/clients/index.ts';
 import { toolAuditStream } from '../../domain/tools/index.ts';
 import { freePort, startTestServer, type TestServer } from '../support/server.ts';
-import { Browser, consent, login } from '../oauth/support.ts';
+import { Browser, consent, login } from '../http/oauth/support.ts';
 import { skipSuite } from '../support/skip.ts';
 
 const NAME = 'e2e: mcp-remote (npm) signs in and calls tools through each loopback name';

@@ -5,8 +5,8 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { freshTokens } from '../oauth/support.ts';
-import { AdminClient } from '../admin/client.ts';
+import { freshTokens } from '../http/oauth/support.ts';
+import { AdminClient } from '../http/admin/client.ts';
 
 const PATHS = [
   '/',

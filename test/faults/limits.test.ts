@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { freshTokens, tokenRequest } from '../oauth/support.ts';
+import { freshTokens, tokenRequest } from '../http/oauth/support.ts';
 import { openSession, sessionHeaders } from '../mcp/raw.ts';
 
 const test = suite<{ server: TestServer }>('faults: rate limits and counters');

@@ -9,7 +9,7 @@ import { addressKey, backoffSeconds, LOGIN_THROTTLES } from '../../http/login-gu
 import { CookieJar, csrfOf } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
-import { authorizeUrl, Browser, formAction, pkce, publicClient, REDIRECT } from '../oauth/support.ts';
+import { authorizeUrl, Browser, formAction, pkce, publicClient, REDIRECT } from './oauth/support.ts';
 
 const test = suite<{ server: TestServer }>('http: sign-in throttles (per address and account, device cookie)');
 

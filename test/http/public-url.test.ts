@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { newAccessTokenId, signAccessToken } from '../../app/oauth/tokens.ts';
 import { hasIpv6Loopback } from '../support/ipv6.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { pkce, publicClient } from '../oauth/support.ts';
+import { pkce, publicClient } from './oauth/support.ts';
 
 type Context = { local: TestServer; configured: TestServer; port: number; ipv6: boolean };
 const test = suite<Context>('http: public URL per request (loopback names, PUBLIC_URL)');

@@ -3,7 +3,7 @@
 // anything is looked up or written, never a 500.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdminClient } from '../admin/client.ts';
+import { AdminClient } from './admin/client.ts';
 import { serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';

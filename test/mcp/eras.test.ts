@@ -8,7 +8,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { REDIRECT, freshTokens, obtainCode, pkce, tokenRequest } from '../oauth/support.ts';
+import { REDIRECT, freshTokens, obtainCode, pkce, tokenRequest } from '../http/oauth/support.ts';
 
 const test = suite<{ server: TestServer }>('mcp: 2026-07-28 and 2025-11-25 side by side');
 

@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { messageStream } from '../../domain/sessions/index.ts';
 import { SYSTEM } from '../../domain/shared.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { freshTokens } from '../oauth/support.ts';
+import { freshTokens } from '../http/oauth/support.ts';
 import { sessionHeaders } from './raw.ts';
 
 const test = suite<{ server: TestServer }>('mcp: real OAuth tokens, real tools');

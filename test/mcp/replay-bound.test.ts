@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { messageStream } from '../../domain/sessions/index.ts';
 import { toolAuditStream } from '../../domain/tools/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { serveWithStandInTokens } from '../tools/support.ts';
+import { serveWithStandInTokens } from './tools/support.ts';
 import { callTool, getStream, openSession } from './raw.ts';
 import { readSse, type StandInTokens } from './support.ts';
 

@@ -6,7 +6,7 @@ import { sessionStream } from '../../domain/sessions/index.ts';
 import { serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
-import { serveWithStandInTokens } from '../tools/support.ts';
+import { serveWithStandInTokens } from './tools/support.ts';
 import type { StandInTokens } from './support.ts';
 
 type Context = { server: TestServer; tokens: StandInTokens };

@@ -1,7 +1,7 @@
 import { chromium, type Browser } from 'playwright-core';
 
 // What the browser-like test clients share: a cookie jar fed from Set-Cookie, and the hidden `csrf`
-// field of a page (test/oauth/support.ts Browser, test/admin/client.ts AdminClient).
+// field of a page (test/http/oauth/support.ts Browser, test/http/admin/client.ts AdminClient).
 
 export class CookieJar {
   readonly cookies = new Map<string, string>();

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createServerDatabase } from './databases.ts';
 import { freePort, type TestServer } from './server.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
-import { obtainCode, pkce, register, tokenRequest } from '../oauth/support.ts';
+import { obtainCode, pkce, register, tokenRequest } from '../http/oauth/support.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ADMIN = { email: 'admin@example.test', password: 'admin-password-123' };

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { SYSTEM } from '../../../domain/shared.ts';
 import { grantIdOfTokenId } from '../../../app/oauth/tokens.ts';
-import { freshTokens } from '../../oauth/support.ts';
+import { freshTokens } from '../../http/oauth/support.ts';
 import { createServerDatabase, serverUrl } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { skipSuite } from '../../support/skip.ts';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freshTokens } from '../../oauth/support.ts';
+import { freshTokens } from '../../http/oauth/support.ts';
 import { createServerDatabase, serverUrl } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { skipSuite } from '../../support/skip.ts';
