@@ -5,6 +5,7 @@ import { browserSessionDecider, browserSessionStream, type Purpose } from '../do
 import type { Actor } from '../domain/shared.ts';
 import type { CoreServices } from './core.ts';
 import { handleCommand } from './handle.ts';
+import { liveBrowserSession } from '../projections/browser-sessions.queries.ts';
 
 export type BrowserSession = { id: string; userId: string; purpose: Purpose; expiresAt: Date };
 
@@ -39,17 +40,7 @@ export class BrowserSessionService {
 
   /** The session `id` for `purpose` if it is live, else undefined. */
   async find(id: string, purpose: Purpose): Promise<BrowserSession | undefined> {
-    const row = (
-      await this.core.db.query<{ user_id: string; expires_at: Date }>(
-        // Also void: a session begun before the user's last password change or disable (the events that
-        // end it may not be projected yet), and any session of a service user (it never signs in).
-        `SELECT s.user_id, s.expires_at FROM browser_sessions s JOIN users u ON u.id = s.user_id
-          LEFT JOIN user_credentials c ON c.user_id = s.user_id
-          WHERE s.id = $1 AND s.purpose = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND u.status = 'active'
-            AND NOT ('service' = ANY (u.roles)) AND (c.sessions_valid_after IS NULL OR s.started_at >= c.sessions_valid_after)`,
-        [id, purpose],
-      )
-    ).rows[0];
+    const row = await liveBrowserSession(this.core.db, id, purpose);
     return row ? { id, userId: row.user_id, purpose, expiresAt: row.expires_at } : undefined;
   }
 

@@ -9,6 +9,8 @@ import type { Queryable } from '../db/database.ts';
 import type { EventLog, GlobalPosition } from '../eventstore/port.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
 import { handleCommand } from './handle.ts';
+import { activeGrantIdsOfUser } from '../projections/oauth/grants.queries.ts';
+import { liveBrowserSessionIdsOfUser } from '../projections/browser-sessions.queries.ts';
 
 export type CredentialsReset = 'password_changed' | 'user_disabled';
 
@@ -19,17 +21,11 @@ export const endUserSessions = async (
   actor: Actor,
   now: Date,
 ): Promise<{ grants: number; sessions: number }> => {
-  const grants = await deps.db.query<{ grant_id: string }>(
-    `SELECT grant_id FROM oauth_grants WHERE user_id = $1 AND status = 'active'`,
-    [userId],
-  );
-  const sessions = await deps.db.query<{ id: string }>(
-    `SELECT id FROM browser_sessions WHERE user_id = $1::uuid AND ended_at IS NULL AND expires_at > $2`,
-    [userId, now],
-  );
+  const grants = await activeGrantIdsOfUser(deps.db, userId);
+  const sessions = await liveBrowserSessionIdsOfUser(deps.db, userId, now);
   let last: GlobalPosition | undefined;
   let revoked = 0;
-  for (const { grant_id } of grants.rows) {
+  for (const grant_id of grants) {
     const result = await handleCommand(
       deps.log,
       grantStream(grant_id),
@@ -44,7 +40,7 @@ export const endUserSessions = async (
     }
   }
   let ended = 0;
-  for (const { id } of sessions.rows) {
+  for (const id of sessions) {
     const result = await handleCommand(
       deps.log,
       browserSessionStream(id),

@@ -10,11 +10,15 @@ import {
   type Role,
   type UserCommand,
 } from '../domain/users/index.ts';
-import { prepared, type Queryable } from '../db/database.ts';
+import type { Queryable } from '../db/database.ts';
 import type { EventLog } from '../eventstore/port.ts';
 import type { PersonalKeyStore } from '../eventstore/personal-keys.ts';
 import { mcpSessionDecider, sessionStream } from '../domain/sessions/index.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
+import { userByEmail, userById, userStanding, listUsers, type UserRow } from '../projections/users.queries.ts';
+import { sessionsValidAfter } from '../projections/user-credentials.queries.ts';
+import { isEmailVerified, verifiedUserIds } from '../projections/verified-emails.queries.ts';
+import { openSessionIdsOfUser } from '../projections/mcp/sessions.queries.ts';
 import { handleCommand } from './handle.ts';
 import { endUserSessions } from './user-sessions.ts';
 
@@ -28,26 +32,7 @@ export const checkPassword = (passwordHash: string, password: string): Promise<b
 export const MIN_PASSWORD = 8;
 export const generatePassword = (): string => randomBytes(18).toString('base64url');
 
-export type UserRow = {
-  id: string;
-  email: string;
-  name: string;
-  password_hash: string;
-  roles: Role[];
-  status: 'active' | 'disabled' | 'erased';
-  created_at: Date;
-  updated_at: Date;
-};
-
-// Prepared (every tool call that names its user looks it up); explicit columns, so a column added by a
-// later migration cannot change a prepared statement's result type under a running instance.
-const USER_COLUMNS = 'id, email, name, password_hash, roles, status, created_at, updated_at';
-const BY_ID = prepared(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`);
-const BY_EMAIL = prepared(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`);
-// The token endpoint asks all three on every grant: one round trip instead of three.
-const STANDING = prepared(`SELECT ${USER_COLUMNS}, c.sessions_valid_after, v.user_id IS NOT NULL AS email_verified
-  FROM users u LEFT JOIN user_credentials c ON c.user_id = u.id LEFT JOIN verified_emails v ON v.user_id = u.id
-  WHERE u.id = $1`);
+export type { UserRow } from '../projections/users.queries.ts';
 
 /** A user with what decides whether its grants still stand, and whether its address is verified. */
 export type UserStanding = UserRow & { sessionsValidAfter: Date | undefined; emailVerified: boolean };
@@ -169,12 +154,8 @@ export class Users {
     const keys = await this.keys.erase(keySubjects, now);
     const result = await this.run(normalized, { type: 'EraseUser', keySubjects, now }, actor);
     const ended = await endUserSessions(this.deps, userId, 'user_disabled', actor, now);
-    const open = await this.db.query<{ id: string }>(
-      `SELECT id FROM mcp_sessions WHERE user_id = $1 AND status = 'open'`,
-      [userId],
-    );
     let mcpSessions = 0;
-    for (const { id } of open.rows) {
+    for (const id of await openSessionIdsOfUser(this.db, userId)) {
       const closed = await handleCommand(
         this.log,
         sessionStream(id),
@@ -206,12 +187,7 @@ export class Users {
 
   /** Sessions, grants and tokens of the user begun before this instant are void (user_credentials). */
   async sessionsValidAfter(userId: string): Promise<Date | undefined> {
-    return (
-      await this.db.query<{ sessions_valid_after: Date }>(
-        'SELECT sessions_valid_after FROM user_credentials WHERE user_id = $1::uuid',
-        [userId],
-      )
-    ).rows[0]?.sessions_valid_after;
+    return sessionsValidAfter(this.db, userId);
   }
 
   async setRoles(email: string, roles: Role[], actor: Actor, now = new Date()) {
@@ -224,33 +200,29 @@ export class Users {
   }
 
   async emailVerified(userId: string): Promise<boolean> {
-    return (await this.db.query('SELECT 1 FROM verified_emails WHERE user_id = $1::uuid', [userId])).rows.length > 0;
+    return isEmailVerified(this.db, userId);
   }
 
   /** The ids of users with a verified address (the admin users page). */
   async verifiedUserIds(): Promise<Set<string>> {
-    return new Set(
-      (await this.db.query<{ user_id: string }>('SELECT user_id FROM verified_emails')).rows.map((row) => row.user_id),
-    );
+    return new Set(await verifiedUserIds(this.db));
   }
 
   async list(): Promise<UserRow[]> {
-    return (await this.db.query<UserRow>('SELECT * FROM users ORDER BY created_at, email')).rows;
+    return listUsers(this.db);
   }
 
   async byEmail(email: string): Promise<UserRow | undefined> {
-    return (await this.db.query<UserRow>(BY_EMAIL, [normalizeEmail(email)])).rows[0];
+    return userByEmail(this.db, normalizeEmail(email));
   }
 
   async byId(id: string): Promise<UserRow | undefined> {
-    return (await this.db.query<UserRow>(BY_ID, [id])).rows[0];
+    return userById(this.db, id);
   }
 
   /** byId, sessionsValidAfter and emailVerified in one query. */
   async standing(id: string): Promise<UserStanding | undefined> {
-    const row = (
-      await this.db.query<UserRow & { sessions_valid_after: Date | null; email_verified: boolean }>(STANDING, [id])
-    ).rows[0];
+    const row = await userStanding(this.db, id);
     if (!row) return undefined;
     const { sessions_valid_after, email_verified, ...user } = row;
     return { ...user, sessionsValidAfter: sessions_valid_after ?? undefined, emailVerified: email_verified };

@@ -7,6 +7,7 @@ import type { EventEmitter } from 'node:events';
 import type { Metrics } from '../app/metrics.ts';
 import type { Database } from '../db/database.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
+import { countOpenMcpSessions } from '../projections/mcp/sessions.queries.ts';
 
 export type { Metrics } from '../app/metrics.ts';
 
@@ -68,12 +69,8 @@ export const metricsRoute = (services: MetricsSources, metrics: Metrics): Koa.Mi
     help: 'MCP sessions open and not expired (all instances, from the read model)',
     registers: [metrics.registry],
     async collect() {
-      const row = await services.db
-        .query<{ count: string }>(
-          `SELECT count(*)::text AS count FROM mcp_sessions WHERE status = 'open' AND expires_at > now()`,
-        )
-        .catch(() => undefined);
-      if (row?.rows[0]) this.set(Number(row.rows[0].count));
+      const count = await countOpenMcpSessions(services.db).catch(() => undefined);
+      if (count !== undefined) this.set(count);
     },
   });
   // Counters of what this instance did, from its own appends (Prometheus sums instances).

@@ -7,6 +7,7 @@ import { handleCommand } from '../app/handle.ts';
 import type { Actor } from '../domain/shared.ts';
 import { mcpSessionDecider, messageStream, sessionStream } from '../domain/sessions/index.ts';
 import type { SessionHosts } from './sessions.ts';
+import { openMcpSessions } from '../projections/mcp/sessions.queries.ts';
 
 /** A session with no message for this long (and no stream attached here) is idle, not live. */
 export const LIVE_WINDOW_MS = 5 * 60_000;
@@ -51,11 +52,7 @@ export const countLiveSessions = async (
   now = new Date(),
   limit = 1_000,
 ): Promise<number> => {
-  const { rows } = await core.db.query<{ id: string; opened_at: Date; expires_at: Date }>(
-    `SELECT id, opened_at, expires_at FROM mcp_sessions WHERE status = 'open' AND expires_at > $1
-      ORDER BY opened_at DESC LIMIT $2`,
-    [now, limit],
-  );
+  const rows = await openMcpSessions(core.db, now, limit);
   const live = await Promise.all(
     rows.map(async (row) => {
       if (sessions.attached(row.id)) return true;

@@ -5,15 +5,12 @@ import { handleCommand } from '../app/handle.ts';
 import { SYSTEM } from '../domain/shared.ts';
 import { mcpSessionDecider, sessionStream } from '../domain/sessions/index.ts';
 import type { SessionHosts } from './sessions.ts';
+import { expiredOpenSessionIds } from '../projections/mcp/sessions.queries.ts';
 
 /** Closes every open session whose expiry has passed; returns how many. Safe on several instances at once. */
 export const sweepExpiredSessions = async (core: CoreServices, sessions: SessionHosts, now: Date): Promise<number> => {
-  const { rows } = await core.db.query<{ id: string }>(
-    `SELECT id FROM mcp_sessions WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT 500`,
-    [now],
-  );
   let closed = 0;
-  for (const { id } of rows) {
+  for (const id of await expiredOpenSessionIds(core.db, now)) {
     const result = await handleCommand(
       core.log,
       sessionStream(id),

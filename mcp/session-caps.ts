@@ -10,6 +10,7 @@
 // the overshoot is at most the number of instances minus one, per projection round. Closed and expired
 // sessions never count.
 import type { Database } from '../db/database.ts';
+import { liveSessionsOfUser } from '../projections/mcp/sessions.queries.ts';
 
 export type SessionCapLimits = { readonly perUser: number; readonly perToken: number };
 export type SessionCapRefusal = {
@@ -83,14 +84,8 @@ export class SessionCaps {
   ): Promise<SessionCapRefusal | undefined> {
     this.forgetOld();
     const mine = [...this.opened].filter(([, local]) => local.userId === caller.userId);
-    // One round trip: the user's open sessions (a token's sessions are among its user's). `token_id` is
-    // read through to_jsonb so the query also runs on a read model built before the column existed
-    // (during the blue/green rebuild after an upgrade), where it simply counts no token's sessions.
-    const { rows } = await this.db.query<{ id: string; token_id: string | null; expires_at: Date }>(
-      `SELECT id, to_jsonb(s) ->> 'token_id' AS token_id, expires_at FROM mcp_sessions s
-        WHERE user_id = $1 AND status = 'open' AND expires_at > $2`,
-      [caller.userId, now],
-    );
+    // One round trip: the user's open sessions (a token's sessions are among its user's).
+    const rows = await liveSessionsOfUser(this.db, caller.userId, now);
     const sessions = new Map<string, { tokenId: string | undefined; expiresAt: number }>();
     for (const row of rows)
       sessions.set(row.id, { tokenId: row.token_id ?? undefined, expiresAt: new Date(row.expires_at).getTime() });

@@ -14,6 +14,7 @@ import { INTERACTION_TTL_MS, MAX_SEALED_LENGTH, PendingRequestSeal, type Pending
 import { grantToken } from './tokens.ts';
 import { sameServer } from '../public-url.ts';
 import type { Config } from '../config.ts';
+import { consentedScopes } from '../../projections/oauth/grants.queries.ts';
 
 export type { PendingRequest } from './pending-requests.ts';
 
@@ -188,13 +189,8 @@ export class Authorizations {
 
   /** Remembered consent: the user already approved every one of these scopes for this client. */
   async hasConsent(userId: string, clientId: string, scopes: readonly string[]): Promise<boolean> {
-    const row = (
-      await this.core.db.query<{ scopes: string[] }>(
-        'SELECT scopes FROM oauth_consents WHERE user_id = $1 AND client_id = $2',
-        [userId, clientId],
-      )
-    ).rows[0];
-    return !!row && scopes.every((scope) => row.scopes.includes(scope));
+    const approved = await consentedScopes(this.core.db, userId, clientId);
+    return !!approved && scopes.every((scope) => approved.includes(scope));
   }
 
   /** AuthorizationRequested + ConsentGiven + AuthorizationCodeIssued in one append; returns where to send the browser. */

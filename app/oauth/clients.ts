@@ -7,21 +7,9 @@ import type { CoreServices } from '../core.ts';
 import { handleCommand, loadAggregate } from '../handle.ts';
 import { isMetadataDocumentId, MetadataDocuments } from './cimd.ts';
 import { randomSecret, sameHash, sha256 } from './tokens.ts';
+import { idlePublicClientIds, listActiveClients, type ClientRow } from '../../projections/oauth/clients.queries.ts';
 
-export type ClientRow = {
-  client_id: string;
-  client_name: string;
-  redirect_uris: string[];
-  grant_types: string[];
-  auth_method: string;
-  application_type: string;
-  scope: string | null;
-  source: string;
-  status: string;
-  resource_server: boolean;
-  created_at: Date;
-  updated_at: Date;
-};
+export type { ClientRow } from '../../projections/oauth/clients.queries.ts';
 
 /** Unused dynamically registered public clients are deleted after this long (README "OAuth"). */
 export const IDLE_CLIENT_MS = 90 * 86_400_000;
@@ -195,27 +183,14 @@ export class Clients {
    */
   async expireIdle(now = new Date(), idleMs = IDLE_CLIENT_MS): Promise<string[]> {
     const cutoff = new Date(now.getTime() - idleMs);
-    const { rows } = await this.core.db.query<{ client_id: string }>(
-      `SELECT c.client_id FROM oauth_clients c
-        WHERE c.status = 'active' AND c.source = 'dynamic' AND c.auth_method = 'none' AND c.created_at < $1
-          AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = c.client_id
-                            AND (g.updated_at >= $1 OR (g.status = 'active' AND g.refresh_expires_at > $2)))
-        LIMIT 1000`,
-      [cutoff, now],
-    );
     const expired: string[] = [];
-    for (const row of rows)
-      if (await this.delete(row.client_id, { type: 'system', id: 'idle-clients' }, now, 'idle'))
-        expired.push(row.client_id);
+    for (const clientId of await idlePublicClientIds(this.core.db, cutoff, now))
+      if (await this.delete(clientId, { type: 'system', id: 'idle-clients' }, now, 'idle')) expired.push(clientId);
     return expired;
   }
 
   async list(): Promise<ClientRow[]> {
-    return (
-      await this.core.db.query<ClientRow>(
-        `SELECT * FROM oauth_clients WHERE status = 'active' ORDER BY created_at, client_id`,
-      )
-    ).rows;
+    return listActiveClients(this.core.db);
   }
 
   /**

@@ -11,28 +11,14 @@ import { Clients, type RegisteredClient } from './clients.ts';
 import { KeyRing } from './keys.ts';
 import { TokenService } from './token-service.ts';
 import { JwtTokenVerifier, REVOKING_EVENT } from './verifier.ts';
+import {
+  listAccessTokens,
+  listGrants,
+  type AccessTokenRow,
+  type GrantRow,
+} from '../../projections/oauth/grants.queries.ts';
 
-export type GrantRow = {
-  grant_id: string;
-  client_id: string;
-  user_id: string | null;
-  scopes: string[];
-  resource: string;
-  status: string;
-  refresh_expires_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-};
-export type AccessTokenRow = {
-  jti: string;
-  grant_id: string;
-  client_id: string;
-  user_id: string | null;
-  scopes: string[];
-  issued_at: Date;
-  expires_at: Date;
-  revoked: boolean;
-};
+export type { AccessTokenRow, GrantRow } from '../../projections/oauth/grants.queries.ts';
 
 export type OAuth = {
   readonly verifier: TokenVerifier;
@@ -72,17 +58,6 @@ export type OAuth = {
   /** Adds a new signing key; the previous one stays in the JWKS until its tokens expire. Returns the new kid. */
   rotateKeys(actor: Actor): Promise<string>;
   close(): Promise<void>;
-};
-
-const where = (
-  filter: { userId?: string; clientId?: string },
-  extra: string[] = [],
-): { sql: string; params: string[] } => {
-  const clauses = [...extra];
-  const params: string[] = [];
-  if (filter.userId) clauses.push(`user_id = $${params.push(filter.userId)}`);
-  if (filter.clientId) clauses.push(`client_id = $${params.push(filter.clientId)}`);
-  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 };
 
 export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
@@ -140,24 +115,8 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
       );
       return { ...registered, serviceUser: { id: user.id, email: user.email, created } };
     },
-    async listGrants(filter = {}) {
-      const w = where(filter);
-      return (
-        await core.db.query<GrantRow>(
-          `SELECT * FROM oauth_grants ${w.sql} ORDER BY created_at DESC LIMIT 1000`,
-          w.params,
-        )
-      ).rows;
-    },
-    async listTokens(filter = {}) {
-      const w = where(filter, filter.activeOnly ? ['NOT revoked', 'expires_at > now()'] : []);
-      return (
-        await core.db.query<AccessTokenRow>(
-          `SELECT * FROM oauth_access_tokens ${w.sql} ORDER BY issued_at DESC LIMIT 1000`,
-          w.params,
-        )
-      ).rows;
-    },
+    listGrants: (filter = {}) => listGrants(core.db, filter),
+    listTokens: (filter = {}) => listAccessTokens(core.db, filter),
     revokeGrant: (grantId, actor) => tokens.revokeGrant(grantId, actor),
     revokeAccessToken: (jti, actor) => tokens.revokeAccessToken(jti, actor),
     revokeToken: (token, actor) => tokens.revokeAny(token, actor),

@@ -27,6 +27,7 @@ import {
 import type { AccessTokenInfo, TokenVerifier } from '../auth-port.ts';
 import type { UserStanding } from '../users.ts';
 import { earlierRefreshToken } from '../../projections/oauth/refresh-tokens.ts';
+import { accessTokenOfGrant } from '../../projections/oauth/grants.queries.ts';
 
 /**
  * Refresh-token rotation policy: every refresh returns a new refresh token. The one it replaced keeps
@@ -369,11 +370,7 @@ export class TokenService {
     if (!grantId) return false;
     // A bare jti (admin, CLI) older than the ones the grant's state keeps: the read model vouches for it.
     if (!verified) {
-      const known = await this.core.db.query(
-        'SELECT 1 FROM oauth_access_tokens WHERE jti = $1 AND grant_id = $2 AND expires_at > $3',
-        [jti, grantId, now],
-      );
-      verified = known.rows.length > 0;
+      verified = await accessTokenOfGrant(this.core.db, jti, grantId, now);
     }
     const result = await this.run(grantId, { type: 'RevokeAccessToken', accessTokenId: jti, verified, now }, actor);
     // Read your writes: once this returns, the verifier on this instance refuses the token.

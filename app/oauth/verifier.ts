@@ -8,12 +8,13 @@
 // off for BYPASS_MS (answers computed before that moment are never stored). Elsewhere, a revocation is
 // refused after at most CACHE_MS + the projection lag (issue 4: within 1 s on every instance).
 import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import { prepared, type Queryable } from '../../db/database.ts';
+import type { Queryable } from '../../db/database.ts';
 import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';
 import type { KeyRing } from './keys.ts';
 import type { Config } from '../config.ts';
 import { sameServer } from '../public-url.ts';
 import { mcpResource } from './authorizations.ts';
+import { accessTokenStanding } from '../../projections/oauth/grants.queries.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CACHE_MS = 400;
@@ -22,17 +23,6 @@ const CACHE_MAX = 10_000;
 /** Event types after which a cached "valid" answer may be wrong. */
 export const REVOKING_EVENT =
   /Revoked$|^UserDisabled$|^UserPasswordChanged$|^UserRolesChanged$|^ClientDeleted$|^SigningKeyRetired$/;
-
-/**
- * Whether the token, its user and its client still stand (prepared: it runs for most /mcp requests).
- * `stale`: the token was issued before its user's last password change or disable (user_credentials).
- */
-const STANDING = prepared(`SELECT t.revoked, t.issued_at < c.sessions_valid_after AS stale,
-  (SELECT status FROM users WHERE id = $2::uuid) AS user_status,
-  (SELECT status FROM oauth_clients WHERE client_id = $3) AS client_status
-  FROM (SELECT 1) AS one
-  LEFT JOIN oauth_access_tokens t ON t.jti = $1
-  LEFT JOIN user_credentials c ON c.user_id = $2::uuid`);
 
 export class JwtTokenVerifier implements TokenVerifier {
   private readonly cache = new Map<string, { info: AccessTokenInfo; checkedAt: number }>();
@@ -108,18 +98,13 @@ export class JwtTokenVerifier implements TokenVerifier {
     }
     const jti = String(payload.jti);
     const subject = String(payload.sub);
-    const row = (
-      await this.db.query<{
-        revoked: boolean | null;
-        stale: boolean | null;
-        user_status: string | null;
-        client_status: string | null;
-      }>(
-        STANDING,
-        // (A subject that is not a UUID names no user: NULL, and the primary key is used, not a scan.)
-        [jti, UUID.test(subject) ? subject : null, String(payload.client_id)],
-      )
-    ).rows[0];
+    const row = await accessTokenStanding(
+      this.db,
+      jti,
+      // (A subject that is not a UUID names no user: NULL, and the primary key is used, not a scan.)
+      UUID.test(subject) ? subject : null,
+      String(payload.client_id),
+    );
     if (row?.revoked) throw new InvalidTokenError('revoked', 'the token was revoked');
     // A tool runs on behalf of a user the server knows: a token whose `sub` names no user (such as a
     // client_credentials token from before machine clients had a service user) is refused.

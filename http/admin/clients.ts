@@ -11,6 +11,7 @@ import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
+import { clientUsage, type ClientUsageRow } from '../../projections/oauth/grants.queries.ts';
 
 const SOURCES: Record<string, string> = {
   dynamic: 'dynamic registration (RFC 7591)',
@@ -38,34 +39,15 @@ const MachineForm = z.object({
 
 const when = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
 
-type Usage = {
-  client_id: string;
-  grants: number;
-  active_grants: number;
-  active_tokens: number;
-  last_used: Date | null;
-};
-
 /** Per client: grants (all, active), unexpired tokens, and the last token issued or tool call made. */
-const clientUsage = async (services: Services): Promise<Map<string, Usage>> => {
-  const { rows } = await services.db.query<Usage>(
-    `SELECT g.client_id, g.grants, g.active_grants, coalesce(t.active_tokens, 0)::int AS active_tokens,
-            greatest(t.last_issued, c.last_call) AS last_used
-       FROM (SELECT client_id, count(*)::int AS grants, (count(*) FILTER (WHERE status <> 'revoked'))::int AS active_grants
-               FROM oauth_grants GROUP BY client_id) g
-       LEFT JOIN (SELECT client_id, count(*) FILTER (WHERE NOT revoked AND expires_at > now()) AS active_tokens,
-                         max(issued_at) AS last_issued
-                    FROM oauth_access_tokens GROUP BY client_id) t ON t.client_id = g.client_id
-       LEFT JOIN (SELECT client_id, max(at) AS last_call FROM tool_calls GROUP BY client_id) c ON c.client_id = g.client_id`,
-  );
-  return new Map(rows.map((row) => [row.client_id, row]));
-};
+const clientUsageById = async (services: Services): Promise<Map<string, ClientUsageRow>> =>
+  new Map((await clientUsage(services.db)).map((row) => [row.client_id, row]));
 
 export const clientsRoutes = (services: Services) => {
   const router = new Router();
 
   router.get('/admin/clients', async (ctx) => {
-    const [clients, usage] = await Promise.all([services.oauth.clients.list(), clientUsage(services)]);
+    const [clients, usage] = await Promise.all([services.oauth.clients.list(), clientUsageById(services)]);
     renderPage(ctx, 'clients', {
       title: 'OAuth clients',
       section: 'clients',

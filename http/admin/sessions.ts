@@ -11,30 +11,9 @@ import { HttpError } from '../errors.ts';
 import { clientNames } from './stats.ts';
 import { LIVE_WINDOW_MS, endSessionByAdmin, livenessOf, sessionActivity } from '../../mcp/activity.ts';
 import { statelessClients } from '../../mcp/modern/activity.ts';
-
-type McpSessionRow = {
-  id: string;
-  user_id: string;
-  client_id: string;
-  protocol_version: string;
-  client_name: string;
-  client_version: string;
-  status: string;
-  opened_at: Date;
-  expires_at: Date;
-  closed_at: Date | null;
-  close_reason: string | null;
-};
-type BrowserSessionRow = {
-  id: string;
-  user_id: string;
-  purpose: string;
-  started_at: Date;
-  expires_at: Date;
-  ended_at: Date | null;
-  ip: string | null;
-  user_agent: string | null;
-};
+import { grantExists } from '../../projections/oauth/grants.queries.ts';
+import { mcpSessionExists, recentMcpSessions } from '../../projections/mcp/sessions.queries.ts';
+import { browserSessionExists, recentBrowserSessions } from '../../projections/browser-sessions.queries.ts';
 
 const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 19) : '');
 
@@ -45,9 +24,7 @@ export const sessionsRoutes = (services: Services) => {
     const [users, clients] = await Promise.all([services.users.list(), clientNames(services)]);
     const emails = new Map(users.map((user) => [user.id, user.email]));
     const now = Date.now();
-    const mcpRows = (
-      await services.db.query<McpSessionRow>('SELECT * FROM mcp_sessions ORDER BY opened_at DESC LIMIT 100')
-    ).rows;
+    const mcpRows = await recentMcpSessions(services.db);
     // Last activity and message counts from the log itself (works for every EventLog adapter).
     const activity = await Promise.all(mcpRows.map((row) => sessionActivity(services, row.id, row.opened_at)));
     const at = new Date(now);
@@ -75,9 +52,7 @@ export const sessionsRoutes = (services: Services) => {
         messageStream: messageStream(row.id),
       };
     });
-    const rows = (
-      await services.db.query<BrowserSessionRow>('SELECT * FROM browser_sessions ORDER BY started_at DESC LIMIT 100')
-    ).rows;
+    const rows = await recentBrowserSessions(services.db);
     const browser = rows.map((row) => ({
       ...row,
       live: !row.ended_at && row.expires_at.getTime() > now,
@@ -108,8 +83,7 @@ export const sessionsRoutes = (services: Services) => {
   router.post('/admin/sessions/grant/:id/end', parseForm, requireCsrf(), async (ctx) => {
     const id = ctx.params.id ?? '';
     if (!/^[0-9a-f-]{36}$/.test(id)) throw new HttpError(404, 'not_found', 'no such grant');
-    const known = await services.db.query('SELECT 1 FROM oauth_grants WHERE grant_id = $1', [id]);
-    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such grant');
+    if (!(await grantExists(services.db, id))) throw new HttpError(404, 'not_found', 'no such grant');
     await services.oauth.revokeGrant(id, adminActor(ctx));
     redirectDone(ctx, '/admin/sessions', 'grant_ended');
   });
@@ -118,8 +92,7 @@ export const sessionsRoutes = (services: Services) => {
   router.post('/admin/sessions/mcp/:id/end', parseForm, requireCsrf(), async (ctx) => {
     const id = ctx.params.id ?? '';
     if (!/^[0-9a-f-]{36}$/.test(id)) throw new HttpError(404, 'not_found', 'no such MCP session');
-    const known = await services.db.query('SELECT 1 FROM mcp_sessions WHERE id = $1', [id]);
-    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such MCP session');
+    if (!(await mcpSessionExists(services.db, id))) throw new HttpError(404, 'not_found', 'no such MCP session');
     const ended = await endSessionByAdmin(services, services.mcp.sessions, id, adminActor(ctx));
     redirectDone(ctx, '/admin/sessions', ended ? 'mcp_session_ended' : 'mcp_session_already_closed');
   });
@@ -128,8 +101,7 @@ export const sessionsRoutes = (services: Services) => {
   router.post('/admin/sessions/browser/:id/end', parseForm, requireCsrf(), async (ctx) => {
     const id = ctx.params.id ?? '';
     if (!/^[\w-]{16,64}$/.test(id)) throw new HttpError(404, 'not_found', 'no such sign-in');
-    const known = await services.db.query('SELECT 1 FROM browser_sessions WHERE id = $1', [id]);
-    if (!known.rowCount) throw new HttpError(404, 'not_found', 'no such sign-in');
+    if (!(await browserSessionExists(services.db, id))) throw new HttpError(404, 'not_found', 'no such sign-in');
     await services.browserSessions.endById(id, adminActor(ctx));
     redirectDone(ctx, '/admin/sessions', 'session_ended');
   });

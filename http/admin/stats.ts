@@ -6,6 +6,9 @@ import type { Services } from '../../app/services.ts';
 import type { LogRing } from '../../app/logger.ts';
 import type { AuditSource } from './audit-query.ts';
 import { countLiveSessions } from '../../mcp/activity.ts';
+import { clientNames as clientNamesById } from '../../projections/oauth/clients.queries.ts';
+import { countActiveAccessTokens, countAccessTokensIssuedToday } from '../../projections/oauth/grants.queries.ts';
+import { countFailedToolCallsToday, countToolCallsToday } from '../../projections/tools/calls.queries.ts';
 
 export const WINDOW_MINUTES = 60;
 
@@ -135,27 +138,17 @@ export const logSize = async ({ log, db }: AuditSource) => {
 };
 
 /** Client names by id (deleted clients too: old events and sessions still name them). */
-export const clientNames = async (services: Services): Promise<Map<string, string>> => {
-  const { rows } = await services.db.query<{ client_id: string; client_name: string }>(
-    'SELECT client_id, client_name FROM oauth_clients',
-  );
-  return new Map(rows.map((row) => [row.client_id, row.client_name]));
-};
+export const clientNames = (services: Services): Promise<Map<string, string>> => clientNamesById(services.db);
 
 /** Counters from the other areas' read models (httpErrors: undefined without a log ring). */
 export const areaCounts = async (services: Services) => {
-  const count = async (sql: string): Promise<number> =>
-    Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
   const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors] = await Promise.all([
-    count(`SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours'`),
-    count(
-      // A tool that failed, was refused for scope or is disabled: each is a call that did not do its work.
-      `SELECT count(*)::text AS n FROM tool_calls WHERE at > now() - interval '24 hours' AND outcome <> 'ok'`,
-    ),
+    countToolCallsToday(services.db),
+    countFailedToolCallsToday(services.db),
     // Live by the Sessions page's rule (mcp/activity.ts), not merely open.
     countLiveSessions(services, services.mcp.sessions),
-    count('SELECT count(*)::text AS n FROM oauth_access_tokens WHERE NOT revoked AND expires_at > now()'),
-    count(`SELECT count(*)::text AS n FROM oauth_access_tokens WHERE issued_at > now() - interval '24 hours'`),
+    countActiveAccessTokens(services.db),
+    countAccessTokensIssuedToday(services.db),
     httpErrorCount(services),
   ]);
   return { toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors };

@@ -7,16 +7,7 @@ import { requireCsrf } from '../csrf.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
-
-type Usage = {
-  tool: string;
-  calls: number;
-  errors: number;
-  denied: number;
-  avg_ms: number;
-  p95_ms: number;
-  last_at: Date | null;
-};
+import { toolUsageToday, type ToolUsageRow } from '../../projections/tools/calls.queries.ts';
 
 const ToggleForm = z.object({ enabled: z.enum(['true', 'false']), reason: z.string().trim().max(200).optional() });
 
@@ -25,17 +16,8 @@ export const toolsRoutes = (services: Services) => {
 
   router.get('/admin/tools', async (ctx) => {
     const tools = await services.tools.list();
-    const usage = new Map<string, Usage>();
-    const rows = (
-      await services.db.query<Usage>(
-        `SELECT tool, count(*)::int AS calls, (count(*) FILTER (WHERE outcome = 'error'))::int AS errors,
-                (count(*) FILTER (WHERE outcome IN ('denied', 'disabled')))::int AS denied,
-                round(avg(duration_ms)::numeric, 1)::float8 AS avg_ms,
-                round((percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms))::numeric, 1)::float8 AS p95_ms, max(at) AS last_at
-           FROM tool_calls WHERE at > now() - interval '24 hours' GROUP BY tool`,
-      )
-    ).rows;
-    for (const row of rows) usage.set(row.tool, row);
+    const usage = new Map<string, ToolUsageRow>();
+    for (const row of await toolUsageToday(services.db)) usage.set(row.tool, row);
     renderPage(ctx, 'tools', {
       title: 'Tools',
       section: 'tools',

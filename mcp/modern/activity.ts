@@ -4,6 +4,8 @@
 import type { Queryable } from '../../db/database.ts';
 import { LIVE_WINDOW_MS, type Liveness } from '../activity.ts';
 import type { EventLogBus } from './event-bus.ts';
+import { revokedGrantIds } from '../../projections/oauth/grants.queries.ts';
+import { statelessCallsByGrant } from '../../projections/tools/calls.queries.ts';
 
 export type StatelessClient = {
   readonly grantId: string;
@@ -25,18 +27,7 @@ export const statelessClients = async (
   limit = 100,
 ): Promise<StatelessClient[]> => {
   // Calls without a session are the modern path's (and durable tasks'); token ids are `<grantId>.<random>`.
-  const { rows } = await db.query<{
-    grant_id: string;
-    user_id: string;
-    client_id: string;
-    last_call: Date;
-    calls: string;
-  }>(
-    `SELECT split_part(token_id, '.', 1) AS grant_id, user_id, client_id, max(at) AS last_call, count(*)::text AS calls
-       FROM tool_calls WHERE session_id IS NULL AND token_id LIKE '%.%' AND at > $1
-      GROUP BY 1, 2, 3 ORDER BY last_call DESC LIMIT $2`,
-    [new Date(now.getTime() - HISTORY_MS), limit],
-  );
+  const rows = await statelessCallsByGrant(db, new Date(now.getTime() - HISTORY_MS), limit);
   const byGrant = new Map<string, Omit<StatelessClient, 'state'>>();
   for (const row of rows)
     byGrant.set(row.grant_id, {
@@ -61,14 +52,7 @@ export const statelessClients = async (
     });
   }
   if (byGrant.size === 0) return [];
-  const revoked = new Set(
-    (
-      await db.query<{ grant_id: string }>(
-        `SELECT grant_id FROM oauth_grants WHERE grant_id = ANY($1) AND status = 'revoked'`,
-        [[...byGrant.keys()]],
-      )
-    ).rows.map((row) => row.grant_id),
-  );
+  const revoked = new Set(await revokedGrantIds(db, [...byGrant.keys()]));
   return [...byGrant.values()].map((client) => ({
     ...client,
     state: revoked.has(client.grantId)

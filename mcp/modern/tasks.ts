@@ -19,6 +19,7 @@ import {
 import type { EventLog, RecordedEvent } from '../../eventstore/port.ts';
 import { oversize, REPLAY_DROPPED_CODE } from '../replay-bound.ts';
 import type { ToolCaller } from '../tools/index.ts';
+import { lapsedTaskIds } from '../../projections/mcp/tasks.queries.ts';
 
 export type TaskProgressReport = { progress: number; total?: number; message?: string };
 
@@ -163,12 +164,8 @@ export class DurableTasks {
   /** Takes over the working tasks whose lease lapsed; returns how many this instance resumed or failed. */
   async sweep(now = new Date()): Promise<number> {
     if (this.closed) return 0;
-    const { rows } = await this.db.query<{ task_id: string }>(
-      `SELECT task_id FROM mcp_tasks WHERE status = 'working' AND lease_until < $1 ORDER BY lease_until LIMIT ${SWEEP_BATCH}`,
-      [now],
-    );
     let taken = 0;
-    for (const { task_id: taskId } of rows) {
+    for (const taskId of await lapsedTaskIds(this.db, now, SWEEP_BATCH)) {
       if (this.running.has(taskId)) continue;
       // The read model may lag: the decider looks at the task's stream and does nothing for a live lease.
       // Two instances sweeping at once: one append wins, the other reloads and finds the new lease.

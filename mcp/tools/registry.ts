@@ -19,6 +19,7 @@ import { UnstorableEventError } from '../../eventstore/port.ts';
 import { recordToolCall, summarizeArguments } from './audit.ts';
 import { ToolError, type Tool } from './define.ts';
 import type { ToolCaller } from './define.ts';
+import { disabledToolNames } from '../../projections/tools/settings.queries.ts';
 
 export type ToolInfo = {
   name: string;
@@ -64,8 +65,7 @@ export class ToolRegistry {
   /** Names switched off by an admin (read model, cached briefly so every call does not query it). */
   private async disabledNames(): Promise<Set<string>> {
     if (this.disabled && Date.now() - this.disabled.loadedAt < SETTINGS_TTL_MS) return this.disabled.names;
-    const rows = await this.core.db.query<{ name: string }>('SELECT name FROM tool_settings WHERE NOT enabled');
-    this.disabled = { names: new Set(rows.rows.map((row) => row.name)), loadedAt: Date.now() };
+    this.disabled = { names: new Set(await disabledToolNames(this.core.db)), loadedAt: Date.now() };
     return this.disabled.names;
   }
 
