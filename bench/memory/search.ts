@@ -14,7 +14,8 @@ import { openServices } from '../../app/services.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import { applyStatements, liveTables, type Statement } from '../../projections/sql.ts';
 import { contentHash, memoryNotesProjection } from '../../projections/tools/memory.ts';
-import { cosineSql, normalize } from '../../mcp/tools/memory/embeddings.ts';
+import { normalize } from '../../mcp/tools/memory/embeddings.ts';
+import { cosineSql } from '../../projections/tools/embeddings.queries.ts';
 
 const { values } = parseArgs({
   options: {

@@ -5,20 +5,11 @@ import { z } from 'zod';
 import type { Services } from '../../app/services.ts';
 import { userIdForEmail } from '../../domain/users/index.ts';
 import { renderPage } from './page.ts';
+import { browseMemoryTable, MEMORY_TABLES, type MemoryTable } from '../../projections/tools/memory.queries.ts';
 
-type Area = { key: string; title: string; tables: { name: string; title: string; order: string }[] };
+type Area = { key: string; title: string; tables: readonly MemoryTable[] };
 
-export const AREAS: readonly Area[] = [
-  {
-    key: 'memory',
-    title: 'Memory',
-    tables: [
-      { name: 'memory_entities', title: 'Entities', order: 'updated_at' },
-      { name: 'memory_relations', title: 'Relations', order: 'from_name' },
-      { name: 'memory_notes', title: 'Notes', order: 'updated_at' },
-    ],
-  },
-];
+export const AREAS: readonly Area[] = [{ key: 'memory', title: 'Memory', tables: MEMORY_TABLES }];
 
 const HIDDEN_COLUMN = /(secret|password|hash|token$|embedding|^revision$|^search$|^id$)/i;
 /** Headings people read; other columns get their name with spaces and a capital. */
@@ -65,16 +56,8 @@ export const areaRoutes = (services: Services) => {
       const tables = [];
       const emails = new Map((await services.users.list()).map((u) => [u.id, u.email]));
       for (const table of area.tables) {
-        // Table names come from the fixed list above, never from the request.
-        const where: string[] = [];
-        const params: unknown[] = [];
-        if (q) where.push(`t::text ILIKE $${params.push(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
-        if (userId) where.push(`t.user_id = $${params.push(userId)}`);
-        const result = await services.db.query(
-          `SELECT * FROM ${table.name} t ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${table.order} DESC LIMIT ${ROWS}`,
-          params,
-        );
-        const columns = result.fields.map((field) => field.name).filter((name) => !HIDDEN_COLUMN.test(name));
+        const result = await browseMemoryTable(services.db, table, { q, userId }, ROWS);
+        const columns = result.columns.filter((name) => !HIDDEN_COLUMN.test(name));
         tables.push({
           ...table,
           columns: columns.map(label),

@@ -4,18 +4,11 @@
 // (works on PGlite and on servers without pgvector).
 import { z } from 'zod';
 import type { Queryable } from '../../../db/database.ts';
+import { saveEmbedding } from '../../../projections/tools/embeddings.queries.ts';
 
 const EmbeddingResponse = z.object({
   data: z.array(z.object({ index: z.number().int(), embedding: z.array(z.number()) })),
 });
-
-export const EMBEDDINGS_DDL = `CREATE TABLE IF NOT EXISTS memory_embeddings (
-  content_hash text NOT NULL,
-  model        text NOT NULL,
-  vector       float8[] NOT NULL,
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (content_hash, model)
-)`;
 
 export class EmbeddingsClient {
   constructor(
@@ -44,12 +37,7 @@ export class EmbeddingsClient {
   }
 
   async save(db: Queryable, items: readonly { hash: string; vector: number[] }[]): Promise<void> {
-    for (const item of items) {
-      await db.query(
-        'INSERT INTO memory_embeddings (content_hash, model, vector) VALUES ($1, $2, $3::float8[]) ON CONFLICT DO NOTHING',
-        [item.hash, this.config.model, normalize(item.vector)],
-      );
-    }
+    for (const item of items) await saveEmbedding(db, item.hash, this.config.model, normalize(item.vector));
   }
 }
 
@@ -58,10 +46,6 @@ export const normalize = (vector: readonly number[]): number[] => {
   const length = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
   return length === 0 ? [...vector] : vector.map((x) => x / length);
 };
-
-/** SQL for the cosine similarity of the row's unit vector `e.vector` and the unit vector parameter `$n`. */
-export const cosineSql = (param: string): string =>
-  `(SELECT sum(a * b) FROM unnest(e.vector, ${param}::float8[]) AS v(a, b))`;
 
 /** Reciprocal rank fusion (Cormack et al. 2009): robust hybrid ranking without score calibration. */
 export const fuse = <T extends { id: string }>(

@@ -1,7 +1,7 @@
 // Memory: the store (events → projections → search) and the memory_* tools on top of it.
 import type { CoreServices } from '../../../app/core.ts';
 import type { Tool } from '../define.ts';
-import { EMBEDDINGS_DDL } from './embeddings.ts';
+import { EMBEDDINGS_DDL } from '../../../projections/tools/embeddings.queries.ts';
 import { MemoryStore } from './store.ts';
 import { memoryTools } from './tools.ts';
 

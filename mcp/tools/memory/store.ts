@@ -16,10 +16,25 @@ import {
 } from '../../../domain/memory/index.ts';
 import type { Actor } from '../../../domain/shared.ts';
 import { contentHash } from '../../../projections/tools/memory.ts';
-import { cosineSql, EmbeddingsClient, fuse, normalize } from './embeddings.ts';
+import { EmbeddingsClient, fuse, normalize } from './embeddings.ts';
 import { MemoryVectorIndex } from './vectors/vector-index.ts';
 import { DEFAULT_ANN, type AnnOptions } from './vectors/user-vectors.ts';
-import { detectPgvector, pgvectorIndexSql, pgvectorSearchSql } from './vectors/pgvector.ts';
+import { detectPgvector } from './vectors/pgvector.ts';
+import { pgvectorIndexSql } from '../../../projections/tools/embeddings.queries.ts';
+import {
+  entities,
+  listNotes,
+  noteById,
+  notesByCosine,
+  notesByIds,
+  notesWithoutEmbedding,
+  pgvectorSearchSql,
+  relationsAmong,
+  searchEntities,
+  searchNotesText,
+  type EntityRow,
+  type NoteRow,
+} from '../../../projections/tools/memory.queries.ts';
 
 export type Note = { id: string; title: string; content: string; tags: string[]; updatedAt: string };
 export type NoteHit = Note & { score: number; match: 'text' | 'vector' | 'both' };
@@ -32,7 +47,6 @@ export type GraphInput = GraphCommand extends infer C
     : never
   : never;
 
-type NoteRow = { id: string; title: string; content: string; tags: string[]; updated_at: Date; rank?: number };
 const toNote = (row: NoteRow): Note => ({
   id: row.id,
   title: row.title,
@@ -154,19 +168,13 @@ export class MemoryStore {
   }
 
   async getNote(userId: string, noteId: string): Promise<Note | undefined> {
-    const rows = await this.core.db.query<NoteRow>(
-      'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE id = $1 AND user_id = $2',
-      [noteId, userId],
-    );
-    return rows.rows[0] ? toNote(rows.rows[0]) : undefined;
+    const row = await noteById(this.core.db, userId, noteId);
+    return row ? toNote(row) : undefined;
   }
 
   async listNotes(userId: string, options: { tags?: string[] | undefined; limit: number }): Promise<Note[]> {
-    const rows = await this.core.db.query<NoteRow>(
-      'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND ($2::text[] IS NULL OR tags @> $2::text[]) ORDER BY updated_at DESC, id LIMIT $3',
-      [userId, options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null, options.limit],
-    );
-    return rows.rows.map(toNote);
+    const tags = options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null;
+    return (await listNotes(this.core.db, userId, tags, options.limit)).map(toNote);
   }
 
   /** Full-text search (ts_rank_cd, title > tags > content); hybrid with vector search when embeddings are on. */
@@ -196,24 +204,18 @@ export class MemoryStore {
     const tags = options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null;
     const pool = Math.max(options.limit * 3, 20);
     const [text, vector] = await Promise.all([
-      this.core.db.query<NoteRow>(
-        `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank
-           FROM memory_notes, websearch_to_tsquery('english', $2) AS q
-          WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
-          ORDER BY rank DESC, updated_at DESC LIMIT $4`,
-        [userId, query, tags, pool],
-      ),
+      searchNotesText(this.core.db, userId, query, tags, pool),
       queryVector ? this.vectorSearch(userId, normalize(queryVector), tags, pool) : undefined,
     ]);
     if (!vector) {
       return {
         mode: 'fulltext',
-        results: text.rows
+        results: text
           .slice(0, options.limit)
           .map((row) => ({ ...toNote(row), score: Number(row.rank ?? 0), match: 'text' })),
       };
     }
-    const fused = fuse([text.rows, vector]).slice(0, options.limit);
+    const fused = fuse([text, vector]).slice(0, options.limit);
     return {
       mode: 'hybrid',
       results: fused.map(({ item, score, lists }) => ({
@@ -239,25 +241,19 @@ export class MemoryStore {
         await this.vectorsStarted();
         if (this.backend === 'pgvector') return await this.pgvectorSearch(userId, vector, tags, limit);
         const hits = (await this.vectors.search(userId, vector, limit, tags ?? undefined)).filter((h) => h.score > 0);
-        const rows = await this.core.db.query<NoteRow>(
-          'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
-          [userId, hits.map((h) => h.noteId)],
+        const rows = await notesByIds(
+          this.core.db,
+          userId,
+          hits.map((h) => h.noteId),
         );
-        const byId = new Map(rows.rows.map((row) => [row.id, row]));
+        const byId = new Map(rows.map((row) => [row.id, row]));
         return hits.flatMap((h) => byId.get(h.noteId) ?? []);
       } catch (error) {
         this.fallbacks += 1;
         this.core.logger.warn({ err: (error as Error).message }, 'memory vector index not ready: exact scan');
       }
     }
-    const rows = await this.core.db.query<NoteRow & { cosine: number }>(
-      `SELECT * FROM (SELECT n.id, n.title, n.content, n.tags, n.updated_at, ${cosineSql('$2')} AS cosine
-                        FROM memory_notes n JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $3
-                       WHERE n.user_id = $1 AND ($4::text[] IS NULL OR n.tags @> $4::text[])) AS scored
-        WHERE cosine > 0 ORDER BY cosine DESC, id LIMIT $5`,
-      [userId, vector, this.embeddings!.model, tags, limit],
-    );
-    return rows.rows;
+    return notesByCosine(this.core.db, userId, vector, this.embeddings!.model, tags, limit);
   }
 
   /** Embeds texts that have no cached embedding yet; failures are logged, the text stays searchable by words. */
@@ -284,14 +280,9 @@ export class MemoryStore {
     const batch = options.batchSize ?? 50;
     let embedded = 0;
     for (;;) {
-      const rows = await this.core.db.query<{ title: string; content: string }>(
-        `SELECT DISTINCT ON (n.content_hash) n.title, n.content FROM memory_notes n
-           LEFT JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $1
-          WHERE e.content_hash IS NULL LIMIT $2`,
-        [this.embeddings.model, batch],
-      );
-      if (rows.rows.length === 0) return { embedded };
-      const done = await this.embed(rows.rows);
+      const rows = await notesWithoutEmbedding(this.core.db, this.embeddings.model, batch);
+      if (rows.length === 0) return { embedded };
+      const done = await this.embed(rows);
       if (done === 0) throw new Error('the embeddings API failed during backfill');
       embedded += done;
       options.onProgress?.(embedded);
@@ -299,37 +290,21 @@ export class MemoryStore {
   }
 
   async readGraph(userId: string, names?: readonly string[]): Promise<Graph> {
-    const entities = await this.core.db.query<{ name: string; entity_type: string; observations: string[] }>(
-      `SELECT name, entity_type, observations FROM memory_entities WHERE user_id = $1 AND ($2::text[] IS NULL OR name = ANY($2::text[])) ORDER BY name LIMIT ${MAX_GRAPH}`,
-      [userId, names ? [...names] : null],
-    );
-    return this.withRelations(userId, entities.rows);
+    return this.withRelations(userId, await entities(this.core.db, userId, names ?? null, MAX_GRAPH));
   }
 
   /** Entities matching a query (full text, or a substring of name, type or an observation), best first. */
   async searchNodes(userId: string, query: string): Promise<Graph> {
-    const entities = await this.core.db.query<{ name: string; entity_type: string; observations: string[] }>(
-      `SELECT name, entity_type, observations FROM memory_entities, websearch_to_tsquery('english', $2) AS q
-        WHERE user_id = $1 AND (search @@ q OR name ILIKE $3 OR entity_type ILIKE $3 OR array_to_string(observations, ' ') ILIKE $3)
-        ORDER BY ts_rank_cd(search, q, 32) DESC, name LIMIT 200`,
-      [userId, query, `%${query.replace(/[\\%_]/g, '\\$&')}%`],
-    );
-    return this.withRelations(userId, entities.rows);
+    return this.withRelations(userId, await searchEntities(this.core.db, userId, query));
   }
 
   /** The entities plus the relations between them (as the reference server's open_nodes / search_nodes). */
-  private async withRelations(
-    userId: string,
-    rows: { name: string; entity_type: string; observations: string[] }[],
-  ): Promise<Graph> {
+  private async withRelations(userId: string, rows: EntityRow[]): Promise<Graph> {
     const names = rows.map((r) => r.name);
-    const relations = await this.core.db.query<{ from_name: string; to_name: string; relation_type: string }>(
-      'SELECT from_name, to_name, relation_type FROM memory_relations WHERE user_id = $1 AND from_name = ANY($2::text[]) AND to_name = ANY($2::text[]) ORDER BY 1, 2, 3',
-      [userId, names],
-    );
+    const relations = await relationsAmong(this.core.db, userId, names);
     return {
       entities: rows.map((r) => ({ name: r.name, entityType: r.entity_type, observations: r.observations })),
-      relations: relations.rows.map((r) => ({ from: r.from_name, to: r.to_name, relationType: r.relation_type })),
+      relations: relations.map((r) => ({ from: r.from_name, to: r.to_name, relationType: r.relation_type })),
     };
   }
 }

@@ -21,6 +21,8 @@ import {
 import { contentHash } from '../../../../projections/tools/memory.ts';
 import { loadSnapshot, saveSnapshot, type PendingNote } from './snapshot.ts';
 import { DEFAULT_ANN, UserVectors, type AnnOptions, type VectorHit } from './user-vectors.ts';
+import { cachedEmbeddings } from '../../../../projections/tools/embeddings.queries.ts';
+import { lastNoteWrite } from '../../../../projections/tools/memory.queries.ts';
 
 const NOTE_EVENTS = new Set<string>(NoteEvent.options.map((option) => option.shape.type.value));
 /** GDPR Art. 17 erasure of a user (users domain): their notes, and so their vectors, go. */
@@ -186,11 +188,8 @@ export class MemoryVectorIndex {
   private async lookup(hashes: readonly string[]): Promise<Map<string, Float32Array>> {
     const found = new Map<string, Float32Array>();
     if (hashes.length === 0) return found;
-    const rows = await this.db.query<{ content_hash: string; vector: number[] }>(
-      'SELECT content_hash, vector FROM memory_embeddings WHERE model = $1 AND content_hash = ANY($2::text[])',
-      [this.options.model, [...new Set(hashes)]],
-    );
-    for (const row of rows.rows) found.set(row.content_hash, Float32Array.from(row.vector));
+    const rows = await cachedEmbeddings(this.db, this.options.model, [...new Set(hashes)]);
+    for (const row of rows) found.set(row.content_hash, Float32Array.from(row.vector));
     return found;
   }
 
@@ -234,11 +233,7 @@ export class MemoryVectorIndex {
    * position, so waiting for the user's row there covers the caller's last write, whichever instance took it.
    */
   async catchUp(userId: string): Promise<void> {
-    const rows = await this.db.query<{ commit: string; prepare: string }>(
-      'SELECT position_commit::text AS commit, position_prepare::text AS prepare FROM memory_note_writes WHERE user_id = $1',
-      [userId],
-    );
-    const row = rows.rows[0];
+    const row = await lastNoteWrite(this.db, userId);
     if (row) await this.waitFor({ commit: BigInt(row.commit), prepare: BigInt(row.prepare) });
   }
 
