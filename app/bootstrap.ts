@@ -3,6 +3,7 @@
 import { DomainError, SYSTEM } from '../domain/shared.ts';
 import type { Services } from './services.ts';
 import { generatePassword } from './users.ts';
+import { usersProjection } from '../projections/users.ts';
 
 export type Bootstrap =
   { created: false; ignored: string[] } | { created: true; email: string; generatedPassword: string | undefined };
@@ -21,7 +22,7 @@ const ignoredSettings = (config: Services['config'], admins: readonly { email: s
 
 export const bootstrapAdmin = async (services: Services): Promise<Bootstrap> => {
   const { config, users, log, projections } = services;
-  await projections.waitFor(await log.headPosition(), { names: ['users'], timeoutMs: 30_000 });
+  await projections.waitFor(await log.headPosition(), { projections: [usersProjection], timeoutMs: 30_000 });
   const all = await users.list();
   const admins = all.filter((user) => user.roles.includes('admin'));
   if (admins.length > 0) return { created: false, ignored: ignoredSettings(config, admins) };

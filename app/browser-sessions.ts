@@ -6,6 +6,7 @@ import type { Actor } from '../domain/shared.ts';
 import type { CoreServices } from './core.ts';
 import { handleCommand } from './handle.ts';
 import { liveBrowserSession } from '../projections/browser-sessions.queries.ts';
+import { browserSessionsProjection } from '../projections/browser-sessions.ts';
 
 export type BrowserSession = { id: string; userId: string; purpose: Purpose; expiresAt: Date };
 
@@ -34,7 +35,7 @@ export class BrowserSessionService {
       { type: 'Start', sessionId: id, userId, purpose, now, ttlMs, ip, userAgent },
       { actor, ...(requestId ? { requestId } : {}) },
     );
-    await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [browserSessionsProjection] });
     return { id, userId, purpose, expiresAt: new Date(now.getTime() + ttlMs) };
   }
 
@@ -53,7 +54,7 @@ export class BrowserSessionService {
       { type: 'End', now, reason },
       { actor },
     );
-    await this.core.projections.waitFor(result.appended?.position, { names: ['browser_sessions'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [browserSessionsProjection] });
     return result.events.length > 0;
   }
 }

@@ -11,6 +11,8 @@ import type { ProjectionRunner } from '../projections/runner.ts';
 import { handleCommand } from './handle.ts';
 import { activeGrantIdsOfUser } from '../projections/oauth/grants.queries.ts';
 import { liveBrowserSessionIdsOfUser } from '../projections/browser-sessions.queries.ts';
+import { grantsProjection } from '../projections/oauth/grants.ts';
+import { browserSessionsProjection } from '../projections/browser-sessions.ts';
 
 export type CredentialsReset = 'password_changed' | 'user_disabled';
 
@@ -54,6 +56,6 @@ export const endUserSessions = async (
     }
   }
   // Read your writes: once the command returns, this instance refuses what it ended.
-  await deps.projections.waitFor(last, { names: ['oauth_grants', 'browser_sessions'] });
+  await deps.projections.waitFor(last, { projections: [grantsProjection, browserSessionsProjection] });
   return { grants: revoked, sessions: ended };
 };

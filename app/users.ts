@@ -21,6 +21,9 @@ import { isEmailVerified, verifiedUserIds } from '../projections/verified-emails
 import { openSessionIdsOfUser } from '../projections/mcp/sessions.queries.ts';
 import { handleCommand } from './handle.ts';
 import { endUserSessions } from './user-sessions.ts';
+import { usersProjection } from '../projections/users.ts';
+import { userCredentialsProjection } from '../projections/user-credentials.ts';
+import { verifiedEmailsProjection } from '../projections/verified-emails.ts';
 
 // OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1 (the library's algorithm 2 = argon2id).
 const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -54,7 +57,7 @@ export class Users {
     const result = await handleCommand(this.log, userStream(userIdForEmail(email)), userDecider, command, { actor });
     // Read your own writes: the caller sees the read model include this command.
     await this.projections.waitFor(result.appended?.position, {
-      names: ['users', 'user_credentials', 'verified_emails'],
+      projections: [usersProjection, userCredentialsProjection, verifiedEmailsProjection],
     });
     return result;
   }

@@ -20,6 +20,7 @@ import { DurableTasks } from './modern/tasks.ts';
 import { tasksSurface } from './modern/tasks-surface.ts';
 import { registerModernFixtures } from './fixtures.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
+import { toolSettingsProjection } from '../projections/tools/settings.ts';
 
 export type { McpCaller, SessionHost } from './sessions.ts';
 
@@ -89,7 +90,7 @@ export const createMcp = async (
   // Changes reach listen streams through the log (an admin's tool switch included), on every instance.
   const bus = new EventLogBus(core.log, core.logger, {
     beforeToolsChanged: async (event) => {
-      await core.projections.waitFor(event.position, { names: ['tool_settings'] });
+      await core.projections.waitFor(event.position, { projections: [toolSettingsProjection] });
       tools.forgetSettings();
     },
   });

@@ -174,15 +174,17 @@ export class ProjectionRunner {
   }
 
   /**
-   * Resolves when the projections (all, or `names`) have processed `position`: a command's caller
+   * Resolves when the projections (all, or those given) have processed `position`: a command's caller
    * reads its own writes. Rejects when one of them has stopped on an error or the timeout passes.
+   * Projections are passed as the objects the read models export, so a renamed or removed one is a type
+   * error at the call site rather than a wait that never ends.
    */
   async waitFor(
     position: GlobalPosition | undefined,
-    options: { names?: string[]; timeoutMs?: number } = {},
+    options: { projections?: readonly Projection[]; timeoutMs?: number } = {},
   ): Promise<void> {
     if (!position) return;
-    const names = options.names ?? this.projections.map((p) => p.name);
+    const names = (options.projections ?? this.projections).map((p) => p.name);
     const deadline = Date.now() + (options.timeoutMs ?? 5_000);
     for (;;) {
       let behind = names.filter((name) => {

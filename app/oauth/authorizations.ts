@@ -15,6 +15,7 @@ import { grantToken } from './tokens.ts';
 import { sameServer } from '../public-url.ts';
 import type { Config } from '../config.ts';
 import { consentedScopes } from '../../projections/oauth/grants.queries.ts';
+import { grantsProjection } from '../../projections/oauth/grants.ts';
 
 export type { PendingRequest } from './pending-requests.ts';
 
@@ -217,7 +218,7 @@ export class Authorizations {
       },
       { type: 'user', id: userId },
     );
-    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [grantsProjection] });
     const state = result.state;
     if (state.status !== 'code_issued') throw new Error(`unexpected grant state ${state.status}`);
     return this.redirect(state.redirectUri, { code: code.token, state: state.state }, issuer);

@@ -8,6 +8,7 @@ import { handleCommand, loadAggregate } from '../handle.ts';
 import { isMetadataDocumentId, MetadataDocuments } from './cimd.ts';
 import { randomSecret, sameHash, sha256 } from './tokens.ts';
 import { idlePublicClientIds, listActiveClients, type ClientRow } from '../../projections/oauth/clients.queries.ts';
+import { clientsProjection } from '../../projections/oauth/clients.ts';
 
 export type { ClientRow } from '../../projections/oauth/clients.queries.ts';
 
@@ -91,7 +92,7 @@ export class Clients {
       },
       { actor },
     );
-    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [clientsProjection] });
     if (result.state.status !== 'active') throw new Error('client not registered');
     return { client: result.state, clientSecret, registrationAccessToken };
   }
@@ -140,7 +141,7 @@ export class Clients {
       { type: 'UpdateClient', metadata, now },
       { actor },
     );
-    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [clientsProjection] });
     if (result.state.status !== 'active') throw new DomainError('client_not_found', 'no such client');
     return result.state;
   }
@@ -159,7 +160,7 @@ export class Clients {
       { type: 'DeleteClient', reason, now },
       { actor },
     );
-    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [clientsProjection] });
     return result.events.length > 0;
   }
 
@@ -173,7 +174,7 @@ export class Clients {
       { type: 'SetResourceServer', resourceServer, now },
       { actor },
     );
-    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_clients'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [clientsProjection] });
     return result.events.length > 0;
   }
 

@@ -28,6 +28,7 @@ import type { AccessTokenInfo, TokenVerifier } from '../auth-port.ts';
 import type { UserStanding } from '../users.ts';
 import { earlierRefreshToken } from '../../projections/oauth/refresh-tokens.ts';
 import { accessTokenOfGrant } from '../../projections/oauth/grants.queries.ts';
+import { grantsProjection } from '../../projections/oauth/grants.ts';
 
 /**
  * Refresh-token rotation policy: every refresh returns a new refresh token. The one it replaced keeps
@@ -191,7 +192,7 @@ export class TokenService {
     const redeemed = result.events.find((event) => event.type === 'AuthorizationCodeRedeemed');
     if (!redeemed) {
       // RFC 9700 §4.5: the code was used before; what it produced is now revoked.
-      await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+      await this.core.projections.waitFor(result.appended?.position, { projections: [grantsProjection] });
       throw invalidGrant('the authorization code was already used');
     }
     const state = result.state.status === 'active' ? result.state : undefined;
@@ -240,7 +241,7 @@ export class TokenService {
     }
     const rotated = result.events.find((event) => event.type === 'RefreshTokenRotated');
     if (!rotated) {
-      await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+      await this.core.projections.waitFor(result.appended?.position, { projections: [grantsProjection] });
       throw invalidGrant('the refresh token was already used; the grant has been revoked');
     }
     await this.activeUser(rotated.data.userId, result.state.status === 'active' ? result.state.authTime : undefined);
@@ -374,7 +375,7 @@ export class TokenService {
     }
     const result = await this.run(grantId, { type: 'RevokeAccessToken', accessTokenId: jti, verified, now }, actor);
     // Read your writes: once this returns, the verifier on this instance refuses the token.
-    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [grantsProjection] });
     return result.events.length > 0;
   }
 
@@ -382,7 +383,7 @@ export class TokenService {
     // Grant ids are UUIDs; anything else (an admin form, a CLI argument) names no grant.
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(grantId)) return false;
     const result = await this.run(grantId, { type: 'RevokeGrant', reason: 'revoked', now }, actor);
-    await this.core.projections.waitFor(result.appended?.position, { names: ['oauth_grants'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [grantsProjection] });
     return result.events.length > 0;
   }
 

@@ -20,6 +20,7 @@ import { recordToolCall, summarizeArguments } from './audit.ts';
 import { ToolError, type Tool } from './define.ts';
 import type { ToolCaller } from './define.ts';
 import { disabledToolNames } from '../../projections/tools/settings.queries.ts';
+import { toolSettingsProjection } from '../../projections/tools/settings.ts';
 
 export type ToolInfo = {
   name: string;
@@ -93,7 +94,7 @@ export class ToolRegistry {
       ? { type: 'EnableTool' as const, name, known, now }
       : { type: 'DisableTool' as const, name, known, now, ...(options.reason ? { reason: options.reason } : {}) };
     const result = await handleCommand(this.core.log, toolStream(name), toolSettingDecider, command, { actor });
-    await this.core.projections.waitFor(result.appended?.position, { names: ['tool_settings'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [toolSettingsProjection] });
     this.disabled = undefined;
     // MCP tools/list_changed: live sessions on this instance learn about it at once.
     for (const ref of this.servers) {

@@ -142,6 +142,39 @@ test('toStatements applied twice leaves the same rows (idempotent)', async (cont
   assert.is(once[0]!.count, 2);
 });
 
+test('waitFor waits for the projections it is given, and only for those', async (context) => {
+  const { database, log } = context;
+  const healthy = ticks();
+  // A second read model that cannot project Tick: it stops on the first one, so waiting for it fails.
+  const broken: Projection = {
+    name: 'broken_ticks',
+    version: 1,
+    tables: { broken_ticks: `CREATE TABLE {broken_ticks} (id int)` },
+    eventTypes: ['Tick'],
+    toStatements: () => {
+      throw new Error('broken on purpose');
+    },
+  };
+  const runner = new ProjectionRunner(database.db, log, [healthy, broken], logger, { batchSize: 50, lockRetryMs: 100 });
+  try {
+    await runner.start();
+    const appended = await log.append('w', [{ type: 'Tick', data: {} }]);
+    await runner.waitFor(appended.position, { projections: [healthy], timeoutMs: 5_000 });
+    assert.equal(await rows(context), [{ stream: 'w', count: 1, last_revision: 0, note: null }]);
+    for (const projections of [[broken], undefined]) {
+      try {
+        await runner.waitFor(appended.position, { ...(projections ? { projections } : {}), timeoutMs: 5_000 });
+        assert.unreachable('waitFor should reject');
+      } catch (error) {
+        assert.instance(error, ProjectionFailedError);
+        assert.match((error as Error).message, /broken on purpose/);
+      }
+    }
+  } finally {
+    await runner.stop();
+  }
+});
+
 test('a projection that throws stops with the error and the event recorded; waitFor rejects; nothing is skipped', async (context) => {
   const { log, runner } = context;
   await log.append('a', [{ type: 'Tick', data: {} }]);

@@ -15,7 +15,12 @@ import {
   type Relation,
 } from '../../../domain/memory/index.ts';
 import type { Actor } from '../../../domain/shared.ts';
-import { contentHash } from '../../../projections/tools/memory.ts';
+import {
+  contentHash,
+  memoryGraphProjection,
+  memoryNoteWritesProjection,
+  memoryNotesProjection,
+} from '../../../projections/tools/memory.ts';
 import { EmbeddingsClient, fuse, normalize } from './embeddings.ts';
 import { MemoryVectorIndex } from './vectors/vector-index.ts';
 import { DEFAULT_ANN, type AnnOptions } from './vectors/user-vectors.ts';
@@ -134,7 +139,7 @@ export class MemoryStore {
     const result = await handleCommand(this.core.log, graphStream(userId), graphDecider, full, {
       actor: this.actor(userId),
     });
-    await this.core.projections.waitFor(result.appended?.position, { names: ['memory_graph'] });
+    await this.core.projections.waitFor(result.appended?.position, { projections: [memoryGraphProjection] });
     return result.events;
   }
 
@@ -142,7 +147,9 @@ export class MemoryStore {
     const result = await handleCommand(this.core.log, noteStream(noteId), noteDecider, command, {
       actor: this.actor(userId),
     });
-    await this.core.projections.waitFor(result.appended?.position, { names: ['memory_notes', 'memory_note_writes'] });
+    await this.core.projections.waitFor(result.appended?.position, {
+      projections: [memoryNotesProjection, memoryNoteWritesProjection],
+    });
     const last = result.events.at(-1);
     if (last && last.type !== 'MemoryDeleted')
       await this.embed([{ title: last.data.title, content: last.data.content }]);

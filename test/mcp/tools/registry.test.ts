@@ -10,6 +10,7 @@ import { summarizeArguments } from '../../../mcp/tools/audit.ts';
 import { toolsCommands } from '../../../bin/tools-commands.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { caller, connect, errorText, structured, type Connected } from './support.ts';
+import { toolCallsProjection } from '../../../projections/tools/settings.ts';
 
 type Context = { server: TestServer; mcp: Connected };
 const test = suite<Context>('tools: registry, schemas, scopes, enable/disable, audit');
@@ -189,7 +190,7 @@ test('every call is audited: user, client, session, tool, summarized arguments, 
   assert.match(String(failed.error), /^not_found:/);
   // The tool_calls read model serves the admin panel.
   const head = await server.services.log.headPosition();
-  await server.services.projections.waitFor(head, { names: ['tool_calls'] });
+  await server.services.projections.waitFor(head, { projections: [toolCallsProjection] });
   const rows = await server.services.db.query<{ tool: string; outcome: string }>(
     `SELECT tool, outcome FROM tool_calls WHERE user_id = 'registry-user' ORDER BY at`,
   );
