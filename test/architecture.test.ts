@@ -96,4 +96,8 @@ test('each folder imports only the folders ARCHITECTURE.md allows it', () => {
   assert.equal(layerViolations(edges), []);
 });
 
+test('nobody but the composition root and the CLI imports app/services.ts', () => {
+  assert.equal(servicesViolations(edges), []);
+});
+
 test.run();

@@ -4,13 +4,15 @@
 // tokens, RFC 7662 §4), delete.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { MCP_READ, MCP_WRITE } from '../../domain/scopes.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'oauth' | 'users'>;
 
 const SOURCES: Record<string, string> = {
   dynamic: 'dynamic registration (RFC 7591)',
@@ -47,7 +49,7 @@ type Usage = {
 };
 
 /** Per client: grants (all, active), unexpired tokens, and the last token issued or tool call made. */
-const clientUsage = async (services: Services): Promise<Map<string, Usage>> => {
+const clientUsage = async (services: Deps): Promise<Map<string, Usage>> => {
   const { rows } = await services.db.query<Usage>(
     `SELECT g.client_id, g.grants, g.active_grants, coalesce(t.active_tokens, 0)::int AS active_tokens,
             greatest(t.last_issued, c.last_call) AS last_used
@@ -61,7 +63,7 @@ const clientUsage = async (services: Services): Promise<Map<string, Usage>> => {
   return new Map(rows.map((row) => [row.client_id, row]));
 };
 
-export const clientsRoutes = (services: Services) => {
+export const clientsRoutes = (services: Deps) => {
   const router = new Router();
 
   router.get('/admin/clients', async (ctx) => {

@@ -1,7 +1,7 @@
 // /admin/sessions: MCP sessions (live and recent, with their message streams and event counts) and
 // browser sign-ins (OAuth and admin). Each part shows "not available yet" until its read model exists.
 import Router from '@koa/router';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { messageStream, sessionStream } from '../../domain/sessions/index.ts';
 import { redirectDone, renderPage } from './page.ts';
 import { adminActor } from './auth.ts';
@@ -11,6 +11,8 @@ import { HttpError } from '../errors.ts';
 import { clientNames } from './stats.ts';
 import { LIVE_WINDOW_MS, endSessionByAdmin, livenessOf, sessionActivity } from '../../mcp/activity.ts';
 import { statelessClients } from '../../mcp/modern/activity.ts';
+
+type Deps = Pick<HttpDeps, 'browserSessions' | 'db' | 'log' | 'logRing' | 'mcp' | 'oauth' | 'users'>;
 
 type McpSessionRow = {
   id: string;
@@ -38,7 +40,7 @@ type BrowserSessionRow = {
 
 const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 19) : '');
 
-export const sessionsRoutes = (services: Services) => {
+export const sessionsRoutes = (services: Deps) => {
   const router = new Router();
 
   router.get('/admin/sessions', async (ctx) => {

@@ -2,10 +2,12 @@
 // log-ring errors and requests, live system resources, projection lag.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import si from 'systeminformation';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { LogRing } from '../../app/logger.ts';
 import type { AuditSource } from './audit-query.ts';
 import { countLiveSessions } from '../../mcp/activity.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'log' | 'logRing' | 'mcp'>;
 
 export const WINDOW_MINUTES = 60;
 
@@ -106,7 +108,7 @@ export const logActivity = (logRing: LogRing | undefined, now = new Date()) => {
 };
 
 /** 4xx and 5xx answers the in-process log ring still holds (undefined when there is none). */
-const httpErrorCount = async (services: Services): Promise<number | undefined> => {
+const httpErrorCount = async (services: Deps): Promise<number | undefined> => {
   if (!services.logRing) return undefined;
   let count = 0;
   for (const line of services.logRing.recent(0, 10_000))
@@ -135,7 +137,7 @@ export const logSize = async ({ log, db }: AuditSource) => {
 };
 
 /** Client names by id (deleted clients too: old events and sessions still name them). */
-export const clientNames = async (services: Services): Promise<Map<string, string>> => {
+export const clientNames = async (services: Deps): Promise<Map<string, string>> => {
   const { rows } = await services.db.query<{ client_id: string; client_name: string }>(
     'SELECT client_id, client_name FROM oauth_clients',
   );
@@ -143,7 +145,7 @@ export const clientNames = async (services: Services): Promise<Map<string, strin
 };
 
 /** Counters from the other areas' read models (httpErrors: undefined without a log ring). */
-export const areaCounts = async (services: Services) => {
+export const areaCounts = async (services: Deps) => {
   const count = async (sql: string): Promise<number> =>
     Number((await services.db.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
   const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors] = await Promise.all([

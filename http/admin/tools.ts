@@ -2,11 +2,13 @@
 // services.tools.setEnabled) and usage over the last 24 h from the `tool_calls` read model.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { requireCsrf } from '../csrf.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'tools'>;
 
 type Usage = {
   tool: string;
@@ -20,7 +22,7 @@ type Usage = {
 
 const ToggleForm = z.object({ enabled: z.enum(['true', 'false']), reason: z.string().trim().max(200).optional() });
 
-export const toolsRoutes = (services: Services) => {
+export const toolsRoutes = (services: Deps) => {
   const router = new Router();
 
   router.get('/admin/tools', async (ctx) => {
