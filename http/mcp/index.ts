@@ -31,7 +31,7 @@ const handleDelete =
     ctx.status = 200;
   };
 
-/** The endpoint's paths (SPEC: /mcp, and /mcp/ for clients that add the slash). */
+/** The endpoint's paths (/mcp, and /mcp/ for clients that add the slash). */
 export const isMcpPath = (path: string): boolean => path === '/mcp' || path === '/mcp/';
 
 export const mcpRoutes = (services: Deps): Koa.Middleware => {

@@ -6,7 +6,7 @@ import { RPC, rpcError } from '../errors.ts';
 
 type Deps = Pick<HttpDeps, 'mcp'>;
 
-/** Revisions this endpoint speaks (issue 5: 2025-03-26 through 2025-11-25). */
+/** Revisions this endpoint speaks (2025-03-26 through 2025-11-25). */
 export const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
 
 /**

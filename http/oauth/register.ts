@@ -24,7 +24,7 @@ const Registration = z.object({
   token_endpoint_auth_method: z
     .enum(['none', 'client_secret_basic', 'client_secret_post'])
     .default('client_secret_basic'),
-  // SPEC: authorization_code + refresh_token by default, so MCP clients get refresh tokens.
+  // authorization_code + refresh_token by default, so MCP clients get refresh tokens.
   grant_types: z
     .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
     .min(1)
