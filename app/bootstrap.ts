@@ -1,7 +1,7 @@
 // On first start, create the first admin from ADMIN_EMAIL / ADMIN_PASSWORD, or with a generated
 // password that is printed once. Safe with several instances starting together (CreateUser is no_stream).
 import { DomainError, SYSTEM } from '../domain/shared.ts';
-import type { Services } from './services.ts';
+import type { CoreServices } from './core.ts';
 import { generatePassword } from './users.ts';
 import { usersProjection } from '../projections/users.ts';
 
@@ -9,7 +9,7 @@ export type Bootstrap =
   { created: false; ignored: string[] } | { created: true; email: string; generatedPassword: string | undefined };
 
 /** ADMIN_EMAIL / ADMIN_PASSWORD only create the first admin; once one exists, say what was not used. */
-const ignoredSettings = (config: Services['config'], admins: readonly { email: string }[]): string[] => {
+const ignoredSettings = (config: CoreServices['config'], admins: readonly { email: string }[]): string[] => {
   const ignored: string[] = [];
   if (!admins.some((admin) => admin.email === config.adminEmail))
     ignored.push(`ADMIN_EMAIL (${config.adminEmail}) is ignored: an admin already exists.`);
@@ -20,7 +20,9 @@ const ignoredSettings = (config: Services['config'], admins: readonly { email: s
   return ignored;
 };
 
-export const bootstrapAdmin = async (services: Services): Promise<Bootstrap> => {
+export const bootstrapAdmin = async (
+  services: Pick<CoreServices, 'config' | 'users' | 'log' | 'projections'>,
+): Promise<Bootstrap> => {
   const { config, users, log, projections } = services;
   await projections.waitFor(await log.headPosition(), { projections: [usersProjection], timeoutMs: 30_000 });
   const all = await users.list();

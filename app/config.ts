@@ -1,4 +1,4 @@
-// The one place that reads the environment (SPEC "Configuration"). Everything else receives a Config.
+// The one place that reads the environment (README "Configuration"). Everything else receives a Config.
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
@@ -160,7 +160,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const url = new URL(publicUrl);
   if (url.search || url.hash) throw new ConfigError('PUBLIC_URL', 'must not have a query or fragment');
-  // SPEC: a loopback issuer may be http; anything else needs the DANGEROUSLY_ flag (RFC 8414 §2: issuer uses https).
+  // A loopback issuer may be http; anything else needs the DANGEROUSLY_ flag (RFC 8414 §2: issuer uses https).
   if (url.protocol === 'http:' && !isLoopbackUrl(url) && !e.DANGEROUSLY_ALLOW_HTTP_ISSUER) {
     throw new ConfigError('PUBLIC_URL', 'must be https unless it is loopback or DANGEROUSLY_ALLOW_HTTP_ISSUER=true');
   }
@@ -226,7 +226,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
   };
 };
 
-/** Test-only servers (SPEC: TEST_DATABASE_URL, TEST_EVENTSTORE_URL). Read here so tests also avoid process.env. */
+/** Test-only servers (TEST_DATABASE_URL, TEST_EVENTSTORE_URL). Read here so tests also avoid process.env. */
 export const testServers = (env: Record<string, string | undefined> = process.env) => ({
   databaseUrl: env.TEST_DATABASE_URL || undefined,
   eventStoreUrl: env.TEST_EVENTSTORE_URL || undefined,

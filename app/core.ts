@@ -10,7 +10,7 @@ import type { Database } from '../db/database.ts';
 import type { EventLog } from '../eventstore/port.ts';
 import type { GroupCommit } from '../eventstore/group-commit.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
-import type { RateLimits } from '../http/rate-limit.ts';
+import type { RateLimits } from './rate-limits.ts';
 
 /** What every area builds on. */
 export type CoreServices = {
@@ -26,7 +26,7 @@ export type CoreServices = {
   secret: Buffer;
   /** One Prometheus registry per process; areas add their metrics to it. */
   metrics: Metrics;
-  /** Rate limits, shared through Redis when REDIS_URL is set (http/rate-limit.ts). */
+  /** Rate limits, shared through Redis when REDIS_URL is set (the port in app/rate-limits.ts). */
   rateLimits: RateLimits;
   /** Emits 'append' (stream, events) after every successful append made by this process. */
   appends: EventEmitter;

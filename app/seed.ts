@@ -1,6 +1,7 @@
 // `remotemcp seed` and SEED_DEMO_DATA=true: demo data to try the server with. Idempotent.
 import { SYSTEM } from '../domain/shared.ts';
-import type { Services } from './services.ts';
+import type { CoreServices } from './core.ts';
+import type { OAuth } from './oauth/index.ts';
 
 export const DEMO_EMAIL = 'demo@localhost';
 export const DEMO_PASSWORD = 'demo-password';
@@ -24,7 +25,18 @@ const NOTES = [
   },
 ];
 
-export const seedDemoData = async (services: Services): Promise<string[]> => {
+/** Where the demo memories go: the memory tool's store (given by the caller, app/ does not import mcp/). */
+export type DemoNotes = {
+  listNotes(userId: string, options: { tags: string[]; limit: number }): Promise<{ title: string }[]>;
+  storeNote(userId: string, note: { title: string; content: string; tags: string[] }): Promise<unknown>;
+};
+
+export type SeedDeps = Pick<CoreServices, 'users'> & {
+  oauth: Pick<OAuth, 'clients' | 'createConfidentialClient'>;
+  notes: DemoNotes;
+};
+
+export const seedDemoData = async (services: SeedDeps): Promise<string[]> => {
   const lines: string[] = [];
   let demo = await services.users.byEmail(DEMO_EMAIL);
   if (demo) lines.push(`demo user ${DEMO_EMAIL} already exists`);
@@ -48,9 +60,9 @@ export const seedDemoData = async (services: Services): Promise<string[]> => {
       `created demo client ${created.client.clientId} with secret ${created.clientSecret ?? '(none)'} (shown once)`,
     );
   }
-  const existing = await services.tools.memory.store.listNotes(demo!.id, { tags: ['demo'], limit: 50 });
+  const existing = await services.notes.listNotes(demo!.id, { tags: ['demo'], limit: 50 });
   const missing = NOTES.filter((note) => !existing.some((e) => e.title === note.title));
-  for (const note of missing) await services.tools.memory.store.storeNote(demo!.id, note);
+  for (const note of missing) await services.notes.storeNote(demo!.id, note);
   lines.push(missing.length ? `stored ${missing.length} demo memories` : 'demo memories already exist');
   return lines;
 };

@@ -81,7 +81,13 @@ export const startServer = async (
   const services = await openServices(config, logger, options.logRing ? { logRing: options.logRing } : {});
   try {
     const bootstrap = await bootstrapAdmin(services);
-    if (config.seedDemoData) for (const line of await seedDemoData(services)) logger.info(line);
+    if (config.seedDemoData)
+      for (const line of await seedDemoData({
+        users: services.users,
+        oauth: services.oauth,
+        notes: services.tools.memory.store,
+      }))
+        logger.info(line);
     const app = createApp(services);
     const servers = await listen(config, app.callback(), logger);
     const server = servers[0]!;

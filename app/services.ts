@@ -15,7 +15,7 @@ import { allProjections } from '../projections/index.ts';
 import { Users } from './users.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { CoreServices } from './core.ts';
-import { RateLimits } from '../http/rate-limit.ts';
+import { SharedRateLimits } from '../http/rate-limit.ts';
 import { loadServerSecret } from './secrets.ts';
 import { encrypting, PersonalData, type EncryptingLog } from '../eventstore/encrypting.ts';
 import { PersonalKeyStore } from '../eventstore/personal-keys.ts';
@@ -147,7 +147,7 @@ export const openServices = async (
       users,
       logRing: options.logRing,
       metrics,
-      rateLimits: new RateLimits(config),
+      rateLimits: new SharedRateLimits(config),
       appends,
       groupCommit: new GroupCommit(log),
       get secret(): Buffer {

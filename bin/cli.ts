@@ -1,4 +1,4 @@
-// The command line (SPEC "Command line"). Every command is idempotent and safe to re-run.
+// The command line (README "Command line"). Every command is idempotent and safe to re-run.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../app/config.ts';
 import { createLogger } from '../app/logger.ts';

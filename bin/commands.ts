@@ -215,7 +215,12 @@ const core: Record<string, Command> = {
   seed: {
     summary: 'create demo data (demo user, client, memories)',
     async run(services) {
-      for (const line of await seedDemoData(services)) out(line);
+      for (const line of await seedDemoData({
+        users: services.users,
+        oauth: services.oauth,
+        notes: services.tools.memory.store,
+      }))
+        out(line);
     },
   },
 };

@@ -1,11 +1,11 @@
 // One PostgreSQL access path for both shapes: a real server (DATABASE_URL) or embedded PGlite
-// served to the ordinary `pg` Pool through @electric-sql/pglite-socket (SPEC: `npm start` needs nothing else).
+// served to the ordinary `pg` Pool through @electric-sql/pglite-socket (so `npm start` needs nothing else).
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 
 export type Row = Record<string, unknown>;
 

@@ -3,7 +3,7 @@ import Koa from 'koa';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pug from 'pug';
-import type { Services } from '../app/services.ts';
+import type { HttpDeps } from './deps.ts';
 import { errorHandler, jsonRpcErrors } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import helmet from 'koa-helmet';
@@ -32,7 +32,7 @@ export const render = (name: string, locals: Record<string, unknown> = {}): stri
 
 const hsts = { maxAge: 31_536_000, includeSubDomains: true };
 
-export const createApp = (services: Services): Koa => {
+export const createApp = (services: HttpDeps): Koa => {
   // proxy stays off: X-Forwarded-* count only from TRUSTED_PROXIES (http/proxy.ts), never from anyone.
   const app = new Koa({ proxy: false });
   // Koa's default would log every error to stderr; ours are logged once, by errorHandler.

@@ -2,15 +2,17 @@
 // resources are not exhausted (a load balancer should stop sending traffic to an instance that would fail it).
 import Router from '@koa/router';
 import { descriptorUse } from '../app/file-descriptors.ts';
-import type { Services } from '../app/services.ts';
+import type { HttpDeps } from './deps.ts';
 import { isCaughtUp } from '../projections/runner.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'oauth' | 'projections'>;
 
 /** Not ready once this share of the open-file limit is in use (new connections would soon fail). */
 const DESCRIPTORS_READY_FRACTION = 0.9;
 /** Every outbound fetch slot busy for longer than this is saturation, not a burst. */
 const SATURATED_MS = 1_000;
 
-const resourceChecks = async (services: Services): Promise<Record<string, string>> => {
+const resourceChecks = async (services: Deps): Promise<Record<string, string>> => {
   const checks: Record<string, string> = {};
   const fds = await descriptorUse();
   if (fds === 'exhausted') checks.file_descriptors = 'no file descriptor left';
@@ -30,7 +32,7 @@ const resourceChecks = async (services: Services): Promise<Record<string, string
 export type Readiness = { ready: boolean; checks: Record<string, string> };
 
 /** Database reachable, projections caught up, resources not exhausted: /readyz and the home page. */
-export const readiness = async (services: Services): Promise<Readiness> => {
+export const readiness = async (services: Deps): Promise<Readiness> => {
   const checks: Record<string, string> = {};
   try {
     await services.db.query('SELECT 1');
@@ -52,7 +54,7 @@ export const readiness = async (services: Services): Promise<Readiness> => {
   return { ready: Object.values(checks).every((value) => value === 'ok'), checks };
 };
 
-export const healthRoutes = (services: Services) => {
+export const healthRoutes = (services: Deps) => {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');

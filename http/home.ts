@@ -1,12 +1,14 @@
 // GET /: what this server is, the MCP URL to copy, how to add it to common clients, its health.
 import Router from '@koa/router';
-import type { Services } from '../app/services.ts';
+import type { HttpDeps } from './deps.ts';
 import { VERSION } from '../app/version.ts';
 import { readiness } from './health.ts';
 import { publicUrlOf } from './public-url.ts';
 import { need } from './state.ts';
 
-export const homeRoutes = (services: Services) => {
+type Deps = Pick<HttpDeps, 'db' | 'oauth' | 'projections'>;
+
+export const homeRoutes = (services: Deps) => {
   const router = new Router();
   router.get('/', async (ctx) => {
     const publicUrl = publicUrlOf(ctx);

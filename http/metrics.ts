@@ -1,4 +1,4 @@
-// Prometheus metrics at /metrics (SPEC: no authentication; bind it privately in production if needed).
+// Prometheus metrics at /metrics (no authentication; bind it privately in production if needed).
 // HTTP requests by route/status/duration, event-log appends, projection lag, process and event-loop
 // metrics; areas add theirs (tool calls, tokens, sessions) to the same registry.
 import client from 'prom-client';

@@ -1,8 +1,9 @@
-// Rate limits (rate-limiter-flexible): in memory per instance by default, shared through Redis when
-// REDIS_URL is set so several instances count together. Exceeding one → 429 with Retry-After.
+// The rate-limit adapter (rate-limiter-flexible): in memory per instance by default, shared through Redis
+// when REDIS_URL is set so several instances count together. Exceeding one → 429 with Retry-After.
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../app/config.ts';
+import type { LimitOptions, RateLimits } from '../app/rate-limits.ts';
 import { HttpError } from './errors.ts';
 
 /** The 429 every limit answers: Retry-After in whole seconds (at least 1), the wait in the message. */
@@ -15,9 +16,7 @@ export const rateLimited = (
   return new HttpError(429, code, message(seconds), true, { 'Retry-After': String(seconds) });
 };
 
-export type LimitOptions = { points: number; durationSeconds: number; blockSeconds?: number };
-
-export class RateLimits {
+export class SharedRateLimits implements RateLimits {
   private redis: Redis | undefined;
   private readonly limiters = new Map<string, RateLimiterAbstract>();
 

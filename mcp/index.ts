@@ -1,4 +1,4 @@
-// The MCP server side (issue 5): who may call (bearer tokens for this resource), the sessions on this
+// The MCP server side: who may call (bearer tokens for this resource), the sessions on this
 // instance, the log feed that ties instances together, and the retention cleanup.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';

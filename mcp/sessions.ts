@@ -41,7 +41,7 @@ export const SERVER_INFO = { name: 'remotemcp', version: '0.1.0' } as const;
 /** Suggested reconnect delay for SSE clients (the `retry:` field of the priming event). */
 export const RETRY_MS = 1_000;
 
-// One Ajv for every session's server: each McpServer would otherwise compile its own (NOTES.md).
+// One Ajv for every session's server: each McpServer would otherwise build its own, a large share of a short request's CPU.
 const validator = new AjvJsonSchemaValidator();
 
 const ownedBy = (host: { userId: string; clientId: string }, caller: McpCaller): boolean =>
@@ -94,7 +94,7 @@ export class SessionHosts {
     initializeParams: Record<string, unknown>,
     now: Date,
   ): Promise<undefined> {
-    // Retention of the message stream is set before its first message (SPEC: EVENT_RETENTION*).
+    // Retention of the message stream is set before its first message (EVENT_RETENTION*, app/config.ts).
     await this.core.log.setStreamMetadata(messageStream(sessionId), {
       maxAgeSeconds: Math.ceil(this.core.config.eventRetentionMs / 1_000),
       maxCount: this.core.config.eventRetentionMaxPerStream,

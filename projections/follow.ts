@@ -1,6 +1,6 @@
 // Following the log live as a projection's leader: each batch's statements and its checkpoint commit
 // together (exactly once), guarded against a checkpoint that someone else moved.
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { toStorableText } from '../eventstore/storable.ts';

@@ -1,6 +1,6 @@
 // Blue/green rebuild: replay the whole log into fresh tables (`name__gN`), each batch with the rebuild's
 // own checkpoint in one transaction (a killed rebuild resumes), then swap the tables in one transaction.
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { advanceTo, readCheckpoint, type RebuildProgress } from './checkpoints.ts';

@@ -1,7 +1,7 @@
 // Runs projections: catch-up then live, each batch and its checkpoint in one transaction (exactly once),
 // one active runner per projection across instances (session advisory lock), blue/green rebuilds.
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { comparePositions, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { readCheckpoint, readCheckpoints } from './checkpoints.ts';

@@ -2,15 +2,13 @@
 // and ends with the line CI reads: `N passed, N failed[, N skipped]`.
 // Arguments filter files by substring: `npm test -- eventstore oauth`; with no filter the formatter and
 // the type checker and the import-cycle check run first, each counted as one test.
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { countResults } from './support/results.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const resultsFile = path.join(root, 'test-output', 'results.json');
-fs.mkdirSync(path.dirname(resultsFile), { recursive: true });
-fs.rmSync(resultsFile, { force: true });
 
 const checks: Array<[string, string[]]> = [
   [
@@ -46,7 +44,9 @@ if (process.argv.length <= 2) {
 
 const c8 = path.join(root, 'node_modules', 'c8', 'bin', 'c8.js');
 const sources = ['app', 'db', 'domain', 'eventstore', 'projections', 'http', 'mcp', 'bin'];
-const child = spawnSync(
+// The child's stdout is piped through so the counts can be read from what it prints: uvu's summary and
+// the `skipped (N)` line of each suite that cannot run here (test/support/skip.ts).
+const child = spawn(
   process.execPath,
   [
     c8,
@@ -59,17 +59,21 @@ const child = spawnSync(
     path.join('test', 'suite.ts'),
     ...process.argv.slice(2),
   ],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, RMCP_TEST_RESULTS: resultsFile } },
+  {
+    cwd: root,
+    stdio: ['inherit', 'pipe', 'inherit'],
+    env: { ...process.env, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) },
+  },
 );
+let output = '';
+child.stdout.on('data', (chunk: Buffer) => {
+  output += chunk.toString();
+  process.stdout.write(chunk);
+});
+const [status] = (await once(child, 'close')) as [number | null];
 
-let results = { passed: 0, failed: 0, skipped: 0 };
-try {
-  results = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as typeof results;
-} catch {
-  // the suite process died before writing results: count it as one failure below
-  results.failed = Math.max(results.failed, 1);
-}
-if (child.status !== 0 && results.failed === 0) results.failed = 1;
+const results = countResults(output);
+if (status !== 0 && results.failed === 0) results.failed = 1;
 results.passed += checksPassed;
 results.failed += checksFailed;
 const skipped = results.skipped > 0 ? `, ${results.skipped} skipped` : '';

@@ -1,44 +1,19 @@
-// Loads the test files into one uvu run and writes the counts for test/run.ts.
-import fs from 'node:fs';
+// The test process that test/run.ts starts under c8: uvu's documented programmatic API, as uvu's own
+// CLI uses it. `uvu/parse` lists test/**/*.test.ts, the path-substring filters pick among them, and
+// `uvu/run` loads and runs them as one uvu run, which prints uvu's summary (Total, Passed, Skipped).
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { skippedCount } from './support/skip.ts';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'uvu/parse';
+import { run } from 'uvu/run';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const filters = process.argv.slice(2);
 
-const files = (fs.readdirSync(path.join(root, 'test'), { recursive: true }) as string[])
-  .filter((file) => file.endsWith('.test.ts'))
-  .map((file) => path.join('test', file))
-  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
-  .sort();
-
-(globalThis as { UVU_DEFER?: number }).UVU_DEFER = 1;
-const uvu = await import('uvu');
-const queue = (globalThis as unknown as { UVU_QUEUE: unknown[][] }).UVU_QUEUE;
-for (const [index, file] of files.entries()) {
-  (globalThis as { UVU_INDEX?: number }).UVU_INDEX = index;
-  queue.push([file]);
-  await import(pathToFileURL(path.join(root, file)).href);
-}
-
-// uvu prints its own summary; capture it to count.
-let output = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  output += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-  return (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stdout.write;
-await uvu.exec(false);
-process.stdout.write = write;
-
-// eslint-disable-next-line no-control-regex
-const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
-const number = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
-const total = number('Total');
-const passed = number('Passed');
-const skippedTests = number('Skipped');
-const results = { passed, failed: total - passed - skippedTests, skipped: skippedTests + skippedCount() };
-if (process.env.RMCP_TEST_RESULTS) fs.writeFileSync(process.env.RMCP_TEST_RESULTS, JSON.stringify(results));
-// Servers and pools left open by a failing test must not keep CI waiting (coverage is written on exit).
-process.exit(results.failed > 0 ? 1 : 0);
+const { suites } = await parse(path.join(root, 'test'), /\.test\.ts$/);
+const chosen = suites.filter(
+  (suite) => filters.length === 0 || filters.some((filter) => path.join('test', suite.name).includes(filter)),
+);
+await run(chosen);
+// Servers and pools left open by a failing test must not keep CI waiting (c8 writes coverage on exit);
+// uvu has set the exit code (1 when a test failed).
+process.exit();

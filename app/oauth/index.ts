@@ -1,4 +1,4 @@
-// The OAuth 2.1 / OpenID Connect authorization server's application layer (issue 4): clients, the
+// The OAuth 2.1 / OpenID Connect authorization server's application layer: clients, the
 // authorization (front channel) and token (back channel) services, signing keys and the token check
 // used by /mcp. The CLI and the admin panel call the methods below.
 import type { CoreServices } from '../core.ts';

@@ -6,7 +6,7 @@
 // A short cache of positive answers (CACHE_MS) keeps the revocation lookup off the hot path of /mcp.
 // It cannot hide a revocation made here: any local append of a revoking event empties it and turns it
 // off for BYPASS_MS (answers computed before that moment are never stored). Elsewhere, a revocation is
-// refused after at most CACHE_MS + the projection lag (issue 4: within 1 s on every instance).
+// refused after at most CACHE_MS + the projection lag (within 1 s on every instance).
 import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { Queryable } from '../../db/database.ts';
 import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';

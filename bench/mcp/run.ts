@@ -5,7 +5,7 @@
 // Each row's seconds are split into `rounds` short slices, the servers taking turns (the first of a
 // round rotates), so a machine whose speed drifts during the run slows all rows alike; "vs bare" is the
 // median over the rounds of the row's requests to the bare server's in the same round.
-// (Embedded PGlite unless TEST_DATABASE_URL is set. Warm-up before each measurement: NOTES.md.)
+// (Embedded PGlite unless TEST_DATABASE_URL is set. Warm-up before each measurement: a cold process is slow at first.)
 import { createMcp } from '../../mcp/index.ts';
 import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';

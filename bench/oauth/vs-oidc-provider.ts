@@ -9,7 +9,7 @@
 // Codes are made beforehand (login and consent are not what is measured): ours through the application
 // service, oidc-provider's through its Grant and AuthorizationCode models.
 // (RemoteMCP on embedded PGlite unless TEST_DATABASE_URL is set; the durable oidc-provider row needs it:
-// it gets a database of its own on that server, dropped afterwards. Warm-up before measuring: NOTES.md.)
+// it gets a database of its own on that server, dropped afterwards. Warm up first: a cold process is slow for its first ~15k requests.)
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

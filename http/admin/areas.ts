@@ -2,10 +2,12 @@
 // Table names come from a fixed list; every one is created by its projection before the server starts.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { userIdForEmail } from '../../domain/users/index.ts';
 import { renderPage } from './page.ts';
 import { browseMemoryTable, MEMORY_TABLES, type MemoryTable } from '../../projections/tools/memory.queries.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'users'>;
 
 type Area = { key: string; title: string; tables: readonly MemoryTable[] };
 
@@ -46,7 +48,7 @@ const Search = z.object({
   user: z.string().trim().max(320).optional(),
 });
 
-export const areaRoutes = (services: Services) => {
+export const areaRoutes = (services: Deps) => {
   const router = new Router();
   for (const area of AREAS) {
     router.get(`/admin/${area.key}`, async (ctx) => {

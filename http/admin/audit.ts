@@ -2,7 +2,7 @@
 // each event's JSON (secrets redacted); a stream link follows everything that happened to one aggregate.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { positionToString } from '../../eventstore/port.ts';
 import { eventTypes, queryAudit, redact, type AuditFilter } from './audit-query.ts';
 import { renderPage } from './page.ts';
@@ -10,6 +10,8 @@ import { summarize } from './audit-summary.ts';
 import { clientNames } from './stats.ts';
 import { messageStream, sessionStream } from '../../domain/sessions/index.ts';
 import { toolAuditStream } from '../../domain/tools/index.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'log' | 'logRing' | 'mcp' | 'users'>;
 
 const text = z
   .string()
@@ -58,7 +60,7 @@ const AuditQuery = z.object({
 });
 
 /** The streams of one MCP session; its tool calls are in its user's audit stream (tagged with the session). */
-const sessionScope = async (services: Services, id: string): Promise<NonNullable<AuditFilter['session']>> => {
+const sessionScope = async (services: Deps, id: string): Promise<NonNullable<AuditFilter['session']>> => {
   const [opened] = await services.log.readStream(sessionStream(id), { maxCount: 1 });
   const userId = (opened?.data as { userId?: unknown } | undefined)?.userId;
   return {
@@ -68,7 +70,7 @@ const sessionScope = async (services: Services, id: string): Promise<NonNullable
   };
 };
 
-export const auditRoutes = (services: Services) => {
+export const auditRoutes = (services: Deps) => {
   const router = new Router();
 
   router.get('/admin/audit', async (ctx) => {

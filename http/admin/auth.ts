@@ -4,7 +4,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { Actor } from '../../domain/shared.ts';
 import { getCookie } from '../cookies.ts';
 import { requireCsrf } from '../csrf.ts';
@@ -14,6 +14,8 @@ import { LoginGuard } from '../login-guard.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { renderPage, type AdminUser } from './page.ts';
 import { need } from '../state.ts';
+
+type Deps = Pick<HttpDeps, 'browserSessions' | 'config' | 'log' | 'logger' | 'rateLimits' | 'secret' | 'users'>;
 
 export type { AdminUser } from './page.ts';
 
@@ -32,7 +34,7 @@ export const adminActor = (ctx: Koa.Context): Actor => {
   return { type: 'user', id: admin.id, email: admin.email };
 };
 
-export const adminAuth = (services: Services) => {
+export const adminAuth = (services: Deps) => {
   // Throttles shared with the OAuth login page (http/login-guard.ts), through Redis when REDIS_URL is set.
   const guard = new LoginGuard(services, 'admin');
 

@@ -4,7 +4,7 @@
 // tokens, RFC 7662 §4), delete.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { MCP_READ, MCP_WRITE } from '../../domain/scopes.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
@@ -12,6 +12,8 @@ import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
 import { clientUsage, type ClientUsageRow } from '../../projections/oauth/grants.queries.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'oauth' | 'users'>;
 
 const SOURCES: Record<string, string> = {
   dynamic: 'dynamic registration (RFC 7591)',
@@ -40,10 +42,10 @@ const MachineForm = z.object({
 const when = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
 
 /** Per client: grants (all, active), unexpired tokens, and the last token issued or tool call made. */
-const clientUsageById = async (services: Services): Promise<Map<string, ClientUsageRow>> =>
+const clientUsageById = async (services: Deps): Promise<Map<string, ClientUsageRow>> =>
   new Map((await clientUsage(services.db)).map((row) => [row.client_id, row]));
 
-export const clientsRoutes = (services: Services) => {
+export const clientsRoutes = (services: Deps) => {
   const router = new Router();
 
   router.get('/admin/clients', async (ctx) => {

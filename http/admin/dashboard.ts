@@ -1,11 +1,13 @@
 // /admin: the dashboard page (charts filled by /assets/app/admin-dashboard.js) and its JSON feed.
 import Router from '@koa/router';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { positionToString } from '../../eventstore/port.ts';
 import { renderPage } from './page.ts';
 import { areaCounts, eventActivity, logActivity, logSize, startLoopMonitor, systemResources } from './stats.ts';
 
-export const dashboardRoutes = (services: Services) => {
+type Deps = Pick<HttpDeps, 'config' | 'db' | 'log' | 'logRing' | 'mcp' | 'projections' | 'users'>;
+
+export const dashboardRoutes = (services: Deps) => {
   const router = new Router();
   startLoopMonitor();
 

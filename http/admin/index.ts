@@ -1,7 +1,6 @@
 // HTTP routes of the admin panel (/admin/…): security headers, sign-in, then the guarded pages.
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
 import { adminAuth } from './auth.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { usersRoutes } from './users.ts';
@@ -15,6 +14,19 @@ import { tokensRoutes } from './tokens.ts';
 import { toolsRoutes } from './tools.ts';
 import { adminHeaders, formErrors } from './page.ts';
 
+/** The panel takes what its pages take. */
+type Deps = Parameters<typeof adminAuth>[0] &
+  Parameters<typeof dashboardRoutes>[0] &
+  Parameters<typeof usersRoutes>[0] &
+  Parameters<typeof projectionsRoutes>[0] &
+  Parameters<typeof logsRoutes>[0] &
+  Parameters<typeof auditRoutes>[0] &
+  Parameters<typeof clientsRoutes>[0] &
+  Parameters<typeof tokensRoutes>[0] &
+  Parameters<typeof sessionsRoutes>[0] &
+  Parameters<typeof toolsRoutes>[0] &
+  Parameters<typeof areaRoutes>[0];
+
 /** A router's dispatcher as a plain Koa middleware (the router adds `params` itself). */
 const asMiddleware =
   (routes: ReturnType<Router['routes']>): Koa.Middleware =>
@@ -23,7 +35,7 @@ const asMiddleware =
 
 const ADMIN_PATH = /^\/admin(\/|$)/;
 
-export const adminRoutes = (services: Services): Koa.Middleware => {
+export const adminRoutes = (services: Deps): Koa.Middleware => {
   const auth = adminAuth(services);
   const pages = [
     dashboardRoutes(services),

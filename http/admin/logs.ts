@@ -1,7 +1,9 @@
 // /admin/logs: recent structured log lines from the in-process ring (pino levels), filtered by level.
 import Router from '@koa/router';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { renderPage } from './page.ts';
+
+type Deps = Pick<HttpDeps, 'logRing'>;
 
 // pino's numeric levels.
 const LEVELS = [
@@ -15,7 +17,7 @@ const LEVELS = [
 
 const levelOf = (value: number) => [...LEVELS].reverse().find((level) => value >= level.value) ?? LEVELS[0];
 
-export const logsRoutes = (services: Services) => {
+export const logsRoutes = (services: Deps) => {
   const router = new Router();
   router.get('/admin/logs', (ctx) => {
     const chosen = LEVELS.find((level) => level.name === ctx.query.level) ?? LEVELS[2];

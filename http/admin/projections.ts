@@ -2,7 +2,7 @@
 // background and a progress page polls /admin/api/projections/:name/rebuild (events/s, ETA).
 import Router from '@koa/router';
 import { requestRebuild } from '../../app/operations.ts';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { positionToString } from '../../eventstore/port.ts';
 import type { RebuildProgress } from '../../projections/rebuild.ts';
 import { requireCsrf } from '../csrf.ts';
@@ -12,6 +12,8 @@ import { adminActor } from './auth.ts';
 import { renderPage } from './page.ts';
 import { need } from '../state.ts';
 
+type Deps = Pick<HttpDeps, 'log' | 'projections'>;
+
 type RebuildRun = {
   progress: RebuildProgress | undefined;
   done: boolean;
@@ -19,7 +21,7 @@ type RebuildRun = {
   startedAt: string;
 };
 
-export const projectionsRoutes = (services: Services) => {
+export const projectionsRoutes = (services: Deps) => {
   const router = new Router();
   // The last rebuild started from this process, per projection (the runner forgets finished ones).
   const runs = new Map<string, RebuildRun>();

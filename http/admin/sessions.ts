@@ -1,7 +1,7 @@
 // /admin/sessions: MCP sessions (live and recent, with their message streams and event counts) and
 // browser sign-ins (OAuth and admin). Each part shows "not available yet" until its read model exists.
 import Router from '@koa/router';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { messageStream, sessionStream } from '../../domain/sessions/index.ts';
 import { redirectDone, renderPage } from './page.ts';
 import { adminActor } from './auth.ts';
@@ -15,9 +15,11 @@ import { grantExists } from '../../projections/oauth/grants.queries.ts';
 import { mcpSessionExists, recentMcpSessions } from '../../projections/mcp/sessions.queries.ts';
 import { browserSessionExists, recentBrowserSessions } from '../../projections/browser-sessions.queries.ts';
 
+type Deps = Pick<HttpDeps, 'browserSessions' | 'db' | 'log' | 'logRing' | 'mcp' | 'oauth' | 'users'>;
+
 const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 19) : '');
 
-export const sessionsRoutes = (services: Services) => {
+export const sessionsRoutes = (services: Deps) => {
   const router = new Router();
 
   router.get('/admin/sessions', async (ctx) => {

@@ -2,13 +2,15 @@
 // log-ring errors and requests, live system resources, projection lag.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import si from 'systeminformation';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { LogRing } from '../../app/logger.ts';
 import type { AuditSource } from './audit-query.ts';
 import { countLiveSessions } from '../../mcp/activity.ts';
 import { clientNames as clientNamesById } from '../../projections/oauth/clients.queries.ts';
 import { countActiveAccessTokens, countAccessTokensIssuedToday } from '../../projections/oauth/grants.queries.ts';
 import { countFailedToolCallsToday, countToolCallsToday } from '../../projections/tools/calls.queries.ts';
+
+type Deps = Pick<HttpDeps, 'db' | 'log' | 'logRing' | 'mcp'>;
 
 export const WINDOW_MINUTES = 60;
 
@@ -109,7 +111,7 @@ export const logActivity = (logRing: LogRing | undefined, now = new Date()) => {
 };
 
 /** 4xx and 5xx answers the in-process log ring still holds (undefined when there is none). */
-const httpErrorCount = async (services: Services): Promise<number | undefined> => {
+const httpErrorCount = async (services: Deps): Promise<number | undefined> => {
   if (!services.logRing) return undefined;
   let count = 0;
   for (const line of services.logRing.recent(0, 10_000))
@@ -138,10 +140,10 @@ export const logSize = async ({ log, db }: AuditSource) => {
 };
 
 /** Client names by id (deleted clients too: old events and sessions still name them). */
-export const clientNames = (services: Services): Promise<Map<string, string>> => clientNamesById(services.db);
+export const clientNames = (services: Deps): Promise<Map<string, string>> => clientNamesById(services.db);
 
 /** Counters from the other areas' read models (httpErrors: undefined without a log ring). */
-export const areaCounts = async (services: Services) => {
+export const areaCounts = async (services: Deps) => {
   const [toolCalls, toolErrors, mcpSessions, activeTokens, tokensIssued, httpErrors] = await Promise.all([
     countToolCallsToday(services.db),
     countFailedToolCallsToday(services.db),

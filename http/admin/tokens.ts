@@ -3,13 +3,15 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { userIdForEmail } from '../../domain/users/index.ts';
 import { requireCsrf } from '../csrf.ts';
 import { HttpError } from '../errors.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
+
+type Deps = Pick<HttpDeps, 'oauth' | 'users'>;
 
 const Filter = z.object({
   user: z
@@ -33,7 +35,7 @@ const RevokeAll = z.object({
 const toUserId = (user: string | undefined) => (user?.includes('@') ? userIdForEmail(user) : user);
 const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 19) : '');
 
-export const tokensRoutes = (services: Services) => {
+export const tokensRoutes = (services: Deps) => {
   const router = new Router();
   const post = [parseForm, requireCsrf()] as const;
   const back = (ctx: Koa.Context) => {

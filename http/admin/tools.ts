@@ -2,16 +2,18 @@
 // services.tools.setEnabled) and usage over the last 24 h from the `tool_calls` read model.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { requireCsrf } from '../csrf.ts';
 import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
 import { toolUsageToday, type ToolUsageRow } from '../../projections/tools/calls.queries.ts';
 
+type Deps = Pick<HttpDeps, 'db' | 'tools'>;
+
 const ToggleForm = z.object({ enabled: z.enum(['true', 'false']), reason: z.string().trim().max(200).optional() });
 
-export const toolsRoutes = (services: Services) => {
+export const toolsRoutes = (services: Deps) => {
   const router = new Router();
 
   router.get('/admin/tools', async (ctx) => {

@@ -3,7 +3,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { MIN_PASSWORD } from '../../app/users.ts';
 import { Role } from '../../domain/users/index.ts';
 import { requireCsrf } from '../csrf.ts';
@@ -12,6 +12,8 @@ import { formBody, parseForm } from '../forms.ts';
 import { adminActor } from './auth.ts';
 import { redirectDone, renderPage } from './page.ts';
 import { need } from '../state.ts';
+
+type Deps = Pick<HttpDeps, 'users'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -24,7 +26,7 @@ const CreateForm = z.object({
 const PasswordForm = z.object({ password: z.string().min(MIN_PASSWORD).max(1_024) });
 const RolesForm = z.object({ admin: z.literal('on').optional() });
 
-export const usersRoutes = (services: Services) => {
+export const usersRoutes = (services: Deps) => {
   const router = new Router();
   const post = [parseForm, requireCsrf()] as const;
 

@@ -1,11 +1,13 @@
 // Bearer authentication of /mcp (MCP 2025-11-25 basic/authorization; RFC 6750 §3; RFC 9728 §5.1).
 import type Koa from 'koa';
 import { InvalidTokenError } from '../../app/auth-port.ts';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { MCP_SCOPES } from '../../domain/scopes.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { HttpError } from '../errors.ts';
 import { publicUrlOf } from '../public-url.ts';
+
+type Deps = Pick<HttpDeps, 'config' | 'mcp' | 'rateLimits'>;
 
 const quote = (value: string): string => `"${value.replace(/["\\]/g, '')}"`;
 
@@ -27,7 +29,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /** Sets ctx.state.caller; 401 without a usable token. Fixtures mode: everyone is the fixtures user. */
 export const authenticate =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx, next) => {
     const { mcp, config } = services;
     if (mcp.fixtures) {

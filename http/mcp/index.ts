@@ -2,7 +2,7 @@
 // [checkOrigin, cors, authenticate, dispatch by method] (the Host was checked by http/public-url.ts).
 import compose from 'koa-compose';
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { authenticate } from './auth.ts';
 import { checkOrigin, mcpCors } from './guards.ts';
 import { handlePost } from './post.ts';
@@ -11,6 +11,8 @@ import { requireSession } from './session.ts';
 import { handleGet } from './stream.ts';
 import { need } from '../state.ts';
 
+type Deps = Pick<HttpDeps, 'config' | 'groupCommit' | 'logger' | 'mcp' | 'rateLimits'>;
+
 const noStore: Koa.Middleware = async (ctx, next) => {
   ctx.set('Cache-Control', 'no-store');
   await next();
@@ -18,7 +20,7 @@ const noStore: Koa.Middleware = async (ctx, next) => {
 
 /** DELETE /mcp: the client ends its session (MCP 2025-11-25 basic/transports §Session Management). */
 const handleDelete =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const caller = need(ctx.state, 'caller');
     const host = await requireSession(ctx, services, caller);
@@ -29,10 +31,10 @@ const handleDelete =
     ctx.status = 200;
   };
 
-/** The endpoint's paths (SPEC: /mcp, and /mcp/ for clients that add the slash). */
+/** The endpoint's paths (/mcp, and /mcp/ for clients that add the slash). */
 export const isMcpPath = (path: string): boolean => path === '/mcp' || path === '/mcp/';
 
-export const mcpRoutes = (services: Services): Koa.Middleware => {
+export const mcpRoutes = (services: Deps): Koa.Middleware => {
   const { config } = services;
   const post = handlePost(services);
   const get = handleGet(services);

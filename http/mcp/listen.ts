@@ -3,14 +3,16 @@
 // so a revoked grant stops receiving notifications at once, not when the client next reconnects.
 import type Koa from 'koa';
 import { grantIdOfTokenId } from '../../app/oauth/tokens.ts';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { McpCaller } from '../../mcp/index.ts';
+
+type Deps = Pick<HttpDeps, 'mcp'>;
 
 const isListen = (body: unknown): boolean =>
   typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
 
 /** Registers a listen request's stream with the bus for as long as it is served; returns the release. */
-export const watchListen = (ctx: Koa.Context, services: Services, caller: McpCaller, body: unknown): (() => void) => {
+export const watchListen = (ctx: Koa.Context, services: Deps, caller: McpCaller, body: unknown): (() => void) => {
   if (!isListen(body)) return () => undefined;
   const tokenId = caller.tokenId;
   return services.mcp.bus.trackListen(

@@ -10,7 +10,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
 import { isRequest } from '../../mcp/transport.ts';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { McpCaller } from '../../mcp/index.ts';
 import { recordDeniedCalls, type DeniedCall } from '../../mcp/tools/audit.ts';
 import { insufficientScope } from './auth.ts';
@@ -21,6 +21,8 @@ import { publicUrlOf } from '../public-url.ts';
 import { MAX_BODY_BYTES } from '../../mcp/limits.ts';
 import { PROTOCOL_VERSIONS, checkProtocolVersion, requireSession } from './session.ts';
 import { need } from '../state.ts';
+
+type Deps = Pick<HttpDeps, 'groupCommit' | 'logger' | 'mcp'>;
 
 export { MAX_BODY_BYTES };
 /**
@@ -82,7 +84,7 @@ const messagesOf = (body: unknown): JSONRPCMessage[] | undefined => {
 };
 
 /** RFC 6750 §3.1 insufficient_scope before dispatch, for tools the token's scopes do not cover. */
-const deniedCalls = (services: Services, caller: McpCaller, messages: JSONRPCMessage[]): DeniedCall[] => {
+const deniedCalls = (services: Deps, caller: McpCaller, messages: JSONRPCMessage[]): DeniedCall[] => {
   const denied: DeniedCall[] = [];
   for (const message of messages) {
     if (!isRequest(message) || message.method !== 'tools/call') continue;
@@ -123,7 +125,7 @@ const authInfoOf = (caller: McpCaller) => ({
  * One request of the 2026-07-28 era. The bearer token, scope and rate limit were checked by the same
  * middleware as for sessions; the scope of a tools/call is checked here, before anything runs.
  */
-const serveModern = async (ctx: Koa.Context, services: Services, caller: McpCaller, body: unknown): Promise<void> => {
+const serveModern = async (ctx: Koa.Context, services: Deps, caller: McpCaller, body: unknown): Promise<void> => {
   const denied = deniedCalls(services, caller, messagesOf(body) ?? []);
   if (denied.length) {
     await recordDeniedCalls(services.groupCommit, caller, undefined, denied).catch((failure: unknown) =>
@@ -142,7 +144,7 @@ const serveModern = async (ctx: Koa.Context, services: Services, caller: McpCall
 };
 
 export const handlePost =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const caller = need(ctx.state, 'caller');
     if (!/^application\/(.+\+)?json\b/i.test(ctx.get('content-type'))) {

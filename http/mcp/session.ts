@@ -1,10 +1,12 @@
 // Shared checks of requests that belong to a session: MCP-Protocol-Version and Mcp-Session-Id.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { McpCaller, SessionHost } from '../../mcp/index.ts';
 import { RPC, rpcError } from '../errors.ts';
 
-/** Revisions this endpoint speaks (issue 5: 2025-03-26 through 2025-11-25). */
+type Deps = Pick<HttpDeps, 'mcp'>;
+
+/** Revisions this endpoint speaks (2025-03-26 through 2025-11-25). */
 export const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
 
 /**
@@ -31,7 +33,7 @@ export const checkProtocolVersion = (ctx: Koa.Context): boolean => {
  */
 export const requireSession = async (
   ctx: Koa.Context,
-  services: Services,
+  services: Deps,
   caller: McpCaller,
 ): Promise<SessionHost | undefined> => {
   const sessionId = ctx.get('mcp-session-id');

@@ -9,7 +9,7 @@
 // stream, is 409 whether or not it sends Last-Event-ID; more open streams than the session's cap → 429.
 import { PassThrough } from 'node:stream';
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { STANDALONE_STREAM, parseEventId, type Cursor, type StoredMessage } from '../../mcp/resumption.ts';
 import { RETRY_MS } from '../../mcp/sessions.ts';
 import { isResponse } from '../../mcp/transport.ts';
@@ -18,8 +18,10 @@ import { KEEP_ALIVE_MS } from './sse.ts';
 import { checkProtocolVersion, requireSession } from './session.ts';
 import { need } from '../state.ts';
 
+type Deps = Pick<HttpDeps, 'config' | 'mcp'>;
+
 export const handleGet =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const caller = need(ctx.state, 'caller');
     if (!ctx.get('accept').includes('text/event-stream')) {

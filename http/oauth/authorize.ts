@@ -2,7 +2,7 @@
 // the browser to the login page, the consent page, or (signed in + remembered consent) straight back with
 // a code. Nothing is written to the log until a known user answers.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import {
   AuthorizePageError,
   AuthorizeRedirectError,
@@ -17,6 +17,8 @@ import { clearPending, savePending } from './pending-cookie.ts';
 import { publicUrlOf } from '../public-url.ts';
 import { need } from '../state.ts';
 
+type Deps = Pick<HttpDeps, 'browserSessions' | 'config' | 'oauth'>;
+
 export const interactionUrl = (ctx: Koa.Context, page: 'login' | 'consent', grantId: string) =>
   `${publicUrlOf(ctx)}/oauth/${page}?request=${encodeURIComponent(grantId)}`;
 
@@ -30,7 +32,7 @@ export const seeOther = (ctx: Koa.Context, location: string) => {
  * An error for the client at its redirect URI: a 303 when the redirect URI is trusted, else a page that
  * names the error and offers the way back (RFC 9700 §4.11.2: no automatic redirect to an unvetted URI).
  */
-const answerRedirectError = (ctx: Koa.Context, services: Services, error: AuthorizeRedirectError) => {
+const answerRedirectError = (ctx: Koa.Context, services: Deps, error: AuthorizeRedirectError) => {
   const location = services.oauth.authorizations.redirect(
     error.redirectUri,
     { error: error.code, error_description: error.message, state: error.state },
@@ -51,7 +53,7 @@ const answerRedirectError = (ctx: Koa.Context, services: Services, error: Author
 /** After a successful sign-in in this flow: remembered consent answers at once, otherwise the consent page. */
 export const continueAfterSignIn = async (
   ctx: Koa.Context,
-  services: Services,
+  services: Deps,
   request: PendingRequest,
   signedIn: { userId: string; at: Date },
 ): Promise<string> => {
@@ -66,7 +68,7 @@ export const continueAfterSignIn = async (
 /** Where a validated request goes, given who is signed in in this browser (OIDC Core §3.1.2.1 `prompt`). */
 const route = async (
   ctx: Koa.Context,
-  services: Services,
+  services: Deps,
   request: PendingRequest,
   client: Client,
   prompts: Set<string>,
@@ -100,7 +102,7 @@ const route = async (
 };
 
 export const authorize =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     // OIDC Core §3.1.2.1: GET and POST (form-encoded) are both accepted.

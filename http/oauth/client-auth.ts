@@ -2,13 +2,15 @@
 // OAuth 2.1 §2.4): HTTP Basic or client_secret in the form (either, for any client with a secret), or
 // client_id alone for public clients.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { ClientCredentials } from '../../app/oauth/clients.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { formBody } from '../forms.ts';
 import { requestSignal } from '../abort.ts';
 import { HttpError } from '../errors.ts';
 import type { ClientAuthThrottle } from './rate-limits.ts';
+
+type Deps = Pick<HttpDeps, 'logger' | 'oauth'>;
 
 const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="remotemcp", charset="UTF-8"' };
 
@@ -54,7 +56,7 @@ export const readCredentials = (ctx: Koa.Context): ClientCredentials => {
  * bad secrets leaves the event log as it was.
  */
 export const authenticateClient =
-  (services: Services, throttle: ClientAuthThrottle, options: { confidentialOnly?: boolean } = {}): Koa.Middleware =>
+  (services: Deps, throttle: ClientAuthThrottle, options: { confidentialOnly?: boolean } = {}): Koa.Middleware =>
   async (ctx, next) => {
     const credentials = readCredentials(ctx);
     const challenge = credentials.method === 'client_secret_basic' ? BASIC_CHALLENGE : {};

@@ -3,7 +3,7 @@ import Router, { type RouterMiddleware } from '@koa/router';
 import cors from '@koa/cors';
 import compose from 'koa-compose';
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { parseForm, parseJson } from '../forms.ts';
 import { requireCsrf } from '../csrf.ts';
 import { authenticateClient } from './client-auth.ts';
@@ -19,6 +19,11 @@ import { introspectToken, revokeToken } from './revoke.ts';
 import { issueTokens } from './token.ts';
 import { userinfo } from './userinfo.ts';
 
+type Deps = Pick<
+  HttpDeps,
+  'browserSessions' | 'config' | 'log' | 'logger' | 'oauth' | 'rateLimits' | 'secret' | 'users'
+>;
+
 /** RFC 6749 §5.1 / RFC 9700: token-bearing responses are never cached. */
 const noStore: Koa.Middleware = async (ctx, next) => {
   ctx.set('Cache-Control', 'no-store');
@@ -26,7 +31,7 @@ const noStore: Koa.Middleware = async (ctx, next) => {
   await next();
 };
 
-export const oauthRoutes = (services: Services): Koa.Middleware => {
+export const oauthRoutes = (services: Deps): Koa.Middleware => {
   const router = new Router();
   const limits = new OAuthRateLimits(services.rateLimits);
   // Cookie-less JSON endpoints may be called from browser-based clients (e.g. MCP inspectors).

@@ -1,7 +1,7 @@
 // The login and consent pages of the authorization flow: GET shows the form, POST (after parseForm +
 // requireCsrf) records the answer and answers 303.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { PendingRequest } from '../../app/oauth/authorizations.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { csrfToken } from '../csrf.ts';
@@ -11,6 +11,8 @@ import { continueAfterSignIn, interactionUrl, seeOther } from './authorize.ts';
 import { clearPending, loadPending } from './pending-cookie.ts';
 import type { LoginGuard } from '../login-guard.ts';
 import { need } from '../state.ts';
+
+type Deps = Pick<HttpDeps, 'browserSessions' | 'config' | 'oauth' | 'users'>;
 
 const SCOPE_TEXT: Record<string, string> = {
   'mcp:tools:read': 'List tools and call tools that only read',
@@ -35,7 +37,7 @@ export const pageHeaders: Koa.Middleware = async (ctx, next) => {
 
 const requestId = (ctx: Koa.Context): string => (typeof ctx.query.request === 'string' ? ctx.query.request : '');
 
-const clientView = async (services: Services, pending: PendingRequest) => {
+const clientView = async (services: Deps, pending: PendingRequest) => {
   const client = await services.oauth.clients.find(pending.clientId);
   if (!client) throw new DomainError('request_expired', 'the application is no longer registered');
   return {
@@ -53,7 +55,7 @@ const clientView = async (services: Services, pending: PendingRequest) => {
 
 const renderLogin = async (
   ctx: Koa.Context,
-  services: Services,
+  services: Deps,
   pending: PendingRequest,
   extra: { error?: string; email?: string } = {},
 ) => {
@@ -68,13 +70,13 @@ const renderLogin = async (
 };
 
 export const showLogin =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     await renderLogin(ctx, services, await loadPending(ctx, services, requestId(ctx)));
   };
 
 export const submitLogin =
-  (services: Services, guard: LoginGuard): Koa.Middleware =>
+  (services: Deps, guard: LoginGuard): Koa.Middleware =>
   async (ctx) => {
     const pending = await loadPending(ctx, services, requestId(ctx));
     const { email = '', password = '' } = formBody(ctx);
@@ -92,7 +94,7 @@ export const submitLogin =
   };
 
 export const showConsent =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const pending = await loadPending(ctx, services, requestId(ctx));
     const session = await services.browserSessions.current(ctx, 'oauth');
@@ -110,7 +112,7 @@ export const showConsent =
   };
 
 export const submitConsent =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const { authorizations } = services.oauth;
     const pending = await loadPending(ctx, services, requestId(ctx));

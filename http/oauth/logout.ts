@@ -2,13 +2,15 @@
 // returns to a registered post_logout_redirect_uri (§3). Grants and their tokens stay: connected
 // applications keep working; only the browser must sign in again.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { verifyIdTokenHint, type IdTokenHint } from '../../app/oauth/id-token-hint.ts';
 import type { Client } from '../../domain/clients/index.ts';
 import { csrfToken } from '../csrf.ts';
 import { formBody } from '../forms.ts';
 import { seeOther } from './authorize.ts';
 import { need } from '../state.ts';
+
+type Deps = Pick<HttpDeps, 'browserSessions' | 'config' | 'oauth' | 'users'>;
 
 type LogoutRequest = {
   hint: IdTokenHint | undefined;
@@ -36,11 +38,7 @@ const text = (value: unknown): string | undefined => {
 
 const params = (ctx: Koa.Context): Record<string, unknown> => (ctx.method === 'GET' ? ctx.query : formBody(ctx));
 
-const resolve = async (
-  services: Services,
-  input: Record<string, unknown>,
-  allowHint: boolean,
-): Promise<LogoutRequest> => {
+const resolve = async (services: Deps, input: Record<string, unknown>, allowHint: boolean): Promise<LogoutRequest> => {
   const rawHint = allowHint ? text(input.id_token_hint) : undefined;
   // A hint that is not our valid ID token counts as absent: the user is asked instead (§2).
   const hint = rawHint ? await verifyIdTokenHint(services.oauth.keys, services.config.publicUrl, rawHint) : undefined;
@@ -89,7 +87,7 @@ const withRefusals =
   };
 
 /** Ends this browser's OAuth sign-in, then redirects to the validated URI (with `state`, §3) or shows a page. */
-const finish = async (ctx: Koa.Context, services: Services, request: LogoutRequest) => {
+const finish = async (ctx: Koa.Context, services: Deps, request: LogoutRequest) => {
   await services.browserSessions.end(ctx, 'oauth');
   if (request.redirectUri) {
     const target = new URL(request.redirectUri);
@@ -100,7 +98,7 @@ const finish = async (ctx: Koa.Context, services: Services, request: LogoutReque
   ctx.body = need(ctx.state, 'render')('oauth/logout', { title: 'Signed out', mode: 'done' });
 };
 
-export const endSession = (services: Services): Koa.Middleware =>
+export const endSession = (services: Deps): Koa.Middleware =>
   withRefusals(async (ctx) => {
     const request = await resolve(services, params(ctx), true);
     const session = await services.browserSessions.current(ctx, 'oauth');
@@ -126,7 +124,7 @@ export const endSession = (services: Services): Koa.Middleware =>
   });
 
 /** POST /oauth/logout/confirm (after parseForm + requireCsrf): the user said yes. */
-export const confirmEndSession = (services: Services): Koa.Middleware =>
+export const confirmEndSession = (services: Deps): Koa.Middleware =>
   withRefusals(async (ctx) => {
     await finish(ctx, services, await resolve(services, formBody(ctx), false));
   });

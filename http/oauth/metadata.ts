@@ -1,10 +1,12 @@
 // Discovery: RFC 8414 authorization server metadata (also served as OIDC discovery), RFC 9728
 // protected resource metadata for /mcp, and the JWKS.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { mcpResource } from '../../app/oauth/authorizations.ts';
 import { MCP_SCOPES, SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { publicUrlOf } from '../public-url.ts';
+
+type Deps = Pick<HttpDeps, 'oauth'>;
 
 export const serverMetadata = (publicUrl: string) => ({
   // RFC 8414 §3.3: issuer identical to the URL the metadata was fetched under (PUBLIC_URL exactly, or
@@ -53,15 +55,15 @@ const publicJson = (ctx: Koa.Context, body: unknown, maxAge = 300) => {
 };
 
 export const serveServerMetadata =
-  (_services: Services): Koa.Middleware =>
+  (_services: Deps): Koa.Middleware =>
   async (ctx) =>
     publicJson(ctx, serverMetadata(publicUrlOf(ctx)));
 export const serveResourceMetadata =
-  (_services: Services): Koa.Middleware =>
+  (_services: Deps): Koa.Middleware =>
   async (ctx) =>
     publicJson(ctx, resourceMetadata(publicUrlOf(ctx)));
 // Short cache: after a rotation clients must see the new key soon.
 export const serveJwks =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) =>
     publicJson(ctx, await services.oauth.keys.jwks(), 60);

@@ -2,12 +2,14 @@
 // tabs (or two clients) can be mid-sign-in at once. The login and consent pages accept only a request
 // whose cookie this browser carries: a request id pasted into another browser leads nowhere.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { Client } from '../../domain/clients/index.ts';
 import type { PendingRequest } from '../../app/oauth/authorizations.ts';
 import { INTERACTION_TTL_MS } from '../../app/oauth/pending-requests.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { clearCookie, cookieName, getCookie, setCookie } from '../cookies.ts';
+
+type Deps = Pick<HttpDeps, 'config' | 'oauth'>;
 
 const BASE = 'rmcp_authz_';
 /** Pending requests one browser may hold; starting another drops the oldest (bounds the Cookie header). */
@@ -23,7 +25,7 @@ const expired = () =>
   );
 
 /** Ids of the pending-request cookies this request carries (names only; values are checked when used). */
-const pendingIds = (ctx: Koa.Context, services: Services): string[] => {
+const pendingIds = (ctx: Koa.Context, services: Deps): string[] => {
   const prefix = cookieName(services.config, BASE);
   const ids: string[] = [];
   for (const pair of ctx.get('cookie').split(';')) {
@@ -38,7 +40,7 @@ const pendingIds = (ctx: Koa.Context, services: Services): string[] => {
 /** Stores `request` in this browser; the oldest (or unreadable) pending requests make room first. */
 export const savePending = async (
   ctx: Koa.Context,
-  services: Services,
+  services: Deps,
   request: PendingRequest,
   client: Client,
 ): Promise<void> => {
@@ -62,7 +64,7 @@ export const savePending = async (
 };
 
 /** This browser's pending request `grantId`, or 400 request_expired (unknown, expired, answered, other browser). */
-export const loadPending = async (ctx: Koa.Context, services: Services, grantId: string): Promise<PendingRequest> => {
+export const loadPending = async (ctx: Koa.Context, services: Deps, grantId: string): Promise<PendingRequest> => {
   if (!ID.test(grantId)) throw expired();
   const value = getCookie(ctx, services.config, `${BASE}${grantId}`);
   const request = value ? await services.oauth.authorizations.unseal(value, grantId) : undefined;
@@ -70,5 +72,5 @@ export const loadPending = async (ctx: Koa.Context, services: Services, grantId:
   return request;
 };
 
-export const clearPending = (ctx: Koa.Context, services: Services, grantId: string): void =>
+export const clearPending = (ctx: Koa.Context, services: Deps, grantId: string): void =>
   clearCookie(ctx, services.config, `${BASE}${grantId}`);

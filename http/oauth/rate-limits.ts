@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { addressKey } from '../login-guard.ts';
-import { rateLimited, type RateLimits } from '../rate-limit.ts';
+import type { RateLimits } from '../../app/rate-limits.ts';
+import { rateLimited } from '../rate-limit.ts';
 import type Koa from 'koa';
 
 const tooMany = (res: RateLimiterRes, what: string) =>

@@ -2,13 +2,15 @@
 // (GET/PUT/DELETE /oauth/register/:id with the registration access token).
 import type Koa from 'koa';
 import { z } from 'zod';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import type { Client, ClientMetadata } from '../../domain/clients/index.ts';
 import { SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError } from '../../domain/shared.ts';
 import { findUnstorable } from '../../eventstore/storable.ts';
 import { publicUrlOf } from '../public-url.ts';
 import { HttpError } from '../errors.ts';
+
+type Deps = Pick<HttpDeps, 'oauth'>;
 
 const webUrl = z
   .string()
@@ -22,7 +24,7 @@ const Registration = z.object({
   token_endpoint_auth_method: z
     .enum(['none', 'client_secret_basic', 'client_secret_post'])
     .default('client_secret_basic'),
-  // SPEC: authorization_code + refresh_token by default, so MCP clients get refresh tokens.
+  // authorization_code + refresh_token by default, so MCP clients get refresh tokens.
   grant_types: z
     .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
     .min(1)
@@ -112,7 +114,7 @@ const mapDomain = async <T>(work: () => Promise<T>): Promise<T> => {
 };
 
 export const registerClient =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const metadata = parseRegistration(ctx.request.body);
     const registered = await mapDomain(() =>
@@ -127,7 +129,7 @@ export const registerClient =
   };
 
 /** RFC 7592 §2: the registration access token (Bearer) authorizes management of its client only. */
-const managedClient = async (services: Services, ctx: Koa.Context): Promise<Client> => {
+const managedClient = async (services: Deps, ctx: Koa.Context): Promise<Client> => {
   const token = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
   try {
     return await services.oauth.clients.forManagement(String(ctx.params.id), token);
@@ -141,13 +143,13 @@ const managedClient = async (services: Services, ctx: Koa.Context): Promise<Clie
 };
 
 export const readRegistration =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     ctx.body = describe(await managedClient(services, ctx), publicUrlOf(ctx));
   };
 
 export const updateRegistration =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const client = await managedClient(services, ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
@@ -162,7 +164,7 @@ export const updateRegistration =
   };
 
 export const deleteRegistration =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const client = await managedClient(services, ctx);
     await services.oauth.clients.delete(client.clientId, { type: 'client', id: client.clientId });

@@ -1,13 +1,15 @@
 // POST /oauth/revoke (RFC 7009) and POST /oauth/introspect (RFC 7662).
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { formBody } from '../forms.ts';
 import { HttpError } from '../errors.ts';
 import { need } from '../state.ts';
 
+type Deps = Pick<HttpDeps, 'oauth'>;
+
 /** RFC 7009 §2.2: 200 whether or not the token was known (only a missing `token` is an error). */
 export const revokeToken =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const token = formBody(ctx).token;
     if (!token) throw new HttpError(400, 'invalid_request', 'token is required');
@@ -17,7 +19,7 @@ export const revokeToken =
   };
 
 export const introspectToken =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const token = formBody(ctx).token;
     if (!token) throw new HttpError(400, 'invalid_request', 'token is required');

@@ -1,15 +1,17 @@
 // POST /oauth/token (OAuth 2.1 §3.2): [noStore, parseForm, authenticateClient, issueTokens].
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { formBody } from '../forms.ts';
 import { HttpError } from '../errors.ts';
 import { publicUrlOf } from '../public-url.ts';
 import { need } from '../state.ts';
 
+type Deps = Pick<HttpDeps, 'oauth'>;
+
 const optional = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
 
 export const issueTokens =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const body = formBody(ctx);
     const client = need(ctx.state, 'client');

@@ -1,14 +1,16 @@
 // GET/POST /oauth/userinfo (OIDC Core §5.3): a bearer access token with the `openid` scope.
 import type Koa from 'koa';
-import type { Services } from '../../app/services.ts';
+import type { HttpDeps } from '../deps.ts';
 import { mcpResource } from '../../app/oauth/authorizations.ts';
 import { userClaims } from '../../app/oauth/token-service.ts';
 import { InvalidTokenError } from '../../app/auth-port.ts';
 import { HttpError } from '../errors.ts';
 import { publicUrlOf } from '../public-url.ts';
 
+type Deps = Pick<HttpDeps, 'oauth' | 'users'>;
+
 export const userinfo =
-  (services: Services): Koa.Middleware =>
+  (services: Deps): Koa.Middleware =>
   async (ctx) => {
     const match = /^Bearer\s+([\w.~+/-]+=*)$/i.exec(ctx.get('authorization'));
     // RFC 6750 §3: errors in WWW-Authenticate.

@@ -2,6 +2,7 @@
 // validation, structuredContent and the text rendering all come from this one declaration.
 import { z } from 'zod';
 import type { ContentBlock, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { DomainError } from '../../domain/shared.ts';
 import { findUnstorable } from '../../eventstore/storable.ts';
 
 /** Who is calling, for scope checks and the audit events of every tool call. */
@@ -13,15 +14,12 @@ export type ToolCaller = {
   readonly tokenId: string | undefined;
 };
 
-/** A refusal or failure the caller should read: comes back as an `isError` result "code: message". */
-export class ToolError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ToolError';
-  }
+/**
+ * A refusal or failure the caller should read: a DomainError with a stable code, so it maps like any
+ * other; a tool call answers it as an `isError` result "code: message" (mcp/tools/errors.ts).
+ */
+export class ToolError extends DomainError {
+  override readonly name = 'ToolError';
 }
 
 export type ToolContext = {

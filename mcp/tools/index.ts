@@ -1,4 +1,4 @@
-// The tool registry and built-in tools (issue 6): filesystem (fs_*), memory (memory_*), system (system_*).
+// The tool registry and built-in tools: filesystem (fs_*), memory (memory_*), system (system_*).
 // Scopes (README "Scopes"): read-only tools need mcp:tools:read; tools that change files or memory need mcp:tools:write.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { McpServer as ModernMcpServer } from '@modelcontextprotocol/server';

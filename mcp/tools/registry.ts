@@ -6,18 +6,17 @@ import type { ListToolsResult, McpServer as ModernMcpServer } from '@modelcontex
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import {
   CallToolRequestSchema,
-  ErrorCode,
   ListToolsRequestSchema,
   type CallToolResult,
   type Tool as ListedTool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CoreServices } from '../../app/core.ts';
-import { DomainError, type Actor } from '../../domain/shared.ts';
+import type { Actor, DomainError } from '../../domain/shared.ts';
 import { toolSettingDecider, toolStream, type TOOL_OUTCOMES } from '../../domain/tools/index.ts';
 import { handleCommand } from '../../app/handle.ts';
-import { UnstorableEventError } from '../../eventstore/port.ts';
 import { recordToolCall, summarizeArguments } from './audit.ts';
 import { ToolError, type Tool } from './define.ts';
+import { toolErrorResult, toolErrorText, toolFailureOf, unknownToolResult } from './errors.ts';
 import type { ToolCaller } from './define.ts';
 import { disabledToolNames } from '../../projections/tools/settings.queries.ts';
 import { toolSettingsProjection } from '../../projections/tools/settings.ts';
@@ -32,8 +31,6 @@ export type ToolInfo = {
 };
 
 const SETTINGS_TTL_MS = 1_000;
-/** A tool's append refused (a safety net behind the tools' own argument schemas, define.ts). */
-const UNSTORABLE_ARGUMENT = 'the arguments hold U+0000 or an unpaired surrogate, which cannot be stored';
 
 export class ToolRegistry {
   private readonly tools: ReadonlyMap<string, Tool>;
@@ -134,13 +131,7 @@ export class ToolRegistry {
       const caller = callerOf(ctx.http?.authInfo, undefined);
       const tool = this.tools.get(request.params.name);
       if (!caller) throw new Error('a tool call reached the modern path without authentication');
-      if (!tool)
-        return {
-          content: [
-            { type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${request.params.name} not found` },
-          ],
-          isError: true,
-        };
+      if (!tool) return unknownToolResult(request.params.name);
       return this.call(tool, request.params.arguments, caller, undefined, ctx.mcpReq.signal);
     });
   }
@@ -151,11 +142,7 @@ export class ToolRegistry {
    */
   invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<CallToolResult> {
     const tool = this.tools.get(name);
-    if (!tool)
-      return Promise.resolve({
-        content: [{ type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${name} not found` }],
-        isError: true,
-      });
+    if (!tool) return Promise.resolve(unknownToolResult(name));
     return this.call(tool, args, caller, undefined, signal);
   }
 
@@ -170,13 +157,7 @@ export class ToolRegistry {
     server.server.setRequestHandler(ListToolsRequestSchema, () => this.listEnabled());
     server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const tool = this.tools.get(request.params.name);
-      if (!tool)
-        return {
-          content: [
-            { type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${request.params.name} not found` },
-          ],
-          isError: true,
-        };
+      if (!tool) return unknownToolResult(request.params.name);
       // Authorization is per request: the token on this POST, not the one that opened the session (the
       // HTTP layer checked it belongs to the session's user and client).
       return this.call(
@@ -206,7 +187,7 @@ export class ToolRegistry {
     // hold, the call's audit event can be written, so no effect happens without its audit event.
     const summary = summarizeArguments(args);
     let outcome: (typeof TOOL_OUTCOMES)[number] = 'ok';
-    let error: ToolError | undefined;
+    let error: DomainError | undefined;
     let result: CallToolResult;
     try {
       if ((await this.disabledNames()).has(tool.name))
@@ -219,19 +200,13 @@ export class ToolRegistry {
       error =
         signal.aborted && thrown === signal.reason
           ? new ToolError('cancelled', 'the call was cancelled by the client')
-          : thrown instanceof ToolError
-            ? thrown
-            : thrown instanceof DomainError
-              ? new ToolError(thrown.code, thrown.message)
-              : thrown instanceof UnstorableEventError
-                ? new ToolError('invalid_arguments', UNSTORABLE_ARGUMENT)
-                : undefined;
+          : toolFailureOf(thrown);
       if (!error) {
         this.core.logger.error({ err: thrown, tool: tool.name, callId }, 'tool failed');
         error = new ToolError('internal_error', `the tool failed unexpectedly (call ${callId})`);
       }
       outcome = error.code === 'insufficient_scope' ? 'denied' : error.code === 'tool_disabled' ? 'disabled' : 'error';
-      result = { content: [{ type: 'text', text: `${error.code}: ${error.message}` }], isError: true };
+      result = toolErrorResult(error);
     }
     const sessionId = caller.sessionId ?? transportSession;
     // Queued, not awaited: the SDK stores the response through the same group commit in this same turn
@@ -247,7 +222,7 @@ export class ToolRegistry {
       ...(caller.tokenId ? { tokenId: caller.tokenId } : {}),
       arguments: summary,
       outcome,
-      ...(error ? { error: `${error.code}: ${error.message}`.slice(0, 500) } : {}),
+      ...(error ? { error: toolErrorText(error).slice(0, 500) } : {}),
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       at: now.toISOString(),
     }).catch((failure: unknown) =>

@@ -1,4 +1,4 @@
-// Backup and restore drill (issue 8): real server with users, OAuth grants and memories → events export
+// Backup and restore drill: real server with users, OAuth grants and memories → events export
 // → a new, empty store → events import → start: every read model is rebuilt from the log and equals
 // the original, and tokens issued before the backup are still valid (the signing keys came back too).
 import fs from 'node:fs';

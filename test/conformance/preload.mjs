@@ -1,4 +1,4 @@
-// Test-only preload (NOTES.md): on Node 20 the conformance suite needs fs.globSync (Node >= 22). Named
+// Test-only preload: on Node 20 the conformance suite needs fs.globSync (Node >= 22). Named
 // ESM exports of `fs` are fixed at first load, so a resolve hook swaps in a shim instead of patching fs.
 import { register } from 'node:module';
 

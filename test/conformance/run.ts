@@ -1,6 +1,6 @@
 // Runs the official MCP conformance suite (server scenarios) against the real server in fixtures mode.
 //   node --import tsx test/conformance/run.ts [--scenario <name>] [--verbose]
-// Node 20: the suite needs fs.globSync; preload.mjs supplies it (NOTES.md), test-only.
+// Node 20: the suite needs fs.globSync; preload.mjs supplies it, test-only.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';

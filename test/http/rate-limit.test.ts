@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../app/config.ts';
 import { HttpError } from '../../http/errors.ts';
-import { RateLimits } from '../../http/rate-limit.ts';
+import { SharedRateLimits } from '../../http/rate-limit.ts';
 import { skipSuite } from '../support/skip.ts';
 
 const LIMIT = { points: 3, durationSeconds: 60 };
@@ -26,7 +26,7 @@ const rejects429 = async (promise: Promise<void>) => {
 const test = suite('http: rate limits');
 
 test('memory: the fourth hit within the window is refused with Retry-After; other keys are unaffected; reset clears', async () => {
-  const limits = new RateLimits(loadConfig({}));
+  const limits = new SharedRateLimits(loadConfig({}));
   for (let i = 0; i < 3; i += 1) await limits.consume('login', LIMIT, 'ip-1');
   await rejects429(limits.consume('login', LIMIT, 'ip-1'));
   await limits.consume('login', LIMIT, 'ip-2');
@@ -49,8 +49,8 @@ else {
   const shared = suite('http: rate limits on Redis');
   shared('two instances with REDIS_URL count together', async () => {
     const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' });
-    const a = new RateLimits(config);
-    const b = new RateLimits(config);
+    const a = new SharedRateLimits(config);
+    const b = new SharedRateLimits(config);
     assert.ok(await a.ready());
     assert.ok(await b.ready());
     const key = randomUUID();

@@ -29,7 +29,7 @@ test('a dropped request stream resumes with Last-Event-ID: every missed message 
   const base = context.server.base;
   const sessionId = await openSession(base, context.token);
   const call = await callTool(base, context.token, sessionId, 7, 'count_slowly', { count: 6, delayMs: 40 });
-  // Priming event first: an id, retry, empty data (SPEC; MCP 2025-11-25 §Resumability).
+  // Priming event first: an id, retry, empty data (MCP 2025-11-25 §Resumability).
   const seen = await readSse(call, (events) => events.length === 3);
   assert.is(seen[0]!.data, '');
   assert.is(seen[0]!.retry, 1000);

@@ -1,8 +1,8 @@
 // Test-only stand-ins for the MCP e2e tests.
-// STAND-IN: `StandInTokens` replaces the OAuth server's TokenVerifier (issue 4) with a local ES256 key
+// STAND-IN: `StandInTokens` replaces the OAuth server's TokenVerifier (app/oauth/verifier.ts) with a local ES256 key
 // (jose); it checks what the real one must — signature, expiry, audience, revocation — so /mcp's
 // handling of each outcome can be tested before (and independently of) the real authorization server.
-// STAND-IN: `testTools` replaces the tool registry (issue 6) with a few tools that exercise the transport.
+// STAND-IN: `testTools` replaces the tool registry (mcp/tools/) with a few tools that exercise the transport.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, jwtVerify, errors, type CryptoKey } from 'jose';
 import { z } from 'zod';

@@ -43,7 +43,7 @@ test('pages need a session: browsers are sent to the login page, JSON clients ge
   assert.is(JSON.parse(api.text).code, 'login_required');
 });
 
-test('the login page has the SPEC fields and a strict CSP', async ({ server }) => {
+test('the login page has the documented fields and a strict CSP', async ({ server }) => {
   const page = await new AdminClient(server.base).get('/admin/login');
   assert.is(page.status, 200);
   for (const field of ['name="email"', 'name="password"', 'name="csrf"', 'type="submit"'])
