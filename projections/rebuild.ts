@@ -4,7 +4,8 @@ import type { Logger } from '../app/logger.ts';
 import type { Database } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { advanceTo, readCheckpoint, type RebuildProgress } from './checkpoints.ts';
-import { applyStatements, ddl, generationTables, statementsFor, type Projection, type Tables } from './sql.ts';
+import { applyStatements, ddl, generationTables, type Projection, type Tables } from './sql.ts';
+import { batchFor } from './batch.ts';
 import { toStorableText } from '../eventstore/storable.ts';
 
 export type { RebuildProgress } from './checkpoints.ts';
@@ -143,7 +144,7 @@ export const rebuildProjections = async (
       const to = events[events.length - 1]!.position;
       const current = progress(job, false);
       await db.transaction(async (tx) => {
-        await applyStatements(tx, statementsFor(job.projection, events, job.tables));
+        await applyStatements(tx, batchFor(job.projection, events, job.tables));
         await advanceTo(tx, job.rebuildName, to, events.length);
         await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [
           job.rebuildName,

@@ -14,6 +14,22 @@ export type Statement = {
    * statement of a query: for an insert-only read model (one row per event) that was most of its work.
    */
   readonly rows?: true;
+  /** Set-based replay (projections/batch.ts): a statement that changes the rows of one key only. */
+  readonly batch?: BatchMark;
+};
+
+/** How a single-row statement becomes set-based in a rebuild (projections/batch.ts). */
+export type BatchMark = {
+  /** The rows the statement may touch, within its table: the same key for every statement touching them. */
+  readonly key: string;
+  /** The type PostgreSQL gives each parameter ($1 … $n) in the statement. */
+  readonly types: readonly string[];
+  /**
+   * A later change with the same sql and key replaces this one when nothing else touched the key between
+   * them: only where applying both leaves what the later alone leaves (an upsert of the whole row guarded
+   * by a revision or position that only grows in log order).
+   */
+  readonly supersedes?: true;
 };
 
 /** Logical table name → physical name (the live table, or a rebuild's fresh `name__gN`). */
@@ -50,10 +66,15 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { pre
 // toStorable: a read model stores text from events, and a log written before events were checked (or an
 // EventStoreDB one) may hold U+0000 or an unpaired surrogate; PostgreSQL would refuse the statement, and
 // the projection would stop at that event for good. Such characters become U+FFFD here.
-const literal = (value: unknown): string => {
+/** A parameter as the text PostgreSQL reads for it (NULL as null). */
+export const toText = (value: unknown): string | null => {
   const prepared = prepareValue(toStorable(value));
-  if (prepared === null || prepared === undefined) return 'NULL';
-  return pg.escapeLiteral(String(prepared));
+  return prepared === null || prepared === undefined ? null : String(prepared);
+};
+
+const literal = (value: unknown): string => {
+  const text = toText(value);
+  return text === null ? 'NULL' : pg.escapeLiteral(text);
 };
 
 /** `$n` placeholders replaced by escaped literals (our own SQL only; never user-written SQL text). */

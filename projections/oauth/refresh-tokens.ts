@@ -28,11 +28,14 @@ export const refreshTokensProjection: Projection = {
       {
         sql: `INSERT INTO ${t.oauth_refresh_tokens} (refresh_hash, grant_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (refresh_hash) DO NOTHING`,
         params: [tokens.refreshHash, grantId, tokens.refreshExpiresAt],
+        // Keyed by grant, as the DELETE below is: a refresh token's hash belongs to the one grant that issued it.
+        batch: { key: grantId, types: ['text', 'text', 'timestamptz'] },
       },
       // A token past its lifetime is refused as expired, reused or not: its row is no longer needed.
       {
         sql: `DELETE FROM ${t.oauth_refresh_tokens} WHERE grant_id = $1 AND expires_at <= $2`,
         params: [grantId, at],
+        batch: { key: grantId, types: ['text', 'timestamptz'] },
       },
     ];
   },
