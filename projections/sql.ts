@@ -43,6 +43,11 @@ export type Projection = {
   readonly tables: Readonly<Record<string, string>>;
   /** Event types this projection reads; others only move its checkpoint. */
   readonly eventTypes: readonly string[];
+  /**
+   * A rebuild builds secondary indexes after the load, unless its set-based statements look rows up by
+   * one (projections/batch.ts): then they are built with the tables.
+   */
+  readonly rebuildNeedsIndexes?: true;
   /** Pure and idempotent: applying an event twice leaves the same rows. */
   toStatements(event: RecordedEvent, tables: Tables): Statement[];
 };
@@ -75,6 +80,20 @@ export const toText = (value: unknown): string | null => {
 const literal = (value: unknown): string => {
   const text = toText(value);
   return text === null ? 'NULL' : pg.escapeLiteral(text);
+};
+
+const INDEX = /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+/i;
+
+/** The DDL as single statements: tables (with keys and constraints), and their secondary indexes apart. */
+export const splitDdl = (projection: Projection, tables: Tables): { tables: string[]; indexes: string[] } => {
+  const statements = ddl(projection, tables).flatMap((text) => text.split(/;\s*(?=CREATE\s)/i));
+  return {
+    tables: statements.filter((statement) => !INDEX.test(statement)),
+    // IF NOT EXISTS: a rebuild resumed after a crash may find some already built.
+    indexes: statements
+      .filter((statement) => INDEX.test(statement))
+      .map((statement) => statement.replace(INDEX, (head) => `${head}IF NOT EXISTS `)),
+  };
 };
 
 /** `$n` placeholders replaced by escaped literals (our own SQL only; never user-written SQL text). */

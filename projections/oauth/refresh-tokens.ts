@@ -19,6 +19,8 @@ export const refreshTokensProjection: Projection = {
     CREATE INDEX {oauth_refresh_tokens}_grant ON {oauth_refresh_tokens} (grant_id, expires_at)`,
   },
   eventTypes: ['AuthorizationCodeRedeemed', 'RefreshTokenRotated'],
+  // The DELETE of expired tokens finds them by grant: a rebuild without the index would scan the table.
+  rebuildNeedsIndexes: true,
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
     const event = GrantEvent.parse(recorded);
     if (event.type !== 'AuthorizationCodeRedeemed' && event.type !== 'RefreshTokenRotated') return [];
