@@ -8,6 +8,7 @@
 // Run: node --import tsx bench/eventlog.ts [events=100000] [--1m (adds a 1,000,000-event rebuild on the server)]
 //   [--appends | --rebuild (only those rows)]
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createLogger } from '../app/logger.ts';
 import type { Database } from '../db/database.ts';
 import { PostgresEventLog } from '../eventstore/postgres.ts';
@@ -32,6 +33,53 @@ const time = async (fn: () => Promise<unknown>) => {
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1_000);
 
 type Pair = { measure: string; log: number; raw: number };
+
+/** CPU seconds a piece of work cost: this node process, and PostgreSQL's backends (undefined for PGlite,
+ * which runs inside this process and so is counted in `node`). */
+type Cpu = { node: number; postgres: number | undefined };
+
+// /proc/<pid>/stat reports utime and stime (fields 14 and 15) in USER_HZ, 100 per second on Linux.
+const procCpuSeconds = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0; // the backend ended
+  }
+};
+
+const backendPids = async (db: Database): Promise<number[]> =>
+  (
+    await db.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = $1',
+      ['client backend'],
+    )
+  ).rows.map((row) => row.pid);
+
+/** Runs `fn` and returns its CPU: the machine is shared, so CPU per event says more than wall-clock rates. */
+const measureCpu = async <T>(
+  db: Database,
+  embedded: boolean,
+  fn: () => Promise<T>,
+): Promise<{ result: T; cpu: Cpu }> => {
+  const before = embedded
+    ? new Map<number, number>()
+    : new Map((await backendPids(db)).map((pid) => [pid, procCpuSeconds(pid)]));
+  const started = process.cpuUsage();
+  const result = await fn();
+  const used = process.cpuUsage(started);
+  let postgres: number | undefined;
+  if (!embedded) {
+    // Backends the pool opened meanwhile started from zero; the pool keeps them open (no idle timeout in a run this short).
+    postgres = 0;
+    for (const pid of await backendPids(db)) postgres += procCpuSeconds(pid) - (before.get(pid) ?? 0);
+  }
+  return { result, cpu: { node: (used.user + used.system) / 1e6, postgres } };
+};
+
+/** CPU seconds per 100,000 events, for the rebuild and for the raw loop, in the same run. */
+type CpuRow = { measure: string; events: number; log: Cpu; raw: Cpu };
+const cpuRows: { store: string; rows: CpuRow[] }[] = [];
 
 /** `writers` loops of `count / writers` calls each. */
 const concurrently = (writers: number, count: number, call: (writer: number, i: number) => Promise<unknown>) =>
@@ -109,6 +157,13 @@ const rawProjectionLoop = async (db: Database) => {
     }
   });
   return { events, ms };
+};
+
+const cpuTable = (embedded: boolean): CpuRow[] => {
+  const store = embedded ? 'PGlite' : 'PostgreSQL server';
+  let entry = cpuRows.find((row) => row.store === store);
+  if (!entry) cpuRows.push((entry = { store, rows: [] }));
+  return entry.rows;
 };
 
 const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pair[]> => {
@@ -193,13 +248,11 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
       }
     });
     pairs.push({ measure: `read all, ${read} events`, log: rate(read, readMs), raw: rate(rawRead, rawReadMs) });
-    const rebuilt = await rebuildAll(db, log);
-    const raw = await rawProjectionLoop(db);
-    pairs.push({
-      measure: `rebuild all ${allProjections.length} projections, ${rebuilt.events} events`,
-      log: rate(rebuilt.events, rebuilt.ms),
-      raw: rate(raw.events, raw.ms),
-    });
+    const { result: rebuilt, cpu: rebuildCpu } = await measureCpu(db, embedded, () => rebuildAll(db, log));
+    const { result: raw, cpu: rawCpu } = await measureCpu(db, embedded, () => rawProjectionLoop(db));
+    const measure = `rebuild all ${allProjections.length} projections, ${rebuilt.events} events`;
+    pairs.push({ measure, log: rate(rebuilt.events, rebuilt.ms), raw: rate(raw.events, raw.ms) });
+    cpuTable(embedded).push({ measure, events: rebuilt.events, log: rebuildCpu, raw: rawCpu });
   }
   await log.close();
   return pairs;
@@ -217,6 +270,37 @@ const print = (store: string, pairs: Pair[]) => {
   );
 };
 
+/**
+ * CPU seconds per 100k events. A quiet 2-core machine could run the node side and PostgreSQL side by
+ * side, so its rate is about 100k / max(node, (node + postgres) / 2) per second: an estimate, since
+ * the rebuild overlaps them only partly (a page is read while the previous one is applied).
+ */
+const printCpu = () => {
+  for (const { store, rows } of cpuRows) {
+    console.log(`\n${store}: CPU seconds per 100,000 events (load average ${loadAverage()} at the end)`);
+    const per = (seconds: number | undefined, events: number) =>
+      seconds === undefined ? 'in node' : Number(((seconds * 100_000) / events).toFixed(2));
+    const quiet = (cpu: Cpu, events: number) => {
+      const node = (cpu.node * 100_000) / events;
+      const both = node + ((cpu.postgres ?? 0) * 100_000) / events;
+      return Math.round(100_000 / Math.max(node, cpu.postgres === undefined ? both : both / 2));
+    };
+    console.table(
+      rows.map((row) => ({
+        measure: row.measure,
+        'rebuild node': per(row.log.node, row.events),
+        'rebuild postgres': per(row.log.postgres, row.events),
+        'raw node': per(row.raw.node, row.events),
+        'raw postgres': per(row.raw.postgres, row.events),
+        'rebuild ev/s on 2 idle cores (est.)': quiet(row.log, row.events),
+        'raw ev/s on 2 idle cores (est.)': quiet(row.raw, row.events),
+      })),
+    );
+  }
+};
+
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
 const embedded = await embeddedDatabase();
 print('PGlite (embedded, in memory)', await run(embedded.db, true, [TOTAL]));
 await embedded.dispose();
@@ -227,3 +311,4 @@ if (serverUrl()) {
 } else {
   console.log('PostgreSQL server: skipped: TEST_DATABASE_URL not set');
 }
+printCpu();

@@ -40,6 +40,10 @@ export const browserSessionsProjection: Projection = {
               event.data.ip ?? null,
               event.data.userAgent ?? null,
             ],
+            batch: {
+              key: event.data.sessionId,
+              types: ['text', 'uuid', 'text', 'timestamptz', 'timestamptz', 'text', 'text'],
+            },
           },
         ];
       case 'BrowserSessionEnded':
@@ -47,6 +51,7 @@ export const browserSessionsProjection: Projection = {
           {
             sql: `UPDATE ${t.browser_sessions} SET ended_at = coalesce(ended_at, $2) WHERE id = $1`,
             params: [event.data.sessionId, event.data.at],
+            batch: { key: event.data.sessionId, types: ['text', 'timestamptz'] },
           },
         ];
       default:

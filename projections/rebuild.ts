@@ -1,10 +1,11 @@
 // Blue/green rebuild: replay the whole log into fresh tables (`name__gN`), each batch with the rebuild's
 // own checkpoint in one transaction (a killed rebuild resumes), then swap the tables in one transaction.
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { advanceTo, readCheckpoint, type RebuildProgress } from './checkpoints.ts';
-import { applyStatements, ddl, generationTables, statementsFor, type Projection, type Tables } from './sql.ts';
+import { applyStatements, generationTables, splitDdl, statementsFor, type Projection, type Tables } from './sql.ts';
+import { hasUnkeyed, toBatch } from './batch.ts';
 import { toStorableText } from '../eventstore/storable.ts';
 
 export type { RebuildProgress } from './checkpoints.ts';
@@ -26,6 +27,9 @@ type Job = {
   handled: number;
   startHandled: number;
   liveHandled: number;
+  /** Secondary indexes built after the load: maintaining them row by row cost more than building them. */
+  indexes: string[];
+  indexed: boolean;
 };
 
 const lockName = (projection: Projection) => `remotemcp:rebuild:${projection.name}`;
@@ -42,7 +46,9 @@ const prepare = async (db: Database, projection: Projection, logger: Logger): Pr
     const tables = generationTables(projection, generation);
     await db.transaction(async (tx) => {
       for (const table of Object.values(tables)) await tx.query(`DROP TABLE IF EXISTS ${table}`);
-      for (const statement of ddl(projection, tables)) await tx.query(statement);
+      const { tables: create, indexes } = splitDdl(projection, tables);
+      for (const statement of create) await tx.query(statement);
+      if (projection.rebuildNeedsIndexes) for (const statement of indexes) await tx.query(statement);
       await tx.query(
         `INSERT INTO projection_checkpoints (name, status, version, generation, rebuild)
          VALUES ($1, 'rebuilding', $2, $3, NULL)
@@ -64,7 +70,15 @@ const prepare = async (db: Database, projection: Projection, logger: Logger): Pr
     handled: state!.eventsHandled,
     startHandled: state!.eventsHandled,
     liveHandled: live.eventsHandled,
+    indexes: splitDdl(projection, generationTables(projection, state!.generation)).indexes,
+    indexed: projection.rebuildNeedsIndexes === true,
   };
+};
+
+const buildIndexes = async (tx: Queryable, job: Job) => {
+  if (job.indexed) return;
+  for (const statement of job.indexes) await tx.query(statement);
+  job.indexed = true;
 };
 
 /** Swaps the fresh tables in. The live runner locks the same row for every batch, so it waits, then
@@ -72,6 +86,7 @@ const prepare = async (db: Database, projection: Projection, logger: Logger): Pr
 const swap = (db: Database, job: Job) =>
   db.transaction(async (tx) => {
     const { projection } = job;
+    await buildIndexes(tx, job);
     await tx.query('SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE', [projection.name]);
     for (const [logical, physical] of Object.entries(job.tables)) {
       await tx.query(`DROP TABLE IF EXISTS ${logical}`);
@@ -143,7 +158,10 @@ export const rebuildProjections = async (
       const to = events[events.length - 1]!.position;
       const current = progress(job, false);
       await db.transaction(async (tx) => {
-        await applyStatements(tx, statementsFor(job.projection, events, job.tables));
+        const statements = statementsFor(job.projection, events, job.tables);
+        // A statement over many rows (an erasure, a revocation) finds them by an index: build them first.
+        if (hasUnkeyed(statements)) await buildIndexes(tx, job);
+        await applyStatements(tx, toBatch(statements));
         await advanceTo(tx, job.rebuildName, to, events.length);
         await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [
           job.rebuildName,

@@ -14,6 +14,22 @@ export type Statement = {
    * statement of a query: for an insert-only read model (one row per event) that was most of its work.
    */
   readonly rows?: true;
+  /** Set-based replay (projections/batch.ts): a statement that changes the rows of one key only. */
+  readonly batch?: BatchMark;
+};
+
+/** How a single-row statement becomes set-based in a rebuild (projections/batch.ts). */
+export type BatchMark = {
+  /** The rows the statement may touch, within its table: the same key for every statement touching them. */
+  readonly key: string;
+  /** The type PostgreSQL gives each parameter ($1 … $n) in the statement. */
+  readonly types: readonly string[];
+  /**
+   * A later change with the same sql and key replaces this one when nothing else touched the key between
+   * them: only where applying both leaves what the later alone leaves (an upsert of the whole row guarded
+   * by a revision or position that only grows in log order).
+   */
+  readonly supersedes?: true;
 };
 
 /** Logical table name → physical name (the live table, or a rebuild's fresh `name__gN`). */
@@ -27,6 +43,11 @@ export type Projection = {
   readonly tables: Readonly<Record<string, string>>;
   /** Event types this projection reads; others only move its checkpoint. */
   readonly eventTypes: readonly string[];
+  /**
+   * A rebuild builds secondary indexes after the load, unless its set-based statements look rows up by
+   * one (projections/batch.ts): then they are built with the tables.
+   */
+  readonly rebuildNeedsIndexes?: true;
   /** Pure and idempotent: applying an event twice leaves the same rows. */
   toStatements(event: RecordedEvent, tables: Tables): Statement[];
 };
@@ -50,10 +71,29 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { pre
 // toStorable: a read model stores text from events, and a log written before events were checked (or an
 // EventStoreDB one) may hold U+0000 or an unpaired surrogate; PostgreSQL would refuse the statement, and
 // the projection would stop at that event for good. Such characters become U+FFFD here.
-const literal = (value: unknown): string => {
+/** A parameter as the text PostgreSQL reads for it (NULL as null). */
+export const toText = (value: unknown): string | null => {
   const prepared = prepareValue(toStorable(value));
-  if (prepared === null || prepared === undefined) return 'NULL';
-  return pg.escapeLiteral(String(prepared));
+  return prepared === null || prepared === undefined ? null : String(prepared);
+};
+
+const literal = (value: unknown): string => {
+  const text = toText(value);
+  return text === null ? 'NULL' : pg.escapeLiteral(text);
+};
+
+const INDEX = /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+/i;
+
+/** The DDL as single statements: tables (with keys and constraints), and their secondary indexes apart. */
+export const splitDdl = (projection: Projection, tables: Tables): { tables: string[]; indexes: string[] } => {
+  const statements = ddl(projection, tables).flatMap((text) => text.split(/;\s*(?=CREATE\s)/i));
+  return {
+    tables: statements.filter((statement) => !INDEX.test(statement)),
+    // IF NOT EXISTS: a rebuild resumed after a crash may find some already built.
+    indexes: statements
+      .filter((statement) => INDEX.test(statement))
+      .map((statement) => statement.replace(INDEX, (head) => `${head}IF NOT EXISTS `)),
+  };
 };
 
 /** `$n` placeholders replaced by escaped literals (our own SQL only; never user-written SQL text). */

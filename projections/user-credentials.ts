@@ -26,6 +26,7 @@ export const userCredentialsProjection: Projection = {
         sql: `INSERT INTO ${t.user_credentials} (user_id, sessions_valid_after) VALUES ($1, $2)
               ON CONFLICT (user_id) DO UPDATE SET sessions_valid_after = GREATEST(${t.user_credentials}.sessions_valid_after, EXCLUDED.sessions_valid_after)`,
         params: [event.data.userId, event.data.at],
+        batch: { key: event.data.userId, types: ['uuid', 'timestamptz'] },
       },
     ];
   },

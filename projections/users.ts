@@ -28,9 +28,10 @@ export const usersProjection: Projection = {
     const event = UserEvent.parse(recorded);
     const revision = String(recorded.revision);
     // Idempotent: every update only applies an event newer than the row (revision guard).
-    const update = (set: string, params: unknown[]): Statement => ({
+    const update = (set: string, params: unknown[], types: string[] = []): Statement => ({
       sql: `UPDATE ${t.users} SET ${set}, updated_at = $2, revision = $3 WHERE id = $1 AND revision < $3`,
       params: [event.data.userId, 'at' in event.data ? event.data.at : recorded.createdAt, revision, ...params],
+      batch: { key: event.data.userId, types: ['uuid', 'timestamptz', 'bigint', ...types] },
     });
     switch (event.type) {
       case 'UserCreated': {
@@ -50,6 +51,10 @@ export const usersProjection: Projection = {
               event.data.createdAt,
               revision,
             ],
+            batch: {
+              key: event.data.userId,
+              types: ['uuid', 'text', 'text', 'text', 'text[]', 'timestamptz', 'bigint'],
+            },
           },
         ];
       }
@@ -58,18 +63,19 @@ export const usersProjection: Projection = {
       case 'UserEnabled':
         return [update(`status = 'active'`, [])];
       case 'UserPasswordChanged':
-        return [update('password_hash = $4', [event.data.passwordHash])];
+        return [update('password_hash = $4', [event.data.passwordHash], ['text'])];
       case 'UserRolesChanged':
-        return [update('roles = $4', [event.data.roles])];
+        return [update('roles = $4', [event.data.roles], ['text[]'])];
       // Kept in its own read model (projections/verified-emails.ts), so this table's shape stays as it was.
       case 'UserEmailVerified':
         return [];
       case 'UserErased':
         return [
-          update(`status = 'erased', email = $4, name = $5, password_hash = ''`, [
-            erasedEmail(event.data.userId),
-            ERASED_USER,
-          ]),
+          update(
+            `status = 'erased', email = $4, name = $5, password_hash = ''`,
+            [erasedEmail(event.data.userId), ERASED_USER],
+            ['text', 'text'],
+          ),
         ];
       default:
         return assertNever(event);

@@ -22,6 +22,7 @@ export const verifiedEmailsProjection: Projection = {
       {
         sql: `INSERT INTO ${t.verified_emails} (user_id, verified_at) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`,
         params: [event.data.userId, event.data.at],
+        batch: { key: event.data.userId, types: ['uuid', 'timestamptz'] },
       },
     ];
   },

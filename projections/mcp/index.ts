@@ -52,6 +52,10 @@ export const mcpSessionsProjection: Projection = {
               d.openedAt,
               d.expiresAt,
             ],
+            batch: {
+              key: d.sessionId,
+              types: ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'timestamptz', 'timestamptz'],
+            },
           },
         ];
       }
@@ -61,6 +65,7 @@ export const mcpSessionsProjection: Projection = {
           {
             sql: `UPDATE ${t.mcp_sessions} SET status = 'closed', closed_at = $2, close_reason = $3 WHERE id = $1 AND status = 'open'`,
             params: [event.data.sessionId, event.data.at, event.data.reason],
+            batch: { key: event.data.sessionId, types: ['text', 'timestamptz', 'text'] },
           },
         ];
       default:

@@ -34,9 +34,10 @@ export const mcpTasksProjection: Projection = {
     const event = TaskEvent.parse(recorded);
     const revision = String(recorded.revision);
     // Idempotent: a row only moves forward (an event at or below its revision was applied already).
-    const update = (set: string, params: unknown[]): Statement => ({
+    const update = (set: string, params: unknown[], types: string[]): Statement => ({
       sql: `UPDATE ${t.mcp_tasks} SET ${set}, revision = $2 WHERE task_id = $1 AND revision < $2`,
       params: [event.data.taskId, revision, ...params],
+      batch: { key: event.data.taskId, types: ['text', 'bigint', ...types] },
     });
     switch (event.type) {
       case 'TaskCreated': {
@@ -58,28 +59,49 @@ export const mcpTasksProjection: Projection = {
               d.at,
               revision,
             ],
+            batch: {
+              key: d.taskId,
+              types: [
+                'text',
+                'text',
+                'text',
+                'text',
+                'text',
+                'boolean',
+                'text',
+                'int4',
+                'timestamptz',
+                'timestamptz',
+                'bigint',
+              ],
+            },
           },
         ];
       }
       case 'TaskLeaseRenewed':
-        return [update('lease_until = $3', [event.data.leaseUntil])];
+        return [update('lease_until = $3', [event.data.leaseUntil], ['timestamptz'])];
       case 'TaskResumed':
         return [
-          update('owner = $3, attempt = $4, lease_until = $5, updated_at = $6', [
-            event.data.owner,
-            event.data.attempt,
-            event.data.leaseUntil,
-            event.data.at,
-          ]),
+          update(
+            'owner = $3, attempt = $4, lease_until = $5, updated_at = $6',
+            [event.data.owner, event.data.attempt, event.data.leaseUntil, event.data.at],
+            ['text', 'int4', 'timestamptz', 'timestamptz'],
+          ),
         ];
       case 'TaskProgressed':
-        return [update('updated_at = $3', [event.data.at])];
+        return [update('updated_at = $3', [event.data.at], ['timestamptz'])];
       case 'TaskCompleted':
-        return [update(`status = 'completed', updated_at = $3`, [event.data.at])];
+        return [update(`status = 'completed', updated_at = $3`, [event.data.at], ['timestamptz'])];
       case 'TaskFailed':
-        return [update(`status = 'failed', reason = $3, updated_at = $4`, [event.data.reason, event.data.at])];
+        return [
+          update(
+            `status = 'failed', reason = $3, updated_at = $4`,
+            [event.data.reason, event.data.at],
+            ['text', 'timestamptz'],
+          ),
+        ];
       case 'TaskCancelled':
-        return [update(`status = 'cancelled', updated_at = $3`, [event.data.at])];
+        return [update(`status = 'cancelled', updated_at = $3`, [event.data.at], ['timestamptz'])];
       default:
         return assertNever(event);
     }

@@ -48,6 +48,10 @@ export const clientsProjection: Projection = {
               d.at,
               revision,
             ],
+            batch: {
+              key: d.clientId,
+              types: ['text', 'text', 'text[]', 'text[]', 'text', 'text', 'text', 'text', 'timestamptz', 'bigint'],
+            },
           },
         ];
       case 'ClientUpdated':
@@ -66,6 +70,10 @@ export const clientsProjection: Projection = {
               d.at,
               revision,
             ],
+            batch: {
+              key: d.clientId,
+              types: ['text', 'text', 'text[]', 'text[]', 'text', 'text', 'text', 'timestamptz', 'bigint'],
+            },
           },
         ];
       case 'ClientDeleted':
@@ -73,6 +81,7 @@ export const clientsProjection: Projection = {
           {
             sql: `UPDATE ${t.oauth_clients} SET status = 'deleted', updated_at = $2, revision = $3 WHERE client_id = $1 AND revision < $3`,
             params: [d.clientId, d.at, revision],
+            batch: { key: d.clientId, types: ['text', 'timestamptz', 'bigint'] },
           },
         ];
       case 'ClientResourceServerSet':
@@ -80,6 +89,7 @@ export const clientsProjection: Projection = {
           {
             sql: `UPDATE ${t.oauth_clients} SET resource_server = $2, updated_at = $3, revision = $4 WHERE client_id = $1 AND revision < $4`,
             params: [d.clientId, event.data.resourceServer, d.at, revision],
+            batch: { key: d.clientId, types: ['text', 'boolean', 'timestamptz', 'bigint'] },
           },
         ];
       default:

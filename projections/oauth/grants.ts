@@ -63,6 +63,10 @@ export const grantsProjection: Projection = {
     ): Statement => ({
       sql: `INSERT INTO ${t.oauth_access_tokens} (jti, grant_id, client_id, user_id, scopes, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (jti) DO NOTHING`,
       params: [tokens.accessTokenId, grantId, clientId, userId, tokens.scopes, at, tokens.accessExpiresAt],
+      batch: {
+        key: `token ${tokens.accessTokenId}`,
+        types: ['text', 'text', 'text', 'text', 'text[]', 'timestamptz', 'timestamptz'],
+      },
     });
     const grant = (
       grantId: string,
@@ -75,6 +79,10 @@ export const grantsProjection: Projection = {
       sql: `INSERT INTO ${t.oauth_grants} (grant_id, client_id, user_id, scopes, resource, status, refresh_expires_at, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7) ON CONFLICT (grant_id) DO NOTHING`,
       params: [grantId, clientId, userId, tokens.scopes, resource, tokens.refreshExpiresAt ?? null, at],
+      batch: {
+        key: `grant ${grantId}`,
+        types: ['text', 'text', 'text', 'text[]', 'text', 'timestamptz', 'timestamptz'],
+      },
     });
     switch (event.type) {
       case 'ConsentGiven': {
@@ -85,6 +93,10 @@ export const grantsProjection: Projection = {
             sql: `INSERT INTO ${t.oauth_consents} (user_id, client_id, scopes, updated_at) VALUES ($1, $2, $3, $4)
                   ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = ARRAY(SELECT DISTINCT unnest(${t.oauth_consents}.scopes || EXCLUDED.scopes) ORDER BY 1), updated_at = GREATEST(${t.oauth_consents}.updated_at, EXCLUDED.updated_at)`,
             params: [d.userId, d.clientId, [...d.scopes].sort(), d.at],
+            batch: {
+              key: `consent ${JSON.stringify([d.userId, d.clientId])}`,
+              types: ['text', 'text', 'text[]', 'timestamptz'],
+            },
           },
         ];
       }
@@ -101,6 +113,7 @@ export const grantsProjection: Projection = {
           {
             sql: `UPDATE ${t.oauth_grants} SET refresh_expires_at = GREATEST(refresh_expires_at, $2), updated_at = GREATEST(updated_at, $3) WHERE grant_id = $1`,
             params: [d.grantId, d.tokens.refreshExpiresAt ?? null, d.at],
+            batch: { key: `grant ${d.grantId}`, types: ['text', 'timestamptz', 'timestamptz'] },
           },
           token(d.grantId, d.clientId, d.userId, d.tokens, d.at),
         ];
@@ -117,6 +130,7 @@ export const grantsProjection: Projection = {
           {
             sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE jti = $1`,
             params: [event.data.accessTokenId],
+            batch: { key: `token ${event.data.accessTokenId}`, types: ['text'] },
           },
         ];
       case 'GrantRevoked':
@@ -124,7 +138,9 @@ export const grantsProjection: Projection = {
           {
             sql: `UPDATE ${t.oauth_grants} SET status = 'revoked', updated_at = GREATEST(updated_at, $2) WHERE grant_id = $1`,
             params: [event.data.grantId, event.data.at],
+            batch: { key: `grant ${event.data.grantId}`, types: ['text', 'timestamptz'] },
           },
+          // Every token of the grant: not one key, so it runs in order between the set-based rounds.
           {
             sql: `UPDATE ${t.oauth_access_tokens} SET revoked = true WHERE grant_id = $1`,
             params: [event.data.grantId],

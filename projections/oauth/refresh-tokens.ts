@@ -19,6 +19,8 @@ export const refreshTokensProjection: Projection = {
     CREATE INDEX {oauth_refresh_tokens}_grant ON {oauth_refresh_tokens} (grant_id, expires_at)`,
   },
   eventTypes: ['AuthorizationCodeRedeemed', 'RefreshTokenRotated'],
+  // The DELETE of expired tokens finds them by grant: a rebuild without the index would scan the table.
+  rebuildNeedsIndexes: true,
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
     const event = GrantEvent.parse(recorded);
     if (event.type !== 'AuthorizationCodeRedeemed' && event.type !== 'RefreshTokenRotated') return [];
@@ -28,11 +30,14 @@ export const refreshTokensProjection: Projection = {
       {
         sql: `INSERT INTO ${t.oauth_refresh_tokens} (refresh_hash, grant_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (refresh_hash) DO NOTHING`,
         params: [tokens.refreshHash, grantId, tokens.refreshExpiresAt],
+        // Keyed by grant, as the DELETE below is: a refresh token's hash belongs to the one grant that issued it.
+        batch: { key: grantId, types: ['text', 'text', 'timestamptz'] },
       },
       // A token past its lifetime is refused as expired, reused or not: its row is no longer needed.
       {
         sql: `DELETE FROM ${t.oauth_refresh_tokens} WHERE grant_id = $1 AND expires_at <= $2`,
         params: [grantId, at],
+        batch: { key: grantId, types: ['text', 'timestamptz'] },
       },
     ];
   },

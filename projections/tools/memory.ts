@@ -149,14 +149,25 @@ export const memoryNotesProjection: Projection = {
           {
             sql: `INSERT INTO ${t.memory_notes} (id, user_id, title, content, tags, content_hash, search, created_at, updated_at, revision)
                   VALUES ($1, $2, $3, $4, $5::text[], $6, ${vector}, $7, $7, $8)
-                  ON CONFLICT (id) DO UPDATE SET title = $3, content = $4, tags = $5::text[], content_hash = $6, search = EXCLUDED.search,
-                    updated_at = $7, revision = $8 WHERE ${t.memory_notes}.revision < $8`,
+                  ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, content = EXCLUDED.content, tags = EXCLUDED.tags,
+                    content_hash = EXCLUDED.content_hash, search = EXCLUDED.search, updated_at = EXCLUDED.updated_at,
+                    revision = EXCLUDED.revision WHERE ${t.memory_notes}.revision < EXCLUDED.revision`,
             params: [d.noteId, d.userId, d.title, d.content, d.tags, contentHash(d.title, d.content), d.at, revision],
+            batch: {
+              key: d.noteId,
+              types: ['text', 'text', 'text', 'text', 'text[]', 'text', 'timestamptz', 'bigint'],
+            },
           },
         ];
       }
       case 'MemoryDeleted':
-        return [{ sql: `DELETE FROM ${t.memory_notes} WHERE id = $1`, params: [event.data.noteId] }];
+        return [
+          {
+            sql: `DELETE FROM ${t.memory_notes} WHERE id = $1`,
+            params: [event.data.noteId],
+            batch: { key: event.data.noteId, types: ['text'] },
+          },
+        ];
       default:
         return assertNever(event);
     }
@@ -184,9 +195,12 @@ export const memoryNoteWritesProjection: Projection = {
     return [
       {
         sql: `INSERT INTO ${t.memory_note_writes} (user_id, position_commit, position_prepare) VALUES ($1, $2, $3)
-              ON CONFLICT (user_id) DO UPDATE SET position_commit = $2, position_prepare = $3
-              WHERE (${t.memory_note_writes}.position_commit, ${t.memory_note_writes}.position_prepare) < ($2::bigint, $3::bigint)`,
+              ON CONFLICT (user_id) DO UPDATE SET position_commit = EXCLUDED.position_commit, position_prepare = EXCLUDED.position_prepare
+              WHERE (${t.memory_note_writes}.position_commit, ${t.memory_note_writes}.position_prepare)
+                < (EXCLUDED.position_commit, EXCLUDED.position_prepare)`,
         params: [event.data.userId, String(recorded.position.commit), String(recorded.position.prepare)],
+        // Positions grow in log order: the later of two writes alone leaves the same row.
+        batch: { key: event.data.userId, types: ['text', 'bigint', 'bigint'], supersedes: true },
       },
     ];
   },

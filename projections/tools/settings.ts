@@ -28,8 +28,9 @@ export const toolSettingsProjection: Projection = {
     return [
       {
         sql: `INSERT INTO ${t.tool_settings} (name, enabled, reason, changed_by, updated_at, revision) VALUES ($1, $2, $3, $4, $5, $6)
-              ON CONFLICT (name) DO UPDATE SET enabled = $2, reason = $3, changed_by = $4, updated_at = $5, revision = $6
-              WHERE ${t.tool_settings}.revision < $6`,
+              ON CONFLICT (name) DO UPDATE SET enabled = EXCLUDED.enabled, reason = EXCLUDED.reason, changed_by = EXCLUDED.changed_by,
+                updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision
+              WHERE ${t.tool_settings}.revision < EXCLUDED.revision`,
         params: [
           event.data.name,
           enabled,
@@ -38,6 +39,12 @@ export const toolSettingsProjection: Projection = {
           event.data.at,
           String(recorded.revision),
         ],
+        // The whole row, guarded by the stream's revision: the later of two writes alone leaves the same row.
+        batch: {
+          key: event.data.name,
+          types: ['text', 'boolean', 'text', 'jsonb', 'timestamptz', 'bigint'],
+          supersedes: true,
+        },
       },
     ];
   },
@@ -94,6 +101,23 @@ export const toolCallsProjection: Projection = {
           data.at,
         ],
         rows: true,
+        batch: {
+          key: recorded.id,
+          types: [
+            'uuid',
+            'text',
+            'text',
+            'text',
+            'text',
+            'text',
+            'text',
+            'jsonb',
+            'text',
+            'text',
+            'float8',
+            'timestamptz',
+          ],
+        },
       },
     ];
   },

@@ -1,0 +1,147 @@
+// The set-based form of a page of statements, for rebuilds: statements a projection marks `batch` (a
+// single-row change: what it touches, and the types of its parameters) become one statement per
+// template per round, over a relation of rows; anything else runs as it is, in order.
+//
+// Why it equals the statements one by one: a marked statement touches only rows of its `key` (its
+// table's rows for that key), so changes to different keys commute. Round r holds the r-th change of
+// each key, so every key sees its changes in order, and no statement of a round touches a key twice
+// (which ON CONFLICT DO UPDATE and UPDATE … FROM could not do in order). An unmarked statement may touch
+// any row: every pending round is written before it.
+import type { RecordedEvent } from '../eventstore/port.ts';
+import { statementsFor, toText, type Projection, type Statement, type Tables } from './sql.ts';
+
+type Template = { readonly sql: string; readonly types: readonly string[] };
+
+/** Index of the parenthesis closing the one at `open` (no parentheses inside our string literals). */
+const closing = (sql: string, open: number): number => {
+  let depth = 0;
+  for (let i = open; i < sql.length; i += 1) {
+    const char = sql[i];
+    if (char === "'") i = sql.indexOf("'", i + 1);
+    else if (char === '(') depth += 1;
+    else if (char === ')' && (depth -= 1) === 0) return i;
+  }
+  throw new Error(`unbalanced parentheses: ${sql}`);
+};
+
+/** Index of the last WHERE outside parentheses (a SET may hold a sub-select with its own). */
+const topLevelWhere = (sql: string): number => {
+  let depth = 0;
+  let found = -1;
+  for (let i = 0; i < sql.length; i += 1) {
+    const char = sql[i];
+    if (char === "'") i = sql.indexOf("'", i + 1);
+    else if (char === '(') depth += 1;
+    else if (char === ')') depth -= 1;
+    else if (depth === 0 && /^WHERE\b/i.test(sql.slice(i, i + 6)) && /\s/.test(sql[i - 1] ?? '')) found = i;
+  }
+  return found;
+};
+
+const RELATION = '$ROWS';
+
+/**
+ * The statement rewritten over a relation `v` of rows: `$n` becomes `v.cn` cast to its type, exactly as
+ * PostgreSQL casts a literal in that place. INSERT … VALUES (…) becomes INSERT … SELECT … FROM rows,
+ * UPDATE … WHERE gains FROM rows, DELETE … WHERE gains USING rows. `$ROWS` stands for the relation.
+ */
+export const setBasedSql = (sql: string, types: readonly string[]): string => {
+  const value = (whole: string, n: string) => {
+    const type = types[Number(n) - 1];
+    if (!type) throw new Error(`no type for ${whole}: ${sql}`);
+    return `(v.c${n}::${type})`;
+  };
+  const values = (text: string) => text.replace(/\$(\d+)/g, value);
+  const insert = /^\s*INSERT\s+INTO\s+\S+\s*\([^)]*\)\s*VALUES\s*\(/i.exec(sql);
+  if (insert) {
+    const open = insert.index + insert[0].length - 1;
+    const close = closing(sql, open);
+    const tail = sql.slice(close + 1);
+    // ON CONFLICT … DO UPDATE sees only the table and EXCLUDED: a parameter there has no row to come from.
+    if (/\$\d/.test(tail)) throw new Error(`parameters after VALUES (use EXCLUDED): ${sql}`);
+    const head = sql.slice(0, open).replace(/VALUES\s*$/i, '');
+    return `${head}SELECT ${values(sql.slice(open + 1, close))} FROM ${RELATION}${tail}`;
+  }
+  const where = topLevelWhere(sql);
+  if (where < 0) throw new Error(`a batch statement needs a WHERE: ${sql}`);
+  const head = sql.slice(0, where);
+  const condition = values(sql.slice(where));
+  if (/^\s*UPDATE\s/i.test(sql)) return `${values(head)}FROM ${RELATION} ${condition}`;
+  if (/^\s*DELETE\s+FROM\s/i.test(sql)) return `${head}USING ${RELATION} ${condition}`;
+  throw new Error(`not an INSERT … VALUES, UPDATE or DELETE: ${sql}`);
+};
+
+const rewritten = new Map<string, string>();
+
+/** One set-based statement: the template over `rows`, passed as one jsonb parameter of text values. */
+const roundStatement = (template: Template, rows: (readonly unknown[])[]): Statement => {
+  const id = `${template.types.join(',')}|${template.sql}`;
+  let sql = rewritten.get(id);
+  if (sql === undefined) {
+    sql = setBasedSql(template.sql, template.types);
+    rewritten.set(id, sql);
+  }
+  const columns = template.types.map((_, i) => `c${i + 1} text`).join(', ');
+  // LIMIT tells the planner how many rows come (it assumes 100 for a function): with the true count it
+  // finds a round's few rows by index instead of scanning the table, which made a rebuild quadratic.
+  const relation = `(SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(${columns}) LIMIT ${rows.length}) AS v`;
+  // Each value as the text pg would send for it (as sql.ts inlines it), so the cast reads what a literal would.
+  const objects = rows.map((values) => Object.fromEntries(values.map((v, i) => [`c${i + 1}`, toText(v)])));
+  return { sql: sql.replace(RELATION, () => relation), params: [JSON.stringify(objects)] };
+};
+
+type Change = { template: Template; values: readonly unknown[]; supersedes: boolean };
+
+/** The statements in order, marked ones gathered into rounds of set-based statements (see above). */
+export const toBatch = (statements: readonly Statement[]): Statement[] => {
+  const out: Statement[] = [];
+  let rounds: Map<Template, Change[]>[] = [];
+  // Per key: how many changes it has in the pending rounds, and its last one.
+  let keys = new Map<string, { count: number; last: Change }>();
+  const templates = new Map<string, Template>();
+  const flush = () => {
+    for (const round of rounds)
+      for (const [template, changes] of round)
+        out.push(
+          roundStatement(
+            template,
+            changes.map((change) => change.values),
+          ),
+        );
+    rounds = [];
+    keys = new Map();
+  };
+  for (const statement of statements) {
+    const mark = statement.batch;
+    if (!mark) {
+      flush();
+      out.push(statement);
+      continue;
+    }
+    const id = `${mark.types.join(',')}|${statement.sql}`;
+    let template = templates.get(id);
+    if (!template) templates.set(id, (template = { sql: statement.sql, types: mark.types }));
+    const seen = keys.get(mark.key);
+    const values = statement.params ?? [];
+    if (seen && mark.supersedes && seen.last.supersedes && seen.last.template === template) {
+      seen.last.values = values;
+      continue;
+    }
+    const change: Change = { template, values, supersedes: mark.supersedes === true };
+    const round = seen?.count ?? 0;
+    keys.set(mark.key, { count: round + 1, last: change });
+    const changes = (rounds[round] ??= new Map()).get(template);
+    if (changes) changes.push(change);
+    else rounds[round]!.set(template, [change]);
+  }
+  flush();
+  return out;
+};
+
+/** A projection's statements for a page of events in their set-based form (for rebuilds). */
+export const batchFor = (projection: Projection, events: readonly RecordedEvent[], tables: Tables): Statement[] =>
+  toBatch(statementsFor(projection, events, tables));
+
+/** True when some statement is not single-key (it may look rows up by any column, so by an index). */
+export const hasUnkeyed = (statements: readonly Statement[]): boolean =>
+  statements.some((statement) => statement.batch === undefined);
