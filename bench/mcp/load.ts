@@ -163,8 +163,9 @@ export const runLoad = async (
   connections: number,
   seconds: number,
   call: LoadCall = ECHO,
+  era: 'legacy' | 'modern' = 'legacy',
 ): Promise<LoadResult> => {
-  const clients = await connect(endpoint, headers, connections);
+  const clients = await connect(endpoint, headers, connections, era);
   const latencies: number[] = [];
   const { requests, errors } = await drive(clients, seconds, call, latencies);
   clients.agent.destroy();
