@@ -19,6 +19,7 @@ export class RecentUsers<Row> {
   /** Moves on every local append to a user stream: a read that overlapped one is not kept. */
   private epoch = 0;
   private bypassUntil = 0;
+  private readonly reading = new Map<string, { row: Promise<Row | undefined>; epoch: number }>();
 
   constructor(
     private readonly read: (id: string) => Promise<Row | undefined>,
@@ -32,16 +33,26 @@ export class RecentUsers<Row> {
     });
   }
 
-  async get(id: string): Promise<Row | undefined> {
+  get(id: string): Promise<Row | undefined> {
     const started = Date.now();
     const hit = this.cache.get(id);
-    if (hit && started - hit.readAt < RECENT_USER_MS && started >= this.bypassUntil) return hit.row;
+    if (hit && started - hit.readAt < RECENT_USER_MS && started >= this.bypassUntil) return Promise.resolve(hit.row);
+    // Lookups that missed together share one read, unless a user append came since it started.
+    const pending = this.reading.get(id);
+    if (pending && pending.epoch === this.epoch) return pending.row;
     const epoch = this.epoch;
-    const row = await this.read(id);
-    if (epoch === this.epoch && Date.now() >= this.bypassUntil) {
-      if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
-      this.cache.set(id, { row, readAt: started });
-    }
+    const row = this.read(id).then((found) => {
+      if (epoch === this.epoch && Date.now() >= this.bypassUntil) {
+        if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
+        this.cache.set(id, { row: found, readAt: started });
+      }
+      return found;
+    });
+    const settled = () => {
+      if (this.reading.get(id)?.row === row) this.reading.delete(id);
+    };
+    row.then(settled, settled);
+    this.reading.set(id, { row, epoch });
     return row;
   }
 }

@@ -78,6 +78,20 @@ test('a read that overlapped a user append is not kept', async () => {
   assert.is(f.reads(), 2);
 });
 
+test('lookups that miss together share one read; one after a user append does not join it', async () => {
+  const f = fixture();
+  const release = f.hold();
+  const first = [f.cache.get('u1'), f.cache.get('u1'), f.cache.get('u1')];
+  assert.is(f.reads(), 1);
+  f.rows.set('u1', { id: 'u1', roles: ['user'] });
+  f.appends.emit('append', 'user-u1', []);
+  const after = f.cache.get('u1');
+  assert.is(f.reads(), 2);
+  release();
+  assert.equal((await after)?.roles, ['user']);
+  for (const row of await Promise.all(first)) assert.equal(row?.roles, ['admin']);
+});
+
 test('an unknown user is cached as unknown within the bound, like a known one', async () => {
   const f = fixture();
   assert.is(await f.cache.get('nobody'), undefined);
