@@ -38,6 +38,9 @@ export class ToolRegistry {
   /** tools/list entries, built once: the schemas declared here (JSON Schema 2020-12, the MCP 2025-11-25 default dialect). */
   private readonly listed: readonly ListedTool[];
   private disabled: { names: Set<string>; loadedAt: number } | undefined;
+  private loadingDisabled: Promise<Set<string>> | undefined;
+  /** Moves when the settings change here: a load that overlapped the change is not kept. */
+  private settingsGeneration = 0;
   private readonly servers = new Set<WeakRef<McpServer>>();
   /** Told when an admin enables or disables a tool (modern listeners: subscriptions/listen). */
   private readonly changeListeners = new Set<() => void>();
@@ -61,12 +64,29 @@ export class ToolRegistry {
     return this.tools.get(name);
   }
 
-  /** Names switched off by an admin (read model, cached briefly so every call does not query it). */
-  private async disabledNames(): Promise<Set<string>> {
+  /**
+   * Names switched off by an admin (read model, cached briefly so every call does not query it). Calls
+   * that find the cache expired together share one query; a query that overlapped a change (setEnabled,
+   * forgetSettings) answers its callers but is not kept.
+   */
+  private disabledNames(): Promise<Set<string>> | Set<string> {
     if (this.disabled && Date.now() - this.disabled.loadedAt < SETTINGS_TTL_MS) return this.disabled.names;
+    if (this.loadingDisabled) return this.loadingDisabled;
+    const loading = this.loadDisabled();
+    const settled = () => {
+      if (this.loadingDisabled === loading) this.loadingDisabled = undefined;
+    };
+    loading.then(settled, settled);
+    return (this.loadingDisabled = loading);
+  }
+
+  private async loadDisabled(): Promise<Set<string>> {
+    const generation = this.settingsGeneration;
+    const loadedAt = Date.now();
     const rows = await this.core.db.query<{ name: string }>('SELECT name FROM tool_settings WHERE NOT enabled');
-    this.disabled = { names: new Set(rows.rows.map((row) => row.name)), loadedAt: Date.now() };
-    return this.disabled.names;
+    const names = new Set(rows.rows.map((row) => row.name));
+    if (generation === this.settingsGeneration) this.disabled = { names, loadedAt };
+    return names;
   }
 
   async list(): Promise<ToolInfo[]> {
@@ -94,7 +114,7 @@ export class ToolRegistry {
       : { type: 'DisableTool' as const, name, known, now, ...(options.reason ? { reason: options.reason } : {}) };
     const result = await handleCommand(this.core.log, toolStream(name), toolSettingDecider, command, { actor });
     await this.core.projections.waitFor(result.appended?.position, { names: ['tool_settings'] });
-    this.disabled = undefined;
+    this.forgetSettings();
     // MCP tools/list_changed: live sessions on this instance learn about it at once.
     for (const ref of this.servers) {
       const server = ref.deref();
@@ -107,6 +127,8 @@ export class ToolRegistry {
 
   forgetSettings(): void {
     this.disabled = undefined;
+    this.loadingDisabled = undefined;
+    this.settingsGeneration += 1;
   }
 
   /** Calls `listener` after every change of the enabled set; returns the unsubscribe function. */
@@ -233,11 +255,12 @@ export class ToolRegistry {
       result = { content: [{ type: 'text', text: `${error.code}: ${error.message}` }], isError: true };
     }
     const sessionId = caller.sessionId ?? transportSession;
-    // Queued, not awaited: the SDK stores the response through the same group commit in this same turn
-    // of the event loop, and sends it only once stored (mcp/resumption.ts). So the audit event lands in
-    // the response's commit (one transaction) or an earlier one: durable before the client has the
-    // result, without a round trip of its own.
-    void recordToolCall(this.core.groupCommit, {
+    // On a session, queued and not awaited: the SDK stores the response through the same group commit in
+    // this same turn of the event loop, and sends it only once stored (mcp/resumption.ts). So the audit
+    // event lands in the response's commit (one transaction) or an earlier one: durable before the client
+    // has the result, without a round trip of its own. Elsewhere (the 2026-07-28 path, durable tasks) no
+    // stored response carries it, so the result waits for the audit's commit (shared with other calls).
+    const audited = recordToolCall(this.core.groupCommit, {
       callId,
       tool: tool.name,
       userId: caller.userId,
@@ -252,6 +275,7 @@ export class ToolRegistry {
     }).catch((failure: unknown) =>
       this.core.logger.error({ err: failure, tool: tool.name, callId }, 'tool call audit failed'),
     );
+    if (!transportSession) await audited;
     return result;
   }
 }
