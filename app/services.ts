@@ -135,7 +135,7 @@ export const openServices = async (
     const projections = new ProjectionRunner(db, log, allProjections, logger);
     if (options.startProjections ?? true) await projections.start();
     else await projections.setup();
-    const users = new Users(log, db, projections, keys);
+    const users = new Users(log, db, projections, keys, appends);
     // `events import` must not create a secret of its own: the imported one has to win.
     const secret = options.loadSecret === false ? undefined : await loadServerSecret(log);
     const base = {

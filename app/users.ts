@@ -1,6 +1,7 @@
 // Application service for users: hashes passwords (argon2id), runs user commands, reads the `users` model.
 import { hash, verify } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { DomainError, type Actor } from '../domain/shared.ts';
 import {
   normalizeEmail,
@@ -24,6 +25,7 @@ import { endUserSessions } from './user-sessions.ts';
 import { usersProjection } from '../projections/users.ts';
 import { userCredentialsProjection } from '../projections/user-credentials.ts';
 import { verifiedEmailsProjection } from '../projections/verified-emails.ts';
+import { RecentUsers } from './recent-users.ts';
 
 // OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1 (the library's algorithm 2 = argon2id).
 const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -41,13 +43,19 @@ export type { UserRow } from '../projections/users.queries.ts';
 export type UserStanding = UserRow & { sessionsValidAfter: Date | undefined; emailVerified: boolean };
 
 export class Users {
+  private readonly recentRows: RecentUsers<UserRow>;
+
   constructor(
     private readonly log: EventLog,
     private readonly db: Queryable,
     private readonly projections: ProjectionRunner,
     /** The data keys of personal fields (eventstore/personal-keys.ts); `erase` destroys a user's. */
     private readonly keys?: PersonalKeyStore,
-  ) {}
+    /** This process's appends ('append', stream): a change to a user here drops its cached row at once. */
+    appends?: EventEmitter,
+  ) {
+    this.recentRows = new RecentUsers((id) => this.byId(id), appends);
+  }
 
   private get deps() {
     return { log: this.log, db: this.db, projections: this.projections };
@@ -221,6 +229,14 @@ export class Users {
 
   async byId(id: string): Promise<UserRow | undefined> {
     return userById(this.db, id);
+  }
+
+  /**
+   * byId through a short cache (app/recent-users.ts), for lookups on the path of every tool call. Not
+   * for decisions that must see a change made elsewhere at once (sign-in, token issue: use byId).
+   */
+  recent(id: string): Promise<UserRow | undefined> {
+    return this.recentRows.get(id);
   }
 
   /** byId, sessionsValidAfter and emailVerified in one query. */

@@ -21,6 +21,9 @@ import { tasksSurface } from './modern/tasks-surface.ts';
 import { registerModernFixtures } from './fixtures.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
 import { toolSettingsProjection } from '../projections/tools/settings.ts';
+import { toolAuditStream } from '../domain/tools/index.ts';
+
+const TOOL_AUDIT_PREFIX = toolAuditStream('');
 
 export type { McpCaller, SessionHost } from './sessions.ts';
 
@@ -119,8 +122,10 @@ export const createMcp = async (
   await feed.start();
   // Most messages are read by nobody on this instance (their POST stream carried them): their commits
   // need not wake this instance's tail; other instances hear of them by NOTIFY, the projections at the
-  // next read. A session with a GET stream here is woken for as before.
-  const unwatched = (stream: string) => feed.unwatched(stream);
+  // next read. A session with a GET stream here is woken for as before. Tool-call audit events too: only
+  // the tool_calls read model reads them, and it takes them at the tail's next read (the log's poll at
+  // the latest), many calls per transaction, instead of one wake-up of every subscription per commit.
+  const unwatched = (stream: string) => stream.startsWith(TOOL_AUDIT_PREFIX) || feed.unwatched(stream);
   core.groupCommit.quiet = unwatched;
 
   const cleanup = async (now = new Date()) => {

@@ -8,9 +8,10 @@ type Task = {
   connections: number;
   seconds: number;
   call: keyof typeof CALLS;
+  era: 'legacy' | 'modern';
 };
 
 process.once('message', async (task: Task) => {
-  const result = await runLoad(task.url, task.headers, task.connections, task.seconds, CALLS[task.call]);
+  const result = await runLoad(task.url, task.headers, task.connections, task.seconds, CALLS[task.call], task.era);
   process.send!(result, () => process.exit(0));
 });

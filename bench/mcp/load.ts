@@ -34,7 +34,19 @@ const ACCEPT = 'application/json, text/event-stream';
 
 type Reply = { status: number; headers: http.IncomingHttpHeaders; body: string };
 
+/**
+ * One POST. A keep-alive socket the server closed while it sat idle (rows take turns, so a row's sockets
+ * wait for the others' slices, past Node's 5 s keep-alive timeout on a slow machine) fails with
+ * ECONNRESET before any answer: that request is sent again once on a new socket (Node's http docs,
+ * `request.reusedSocket`).
+ */
 const send = (agent: http.Agent, url: URL, headers: Record<string, string>, body: unknown): Promise<Reply> =>
+  sendOnce(agent, url, headers, body).catch((error: unknown) => {
+    if ((error as { retry?: boolean }).retry) return sendOnce(agent, url, headers, body);
+    throw error;
+  });
+
+const sendOnce = (agent: http.Agent, url: URL, headers: Record<string, string>, body: unknown): Promise<Reply> =>
   new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = http.request(
@@ -59,7 +71,9 @@ const send = (agent: http.Agent, url: URL, headers: Record<string, string>, body
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      reject(req.reusedSocket && error.code === 'ECONNRESET' ? Object.assign(error, { retry: true }) : error),
+    );
     req.end(payload);
   });
 
@@ -163,8 +177,9 @@ export const runLoad = async (
   connections: number,
   seconds: number,
   call: LoadCall = ECHO,
+  era: 'legacy' | 'modern' = 'legacy',
 ): Promise<LoadResult> => {
-  const clients = await connect(endpoint, headers, connections);
+  const clients = await connect(endpoint, headers, connections, era);
   const latencies: number[] = [];
   const { requests, errors } = await drive(clients, seconds, call, latencies);
   clients.agent.destroy();

@@ -6,6 +6,8 @@
 // round rotates), so a machine whose speed drifts during the run slows all rows alike; "vs bare" is the
 // median over the rounds of the row's requests to the bare server's in the same round.
 // (Embedded PGlite unless TEST_DATABASE_URL is set. Warm-up before each measurement: a cold process is slow at first.)
+// The `system_whoami` rows' "vs echo" is the median per-round ratio to RemoteMCP's own bench_echo row of
+// the same era; bench/mcp/cpu.ts prints the PostgreSQL CPU per call of each row.
 import { createMcp } from '../../mcp/index.ts';
 import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
@@ -15,7 +17,7 @@ import { callTool, openSession as openRaw, sessionHeaders, waitForResponse } fro
 import { startBareServer } from './bare.ts';
 import { startBareModernServer } from './bare-modern.ts';
 import { connect, drive, percentile, ECHO, WHOAMI, type LoadCall } from './load.ts';
-import { registerBenchToolsBeside, registerModernBenchTools } from './tools.ts';
+import { registerBenchToolsBeside, registerModernToolsBeside } from './tools.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connectionCounts = (process.argv[3] ?? '10,50').split(',').map(Number);
@@ -47,7 +49,8 @@ services.mcp = await createMcp(
     },
     requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
   },
-  [registerModernBenchTools],
+  // The 2026-07-28 path: the registry's tools (system_whoami) with bench_echo routed to the SDK's handler.
+  [(mcp) => registerModernToolsBeside(mcp, services.tools)],
 );
 await previous.close();
 const tokens = local
@@ -66,6 +69,8 @@ type Row = {
   p99: number;
   errors: number;
   vsBare: number;
+  /** system_whoami rows: against RemoteMCP's own bench_echo row of the era, in the same rounds. */
+  vsEcho?: number;
   perCommit?: number;
 };
 const rows: Row[] = [];
@@ -81,6 +86,7 @@ for (const connections of connectionCounts) {
     { era: 'legacy', name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
     { era: 'modern', name: 'bare SDK v2, createMcpHandler', url: bareModern.url, headers: {}, call: ECHO },
     { era: 'modern', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
+    { era: 'modern', name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
   ];
   const runs = await Promise.all(
     targets.map(async (target) => ({
@@ -105,6 +111,7 @@ for (const connections of connectionCounts) {
     }
   }
   const baselines = { legacy: runs[0]!, modern: runs[3]! };
+  const echoes = { legacy: runs[1]!, modern: runs[4]! };
   for (const run of runs) {
     const bareRun = baselines[run.target.era];
     run.clients.agent.destroy();
@@ -119,6 +126,9 @@ for (const connections of connectionCounts) {
       p99: percentile(run.latencies, 99),
       errors: run.errors,
       vsBare: median(run.requests.map((n, round) => n / bareRun.requests[round]!)),
+      ...(run.target.call === WHOAMI
+        ? { vsEcho: median(run.requests.map((n, round) => n / echoes[run.target.era].requests[round]!)) }
+        : {}),
       // Requests whose messages shared one group commit (one appendMany statement).
       ...(run === bareRun ? {} : { perCommit: total / Math.max(1, run.commits) }),
     });
@@ -129,12 +139,12 @@ out(
   `\ntools/call (bench_echo unless named), ${seconds}s per row in ${rounds} slices taking turns after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`,
 );
 out(
-  "| era | server | connections | requests/s | p50 ms | p99 ms | errors | vs the era's bare SDK (median of rounds) | requests per commit |",
+  "| era | server | connections | requests/s | p50 ms | p99 ms | errors | vs the era's bare SDK (median of rounds) | vs our echo | requests per commit |",
 );
-out('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+out('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
   out(
-    `| ${row.era} | ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`,
+    `| ${row.era} | ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.vsEcho ? `${row.vsEcho.toFixed(2)}×` : ''} | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`,
   );
 }
 

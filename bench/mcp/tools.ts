@@ -51,3 +51,25 @@ export const registerBenchToolsBeside = (server: McpServer): void => {
       String(request.params.name).startsWith('bench_') ? benchCall(request, extra) : registryCall(request, extra),
     );
 };
+
+/**
+ * The 2026-07-28 path with the registry's tools and bench_echo: as on sessions, the registry's tools/call
+ * handler is set aside, the bench tool registered, and one handler routes by name (bench only).
+ */
+export const registerModernToolsBeside = (
+  server: ModernMcpServer,
+  tools: { registerModern(server: ModernMcpServer): void },
+): void => {
+  tools.registerModern(server);
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+  const registryCall = handlers.get('tools/call')!;
+  const registryList = handlers.get('tools/list')!;
+  server.server.removeRequestHandler('tools/call');
+  server.server.removeRequestHandler('tools/list');
+  registerModernBenchTools(server);
+  const benchCall = handlers.get('tools/call')!;
+  handlers.set('tools/list', registryList);
+  handlers.set('tools/call', (request, extra) =>
+    String(request.params.name).startsWith('bench_') ? benchCall(request, extra) : registryCall(request, extra),
+  );
+};

@@ -8,7 +8,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { isLegacyRequest } from '@modelcontextprotocol/server';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
 import { isRequest } from '../../mcp/transport.ts';
 import type { HttpDeps } from '../deps.ts';
 import type { McpCaller } from '../../mcp/index.ts';
@@ -98,14 +98,24 @@ const deniedCalls = (services: Deps, caller: McpCaller, messages: JSONRPCMessage
   return denied;
 };
 
-/** The request's method, URL and headers as a web Request (no body: it is parsed already), for routing. */
-const webRequestOf = (ctx: Koa.Context): Request => {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(ctx.req.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-  }
-  return new Request(ctx.href, { method: ctx.method, headers });
+/**
+ * The SDK's era decision (what `isLegacyRequest` answers for a parsed body), from the headers it reads,
+ * without building a web Request for it on every POST.
+ */
+const isLegacy = (ctx: Koa.Context, body: unknown): boolean => {
+  const { headers } = ctx.req;
+  const version = headers['mcp-protocol-version'];
+  const method = headers['mcp-method'];
+  const name = headers['mcp-name'];
+  return (
+    classifyInboundRequest({
+      httpMethod: 'POST',
+      ...(typeof version === 'string' ? { protocolVersionHeader: version } : {}),
+      ...(typeof method === 'string' ? { mcpMethodHeader: method } : {}),
+      ...(typeof name === 'string' ? { mcpNameHeader: name } : {}),
+      body,
+    }).kind === 'legacy'
+  );
 };
 
 const claimsModernHeader = (ctx: Koa.Context): boolean => {
@@ -125,8 +135,14 @@ const authInfoOf = (caller: McpCaller) => ({
  * One request of the 2026-07-28 era. The bearer token, scope and rate limit were checked by the same
  * middleware as for sessions; the scope of a tools/call is checked here, before anything runs.
  */
-const serveModern = async (ctx: Koa.Context, services: Deps, caller: McpCaller, body: unknown): Promise<void> => {
-  const denied = deniedCalls(services, caller, messagesOf(body) ?? []);
+const serveModern = async (
+  ctx: Koa.Context,
+  services: Deps,
+  caller: McpCaller,
+  body: unknown,
+  messages: JSONRPCMessage[] | undefined,
+): Promise<void> => {
+  const denied = deniedCalls(services, caller, messages ?? []);
   if (denied.length) {
     await recordDeniedCalls(services.groupCommit, caller, undefined, denied).catch((failure: unknown) =>
       services.logger.error({ err: failure }, 'denied tool call audit failed'),
@@ -166,13 +182,14 @@ export const handlePost =
     }
     // MCP 2026-07-28 requests carry their revision in `_meta`: they go to the stateless path. A body that
     // is no JSON-RPC at all keeps the 2025 answer unless a 2026 protocol header claims it.
-    if ((messagesOf(body) || claimsModernHeader(ctx)) && !(await isLegacyRequest(webRequestOf(ctx), body)))
-      return serveModern(ctx, services, caller, body);
+    const parsed = messagesOf(body);
+    if ((parsed || claimsModernHeader(ctx)) && !isLegacy(ctx, body))
+      return serveModern(ctx, services, caller, body, parsed);
     if (Array.isArray(body) && body.length > MAX_BATCH)
       return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
     if (Array.isArray(body) && body.length === 0)
       return rpcError(ctx, 400, RPC.invalidRequest, 'Invalid Request: expected a JSON-RPC message or batch');
-    const messages = messagesOf(body);
+    const messages = parsed;
     if (!messages) return rpcError(ctx, 400, RPC.parseError, 'Parse error: Invalid JSON-RPC message');
     // §Sending Messages item 2: the client accepts both answer forms (we always answer with SSE).
     const accept = ctx.get('accept');

@@ -37,6 +37,9 @@ export class ToolRegistry {
   /** tools/list entries, built once: the schemas declared here (JSON Schema 2020-12, the MCP 2025-11-25 default dialect). */
   private readonly listed: readonly ListedTool[];
   private disabled: { names: Set<string>; loadedAt: number } | undefined;
+  private loadingDisabled: Promise<Set<string>> | undefined;
+  /** Moves when the settings change here: a load that overlapped the change is not kept. */
+  private settingsGeneration = 0;
   private readonly servers = new Set<WeakRef<McpServer>>();
   /** Told when an admin enables or disables a tool (modern listeners: subscriptions/listen). */
   private readonly changeListeners = new Set<() => void>();
@@ -60,11 +63,28 @@ export class ToolRegistry {
     return this.tools.get(name);
   }
 
-  /** Names switched off by an admin (read model, cached briefly so every call does not query it). */
-  private async disabledNames(): Promise<Set<string>> {
+  /**
+   * Names switched off by an admin (read model, cached briefly so every call does not query it). Calls
+   * that find the cache expired together share one query; a query that overlapped a change (setEnabled,
+   * forgetSettings) answers its callers but is not kept.
+   */
+  private disabledNames(): Promise<Set<string>> | Set<string> {
     if (this.disabled && Date.now() - this.disabled.loadedAt < SETTINGS_TTL_MS) return this.disabled.names;
-    this.disabled = { names: new Set(await disabledToolNames(this.core.db)), loadedAt: Date.now() };
-    return this.disabled.names;
+    if (this.loadingDisabled) return this.loadingDisabled;
+    const loading = this.loadDisabled();
+    const settled = () => {
+      if (this.loadingDisabled === loading) this.loadingDisabled = undefined;
+    };
+    loading.then(settled, settled);
+    return (this.loadingDisabled = loading);
+  }
+
+  private async loadDisabled(): Promise<Set<string>> {
+    const generation = this.settingsGeneration;
+    const loadedAt = Date.now();
+    const names = new Set(await disabledToolNames(this.core.db));
+    if (generation === this.settingsGeneration) this.disabled = { names, loadedAt };
+    return names;
   }
 
   async list(): Promise<ToolInfo[]> {
@@ -92,7 +112,7 @@ export class ToolRegistry {
       : { type: 'DisableTool' as const, name, known, now, ...(options.reason ? { reason: options.reason } : {}) };
     const result = await handleCommand(this.core.log, toolStream(name), toolSettingDecider, command, { actor });
     await this.core.projections.waitFor(result.appended?.position, { projections: [toolSettingsProjection] });
-    this.disabled = undefined;
+    this.forgetSettings();
     // MCP tools/list_changed: live sessions on this instance learn about it at once.
     for (const ref of this.servers) {
       const server = ref.deref();
@@ -105,6 +125,8 @@ export class ToolRegistry {
 
   forgetSettings(): void {
     this.disabled = undefined;
+    this.loadingDisabled = undefined;
+    this.settingsGeneration += 1;
   }
 
   /** Calls `listener` after every change of the enabled set; returns the unsubscribe function. */
@@ -209,11 +231,12 @@ export class ToolRegistry {
       result = toolErrorResult(error);
     }
     const sessionId = caller.sessionId ?? transportSession;
-    // Queued, not awaited: the SDK stores the response through the same group commit in this same turn
-    // of the event loop, and sends it only once stored (mcp/resumption.ts). So the audit event lands in
-    // the response's commit (one transaction) or an earlier one: durable before the client has the
-    // result, without a round trip of its own.
-    void recordToolCall(this.core.groupCommit, {
+    // On a session, queued and not awaited: the SDK stores the response through the same group commit in
+    // this same turn of the event loop, and sends it only once stored (mcp/resumption.ts). So the audit
+    // event lands in the response's commit (one transaction) or an earlier one: durable before the client
+    // has the result, without a round trip of its own. Elsewhere (the 2026-07-28 path, durable tasks) no
+    // stored response carries it, so the result waits for the audit's commit (shared with other calls).
+    const audited = recordToolCall(this.core.groupCommit, {
       callId,
       tool: tool.name,
       userId: caller.userId,
@@ -228,6 +251,7 @@ export class ToolRegistry {
     }).catch((failure: unknown) =>
       this.core.logger.error({ err: failure, tool: tool.name, callId }, 'tool call audit failed'),
     );
+    if (!transportSession) await audited;
     return result;
   }
 }

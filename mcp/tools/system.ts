@@ -26,7 +26,7 @@ const lines = (record: Record<string, unknown>) => [
  * help an attacker map the machine, so they are shown to admins only: an active user with role admin.
  */
 const isAdmin = async (core: CoreServices, caller: ToolCaller): Promise<boolean> => {
-  const user = await core.users.byId(caller.userId).catch(() => undefined);
+  const user = await core.users.recent(caller.userId).catch(() => undefined);
   return user?.status === 'active' && user.roles.includes('admin');
 };
 
@@ -216,7 +216,7 @@ export const systemTools = (core: CoreServices): Tool[] => [
       scopes: z.array(z.string()),
     }),
     run: async (_args, { caller }) => {
-      const user = await core.users.byId(caller.userId).catch(() => undefined);
+      const user = await core.users.recent(caller.userId).catch(() => undefined);
       return {
         userId: caller.userId,
         email: user?.email ?? null,

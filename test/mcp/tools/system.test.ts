@@ -75,4 +75,38 @@ test('an admin: host name, platform, disks, pid and the event log status', async
   assert.ok(status.projections.length > 0);
 });
 
+test('an admin demoted on this instance sees no host details on the very next call (the cached user row is dropped)', async ({
+  server,
+}) => {
+  const { users } = server.services;
+  await users.create(
+    { email: 'brief-admin@example.test', password: 'brief-admin-123', roles: ['user', 'admin'] },
+    { type: 'system', id: 'test' },
+  );
+  const row = await users.byEmail('brief-admin@example.test');
+  const tokens = await serveWithStandInTokens(server);
+  const brief = await connectHttp(server, tokens, caller(row!.id, [MCP_READ]));
+  try {
+    // Twice: the second answer comes from the cache.
+    for (let i = 0; i < 2; i += 1)
+      assert.is(structured<{ hostname?: string }>(await brief.call('system_info')).hostname, os.hostname());
+    assert.equal(structured<{ roles: string[] }>(await brief.call('system_whoami')).roles, ['user', 'admin']);
+    await users.setRoles('brief-admin@example.test', ['user'], { type: 'system', id: 'test' });
+    const after = structured<Record<string, unknown>>(await brief.call('system_info'));
+    assert.equal(Object.keys(after).sort(), ['name', 'processUptimeSeconds', 'version']);
+    assert.is(
+      errorText(await brief.call('system_process')),
+      'admin_required: system_process shows details of the host; it is for admins only',
+    );
+    assert.equal(structured<{ roles: string[] }>(await brief.call('system_whoami')).roles, ['user']);
+    // Disabled: no admin details either, whatever was cached before.
+    await users.setRoles('brief-admin@example.test', ['user', 'admin'], { type: 'system', id: 'test' });
+    assert.is(structured<{ hostname?: string }>(await brief.call('system_info')).hostname, os.hostname());
+    await users.disable('brief-admin@example.test', { type: 'system', id: 'test' });
+    assert.is(structured<{ hostname?: string }>(await brief.call('system_info')).hostname, undefined);
+  } finally {
+    await brief.close();
+  }
+});
+
 test.run();
