@@ -97,7 +97,8 @@ export const createMcp = async (
   // Long tool calls as durable tasks (the fixtures serve the conformance suite's own tools instead).
   const tasks = new DurableTasks(core.log, core.db, core.logger, {
     instanceId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-    run: (tool, args, caller, signal) => tools.invoke(tool, args, caller, signal),
+    // A task's progress goes to its stream (TaskProgressed): tasks/get shows it as the statusMessage.
+    run: (tool, args, caller, signal, progress) => tools.invoke(tool, args, caller, signal, progress),
     isReadOnly: (tool) => tools.isReadOnly(tool),
     maxResultBytes: core.config.mcpReplayMaxBytes,
   });

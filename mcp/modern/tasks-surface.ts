@@ -13,15 +13,14 @@ import {
   type CallToolResult,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import type { ToolCaller } from '../tools/index.ts';
+import type { ToolCaller, Tools } from '../tools/index.ts';
+import { progressNotifier } from '../tools/progress.ts';
 import type { ModernSurface } from './handler.ts';
 import { TaskNotFoundError, createTaskResult, detailedTask, type DurableTasks } from './tasks.ts';
 
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 
-export type TaskTools = {
-  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<Record<string, unknown>>;
-};
+export type TaskTools = Pick<Tools, 'invoke'>;
 
 /** The caller named by the request's token (http/mcp/post.ts puts it in authInfo). */
 const callerOf = (authInfo: AuthInfo | undefined): ToolCaller => {
@@ -78,7 +77,13 @@ export const tasksSurface =
       const args = (request.params.arguments ?? {}) as Record<string, unknown>;
       // The server alone decides (SEP-2663): a task only for a task tool and a client that can poll it.
       if (!taskTools.has(name) || !declaresTasks(ctx))
-        return (await tools.invoke(name, args, caller, ctx.mcpReq.signal)) as CallToolResult;
+        return (await tools.invoke(
+          name,
+          args,
+          caller,
+          ctx.mcpReq.signal,
+          progressNotifier(ctx.mcpReq._meta?.progressToken, (notification) => ctx.mcpReq.notify(notification)),
+        )) as CallToolResult;
       const task = await tasks.create(caller, randomUUID(), name, args);
       return createTaskResult(task) as unknown as CallToolResult;
     });

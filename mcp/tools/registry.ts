@@ -17,8 +17,9 @@ import { toolSettingDecider, toolStream, type TOOL_OUTCOMES } from '../../domain
 import { handleCommand } from '../../app/handle.ts';
 import { UnstorableEventError } from '../../eventstore/port.ts';
 import { recordToolCall, summarizeArguments } from './audit.ts';
-import { ToolError, type Tool } from './define.ts';
+import { ToolError, type Tool, type ToolContext } from './define.ts';
 import type { ToolCaller } from './define.ts';
+import { progressNotifier } from './progress.ts';
 
 export type ToolInfo = {
   name: string;
@@ -140,7 +141,14 @@ export class ToolRegistry {
           ],
           isError: true,
         };
-      return this.call(tool, request.params.arguments, caller, undefined, ctx.mcpReq.signal);
+      return this.call(
+        tool,
+        request.params.arguments,
+        caller,
+        undefined,
+        ctx.mcpReq.signal,
+        progressNotifier(ctx.mcpReq._meta?.progressToken, (notification) => ctx.mcpReq.notify(notification)),
+      );
     });
   }
 
@@ -148,14 +156,20 @@ export class ToolRegistry {
    * One call outside any MCP request handler (a durable task running it, mcp/modern/tasks.ts): the same
    * enablement and scope checks and the same audit event as a call on a stream.
    */
-  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<CallToolResult> {
+  invoke(
+    name: string,
+    args: unknown,
+    caller: ToolCaller,
+    signal: AbortSignal,
+    progress?: ToolContext['progress'],
+  ): Promise<CallToolResult> {
     const tool = this.tools.get(name);
     if (!tool)
       return Promise.resolve({
         content: [{ type: 'text', text: `MCP error ${ErrorCode.InvalidParams}: Tool ${name} not found` }],
         isError: true,
       });
-    return this.call(tool, args, caller, undefined, signal);
+    return this.call(tool, args, caller, undefined, signal, progress);
   }
 
   /**
@@ -184,6 +198,7 @@ export class ToolRegistry {
         callerOf(extra.authInfo, caller)!,
         extra.sessionId,
         extra.signal,
+        progressNotifier(extra._meta?.progressToken, (notification) => extra.sendNotification(notification)),
       );
     });
     // Servers of ended sessions leave a dead WeakRef: swept now and then, not only by setEnabled.
@@ -197,6 +212,7 @@ export class ToolRegistry {
     caller: ToolCaller,
     transportSession: string | undefined,
     signal: AbortSignal,
+    progress?: ToolContext['progress'],
   ): Promise<CallToolResult> {
     const started = performance.now();
     const now = new Date();
@@ -212,7 +228,7 @@ export class ToolRegistry {
         throw new ToolError('tool_disabled', `the tool ${tool.name} is disabled on this server`);
       if (!caller.scopes.includes(tool.scope))
         throw new ToolError('insufficient_scope', `the tool ${tool.name} needs the scope ${tool.scope}`);
-      const done = await tool.call(args, { caller, callId, now, signal });
+      const done = await tool.call(args, { caller, callId, now, signal, progress });
       result = { content: done.content, structuredContent: done.structured };
     } catch (thrown) {
       error =
