@@ -8,17 +8,14 @@ import { z } from 'zod';
 import {
   acceptedContent,
   inputRequired,
-  ProtocolError,
-  ProtocolErrorCode,
   type CallToolResult,
   type InputRequiredResult,
-  type JSONRPCRequest,
   type McpServer,
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import type { ModernSurface } from './modern/handler.ts';
 import type { DurableTasks, TaskRunner } from './modern/tasks.ts';
-import { requireTasks, taskOrNow, tasksMethods } from './modern/tasks-surface.ts';
+import { taskOrNow, tasksMethods } from './modern/tasks-surface.ts';
 
 const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
 
@@ -48,19 +45,18 @@ const compute = async (tool: string, args: Record<string, unknown>, signal: Abor
 
 export const runTaskFixture: TaskRunner = (tool, args, _caller, signal) => compute(tool, args, signal);
 
-/** How a fixture may run: `optional` a task for a client of the extension; `required` refused (-32021) to others. */
+/** A task for a client of the extension, the result at once for any other. */
+type TaskTool = { readonly schema: z.ZodObject; readonly description: string };
 const TASK_TOOLS = {
-  slow_compute: { support: 'optional', schema: SlowCompute, description: 'Sleeps `seconds` seconds, then answers' },
-  failing_job: { support: 'required', schema: z.object({}), description: 'Ends with a tool error after a second' },
-  protocol_error_job: { support: 'required', schema: z.object({}), description: 'Fails as on a server fault' },
+  slow_compute: { schema: SlowCompute, description: 'Sleeps `seconds` seconds, then answers' },
+  failing_job: { schema: z.object({}), description: 'Ends with a tool error after a second' },
+  protocol_error_job: { schema: z.object({}), description: 'Fails as on a server fault' },
   test_tool_with_task: {
-    support: 'required',
     schema: z.object({}),
     description: 'Asks for a name (input_required), then answers in a task',
   },
-} as const;
+} as const satisfies Record<string, TaskTool>;
 type TaskToolName = keyof typeof TASK_TOOLS;
-const isTaskTool = (name: string): name is TaskToolName => Object.hasOwn(TASK_TOOLS, name);
 
 const nameForm = {
   type: 'object' as const,
@@ -68,23 +64,19 @@ const nameForm = {
   required: ['name'],
 };
 
-/** The answer to one task fixture call: input_required, a task, the result at once, or -32021. */
+/**
+ * The answer to one task fixture call: input_required, a task, or the result at once. SEP-2663's
+ * required task support (-32021 to a client without the extension) is not served: the SDK's tool
+ * dispatch turns an error thrown by a tool into an isError result.
+ */
 const callTaskTool = async (
   tasks: DurableTasks,
   name: TaskToolName,
   rawArgs: unknown,
   ctx: ServerContext,
 ): Promise<CallToolResult | InputRequiredResult> => {
-  const { support, schema } = TASK_TOOLS[name];
-  // SEP-2663 §Required Capabilities: a tool that cannot answer without a task refuses a client without them.
-  if (support === 'required') requireTasks(ctx);
-  const parsed = schema.safeParse(rawArgs ?? {});
-  if (!parsed.success)
-    throw new ProtocolError(
-      ProtocolErrorCode.InvalidParams,
-      `Invalid arguments for tool ${name}: ${parsed.error.message}`,
-    );
-  const args: Record<string, unknown> = { ...parsed.data };
+  // Already checked against the tool's schema by the SDK's dispatch.
+  const args: Record<string, unknown> = { ...(rawArgs as Record<string, unknown>) };
   if (name === 'test_tool_with_task') {
     // SEP-2663 MRTR composition: input first (SEP-2322), then a task whose result carries the answer.
     const userName = acceptedContent<{ name: string }>(ctx.mcpReq.inputResponses, 'user_name')?.name;
@@ -105,20 +97,10 @@ const register = (server: McpServer, tasks: DurableTasks) => {
     { description: 'Greets by name, at once (never a task)', inputSchema: z.object({ name: z.string() }) },
     async ({ name }) => text(`Hello, ${name}!`),
   );
-  for (const [name, { description, schema }] of Object.entries(TASK_TOOLS))
-    server.registerTool(name, { description, inputSchema: schema }, () => {
-      throw new Error(`${name} is answered by the tasks fixtures' tools/call`);
-    });
-  // The task tools need their own tools/call: a required tool answers -32021, which the SDK's tool
-  // dispatch would turn into an isError result. Every other tool goes to the SDK's dispatch, read with
-  // Protocol's protected accessor (fixtures only; the product's tools/call is the registry's own).
-  const dispatch = server.server['_getRequestHandler']('tools/call');
-  if (!dispatch) throw new Error('the fixtures register their tools before the tasks fixtures');
-  server.server.setRequestHandler('tools/call', async (request, ctx) =>
-    isTaskTool(request.params.name)
-      ? ((await callTaskTool(tasks, request.params.name, request.params.arguments, ctx)) as CallToolResult)
-      : ((await dispatch(request as unknown as JSONRPCRequest, ctx)) as CallToolResult),
-  );
+  for (const [name, { description, schema }] of Object.entries(TASK_TOOLS) as [TaskToolName, TaskTool][])
+    server.registerTool(name, { description, inputSchema: schema }, (args, ctx) =>
+      callTaskTool(tasks, name, args, ctx),
+    );
 };
 
 /** The tasks fixtures and the extension's methods, on one per-request server of the 2026-07-28 path. */
