@@ -44,7 +44,7 @@ const declaresTasks = (ctx: ServerContext): boolean => {
 };
 
 /** SEP-2575 §Missing Required Capabilities: -32021 naming the extension. */
-export const requireTasks = (ctx: ServerContext): void => {
+const requireTasks = (ctx: ServerContext): void => {
   if (!declaresTasks(ctx))
     throw new MissingRequiredClientCapabilityError(
       { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
