@@ -19,6 +19,7 @@ import { EventLogBus } from './modern/event-bus.ts';
 import { DurableTasks } from './modern/tasks.ts';
 import { tasksSurface } from './modern/tasks-surface.ts';
 import { registerModernFixtures } from './fixtures.ts';
+import { runTaskFixture, taskFixtures } from './fixtures-tasks.ts';
 import { MAX_BODY_BYTES } from './limits.ts';
 import { toolSettingsProjection } from '../projections/tools/settings.ts';
 import { toolAuditStream } from '../domain/tools/index.ts';
@@ -98,11 +99,15 @@ export const createMcp = async (
     },
   });
   await bus.start();
-  // Long tool calls as durable tasks (the fixtures serve the conformance suite's own tools instead).
+  // Long tool calls as durable tasks (in fixtures mode, the conformance suite's task tools instead).
   const tasks = new DurableTasks(core.log, core.db, core.logger, {
     instanceId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-    run: (tool, args, caller, signal) => tools.invoke(tool, args, caller, signal),
-    isReadOnly: (tool) => tools.isReadOnly(tool),
+    // A task's progress goes to its stream (TaskProgressed): tasks/get shows it as the statusMessage.
+    run: fixtures
+      ? runTaskFixture
+      : (tool, args, caller, signal, progress) => tools.invoke(tool, args, caller, signal, progress),
+    // The fixtures change nothing: each may run again.
+    isReadOnly: (tool) => fixtures || tools.isReadOnly(tool),
     maxResultBytes: core.config.mcpReplayMaxBytes,
   });
   const untap = bus.tap((event) => tasks.onLogEvent(event));
@@ -112,7 +117,7 @@ export const createMcp = async (
     surfaces:
       modernSurfaces ??
       (fixtures
-        ? [registerModernFixtures]
+        ? [registerModernFixtures, taskFixtures(tasks)]
         : [(server) => tools.registerModern(server), tasksSurface(tasks, tools, TASK_TOOLS)]),
     secret: () => core.secret,
     maxBodyBytes: MAX_BODY_BYTES,

@@ -13,15 +13,14 @@ import {
   type CallToolResult,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import type { ToolCaller } from '../tools/index.ts';
+import type { ToolCaller, Tools } from '../tools/index.ts';
+import { progressNotifier } from '../tools/progress.ts';
 import type { ModernSurface } from './handler.ts';
 import { TaskNotFoundError, createTaskResult, detailedTask, type DurableTasks } from './tasks.ts';
 
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 
-export type TaskTools = {
-  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<Record<string, unknown>>;
-};
+export type TaskTools = Pick<Tools, 'invoke'>;
 
 /** The caller named by the request's token (http/mcp/post.ts puts it in authInfo). */
 const callerOf = (authInfo: AuthInfo | undefined): ToolCaller => {
@@ -66,22 +65,27 @@ const found = async <T>(taskId: string, load: () => Promise<T>): Promise<T> => {
   }
 };
 
-/** `taskTools`: tools long enough to be worth a task (their readOnlyHint decides what happens after a crash). */
-export const tasksSurface =
-  (tasks: DurableTasks, tools: TaskTools, taskTools: ReadonlySet<string>): ModernSurface =>
+/**
+ * A tools/call of a tool that may run as a task: the server alone decides (SEP-2663), a durable task for a
+ * client that declared the extension on this request (it can poll), else `now()`, the result at once.
+ */
+export const taskOrNow = async (
+  tasks: DurableTasks,
+  ctx: ServerContext,
+  name: string,
+  args: Record<string, unknown>,
+  now: () => Promise<CallToolResult>,
+): Promise<CallToolResult> => {
+  if (!declaresTasks(ctx)) return now();
+  const task = await tasks.create(callerOf(ctx.http?.authInfo), randomUUID(), name, args);
+  return createTaskResult(task) as unknown as CallToolResult;
+};
+
+/** The extension's methods: advertised under capabilities.extensions, each gated on the client declaring it. */
+export const tasksMethods =
+  (tasks: DurableTasks): ModernSurface =>
   (server) => {
     server.server.registerCapabilities({ extensions: { [TASKS_EXTENSION]: {} } });
-    // Replaces the registry's tools/call on this server (registered before it); tools/list stays its.
-    server.server.setRequestHandler('tools/call', async (request, ctx) => {
-      const caller = callerOf(ctx.http?.authInfo);
-      const { name } = request.params;
-      const args = (request.params.arguments ?? {}) as Record<string, unknown>;
-      // The server alone decides (SEP-2663): a task only for a task tool and a client that can poll it.
-      if (!taskTools.has(name) || !declaresTasks(ctx))
-        return (await tools.invoke(name, args, caller, ctx.mcpReq.signal)) as CallToolResult;
-      const task = await tasks.create(caller, randomUUID(), name, args);
-      return createTaskResult(task) as unknown as CallToolResult;
-    });
     server.server.setRequestHandler('tasks/get', { params: TaskParams }, async ({ taskId }, ctx) => {
       requireTasks(ctx);
       return detailedTask(await found(taskId, () => tasks.get(callerOf(ctx.http?.authInfo), taskId)));
@@ -91,5 +95,38 @@ export const tasksSurface =
       await found(taskId, () => tasks.cancel(callerOf(ctx.http?.authInfo), taskId));
       // SEP-2663: an empty acknowledgement; the status is read with tasks/get.
       return { resultType: 'complete' };
+    });
+    // SEP-2663 tasks/update delivers input a task asked for; no task of this server ever waits for input
+    // (none reaches input_required), so a known task is refused as an invalid update, nothing changes.
+    // Its `inputResponses` are taken out of the params by the SDK (SEP-2322), as for any retried request.
+    server.server.setRequestHandler('tasks/update', { params: TaskParams }, async ({ taskId }, ctx) => {
+      requireTasks(ctx);
+      const task = await found(taskId, () => tasks.get(callerOf(ctx.http?.authInfo), taskId));
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Task ${taskId} is ${task.status}, not waiting for input`,
+      );
+    });
+  };
+
+/** `taskTools`: tools long enough to be worth a task (their readOnlyHint decides what happens after a crash). */
+export const tasksSurface =
+  (tasks: DurableTasks, tools: TaskTools, taskTools: ReadonlySet<string>): ModernSurface =>
+  (server, context) => {
+    tasksMethods(tasks)(server, context);
+    // Replaces the registry's tools/call on this server (registered before it); tools/list stays its.
+    server.server.setRequestHandler('tools/call', async (request, ctx) => {
+      const caller = callerOf(ctx.http?.authInfo);
+      const { name } = request.params;
+      const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+      const now = async () =>
+        (await tools.invoke(
+          name,
+          args,
+          caller,
+          ctx.mcpReq.signal,
+          progressNotifier(ctx.mcpReq._meta?.progressToken, (notification) => ctx.mcpReq.notify(notification)),
+        )) as CallToolResult;
+      return taskTools.has(name) ? taskOrNow(tasks, ctx, name, args, now) : now();
     });
   };

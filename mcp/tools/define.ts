@@ -22,11 +22,16 @@ export class ToolError extends DomainError {
   override readonly name = 'ToolError';
 }
 
+/** How far a long call got (MCP basic/utilities/progress): `progress` only ever grows, `total` when known. */
+export type ToolProgress = { readonly progress: number; readonly total?: number; readonly message?: string };
+
 export type ToolContext = {
   readonly caller: ToolCaller;
   readonly callId: string;
   readonly now: Date;
   readonly signal: AbortSignal;
+  /** Reports progress to whoever asked for it (a progressToken, a task); absent when nobody did. */
+  readonly progress?: ((report: ToolProgress) => void) | undefined;
 };
 
 export type ToolSpec<I extends z.ZodObject, O extends z.ZodObject> = {

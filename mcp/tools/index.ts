@@ -8,9 +8,9 @@ import { createFsTools } from './fs/index.ts';
 import { createMemory, type Memory } from './memory/index.ts';
 import { ToolRegistry, type ToolInfo } from './registry.ts';
 import { systemTools } from './system.ts';
-import type { ToolCaller } from './define.ts';
+import type { ToolCaller, ToolProgress } from './define.ts';
 
-export { ToolError, defineTool, type Tool, type ToolCaller, type ToolContext } from './define.ts';
+export { ToolError, defineTool, type Tool, type ToolCaller, type ToolContext, type ToolProgress } from './define.ts';
 export type { ToolInfo } from './registry.ts';
 
 export type Tools = {
@@ -18,8 +18,14 @@ export type Tools = {
   register(server: McpServer, caller: ToolCaller): void;
   /** Registers the tools on one per-request server of the 2026-07-28 path (caller: the request's token). */
   registerModern(server: ModernMcpServer): void;
-  /** Runs one call for a durable task (checks, audit and result as on a stream). */
-  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** Runs one call outside a registered handler (a durable task): checks, audit and result as on a stream. */
+  invoke(
+    name: string,
+    args: unknown,
+    caller: ToolCaller,
+    signal: AbortSignal,
+    progress?: (report: ToolProgress) => void,
+  ): Promise<Record<string, unknown>>;
   /** Whether a tool only reads (its readOnlyHint annotation): a task of it may be run again elsewhere. */
   isReadOnly(name: string): boolean;
   /** Drops the cached enabled set (another instance switched a tool: the next list reads the read model). */
@@ -46,7 +52,7 @@ export const createTools = async (core: CoreServices): Promise<Tools> => {
     registerModern: (server) => registry.registerModern(server),
     onListChanged: (listener) => registry.onListChanged(listener),
     forgetSettings: () => registry.forgetSettings(),
-    invoke: (name, args, caller, signal) => registry.invoke(name, args, caller, signal),
+    invoke: (name, args, caller, signal, progress) => registry.invoke(name, args, caller, signal, progress),
     isReadOnly: (name) => registry.get(name)?.annotations.readOnlyHint === true,
     requiredScope: (name) => registry.get(name)?.scope,
     list: () => registry.list(),

@@ -15,11 +15,12 @@ import type { Actor, DomainError } from '../../domain/shared.ts';
 import { toolSettingDecider, toolStream, type TOOL_OUTCOMES } from '../../domain/tools/index.ts';
 import { handleCommand } from '../../app/handle.ts';
 import { recordToolCall, summarizeArguments } from './audit.ts';
-import { ToolError, type Tool } from './define.ts';
+import { ToolError, type Tool, type ToolContext } from './define.ts';
 import { toolErrorResult, toolErrorText, toolFailureOf, unknownToolResult } from './errors.ts';
 import type { ToolCaller } from './define.ts';
 import { disabledToolNames } from '../../projections/tools/settings.queries.ts';
 import { toolSettingsProjection } from '../../projections/tools/settings.ts';
+import { progressNotifier } from './progress.ts';
 
 export type ToolInfo = {
   name: string;
@@ -154,7 +155,14 @@ export class ToolRegistry {
       const tool = this.tools.get(request.params.name);
       if (!caller) throw new Error('a tool call reached the modern path without authentication');
       if (!tool) return unknownToolResult(request.params.name);
-      return this.call(tool, request.params.arguments, caller, undefined, ctx.mcpReq.signal);
+      return this.call(
+        tool,
+        request.params.arguments,
+        caller,
+        undefined,
+        ctx.mcpReq.signal,
+        progressNotifier(ctx.mcpReq._meta?.progressToken, (notification) => ctx.mcpReq.notify(notification)),
+      );
     });
   }
 
@@ -162,10 +170,16 @@ export class ToolRegistry {
    * One call outside any MCP request handler (a durable task running it, mcp/modern/tasks.ts): the same
    * enablement and scope checks and the same audit event as a call on a stream.
    */
-  invoke(name: string, args: unknown, caller: ToolCaller, signal: AbortSignal): Promise<CallToolResult> {
+  invoke(
+    name: string,
+    args: unknown,
+    caller: ToolCaller,
+    signal: AbortSignal,
+    progress?: ToolContext['progress'],
+  ): Promise<CallToolResult> {
     const tool = this.tools.get(name);
     if (!tool) return Promise.resolve(unknownToolResult(name));
-    return this.call(tool, args, caller, undefined, signal);
+    return this.call(tool, args, caller, undefined, signal, progress);
   }
 
   /**
@@ -188,6 +202,7 @@ export class ToolRegistry {
         callerOf(extra.authInfo, caller)!,
         extra.sessionId,
         extra.signal,
+        progressNotifier(extra._meta?.progressToken, (notification) => extra.sendNotification(notification)),
       );
     });
     // Servers of ended sessions leave a dead WeakRef: swept now and then, not only by setEnabled.
@@ -201,6 +216,7 @@ export class ToolRegistry {
     caller: ToolCaller,
     transportSession: string | undefined,
     signal: AbortSignal,
+    progress?: ToolContext['progress'],
   ): Promise<CallToolResult> {
     const started = performance.now();
     const now = new Date();
@@ -216,7 +232,7 @@ export class ToolRegistry {
         throw new ToolError('tool_disabled', `the tool ${tool.name} is disabled on this server`);
       if (!caller.scopes.includes(tool.scope))
         throw new ToolError('insufficient_scope', `the tool ${tool.name} needs the scope ${tool.scope}`);
-      const done = await tool.call(args, { caller, callId, now, signal });
+      const done = await tool.call(args, { caller, callId, now, signal, progress });
       result = { content: done.content, structuredContent: done.structured };
     } catch (thrown) {
       error =

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_READ } from '../../../domain/scopes.ts';
-import { defineTool, ToolError, type Tool } from '../define.ts';
+import { defineTool, ToolError, type Tool, type ToolContext } from '../define.ts';
 import { globMatcher, globWork, type GlobMatcher } from './glob.ts';
 import { MAX_MEDIA_BYTES, MAX_READ_BYTES, readBytes, readText } from './io.ts';
 import { openChecked } from './open.ts';
@@ -14,6 +14,12 @@ import type { Roots } from './paths.ts';
 import { listDirectory, MAX_ENTRIES, walk } from './walk.ts';
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+/** A walk's progress: the names read so far (the total is unknown until the walk ends). */
+const walkProgress = (progress: ToolContext['progress']) =>
+  progress &&
+  ((scanned: number, queued: number) =>
+    progress({ progress: scanned, message: `${scanned} names read, ${queued} directories to go` }));
+
 export const PathArg = z
   .string()
   .min(1)
@@ -186,11 +192,16 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       entries: z.array(z.object({ path: z.string(), type: EntryType, size: z.number().int() })),
       truncated: z.boolean(),
     }),
-    run: async ({ path: input, excludePatterns, maxDepth }, { signal }) => {
+    run: async ({ path: input, excludePatterns, maxDepth }, { signal, progress }) => {
       const real = await roots.existing(input);
       const work = globWork(pacer(undefined, signal));
       const skips = excludePatterns.map((pattern) => globMatcher(pattern, work));
-      const { entries, truncated } = await walk(roots, real, input, { maxDepth, skip: anyOf(skips), signal });
+      const { entries, truncated } = await walk(roots, real, input, {
+        maxDepth,
+        skip: anyOf(skips),
+        signal,
+        onDirectory: walkProgress(progress),
+      });
       return {
         path: real,
         entries: entries
@@ -225,12 +236,17 @@ export const fsReadTools = (roots: Roots): Tool[] => [
       excludePatterns: z.array(z.string()).max(50).default([]),
     }),
     output: z.object({ path: z.string(), matches: z.array(z.string()), truncated: z.boolean() }),
-    run: async ({ path: input, pattern, excludePatterns }, { signal }) => {
+    run: async ({ path: input, pattern, excludePatterns }, { signal, progress }) => {
       const real = await roots.existing(input);
       const work = globWork(pacer(undefined, signal));
       const match = globMatcher(pattern, work);
       const skips = excludePatterns.map((exclude) => globMatcher(exclude, work));
-      const { entries, truncated } = await walk(roots, real, input, { maxDepth: 50, skip: anyOf(skips), signal });
+      const { entries, truncated } = await walk(roots, real, input, {
+        maxDepth: 50,
+        skip: anyOf(skips),
+        signal,
+        onDirectory: walkProgress(progress),
+      });
       const matches: string[] = [];
       for (const entry of entries) {
         if (await match(entry.path)) matches.push(path.join(real, entry.path));

@@ -84,7 +84,13 @@ export const walk = async (
   roots: Roots,
   real: string,
   shown: string,
-  options: { maxDepth: number; skip: (relative: string) => Promise<boolean>; signal?: AbortSignal | undefined },
+  options: {
+    maxDepth: number;
+    skip: (relative: string) => Promise<boolean>;
+    signal?: AbortSignal | undefined;
+    /** Told after each directory: the names read so far and the directories still queued. */
+    onDirectory?: ((scanned: number, queued: number) => void) | undefined;
+  },
 ): Promise<{ entries: Entry[]; truncated: boolean }> => {
   const budget: Budget = { scanned: 0, pace: pacer(undefined, options.signal) };
   const entries: Entry[] = [];
@@ -115,6 +121,7 @@ export const walk = async (
       if (child.type === 'directory' && depth + 1 < options.maxDepth)
         queue.push({ dir: path.join(dir, child.name), relative: childRelative, depth: depth + 1 });
     }
+    options.onDirectory?.(budget.scanned, queue.length);
     if (budget.scanned >= MAX_SCANNED) return { entries, truncated: true };
   }
   return { entries, truncated };

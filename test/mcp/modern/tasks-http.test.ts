@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SYSTEM } from '../../../domain/shared.ts';
 import { freshTokens } from '../../http/oauth/support.ts';
 import { createServerDatabase, serverUrl } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
@@ -15,7 +16,7 @@ import { eventually } from '../../support/tasks.ts';
 
 type Context = { a: TestServer; b: TestServer; root: string; token: string; drop: () => Promise<void> };
 const test = suite<Context>('mcp modern: tasks over HTTP on two instances');
-const CASES = 3;
+const CASES = 4;
 const V2026 = '2026-07-28';
 const TASKS = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
 
@@ -163,6 +164,48 @@ if (!serverUrl()) {
       const removed = await rpc(b, token, method, method === 'tasks/list' ? {} : { taskId });
       assert.is(removed.body.error!.code, -32601, method);
     }
+  });
+
+  test("another user's token cannot poll, cancel or update a task: -32602 Unknown task, nothing changes", async ({
+    a,
+    b,
+    root,
+    token,
+  }) => {
+    await a.services.users.create({ email: 'tasks-other@example.test', password: 'other-password-123' }, SYSTEM);
+    const other = (
+      await freshTokens(a, {
+        scope: 'mcp:tools:read mcp:tools:write',
+        user: { email: 'tasks-other@example.test', password: 'other-password-123' },
+      })
+    ).tokens.access_token;
+    const created = await rpc(a, token, 'tools/call', {
+      name: 'fs_search_files',
+      arguments: { path: root, pattern: 'file-3.md' },
+    });
+    const taskId = created.body.result!.taskId as string;
+    for (const [method, params] of [
+      ['tasks/get', { taskId }],
+      ['tasks/cancel', { taskId }],
+      ['tasks/update', { taskId, inputResponses: {} }],
+    ] as const) {
+      for (const server of [a, b]) {
+        const refused = await rpc(server, other, method, params);
+        assert.is(refused.status, 200, method);
+        // The same answer as for a made-up id: the task's existence is not disclosed (SEP-2663).
+        assert.equal(refused.body.error, { code: -32602, message: `Unknown task: ${taskId}` }, method);
+      }
+    }
+    // The owner's task was not cancelled by the other user's attempt: it completes.
+    const done = await eventually('completed for its owner', async () => {
+      const got = await rpc(b, token, 'tasks/get', { taskId });
+      return got.body.result?.status === 'working' ? undefined : got.body.result;
+    });
+    assert.is(done.status, 'completed');
+    assert.ok((done.result as { content: Array<{ text: string }> }).content[0]!.text.includes('file-3.md'));
+    // Its owner updating it: known, but it never waits for input.
+    const update = await rpc(a, token, 'tasks/update', { taskId, inputResponses: {} });
+    assert.equal(update.body.error, { code: -32602, message: `Task ${taskId} is completed, not waiting for input` });
   });
 
   test.run();
