@@ -16,6 +16,7 @@ import type { CoreServices } from '../core.ts';
 import { handleCommand, loadAggregate, type StateCache } from '../handle.ts';
 import { canonicalResource, mcpResource, resourceNames } from './authorizations.ts';
 import type { KeyRing } from './keys.ts';
+import { ServiceUsers } from './service-users.ts';
 import {
   grantIdOf,
   grantIdOfTokenId,
@@ -56,7 +57,11 @@ export class TokenService {
     private readonly keys: KeyRing,
     /** Grant states this instance wrote last: a refresh or code exchange appends without reading first. */
     private readonly grantStates?: StateCache<GrantState>,
-  ) {}
+  ) {
+    this.serviceUsers = new ServiceUsers(core);
+  }
+
+  private readonly serviceUsers: ServiceUsers;
 
   private run(grantId: string, command: GrantCommand, actor: Actor, newStream = false) {
     const cache = this.grantStates ? { cache: this.grantStates } : {};
@@ -303,8 +308,7 @@ export class TokenService {
     ) {
       throw new DomainError('unauthorized_client', 'this client may not use the client_credentials grant');
     }
-    const user = await this.core.users.byId(serviceUserId);
-    if (!user || user.status !== 'active' || !user.roles.includes('service'))
+    if (!(await this.serviceUsers.mayUseClientCredentials(serviceUserId)))
       throw new DomainError('unauthorized_client', "this client's service user is disabled or gone");
     const allowed = client.scope === undefined ? DEFAULT_SCOPES : client.scope.split(' ');
     const scopes = input.scope === undefined ? allowed : input.scope.split(' ').filter(Boolean);
