@@ -165,8 +165,8 @@ const profiler = process.env.PROFILE ? new Session() : undefined;
 profiler?.connect();
 const out = (line: string) => process.stdout.write(`${line}\n`);
 out(`\nserver CPU per token request, ${connections} connections, ${seconds}s rounds, load in a child process`);
-out('| grant | round | requests/s | errors | CPU µs per request | PostgreSQL CPU µs per request |');
-out('|---|---:|---:|---:|---:|---:|');
+out('| grant | round | requests/s | errors | CPU µs per request | user | system | PostgreSQL CPU µs per request |');
+out('|---|---:|---:|---:|---:|---:|---:|---:|');
 // Warm-up: a cold process is slow for its first thousands of requests (JIT).
 for (const grant of grants) await load(await grant.task(3));
 for (let round = 1; round <= rounds; round += 1) {
@@ -190,10 +190,10 @@ for (let round = 1; round <= rounds; round += 1) {
     const postgres =
       postgresBefore && postgresAfter ? String(per(backendCpuSince(postgresBefore, postgresAfter))) : 'n/a';
     out(
-      `| ${grant.name} | ${round} | ${Math.round(result.requests / result.seconds)} | ${result.errors} | ${per(used.user + used.system)} | ${postgres} |`,
+      `| ${grant.name} | ${round} | ${Math.round(result.requests / result.seconds)} | ${result.errors} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} | ${postgres} |`,
     );
     for (const [text, count] of [...statements].sort((a, b) => b[1] - a[1]))
-      out(`|   ${(count / result.requests).toFixed(2)} per request: \`${text}\` | | | | | |`);
+      out(`|   ${(count / result.requests).toFixed(2)} per request: \`${text}\` | | | | | | | |`);
   }
 }
 await server.stop();
