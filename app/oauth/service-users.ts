@@ -11,7 +11,8 @@ const MAX_ENTRIES = 10_000;
 
 export class ServiceUsers {
   private readonly cache = new Map<string, { state: UserState; readAt: number }>();
-  /** Moves on every local append to a user stream: a read that overlapped one is not kept. */
+  private readonly reading = new Map<string, { epoch: number; state: Promise<UserState> }>();
+  /** Moves on every local append to a user stream: a read that overlapped one is neither kept nor shared. */
   private epoch = 0;
   /**
    * How long a state read from the stream answers without another read. A change made through this
@@ -38,12 +39,21 @@ export class ServiceUsers {
     const started = Date.now();
     const hit = this.cache.get(userId);
     if (hit && started - hit.readAt < this.cacheMs) return hit.state;
+    // Requests that miss together share one read (a busy client's entry expires under many at once).
     const epoch = this.epoch;
-    const { state } = await loadAggregate(this.core.log, userStream(userId), userDecider);
-    if (epoch === this.epoch) {
-      if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
-      this.cache.set(userId, { state, readAt: started });
+    const pending = this.reading.get(userId);
+    if (pending?.epoch === epoch) return pending.state;
+    const state = loadAggregate(this.core.log, userStream(userId), userDecider).then((loaded) => loaded.state);
+    this.reading.set(userId, { epoch, state });
+    try {
+      const read = await state;
+      if (epoch === this.epoch) {
+        if (this.cache.size >= MAX_ENTRIES) this.cache.clear();
+        this.cache.set(userId, { state: read, readAt: started });
+      }
+      return read;
+    } finally {
+      if (this.reading.get(userId)?.state === state) this.reading.delete(userId);
     }
-    return state;
   }
 }

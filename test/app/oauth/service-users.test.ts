@@ -61,6 +61,15 @@ test('an active service user may; the answer is kept, so the next token request 
   assert.is(reads.count, before);
 });
 
+test('requests that miss together share one read of the stream', async () => {
+  const { users, create, reads } = setUp();
+  await create(BOT, ['service']);
+  const before = reads.count;
+  const answers = await Promise.all(Array.from({ length: 10 }, () => users.mayUseClientCredentials(BOT)));
+  assert.equal(answers, Array(10).fill(true));
+  assert.is(reads.count, before + 1);
+});
+
 test('a disable through this process ends it at once, within the cache time', async () => {
   const { users, create, run } = setUp();
   users.cacheMs = 60_000;
