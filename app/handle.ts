@@ -1,6 +1,7 @@
 // The one way a command becomes events: load the stream, fold it, decide, append with the version we
 // read (optimistic concurrency), retry from the top when another writer got there first.
 import type { Actor, Decider, DomainEvent } from '../domain/shared.ts';
+import type { GroupCommit } from '../eventstore/group-commit.ts';
 import { WrongExpectedVersionError, type AppendResult, type EventLog, type RecordedEvent } from '../eventstore/port.ts';
 
 export type CommandContext = {
@@ -12,7 +13,42 @@ export type CommandContext = {
    * reads the stream as usual.
    */
   readonly newStream?: boolean;
+  /**
+   * With newStream: the first append shares a commit with other callers' (eventstore/group-commit.ts),
+   * one commit for many concurrent commands. A group commit appends without a version expectation; a
+   * stream whose id was made for this command (a random UUID) has no other writer, so none is lost.
+   */
+  readonly groupCommit?: Pick<GroupCommit, 'append'>;
 };
+
+/**
+ * The state each stream had after this instance's last command on it, with its version, so the next
+ * command on it can skip the read. Safe because a cached state is only ever acted on through an append
+ * that expects its version: if anyone (another instance, the CLI) wrote to the stream since, the append
+ * fails and the command is decided again on what the log holds. A decision that refuses or does nothing
+ * on a cached state is not trusted either: it is made again on a fresh read, so a cached state can make
+ * a command cheaper but never change its outcome.
+ */
+export class StateCache<S> {
+  private readonly entries = new Map<string, Loaded<S> & { readonly version: bigint }>();
+
+  constructor(private readonly max = 10_000) {}
+
+  get(stream: string): (Loaded<S> & { readonly version: bigint }) | undefined {
+    return this.entries.get(stream);
+  }
+
+  set(stream: string, loaded: Loaded<S> & { readonly version: bigint }): void {
+    // Re-inserted, so the oldest entry is the least recently written one (Map keeps insertion order).
+    this.entries.delete(stream);
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(stream, loaded);
+  }
+
+  delete(stream: string): void {
+    this.entries.delete(stream);
+  }
+}
 
 export type Handled<Event, State> = {
   readonly events: Event[];
@@ -99,16 +135,34 @@ export const handleCommand = async <C, E extends DomainEvent, S>(
   stream: string,
   decider: Decider<C, E, S>,
   command: C | ((state: S) => C),
-  context: CommandContext,
+  context: CommandContext & { readonly cache?: StateCache<S> },
   attempts = 3,
 ): Promise<Handled<E, S>> => {
+  const cache = context.cache;
+  let cached = cache?.get(stream);
   for (let attempt = 1; ; attempt += 1) {
-    const { state, version, sinceSnapshot } =
-      context.newStream && attempt === 1
+    const loaded: Loaded<S> =
+      cached ??
+      (context.newStream && attempt === 1
         ? { state: decider.initialState(), version: undefined, sinceSnapshot: 0 }
-        : await loadAggregate(log, stream, decider);
-    const resolved = typeof command === 'function' ? (command as (state: S) => C)(state) : command;
-    const events = decider.decide(resolved, state);
+        : await loadAggregate(log, stream, decider));
+    const { state, version, sinceSnapshot } = loaded;
+    let events: E[];
+    try {
+      const resolved = typeof command === 'function' ? (command as (state: S) => C)(state) : command;
+      events = decider.decide(resolved, state);
+    } catch (error) {
+      if (!cached) throw error;
+      events = [];
+    }
+    if (cached && events.length === 0) {
+      // A refusal or a no-op decided on a cached state may come from a state the log has moved past: the
+      // log decides (this does not count as an attempt).
+      cache!.delete(stream);
+      cached = undefined;
+      attempt -= 1;
+      continue;
+    }
     const next = events.reduce(decider.evolve, state);
     if (events.length === 0) return { events, state: next, appended: undefined };
     const metadata = { actor: context.actor, ...(context.requestId ? { requestId: context.requestId } : {}) };
@@ -118,14 +172,29 @@ export const handleCommand = async <C, E extends DomainEvent, S>(
         ? decider.snapshot.take(next)
         : undefined;
     try {
-      const appended = await log.append(
-        stream,
-        [...events, ...(snapshot ? [snapshot] : [])].map((event) => ({ type: event.type, data: event.data, metadata })),
-        { expectedVersion: version ?? 'no_stream' },
-      );
+      const toAppend = [...events, ...(snapshot ? [snapshot] : [])].map((event) => ({
+        type: event.type,
+        data: event.data,
+        metadata,
+      }));
+      const appended =
+        context.newStream && context.groupCommit && attempt === 1 && !cached
+          ? await context.groupCommit.append(stream, toAppend)
+          : await log.append(stream, toAppend, { expectedVersion: version ?? 'no_stream' });
+      cache?.set(stream, {
+        state: next,
+        version: appended.nextExpectedVersion,
+        sinceSnapshot: snapshot ? 0 : sinceSnapshot + events.length,
+      });
       return { events, state: next, appended };
     } catch (error) {
-      if (error instanceof WrongExpectedVersionError && attempt < attempts) continue;
+      cache?.delete(stream);
+      if (error instanceof WrongExpectedVersionError && (cached || attempt < attempts)) {
+        // A conflict on a cached state is not an attempt either: the state was only out of date.
+        if (cached) attempt -= 1;
+        cached = undefined;
+        continue;
+      }
       throw error;
     }
   }

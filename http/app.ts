@@ -30,6 +30,9 @@ export const render = (name: string, locals: Record<string, unknown> = {}): stri
   return template(locals);
 };
 
+/** OAuth endpoints that programs call and no browser renders (RFC 6749 §3.2, RFC 7009, RFC 7662). */
+const BACK_CHANNEL = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect']);
+
 const hsts = { maxAge: 31_536_000, includeSubDomains: true };
 
 export const createApp = (services: HttpDeps): Koa => {
@@ -61,8 +64,9 @@ export const createApp = (services: HttpDeps): Koa => {
     strictTransportSecurity: services.config.publicUrl.startsWith('https:') ? hsts : false,
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
-  // /mcp answers JSON and SSE to programs, every tool call of every client: the headers that matter for
-  // an API response (OWASP REST Security Cheat Sheet §Security Headers) instead of a page's dozen.
+  // /mcp answers JSON and SSE to programs, every tool call of every client, and the OAuth back channel
+  // (token, revocation, introspection) answers JSON to programs only: the headers that matter for an API
+  // response (OWASP REST Security Cheat Sheet §Security Headers) instead of a page's dozen.
   const apiHeaders: Record<string, string> = {
     'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
     'X-Content-Type-Options': 'nosniff',
@@ -72,7 +76,7 @@ export const createApp = (services: HttpDeps): Koa => {
       : {}),
   };
   app.use(async (ctx, next) => {
-    if (!isMcpPath(ctx.path)) return pageHeaders(ctx, next);
+    if (!isMcpPath(ctx.path) && !BACK_CHANNEL.has(ctx.path)) return pageHeaders(ctx, next);
     ctx.set(apiHeaders);
     return next();
   });

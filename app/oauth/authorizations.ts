@@ -4,11 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { matchesRegisteredRedirect, type Client } from '../../domain/clients/index.ts';
-import { grantDecider, grantStream, type GrantCommand } from '../../domain/grants/index.ts';
+import { grantDecider, grantStream, type GrantCommand, type GrantState } from '../../domain/grants/index.ts';
 import { DEFAULT_SCOPES, SUPPORTED_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import type { CoreServices } from '../core.ts';
-import { handleCommand } from '../handle.ts';
+import { handleCommand, type StateCache } from '../handle.ts';
 import type { Clients } from './clients.ts';
 import { INTERACTION_TTL_MS, MAX_SEALED_LENGTH, PendingRequestSeal, type PendingRequest } from './pending-requests.ts';
 import { grantToken } from './tokens.ts';
@@ -80,6 +80,7 @@ export class Authorizations {
   constructor(
     private readonly core: CoreServices,
     private readonly clients: Clients,
+    private readonly grantStates?: StateCache<GrantState>,
   ) {}
 
   /** Made on first use: commands that run without the server secret (events import) never need it. */
@@ -89,7 +90,10 @@ export class Authorizations {
   }
 
   private run(grantId: string, command: GrantCommand, actor: Actor) {
-    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor });
+    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, {
+      actor,
+      ...(this.grantStates ? { cache: this.grantStates } : {}),
+    });
   }
 
   /**

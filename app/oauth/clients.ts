@@ -51,6 +51,7 @@ export class Clients {
   private readonly cache = new Map<string, { client: Client; readAt: number }>();
   /** CLIENT_CACHE_MS; tests that count reads widen it, so a slow machine does not expire an entry. */
   cacheMs = CLIENT_CACHE_MS;
+  private readonly reading = new Map<string, { epoch: number; client: Promise<Client | undefined> }>();
   /** Moves on every local append to a client stream: a read that overlapped one is not cached. */
   private epoch = 0;
 
@@ -108,7 +109,21 @@ export class Clients {
     const started = Date.now();
     const hit = this.cache.get(clientId);
     if (hit && started - hit.readAt < this.cacheMs) return hit.client;
+    // Requests that miss together share one read (a busy client's entry expires under many at once);
+    // one that starts after a local change to a client does not join a read from before it.
     const epoch = this.epoch;
+    const pending = this.reading.get(clientId);
+    if (pending?.epoch === epoch) return pending.client;
+    const client = this.read(clientId, epoch, started);
+    this.reading.set(clientId, { epoch, client });
+    try {
+      return await client;
+    } finally {
+      if (this.reading.get(clientId)?.client === client) this.reading.delete(clientId);
+    }
+  }
+
+  private async read(clientId: string, epoch: number, started: number): Promise<Client | undefined> {
     const { state } = await loadAggregate(this.core.log, clientStream(clientId), clientDecider);
     if (state.status !== 'active') return undefined;
     // Only registered clients are kept: one registered elsewhere a moment ago is found at once.

@@ -10,6 +10,8 @@ import { Authorizations } from './authorizations.ts';
 import { Clients, type RegisteredClient } from './clients.ts';
 import { KeyRing } from './keys.ts';
 import { TokenService } from './token-service.ts';
+import { StateCache } from '../handle.ts';
+import type { GrantState } from '../../domain/grants/index.ts';
 import { JwtTokenVerifier, REVOKING_EVENT } from './verifier.ts';
 import {
   listAccessTokens,
@@ -64,7 +66,10 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
   // Retired keys stay published while tokens they signed (access and id tokens) can still be valid.
   const keys = new KeyRing({ log: core.log, publishForMs: core.config.accessTokenTtlMs + 60_000 });
   const clients = new Clients(core);
-  const tokens = new TokenService(core, keys);
+  // One cache of grant states for both services: the token request that redeems a code finds the state
+  // the approval left, and a refresh the state the previous rotation left.
+  const grantStates = new StateCache<GrantState>();
+  const tokens = new TokenService(core, keys, grantStates);
   // Sweep idle public clients a few times a day (idempotent, so several instances may all do it).
   const sweep = setInterval(() => {
     clients.expireIdle().catch((error: unknown) => core.logger.warn({ err: error }, 'expiring idle clients failed'));
@@ -77,7 +82,7 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
   return {
     verifier,
     clients,
-    authorizations: new Authorizations(core, clients),
+    authorizations: new Authorizations(core, clients, grantStates),
     tokens,
     keys,
     createConfidentialClient: (input, actor) =>

@@ -7,14 +7,16 @@ import {
   grantStream,
   type GrantCommand,
   type GrantEvent,
+  type GrantState,
   type NewTokens,
 } from '../../domain/grants/index.ts';
 import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import type { CoreServices } from '../core.ts';
-import { handleCommand, loadAggregate } from '../handle.ts';
+import { handleCommand, loadAggregate, type StateCache } from '../handle.ts';
 import { canonicalResource, mcpResource, resourceNames } from './authorizations.ts';
 import type { KeyRing } from './keys.ts';
+import { ServiceUsers } from './service-users.ts';
 import {
   grantIdOf,
   grantIdOfTokenId,
@@ -46,17 +48,36 @@ export type TokenResponse = {
   id_token?: string;
 };
 
+/** A user standing asked ahead of need (prefetchStanding). */
+type Prefetched = { userId: string; standing: Promise<UserStanding | undefined> };
+
 const invalidGrant = (message: string) => new DomainError('invalid_grant', message);
 
 export class TokenService {
   constructor(
     private readonly core: CoreServices,
     private readonly keys: KeyRing,
-  ) {}
+    /** Grant states this instance wrote last: a refresh or code exchange appends without reading first. */
+    private readonly grantStates?: StateCache<GrantState>,
+  ) {
+    this.serviceUsers = new ServiceUsers(core);
+  }
+
+  private readonly serviceUsers: ServiceUsers;
 
   private run(grantId: string, command: GrantCommand, actor: Actor, newStream = false) {
+    const cache = this.grantStates ? { cache: this.grantStates } : {};
+    // A new grant (client_credentials) shares its commit with concurrent ones: one WAL flush for many.
+    const group = newStream ? { groupCommit: this.core.groupCommit } : {};
     // Parallel refreshes of one grant are expected (several tabs, retries): retry conflicts generously.
-    return handleCommand(this.core.log, grantStream(grantId), grantDecider, command, { actor, newStream }, 10);
+    return handleCommand(
+      this.core.log,
+      grantStream(grantId),
+      grantDecider,
+      command,
+      { actor, newStream, ...cache, ...group },
+      10,
+    );
   }
 
   private resource(issuer: string, value: string | undefined): string | undefined {
@@ -92,13 +113,28 @@ export class TokenService {
    * The grant's user must still be active, and the sign-in behind the grant (`authTime`) must come after
    * the user's last password change or disable: those end every grant, including a code not yet redeemed.
    */
-  private async activeUser(userId: string, authTime?: string) {
-    const user = await this.core.users.standing(userId);
+  private async activeUser(userId: string, authTime?: string, prefetched?: Prefetched) {
+    const user = await (prefetched?.userId === userId ? prefetched.standing : this.core.users.standing(userId));
     if (!user || user.status !== 'active') throw invalidGrant('the user is disabled');
     const validAfter = user.sessionsValidAfter;
     if (authTime !== undefined && validAfter && Date.parse(authTime) < validAfter.getTime())
       throw invalidGrant("the grant ended when the user's password changed or the user was disabled");
     return user;
+  }
+
+  /**
+   * When this instance holds the grant's state, its user's standing is asked while the command's append is
+   * in flight instead of after it: one round trip less on the way to the answer. (Checked against the
+   * user the command's events name; a mismatch asks again.)
+   */
+  private prefetchStanding(grantId: string): Prefetched | undefined {
+    const state = this.grantStates?.get(grantStream(grantId))?.state;
+    const userId = state && 'userId' in state ? state.userId : undefined;
+    if (userId === undefined) return undefined;
+    const standing = this.core.users.standing(userId);
+    // Awaited only when the command succeeds; a failure meanwhile must not become an unhandled rejection.
+    standing.catch(() => undefined);
+    return { userId, standing };
   }
 
   private async respond(
@@ -174,6 +210,7 @@ export class TokenService {
     if (input.codeVerifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(input.codeVerifier))
       throw new DomainError('invalid_request', 'code_verifier is malformed (RFC 7636 §4.1)');
     const { tokens, refreshToken } = this.newTokens(grantId, client, now, client.grantTypes.includes('refresh_token'));
+    const prefetched = this.prefetchStanding(grantId);
     const result = await this.run(
       grantId,
       {
@@ -196,7 +233,7 @@ export class TokenService {
       throw invalidGrant('the authorization code was already used');
     }
     const state = result.state.status === 'active' ? result.state : undefined;
-    const user = await this.activeUser(redeemed.data.userId, state?.authTime);
+    const user = await this.activeUser(redeemed.data.userId, state?.authTime, prefetched);
     return this.respond(redeemed, client, refreshToken, now, issuer, {
       nonce: state?.nonce,
       authTime: state?.authTime,
@@ -228,6 +265,7 @@ export class TokenService {
       now,
     };
     const actor: Actor = { type: 'client', id: client.clientId };
+    const prefetched = this.prefetchStanding(grantId);
     let result;
     try {
       result = await this.run(grantId, command, actor);
@@ -244,7 +282,11 @@ export class TokenService {
       await this.core.projections.waitFor(result.appended?.position, { projections: [grantsProjection] });
       throw invalidGrant('the refresh token was already used; the grant has been revoked');
     }
-    await this.activeUser(rotated.data.userId, result.state.status === 'active' ? result.state.authTime : undefined);
+    await this.activeUser(
+      rotated.data.userId,
+      result.state.status === 'active' ? result.state.authTime : undefined,
+      prefetched,
+    );
     return this.respond(rotated, client, refreshToken, now, issuer);
   }
 
@@ -268,8 +310,7 @@ export class TokenService {
     ) {
       throw new DomainError('unauthorized_client', 'this client may not use the client_credentials grant');
     }
-    const user = await this.core.users.byId(serviceUserId);
-    if (!user || user.status !== 'active' || !user.roles.includes('service'))
+    if (!(await this.serviceUsers.mayUseClientCredentials(serviceUserId)))
       throw new DomainError('unauthorized_client', "this client's service user is disabled or gone");
     const allowed = client.scope === undefined ? DEFAULT_SCOPES : client.scope.split(' ');
     const scopes = input.scope === undefined ? allowed : input.scope.split(' ').filter(Boolean);

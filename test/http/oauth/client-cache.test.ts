@@ -52,6 +52,17 @@ test('token requests in a row read the client stream once', async ({ server, rea
   assert.equal(reads, [clientStream(clientId)]);
 });
 
+test('token requests that miss together share one read of the client stream', async ({ server, reads }) => {
+  const { clientId, authorization } = await machine(server, 'herd');
+  reads.length = 0;
+  const replies = await Promise.all(Array.from({ length: 8 }, () => clientCredentials(server, authorization)));
+  assert.equal(
+    replies.map((reply) => reply.status),
+    Array(8).fill(200),
+  );
+  assert.equal(reads, [clientStream(clientId)]);
+});
+
 test('a client deleted through this instance is refused by the very next request', async ({ server }) => {
   const { clientId, authorization } = await machine(server, 'deleted');
   assert.is((await clientCredentials(server, authorization)).status, 200);

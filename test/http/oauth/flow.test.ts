@@ -98,6 +98,10 @@ test('code flow → tokens → refresh → userinfo → introspect → revoke; e
     additionalParameters: { resource: `${server.base}/mcp` },
   });
   assert.is(response.headers.get('cache-control'), 'no-store');
+  // A token response is JSON for a program: the API headers, not a page's (no CSP for scripts and styles).
+  assert.is(response.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
+  assert.is(response.headers.get('x-content-type-options'), 'nosniff');
+  assert.is(response.headers.get('x-frame-options'), 'DENY');
   const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
     expectedNonce: nonce,
     requireIdToken: true,
