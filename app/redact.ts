@@ -3,7 +3,7 @@
 // arguments, MCP messages) are replaced by a marker; ids, types, times, stream names and outcomes stay,
 // so the history keeps its shape. A redacted export is for reading, not for restoring: it has no keys.
 
-import { isSealed } from '../eventstore/encrypting.ts';
+import { isSealed, isSealedFields } from '../eventstore/encrypting.ts';
 
 export const REDACTED = '[redacted]';
 
@@ -46,7 +46,7 @@ const PERSONAL_FIELDS = new Set([
 
 const redactValue = (value: unknown): unknown => {
   // A sealed personal field (eventstore/encrypting.ts), whatever its name: no ciphertext leaves either.
-  if (isSealed(value)) return REDACTED;
+  if (isSealed(value) || isSealedFields(value)) return REDACTED;
   if (Array.isArray(value)) return value.map(redactValue);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};

@@ -1,171 +1,19 @@
-// bench/encryption: what sealing personal fields costs (eventstore/encrypting.ts). Side by side in one run,
-// on embedded PGlite and (when TEST_DATABASE_URL is set) a PostgreSQL server, each in a database of its
-// own: the plain adapter (the baseline) and the same adapter behind the encrypting decorator, on the same
-// events. Rounds alternate plain and encrypted so a machine's drift hits both alike.
+// bench/encryption: what sealing personal fields costs, on embedded PGlite and (when TEST_DATABASE_URL is
+// set) a PostgreSQL server (bench/encryption-cost.ts says how):
 // - append: a memory note per command (as memory_store writes it), one writer;
 // - append: MCP messages through the group commit, 8 sessions at once (as bench/mcp's calls store them);
 // - replay: readAll of every event in pages of 1,000 (what a projection rebuild reads), once without
 //   looking at the events' data (a projection skips the types it does not read; sealed fields are opened
 //   on first read) and once reading every event's data.
 // Run: node --import tsx bench/encryption.ts [rounds=3]
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Database } from '../db/database.ts';
-import { ERASURE, PERSONAL_FIELDS, erasedValue } from '../domain/personal.ts';
-import { encrypting, PersonalData } from '../eventstore/encrypting.ts';
-import { GroupCommit } from '../eventstore/group-commit.ts';
-import { PersonalKeyStore } from '../eventstore/personal-keys.ts';
-import { START, type EventLog, type GlobalPosition } from '../eventstore/port.ts';
-import { PostgresEventLog } from '../eventstore/postgres.ts';
-import { embeddedDatabase, serverDatabase, serverUrl, type TestDatabase } from '../test/support/databases.ts';
+import { embeddedDatabase, serverDatabase, serverUrl } from '../test/support/databases.ts';
+import { encryptionCost, printEncryptionCost } from './encryption-cost.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
-const USERS = Array.from({ length: 20 }, () => randomUUID());
-
-const time = async (fn: () => Promise<unknown>) => {
-  const started = performance.now();
-  await fn();
-  return performance.now() - started;
-};
-
-const note = (i: number) => ({
-  type: 'MemoryStored',
-  data: {
-    noteId: randomUUID(),
-    userId: USERS[i % USERS.length]!,
-    title: `Note ${i}`,
-    content: `The deploy key rotates every Friday; remember to tell the on-call person (${i}).`.repeat(3),
-    tags: ['ops', 'weekly'],
-    at: new Date().toISOString(),
-  },
-});
-
-// A tools/call result as the SDK sends it (about 1 KB), kept for resumption.
-const message = (i: number) => ({
-  type: 'McpEventEmitted',
-  data: {
-    sessionId: `bench-${i % 8}`,
-    userId: USERS[i % USERS.length]!,
-    streamId: randomUUID(),
-    seq: 1,
-    message: {
-      jsonrpc: '2.0',
-      id: i,
-      result: { content: [{ type: 'text', text: `result ${i} `.repeat(80) }], structuredContent: { i } },
-    },
-  },
-});
-
-type Measure = { name: string; count: number; run: (log: EventLog, round: number) => Promise<void> };
-
-const measures = (store: string): Measure[] => {
-  const single = store === 'PGlite' ? 300 : 1_000;
-  const messages = store === 'PGlite' ? 2_000 : 4_000;
-  return [
-    {
-      name: 'append: 1 memory note per command, 1 writer',
-      count: single,
-      run: async (log, round) => {
-        for (let i = 0; i < single; i += 1) await log.append(`memory-note-${round}-${i}`, [note(i)]);
-      },
-    },
-    {
-      name: 'append: MCP messages, group commit, 8 writers',
-      count: messages,
-      run: async (log, round) => {
-        const commits = new GroupCommit(log);
-        await Promise.all(
-          Array.from({ length: 8 }, async (_, w) => {
-            for (let i = w; i < messages; i += 8) await commits.append(`mcp-messages-${round}-${w}`, [message(i)]);
-          }),
-        );
-        await commits.flush();
-      },
-    },
-  ];
-};
-
-/** `read`: every event's data is looked at (as a projection that reads every type would). */
-const replay = async (log: EventLog, read: boolean): Promise<number> => {
-  let after: GlobalPosition = START;
-  let count = 0;
-  let seen = 0;
-  for (;;) {
-    const page = await log.readAll({ after, maxCount: 1_000 });
-    if (page.length === 0) return count + (seen < 0 ? 1 : 0);
-    count += page.length;
-    if (read) for (const event of page) seen += (event.data as { userId?: string }).userId?.length ?? 0;
-    after = page[page.length - 1]!.position;
-  }
-};
-
-type Row = { store: string; measure: string; events: number; plainPerSecond: number; sealedPerSecond: number };
-
-const bench = async (store: string, open: () => Promise<TestDatabase>): Promise<Row[]> => {
-  const plainDb = await open();
-  const sealedDb = await open();
-  const plain = new PostgresEventLog(plainDb.db);
-  const secret = randomBytes(32);
-  const keys = new PersonalKeyStore(sealedDb.db, () => Promise.resolve(secret));
-  const sealed = encrypting(
-    new PostgresEventLog(sealedDb.db),
-    new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE }),
-  );
-  const totals = new Map<string, { count: number; plain: number; sealed: number }>();
-  const add = (name: string, count: number, which: 'plain' | 'sealed', ms: number) => {
-    const entry = totals.get(name) ?? { count: 0, plain: 0, sealed: 0 };
-    if (which === 'plain') entry.count += count;
-    entry[which] += ms;
-    totals.set(name, entry);
-  };
-  // Warm-up: JIT, prepared statements, the data keys of every user.
-  for (const log of [plain, sealed]) for (const m of measures(store)) await m.run(log, -1);
-  for (let round = 0; round < ROUNDS; round += 1) {
-    for (const m of measures(store)) {
-      const order: ['plain' | 'sealed', EventLog][] = [
-        ['plain', plain],
-        ['sealed', sealed],
-      ];
-      if (round % 2 === 1) order.reverse();
-      for (const [which, log] of order) add(m.name, m.count, which, await time(() => m.run(log, round)));
-    }
-    const order: ['plain' | 'sealed', EventLog][] = [
-      ['plain', plain],
-      ['sealed', sealed],
-    ];
-    if (round % 2 === 1) order.reverse();
-    for (const read of [false, true])
-      for (const [which, log] of order) {
-        let count = 0;
-        const ms = await time(async () => (count = await replay(log, read)));
-        add(`replay: readAll, pages of 1,000, ${read ? 'every event read' : 'data not read'}`, count, which, ms);
-      }
-  }
-  await plain.close();
-  await sealed.close();
-  await plainDb.dispose();
-  await sealedDb.dispose();
-  return [...totals].map(([measure, t]) => ({
-    store,
-    measure,
-    events: t.count,
-    plainPerSecond: Math.round((t.count / t.plain) * 1_000),
-    sealedPerSecond: Math.round((t.count / t.sealed) * 1_000),
-  }));
-};
-
 const rows = [
-  ...(await bench('PGlite', embeddedDatabase)),
-  ...(serverUrl() ? await bench('PostgreSQL', serverDatabase) : []),
+  ...(await encryptionCost('PGlite', embeddedDatabase, ROUNDS)),
+  ...(serverUrl() ? await encryptionCost('PostgreSQL', serverDatabase, ROUNDS) : []),
 ];
-console.log(`\nPersonal fields sealed vs plain (${ROUNDS} alternating rounds; events/s, higher is better)\n`);
-console.table(
-  rows.map((row) => ({
-    store: row.store,
-    measure: row.measure,
-    events: row.events,
-    'plain/s': row.plainPerSecond,
-    'sealed/s': row.sealedPerSecond,
-    'sealed cost': `${(((row.plainPerSecond - row.sealedPerSecond) / row.plainPerSecond) * 100).toFixed(1)}%`,
-  })),
-);
+console.log(`\nPersonal fields sealed vs plain (${ROUNDS} alternating rounds; cost: what sealing adds)\n`);
+printEncryptionCost(rows);
 process.exit(0);

@@ -4,9 +4,11 @@
 // - read-all in pages of 1,000 vs a raw keyset SELECT of the same rows;
 // - the rebuild of every real projection (users, clients, grants, sessions, tool calls, memory, …) over
 //   a realistic log (bench/event-mix.ts), vs a raw set-based loop that reads the log and inserts one
-//   row per event with its checkpoint, in the same transaction per page.
+//   row per event with its checkpoint, in the same transaction per page;
+// - personal fields sealed vs plain (bench/encryption-cost.ts): append of one event by one writer, and
+//   replay of every event with and without reading the data, each store in a table of its own.
 // Run: node --import tsx bench/eventlog.ts [events=100000] [--1m (adds a 1,000,000-event rebuild on the server)]
-//   [--appends | --rebuild (only those rows)]
+//   [--appends | --rebuild (only those rows) | --no-encryption (without the sealed vs plain rows)]
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLogger } from '../app/logger.ts';
@@ -16,6 +18,7 @@ import { START } from '../eventstore/port.ts';
 import { allProjections } from '../projections/index.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { embeddedDatabase, serverDatabase, serverUrl } from '../test/support/databases.ts';
+import { encryptionCost, printEncryptionCost } from './encryption-cost.ts';
 import { eventMix } from './event-mix.ts';
 
 const args = process.argv.slice(2);
@@ -312,3 +315,14 @@ if (serverUrl()) {
   console.log('PostgreSQL server: skipped: TEST_DATABASE_URL not set');
 }
 printCpu();
+
+// The cost of encryption: the same appends and replay, plain and behind the encrypting decorator.
+if (ONLY === undefined && !args.includes('--no-encryption')) {
+  const only = ['append one', 'replay'] as const;
+  const rows = [
+    ...(await encryptionCost('PGlite', embeddedDatabase, 2, only)),
+    ...(serverUrl() ? await encryptionCost('PostgreSQL', serverDatabase, 2, only) : []),
+  ];
+  console.log('\nPersonal fields sealed vs plain (2 alternating rounds; cost: what sealing adds)');
+  printEncryptionCost(rows);
+}

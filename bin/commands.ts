@@ -18,12 +18,16 @@ const needEmail = (positionals: string[]): string => {
   return email;
 };
 
-/** Asks on the terminal; false without one (a script must say --yes). */
+/**
+ * Asks for `expected` to be typed again, on the terminal or on piped input; false on any other answer,
+ * or when the input ends without one (a script that pipes nothing must say --yes).
+ */
 const confirm = async (question: string, expected: string): Promise<boolean> => {
-  if (!process.stdin.isTTY) return false;
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  const ended = new Promise<null>((resolve) => rl.once('close', () => resolve(null)));
   try {
-    return (await rl.question(question)).trim().toLowerCase() === expected.trim().toLowerCase();
+    const answer = await Promise.race([rl.question(question), ended]);
+    return answer !== null && answer.trim().toLowerCase() === expected.trim().toLowerCase();
   } finally {
     rl.close();
   }

@@ -1,6 +1,7 @@
 // bench/mcp: authenticated tools/call throughput and latency on the real server (real OAuth token, Koa,
 // event-sourced sessions: every SSE message is an appended event) side by side with a bare MCP SDK server
-// in the same process and run; then the latency of resuming a stream that missed 100 messages.
+// in the same process and run; then the latency of resuming a stream that missed 100 messages, and the
+// CPU a call spends sealing and opening its personal fields (bench/mcp/sealing.ts).
 // Run: node --import tsx bench/mcp/run.ts [seconds=5] [connections=10,50] [rounds=10]
 // Each row's seconds are split into `rounds` short slices, the servers taking turns (the first of a
 // round rotates), so a machine whose speed drifts during the run slows all rows alike; "vs bare" is the
@@ -18,6 +19,8 @@ import { startBareServer } from './bare.ts';
 import { startBareModernServer } from './bare-modern.ts';
 import { connect, drive, percentile, ECHO, WHOAMI, type LoadCall } from './load.ts';
 import { registerBenchToolsBeside, registerModernToolsBeside } from './tools.ts';
+import { sealingCpuPerCall } from './sealing.ts';
+import type { EncryptingLog } from '../../eventstore/encrypting.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connectionCounts = (process.argv[3] ?? '10,50').split(',').map(Number);
@@ -168,6 +171,12 @@ for (let i = 0; i < 20; i += 1) {
 samples.sort((a, b) => a - b);
 out(
   `\nresume after 100 missed messages (GET with Last-Event-ID until the response), 20 runs: p50 ${samples[10]!.toFixed(1)} ms, max ${samples[19]!.toFixed(1)} ms`,
+);
+
+// Crypto-shredding: the CPU one call spends sealing and opening what it stores (bench/mcp/sealing.ts).
+const sealing = await sealingCpuPerCall(services.log as EncryptingLog);
+out(
+  `\nsealing what one tools/call stores (ToolCalled + result message), CPU per call: ${sealing.plainUs.toFixed(1)} µs as plain JSON, ${sealing.sealUs.toFixed(1)} µs sealed (+${(sealing.sealUs - sealing.plainUs).toFixed(1)} µs), ${sealing.openUs.toFixed(1)} µs to open both`,
 );
 
 await bare.close();

@@ -41,7 +41,9 @@ import {
 } from '../../eventstore/esdb.ts';
 import { DuplicateEventError, WrongExpectedVersionError, type RecordedEvent } from '../../eventstore/port.ts';
 import { skipSuite } from '../support/skip.ts';
+import { anyDatabase } from '../support/databases.ts';
 import { eventLogContract } from './contract.ts';
+import { encryptingContract } from './encrypting-contract.ts';
 
 // ---- a stand-in for KurrentDBClient: records what the adapter asks and answers like the server would ----
 
@@ -751,4 +753,23 @@ if (!url) {
   );
 
   server.run();
+}
+
+// ---- the encrypting decorator over a real server: events in KurrentDB, data keys in PostgreSQL ----
+
+if (!url) {
+  skipSuite('Encrypting decorator contract: EventStoreDB', 'TEST_EVENTSTORE_URL not set', 6);
+} else {
+  encryptingContract('EventStoreDB, keys in PostgreSQL', async () => {
+    const log = openEsdbEventLog(url);
+    const keys = await anyDatabase();
+    return {
+      log,
+      keysDb: keys.db,
+      async dispose() {
+        await log.close();
+        await keys.dispose();
+      },
+    };
+  }).run();
 }

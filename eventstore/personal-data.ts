@@ -1,0 +1,259 @@
+// Sealing and opening the personal fields of events (the work of eventstore/encrypting.ts's decorator).
+// An event's personal fields are sealed together under their subject's data key (AES-256-GCM, one fresh
+// random IV, bound to the event id and the field list: eventstore/sealed-fields.ts). Reading opens them
+// only when a reader first looks at the event's data or metadata: a projection rebuild reads every event
+// and most of them (MCP messages kept for replay above all) are never looked at by a given projection.
+import { randomUUID } from 'node:crypto';
+import { checkStorable, type NewEvent, type RecordedEvent, type StreamAppend } from './port.ts';
+import { openGcm, sealGcm, type DataKey, type PersonalKeyStore } from './personal-keys.ts';
+import {
+  ENVELOPE,
+  envelopeAad,
+  fieldAad,
+  getPath,
+  isSealed,
+  isSealedFields,
+  setPath,
+  unsetPath,
+  type Sealed,
+  type SealedFields,
+} from './sealed-fields.ts';
+
+export type PersonalKind = 'text' | 'list' | 'object';
+export type PersonalRule = {
+  readonly subject: { readonly userId: string } | { readonly email: string } | { readonly streamPrefix: string };
+  readonly fields: Readonly<Record<string, PersonalKind>>;
+};
+
+export type PersonalSchema = {
+  readonly rules: Readonly<Record<string, PersonalRule>>;
+  /** What an erased field reads as. */
+  readonly erased: (kind: PersonalKind) => unknown;
+  /** An event that erased subjects (its data lists their key subjects): caches drop their keys when seen. */
+  readonly erasure: { readonly type: string; readonly subjectsField: string };
+};
+
+type Field = { readonly path: string; readonly parts: readonly string[]; readonly kind: PersonalKind };
+type Compiled = { readonly rule: PersonalRule; readonly fields: readonly Field[] };
+/** What one stored event holds sealed. */
+type Plan = { envelope?: SealedFields; fields: (Field & { sealed: Sealed })[]; actorEmail?: Sealed };
+
+const ACTOR_EMAIL = ['actor', 'email'];
+const split = (path: string) => path.split('.');
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+type Opened = Pick<RecordedEvent, 'data' | 'metadata'>;
+
+/** The JSON value sealed in `sealed`, or undefined when its key is gone or the seal does not open. */
+const openWith = (keys: Map<string, DataKey | null>, sealed: Sealed | SealedFields, aad: string): unknown => {
+  const key = keys.get(sealed.$pd);
+  const plain = key ? openGcm(key, sealed.c, aad) : undefined;
+  return plain ? (JSON.parse(plain.toString()) as unknown) : undefined;
+};
+
+/** A copy of `data` without these fields (one copy when they are all top-level). */
+const withoutFields = (data: Json, fields: readonly Field[]): Json => {
+  if (fields.some((field) => field.parts.length > 1))
+    return fields.reduce<Json>((at, field) => unsetPath(at, field.parts) as Json, { ...data });
+  const out: Json = {};
+  for (const name in data) if (!fields.some((field) => field.path === name)) out[name] = data[name];
+  return out;
+};
+
+/**
+ * `event` whose data and metadata are computed by `open` when first read, then kept. Own enumerable
+ * accessors (an object literal: no per-event property redefinition), so spreading, JSON and deep
+ * equality see the opened values.
+ */
+const openedOnRead = (event: RecordedEvent, open: () => Opened): RecordedEvent => {
+  let opened: Opened | undefined;
+  return {
+    id: event.id,
+    stream: event.stream,
+    revision: event.revision,
+    position: event.position,
+    type: event.type,
+    createdAt: event.createdAt,
+    get data() {
+      return (opened ??= open()).data;
+    },
+    get metadata() {
+      return (opened ??= open()).metadata;
+    },
+  };
+};
+
+export class PersonalData {
+  private readonly compiled = new Map<string, Compiled | null>();
+
+  constructor(
+    readonly keys: PersonalKeyStore,
+    readonly schema: PersonalSchema,
+  ) {}
+
+  private ruleOf(type: string): Compiled | null {
+    let found = this.compiled.get(type);
+    if (found === undefined) {
+      const rule = Object.hasOwn(this.schema.rules, type) ? this.schema.rules[type] : undefined;
+      found = rule
+        ? { rule, fields: Object.entries(rule.fields).map(([path, kind]) => ({ path, parts: split(path), kind })) }
+        : null;
+      this.compiled.set(type, found);
+    }
+    return found;
+  }
+
+  private async subjectOf(rule: PersonalRule, stream: string, data: unknown): Promise<string | undefined> {
+    const s = rule.subject;
+    if ('streamPrefix' in s)
+      return stream.startsWith(s.streamPrefix) ? `user:${stream.slice(s.streamPrefix.length)}` : undefined;
+    if ('userId' in s) {
+      const id = getPath(data, split(s.userId));
+      return typeof id === 'string' && id ? `user:${id}` : undefined;
+    }
+    const email = getPath(data, split(s.email));
+    return typeof email === 'string' ? this.keys.emailSubject(email) : undefined;
+  }
+
+  /** The event with its personal fields sealed (and an id, which the seal is bound to); itself when none. */
+  async seal(stream: string, event: NewEvent): Promise<NewEvent> {
+    const compiled = this.ruleOf(event.type);
+    const actor = event.metadata?.actor as { type?: unknown; id?: unknown; email?: unknown } | undefined;
+    const actorEmail = actor?.type === 'user' && typeof actor.id === 'string' && typeof actor.email === 'string';
+    if (!compiled && !actorEmail) return event;
+    const id = event.id ?? randomUUID();
+    let data = event.data;
+    let metadata = event.metadata;
+    let changed = false;
+    // Only fields still in clear: an imported export's are sealed already (under the key they came with).
+    const clear = compiled
+      ? compiled.fields.filter((field) => {
+          const value = getPath(data, field.parts);
+          return value !== undefined && !isSealed(value);
+        })
+      : [];
+    const subject = compiled && clear.length > 0 ? await this.subjectOf(compiled.rule, stream, data) : undefined;
+    if (subject && isObject(data)) {
+      const { kid, key } = await this.keys.keyFor(subject);
+      if (data[ENVELOPE] === undefined) {
+        const paths = clear.map((field) => field.path);
+        const c = sealGcm(
+          key,
+          JSON.stringify(clear.map((field) => getPath(data, field.parts))),
+          envelopeAad(id, paths),
+        );
+        data = withoutFields(data, clear);
+        (data as Json)[ENVELOPE] = { $pd: kid, f: paths, c } satisfies SealedFields;
+      } else
+        // An imported event with an envelope already and a field in clear besides: that field alone.
+        for (const field of clear) {
+          const c = sealGcm(key, JSON.stringify(getPath(data, field.parts)), fieldAad(id, 'data', field.path));
+          data = setPath(data, field.parts, { $pd: kid, c } satisfies Sealed);
+        }
+      changed = true;
+    }
+    if (actorEmail && actor && !isSealed(actor.email)) {
+      const { kid, key } = await this.keys.keyFor(`user:${actor.id as string}`);
+      const c = sealGcm(key, JSON.stringify(actor.email), fieldAad(id, 'metadata', 'actor.email'));
+      metadata = setPath(metadata, ACTOR_EMAIL, { $pd: kid, c }) as NewEvent['metadata'];
+      changed = true;
+    }
+    return changed ? { ...event, id, data, ...(metadata ? { metadata } : {}) } : event;
+  }
+
+  /** Seals a batch of appends; the clear text is checked storable first (the log can only see ciphertext). */
+  async sealAll(appends: readonly StreamAppend[]): Promise<StreamAppend[]> {
+    checkStorable(appends);
+    return Promise.all(
+      appends.map(async ({ stream, events }) => ({
+        stream,
+        events: await Promise.all(events.map((event) => this.seal(stream, event))),
+      })),
+    );
+  }
+
+  /** What an event holds sealed, its key ids added to `kids`; undefined when nothing. */
+  private plan(event: RecordedEvent, kids: Set<string>): Plan | undefined {
+    let plan: Plan | undefined;
+    const compiled = this.ruleOf(event.type);
+    if (compiled) {
+      const envelope = isObject(event.data) ? event.data[ENVELOPE] : undefined;
+      if (isSealedFields(envelope)) {
+        plan = { envelope, fields: [] };
+        kids.add(envelope.$pd);
+      }
+      for (const field of compiled.fields) {
+        const sealed = getPath(event.data, field.parts);
+        if (!isSealed(sealed)) continue;
+        (plan ??= { fields: [] }).fields.push({ ...field, sealed });
+        kids.add(sealed.$pd);
+      }
+    }
+    const email = getPath(event.metadata, ACTOR_EMAIL);
+    if (isSealed(email)) {
+      (plan ??= { fields: [] }).actorEmail = email;
+      kids.add(email.$pd);
+    }
+    return plan;
+  }
+
+  private kindOf(type: string, path: string): PersonalKind {
+    return this.ruleOf(type)?.rule.fields[path] ?? 'text';
+  }
+
+  private openNow(event: RecordedEvent, plan: Plan, keys: Map<string, DataKey | null>): Opened {
+    let data = event.data;
+    let metadata: unknown = event.metadata;
+    const { envelope } = plan;
+    if (envelope) {
+      const values = openWith(keys, envelope, envelopeAad(event.id, envelope.f));
+      const opened = Array.isArray(values) && values.length === envelope.f.length ? values : undefined;
+      const out: Json = {};
+      const stored = data as Json;
+      for (const name in stored) if (name !== ENVELOPE) out[name] = stored[name];
+      const { f } = envelope;
+      for (let i = 0; i < f.length; i += 1)
+        if (!f[i]!.includes('.')) out[f[i]!] = opened ? opened[i] : this.schema.erased(this.kindOf(event.type, f[i]!));
+      data = out;
+      for (let i = 0; i < f.length; i += 1)
+        if (f[i]!.includes('.'))
+          data = setPath(data, split(f[i]!), opened ? opened[i] : this.schema.erased(this.kindOf(event.type, f[i]!)));
+    }
+    for (const { path, parts, kind, sealed } of plan.fields) {
+      const value = openWith(keys, sealed, fieldAad(event.id, 'data', path));
+      data = setPath(data, parts, value === undefined ? this.schema.erased(kind) : value);
+    }
+    if (plan.actorEmail) {
+      const value = openWith(keys, plan.actorEmail, fieldAad(event.id, 'metadata', 'actor.email'));
+      metadata = setPath(metadata, ACTOR_EMAIL, value === undefined ? this.schema.erased('text') : value);
+    }
+    return { data, metadata: metadata as RecordedEvent['metadata'] };
+  }
+
+  /**
+   * The events with their sealed fields opened, or the erased placeholder where the key is gone. The keys
+   * of a whole page are looked up at once; each event is deciphered when its data is first read.
+   */
+  async open(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const kids = new Set<string>();
+    const plans = events.map((event) => this.plan(event, kids));
+    if (kids.size === 0) return events;
+    const keys = await this.keys.keysById(kids);
+    return events.map((event, i) => {
+      const plan = plans[i];
+      return plan ? openedOnRead(event, () => this.openNow(event, plan, keys)) : event;
+    });
+  }
+
+  /** Key subjects named by erasure events in this batch. */
+  erasedIn(events: readonly RecordedEvent[]): string[] {
+    const { type, subjectsField } = this.schema.erasure;
+    return events.flatMap((event) => {
+      if (event.type !== type) return [];
+      const subjects = getPath(event.data, split(subjectsField));
+      return Array.isArray(subjects) ? subjects.filter((s): s is string => typeof s === 'string') : [];
+    });
+  }
+}
