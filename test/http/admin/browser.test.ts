@@ -10,6 +10,7 @@ import { testServers } from '../../../app/config.ts';
 import { skipSuite } from '../../support/skip.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { launchChromium } from '../../support/browser.ts';
+import { initialize as initializeMcp } from '../../mcp/raw.ts';
 
 const NAME = 'admin: browser (playwright)';
 const CASES = 7;
@@ -144,25 +145,7 @@ if (!fs.existsSync(chromiumPath)) {
         resource: `${server.base}/mcp`,
       })
     ).access_token;
-    const initialize = () =>
-      fetch(`${server.base}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-06-18',
-            capabilities: {},
-            clientInfo: { name: 'browser-test', version: '1' },
-          },
-        }),
-      });
+    const initialize = () => initializeMcp(server.base, token, '2025-06-18');
     assert.is((await initialize()).status, 200);
     await page.goto(`${server.base}/admin/tokens?client=${encodeURIComponent(client.clientId)}`);
     const row = page.locator('#access-tokens-table tbody tr');
