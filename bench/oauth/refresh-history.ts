@@ -4,14 +4,8 @@
 // A machine whose load drifts during the run moves that ratio by itself, so the old grant is then also
 // timed taking turns with a new one, refresh by refresh: the same moment, only the age differs.
 // Usage: node --import tsx bench/oauth/refresh-history.ts [--rotations 10000] [--sample 200] [--database-url postgres://…/scratch]
-import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../app/config.ts';
-import { createLogger } from '../../app/logger.ts';
-import { startServer } from '../../app/server.ts';
+import { percentile, startTokenBench } from './setup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,75 +16,18 @@ const { values } = parseArgs({
 });
 const ROTATIONS = Number(values.rotations);
 const SAMPLE = Number(values.sample);
-const REDIRECT = 'http://127.0.0.1:9/callback';
-
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-bench-refresh-'));
-const config = loadConfig({
-  PORT: '0',
-  DATA_DIR: dataDir,
-  LOG_LEVEL: 'silent',
-  ADMIN_PASSWORD: 'bench-password-1',
-  OAUTH_RATE_LIMIT_PER_MINUTE: '1000000000',
-  ...(values['database-url'] ? { DATABASE_URL: values['database-url'] } : {}),
-});
-const running = await startServer(config, createLogger('silent'));
-const { oauth, users } = running.services;
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
-const post = async (form: Record<string, string>) => {
-  const response = await fetch(`${running.url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(form).toString(),
-  });
-  const body = (await response.json()) as Record<string, string>;
-  if (response.status !== 200) throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`);
-  return body;
-};
+const bench = await startTokenBench(values['database-url'], 'refresh');
 
 try {
-  const { client } = await oauth.clients.register(
-    {
-      clientName: 'bench',
-      redirectUris: [REDIRECT],
-      grantTypes: ['authorization_code', 'refresh_token'],
-      tokenEndpointAuthMethod: 'none',
-      applicationType: 'web',
-    },
-    'dynamic',
-    { type: 'system', id: 'bench' },
-  );
-  const admin = (await users.byEmail(config.adminEmail))!;
   /** A new grant through the application service (login and consent are not what is measured). */
-  const newGrant = async (): Promise<string> => {
-    const verifier = randomBytes(32).toString('base64url');
-    const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const { request } = await oauth.authorizations.begin({
-      response_type: 'code',
-      client_id: client.clientId,
-      redirect_uri: REDIRECT,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    });
-    const location = new URL(await oauth.authorizations.approve(request, admin.id, new Date(), false));
-    const body = await post({
-      grant_type: 'authorization_code',
-      code: location.searchParams.get('code')!,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT,
-      client_id: client.clientId,
-    });
-    return body.refresh_token!;
-  };
+  const newGrant = async (): Promise<string> => (await bench.exchange(await bench.newCode())).refresh_token!;
   /** `count` sequential refreshes of one grant; their latencies (ms), sorted, and the newest token. */
   const refreshes = async (token: string, count: number) => {
     const latencies: number[] = [];
     let current = token;
     for (let i = 0; i < count; i += 1) {
       const t = performance.now();
-      current = (await post({ grant_type: 'refresh_token', refresh_token: current, client_id: client.clientId }))
-        .refresh_token!;
+      current = (await bench.refresh(current)).refresh_token!;
       latencies.push(performance.now() - t);
     }
     return { latencies: latencies.sort((a, b) => a - b), token: current };
@@ -120,7 +57,7 @@ try {
   const ratio = percentile(last.latencies, 50) / percentile(first.latencies, 50);
   process.stdout.write(
     [
-      `refresh_token rotations of one grant, sequential, on ${config.databaseUrl ? 'PostgreSQL server' : 'embedded PGlite'}, loopback HTTP`,
+      `refresh_token rotations of one grant, sequential, on ${bench.database}, loopback HTTP`,
       '| refreshes                          | p50 ms  | p99 ms  |',
       '|------------------------------------|---------|---------|',
       row(`1–${SAMPLE}`, first.latencies),
@@ -134,6 +71,5 @@ try {
     ].join('\n'),
   );
 } finally {
-  await running.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await bench.close();
 }

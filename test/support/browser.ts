@@ -45,3 +45,25 @@ export const launchChromium = (executablePath: string): Promise<Browser> =>
       '--disable-sync',
     ],
   });
+
+/**
+ * A page that may not leave `origin` (no CDN, no fonts from elsewhere): requests elsewhere are blocked
+ * and recorded in `offsite`; console errors and uncaught page errors are collected in `consoleErrors`.
+ */
+export const guardedPage = async (browser: Browser, origin: string) => {
+  const offsite: string[] = [];
+  const consoleErrors: string[] = [];
+  const browserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await browserContext.route('**/*', async (route) => {
+    const url = route.request().url();
+    if (new URL(url).origin === origin) return route.continue();
+    offsite.push(url);
+    return route.abort();
+  });
+  const page = await browserContext.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  return { page, offsite, consoleErrors };
+};

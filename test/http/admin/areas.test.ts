@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { AdminClient } from './client.ts';
+import { initialize } from '../../mcp/raw.ts';
 
 const test = suite<{ server: TestServer; admin: AdminClient; client?: { id: string; secret: string } }>(
   'admin: users, clients, tokens, tools, sessions, memory',
@@ -21,22 +22,6 @@ const actorOf = async (server: TestServer, stream: string, type: string) =>
   (await server.services.log.readStream(stream))
     .filter((event) => event.type === type)
     .map((event) => (event.metadata.actor as { email?: string }).email);
-
-const mcpInitialize = (server: TestServer, token: string) =>
-  fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'admin-test', version: '1' } },
-    }),
-  });
 
 test('every section page renders for an admin', async ({ admin }) => {
   for (const section of ['users', 'clients', 'tokens', 'sessions', 'tools', 'memory', 'audit', 'projections', 'logs']) {
@@ -194,7 +179,7 @@ test('revoke an access token from the tokens page: /mcp refuses it afterwards', 
       resource: `${server.base}/mcp`,
     })
   ).access_token;
-  assert.is((await mcpInitialize(server, token)).status, 200);
+  assert.is((await initialize(server.base, token, '2025-06-18')).status, 200);
   const page = await admin.get(`/admin/tokens?client=${encodeURIComponent(client.id)}`);
   const jti = /data-jti="([^"]+)"/.exec(page.text)?.[1];
   assert.ok(jti, 'token listed');
@@ -207,7 +192,7 @@ test('revoke an access token from the tokens page: /mcp refuses it afterwards', 
   assert.is(revoked.location, `/admin/tokens?client=${encodeURIComponent(client.id)}&ok=revoked`);
   const grantId = jti.split('.')[0]!;
   assert.equal(await actorOf(server, `oauth-grant-${grantId}`, 'AccessTokenRevoked'), [server.adminEmail]);
-  const refused = await mcpInitialize(server, token);
+  const refused = await initialize(server.base, token, '2025-06-18');
   assert.is(refused.status, 401);
   assert.match(refused.headers.get('www-authenticate') ?? '', /^Bearer /);
   const after = await admin.get(`/admin/tokens?client=${encodeURIComponent(client.id)}`);

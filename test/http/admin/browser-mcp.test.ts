@@ -11,7 +11,7 @@ import { testServers } from '../../../app/config.ts';
 import { MCP_READ, MCP_WRITE } from '../../../domain/scopes.ts';
 import { skipSuite } from '../../support/skip.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { launchChromium } from '../../support/browser.ts';
+import { guardedPage, launchChromium } from '../../support/browser.ts';
 
 const NAME = 'admin: browser, MCP sessions and denied calls (playwright)';
 const CASES = 5;
@@ -49,21 +49,8 @@ if (!fs.existsSync(chromiumPath)) {
     fs.mkdirSync(SHOTS, { recursive: true });
     const server = (context.server = await startTestServer());
     context.browser = await launchChromium(chromiumPath);
-    const origin = new URL(server.base).origin;
-    const browserContext = await context.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.offsite = [];
-    context.consoleErrors = [];
-    await browserContext.route('**/*', async (route) => {
-      const url = route.request().url();
-      if (new URL(url).origin === origin) return route.continue();
-      context.offsite.push(url);
-      return route.abort();
-    });
-    context.page = await browserContext.newPage();
-    context.page.on('console', (message) => {
-      if (message.type() === 'error') context.consoleErrors.push(message.text());
-    });
-    context.page.on('pageerror', (error) => context.consoleErrors.push(error.message));
+    // Nothing may leave the server's origin: requests elsewhere are blocked and recorded.
+    Object.assign(context, await guardedPage(context.browser, new URL(server.base).origin));
 
     // A read-only machine client with an MCP session: one allowed call, one refused for scope.
     const { client } = await server.services.oauth.createMachineClient(

@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { testServers } from '../../../app/config.ts';
 import { skipSuite } from '../../support/skip.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { launchChromium } from '../../support/browser.ts';
+import { guardedPage, launchChromium } from '../../support/browser.ts';
+import { initialize as initializeMcp } from '../../mcp/raw.ts';
 
 const NAME = 'admin: browser (playwright)';
 const CASES = 7;
@@ -27,22 +28,8 @@ if (!fs.existsSync(chromiumPath)) {
     fs.mkdirSync(SHOTS, { recursive: true });
     context.server = await startTestServer();
     context.browser = await launchChromium(chromiumPath);
-    const origin = new URL(context.server.base).origin;
-    const browserContext = await context.browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.offsite = [];
-    context.consoleErrors = [];
-    // Nothing may leave the server's origin (no CDN, no fonts from elsewhere): record and block.
-    await browserContext.route('**/*', async (route) => {
-      const url = route.request().url();
-      if (new URL(url).origin === origin) return route.continue();
-      context.offsite.push(url);
-      return route.abort();
-    });
-    context.page = await browserContext.newPage();
-    context.page.on('console', (message) => {
-      if (message.type() === 'error') context.consoleErrors.push(message.text());
-    });
-    context.page.on('pageerror', (error) => context.consoleErrors.push(error.message));
+    // Nothing may leave the server's origin: requests elsewhere are blocked and recorded.
+    Object.assign(context, await guardedPage(context.browser, new URL(context.server.base).origin));
   });
 
   test.after(async ({ browser, server }) => {
@@ -144,25 +131,7 @@ if (!fs.existsSync(chromiumPath)) {
         resource: `${server.base}/mcp`,
       })
     ).access_token;
-    const initialize = () =>
-      fetch(`${server.base}/mcp`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-06-18',
-            capabilities: {},
-            clientInfo: { name: 'browser-test', version: '1' },
-          },
-        }),
-      });
+    const initialize = () => initializeMcp(server.base, token, '2025-06-18');
     assert.is((await initialize()).status, 200);
     await page.goto(`${server.base}/admin/tokens?client=${encodeURIComponent(client.clientId)}`);
     const row = page.locator('#access-tokens-table tbody tr');

@@ -9,6 +9,7 @@ import { userStream } from '../../../domain/users/index.ts';
 import type { RecordedEvent } from '../../../eventstore/port.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { AdminClient } from '../admin/client.ts';
+import { initialize } from '../../mcp/raw.ts';
 import {
   Browser,
   REDIRECT,
@@ -29,22 +30,6 @@ test.before(async (context) => {
   assert.is((await context.admin.login(context.server.adminEmail, context.server.adminPassword)).status, 303);
 });
 test.after(async ({ server }) => server.stop());
-
-const mcpInitialize = (base: string, token: string) =>
-  fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'lifecycle', version: '1' } },
-    }),
-  });
 
 type SignedIn = {
   clientId: string;
@@ -88,7 +73,7 @@ const signIn = async (server: TestServer, email: string, password: string): Prom
   assert.is((await admin.login(email, password)).status, 303);
   assert.is((await admin.get('/admin')).status, 200);
   const access = String(exchange.body.access_token);
-  assert.is((await mcpInitialize(server.base, access)).status, 200);
+  assert.is((await initialize(server.base, access, '2025-06-18')).status, 200);
   return {
     clientId: client_id,
     browser,
@@ -101,7 +86,7 @@ const signIn = async (server: TestServer, email: string, password: string): Prom
 
 /** Every credential of `old` is refused, each with its exact answer. */
 const assertAllEnded = async (server: TestServer, old: SignedIn, label: string) => {
-  const mcp = await mcpInitialize(server.base, old.access);
+  const mcp = await initialize(server.base, old.access, '2025-06-18');
   assert.is(mcp.status, 401, `${label}: access token at /mcp`);
   assert.match(mcp.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
   const refreshed = await tokenRequest(server.base, {
@@ -165,7 +150,7 @@ test('an admin resets a password in the panel: every session and grant of that u
   assert.is(late.body.error, 'invalid_grant');
   // The new password signs in and works.
   const fresh = await signIn(server, email, 'ann-password-2');
-  assert.is((await mcpInitialize(server.base, fresh.access)).status, 200);
+  assert.is((await initialize(server.base, fresh.access, '2025-06-18')).status, 200);
 });
 
 test('users passwd (CLI): the same, with the CLI as actor', async ({ server }) => {
@@ -199,7 +184,7 @@ test('disable ends everything; enable revives none of it; a new sign-in after en
   assert.is(await server.services.users.enable(email, CLI), true);
   await assertAllEnded(server, old, 'after enable');
   const fresh = await signIn(server, email, 'bob-password-1');
-  assert.is((await mcpInitialize(server.base, fresh.access)).status, 200);
+  assert.is((await initialize(server.base, fresh.access, '2025-06-18')).status, 200);
 });
 
 test('the cut-off alone holds: a password change whose revocations never ran still ends every session and token', async ({

@@ -14,6 +14,7 @@ import { userStream } from '../../../domain/users/index.ts';
 import { loadAggregate } from '../../../app/handle.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { AdminClient } from '../admin/client.ts';
+import { initialize } from '../../mcp/raw.ts';
 import {
   basic,
   Browser,
@@ -39,22 +40,6 @@ const clientCredentials = (base: string, id: string, secret: string, scope?: str
     method: 'POST',
     headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
-  });
-
-const mcpInitialize = (base: string, token: string) =>
-  fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'legacy', version: '1' } },
-    }),
   });
 
 test('open registration asking for client_credentials → 400 invalid_client_metadata, nothing written', async ({
@@ -166,7 +151,7 @@ test('a machine client: its token carries the service user as sub and only the a
 
   // Disabling the service user ends its machine tokens: /mcp 401, token endpoint unauthorized_client.
   await server.services.users.disable('reporter-bot@example.com', TEST);
-  assert.is((await mcpInitialize(server.base, body.access_token)).status, 401);
+  assert.is((await initialize(server.base, body.access_token, '2025-06-18')).status, 401);
   const afterDisable = await clientCredentials(server.base, created.client.clientId, created.clientSecret!);
   assert.is(afterDisable.status, 400);
   assert.is(((await afterDisable.json()) as { error: string }).error, 'unauthorized_client');
@@ -348,7 +333,7 @@ test('upgrade: a client_credentials client registered without a user → 400 una
     issuedAt: new Date(),
     expiresAt,
   });
-  const response = await mcpInitialize(server.base, token);
+  const response = await initialize(server.base, token, '2025-06-18');
   assert.is(response.status, 401);
   assert.match(response.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
   assert.is(((await response.json()) as { error: { data: { code: string } } }).error.data.code, 'invalid_token');

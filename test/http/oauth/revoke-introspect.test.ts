@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AdminClient } from '../admin/client.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
+import { initialize } from '../../mcp/raw.ts';
 import {
   basic,
   eventCount,
@@ -30,22 +31,6 @@ const form = (base: string, path: string, body: Record<string, string>, headers:
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(body).toString(),
-  });
-
-const mcpInitialize = (server: TestServer, token: string) =>
-  fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'revoke-test', version: '1' } },
-    }),
   });
 
 const grantEventsSince = async (server: TestServer, since: number) =>
@@ -104,7 +89,7 @@ test('revoke: a forged unsigned JWT naming another token’s jti → 200, nothin
   assert.is(answer.status, 200);
   assert.equal(await answer.json(), {});
   assert.equal(await grantEventsSince(server, since), []);
-  assert.is((await mcpInitialize(server, victim.tokens.access_token)).status, 200);
+  assert.is((await initialize(server.base, victim.tokens.access_token, '2025-06-18')).status, 200);
 });
 
 test('revoke: another client’s real access token → 200, nothing written, the token still works', async ({ server }) => {
@@ -117,7 +102,7 @@ test('revoke: another client’s real access token → 200, nothing written, the
   });
   assert.is(answer.status, 200);
   assert.equal(await grantEventsSince(server, since), []);
-  assert.is((await mcpInitialize(server, victim.tokens.access_token)).status, 200);
+  assert.is((await initialize(server.base, victim.tokens.access_token, '2025-06-18')).status, 200);
 });
 
 test('revoke: the token’s own client → AccessTokenRevoked, /mcp refuses the token', async ({ server }) => {
@@ -129,7 +114,7 @@ test('revoke: the token’s own client → AccessTokenRevoked, /mcp refuses the 
   });
   assert.is(answer.status, 200);
   assert.equal(await grantEventsSince(server, since), ['AccessTokenRevoked']);
-  assert.is((await mcpInitialize(server, own.tokens.access_token)).status, 401);
+  assert.is((await initialize(server.base, own.tokens.access_token, '2025-06-18')).status, 401);
 });
 
 test('introspect: own token → active; another client’s token → exactly {active:false}; forged → {active:false}', async ({
