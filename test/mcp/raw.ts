@@ -80,7 +80,12 @@ export const waitForResponse = async (
 };
 
 /** A raw `initialize` (the response is the caller's to check: 200, or a refusal). */
-export const initialize = (base: string, token: string, protocolVersion = '2025-11-25'): Promise<Response> =>
+export const initialize = (
+  base: string,
+  token: string,
+  protocolVersion = '2025-11-25',
+  clientName = 'raw',
+): Promise<Response> =>
   fetch(`${base}/mcp`, {
     method: 'POST',
     headers: {
@@ -92,7 +97,7 @@ export const initialize = (base: string, token: string, protocolVersion = '2025-
       jsonrpc: '2.0',
       id: 0,
       method: 'initialize',
-      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: clientName, version: '1' } },
     }),
   });
 

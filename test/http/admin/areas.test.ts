@@ -179,7 +179,7 @@ test('revoke an access token from the tokens page: /mcp refuses it afterwards', 
       resource: `${server.base}/mcp`,
     })
   ).access_token;
-  assert.is((await initialize(server.base, token, '2025-06-18')).status, 200);
+  assert.is((await initialize(server.base, token, '2025-06-18', 'admin-test')).status, 200);
   const page = await admin.get(`/admin/tokens?client=${encodeURIComponent(client.id)}`);
   const jti = /data-jti="([^"]+)"/.exec(page.text)?.[1];
   assert.ok(jti, 'token listed');
@@ -192,7 +192,7 @@ test('revoke an access token from the tokens page: /mcp refuses it afterwards', 
   assert.is(revoked.location, `/admin/tokens?client=${encodeURIComponent(client.id)}&ok=revoked`);
   const grantId = jti.split('.')[0]!;
   assert.equal(await actorOf(server, `oauth-grant-${grantId}`, 'AccessTokenRevoked'), [server.adminEmail]);
-  const refused = await initialize(server.base, token, '2025-06-18');
+  const refused = await initialize(server.base, token, '2025-06-18', 'admin-test');
   assert.is(refused.status, 401);
   assert.match(refused.headers.get('www-authenticate') ?? '', /^Bearer /);
   const after = await admin.get(`/admin/tokens?client=${encodeURIComponent(client.id)}`);

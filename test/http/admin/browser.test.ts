@@ -131,7 +131,7 @@ if (!fs.existsSync(chromiumPath)) {
         resource: `${server.base}/mcp`,
       })
     ).access_token;
-    const initialize = () => initializeMcp(server.base, token, '2025-06-18');
+    const initialize = () => initializeMcp(server.base, token, '2025-06-18', 'browser-test');
     assert.is((await initialize()).status, 200);
     await page.goto(`${server.base}/admin/tokens?client=${encodeURIComponent(client.clientId)}`);
     const row = page.locator('#access-tokens-table tbody tr');
