@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CoreServices } from '../../../app/core.ts';
 import { handleCommand } from '../../../app/handle.ts';
+import { prepared } from '../../../db/database.ts';
 import {
   graphDecider,
   graphStream,
@@ -41,6 +42,20 @@ const toNote = (row: NoteRow): Note => ({
   updatedAt: row.updated_at.toISOString(),
 });
 const MAX_GRAPH = 10_000;
+
+// Full text: ts_rank_cd with normalization 32 (rank / (rank + 1)), ties by recency then id so the order is
+// total. Prepared: planning cost as much as running on PGlite. $1 user, $2 query, $3 tags or null, $4 limit.
+const TEXT_MATCH = `FROM memory_notes, websearch_to_tsquery('english', $2) AS q
+  WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
+  ORDER BY rank DESC, updated_at DESC, id LIMIT $4`;
+const TEXT_SEARCH = prepared(
+  `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank ${TEXT_MATCH}`,
+);
+/** The same ranking, ids only: hybrid fuses these before it reads any content. */
+const TEXT_CANDIDATES = prepared(`SELECT id, updated_at, ts_rank_cd(search, q, 32) AS rank ${TEXT_MATCH}`);
+const ROWS_BY_ID = prepared(
+  'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
+);
 
 export class MemoryStore {
   readonly embeddings: EmbeddingsClient | undefined;
@@ -186,7 +201,11 @@ export class MemoryStore {
     return this.searchWith(userId, query, vector, options);
   }
 
-  /** The search itself, given the query's embedding (or none: full text only). */
+  /**
+   * The search itself, given the query's embedding (or none: full text only). Hybrid ranks ids only: the
+   * full-text candidates (ids and ranks from the GIN index) and the vector candidates are fused, and the
+   * rows (content included) are read for the fused top `limit` alone.
+   */
   async searchWith(
     userId: string,
     query: string,
@@ -194,64 +213,77 @@ export class MemoryStore {
     options: { tags?: string[] | undefined; limit: number },
   ): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
     const tags = options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null;
-    const pool = Math.max(options.limit * 3, 20);
-    const [text, vector] = await Promise.all([
-      this.core.db.query<NoteRow>(
-        `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank
-           FROM memory_notes, websearch_to_tsquery('english', $2) AS q
-          WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
-          ORDER BY rank DESC, updated_at DESC LIMIT $4`,
-        [userId, query, tags, pool],
-      ),
-      queryVector ? this.vectorSearch(userId, normalize(queryVector), tags, pool) : undefined,
-    ]);
-    if (!vector) {
+    if (!queryVector) {
+      const rows = await this.core.db.query<NoteRow>(TEXT_SEARCH, [userId, query, tags, options.limit]);
       return {
         mode: 'fulltext',
-        results: text.rows
-          .slice(0, options.limit)
-          .map((row) => ({ ...toNote(row), score: Number(row.rank ?? 0), match: 'text' })),
+        results: rows.rows.map((row) => ({ ...toNote(row), score: Number(row.rank ?? 0), match: 'text' })),
       };
     }
-    const fused = fuse([text.rows, vector]).slice(0, options.limit);
+    const pool = Math.max(options.limit * 3, 20);
+    // Both candidate lists at once: on a server they run on two connections; PGlite runs one statement at
+    // a time, but the index search runs here in the meantime.
+    const [text, vector] = await Promise.all([
+      this.core.db.query<{ id: string }>(TEXT_CANDIDATES, [userId, query, tags, pool]),
+      this.vectorSearch(userId, normalize(queryVector), tags, pool),
+    ]);
+    const fused = fuse([text.rows, vector]);
+    const rows = await this.rowsOf(
+      userId,
+      fused.map(({ item }) => item.id),
+      options.limit,
+    );
     return {
       mode: 'hybrid',
-      results: fused.map(({ item, score, lists }) => ({
-        ...toNote(item),
-        score: Math.round(score * 1e6) / 1e6,
-        match: lists.length === 2 ? 'both' : lists[0] === 0 ? 'text' : 'vector',
-      })),
+      results: fused
+        .flatMap(({ item, score, lists }) => {
+          const row = rows.get(item.id);
+          if (!row) return [];
+          const match = lists.length === 2 ? 'both' : lists[0] === 0 ? 'text' : 'vector';
+          return [{ ...toNote(row), score: Math.round(score * 1e6) / 1e6, match } as NoteHit];
+        })
+        .slice(0, options.limit),
     };
   }
 
   /**
-   * The user's notes closest in meaning, best first, only those with a positive cosine. From the vector
-   * index (vectors/); while it cannot answer (still loading, stopped) from an exact scan in SQL.
+   * The rows of the first `limit` of these ids that still exist for the user, read `limit` at a time (one
+   * query unless a candidate was deleted since its list was made).
+   */
+  private async rowsOf(userId: string, ids: readonly string[], limit: number): Promise<Map<string, NoteRow>> {
+    const found = new Map<string, NoteRow>();
+    for (let from = 0; from < ids.length && found.size < limit;) {
+      const batch = ids.slice(from, from + limit - found.size);
+      from += batch.length;
+      const rows = await this.core.db.query<NoteRow>(ROWS_BY_ID, [userId, batch]);
+      for (const row of rows.rows) found.set(row.id, row);
+    }
+    return found;
+  }
+
+  /**
+   * The ids of the user's notes closest in meaning, best first, only those with a positive cosine. From the
+   * vector index (vectors/); while it cannot answer (still loading, stopped) from an exact scan in SQL.
    */
   private async vectorSearch(
     userId: string,
     vector: number[],
     tags: string[] | null,
     limit: number,
-  ): Promise<NoteRow[]> {
+  ): Promise<{ id: string }[]> {
     if (this.vectors) {
       try {
         await this.vectorsStarted();
         if (this.backend === 'pgvector') return await this.pgvectorSearch(userId, vector, tags, limit);
-        const hits = (await this.vectors.search(userId, vector, limit, tags ?? undefined)).filter((h) => h.score > 0);
-        const rows = await this.core.db.query<NoteRow>(
-          'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
-          [userId, hits.map((h) => h.noteId)],
-        );
-        const byId = new Map(rows.rows.map((row) => [row.id, row]));
-        return hits.flatMap((h) => byId.get(h.noteId) ?? []);
+        const hits = await this.vectors.search(userId, vector, limit, tags ?? undefined);
+        return hits.filter((h) => h.score > 0).map((h) => ({ id: h.noteId }));
       } catch (error) {
         this.fallbacks += 1;
         this.core.logger.warn({ err: (error as Error).message }, 'memory vector index not ready: exact scan');
       }
     }
-    const rows = await this.core.db.query<NoteRow & { cosine: number }>(
-      `SELECT * FROM (SELECT n.id, n.title, n.content, n.tags, n.updated_at, ${cosineSql('$2')} AS cosine
+    const rows = await this.core.db.query<{ id: string; cosine: number }>(
+      `SELECT * FROM (SELECT n.id, ${cosineSql('$2')} AS cosine
                         FROM memory_notes n JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $3
                        WHERE n.user_id = $1 AND ($4::text[] IS NULL OR n.tags @> $4::text[])) AS scored
         WHERE cosine > 0 ORDER BY cosine DESC, id LIMIT $5`,

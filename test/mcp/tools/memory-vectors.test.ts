@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../../app/logger.ts';
 import type { SubscribeOptions } from '../../../eventstore/port.ts';
-import type { Queryable } from '../../../db/database.ts';
+import type { Prepared, Queryable } from '../../../db/database.ts';
 import { normalize } from '../../../mcp/tools/memory/embeddings.ts';
 import { MemoryVectorIndex } from '../../../mcp/tools/memory/vectors/vector-index.ts';
 import { UserVectors } from '../../../mcp/tools/memory/vectors/user-vectors.ts';
@@ -135,8 +135,8 @@ test('a failed lookup stops the index for a second, then it resumes where it was
   const flaky = new Proxy(db, {
     get(target, property, receiver) {
       if (property !== 'query') return Reflect.get(target, property, receiver);
-      return (sql: string, params?: unknown[]) => {
-        if (sql.includes('memory_embeddings') && failures === 0) {
+      return (sql: string | Prepared, params?: unknown[]) => {
+        if ((typeof sql === 'string' ? sql : sql.text).includes('memory_embeddings') && failures === 0) {
           failures += 1;
           return Promise.reject(new Error('connection terminated'));
         }

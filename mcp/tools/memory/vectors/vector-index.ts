@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Logger } from '../../../../app/logger.ts';
-import type { Queryable } from '../../../../db/database.ts';
+import { prepared, type Queryable } from '../../../../db/database.ts';
 import { NoteEvent } from '../../../../domain/memory/index.ts';
 import {
   comparePositions,
@@ -22,6 +22,10 @@ import { contentHash } from '../../../../projections/tools/memory.ts';
 import { loadSnapshot, saveSnapshot, type PendingNote } from './snapshot.ts';
 import { DEFAULT_ANN, UserVectors, type AnnOptions, type VectorHit } from './user-vectors.ts';
 
+/** Where the user's last note write sits in the log (on every search: parsed and planned once). */
+const LAST_WRITE = prepared(
+  'SELECT position_commit::text AS commit, position_prepare::text AS prepare FROM memory_note_writes WHERE user_id = $1',
+);
 const NOTE_EVENTS = new Set<string>(NoteEvent.options.map((option) => option.shape.type.value));
 /** GDPR Art. 17 erasure of a user (users domain): their notes, and so their vectors, go. */
 const ERASED = 'UserErased';
@@ -234,10 +238,7 @@ export class MemoryVectorIndex {
    * position, so waiting for the user's row there covers the caller's last write, whichever instance took it.
    */
   async catchUp(userId: string): Promise<void> {
-    const rows = await this.db.query<{ commit: string; prepare: string }>(
-      'SELECT position_commit::text AS commit, position_prepare::text AS prepare FROM memory_note_writes WHERE user_id = $1',
-      [userId],
-    );
+    const rows = await this.db.query<{ commit: string; prepare: string }>(LAST_WRITE, [userId]);
     const row = rows.rows[0];
     if (row) await this.waitFor({ commit: BigInt(row.commit), prepare: BigInt(row.prepare) });
   }
