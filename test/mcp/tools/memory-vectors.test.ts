@@ -261,6 +261,37 @@ graphs('clustered vectors: the graph finds the exact top 10 for at least 95% of 
   assert.ok(found / 500 >= 0.95, `recall@10 ${found / 500}`);
 });
 
+graphs('pages put deferred and flushed as one batch each: every live vector in the graph, no other', () => {
+  let seed = 11;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5;
+  const dims = 32;
+  const centres = Array.from({ length: 10 }, () => Array.from({ length: dims }, random));
+  const point = (i: number) =>
+    Float32Array.from(normalize(centres[i % centres.length]!.map((x) => x + random() * 0.6)));
+  const vectors = new UserVectors(dims, { annThreshold: 100, oversample: 4, minCandidates: 40 });
+  for (let page = 0; page < 6; page += 1) {
+    for (let i = page * 500; i < (page + 1) * 500; i += 1) vectors.put(`n${i}`, point(i), [], `h${i}`, true);
+    // Within the page, before its flush: one note replaced, one removed, one put then removed.
+    vectors.put(`n${page * 500 + 1}`, point(page), [], `r${page}`, true);
+    vectors.remove(`n${page * 500 + 2}`);
+    if (page > 0) vectors.remove(`n${page * 500 - 3}`);
+    vectors.flush();
+  }
+  const live = [...vectors.slots.values()];
+  const empty = vectors.slotNotes.flatMap((noteId, slot) => (noteId ? [] : [slot]));
+  assert.is(live.length, 3_000 - 6 - 5);
+  assert.is(vectors.graph!.size(), live.length);
+  assert.ok((vectors.graph!.contains(live.map(BigInt)) as boolean[]).every(Boolean), 'every live slot is in the graph');
+  assert.not.ok((vectors.graph!.contains(empty.map(BigInt)) as boolean[]).some(Boolean), 'no emptied slot is');
+  let found = 0;
+  for (let q = 0; q < 50; q += 1) {
+    const query = point(q);
+    const exact = new Set(vectors.exact(query, 10).map((h) => h.noteId));
+    found += vectors.search(query, 10).filter((h) => exact.has(h.noteId)).length;
+  }
+  assert.ok(found / 500 >= 0.95, `recall@10 ${found / 500}`);
+});
+
 graphs('a replaced vector and a removed note leave the graph', () => {
   const vectors = new UserVectors(2, { annThreshold: 0, oversample: 4, minCandidates: 10 });
   vectors.put('a', Float32Array.of(1, 0), ['x'], 'h1');
