@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../../app/logger.ts';
@@ -379,4 +380,74 @@ if (!serverUrl()) {
   });
 
   pair.run();
+}
+
+// --- pgvector, where the server has the extension ---
+
+const withPgvector = suite<{ server: TestServer; stub: EmbeddingsStub; drop(): Promise<void> }>(
+  'memory vector search: pgvector answers as the in-process index does',
+);
+const pgvectorAvailable = async (): Promise<boolean> => {
+  const url = serverUrl();
+  if (!url) return false;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
+    return rows.rows.length > 0;
+  } finally {
+    await client.end();
+  }
+};
+
+if (!(await pgvectorAvailable())) {
+  skipSuite(
+    'memory vector search: pgvector answers as the in-process index does',
+    serverUrl()
+      ? 'the PostgreSQL server has no pgvector (pg_available_extensions lists no "vector")'
+      : 'TEST_DATABASE_URL not set',
+    1,
+  );
+} else {
+  withPgvector.before(async (context) => {
+    context.stub = await startEmbeddingsStub();
+    const database = await createServerDatabase();
+    context.drop = database.drop;
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    await client.query('CREATE EXTENSION vector');
+    await client.end();
+    context.server = await startTestServer(EMBEDDINGS(context.stub), { database });
+  });
+  withPgvector.after(async (context) => {
+    await context.server.stop();
+    await context.drop();
+    await context.stub.close();
+  });
+
+  withPgvector('the HNSW expression index answers, ranked as the exact in-process index ranks', async (context) => {
+    const { db, log } = context.server.services;
+    const store = context.server.services.tools.memory.store;
+    for (let i = 0; i < 30; i += 1) await store.storeNote('pia', { title: '', content: noteText(i), tags: [] });
+    await store.vectorsStarted();
+    assert.is(store.backend, 'pgvector');
+    const index = new MemoryVectorIndex(db, log, silent, { model: 'stub-embed-16', dir: undefined });
+    await index.start();
+    // Words no note contains: the hybrid ranking is the vector ranking alone.
+    for (const query of ['feline', 'canine', 'weather']) {
+      const found = await store.searchWith('pia', query, stubVector(query), { limit: 10 });
+      assert.ok(found.results.every((hit) => hit.match === 'vector'));
+      assert.equal(
+        found.results.map((hit) => hit.id),
+        (await index.search('pia', unit(query), 10)).map((hit) => hit.noteId),
+        query,
+      );
+    }
+    const indexes = await db.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'memory_embeddings_hnsw_16'`);
+    assert.is(indexes.rows.length, 1);
+    assert.is(store.fallbacks, 0);
+    await index.close();
+  });
+
+  withPgvector.run();
 }
