@@ -1,7 +1,7 @@
 // Queries on the memory read models (projections/tools/memory.ts writes them): `memory_entities` and
 // `memory_relations` (the graph), `memory_notes` (joined with the embeddings cache for vector search)
 // and `memory_note_writes` (read-your-writes for the vector index).
-import type { Queryable, Row } from '../../db/database.ts';
+import { prepared, type Queryable, type Row } from '../../db/database.ts';
 import { cosineSql } from './embeddings.queries.ts';
 
 export type NoteRow = { id: string; title: string; content: string; tags: string[]; updated_at: Date; rank?: number };
@@ -30,6 +30,22 @@ export const listNotes = async (
     )
   ).rows;
 
+// Full text: ts_rank_cd with normalization 32 (rank / (rank + 1)), ties by recency then id so the order is
+// total. Prepared: planning cost as much as running on PGlite. $1 user, $2 query, $3 tags or null, $4 limit.
+const TEXT_MATCH = `FROM memory_notes, websearch_to_tsquery('english', $2) AS q
+  WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
+  ORDER BY rank DESC, updated_at DESC, id LIMIT $4`;
+const TEXT_SEARCH = prepared(
+  `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank ${TEXT_MATCH}`,
+);
+const TEXT_CANDIDATES = prepared(`SELECT id, updated_at, ts_rank_cd(search, q, 32) AS rank ${TEXT_MATCH}`);
+const ROWS_BY_ID = prepared(
+  'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
+);
+const LAST_WRITE = prepared(
+  'SELECT position_commit::text AS commit, position_prepare::text AS prepare FROM memory_note_writes WHERE user_id = $1',
+);
+
 /** Full-text search (ts_rank_cd, title > tags > content), best first, with `rank`. */
 export const searchNotesText = async (
   db: Queryable,
@@ -37,38 +53,33 @@ export const searchNotesText = async (
   query: string,
   tags: string[] | null,
   limit: number,
-): Promise<NoteRow[]> =>
-  (
-    await db.query<NoteRow>(
-      `SELECT id, title, content, tags, updated_at, ts_rank_cd(search, q, 32) AS rank
-           FROM memory_notes, websearch_to_tsquery('english', $2) AS q
-          WHERE user_id = $1 AND search @@ q AND ($3::text[] IS NULL OR tags @> $3::text[])
-          ORDER BY rank DESC, updated_at DESC LIMIT $4`,
-      [userId, query, tags, limit],
-    )
-  ).rows;
+): Promise<NoteRow[]> => (await db.query<NoteRow>(TEXT_SEARCH, [userId, query, tags, limit])).rows;
+
+/** The same ranking, ids only: hybrid fuses these before it reads any content. */
+export const textCandidates = async (
+  db: Queryable,
+  userId: string,
+  query: string,
+  tags: string[] | null,
+  limit: number,
+): Promise<{ id: string }[]> => (await db.query<{ id: string }>(TEXT_CANDIDATES, [userId, query, tags, limit])).rows;
 
 /** The user's notes among `ids`, in no particular order. */
 export const notesByIds = async (db: Queryable, userId: string, ids: readonly string[]): Promise<NoteRow[]> =>
-  (
-    await db.query<NoteRow>(
-      'SELECT id, title, content, tags, updated_at FROM memory_notes WHERE user_id = $1 AND id = ANY($2::text[])',
-      [userId, [...ids]],
-    )
-  ).rows;
+  (await db.query<NoteRow>(ROWS_BY_ID, [userId, [...ids]])).rows;
 
-/** Exact scan: the user's notes by cosine to the unit vector, only those with a positive one, best first. */
-export const notesByCosine = async (
+/** Exact scan: ids of the user's notes by cosine to the unit vector, only those with a positive one, best first. */
+export const noteIdsByCosine = async (
   db: Queryable,
   userId: string,
   vector: readonly number[],
   model: string,
   tags: string[] | null,
   limit: number,
-): Promise<(NoteRow & { cosine: number })[]> =>
+): Promise<{ id: string; cosine: number }[]> =>
   (
-    await db.query<NoteRow & { cosine: number }>(
-      `SELECT * FROM (SELECT n.id, n.title, n.content, n.tags, n.updated_at, ${cosineSql('$2')} AS cosine
+    await db.query<{ id: string; cosine: number }>(
+      `SELECT * FROM (SELECT n.id, ${cosineSql('$2')} AS cosine
                         FROM memory_notes n JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $3
                        WHERE n.user_id = $1 AND ($4::text[] IS NULL OR n.tags @> $4::text[])) AS scored
         WHERE cosine > 0 ORDER BY cosine DESC, id LIMIT $5`,
@@ -147,12 +158,7 @@ export const lastNoteWrite = async (
   db: Queryable,
   userId: string,
 ): Promise<{ commit: string; prepare: string } | undefined> =>
-  (
-    await db.query<{ commit: string; prepare: string }>(
-      'SELECT position_commit::text AS commit, position_prepare::text AS prepare FROM memory_note_writes WHERE user_id = $1',
-      [userId],
-    )
-  ).rows[0];
+  (await db.query<{ commit: string; prepare: string }>(LAST_WRITE, [userId])).rows[0];
 
 /** The memory tables the admin panel browses, each with the column that orders it newest first. */
 export const MEMORY_TABLES = [

@@ -30,13 +30,14 @@ import {
   entities,
   listNotes,
   noteById,
-  notesByCosine,
+  noteIdsByCosine,
   notesByIds,
   notesWithoutEmbedding,
   pgvectorSearchSql,
   relationsAmong,
   searchEntities,
   searchNotesText,
+  textCandidates,
   type EntityRow,
   type NoteRow,
 } from '../../../projections/tools/memory.queries.ts';
@@ -201,7 +202,11 @@ export class MemoryStore {
     return this.searchWith(userId, query, vector, options);
   }
 
-  /** The search itself, given the query's embedding (or none: full text only). */
+  /**
+   * The search itself, given the query's embedding (or none: full text only). Hybrid ranks ids only: the
+   * full-text candidates (ids and ranks from the GIN index) and the vector candidates are fused, and the
+   * rows (content included) are read for the fused top `limit` alone.
+   */
   async searchWith(
     userId: string,
     query: string,
@@ -209,58 +214,75 @@ export class MemoryStore {
     options: { tags?: string[] | undefined; limit: number },
   ): Promise<{ mode: 'fulltext' | 'hybrid'; results: NoteHit[] }> {
     const tags = options.tags?.length ? options.tags.map((t) => t.toLowerCase()) : null;
-    const pool = Math.max(options.limit * 3, 20);
-    const [text, vector] = await Promise.all([
-      searchNotesText(this.core.db, userId, query, tags, pool),
-      queryVector ? this.vectorSearch(userId, normalize(queryVector), tags, pool) : undefined,
-    ]);
-    if (!vector) {
+    if (!queryVector) {
+      const rows = await searchNotesText(this.core.db, userId, query, tags, options.limit);
       return {
         mode: 'fulltext',
-        results: text
-          .slice(0, options.limit)
-          .map((row) => ({ ...toNote(row), score: Number(row.rank ?? 0), match: 'text' })),
+        results: rows.map((row) => ({ ...toNote(row), score: Number(row.rank ?? 0), match: 'text' })),
       };
     }
-    const fused = fuse([text, vector]).slice(0, options.limit);
+    const pool = Math.max(options.limit * 3, 20);
+    // Both candidate lists at once: on a server they run on two connections; PGlite runs one statement at
+    // a time, but the index search runs here in the meantime.
+    const [text, vector] = await Promise.all([
+      textCandidates(this.core.db, userId, query, tags, pool),
+      this.vectorSearch(userId, normalize(queryVector), tags, pool),
+    ]);
+    const fused = fuse([text, vector]);
+    const rows = await this.rowsOf(
+      userId,
+      fused.map(({ item }) => item.id),
+      options.limit,
+    );
     return {
       mode: 'hybrid',
-      results: fused.map(({ item, score, lists }) => ({
-        ...toNote(item),
-        score: Math.round(score * 1e6) / 1e6,
-        match: lists.length === 2 ? 'both' : lists[0] === 0 ? 'text' : 'vector',
-      })),
+      results: fused
+        .flatMap(({ item, score, lists }) => {
+          const row = rows.get(item.id);
+          if (!row) return [];
+          const match = lists.length === 2 ? 'both' : lists[0] === 0 ? 'text' : 'vector';
+          return [{ ...toNote(row), score: Math.round(score * 1e6) / 1e6, match } as NoteHit];
+        })
+        .slice(0, options.limit),
     };
   }
 
   /**
-   * The user's notes closest in meaning, best first, only those with a positive cosine. From the vector
-   * index (vectors/); while it cannot answer (still loading, stopped) from an exact scan in SQL.
+   * The rows of the first `limit` of these ids that still exist for the user, read `limit` at a time (one
+   * query unless a candidate was deleted since its list was made).
+   */
+  private async rowsOf(userId: string, ids: readonly string[], limit: number): Promise<Map<string, NoteRow>> {
+    const found = new Map<string, NoteRow>();
+    for (let from = 0; from < ids.length && found.size < limit;) {
+      const batch = ids.slice(from, from + limit - found.size);
+      from += batch.length;
+      for (const row of await notesByIds(this.core.db, userId, batch)) found.set(row.id, row);
+    }
+    return found;
+  }
+
+  /**
+   * The ids of the user's notes closest in meaning, best first, only those with a positive cosine. From the
+   * vector index (vectors/); while it cannot answer (still loading, stopped) from an exact scan in SQL.
    */
   private async vectorSearch(
     userId: string,
     vector: number[],
     tags: string[] | null,
     limit: number,
-  ): Promise<NoteRow[]> {
+  ): Promise<{ id: string }[]> {
     if (this.vectors) {
       try {
         await this.vectorsStarted();
         if (this.backend === 'pgvector') return await this.pgvectorSearch(userId, vector, tags, limit);
-        const hits = (await this.vectors.search(userId, vector, limit, tags ?? undefined)).filter((h) => h.score > 0);
-        const rows = await notesByIds(
-          this.core.db,
-          userId,
-          hits.map((h) => h.noteId),
-        );
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        return hits.flatMap((h) => byId.get(h.noteId) ?? []);
+        const hits = await this.vectors.search(userId, vector, limit, tags ?? undefined);
+        return hits.filter((h) => h.score > 0).map((h) => ({ id: h.noteId }));
       } catch (error) {
         this.fallbacks += 1;
         this.core.logger.warn({ err: (error as Error).message }, 'memory vector index not ready: exact scan');
       }
     }
-    return notesByCosine(this.core.db, userId, vector, this.embeddings!.model, tags, limit);
+    return noteIdsByCosine(this.core.db, userId, vector, this.embeddings!.model, tags, limit);
   }
 
   /** Embeds texts that have no cached embedding yet; failures are logged, the text stays searchable by words. */

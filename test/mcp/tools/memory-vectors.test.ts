@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../../app/logger.ts';
 import type { SubscribeOptions } from '../../../eventstore/port.ts';
-import type { Queryable } from '../../../db/database.ts';
+import type { Prepared, Queryable } from '../../../db/database.ts';
 import { normalize } from '../../../mcp/tools/memory/embeddings.ts';
 import { MemoryVectorIndex } from '../../../mcp/tools/memory/vectors/vector-index.ts';
 import { UserVectors } from '../../../mcp/tools/memory/vectors/user-vectors.ts';
@@ -135,8 +136,8 @@ test('a failed lookup stops the index for a second, then it resumes where it was
   const flaky = new Proxy(db, {
     get(target, property, receiver) {
       if (property !== 'query') return Reflect.get(target, property, receiver);
-      return (sql: string, params?: unknown[]) => {
-        if (sql.includes('memory_embeddings') && failures === 0) {
+      return (sql: string | Prepared, params?: unknown[]) => {
+        if ((typeof sql === 'string' ? sql : sql.text).includes('memory_embeddings') && failures === 0) {
           failures += 1;
           return Promise.reject(new Error('connection terminated'));
         }
@@ -261,6 +262,37 @@ graphs('clustered vectors: the graph finds the exact top 10 for at least 95% of 
   assert.ok(found / 500 >= 0.95, `recall@10 ${found / 500}`);
 });
 
+graphs('pages put deferred and flushed as one batch each: every live vector in the graph, no other', () => {
+  let seed = 11;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5;
+  const dims = 32;
+  const centres = Array.from({ length: 10 }, () => Array.from({ length: dims }, random));
+  const point = (i: number) =>
+    Float32Array.from(normalize(centres[i % centres.length]!.map((x) => x + random() * 0.6)));
+  const vectors = new UserVectors(dims, { annThreshold: 100, oversample: 4, minCandidates: 40 });
+  for (let page = 0; page < 6; page += 1) {
+    for (let i = page * 500; i < (page + 1) * 500; i += 1) vectors.put(`n${i}`, point(i), [], `h${i}`, true);
+    // Within the page, before its flush: one note replaced, one removed, one put then removed.
+    vectors.put(`n${page * 500 + 1}`, point(page), [], `r${page}`, true);
+    vectors.remove(`n${page * 500 + 2}`);
+    if (page > 0) vectors.remove(`n${page * 500 - 3}`);
+    vectors.flush();
+  }
+  const live = [...vectors.slots.values()];
+  const empty = vectors.slotNotes.flatMap((noteId, slot) => (noteId ? [] : [slot]));
+  assert.is(live.length, 3_000 - 6 - 5);
+  assert.is(vectors.graph!.size(), live.length);
+  assert.ok((vectors.graph!.contains(live.map(BigInt)) as boolean[]).every(Boolean), 'every live slot is in the graph');
+  assert.not.ok((vectors.graph!.contains(empty.map(BigInt)) as boolean[]).some(Boolean), 'no emptied slot is');
+  let found = 0;
+  for (let q = 0; q < 50; q += 1) {
+    const query = point(q);
+    const exact = new Set(vectors.exact(query, 10).map((h) => h.noteId));
+    found += vectors.search(query, 10).filter((h) => exact.has(h.noteId)).length;
+  }
+  assert.ok(found / 500 >= 0.95, `recall@10 ${found / 500}`);
+});
+
 graphs('a replaced vector and a removed note leave the graph', () => {
   const vectors = new UserVectors(2, { annThreshold: 0, oversample: 4, minCandidates: 10 });
   vectors.put('a', Float32Array.of(1, 0), ['x'], 'h1');
@@ -348,4 +380,74 @@ if (!serverUrl()) {
   });
 
   pair.run();
+}
+
+// --- pgvector, where the server has the extension ---
+
+const withPgvector = suite<{ server: TestServer; stub: EmbeddingsStub; drop(): Promise<void> }>(
+  'memory vector search: pgvector answers as the in-process index does',
+);
+const pgvectorAvailable = async (): Promise<boolean> => {
+  const url = serverUrl();
+  if (!url) return false;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
+    return rows.rows.length > 0;
+  } finally {
+    await client.end();
+  }
+};
+
+if (!(await pgvectorAvailable())) {
+  skipSuite(
+    'memory vector search: pgvector answers as the in-process index does',
+    serverUrl()
+      ? 'the PostgreSQL server has no pgvector (pg_available_extensions lists no "vector")'
+      : 'TEST_DATABASE_URL not set',
+    1,
+  );
+} else {
+  withPgvector.before(async (context) => {
+    context.stub = await startEmbeddingsStub();
+    const database = await createServerDatabase();
+    context.drop = database.drop;
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    await client.query('CREATE EXTENSION vector');
+    await client.end();
+    context.server = await startTestServer(EMBEDDINGS(context.stub), { database });
+  });
+  withPgvector.after(async (context) => {
+    await context.server.stop();
+    await context.drop();
+    await context.stub.close();
+  });
+
+  withPgvector('the HNSW expression index answers, ranked as the exact in-process index ranks', async (context) => {
+    const { db, log } = context.server.services;
+    const store = context.server.services.tools.memory.store;
+    for (let i = 0; i < 30; i += 1) await store.storeNote('pia', { title: '', content: noteText(i), tags: [] });
+    await store.vectorsStarted();
+    assert.is(store.backend, 'pgvector');
+    const index = new MemoryVectorIndex(db, log, silent, { model: 'stub-embed-16', dir: undefined });
+    await index.start();
+    // Words no note contains: the hybrid ranking is the vector ranking alone.
+    for (const query of ['feline', 'canine', 'weather']) {
+      const found = await store.searchWith('pia', query, stubVector(query), { limit: 10 });
+      assert.ok(found.results.every((hit) => hit.match === 'vector'));
+      assert.equal(
+        found.results.map((hit) => hit.id),
+        (await index.search('pia', unit(query), 10)).map((hit) => hit.noteId),
+        query,
+      );
+    }
+    const indexes = await db.query(`SELECT 1 FROM pg_indexes WHERE indexname = 'memory_embeddings_hnsw_16'`);
+    assert.is(indexes.rows.length, 1);
+    assert.is(store.fallbacks, 0);
+    await index.close();
+  });
+
+  withPgvector.run();
 }

@@ -303,6 +303,27 @@ hybrid(
   },
 );
 
+hybrid(
+  'hybrid reads rows for the fused top results only, and a candidate whose row is gone is skipped',
+  async ({ server, user }) => {
+    for (const content of ['A kitten chases string', 'The cat naps by the window', 'Feline vaccination due'])
+      await user.call('memory_store', { content });
+    const all = (await search(user, 'feline', { limit: 10 })).results;
+    // A candidate found by meaning only, with another result after it.
+    const at = all.findIndex((r) => r.match === 'vector');
+    assert.ok(at >= 0 && at + 1 < all.length, `a vector-only hit with one after it: ${at} of ${all.length}`);
+    const before = all.slice(0, at + 2);
+    // The read model lost that row while the index still holds its vector (a lagging read model): the next
+    // candidate takes its place, and every score stays what fusion gave it.
+    await server.services.db.query('DELETE FROM memory_notes WHERE id = $1', [all[at]!.id]);
+    const after = (await search(user, 'feline', { limit: at + 1 })).results;
+    assert.equal(
+      after.map((r) => [r.id, r.score, r.match]),
+      before.filter((_, i) => i !== at).map((r) => [r.id, r.score, r.match]),
+    );
+  },
+);
+
 hybrid('a failing embeddings API does not lose the note; backfill embeds it later', async ({ server, stub, user }) => {
   stub.failing = true;
   const note = structured<Note>(

@@ -9,6 +9,7 @@ import {
   memoryNoteWritesProjection,
   memoryNotesProjection,
 } from '../../../projections/tools/memory.ts';
+import { ddl, generationTables } from '../../../projections/sql.ts';
 import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
 import { applyTwice, recorder } from '../../support/projections.ts';
 
@@ -189,6 +190,26 @@ test('memory_notes: stored, updated and deleted notes applied twice leave the sa
     revision: '1',
   });
   assert.match(String(search), /'bread':\d+/);
+});
+
+test('memory_notes: its GIN indexes keep no pending list, so a search never reads unmerged rows', async ({
+  database,
+}) => {
+  const tables = generationTables(memoryNotesProjection, 9_101);
+  for (const statement of ddl(memoryNotesProjection, tables)) await database.db.query(statement);
+  const indexes = await database.db.query<{ name: string; options: string[] | null }>(
+    `SELECT c.relname AS name, c.reloptions AS options FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+      WHERE i.indrelid = $1::regclass AND a.amname = 'gin' ORDER BY 1`,
+    [tables.memory_notes],
+  );
+  assert.equal(
+    indexes.rows.map((row) => [row.name.replace(tables.memory_notes!, 'memory_notes'), row.options]),
+    [
+      ['memory_notes_search', ['fastupdate=off']],
+      ['memory_notes_tags', ['fastupdate=off']],
+    ],
+  );
 });
 
 test('memory_note_writes: each user keeps the position of their last note event, applied twice or late', async ({

@@ -69,6 +69,8 @@ export class UserVectors {
   readonly slots = new Map<string, number>();
   arena: Float32Array;
   graph: Index | undefined;
+  /** Slots put while a graph exists but not added to it yet (ascending). */
+  private unindexed: number[] = [];
 
   constructor(
     readonly dims: number,
@@ -82,8 +84,12 @@ export class UserVectors {
     return this.slots.size;
   }
 
-  /** Adds or replaces the note's vector (a vector replaced leaves its old slot empty). */
-  put(noteId: string, vector: Float32Array, tags: string[], hash: string): void {
+  /**
+   * Adds or replaces the note's vector (a vector replaced leaves its old slot empty). `deferred` leaves it
+   * out of the graph until `flush`, so a batch of puts becomes one parallel insertion; searches in between
+   * would miss it, so callers flush before they yield.
+   */
+  put(noteId: string, vector: Float32Array, tags: string[], hash: string, deferred = false): void {
     this.remove(noteId);
     const slot = this.slotNotes.length;
     if ((slot + 1) * this.dims > this.arena.length) {
@@ -96,8 +102,41 @@ export class UserVectors {
     this.slotTags.push(tags);
     this.slotHashes.push(hash);
     this.slots.set(noteId, slot);
-    if (this.graph) this.graph.add(BigInt(slot), vector);
+    if (this.graph) this.unindexed.push(slot);
     else if (this.size >= this.ann.annThreshold) this.buildGraph();
+    if (!deferred) this.flush();
+  }
+
+  /**
+   * Adds the vectors put since the last flush to the graph in one call: usearch spreads a batch over
+   * `threads` (0: every core), so a replay adds each page of the log in parallel. One vector (the live path)
+   * goes on the calling thread: spawning workers for it would cost more than the insertion.
+   */
+  flush(threads = 0): void {
+    const graph = this.graph;
+    const slots = this.unindexed.filter((slot) => this.slotNotes[slot] !== '');
+    this.unindexed = [];
+    if (!graph || slots.length === 0) return;
+    if (slots.length === 1) {
+      const slot = slots[0]!;
+      graph.add(BigInt(slot), this.arena.subarray(slot * this.dims, (slot + 1) * this.dims), 1);
+      return;
+    }
+    graph.add(
+      BigUint64Array.from(slots, (slot) => BigInt(slot)),
+      this.gather(slots),
+      threads,
+    );
+  }
+
+  /** The arena's vectors at these ascending slots as one matrix (a view when they are consecutive). */
+  private gather(slots: readonly number[]): Float32Array {
+    const first = slots[0]!;
+    if (slots[slots.length - 1]! - first === slots.length - 1)
+      return this.arena.subarray(first * this.dims, (first + slots.length) * this.dims);
+    const out = new Float32Array(slots.length * this.dims);
+    slots.forEach((slot, i) => out.set(this.arena.subarray(slot * this.dims, (slot + 1) * this.dims), i * this.dims));
+    return out;
   }
 
   /** The tags changed, not the text (same hash): the vector stays. False when the text changed. */
@@ -115,25 +154,22 @@ export class UserVectors {
     this.slotNotes[slot] = '';
     this.slotTags[slot] = [];
     this.slotHashes[slot] = '';
-    this.graph?.remove(BigInt(slot));
+    // A slot still waiting for `flush` is not in the graph yet: emptying it is enough.
+    if (this.graph && !this.unindexed.includes(slot)) this.graph.remove(BigInt(slot));
   }
 
   /** Builds the graph from the arena in one batch (at the threshold, or after loading without a saved graph). */
   buildGraph(threads = 0): void {
     const graph = newGraph(this.dims);
     const live = [...this.slots.values()].sort((a, b) => a - b);
-    if (live.length > 0) {
-      const vectors = new Float32Array(live.length * this.dims);
-      live.forEach((slot, i) =>
-        vectors.set(this.arena.subarray(slot * this.dims, (slot + 1) * this.dims), i * this.dims),
-      );
+    if (live.length > 0)
       graph.add(
         BigUint64Array.from(live, (slot) => BigInt(slot)),
-        vectors,
+        this.gather(live),
         threads,
       );
-    }
     this.graph = graph;
+    this.unindexed = [];
   }
 
   /**

@@ -129,6 +129,7 @@ export class MemoryVectorIndex {
       n.type === 'MemoryStored' || n.type === 'MemoryUpdated' ? [contentHash(n.data.title, n.data.content)] : [],
     );
     const vectors = await this.lookup(hashes);
+    const touched = new Set<UserVectors>();
     let erased = false;
     for (const event of notes) {
       if (event.type === ERASED) {
@@ -151,8 +152,10 @@ export class MemoryVectorIndex {
         continue;
       }
       if (this.users.get(userId)?.retag(noteId, hash, tags)) continue;
-      this.place(noteId, userId, hash, tags, vectors.get(hash));
+      this.place(noteId, userId, hash, tags, vectors.get(hash), touched);
     }
+    // A page of the log (a rebuild, a restart catching up) enters each user's graph as one parallel batch.
+    for (const user of touched) user.flush();
     this.changed();
     // Vectors are derived from the notes' text: an erased user's leave the disk now, not at the next save.
     if (erased) await this.save();
@@ -164,7 +167,15 @@ export class MemoryVectorIndex {
     for (const [noteId, p] of this.pending) if (p.userId === userId) this.pending.delete(noteId);
   }
 
-  private place(noteId: string, userId: string, hash: string, tags: string[], vector: Float32Array | undefined) {
+  /** Puts the note's vector (deferred: the caller flushes every user in `touched` before it yields). */
+  private place(
+    noteId: string,
+    userId: string,
+    hash: string,
+    tags: string[],
+    vector: Float32Array | undefined,
+    touched: Set<UserVectors>,
+  ) {
     const user = this.users.get(userId);
     if (!vector) {
       user?.remove(noteId);
@@ -181,7 +192,8 @@ export class MemoryVectorIndex {
       this.logger.warn({ noteId, dims: vector.length }, 'embedding of another size than the index: not indexed');
       return;
     }
-    target.put(noteId, vector, tags, hash);
+    target.put(noteId, vector, tags, hash, true);
+    touched.add(target);
   }
 
   /** Unit float32 vectors of the cached embeddings for these hashes (under the configured model). */
@@ -198,15 +210,17 @@ export class MemoryVectorIndex {
     const mine = [...this.pending].filter(([, p]) => p.userId === userId);
     if (mine.length === 0) return;
     const vectors = await this.lookup(mine.map(([, p]) => p.hash));
+    const touched = new Set<UserVectors>();
     let placed = false;
     for (const [noteId, p] of mine) {
       const vector = vectors.get(p.hash);
       // Only if still pending with that text: an event applied meanwhile wins.
       if (vector && this.pending.get(noteId)?.hash === p.hash) {
-        this.place(noteId, userId, p.hash, p.tags, vector);
+        this.place(noteId, userId, p.hash, p.tags, vector, touched);
         placed = true;
       }
     }
+    for (const user of touched) user.flush();
     if (placed) this.changed();
   }
 
