@@ -35,6 +35,12 @@ test('one leader per name; release hands it over; a lost connection ends all', a
     ).rows[0]!.pid;
     await database.db.query('SELECT pg_terminate_backend($1)', [pid]);
     await lost;
+    // The client sees the cut before the server process has exited and dropped its locks.
+    for (let tries = 0; tries < 100; tries += 1) {
+      const { rows } = await database.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+      if (rows.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.is(await b.acquire('y'), true, 'y was freed with the connection');
     // a leads again on a new connection, for what is free.
     assert.is(await a.acquire('z'), true);
