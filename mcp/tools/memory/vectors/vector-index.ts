@@ -154,8 +154,10 @@ export class MemoryVectorIndex {
       if (this.users.get(userId)?.retag(noteId, hash, tags)) continue;
       this.place(noteId, userId, hash, tags, vectors.get(hash), touched);
     }
-    // A page of the log (a rebuild, a restart catching up) enters each user's graph as one parallel batch.
-    for (const user of touched) user.flush();
+    // A page of the log (a rebuild, a restart catching up) enters each user's graph as one batch, on one
+    // thread: a parallel insertion builds a different graph each run, and where scores tie a different
+    // graph returns different candidates, so a rebuild would not answer as the live index does.
+    for (const user of touched) user.flush(1);
     this.changed();
     // Vectors are derived from the notes' text: an erased user's leave the disk now, not at the next save.
     if (erased) await this.save();
@@ -220,7 +222,7 @@ export class MemoryVectorIndex {
         placed = true;
       }
     }
-    for (const user of touched) user.flush();
+    for (const user of touched) user.flush(1);
     if (placed) this.changed();
   }
 
