@@ -14,14 +14,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { createMcp } from '../../mcp/index.ts';
-import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
 import { freshTokens } from '../../test/http/oauth/support.ts';
 import { startBareServer } from './bare.ts';
 import { startBareModernServer } from './bare-modern.ts';
 import type { CALLS, LoadResult } from './load.ts';
-import { registerBenchToolsBeside, registerModernToolsBeside } from './tools.ts';
+import { withBenchTools } from './server.ts';
 
 const seconds = Number(process.argv[2] ?? 8);
 const connections = Number(process.argv[3] ?? 10);
@@ -88,23 +86,7 @@ const server = await startTestServer({
   MCP_MAX_SESSIONS_PER_TOKEN: '100000',
   MCP_MAX_SESSIONS_PER_USER: '100000',
 });
-const { services } = server;
-const previous = services.mcp;
-services.mcp = await createMcp(
-  services,
-  services.oauth,
-  {
-    ...services.tools,
-    register: (mcp, caller) => {
-      services.tools.register(mcp, caller);
-      registerBenchToolsBeside(mcp);
-    },
-    requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
-  },
-  // The 2026-07-28 path: the registry's tools, with bench_echo routed to the SDK's own handler.
-  [(mcp) => registerModernToolsBeside(mcp, services.tools)],
-);
-await previous.close();
+await withBenchTools(server);
 const { tokens } = await freshTokens(server);
 const bare = await startBareServer();
 const bareModern = await startBareModernServer();

@@ -3,12 +3,10 @@
 // a shared machine is not: the figure to check a change to the audit path or the read models by.
 // Run: TEST_DATABASE_URL=postgres://… node --import tsx bench/mcp/queries.ts [seconds=3] [connections=10]
 import pg from 'pg';
-import { createMcp } from '../../mcp/index.ts';
-import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
 import { freshTokens } from '../../test/http/oauth/support.ts';
 import { CALLS, runLoad } from './load.ts';
-import { registerBenchToolsBeside, registerModernToolsBeside } from './tools.ts';
+import { withBenchTools } from './server.ts';
 
 const seconds = Number(process.argv[2] ?? 3);
 const connections = Number(process.argv[3] ?? 10);
@@ -32,22 +30,7 @@ const server = await startTestServer({
   MCP_MAX_SESSIONS_PER_TOKEN: '100000',
   MCP_MAX_SESSIONS_PER_USER: '100000',
 });
-const { services } = server;
-const previous = services.mcp;
-services.mcp = await createMcp(
-  services,
-  services.oauth,
-  {
-    ...services.tools,
-    register: (mcp, caller) => {
-      services.tools.register(mcp, caller);
-      registerBenchToolsBeside(mcp);
-    },
-    requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
-  },
-  [(mcp) => registerModernToolsBeside(mcp, services.tools)],
-);
-await previous.close();
+await withBenchTools(server);
 const { tokens } = await freshTokens(server);
 const auth = { authorization: `Bearer ${tokens.access_token}` };
 const url = `${server.base}/mcp`;

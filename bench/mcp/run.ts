@@ -9,8 +9,6 @@
 // (Embedded PGlite unless TEST_DATABASE_URL is set. Warm-up before each measurement: a cold process is slow at first.)
 // The `system_whoami` rows' "vs echo" is the median per-round ratio to RemoteMCP's own bench_echo row of
 // the same era; bench/mcp/cpu.ts prints the PostgreSQL CPU per call of each row.
-import { createMcp } from '../../mcp/index.ts';
-import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
 import { freshTokens } from '../../test/http/oauth/support.ts';
 import { StandInTokens, readSse } from '../../test/mcp/support.ts';
@@ -18,7 +16,7 @@ import { callTool, openSession as openRaw, sessionHeaders, waitForResponse } fro
 import { startBareServer } from './bare.ts';
 import { startBareModernServer } from './bare-modern.ts';
 import { connect, drive, percentile, ECHO, WHOAMI, type LoadCall } from './load.ts';
-import { registerBenchToolsBeside, registerModernToolsBeside } from './tools.ts';
+import { withBenchTools } from './server.ts';
 import { sealingCpuPerCall } from './sealing.ts';
 import type { EncryptingLog } from '../../eventstore/encrypting.ts';
 
@@ -36,26 +34,9 @@ const server = await startTestServer({
   MCP_MAX_SESSIONS_PER_USER: '1000',
 });
 const { services } = server;
-const previous = services.mcp;
-// The product's MCP layer with the real token verifier; the bench tools ride along with the registry's on
-// sessions, and replace it on the 2026 path (v2 serves one tools/call handler per server).
 // BENCH_VERIFIER=local: a jose-only verifier (no revocation lookup), to separate that cost (diagnosis only).
 const local = process.env.BENCH_VERIFIER === 'local' ? await StandInTokens.create() : undefined;
-services.mcp = await createMcp(
-  services,
-  local ? { verifier: local } : services.oauth,
-  {
-    ...services.tools,
-    register: (mcp, caller) => {
-      services.tools.register(mcp, caller);
-      registerBenchToolsBeside(mcp);
-    },
-    requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
-  },
-  // The 2026-07-28 path: the registry's tools (system_whoami) with bench_echo routed to the SDK's handler.
-  [(mcp) => registerModernToolsBeside(mcp, services.tools)],
-);
-await previous.close();
+await withBenchTools(server, local);
 const tokens = local
   ? { access_token: (await local.issue({ sub: 'bench', aud: `${server.base}/mcp` })).token }
   : (await freshTokens(server)).tokens;
