@@ -251,44 +251,64 @@ const registerTools = (server: McpServer): void => {
   });
 };
 
+/** The suite's resources whose content is fixed: the same in both eras. */
+const FIXED_RESOURCES: {
+  name: string;
+  uri: string;
+  description: string;
+  mimeType: string;
+  body: { text: string } | { blob: string };
+}[] = [
+  {
+    name: 'static-text',
+    uri: 'test://static-text',
+    description: 'A static text resource',
+    mimeType: 'text/plain',
+    body: { text: 'This is the content of the static text resource.' },
+  },
+  {
+    name: 'static-binary',
+    uri: 'test://static-binary',
+    description: 'A static binary resource',
+    mimeType: 'image/png',
+    body: { blob: PNG },
+  },
+  {
+    name: 'watched-resource',
+    uri: 'test://watched-resource',
+    description: 'A resource to subscribe to',
+    mimeType: 'text/plain',
+    body: { text: 'Watched resource content' },
+  },
+];
+
+/** The suite's resource template `test://template/{id}/data`, read in either era. */
+const TEMPLATE = {
+  name: 'template',
+  uriTemplate: 'test://template/{id}/data',
+  metadata: { description: 'A resource template', mimeType: 'application/json' },
+  read: (uri: URL, id: unknown) => ({
+    contents: [
+      {
+        uri: uri.href,
+        mimeType: 'application/json',
+        text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${String(id)}` }),
+      },
+    ],
+  }),
+};
+
 const registerResources = (server: McpServer): void => {
+  for (const { name, uri, description, mimeType, body } of FIXED_RESOURCES) {
+    server.registerResource(name, uri, { description, mimeType }, async () => ({
+      contents: [{ uri, mimeType, ...body }],
+    }));
+  }
   server.registerResource(
-    'static-text',
-    'test://static-text',
-    { description: 'A static text resource', mimeType: 'text/plain' },
-    async (uri) => ({
-      contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }],
-    }),
-  );
-  server.registerResource(
-    'static-binary',
-    'test://static-binary',
-    { description: 'A static binary resource', mimeType: 'image/png' },
-    async (uri) => ({
-      contents: [{ uri: uri.href, mimeType: 'image/png', blob: PNG }],
-    }),
-  );
-  server.registerResource(
-    'watched-resource',
-    'test://watched-resource',
-    { description: 'A resource to subscribe to', mimeType: 'text/plain' },
-    async (uri) => ({
-      contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Watched resource content' }],
-    }),
-  );
-  server.registerResource(
-    'template',
-    new ResourceTemplate('test://template/{id}/data', { list: undefined }),
-    { description: 'A resource template', mimeType: 'application/json' },
-    async (uri, { id }) => ({
-      contents: [
-        {
-          uri: uri.href,
-          mimeType: 'application/json',
-          text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${String(id)}` }),
-        },
-      ],
-    }),
+    TEMPLATE.name,
+    new ResourceTemplate(TEMPLATE.uriTemplate, { list: undefined }),
+    TEMPLATE.metadata,
+    async (uri, { id }) => TEMPLATE.read(uri, id),
   );
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   server.server.setRequestHandler(SubscribeRequestSchema, async () => ({}));
@@ -653,28 +673,16 @@ const registerModernInputRequired = (server: ModernMcpServer, context: ModernCon
 };
 
 const registerModernResources = (server: ModernMcpServer): void => {
-  const fixed = (name: string, uri: string, mimeType: string, body: { text: string } | { blob: string }) =>
-    server.registerResource(name, uri, { description: name, mimeType }, async () => ({
+  for (const { name, uri, description, mimeType, body } of FIXED_RESOURCES) {
+    server.registerResource(name, uri, { description, mimeType }, async () => ({
       contents: [{ uri, mimeType, ...body }],
     }));
-  fixed('static-text', 'test://static-text', 'text/plain', {
-    text: 'This is the content of the static text resource.',
-  });
-  fixed('static-binary', 'test://static-binary', 'image/png', { blob: PNG });
-  fixed('watched-resource', 'test://watched-resource', 'text/plain', { text: 'Watched resource content' });
+  }
   server.registerResource(
-    'template',
-    new ModernResourceTemplate('test://template/{id}/data', { list: undefined }),
-    { description: 'A resource template', mimeType: 'application/json' },
-    async (uri, { id }) => ({
-      contents: [
-        {
-          uri: uri.href,
-          mimeType: 'application/json',
-          text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${String(id)}` }),
-        },
-      ],
-    }),
+    TEMPLATE.name,
+    new ModernResourceTemplate(TEMPLATE.uriTemplate, { list: undefined }),
+    TEMPLATE.metadata,
+    async (uri, { id }) => TEMPLATE.read(uri, id),
   );
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
 };
