@@ -48,30 +48,20 @@ export const GraphEvent = z.discriminatedUnion('type', [
 ]);
 export type GraphEvent = z.infer<typeof GraphEvent>;
 
+// Stored and updated both carry the whole note, so one schema reads both.
+const NoteWritten = z.object({
+  noteId: z.string(),
+  userId: z.string(),
+  title: z.string(),
+  content: z.string(),
+  tags: z.array(z.string()),
+  at: z.string(),
+});
+
 /** A free-form note with tags (stream `memory-note-<noteId>`). */
 export const NoteEvent = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('MemoryStored'),
-    data: z.object({
-      noteId: z.string(),
-      userId: z.string(),
-      title: z.string(),
-      content: z.string(),
-      tags: z.array(z.string()),
-      at: z.string(),
-    }),
-  }),
-  z.object({
-    type: z.literal('MemoryUpdated'),
-    data: z.object({
-      noteId: z.string(),
-      userId: z.string(),
-      title: z.string(),
-      content: z.string(),
-      tags: z.array(z.string()),
-      at: z.string(),
-    }),
-  }),
+  z.object({ type: z.literal('MemoryStored'), data: NoteWritten }),
+  z.object({ type: z.literal('MemoryUpdated'), data: NoteWritten }),
   z.object({
     type: z.literal('MemoryDeleted'),
     data: z.object({ noteId: z.string(), userId: z.string(), at: z.string() }),
