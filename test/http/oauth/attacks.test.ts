@@ -5,17 +5,24 @@ import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import type { Client } from '../../../domain/clients/index.ts';
 import {
+  authorize,
   authorizeUrl,
   Browser,
+  codeFor,
+  codeRequest,
+  consent,
   eventCount,
   errorPage,
   eventsSince,
   freshTokens,
-  obtainCode,
+  login,
   pkce,
   publicClient,
   REDIRECT,
   reasonOf,
+  redeemCode,
+  refreshRequest,
+  revokeRequest,
   tokenRequest,
   typesOf,
   vettedClient,
@@ -38,34 +45,18 @@ test('code replay: second use → 400 invalid_grant, GrantRevoked(code_replay), 
 }) => {
   const { client, code, verifier, tokens } = await freshTokens(server);
   const since = await eventCount(server);
-  const replay = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-  });
+  const replay = await redeemCode(server.base, { code, verifier, client_id: client.client_id });
   assert.is(replay.status, 400);
   assert.is(replay.body.error, 'invalid_grant');
   const written = (await eventsSince(server, since)).filter((event) => event.stream.startsWith('oauth-grant-'));
   assert.equal(typesOf(written), ['GrantRevoked']);
   assert.is((written[0]!.data as { reason: string }).reason, 'code_replay');
   assert.is(await reasonOf(server.services.oauth.verifier.verify(tokens.access_token, mcp)), 'revoked');
-  const refresh = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: tokens.refresh_token,
-    client_id: client.client_id,
-  });
+  const refresh = await refreshRequest(server.base, client.client_id, tokens.refresh_token);
   assert.is(refresh.status, 400);
   assert.is(refresh.body.error, 'invalid_grant');
   // A third attempt changes nothing more.
-  const third = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-  });
+  const third = await redeemCode(server.base, { code, verifier, client_id: client.client_id });
   assert.is(third.body.error, 'invalid_grant');
 });
 
@@ -77,14 +68,10 @@ for (const [name, params] of [
   test(`${name} → error redirect invalid_request with state and iss, no code, no events`, async ({ server }) => {
     const client = await publicClient(server);
     const since = await eventCount(server);
-    const response = await new Browser(server.base).get(
-      authorizeUrl(server.base, {
-        response_type: 'code',
-        client_id: client.client_id,
-        redirect_uri: REDIRECT,
+    const response = await authorize(
+      server,
+      codeRequest(client.client_id, pkce().challenge, {
         state: 'xyz',
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
         ...(params as Record<string, string | undefined>),
       }),
     );
@@ -103,39 +90,14 @@ test('PKCE: wrong verifier → invalid_grant; missing verifier → invalid_reque
   server,
 }) => {
   const client = await publicClient(server);
-  const { verifier, challenge } = pkce();
-  const callback = await obtainCode(server, {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
-  const code = callback.searchParams.get('code')!;
-  const wrong = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: pkce().verifier,
-    client_id: client.client_id,
-  });
+  const { code, verifier } = await codeFor(server, client.client_id);
+  const wrong = await redeemCode(server.base, { code, verifier: pkce().verifier, client_id: client.client_id });
   assert.is(wrong.status, 400);
   assert.is(wrong.body.error, 'invalid_grant');
-  const missing = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    client_id: client.client_id,
-  });
+  const missing = await redeemCode(server.base, { code, client_id: client.client_id });
   assert.is(missing.status, 400);
   assert.is(missing.body.error, 'invalid_request');
-  const right = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-  });
+  const right = await redeemCode(server.base, { code, verifier, client_id: client.client_id });
   assert.is(right.status, 200);
 });
 
@@ -156,15 +118,7 @@ for (const [name, uri] of REDIRECT_VARIANTS) {
   test(`redirect_uri ${name} → 400 page, no Location, no events`, async ({ server }) => {
     const client = await publicClient(server);
     const since = await eventCount(server);
-    const response = await new Browser(server.base).get(
-      authorizeUrl(server.base, {
-        response_type: 'code',
-        client_id: client.client_id,
-        redirect_uri: uri,
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
+    const response = await authorize(server, codeRequest(client.client_id, pkce().challenge, { redirect_uri: uri }));
     assert.is(response.status, 400);
     assert.is(response.headers.get('location'), null);
     assert.match(await response.text(), /redirect_uri/);
@@ -199,14 +153,9 @@ test('authorize by POST (OIDC Core §3.1.2.1) validates the same way', async ({ 
 
 test('loopback redirect: any port matches (RFC 8252 §7.3), but nothing else changes', async ({ server }) => {
   const client = await publicClient(server);
-  const response = await new Browser(server.base).get(
-    authorizeUrl(server.base, {
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: 'http://127.0.0.1:5555/callback',
-      code_challenge: pkce().challenge,
-      code_challenge_method: 'S256',
-    }),
+  const response = await authorize(
+    server,
+    codeRequest(client.client_id, pkce().challenge, { redirect_uri: 'http://127.0.0.1:5555/callback' }),
   );
   assert.is(response.status, 303);
   assert.match(response.headers.get('location')!, /\/oauth\/login\?request=/);
@@ -214,14 +163,9 @@ test('loopback redirect: any port matches (RFC 8252 §7.3), but nothing else cha
 
 test('unknown client_id / missing client_id → 400 page, never a redirect (open redirect)', async ({ server }) => {
   for (const client_id of ['nope', undefined]) {
-    const response = await new Browser(server.base).get(
-      authorizeUrl(server.base, {
-        response_type: 'code',
-        client_id,
-        redirect_uri: 'https://evil.example/cb',
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
+    const response = await authorize(
+      server,
+      codeRequest(client_id, pkce().challenge, { redirect_uri: 'https://evil.example/cb' }),
     );
     assert.is(response.status, 400);
     assert.is(response.headers.get('location'), null);
@@ -232,48 +176,37 @@ test('open redirect: an error with an unregistered redirect_uri is a page, even 
   server,
 }) => {
   const client = await publicClient(server);
-  const response = await new Browser(server.base).get(
-    authorizeUrl(server.base, {
-      response_type: 'token',
-      client_id: client.client_id,
-      redirect_uri: 'https://evil.example/cb',
-    }),
-  );
+  const response = await authorize(server, {
+    response_type: 'token',
+    client_id: client.client_id,
+    redirect_uri: 'https://evil.example/cb',
+  });
   assert.is(response.status, 400);
   assert.is(response.headers.get('location'), null);
   // RFC 9700 §4.11.2: a registered but unvetted (dynamically registered) redirect URI gets a page too.
-  const good = await new Browser(server.base).get(
-    authorizeUrl(server.base, { response_type: 'token', client_id: client.client_id, redirect_uri: REDIRECT }),
-  );
+  const good = await authorize(server, { response_type: 'token', client_id: client.client_id, redirect_uri: REDIRECT });
   const back = await errorPage(good, 'unsupported_response_type');
   assert.is(back.origin + back.pathname, REDIRECT);
   assert.is(back.searchParams.get('error'), 'unsupported_response_type');
   // A client an admin registered is trusted: the error goes back at once.
   const vetted = await vettedClient(server);
-  const trusted = await new Browser(server.base).get(
-    authorizeUrl(server.base, { response_type: 'token', client_id: vetted.client_id, redirect_uri: REDIRECT }),
-  );
+  const trusted = await authorize(server, {
+    response_type: 'token',
+    client_id: vetted.client_id,
+    redirect_uri: REDIRECT,
+  });
   assert.is(trusted.status, 303);
   assert.is(new URL(trusted.headers.get('location')!).searchParams.get('error'), 'unsupported_response_type');
 });
 
 test('redirect_uri at the token endpoint must equal the one authorized → invalid_grant', async ({ server }) => {
   const client = await publicClient(server, REDIRECT, { redirect_uris: [REDIRECT, 'http://127.0.0.1:9999/other'] });
-  const { verifier, challenge } = pkce();
-  const callback = await obtainCode(server, {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
-  const response = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code: callback.searchParams.get('code')!,
-    redirect_uri: 'http://127.0.0.1:9999/other',
-    code_verifier: verifier,
-    client_id: client.client_id,
-  });
+  const { code, verifier } = await codeFor(server, client.client_id);
+  const response = await redeemCode(
+    server.base,
+    { code, verifier, client_id: client.client_id },
+    { redirect_uri: 'http://127.0.0.1:9999/other' },
+  );
   assert.is(response.status, 400);
   assert.is(response.body.error, 'invalid_grant');
 });
@@ -281,41 +214,21 @@ test('redirect_uri at the token endpoint must equal the one authorized → inval
 test('a code issued to one client cannot be redeemed by another → invalid_grant', async ({ server }) => {
   const client = await publicClient(server);
   const other = await publicClient(server);
-  const { verifier, challenge } = pkce();
-  const callback = await obtainCode(server, {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
-  const response = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code: callback.searchParams.get('code')!,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: other.client_id,
-  });
+  const { code, verifier } = await codeFor(server, client.client_id);
+  const response = await redeemCode(server.base, { code, verifier, client_id: other.client_id });
   assert.is(response.body.error, 'invalid_grant');
 });
 
 test('expired code → invalid_grant, nothing revoked', async ({ server }) => {
   const client = await publicClient(server);
-  const { verifier, challenge } = pkce();
-  const callback = await obtainCode(server, {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
+  const { code, verifier } = await codeFor(server, client.client_id);
   const found = (await server.services.oauth.clients.find(client.client_id)) as Client;
   const since = await eventCount(server);
   const later = new Date(Date.now() + server.services.config.authCodeTtlMs + 1_000);
   const error = await reasonOf(
     server.services.oauth.tokens.exchangeCode(
       found,
-      { code: callback.searchParams.get('code')!, redirectUri: REDIRECT, codeVerifier: verifier, resource: undefined },
+      { code, redirectUri: REDIRECT, codeVerifier: verifier, resource: undefined },
       later,
     ),
   );
@@ -328,46 +241,21 @@ test('resource: another resource → invalid_target (authorize redirect and toke
   mcp,
 }) => {
   const client = await publicClient(server);
-  const wrong = await new Browser(server.base).get(
-    authorizeUrl(server.base, {
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      code_challenge: pkce().challenge,
-      code_challenge_method: 'S256',
-      resource: 'https://evil.example/mcp',
-    }),
+  const wrong = await authorize(
+    server,
+    codeRequest(client.client_id, pkce().challenge, { resource: 'https://evil.example/mcp' }),
   );
   // Before any user interaction, for an unvetted client: a page, not a redirect (RFC 9700 §4.11.2).
   assert.is((await errorPage(wrong, 'invalid_target')).searchParams.get('error'), 'invalid_target');
-  const { verifier, challenge } = pkce();
-  const callback = await obtainCode(server, {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    resource: `${mcp}/`,
-  });
-  const code = callback.searchParams.get('code')!;
-  const atToken = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    resource: `${server.base}/admin`,
-  });
+  const { code, verifier } = await codeFor(server, client.client_id, { resource: `${mcp}/` });
+  const atToken = await redeemCode(
+    server.base,
+    { code, verifier, client_id: client.client_id },
+    { resource: `${server.base}/admin` },
+  );
   assert.is(atToken.status, 400);
   assert.is(atToken.body.error, 'invalid_target');
-  const ok = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-    resource: mcp,
-  });
+  const ok = await redeemCode(server.base, { code, verifier, client_id: client.client_id }, { resource: mcp });
   const info = await server.services.oauth.verifier.verify(String(ok.body.access_token), mcp);
   assert.equal(info.audience, [mcp]);
   assert.is(
@@ -378,10 +266,7 @@ test('resource: another resource → invalid_target (authorize redirect and toke
 
 test('scope widening on refresh → invalid_scope; narrowing works', async ({ server }) => {
   const { client, tokens } = await freshTokens(server, { scope: 'mcp:tools:read' });
-  const wider = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: tokens.refresh_token,
-    client_id: client.client_id,
+  const wider = await refreshRequest(server.base, client.client_id, tokens.refresh_token, {
     scope: 'mcp:tools:read mcp:tools:write',
   });
   assert.is(wider.status, 400);
@@ -400,19 +285,11 @@ test('refresh rotation: the old token works within the grace window; after it, r
   mcp,
 }) => {
   const { client, tokens } = await freshTokens(server);
-  const first = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: tokens.refresh_token,
-    client_id: client.client_id,
-  });
+  const first = await refreshRequest(server.base, client.client_id, tokens.refresh_token);
   assert.is(first.status, 200);
   assert.is(first.headers.get('cache-control'), 'no-store');
   // A parallel refresh with the same (now rotated) token inside the grace window still succeeds.
-  const parallel = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: tokens.refresh_token,
-    client_id: client.client_id,
-  });
+  const parallel = await refreshRequest(server.base, client.client_id, tokens.refresh_token);
   assert.is(parallel.status, 200);
   const found = (await server.services.oauth.clients.find(client.client_id)) as Client;
   const since = await eventCount(server);
@@ -430,11 +307,7 @@ test('refresh rotation: the old token works within the grace window; after it, r
   const written = (await eventsSince(server, since)).filter((event) => event.stream.startsWith('oauth-grant-'));
   assert.equal(typesOf(written), ['GrantRevoked']);
   assert.is((written[0]!.data as { reason: string }).reason, 'refresh_reuse');
-  const newest = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: String(first.body.refresh_token),
-    client_id: client.client_id,
-  });
+  const newest = await refreshRequest(server.base, client.client_id, String(first.body.refresh_token));
   assert.is(newest.body.error, 'invalid_grant');
   assert.is(await reasonOf(server.services.oauth.verifier.verify(String(first.body.access_token), mcp)), 'revoked');
 });
@@ -444,13 +317,7 @@ test('five parallel refreshes with the same token all succeed (grace window + op
 }) => {
   const { client, tokens } = await freshTokens(server);
   const results = await Promise.all(
-    Array.from({ length: 5 }, () =>
-      tokenRequest(server.base, {
-        grant_type: 'refresh_token',
-        refresh_token: tokens.refresh_token,
-        client_id: client.client_id,
-      }),
-    ),
+    Array.from({ length: 5 }, () => refreshRequest(server.base, client.client_id, tokens.refresh_token)),
   );
   assert.equal(
     results.map((result) => result.status),
@@ -465,24 +332,12 @@ test('revoking a refresh token (RFC 7009 §2.1) revokes its grant and the access
 }) => {
   const { client, tokens } = await freshTokens(server);
   const other = await publicClient(server);
-  const foreign = await fetch(`${server.base}/oauth/revoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: tokens.access_token, client_id: other.client_id }),
-  });
+  const foreign = await revokeRequest(server.base, tokens.access_token, other.client_id);
   assert.is(foreign.status, 200);
   assert.ok(await server.services.oauth.verifier.verify(tokens.access_token, mcp));
-  const unknown = await fetch(`${server.base}/oauth/revoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: 'garbage', client_id: client.client_id }),
-  });
+  const unknown = await revokeRequest(server.base, 'garbage', client.client_id);
   assert.is(unknown.status, 200);
-  const revoked = await fetch(`${server.base}/oauth/revoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: tokens.refresh_token, client_id: client.client_id }),
-  });
+  const revoked = await revokeRequest(server.base, tokens.refresh_token, client.client_id);
   assert.is(revoked.status, 200);
   assert.is(await reasonOf(server.services.oauth.verifier.verify(tokens.access_token, mcp)), 'revoked');
 });
@@ -493,11 +348,7 @@ test('a disabled user: tokens refused by the verifier, refresh → invalid_grant
   const { client, tokens } = await freshTokens(server, { user: { email, password: 'password-1234' } });
   await server.services.users.disable(email, { type: 'system', id: 'test' });
   assert.is(await reasonOf(server.services.oauth.verifier.verify(tokens.access_token, mcp)), 'revoked');
-  const refresh = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: tokens.refresh_token,
-    client_id: client.client_id,
-  });
+  const refresh = await refreshRequest(server.base, client.client_id, tokens.refresh_token);
   assert.is(refresh.status, 400);
   assert.is(refresh.body.error, 'invalid_grant');
 });
@@ -507,11 +358,7 @@ test('a deleted client: its tokens are refused, its refresh token is invalid_cli
   assert.ok(await server.services.oauth.verifier.verify(tokens.access_token, mcp));
   assert.is(await server.services.oauth.clients.delete(client.client_id, { type: 'system', id: 'test' }), true);
   assert.is(await reasonOf(server.services.oauth.verifier.verify(tokens.access_token, mcp)), 'revoked');
-  const refresh = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: tokens.refresh_token,
-    client_id: client.client_id,
-  });
+  const refresh = await refreshRequest(server.base, client.client_id, tokens.refresh_token);
   assert.is(refresh.status, 401);
   assert.is(refresh.body.error, 'invalid_client');
 });
@@ -563,18 +410,10 @@ test('consent denied → access_denied redirect with state and iss; prompt=none 
   server,
 }) => {
   const client = await publicClient(server);
-  const params = {
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: pkce().challenge,
-    code_challenge_method: 'S256',
-    state: 'abc',
-  };
-  const none = await new Browser(server.base).get(authorizeUrl(server.base, { ...params, prompt: 'none' }));
+  const params = codeRequest(client.client_id, pkce().challenge, { state: 'abc' });
+  const none = await authorize(server, { ...params, prompt: 'none' });
   assert.is((await errorPage(none, 'login_required')).searchParams.get('state'), 'abc');
   const browser = new Browser(server.base);
-  const { login, consent } = await import('./support.ts');
   const start = await browser.get(authorizeUrl(server.base, params));
   const loggedIn = await login(browser, start.headers.get('location')!, server.adminEmail, server.adminPassword);
   const denied = await consent(browser, loggedIn.headers.get('location')!, 'deny');

@@ -214,34 +214,80 @@ export const typesOf = (events: readonly RecordedEvent[]) => events.map((event) 
 
 export const REDIRECT = 'http://127.0.0.1:9999/callback';
 
+/** An authorization request of `client_id` to REDIRECT with S256 PKCE (RFC 7636 §4.3); `extra` adds or unsets parameters. */
+export const codeRequest = (
+  client_id: string | undefined,
+  challenge: string,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> => ({
+  response_type: 'code',
+  client_id,
+  redirect_uri: REDIRECT,
+  code_challenge: challenge,
+  code_challenge_method: 'S256',
+  ...extra,
+});
+
+/** A fresh browser's GET of the authorize endpoint: the first answer, not followed. */
+export const authorize = (server: TestServer, params: Record<string, string | undefined>): Promise<Response> =>
+  new Browser(server.base).get(authorizeUrl(server.base, params));
+
+/** Runs the front channel for `client_id` with a fresh PKCE pair; returns the code and its verifier. */
+export const codeFor = async (
+  server: TestServer,
+  client_id: string,
+  extra: Record<string, string | undefined> = {},
+  user?: { email: string; password: string },
+) => {
+  const { verifier, challenge } = pkce();
+  const callback = await obtainCode(server, codeRequest(client_id, challenge, extra), user);
+  return { code: callback.searchParams.get('code')!, verifier, callback };
+};
+
+/** Redeems a code (RFC 6749 §4.1.3) sent to REDIRECT; `extra` adds or overrides form fields. */
+export const redeemCode = (
+  base: string,
+  { code, verifier, client_id }: { code: string; verifier?: string; client_id: string },
+  extra: Record<string, string> = {},
+) =>
+  tokenRequest(base, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT,
+    ...(verifier === undefined ? {} : { code_verifier: verifier }),
+    client_id,
+    ...extra,
+  });
+
+/** A public client's refresh request (RFC 6749 §6); `extra` adds fields such as a narrower scope. */
+export const refreshRequest = (
+  base: string,
+  client_id: string,
+  refresh_token: string,
+  extra: Record<string, string> = {},
+) => tokenRequest(base, { grant_type: 'refresh_token', refresh_token, client_id, ...extra });
+
+/** A public client's revocation request (RFC 7009 §2.1). */
+export const revokeRequest = (base: string, token: string, client_id: string): Promise<Response> =>
+  fetch(`${base}/oauth/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, client_id }),
+  });
+
 /** Registers a public client and runs a full flow; returns the client, the code exchange answer and the PKCE pair. */
 export const freshTokens = async (
   server: TestServer,
   options: { scope?: string; user?: { email: string; password: string } } = {},
 ) => {
   const client = await publicClient(server);
-  const { verifier, challenge } = pkce();
-  const callback = await obtainCode(
+  const { code, verifier } = await codeFor(
     server,
-    {
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: REDIRECT,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      state: 'st',
-      scope: options.scope,
-    },
+    client.client_id,
+    { state: 'st', scope: options.scope },
     options.user,
   );
-  const code = callback.searchParams.get('code')!;
-  const exchange = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
-    client_id: client.client_id,
-  });
+  const exchange = await redeemCode(server.base, { code, verifier, client_id: client.client_id });
   if (exchange.status !== 200) throw new Error(`exchange failed: ${JSON.stringify(exchange.body)}`);
   return {
     client,
