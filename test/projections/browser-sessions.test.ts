@@ -1,17 +1,11 @@
 // browser_sessions: a start inserts once, an end keeps its first instant, so the events applied twice
 // (or resumed from any checkpoint) leave the same rows.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BrowserSessionEvent, browserSessionStream } from '../../domain/browser-sessions/index.ts';
 import { browserSessionsProjection } from '../../projections/browser-sessions.ts';
-import { anyDatabase, type TestDatabase } from '../support/databases.ts';
-import { applyTwice, recorder } from '../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: browser_sessions');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: browser_sessions');
 
 const userId = '3f0b6c1e-5a2d-5e4f-9a1b-0c2d3e4f5a6b';
 const record = recorder(BrowserSessionEvent);

@@ -1,17 +1,11 @@
 // user_credentials: the latest password change or disable of a user wins, whatever the order or how
 // often the events are applied; an enable does not move it (nothing issued before a disable revives).
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserEvent, userStream } from '../../domain/users/index.ts';
 import { userCredentialsProjection } from '../../projections/user-credentials.ts';
-import { anyDatabase, type TestDatabase } from '../support/databases.ts';
-import { applyTwice, recorder } from '../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: user_credentials');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: user_credentials');
 
 const userId = '11111111-1111-5111-8111-111111111111';
 const record = recorder(UserEvent);

@@ -1,17 +1,11 @@
 // users: one row per user; every change applies only over an older revision, so the events applied
 // twice (or resumed from any checkpoint) leave the same rows. UserEmailVerified lives in verified_emails.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserEvent, userStream } from '../../domain/users/index.ts';
 import { usersProjection } from '../../projections/users.ts';
-import { anyDatabase, type TestDatabase } from '../support/databases.ts';
-import { applyTwice, recorder } from '../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: users');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: users');
 
 const ada = '3f0b6c1e-5a2d-5e4f-9a1b-0c2d3e4f5a6b';
 const robot = '7c1d2e3f-4a5b-5c6d-8e7f-9a0b1c2d3e4f';

@@ -1,17 +1,11 @@
 // verified_emails: one row per verified user, whatever the order or how often the events are applied;
 // other user events leave it.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserEvent, userStream } from '../../domain/users/index.ts';
 import { verifiedEmailsProjection } from '../../projections/verified-emails.ts';
-import { anyDatabase, type TestDatabase } from '../support/databases.ts';
-import { applyTwice, recorder } from '../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: verified_emails');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: verified_emails');
 
 const userId = '22222222-2222-5222-8222-222222222222';
 const record = recorder(UserEvent);

@@ -1,5 +1,6 @@
 // The apply-twice check every read model passes: a projection is idempotent (projections/sql.ts), so a
 // runner that resumes from an older checkpoint, or sees an event twice, leaves the rows as they were.
+import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Database } from '../../db/database.ts';
 import type { DomainEvent } from '../../domain/shared.ts';
@@ -12,6 +13,17 @@ import {
   type Projection,
   type Tables,
 } from '../../projections/sql.ts';
+import { anyDatabase, type TestDatabase } from './databases.ts';
+
+/** A read model's suite: one test database (server or embedded, whichever runs here) for its tests. */
+export const projectionSuite = (name: string) => {
+  const test = suite<{ database: TestDatabase }>(name);
+  test.before(async (context) => {
+    context.database = await anyDatabase();
+  });
+  test.after(async ({ database }) => database.dispose());
+  return test;
+};
 
 /** Rows per logical table, as JSON (timestamps as ISO strings), in the order the test asked for. */
 export type Rows = Record<string, Record<string, unknown>[]>;

@@ -1,17 +1,11 @@
 // mcp_sessions: an open inserts once and only the first close counts, so the events applied twice (or an
 // old one late, alone) leave the same rows.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { McpSessionEvent, sessionStream } from '../../../domain/sessions/index.ts';
 import { mcpSessionsProjection } from '../../../projections/mcp/index.ts';
-import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
-import { applyTwice, recorder } from '../../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: mcp_sessions');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: mcp_sessions');
 
 const userId = '3f0b6c1e-5a2d-5e4f-9a1b-0c2d3e4f5a6b';
 const first = '0f6b1c8e-1d2a-4c3b-9a7e-2b5c8d9e0f11';

@@ -1,17 +1,11 @@
 // mcp_tasks: a row only moves forward by revision, so the events applied twice, or an old one late and
 // alone, leave the same rows; the lapsed-lease index sees only working tasks.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TaskEvent, taskStream } from '../../../domain/tasks/index.ts';
 import { mcpTasksProjection } from '../../../projections/mcp/tasks.ts';
-import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
-import { applyTwice, recorder } from '../../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: mcp_tasks');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: mcp_tasks');
 
 const created = (taskId: string, readOnly: boolean): TaskEvent => ({
   type: 'TaskCreated',

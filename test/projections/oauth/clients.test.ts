@@ -1,17 +1,11 @@
 // oauth_clients: registration inserts once, every later change applies only over an older revision,
 // so the events applied twice (or an old one late, alone) leave the same rows.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ClientEvent, clientStream } from '../../../domain/clients/index.ts';
 import { clientsProjection } from '../../../projections/oauth/clients.ts';
-import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
-import { applyTwice, recorder } from '../../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: oauth_clients');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: oauth_clients');
 
 test('registered, updated, made a resource server and deleted, applied twice', async ({ database }) => {
   const record = recorder(ClientEvent);

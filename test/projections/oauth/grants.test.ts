@@ -1,18 +1,12 @@
 // oauth_grants, oauth_access_tokens and oauth_consents: inserts once, revocations and consent unions
 // that re-applying cannot undo, so the events applied twice (or an old one late, alone) leave the same
 // rows. Events of the authorization dance that no table holds are in the sequence too.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrantEvent, grantStream, type IssuedTokens } from '../../../domain/grants/index.ts';
 import { grantsProjection } from '../../../projections/oauth/grants.ts';
-import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
-import { applyTwice, recorder } from '../../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: oauth_grants');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: oauth_grants');
 
 const userId = '3f0b6c1e-5a2d-5e4f-9a1b-0c2d3e4f5a6b';
 const serviceUserId = '7c1d2e3f-4a5b-5c6d-8e7f-9a0b1c2d3e4f';

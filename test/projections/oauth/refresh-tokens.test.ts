@@ -1,17 +1,11 @@
 // oauth_refresh_tokens: every refresh token a grant issued, until it expires. Inserts once and deletes
 // what has expired by the event's time, so the events applied twice leave the same rows.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GrantEvent, grantStream } from '../../../domain/grants/index.ts';
 import { refreshTokensProjection } from '../../../projections/oauth/refresh-tokens.ts';
-import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
-import { applyTwice, recorder } from '../../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: oauth_refresh_tokens');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: oauth_refresh_tokens');
 
 const grantId = '11111111-1111-4111-8111-111111111111';
 const other = '22222222-2222-4222-8222-222222222222';

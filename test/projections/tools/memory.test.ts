@@ -1,6 +1,5 @@
 // memory_graph (set operations: insert-if-absent, union, delete) and memory_notes (upsert guarded by
 // revision): the events applied twice, or resumed from any checkpoint, leave the same rows.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GraphEvent, NoteEvent, graphStream, noteStream } from '../../../domain/memory/index.ts';
 import {
@@ -10,14 +9,9 @@ import {
   memoryNotesProjection,
 } from '../../../projections/tools/memory.ts';
 import { ddl, generationTables } from '../../../projections/sql.ts';
-import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
-import { applyTwice, recorder } from '../../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: memory_graph and memory_notes');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: memory_graph and memory_notes');
 
 test('memory_graph: every graph event applied twice leaves the same entities and relations', async ({ database }) => {
   const record = recorder(GraphEvent);

@@ -1,17 +1,11 @@
 // tool_settings (an older revision never overwrites a newer one) and tool_calls (one row per event):
 // the events applied twice, or resumed from any checkpoint, leave the same rows.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ToolCalled, ToolSettingEvent, toolAuditStream, toolStream } from '../../../domain/tools/index.ts';
 import { toolCallsProjection, toolSettingsProjection } from '../../../projections/tools/settings.ts';
-import { anyDatabase, type TestDatabase } from '../../support/databases.ts';
-import { applyTwice, recorder } from '../../support/projections.ts';
+import { applyTwice, projectionSuite, recorder } from '../../support/projections.ts';
 
-const test = suite<{ database: TestDatabase }>('projections: tool_settings and tool_calls');
-test.before(async (context) => {
-  context.database = await anyDatabase();
-});
-test.after(async ({ database }) => database.dispose());
+const test = projectionSuite('projections: tool_settings and tool_calls');
 
 const admin = { actor: { type: 'user', id: 'admin-1' } };
 
