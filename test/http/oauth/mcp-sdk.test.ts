@@ -3,13 +3,9 @@
 // exchange, and refresh.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { auth, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
+import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { startTestServer, type TestServer } from '../../support/server.ts';
+import { MemoryOAuthProvider } from '../../support/oauth-provider.ts';
 import { Browser, consent, login } from './support.ts';
 
 const REDIRECT = 'http://127.0.0.1:33333/callback';
@@ -20,50 +16,10 @@ test.before(async (context) => {
 });
 test.after(async ({ server }) => server.stop());
 
-class MemoryProvider implements OAuthClientProvider {
-  info: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = '';
-  authorizationUrl: URL | undefined;
-  get redirectUrl() {
-    return REDIRECT;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'MCP SDK test',
-      redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
-
 test('auth() with dynamic registration completes; the token is accepted for /mcp; a second auth() refreshes', async ({
   server,
 }) => {
-  const provider = new MemoryProvider();
+  const provider = new MemoryOAuthProvider(REDIRECT, 'MCP SDK test');
   const serverUrl = `${server.base}/mcp`;
   assert.is(await auth(provider, { serverUrl }), 'REDIRECT');
   assert.ok(provider.info?.client_id, 'registered dynamically');
