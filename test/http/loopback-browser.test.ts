@@ -3,8 +3,6 @@
 // (discovery, registration, PKCE, the login and consent pages) followed by a tools/call with the token.
 // A token obtained under one name is accepted under the others.
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import type { Browser } from 'playwright-core';
@@ -12,17 +10,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { auth, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
+import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { testServers } from '../../app/config.ts';
 import { skipSuite } from '../support/skip.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { hasIpv6Loopback } from '../support/ipv6.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, loopbackCallback, type LoopbackCallback } from '../support/browser.ts';
+import { MemoryOAuthProvider } from '../support/oauth-provider.ts';
 
 const NAME = 'http: every loopback name works with PUBLIC_URL unset (playwright)';
 const chromiumPath = testServers().chromiumPath;
@@ -31,49 +25,11 @@ const SHOTS = path.resolve('test-output', 'screenshots');
 type Context = {
   server: TestServer;
   browser: Browser;
-  callback: http.Server;
+  callback: LoopbackCallback;
   callbackUrl: string;
   /** access tokens by the origin they were obtained through */
   tokens: Map<string, string>;
 };
-
-class MemoryProvider implements OAuthClientProvider {
-  info: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = '';
-  authorizationUrl: URL | undefined;
-  constructor(readonly redirectUrl: string) {}
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'Loopback test client',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
 
 /** tools/call through the SDK client with a bearer token at `origin`. */
 const callTool = async (origin: string, token: string) => {
@@ -103,17 +59,13 @@ if (!fs.existsSync(chromiumPath)) {
     // PUBLIC_URL '' is "unset" (app/config.ts), as in `PUBLIC_URL= npm start`; HOST is the default.
     context.server = await startTestServer({ PUBLIC_URL: '', HOST: 'localhost' });
     context.tokens = new Map();
-    context.callback = http.createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html' });
-      response.end('<!doctype html><title>done</title><p>Signed in</p>');
-    });
-    await new Promise<void>((resolve) => context.callback.listen(0, '127.0.0.1', resolve));
-    context.callbackUrl = `http://127.0.0.1:${(context.callback.address() as AddressInfo).port}/callback`;
+    context.callback = await loopbackCallback();
+    context.callbackUrl = context.callback.url;
     context.browser = await launchChromium(chromiumPath);
   });
   test.after(async ({ server, browser, callback }) => {
     await browser.close();
-    await new Promise((resolve) => callback.close(resolve));
+    await callback.close();
     await server.stop();
   });
 
@@ -143,7 +95,7 @@ if (!fs.existsSync(chromiumPath)) {
       const { server, browser } = context;
       const origin = `http://${name}:${server.env.PORT}`;
       const serverUrl = `${origin}/mcp`;
-      const provider = new MemoryProvider(context.callbackUrl);
+      const provider = new MemoryOAuthProvider(context.callbackUrl, 'Loopback test client');
       // The SDK checks that the protected-resource metadata names serverUrl itself (RFC 9728 §3.3).
       assert.is(await auth(provider, { serverUrl }), 'REDIRECT');
       const authorizationUrl = provider.authorizationUrl!;

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 
 // What the browser-like test clients share: a cookie jar fed from Set-Cookie, and the hidden `csrf`
@@ -45,6 +47,24 @@ export const launchChromium = (executablePath: string): Promise<Browser> =>
       '--disable-sync',
     ],
   });
+
+/** A client's loopback redirect URI (RFC 8252 §7.3) for a real browser to land on. */
+export type LoopbackCallback = { readonly url: string; readonly received: URL[]; close(): Promise<void> };
+
+/** Listens on 127.0.0.1 at a free port: answers with a small page and keeps each /callback URL it got. */
+export const loopbackCallback = async (): Promise<LoopbackCallback> => {
+  const received: URL[] = [];
+  let url = '';
+  const server = http.createServer((request, response) => {
+    const got = new URL(request.url ?? '/', url);
+    if (got.pathname === '/callback') received.push(got); // not the browser's favicon probe
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end('<!doctype html><title>done</title><p>Signed in</p>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
+  return { url, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+};
 
 /**
  * A page that may not leave `origin` (no CDN, no fonts from elsewhere): requests elsewhere are blocked

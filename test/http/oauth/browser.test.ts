@@ -2,8 +2,6 @@
 // page → consent page → the client's loopback callback receives code, state and iss. Also checks the
 // pages cannot be framed and that the forms work under their CSP.
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,12 +9,18 @@ import { testServers } from '../../../app/config.ts';
 import { skipSuite } from '../../support/skip.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { authorizeUrl, pkce, publicClient, tokenRequest } from './support.ts';
-import { launchChromium } from '../../support/browser.ts';
+import { launchChromium, loopbackCallback, type LoopbackCallback } from '../../support/browser.ts';
 
 const NAME = 'oauth: browser flow (playwright)';
 const chromiumPath = testServers().chromiumPath;
 
-type Context = { server: TestServer; browser: Browser; callback: http.Server; callbackUrl: string; received: URL[] };
+type Context = {
+  server: TestServer;
+  browser: Browser;
+  callback: LoopbackCallback;
+  callbackUrl: string;
+  received: URL[];
+};
 
 if (!fs.existsSync(chromiumPath)) {
   skipSuite(NAME, `chromium not installed at ${chromiumPath}`, 2);
@@ -25,20 +29,14 @@ if (!fs.existsSync(chromiumPath)) {
 
   test.before(async (context) => {
     context.server = await startTestServer();
-    context.received = [];
-    context.callback = http.createServer((request, response) => {
-      const url = new URL(request.url ?? '/', context.callbackUrl);
-      if (url.pathname === '/callback') context.received.push(url); // not the browser's favicon probe
-      response.writeHead(200, { 'content-type': 'text/html' });
-      response.end('<!doctype html><title>done</title><p>Signed in</p>');
-    });
-    await new Promise<void>((resolve) => context.callback.listen(0, '127.0.0.1', resolve));
-    context.callbackUrl = `http://127.0.0.1:${(context.callback.address() as AddressInfo).port}/callback`;
+    context.callback = await loopbackCallback();
+    context.callbackUrl = context.callback.url;
+    context.received = context.callback.received;
     context.browser = await launchChromium(chromiumPath);
   });
   test.after(async ({ server, browser, callback }) => {
     await browser.close();
-    await new Promise((resolve) => callback.close(resolve));
+    await callback.close();
     await server.stop();
   });
 
