@@ -1,7 +1,6 @@
 // Lockout as a weapon: the sign-in throttles slow the attacker, not the victim. The server trusts
 // 127.0.0.1 as a proxy, so each test client speaks from the address it puts in X-Forwarded-For.
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RecordedEvent } from '../../eventstore/port.ts';
@@ -10,6 +9,7 @@ import { CookieJar, csrfOf } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
 import { authorizeUrl, Browser, formAction, pkce, publicClient, REDIRECT } from './oauth/support.ts';
+import { redisIsUp, twoInstancesOnRedis } from '../support/redis.ts';
 
 const test = suite<{ server: TestServer }>('http: sign-in throttles (per address and account, device cookie)');
 
@@ -296,25 +296,10 @@ untrusted(
 
 untrusted.run();
 
-const redisUp = await new Promise<boolean>((resolve) => {
-  const socket = net.connect(6379, '127.0.0.1', () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.on('error', () => resolve(false));
-});
+const redisUp = await redisIsUp();
 if (!redisUp) skipSuite('http: sign-in throttles on Redis', 'no Redis on 127.0.0.1:6379', 1);
 else {
-  const shared = suite<{ a: TestServer; b: TestServer }>('http: sign-in throttles on Redis');
-  shared.before(async (context) => {
-    const env = { TRUSTED_PROXIES: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:6379' };
-    context.a = await startTestServer(env);
-    context.b = await startTestServer(env);
-  });
-  shared.after(async ({ a, b }) => {
-    await a.stop();
-    await b.stop();
-  });
+  const shared = twoInstancesOnRedis('http: sign-in throttles on Redis');
   shared(
     'two instances count one address together; a parallel burst still gets 6 password checks',
     async ({ a, b }) => {

@@ -1,5 +1,4 @@
 // Rate limits: memory by default; with REDIS_URL two instances share one count (local Redis when reachable).
-import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomUUID } from 'node:crypto';
@@ -7,6 +6,7 @@ import { loadConfig } from '../../app/config.ts';
 import { HttpError } from '../../http/errors.ts';
 import { SharedRateLimits } from '../../http/rate-limit.ts';
 import { skipSuite } from '../support/skip.ts';
+import { REDIS_URL, redisIsUp } from '../support/redis.ts';
 
 const LIMIT = { points: 3, durationSeconds: 60 };
 
@@ -37,18 +37,12 @@ test('memory: the fourth hit within the window is refused with Retry-After; othe
 
 test.run();
 
-const redisUp = await new Promise<boolean>((resolve) => {
-  const socket = net.connect(6379, '127.0.0.1', () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.on('error', () => resolve(false));
-});
+const redisUp = await redisIsUp();
 if (!redisUp) skipSuite('http: rate limits on Redis', 'no Redis on 127.0.0.1:6379', 1);
 else {
   const shared = suite('http: rate limits on Redis');
   shared('two instances with REDIS_URL count together', async () => {
-    const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' });
+    const config = loadConfig({ REDIS_URL });
     const a = new SharedRateLimits(config);
     const b = new SharedRateLimits(config);
     assert.ok(await a.ready());

@@ -5,7 +5,6 @@
 // Loopback only: the attacker speaks from 127.0.0.2 (and .3, .4), the real client from 127.0.0.1.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLIENT_AUTH_FAILURES } from '../../../app/oauth/clients.ts';
@@ -13,6 +12,7 @@ import { CLIENT_AUTH_THROTTLE } from '../../../http/oauth/rate-limits.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { skipSuite } from '../../support/skip.ts';
 import { basic, eventCount, publicClient, REDIRECT } from './support.ts';
+import { redisIsUp, twoInstancesOnRedis } from '../../support/redis.ts';
 
 const test = suite<{ server: TestServer }>('oauth: client authentication (methods, errors, throttle)');
 const TEST = { type: 'system', id: 'test' } as const;
@@ -324,25 +324,10 @@ test('right secrets never count: many good requests from one address are not thr
 
 test.run();
 
-const redisUp = await new Promise<boolean>((resolve) => {
-  const socket = net.connect(6379, '127.0.0.1', () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.on('error', () => resolve(false));
-});
+const redisUp = await redisIsUp();
 if (!redisUp) skipSuite('oauth: client authentication throttle on Redis', 'no Redis on 127.0.0.1:6379', 1);
 else {
-  const shared = suite<{ a: TestServer; b: TestServer }>('oauth: client authentication throttle on Redis');
-  shared.before(async (context) => {
-    const env = { TRUSTED_PROXIES: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:6379' };
-    context.a = await startTestServer(env);
-    context.b = await startTestServer(env);
-  });
-  shared.after(async ({ a, b }) => {
-    await a.stop();
-    await b.stop();
-  });
+  const shared = twoInstancesOnRedis('oauth: client authentication throttle on Redis');
   shared('two instances count failures of one client_id from one address together', async ({ a, b }) => {
     // Failures for an unknown client count as well, so one made-up id serves both instances (fresh per
     // run, like the address: the Redis server outlives the test).
