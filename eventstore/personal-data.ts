@@ -36,7 +36,13 @@ export type PersonalSchema = {
 type Field = { readonly path: string; readonly parts: readonly string[]; readonly kind: PersonalKind };
 type Compiled = { readonly rule: PersonalRule; readonly fields: readonly Field[] };
 /** What one stored event holds sealed. */
-type Plan = { envelope?: SealedFields; fields: (Field & { sealed: Sealed })[]; actorEmail?: Sealed };
+type Plan = {
+  envelope?: SealedFields;
+  fields: (Field & { sealed: Sealed })[];
+  actorEmail?: Sealed;
+  /** The key ids it needs. */
+  kids: string[];
+};
 
 const ACTOR_EMAIL = ['actor', 'email'];
 const split = (path: string) => path.split('.');
@@ -87,6 +93,13 @@ const openedOnRead = (event: RecordedEvent, open: () => Opened): RecordedEvent =
 
 export class PersonalData {
   private readonly compiled = new Map<string, Compiled | null>();
+  /**
+   * Each event read, opened (lazily), with the key store's `forgotten` count then. Every subscription of
+   * the log (a dozen projections, the MCP feeds) is handed the same event objects from the tail's window;
+   * they share one opening instead of each planning and deciphering every event. Kept only while no key
+   * has been forgotten since and every key it needs was known, so a reuse opens exactly as a new one would.
+   */
+  private readonly openedEvents = new WeakMap<RecordedEvent, { forgotten: number; event: RecordedEvent }>();
 
   constructor(
     readonly keys: PersonalKeyStore,
@@ -180,22 +193,22 @@ export class PersonalData {
     const compiled = this.ruleOf(event.type);
     if (compiled) {
       const envelope = isObject(event.data) ? event.data[ENVELOPE] : undefined;
-      if (isSealedFields(envelope)) {
-        plan = { envelope, fields: [] };
-        kids.add(envelope.$pd);
-      }
+      if (isSealedFields(envelope)) plan = { envelope, fields: [], kids: [envelope.$pd] };
       for (const field of compiled.fields) {
         const sealed = getPath(event.data, field.parts);
         if (!isSealed(sealed)) continue;
-        (plan ??= { fields: [] }).fields.push({ ...field, sealed });
-        kids.add(sealed.$pd);
+        plan ??= { fields: [], kids: [] };
+        plan.fields.push({ ...field, sealed });
+        plan.kids.push(sealed.$pd);
       }
     }
     const email = getPath(event.metadata, ACTOR_EMAIL);
     if (isSealed(email)) {
-      (plan ??= { fields: [] }).actorEmail = email;
-      kids.add(email.$pd);
+      plan ??= { fields: [], kids: [] };
+      plan.actorEmail = email;
+      plan.kids.push(email.$pd);
     }
+    if (plan) for (const kid of plan.kids) kids.add(kid);
     return plan;
   }
 
@@ -237,13 +250,31 @@ export class PersonalData {
    * of a whole page are looked up at once; each event is deciphered when its data is first read.
    */
   async open(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const forgotten = this.keys.forgotten;
     const kids = new Set<string>();
-    const plans = events.map((event) => this.plan(event, kids));
-    if (kids.size === 0) return events;
-    const keys = await this.keys.keysById(kids);
+    let reused = 0;
+    const plans = events.map((event): Plan | RecordedEvent | undefined => {
+      const known = this.openedEvents.get(event);
+      if (known && known.forgotten === forgotten) {
+        reused += 1;
+        return known.event;
+      }
+      return this.plan(event, kids);
+    });
+    if (kids.size === 0 && reused === 0) return events;
+    const keys = kids.size === 0 ? undefined : await this.keys.keysById(kids);
+    // Keys found now, and none forgotten while they were looked up: the openings may be shared. (One
+    // forgotten meanwhile: what was reused above may not open any more; everything is planned again.)
+    const shareable = this.keys.forgotten === forgotten;
+    if (!shareable && reused > 0) return this.open(events);
     return events.map((event, i) => {
       const plan = plans[i];
-      return plan ? openedOnRead(event, () => this.openNow(event, plan, keys)) : event;
+      if (!plan) return event;
+      if (!('fields' in plan)) return plan; // opened before, by another reader
+      const opened = openedOnRead(event, () => this.openNow(event, plan, keys!));
+      if (shareable && plan.kids.every((kid) => keys!.get(kid)))
+        this.openedEvents.set(event, { forgotten, event: opened });
+      return opened;
     });
   }
 

@@ -71,6 +71,8 @@ export class PersonalKeyStore {
   /** kid → key (null: erased or unknown); subject → its live kid. */
   private readonly keys = new Map<string, { subject: string; key: DataKey | null }>();
   private readonly live = new Map<string, string>();
+  /** Moves whenever keys are forgotten (erased here or elsewhere): what was opened before may not open now. */
+  forgotten = 0;
 
   constructor(
     private readonly db: Queryable,
@@ -188,6 +190,7 @@ export class PersonalKeyStore {
   forget(subjects: readonly string[]): void {
     const set = new Set(subjects);
     if (set.size === 0) return;
+    this.forgotten += 1;
     for (const subject of set) this.live.delete(subject);
     for (const entry of this.keys.values()) if (set.has(entry.subject)) entry.key = null;
   }

@@ -17,12 +17,29 @@ const isPlainObject = (value: object): value is Record<string, unknown> => {
   return prototype === Object.prototype || prototype === null;
 };
 
+/** Whether every string of a JSON-like value (values and keys) is storable; builds no paths. */
+const isStorableValue = (value: unknown): boolean => {
+  if (typeof value === 'string') return isStorableText(value);
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isStorableValue(item)) return false;
+    return true;
+  }
+  if (value && typeof value === 'object' && isPlainObject(value)) {
+    for (const key in value) if (!isStorableText(key) || !isStorableValue(value[key])) return false;
+  }
+  return true;
+};
+
 /** JSON-style path of the first unstorable string (a value or a key) in a JSON-like value, if any. */
-export const findUnstorable = (value: unknown, path = '$'): string | undefined => {
+export const findUnstorable = (value: unknown, path = '$'): string | undefined =>
+  isStorableValue(value) ? undefined : pathOfUnstorable(value, path);
+
+/** findUnstorable's search, run only when there is something to find (it builds a path per member). */
+const pathOfUnstorable = (value: unknown, path: string): string | undefined => {
   if (typeof value === 'string') return isStorableText(value) ? undefined : path;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
-      const found = findUnstorable(value[i], `${path}[${i}]`);
+      const found = pathOfUnstorable(value[i], `${path}[${i}]`);
       if (found) return found;
     }
     return undefined;
@@ -31,7 +48,7 @@ export const findUnstorable = (value: unknown, path = '$'): string | undefined =
     for (const [key, item] of Object.entries(value)) {
       const at = `${path}.${isStorableText(key) ? key : JSON.stringify(key)}`;
       if (!isStorableText(key)) return at;
-      const found = findUnstorable(item, at);
+      const found = pathOfUnstorable(item, at);
       if (found) return found;
     }
   }
@@ -43,7 +60,7 @@ export const findUnstorable = (value: unknown, path = '$'): string | undefined =
  * the value itself when nothing needed replacing (so the common case allocates nothing). Only plain
  * objects and arrays are entered: Dates, Buffers and other instances are left as they are.
  */
-export const toStorable = <T>(value: T): T => (findUnstorable(value) === undefined ? value : (replace(value) as T));
+export const toStorable = <T>(value: T): T => (isStorableValue(value) ? value : (replace(value) as T));
 
 const replace = (value: unknown): unknown => {
   if (typeof value === 'string') return toStorableText(value);

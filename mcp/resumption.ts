@@ -19,7 +19,7 @@ import type { Logger } from '../app/logger.ts';
 import { McpEventEmitted, messageStream } from '../domain/sessions/index.ts';
 import type { GroupCommit } from '../eventstore/group-commit.ts';
 import type { EventLog, RecordedEvent } from '../eventstore/port.ts';
-import { toStorable } from '../eventstore/storable.ts';
+import { mayHoldUnstorableJson, toStorable } from '../eventstore/storable.ts';
 import { oversize, replayStandIn } from './replay-bound.ts';
 
 /** The SDK's name for the standalone GET stream of a session. */
@@ -162,9 +162,12 @@ export class McpResumption {
     serialized: string | undefined,
   ): { message: JSONRPCMessage; omittedBytes?: number } {
     // Text PostgreSQL cannot store (U+0000, lone surrogates) is kept as U+FFFD; the client got it live.
-    if (this.maxBytes === Number.POSITIVE_INFINITY) return { message: toStorable(message) };
+    // JSON text without their escapes holds none (eventstore/storable.ts): then nothing is walked.
+    const storable = () =>
+      serialized !== undefined && !mayHoldUnstorableJson(serialized) ? message : toStorable(message);
+    if (this.maxBytes === Number.POSITIVE_INFINITY) return { message: storable() };
     const bytes = oversize(serialized ?? JSON.stringify(message), this.maxBytes);
-    if (bytes === undefined) return { message: toStorable(message) };
+    if (bytes === undefined) return { message: storable() };
     this.logger?.info(
       { sessionId: this.sessionId, bytes },
       'mcp message too large to keep for redelivery: stand-in stored',

@@ -7,6 +7,8 @@
 // It cannot hide a revocation made here: any local append of a revoking event empties it and turns it
 // off for BYPASS_MS (answers computed before that moment are never stored). Elsewhere, a revocation is
 // refused after at most CACHE_MS + the projection lag (within 1 s on every instance).
+// Requests that find no fresh answer at the same moment (every connection of a client, once the cache
+// entry lapses) share one check instead of each verifying the signature and reading the read model.
 import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { Queryable } from '../../db/database.ts';
 import { InvalidTokenError, type AccessTokenInfo, type TokenVerifier } from '../auth-port.ts';
@@ -26,6 +28,8 @@ export const REVOKING_EVENT =
 
 export class JwtTokenVerifier implements TokenVerifier {
   private readonly cache = new Map<string, { info: AccessTokenInfo; checkedAt: number }>();
+  /** Checks in flight by cache key, each with the epoch it started in (see verify). */
+  private readonly checking = new Map<string, { epoch: number; check: Promise<AccessTokenInfo> }>();
   private epoch = 0;
   private bypassUntil = 0;
 
@@ -54,12 +58,22 @@ export class JwtTokenVerifier implements TokenVerifier {
     )
       return hit.info;
     const epoch = this.epoch;
-    const info = await this.check(token, resource);
-    if (epoch === this.epoch && Date.now() >= this.bypassUntil) {
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(key, { info, checkedAt: started });
+    // A check that started before an invalidation may have read the revoked token as valid: not shared.
+    const shared = this.checking.get(key);
+    if (shared && shared.epoch === epoch) return shared.check;
+    const check = this.check(token, resource);
+    const entry = { epoch, check };
+    this.checking.set(key, entry);
+    try {
+      const info = await check;
+      if (epoch === this.epoch && Date.now() >= this.bypassUntil) {
+        if (this.cache.size >= CACHE_MAX) this.cache.clear();
+        this.cache.set(key, { info, checkedAt: started });
+      }
+      return info;
+    } finally {
+      if (this.checking.get(key) === entry) this.checking.delete(key);
     }
-    return info;
   }
 
   private async check(token: string, resource: string): Promise<AccessTokenInfo> {

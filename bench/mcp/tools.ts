@@ -52,24 +52,44 @@ export const registerBenchToolsBeside = (server: McpServer): void => {
     );
 };
 
+/** bench_echo's arguments, built once (as the registry builds its tools' schemas once, at start). */
+const ECHO_ARGUMENTS = z.object({ text: z.string() });
+
+/** bench_echo from a table built once, as the registry serves its own tools on the 2026-07-28 path. */
+const benchEcho = (request: { params: { arguments?: unknown } }): Promise<unknown> => {
+  const parsed = ECHO_ARGUMENTS.safeParse(request.params.arguments ?? {});
+  return Promise.resolve(
+    parsed.success
+      ? { content: [{ type: 'text', text: parsed.data.text }] }
+      : { content: [{ type: 'text', text: `Input validation error: ${parsed.error.message}` }], isError: true },
+  );
+};
+
 /**
- * The 2026-07-28 path with the registry's tools and bench_echo: as on sessions, the registry's tools/call
- * handler is set aside, the bench tool registered, and one handler routes by name (bench only).
+ * The 2026-07-28 path with the registry's tools and bench_echo: one tools/call handler (the SDK checks
+ * the request once, as for any handler) answers bench_* from a table built once and hands the rest to
+ * the registry's handler, caught as the registry sets it (bench only).
+ * (Registering bench_echo with the SDK's registerTool on every request's server would compile its schema
+ * and convert it to JSON Schema per request: a cost of the bench harness, not of how our tools are served.)
  */
 export const registerModernToolsBeside = (
   server: ModernMcpServer,
   tools: { registerModern(server: ModernMcpServer): void },
 ): void => {
-  tools.registerModern(server);
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
-  const registryCall = handlers.get('tools/call')!;
-  const registryList = handlers.get('tools/list')!;
-  server.server.removeRequestHandler('tools/call');
-  server.server.removeRequestHandler('tools/list');
-  registerModernBenchTools(server);
-  const benchCall = handlers.get('tools/call')!;
-  handlers.set('tools/list', registryList);
-  handlers.set('tools/call', (request, extra) =>
-    String(request.params.name).startsWith('bench_') ? benchCall(request, extra) : registryCall(request, extra),
+  type SetHandler = (method: string, handler: Handler) => void;
+  const inner = server.server as unknown as { setRequestHandler: SetHandler };
+  const set = inner.setRequestHandler.bind(inner);
+  let registryCall: Handler | undefined;
+  inner.setRequestHandler = (method, handler) =>
+    method === 'tools/call' ? void (registryCall = handler) : set(method, handler);
+  try {
+    tools.registerModern(server);
+  } finally {
+    delete (inner as { setRequestHandler?: SetHandler }).setRequestHandler;
+  }
+  set('tools/call', (request, extra) =>
+    String(request.params.name).startsWith('bench_')
+      ? benchEcho(request as { params: { arguments?: unknown } })
+      : registryCall!(request, extra),
   );
 };

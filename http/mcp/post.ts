@@ -4,11 +4,12 @@
 import type Koa from 'koa';
 import {
   JSONRPCMessageSchema,
+  RELATED_TASK_META_KEY,
   isInitializeRequest,
   type JSONRPCMessage,
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
 import { isRequest } from '../../mcp/transport.ts';
 import type { HttpDeps } from '../deps.ts';
 import type { McpCaller } from '../../mcp/index.ts';
@@ -71,11 +72,61 @@ const readBody = async (ctx: Koa.Context): Promise<{ text: string } | 'too_large
   });
 };
 
+const REQUEST_KEYS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRequestId = (value: unknown): boolean => typeof value === 'string' || Number.isSafeInteger(value);
+
+/**
+ * A request or notification checked as JSONRPCMessageSchema checks it (JSON-RPC 2.0 §4: `jsonrpc` "2.0",
+ * an integer or string id, a method name, object params, no other member; `_meta` an object with a valid
+ * progressToken), or undefined for anything else, which the schema decides (a `_meta` naming a related
+ * task included: the schema strips what it does not know there). Most messages are such, and the
+ * schema's union costs more than the rest of their routing.
+ */
+const plainMessage = (item: unknown): JSONRPCMessage | undefined => {
+  if (!isPlainObject(item) || item.jsonrpc !== '2.0' || typeof item.method !== 'string') return undefined;
+  for (const key in item) if (!REQUEST_KEYS.has(key)) return undefined;
+  const { id, params } = item;
+  if (id !== undefined && !isRequestId(id)) return undefined;
+  if (params === undefined) return item as JSONRPCMessage;
+  if (!isPlainObject(params)) return undefined;
+  const meta = params._meta;
+  if (meta === undefined) return item as JSONRPCMessage;
+  if (!isPlainObject(meta) || RELATED_TASK_META_KEY in meta) return undefined;
+  if (meta.progressToken !== undefined && !isRequestId(meta.progressToken)) return undefined;
+  return item as JSONRPCMessage;
+};
+
+/** Whether a single message's `_meta` claims a revision (MCP 2026-07-28: the per-request envelope). */
+const metaClaim = (body: unknown): boolean =>
+  isPlainObject(body) &&
+  isPlainObject(body.params) &&
+  isPlainObject(body.params._meta) &&
+  PROTOCOL_VERSION_META_KEY in body.params._meta;
+
+/**
+ * A single request or notification, other than `initialize`, with a revision claim: the classifier
+ * routes it to the 2026 path or rejects it there, never to sessions, so it need not run here (the SDK's
+ * handler classifies it again).
+ */
+const claimsModernEnvelope = (body: unknown): boolean =>
+  metaClaim(body) &&
+  typeof (body as { method?: unknown }).method === 'string' &&
+  (body as { method: string }).method !== 'initialize' &&
+  !('result' in (body as object)) &&
+  !('error' in (body as object));
+
 /** The body as JSON-RPC messages; undefined when any item is not one (JSON-RPC 2.0 §4, §6). */
 const messagesOf = (body: unknown): JSONRPCMessage[] | undefined => {
   const items = Array.isArray(body) ? body : [body];
   const messages: JSONRPCMessage[] = [];
   for (const item of items) {
+    const plain = plainMessage(item);
+    if (plain) {
+      messages.push(plain);
+      continue;
+    }
     const parsed = JSONRPCMessageSchema.safeParse(item);
     if (!parsed.success) return undefined;
     messages.push(parsed.data);
@@ -183,7 +234,11 @@ export const handlePost =
     // MCP 2026-07-28 requests carry their revision in `_meta`: they go to the stateless path. A body that
     // is no JSON-RPC at all keeps the 2025 answer unless a 2026 protocol header claims it.
     const parsed = messagesOf(body);
-    if ((parsed || claimsModernHeader(ctx)) && !isLegacy(ctx, body))
+    // A single request or notification with no revision claim in `_meta` and no 2026 MCP-Protocol-Version
+    // header: the classifier would answer legacy. (parsed[0] is the body itself when plainMessage took it.)
+    const modernHeader = claimsModernHeader(ctx);
+    const plainLegacy = !modernHeader && parsed !== undefined && parsed[0] === body && !metaClaim(body);
+    if ((parsed || modernHeader) && (claimsModernEnvelope(body) || (!plainLegacy && !isLegacy(ctx, body))))
       return serveModern(ctx, services, caller, body, parsed);
     if (Array.isArray(body) && body.length > MAX_BATCH)
       return rpcError(ctx, 400, RPC.invalidRequest, `Invalid Request: Batch must not exceed ${MAX_BATCH} messages`);
