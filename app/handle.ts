@@ -2,6 +2,7 @@
 // read (optimistic concurrency), retry from the top when another writer got there first.
 import type { Actor, Decider, DomainEvent } from '../domain/shared.ts';
 import type { GroupCommit } from '../eventstore/group-commit.ts';
+import type { VersionedCommit } from '../eventstore/versioned-commit.ts';
 import { WrongExpectedVersionError, type AppendResult, type EventLog, type RecordedEvent } from '../eventstore/port.ts';
 
 export type CommandContext = {
@@ -19,6 +20,12 @@ export type CommandContext = {
    * stream whose id was made for this command (a random UUID) has no other writer, so none is lost.
    */
   readonly groupCommit?: Pick<GroupCommit, 'append'>;
+  /**
+   * The append, with its expected version, shares a commit with other callers' commands on other
+   * streams (eventstore/versioned-commit.ts): one statement for many concurrent token requests. A stale
+   * version fails as a lone append would, and the command is decided again.
+   */
+  readonly versionedCommit?: Pick<VersionedCommit, 'append'>;
 };
 
 /**
@@ -180,7 +187,9 @@ export const handleCommand = async <C, E extends DomainEvent, S>(
       const appended =
         context.newStream && context.groupCommit && attempt === 1 && !cached
           ? await context.groupCommit.append(stream, toAppend)
-          : await log.append(stream, toAppend, { expectedVersion: version ?? 'no_stream' });
+          : context.versionedCommit
+            ? await context.versionedCommit.append(stream, toAppend, version ?? 'no_stream')
+            : await log.append(stream, toAppend, { expectedVersion: version ?? 'no_stream' });
       cache?.set(stream, {
         state: next,
         version: appended.nextExpectedVersion,

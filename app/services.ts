@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import type { Logger, LogRing } from './logger.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
-import type { EventLog, NewEvent, StreamAppend } from '../eventstore/port.ts';
+import type { EventLog, ExpectedAppend, NewEvent, StreamAppend } from '../eventstore/port.ts';
 import { GroupCommit } from '../eventstore/group-commit.ts';
 import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
@@ -90,6 +90,15 @@ const countAppends = (log: EventLog, metrics: Metrics, appends: EventEmitter): E
         return async (list: readonly StreamAppend[], options?: Parameters<EventLog['appendMany']>[1]) => {
           const results = await target.appendMany(list, options);
           for (const { stream, events } of list) counted(stream, events);
+          return results;
+        };
+      }
+      if (property === 'appendEach') {
+        return async (list: readonly ExpectedAppend[]) => {
+          const results = await target.appendEach(list);
+          list.forEach(({ stream, events }, index) => {
+            if (!(results[index] instanceof Error)) counted(stream, events);
+          });
           return results;
         };
       }

@@ -16,7 +16,7 @@ import type { EventLog } from '../eventstore/port.ts';
 import type { PersonalKeyStore } from '../eventstore/personal-keys.ts';
 import { mcpSessionDecider, sessionStream } from '../domain/sessions/index.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
-import { userByEmail, userById, userStanding, listUsers, type UserRow } from '../projections/users.queries.ts';
+import { userByEmail, userById, userStandings, listUsers, type UserRow } from '../projections/users.queries.ts';
 import { sessionsValidAfter } from '../projections/user-credentials.queries.ts';
 import { isEmailVerified, verifiedUserIds } from '../projections/verified-emails.queries.ts';
 import { openSessionIdsOfUser } from '../projections/mcp/sessions.queries.ts';
@@ -26,6 +26,7 @@ import { usersProjection } from '../projections/users.ts';
 import { userCredentialsProjection } from '../projections/user-credentials.ts';
 import { verifiedEmailsProjection } from '../projections/verified-emails.ts';
 import { RecentUsers } from './recent-users.ts';
+import { BatchedReads } from './batched-reads.ts';
 
 // OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1 (the library's algorithm 2 = argon2id).
 const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -55,7 +56,14 @@ export class Users {
     appends?: EventEmitter,
   ) {
     this.recentRows = new RecentUsers((id) => this.byId(id), appends);
+    this.standings = new BatchedReads(async (ids) => {
+      const rows = await userStandings(this.db, ids);
+      return new Map(rows.map((row) => [row.id, row]));
+    });
   }
+
+  /** Standings asked by concurrent token requests go out in one read (app/batched-reads.ts). */
+  private readonly standings: BatchedReads<Awaited<ReturnType<typeof userStandings>>[number]>;
 
   private get deps() {
     return { log: this.log, db: this.db, projections: this.projections };
@@ -241,7 +249,7 @@ export class Users {
 
   /** byId, sessionsValidAfter and emailVerified in one query. */
   async standing(id: string): Promise<UserStanding | undefined> {
-    const row = await userStanding(this.db, id);
+    const row = await this.standings.get(id.toLowerCase());
     if (!row) return undefined;
     const { sessions_valid_after, email_verified, ...user } = row;
     return { ...user, sessionsValidAfter: sessions_valid_after ?? undefined, emailVerified: email_verified };

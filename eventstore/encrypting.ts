@@ -3,7 +3,7 @@
 // append and opened on read. The key store is not the log (eventstore/personal-keys.ts): once a subject
 // is erased its fields read as a placeholder of the same shape, so every reader still parses the event.
 // Ids, types, times and every other field stay in clear, so the log keeps its shape and its indexes.
-import type { EventLog, NewEvent, RecordedEvent, StreamAppend, SubscribeOptions } from './port.ts';
+import type { EventLog, ExpectedAppend, NewEvent, RecordedEvent, StreamAppend, SubscribeOptions } from './port.ts';
 import type { PersonalData } from './personal-data.ts';
 import type { PersonalKeyStore } from './personal-keys.ts';
 
@@ -49,6 +49,8 @@ export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog
         case 'appendMany':
           return async (appends: readonly StreamAppend[], options?: Parameters<EventLog['appendMany']>[1]) =>
             target.appendMany(await personal.sealAll(appends), options);
+        case 'appendEach':
+          return async (appends: readonly ExpectedAppend[]) => target.appendEach(await personal.sealAll(appends));
         case 'readStream':
           return async (stream: string, options?: Parameters<EventLog['readStream']>[1]) =>
             personal.open(await target.readStream(stream, options));
@@ -79,4 +81,4 @@ export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog
   }) as EncryptingLog;
 };
 
-const WRAPPED = new Set<PropertyKey>(['append', 'appendMany', 'readStream', 'readAll', 'subscribeAll']);
+const WRAPPED = new Set<PropertyKey>(['append', 'appendMany', 'appendEach', 'readStream', 'readAll', 'subscribeAll']);

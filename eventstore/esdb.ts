@@ -34,6 +34,7 @@ import {
   satisfies,
   type AppendResult,
   type EventLog,
+  type ExpectedAppend,
   type ExpectedVersion,
   type GlobalPosition,
   type NewEvent,
@@ -249,6 +250,22 @@ export class EsdbEventLog implements EventLog {
     // Before any stream is written: a refusal then fails only the streams named (as on PostgreSQL).
     checkStorable(appends);
     return Promise.all(appends.map(({ stream, events }) => this.append(stream, events)));
+  }
+
+  /**
+   * One append per stream, side by side (as appendMany), each with its own expectation: every failure is
+   * reported in its stream's slot, since the streams that succeeded are written whatever the others met.
+   */
+  async appendEach(appends: readonly ExpectedAppend[]): Promise<(AppendResult | Error)[]> {
+    checkAppendMany(appends);
+    checkStorable(appends);
+    return Promise.all(
+      appends.map(({ stream, events, expectedVersion }) =>
+        this.append(stream, events, { expectedVersion }).catch((error: unknown) =>
+          error instanceof Error ? error : new Error(String(error)),
+        ),
+      ),
+    );
   }
 
   /** Raises DuplicateEventError for an id already in the stream; returns the revision it checked, to append at. */

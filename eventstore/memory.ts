@@ -9,6 +9,7 @@ import {
   satisfies,
   type AppendResult,
   type EventLog,
+  type ExpectedAppend,
   type ExpectedVersion,
   type NewEvent,
   type ReadAllOptions,
@@ -95,6 +96,28 @@ export class MemoryEventLog implements EventLog {
       }
     }
     return appends.map(({ stream, events }) => this.appendNow(stream, events, 'any'));
+  }
+
+  /** As PostgreSQL: the streams whose expectation holds are written together, after every id is checked. */
+  async appendEach(appends: readonly ExpectedAppend[]): Promise<(AppendResult | Error)[]> {
+    checkAppendMany(appends);
+    checkStorable(appends);
+    const actuals = appends.map(({ stream }) => this.streams.get(stream)?.at(-1)?.revision);
+    const passes = appends.map(({ expectedVersion }, index) => satisfies(expectedVersion, actuals[index]));
+    const ids = new Set<string>();
+    appends.forEach(({ events }, index) => {
+      if (!passes[index]) return;
+      for (const { id } of events) {
+        if (id === undefined) continue;
+        if (this.ids.has(id) || ids.has(id)) throw new DuplicateEventError(id);
+        ids.add(id);
+      }
+    });
+    return appends.map(({ stream, events, expectedVersion }, index) =>
+      passes[index]
+        ? this.appendNow(stream, events, expectedVersion)
+        : new WrongExpectedVersionError(stream, expectedVersion, actuals[index]),
+    );
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

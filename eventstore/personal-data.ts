@@ -177,12 +177,12 @@ export class PersonalData {
   }
 
   /** Seals a batch of appends; the clear text is checked storable first (the log can only see ciphertext). */
-  async sealAll(appends: readonly StreamAppend[]): Promise<StreamAppend[]> {
+  async sealAll<A extends StreamAppend>(appends: readonly A[]): Promise<A[]> {
     checkStorable(appends);
     return Promise.all(
-      appends.map(async ({ stream, events }) => ({
-        stream,
-        events: await Promise.all(events.map((event) => this.seal(stream, event))),
+      appends.map(async (append) => ({
+        ...append,
+        events: await Promise.all(append.events.map((event) => this.seal(append.stream, event))),
       })),
     );
   }

@@ -53,6 +53,9 @@ export type RecordedEvent = {
 /** One stream's share of an appendMany. */
 export type StreamAppend = { readonly stream: string; readonly events: readonly NewEvent[] };
 
+/** One stream's share of an appendEach: its events and the version it expects. */
+export type ExpectedAppend = StreamAppend & { readonly expectedVersion: ExpectedVersion };
+
 export type AppendResult = {
   /** Revision of the last appended event: pass it as expectedVersion for the next append. */
   readonly nextExpectedVersion: bigint;
@@ -110,6 +113,17 @@ export interface EventLog {
    * EventStoreDB writes each stream atomically. Results are in input order.
    */
   appendMany(appends: readonly StreamAppend[], options?: AppendManyOptions): Promise<AppendResult[]>;
+  /**
+   * Appends to several distinct streams, each checked against its own expected version, in one round
+   * trip where the store allows it: the group commit of commands on existing streams (a code exchange, a
+   * refresh; eventstore/versioned-commit.ts). Each stream is atomic on its own and has its own outcome,
+   * in input order: its AppendResult, or the error its append met (WrongExpectedVersionError when its
+   * expectation does not hold: nothing of it is written, the others are). PostgreSQL and memory write
+   * the streams that pass in one transaction, and reject the whole call, writing nothing, on a failure
+   * that is not a stream's own expectation (a duplicate event id, unstorable text); EventStoreDB appends
+   * each stream on its own and reports every failure in its slot.
+   */
+  appendEach(appends: readonly ExpectedAppend[]): Promise<(AppendResult | Error)[]>;
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Current revision of the stream's last event, or undefined when the stream does not exist. */
   streamVersion(stream: string): Promise<bigint | undefined>;

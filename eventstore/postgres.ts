@@ -11,6 +11,7 @@ import {
   type AppendManyOptions,
   type AppendResult,
   type EventLog,
+  type ExpectedAppend,
   type ExpectedVersion,
   type GlobalPosition,
   type NewEvent,
@@ -145,11 +146,57 @@ const APPEND_MANY_SQL = `WITH input AS (
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
     FROM bases b ORDER BY b.idx`;
 
+/**
+ * appendEach: as appendMany, but each stream's claim holds only when its expectation does. The claim is
+ * one upsert in stream-id order (so concurrent group commits lock rows in one order), guarded in its
+ * DO UPDATE by the stream's expectation; a stream that must exist but had no row is left out of it. A
+ * stream that claims nothing writes no events and reads back a null base, with the version it had.
+ * (Rows of event_streams are never deleted, so one seen here still exists at the upsert.)
+ */
+const APPEND_EACH_SQL = `WITH input AS (
+    SELECT s.idx, s.value->>'stream' AS stream_id, s.value->>'expected' AS expected,
+           jsonb_array_length(s.value->'events') AS n, s.value->'events' AS events
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS s(value, idx)
+  ),
+  current AS (
+    SELECT input.idx, input.expected, input.stream_id, input.n, s.version
+      FROM input LEFT JOIN event_streams s USING (stream_id)
+  ),
+  claim AS (
+    INSERT INTO event_streams AS s (stream_id, version)
+    SELECT stream_id, n - 1 FROM current
+     WHERE expected IN ('no_stream', 'any') OR version IS NOT NULL
+     ORDER BY stream_id
+    ON CONFLICT (stream_id) DO UPDATE SET version = s.version + EXCLUDED.version + 1, updated_at = now()
+     WHERE (SELECT CASE i.expected WHEN 'any' THEN true
+                                   WHEN 'no_stream' THEN s.version = -1
+                                   WHEN 'stream_exists' THEN s.version >= 0
+                                   ELSE s.version = i.expected::bigint END
+              FROM input i WHERE i.stream_id = EXCLUDED.stream_id)
+    RETURNING stream_id, version
+  ),
+  bases AS (
+    SELECT input.idx, input.stream_id, input.events, claim.version - input.n AS base FROM input JOIN claim USING (stream_id)
+  ),
+  inserted AS (
+    INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
+    SELECT b.stream_id, b.base + e.within, (e.value->>'id')::uuid, e.value->>'type', e.value->'data', e.value->'metadata', now()
+      FROM bases b, jsonb_array_elements(b.events) WITH ORDINALITY AS e(value, within)
+     ORDER BY b.idx, e.within
+    RETURNING stream_id, global_position, transaction_id
+  )
+  SELECT b.base::text AS base,
+         (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = c.stream_id) AS global_position,
+         (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
+         c.version::text AS actual
+    FROM current c LEFT JOIN bases b USING (idx) ORDER BY c.idx`;
+
 /** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
 const APPEND = Object.fromEntries(
   Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim))]),
 ) as Record<ClaimKind, Prepared>;
 const APPEND_MANY = prepared(APPEND_MANY_SQL);
+const APPEND_EACH = prepared(APPEND_EACH_SQL);
 const NOTIFY = prepared('SELECT pg_notify($1, $2)');
 
 /**
@@ -343,6 +390,54 @@ export class PostgresEventLog implements EventLog {
     this.notifier?.poke();
     return appends.map(({ events }, index) => {
       const row = rows[index]!;
+      return {
+        nextExpectedVersion: BigInt(row.base) + BigInt(events.length),
+        position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
+      };
+    });
+  }
+
+  /**
+   * appendEach in one statement (APPEND_EACH_SQL): the streams whose expectation holds are written in
+   * one transaction, the others get WrongExpectedVersionError. A duplicate event id or unstorable text
+   * rejects the call and writes nothing.
+   */
+  async appendEach(appends: readonly ExpectedAppend[]): Promise<(AppendResult | Error)[]> {
+    checkAppendMany(appends);
+    const input = appends.map(({ stream, events, expectedVersion }) => ({
+      stream,
+      expected: typeof expectedVersion === 'bigint' ? String(expectedVersion) : expectedVersion,
+      events: events.map((event) => ({
+        id: event.id ?? randomUUID(),
+        type: event.type,
+        data: event.data ?? null,
+        metadata: event.metadata ?? {},
+      })),
+    }));
+    type Row = {
+      base: string | null;
+      global_position: string | null;
+      transaction_id: string | null;
+      actual: string | null;
+    };
+    const json = JSON.stringify(input);
+    if (mayHoldUnstorableJson(json)) checkStorable(appends);
+    let rows: Row[];
+    try {
+      rows = (await this.db.query<Row>(APPEND_EACH, [json])).rows;
+    } catch (error) {
+      throw duplicateOr(error);
+    }
+    if (rows.some((row) => row.base !== null)) {
+      this.waker.wake();
+      this.notifier?.poke();
+    }
+    return appends.map(({ stream, events, expectedVersion }, index) => {
+      const row = rows[index]!;
+      if (row.base === null || row.global_position === null || row.transaction_id === null) {
+        const actual = row.actual === null || row.actual === '-1' ? undefined : BigInt(row.actual);
+        return new WrongExpectedVersionError(stream, expectedVersion, actual);
+      }
       return {
         nextExpectedVersion: BigInt(row.base) + BigInt(events.length),
         position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },

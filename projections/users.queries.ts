@@ -23,6 +23,10 @@ const STANDING = prepared(`SELECT ${USER_COLUMNS}, c.sessions_valid_after, v.use
   FROM users u LEFT JOIN user_credentials c ON c.user_id = u.id LEFT JOIN verified_emails v ON v.user_id = u.id
   WHERE u.id = $1`);
 
+const STANDINGS = prepared(`SELECT ${USER_COLUMNS}, c.sessions_valid_after, v.user_id IS NOT NULL AS email_verified
+  FROM users u LEFT JOIN user_credentials c ON c.user_id = u.id LEFT JOIN verified_emails v ON v.user_id = u.id
+  WHERE u.id = ANY($1::uuid[])`);
+
 export type UserStandingRow = UserRow & { sessions_valid_after: Date | null; email_verified: boolean };
 
 export const userById = async (db: Queryable, id: string): Promise<UserRow | undefined> =>
@@ -35,6 +39,13 @@ export const userByEmail = async (db: Queryable, email: string): Promise<UserRow
 /** The user with its `user_credentials` and `verified_emails` rows, in one round trip. */
 export const userStanding = async (db: Queryable, id: string): Promise<UserStandingRow | undefined> =>
   (await db.query<UserStandingRow>(STANDING, [id])).rows[0];
+
+/** userStanding for several ids in one round trip (ids that are not UUIDs name no user). */
+export const userStandings = async (db: Queryable, ids: readonly string[]): Promise<UserStandingRow[]> => {
+  const valid = ids.filter((id) => UUID.test(id));
+  return valid.length === 0 ? [] : (await db.query<UserStandingRow>(STANDINGS, [valid])).rows;
+};
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const listUsers = async (db: Queryable): Promise<UserRow[]> =>
   (await db.query<UserRow>('SELECT * FROM users ORDER BY created_at, email')).rows;

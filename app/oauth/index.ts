@@ -12,6 +12,7 @@ import { KeyRing } from './keys.ts';
 import { TokenService } from './token-service.ts';
 import { StateCache } from '../handle.ts';
 import type { GrantState } from '../../domain/grants/index.ts';
+import { VersionedCommit } from '../../eventstore/versioned-commit.ts';
 import { JwtTokenVerifier, REVOKING_EVENT } from './verifier.ts';
 import {
   listAccessTokens,
@@ -69,7 +70,9 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
   // One cache of grant states for both services: the token request that redeems a code finds the state
   // the approval left, and a refresh the state the previous rotation left.
   const grantStates = new StateCache<GrantState>();
-  const tokens = new TokenService(core, keys, grantStates);
+  // Token requests on existing grants (code exchange, refresh) share their commits.
+  const grantCommits = new VersionedCommit(core.log);
+  const tokens = new TokenService(core, keys, grantStates, grantCommits);
   // Sweep idle public clients a few times a day (idempotent, so several instances may all do it).
   const sweep = setInterval(() => {
     clients.expireIdle().catch((error: unknown) => core.logger.warn({ err: error }, 'expiring idle clients failed'));
@@ -126,6 +129,9 @@ export const createOAuth = async (core: CoreServices): Promise<OAuth> => {
     revokeAccessToken: (jti, actor) => tokens.revokeAccessToken(jti, actor),
     revokeToken: (token, actor) => tokens.revokeAny(token, actor),
     rotateKeys: (actor) => keys.rotate(actor),
-    close: async () => clearInterval(sweep),
+    close: async () => {
+      clearInterval(sweep);
+      await grantCommits.flush();
+    },
   };
 };

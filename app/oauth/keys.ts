@@ -2,7 +2,7 @@
 // event, so every instance and restart signs with the same key; `events export` therefore contains
 // private key material — treat exports as secrets). Retired keys stay in the JWKS until every token
 // they signed has expired.
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { activeKey, keyDecider, KEYS_STREAM, type KeyState, type SigningKey } from '../../domain/keys/index.ts';
 import { SYSTEM, type Actor } from '../../domain/shared.ts';
@@ -19,6 +19,7 @@ export class KeyRing {
   private state: KeyState = { keys: [] };
   private loadedAt = 0;
   private imported = new Map<string, Promise<CryptoKey>>();
+  private readonly privateKeys = new Map<string, KeyObject>();
 
   constructor(private readonly options: KeyRingOptions) {}
 
@@ -82,10 +83,16 @@ export class KeyRing {
     return imported;
   }
 
-  async signingKey(): Promise<{ kid: string; key: CryptoKey }> {
+  /** The active key as a node:crypto KeyObject (app/oauth/tokens.ts signs with node:crypto), made once per kid. */
+  async signingKey(): Promise<{ kid: string; key: KeyObject }> {
     const active = activeKey(await this.fresh());
     if (!active) throw new Error('no active signing key');
-    return { kid: active.kid, key: await this.importKey(active, 'privateJwk') };
+    let key = this.privateKeys.get(active.kid);
+    if (!key) {
+      key = createPrivateKey({ key: active.privateJwk as JsonWebKeyInput['key'], format: 'jwk' });
+      this.privateKeys.set(active.kid, key);
+    }
+    return { kid: active.kid, key };
   }
 
   private published(state: KeyState, now: number): SigningKey[] {

@@ -13,6 +13,7 @@ import {
 import { DEFAULT_SCOPES, MCP_SCOPES } from '../../domain/scopes.ts';
 import { DomainError, type Actor } from '../../domain/shared.ts';
 import type { CoreServices } from '../core.ts';
+import type { VersionedCommit } from '../../eventstore/versioned-commit.ts';
 import { handleCommand, loadAggregate, type StateCache } from '../handle.ts';
 import { canonicalResource, mcpResource, resourceNames } from './authorizations.ts';
 import type { KeyRing } from './keys.ts';
@@ -59,6 +60,8 @@ export class TokenService {
     private readonly keys: KeyRing,
     /** Grant states this instance wrote last: a refresh or code exchange appends without reading first. */
     private readonly grantStates?: StateCache<GrantState>,
+    /** Commands on existing grants share commits (eventstore/versioned-commit.ts). */
+    private readonly grantCommits?: VersionedCommit,
   ) {
     this.serviceUsers = new ServiceUsers(core);
   }
@@ -68,7 +71,12 @@ export class TokenService {
   private run(grantId: string, command: GrantCommand, actor: Actor, newStream = false) {
     const cache = this.grantStates ? { cache: this.grantStates } : {};
     // A new grant (client_credentials) shares its commit with concurrent ones: one WAL flush for many.
-    const group = newStream ? { groupCommit: this.core.groupCommit } : {};
+    // The others (a code exchange, a refresh) share theirs too, each with the version it expects.
+    const group = newStream
+      ? { groupCommit: this.core.groupCommit }
+      : this.grantCommits
+        ? { versionedCommit: this.grantCommits }
+        : {};
     // Parallel refreshes of one grant are expected (several tabs, retries): retry conflicts generously.
     return handleCommand(
       this.core.log,

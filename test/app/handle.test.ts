@@ -8,6 +8,7 @@ import { DomainError, type Decider } from '../../domain/shared.ts';
 import { GroupCommit } from '../../eventstore/group-commit.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
 import type { EventLog } from '../../eventstore/port.ts';
+import { VersionedCommit } from '../../eventstore/versioned-commit.ts';
 
 type Event =
   { type: 'Added'; data: { n: number } } | { type: 'Closed'; data: object } | { type: 'Reopened'; data: object };
@@ -146,6 +147,37 @@ test('new streams with a group commit: concurrent commands share one commit, eac
       (await log.readStream(stream)).map((event) => event.type),
       ['Added'],
     );
+});
+
+test('existing streams with a versioned commit: concurrent commands share one commit; a stale cached state is decided again', async () => {
+  const { log, raw } = countingLog();
+  const commits = new VersionedCommit(log);
+  const cache = new StateCache<State>();
+  const streams = ['counter-a', 'counter-b', 'counter-c'];
+  for (const stream of streams) await handleCommand(log, stream, counter, { type: 'Add', n: 1 }, { actor, cache });
+  // Another writer moves counter-b past the cached state: its command fails in the shared commit and is
+  // decided again on the log, the others go through on their cached state.
+  await raw.append('counter-b', [{ type: 'Closed', data: {} }]);
+  const outcomes = await Promise.allSettled(
+    streams.map((stream) =>
+      handleCommand(log, stream, counter, { type: 'Add', n: 2 }, { actor, cache, versionedCommit: commits }),
+    ),
+  );
+  assert.equal(commits.stats, { commits: 1, appends: 3 });
+  assert.equal(
+    outcomes.map((outcome) => outcome.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.is(((outcomes[1] as PromiseRejectedResult).reason as DomainError).code, 'closed');
+  for (const stream of ['counter-a', 'counter-c'])
+    assert.equal(
+      (await raw.readStream(stream)).map((event) => event.type),
+      ['Added', 'Added'],
+    );
+  assert.equal(
+    (await raw.readStream('counter-b')).map((event) => event.type),
+    ['Added', 'Closed'],
+  );
 });
 
 test.run();

@@ -309,6 +309,138 @@ export const eventLogContract = (name: string, factory: AdapterFactory) => {
     for (const id of [good, bad, worse]) assert.is(await log.streamVersion(id), undefined);
   });
 
+  test('appendEach: each stream against its own expectation; a stale one fails alone, the rest are written', async ({
+    log,
+  }) => {
+    const [exact, fresh, stale, missing, metadataOnly, exists, any] = [
+      stream('each'),
+      stream('each'),
+      stream('each'),
+      stream('each'),
+      stream('each'),
+      stream('each'),
+      stream('each'),
+    ];
+    await log.append(exact, [{ type: 'A0', data: {} }]);
+    await log.append(stale, [
+      { type: 'S0', data: {} },
+      { type: 'S1', data: {} },
+    ]);
+    await log.append(exists, [{ type: 'E0', data: {} }]);
+    await log.setStreamMetadata(metadataOnly, { maxCount: 100 });
+    const results = await log.appendEach([
+      { stream: exact, expectedVersion: 0n, events: [{ type: 'A1', data: { n: 1 } }] },
+      {
+        stream: fresh,
+        expectedVersion: 'no_stream',
+        events: [
+          { type: 'F0', data: {} },
+          { type: 'F1', data: {} },
+        ],
+      },
+      { stream: stale, expectedVersion: 0n, events: [{ type: 'S-late', data: {} }] },
+      { stream: missing, expectedVersion: 'stream_exists', events: [{ type: 'M', data: {} }] },
+      { stream: metadataOnly, expectedVersion: 0n, events: [{ type: 'X', data: {} }] },
+      { stream: exists, expectedVersion: 'stream_exists', events: [{ type: 'E1', data: {} }] },
+      { stream: any, expectedVersion: 'any', events: [{ type: 'Y', data: {} }] },
+    ]);
+    const versions = results.map((result) => (result instanceof Error ? result : result.nextExpectedVersion));
+    assert.equal(versions.slice(0, 2), [1n, 1n]);
+    assert.equal(versions.slice(5), [1n, 0n]);
+    const staleError = results[2];
+    assert.instance(staleError, WrongExpectedVersionError);
+    assert.is((staleError as WrongExpectedVersionError).stream, stale);
+    assert.is((staleError as WrongExpectedVersionError).actual, 1n);
+    assert.instance(results[3], WrongExpectedVersionError);
+    assert.is((results[3] as WrongExpectedVersionError).actual, undefined);
+    assert.instance(results[4], WrongExpectedVersionError);
+    assert.equal(
+      (await log.readStream(exact)).map((e) => [e.type, e.revision, e.data]),
+      [
+        ['A0', 0n, {}],
+        ['A1', 1n, { n: 1 }],
+      ],
+    );
+    const [last] = await log.readStream(exact, { backwards: true, maxCount: 1 });
+    assert.equal(last!.position, (results[0] as { position: unknown }).position);
+    assert.equal(
+      (await log.readStream(stale)).map((e) => e.type),
+      ['S0', 'S1'],
+    );
+    assert.is(await log.streamVersion(missing), undefined);
+    assert.is(await log.streamVersion(metadataOnly), undefined);
+    assert.equal(
+      (await log.readStream(fresh)).map((e) => e.revision),
+      [0n, 1n],
+    );
+    // Only failures: nothing is written, and every stream reports its own.
+    const none = await log.appendEach([
+      { stream: exact, expectedVersion: 0n, events: [{ type: 'Late', data: {} }] },
+      { stream: fresh, expectedVersion: 'no_stream', events: [{ type: 'Again', data: {} }] },
+    ]);
+    assert.equal(
+      none.map((result) => (result instanceof WrongExpectedVersionError ? result.actual : result)),
+      [1n, 1n],
+    );
+    assert.is(await log.streamVersion(exact), 1n);
+  });
+
+  test('appendEach: concurrent calls with one expectation on a stream: exactly one wins, no revision twice', async ({
+    log,
+  }) => {
+    for (let round = 0; round < 3; round += 1) {
+      const [shared, other] = [stream('each'), stream('each')];
+      await log.append(shared, [{ type: 'Start', data: {} }]);
+      const calls = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          log.appendEach([
+            { stream: shared, expectedVersion: 0n, events: [{ type: 'Racer', data: { i } }] },
+            { stream: other, expectedVersion: 'any', events: [{ type: 'Other', data: { i } }] },
+          ]),
+        ),
+      );
+      assert.is(calls.filter(([result]) => !(result instanceof Error)).length, 1);
+      for (const [result] of calls) if (result instanceof Error) assert.instance(result, WrongExpectedVersionError);
+      for (const [, result] of calls) assert.not.instance(result, Error);
+      assert.equal(
+        (await log.readStream(shared)).map((e) => e.revision),
+        [0n, 1n],
+      );
+      assert.equal(
+        (await log.readStream(other)).map((e) => e.revision),
+        [0n, 1n, 2n, 3n, 4n],
+      );
+    }
+  });
+
+  test('appendEach: unstorable text is refused before anything is written; a duplicate id rejects the call', async ({
+    log,
+  }) => {
+    const [good, bad] = [stream('each'), stream('each')];
+    const error = await rejects(
+      log.appendEach([
+        { stream: good, expectedVersion: 'no_stream', events: [{ type: 'A', data: {} }] },
+        { stream: bad, expectedVersion: 'no_stream', events: [{ type: 'B', data: { text: 'a\u0000b' } }] },
+      ]),
+      UnstorableEventError,
+    );
+    assert.equal(error.streams, [bad]);
+    for (const id of [good, bad]) assert.is(await log.streamVersion(id), undefined);
+    // EventStoreDB appends each stream on its own and only sees ids inside one stream (see esdb.ts).
+    if (log.kind === 'esdb') return;
+    const eventId = randomUUID();
+    await log.append(good, [{ type: 'A', data: {}, id: eventId }]);
+    await rejects(
+      log.appendEach([
+        { stream: bad, expectedVersion: 'no_stream', events: [{ type: 'B', data: {} }] },
+        { stream: good, expectedVersion: 0n, events: [{ type: 'C', data: {}, id: eventId }] },
+      ]),
+      DuplicateEventError,
+    );
+    assert.is(await log.streamVersion(bad), undefined);
+    assert.is(await log.streamVersion(good), 0n);
+  });
+
   test('readStream: backwards, fromRevision, maxCount', async ({ log }) => {
     const id = stream();
     await log.append(

@@ -86,6 +86,13 @@ export const encryptingContract = (name: string, factory: EncryptingFactory) => 
     assert.equal((await one(other, stream)).data, written.data);
     const all = await other.readAll({ after: from, maxCount: 100_000 });
     assert.equal(all.find((event) => event.stream === stream)?.data, written.data);
+    // appendEach (the versioned group commit) seals as append does.
+    const next = note(user, marker);
+    const [result] = await log.appendEach([{ stream, expectedVersion: 0n, events: [next] }]);
+    assert.not.instance(result, Error);
+    const [, storedNext] = await context.raw.readStream(stream);
+    assert.not.ok(text(storedNext!).includes(marker), 'no marker in the event appendEach stored');
+    assert.equal((await log.readStream(stream))[1]!.data, next.data);
   });
 
   test('each seal has a fresh IV: the same fields twice are two different ciphertexts', async (context) => {
