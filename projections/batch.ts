@@ -73,7 +73,12 @@ export const setBasedSql = (sql: string, types: readonly string[]): string => {
 
 const rewritten = new Map<string, string>();
 
-/** One set-based statement: the template over `rows`, passed as one jsonb parameter of text values. */
+/**
+ * One set-based statement: the template over `rows`, passed as one array per column and read by unnest.
+ * PostgreSQL reads each element with its type's input function, as it reads a literal; an array-typed
+ * column travels as the text of its literal, cast in the template. On PGlite this cost about half of
+ * what one jsonb document of the rows did (no JSON to parse, no key lookups per row).
+ */
 const roundStatement = (template: Template, rows: (readonly unknown[])[]): Statement => {
   const id = `${template.types.join(',')}|${template.sql}`;
   let sql = rewritten.get(id);
@@ -81,13 +86,15 @@ const roundStatement = (template: Template, rows: (readonly unknown[])[]): State
     sql = setBasedSql(template.sql, template.types);
     rewritten.set(id, sql);
   }
-  const columns = template.types.map((_, i) => `c${i + 1} text`).join(', ');
+  const { types } = template;
+  const arrays = types.map((type, i) => `$${i + 1}::${type.endsWith('[]') ? 'text' : type}[]`).join(', ');
+  const columns = types.map((_, i) => `c${i + 1}`).join(', ');
   // LIMIT tells the planner how many rows come (it assumes 100 for a function): with the true count it
   // finds a round's few rows by index instead of scanning the table, which made a rebuild quadratic.
-  const relation = `(SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(${columns}) LIMIT ${rows.length}) AS v`;
+  const relation = `(SELECT * FROM unnest(${arrays}) AS r(${columns}) LIMIT ${rows.length}) AS v`;
   // Each value as the text pg would send for it (as sql.ts inlines it), so the cast reads what a literal would.
-  const objects = rows.map((values) => Object.fromEntries(values.map((v, i) => [`c${i + 1}`, toText(v)])));
-  return { sql: sql.replace(RELATION, () => relation), params: [JSON.stringify(objects)] };
+  const params = types.map((_, i) => rows.map((values) => toText(values[i])));
+  return { sql: sql.replace(RELATION, () => relation), params };
 };
 
 type Change = { template: Template; values: readonly unknown[]; supersedes: boolean };

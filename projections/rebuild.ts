@@ -3,8 +3,17 @@
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
-import { advanceTo, readCheckpoint, type RebuildProgress } from './checkpoints.ts';
-import { applyStatements, generationTables, splitDdl, statementsFor, type Projection, type Tables } from './sql.ts';
+import { readCheckpoint, type RebuildProgress } from './checkpoints.ts';
+import {
+  generationTables,
+  inline,
+  splitDdl,
+  statementsFor,
+  STATEMENTS_PER_QUERY,
+  toSql,
+  type Projection,
+  type Tables,
+} from './sql.ts';
 import { hasUnkeyed, toBatch } from './batch.ts';
 import { toStorableText } from '../eventstore/storable.ts';
 
@@ -107,6 +116,30 @@ const swap = (db: Database, job: Job) =>
     await tx.query('DELETE FROM projection_checkpoints WHERE name = $1', [job.rebuildName]);
   });
 
+/** One UPDATE moving the rebuild checkpoints of a page's projections, with the progress they show. */
+const checkpointsSql = (
+  moves: readonly { job: Job; events: readonly RecordedEvent[]; progress: RebuildProgress }[],
+) => {
+  const params: unknown[] = [];
+  const rows = moves.map(({ job, events, progress }) => {
+    const to = events[events.length - 1]!.position;
+    const n = params.push(
+      job.rebuildName,
+      String(to.commit),
+      String(to.prepare),
+      events.length,
+      JSON.stringify(progress),
+    );
+    return `($${n - 4}, $${n - 3}::bigint, $${n - 2}::bigint, $${n - 1}::bigint, $${n}::jsonb)`;
+  });
+  return inline({
+    sql: `UPDATE projection_checkpoints AS c SET position_commit = v.commit, position_prepare = v.prepare,
+            events_handled = c.events_handled + v.count, rebuild = v.progress, updated_at = now()
+          FROM (VALUES ${rows.join(', ')}) AS v(name, commit, prepare, count, progress) WHERE c.name = v.name`,
+    params,
+  });
+};
+
 /**
  * Rebuilds several projections from one read of the log: each page is read once and applied to every
  * projection, each in its own transaction with its own checkpoint (so a killed rebuild resumes each
@@ -151,27 +184,44 @@ export const rebuildProjections = async (
         done,
       };
     };
-    /** One page into one projection: its statements, its checkpoint and its progress in one transaction. */
-    const apply = async (job: Job, page: readonly RecordedEvent[]) => {
-      const events = page.filter((event) => comparePositions(event.position, job.position) > 0);
-      if (events.length === 0) return;
-      const to = events[events.length - 1]!.position;
-      const current = progress(job, false);
-      await db.transaction(async (tx) => {
+    /**
+     * One page into a group of projections: their statements, checkpoints and progress in one transaction,
+     * sent as one simple-protocol query when it fits (its statements run as one implicit transaction), so
+     * a page costs the group one round trip. A killed rebuild resumes each projection where it committed.
+     */
+    const apply = async (group: readonly Job[], page: readonly RecordedEvent[]) => {
+      const work = group
+        .map((job) => ({ job, events: page.filter((event) => comparePositions(event.position, job.position) > 0) }))
+        .filter(({ events }) => events.length > 0);
+      if (work.length === 0) return;
+      const texts: string[] = [];
+      const indexed: Job[] = [];
+      for (const { job, events } of work) {
         const statements = statementsFor(job.projection, events, job.tables);
         // A statement over many rows (an erasure, a revocation) finds them by an index: build them first.
-        if (hasUnkeyed(statements)) await buildIndexes(tx, job);
-        await applyStatements(tx, toBatch(statements));
-        await advanceTo(tx, job.rebuildName, to, events.length);
-        await tx.query('UPDATE projection_checkpoints SET rebuild = $2 WHERE name = $1', [
-          job.rebuildName,
-          JSON.stringify(current),
-        ]);
-      });
-      job.position = to;
-      job.handled += events.length;
-      onProgress(progress(job, false));
+        if (!job.indexed && hasUnkeyed(statements)) {
+          texts.push(...job.indexes);
+          indexed.push(job);
+        }
+        texts.push(...toSql(toBatch(statements)));
+      }
+      texts.push(checkpointsSql(work.map(({ job, events }) => ({ job, events, progress: progress(job, false) }))));
+      if (texts.length <= STATEMENTS_PER_QUERY) await db.query(texts.join(';\n'));
+      else
+        await db.transaction(async (tx) => {
+          for (let i = 0; i < texts.length; i += STATEMENTS_PER_QUERY)
+            await tx.query(texts.slice(i, i + STATEMENTS_PER_QUERY).join(';\n'));
+        });
+      for (const job of indexed) job.indexed = true;
+      for (const { job, events } of work) {
+        job.position = events[events.length - 1]!.position;
+        job.handled += events.length;
+        onProgress(progress(job, false));
+      }
     };
+    // PGlite runs every statement on node's one thread: a round trip per projection is pure cost, so one
+    // transaction takes them all. A server's backends run side by side: one transaction each, in parallel.
+    const groups = db.embedded ? [jobs] : jobs.map((job) => [job]);
     try {
       const from = jobs.reduce<GlobalPosition>(
         (min, job) => (comparePositions(job.position, min) < 0 ? job.position : min),
@@ -187,7 +237,7 @@ export const rebuildProjections = async (
         next = events.length < batchSize ? Promise.resolve([]) : read(events[events.length - 1]!.position);
         // A failed apply must not leave the prefetch's rejection unhandled.
         next.catch(() => undefined);
-        await Promise.all(jobs.map((job) => apply(job, events)));
+        await Promise.all(groups.map((group) => apply(group, events)));
         if (events.length < batchSize) break;
       }
       for (const job of jobs) await swap(db, job);

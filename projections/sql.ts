@@ -77,9 +77,14 @@ export const toText = (value: unknown): string | null => {
   return prepared === null || prepared === undefined ? null : String(prepared);
 };
 
+/** Dollar-quoted when long (a set-based statement's columns): no escaping to do, here or in the lexer. */
 const literal = (value: unknown): string => {
   const text = toText(value);
-  return text === null ? 'NULL' : pg.escapeLiteral(text);
+  if (text === null) return 'NULL';
+  if (text.length < 256) return pg.escapeLiteral(text);
+  let tag = '$q$';
+  for (let n = 0; text.includes(tag); n += 1) tag = `$q${n}$`;
+  return `${tag}${text}${tag}`;
 };
 
 const INDEX = /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+/i;

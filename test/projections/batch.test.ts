@@ -220,7 +220,11 @@ plain(
     });
     const barrier: Statement = { sql: 'DELETE FROM t' };
     const out = toBatch([insert('a'), touch('a'), insert('b'), touch('a'), barrier, touch('b')]);
-    const rows = (statement: Statement) => JSON.parse(statement.params![0] as string) as unknown[];
+    // One array per column ($1 holds c1 of every row): the rows, read back across them.
+    const rows = (statement: Statement) => {
+      const columns = statement.params as (string | null)[][];
+      return columns[0]!.map((_, r) => Object.fromEntries(columns.map((column, c) => [`c${c + 1}`, column[r]])));
+    };
     assert.equal(
       out.map((statement) => [statement.sql.split(' ')[0], statement.params ? rows(statement) : null]),
       [
