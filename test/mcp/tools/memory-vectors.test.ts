@@ -229,6 +229,30 @@ test('a snapshot of another log (a new database) is not used', async (context) =
   await index.close();
 });
 
+test('a snapshot of the previous version (other graph parameters) is rebuilt, then answers alike', async (context) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-vectors-'));
+  context.dirs.push(dir);
+  const saver = await freshIndex(context, dir);
+  await saver.close();
+  const manifestFile = path.join(dir, fs.readFileSync(path.join(dir, 'current'), 'utf8'), 'manifest.json');
+  const current = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+  // Format 1, as the previous version wrote it: no graph parameters (its graphs were M 16, beam 64).
+  const { graph, ...previous } = current;
+  assert.ok(graph, 'format 2 records the graph parameters');
+  fs.writeFileSync(manifestFile, JSON.stringify({ ...previous, format: 1 }));
+  const upgraded = await freshIndex(context, dir);
+  assert.is(upgraded.restoredFrom, undefined, 'rebuilt from the log, not loaded');
+  assert.equal(
+    await answers(upgraded, 'alice'),
+    await answers(context.server.services.tools.memory.store.vectors!, 'alice'),
+  );
+  await upgraded.close();
+  // Its next snapshot is the current format, and loads.
+  const restarted = await freshIndex(context, dir);
+  assert.ok(restarted.restoredFrom, 'the rewritten snapshot loads');
+  await restarted.close();
+});
+
 test('pgvector is detected only where the extension is installed; here it is not', async (context) => {
   assert.is(await detectPgvector(context.server.services.db), undefined);
   assert.is(context.server.services.tools.memory.store.backend, 'index');

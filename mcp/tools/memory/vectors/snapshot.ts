@@ -4,14 +4,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { newGraph, UserVectors, type AnnOptions } from './user-vectors.ts';
+import { GRAPH, newGraph, UserVectors, type AnnOptions, type GraphParams } from './user-vectors.ts';
 
-const FORMAT = 1;
+// 2: the manifest records the graph's build parameters. Format 1 graphs were built with M 16 / beam 64.
+const FORMAT = 2;
 
 export type PendingNote = { userId: string; hash: string; tags: string[] };
 
 const Manifest = z.object({
   format: z.literal(FORMAT),
+  graph: z.object({ connectivity: z.number().int(), expansionAdd: z.number().int() }),
   model: z.string(),
   /** Id of the log's first event: another log (a new database, an import) starts the index from zero. */
   logId: z.string(),
@@ -25,6 +27,9 @@ const UserFile = z.object({
   slotTags: z.array(z.array(z.string())),
   slotHashes: z.array(z.string()),
 });
+
+/** A snapshot this code would not have written: another format, or graphs built with other parameters. */
+export type Stale = { stale: string };
 
 export type Snapshot = {
   model: string;
@@ -60,6 +65,7 @@ export const saveSnapshot = async (root: string, snapshot: Snapshot): Promise<vo
   }
   const manifest: z.infer<typeof Manifest> = {
     format: FORMAT,
+    graph: GRAPH,
     model: snapshot.model,
     logId: snapshot.logId,
     position: { commit: String(snapshot.position.commit), prepare: String(snapshot.position.prepare) },
@@ -77,15 +83,29 @@ export const saveSnapshot = async (root: string, snapshot: Snapshot): Promise<vo
       await fs.promises.rm(path.join(root, entry), { recursive: true, force: true });
 };
 
-/** The snapshot named by `current`, or undefined when there is none or it cannot be read. */
-export const loadSnapshot = (root: string, ann: AnnOptions): Snapshot | undefined => {
+const sameGraph = (a: GraphParams, b: GraphParams) =>
+  a.connectivity === b.connectivity && a.expansionAdd === b.expansionAdd;
+
+/**
+ * The snapshot named by `current`; undefined when there is none; `stale` when an older version wrote it or
+ * built its graphs otherwise (usearch would load such a graph, but a rebuild from the log would not
+ * reproduce it, and instances would answer differently). Throws when it cannot be read.
+ */
+export const loadSnapshot = (root: string, ann: AnnOptions): Snapshot | Stale | undefined => {
   let dir: string;
   try {
     dir = path.join(root, fs.readFileSync(path.join(root, 'current'), 'utf8').trim());
   } catch {
     return undefined;
   }
-  const manifest = Manifest.parse(JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
+  const raw: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  const format = z.object({ format: z.number() }).parse(raw).format;
+  if (format !== FORMAT) return { stale: `format ${format}, this version writes ${FORMAT}` };
+  const manifest = Manifest.parse(raw);
+  if (!sameGraph(manifest.graph, GRAPH))
+    return {
+      stale: `graphs built with ${JSON.stringify(manifest.graph)}, this version builds ${JSON.stringify(GRAPH)}`,
+    };
   const users = new Map<string, UserVectors>();
   for (const { userId, file, dims } of manifest.users) {
     const slots = UserFile.parse(JSON.parse(fs.readFileSync(path.join(dir, `${file}.json`), 'utf8')));

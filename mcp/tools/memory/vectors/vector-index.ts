@@ -73,7 +73,9 @@ export class MemoryVectorIndex {
     if (this.options.dir) {
       try {
         const snapshot = loadSnapshot(this.options.dir, this.ann);
-        if (snapshot && snapshot.model === this.options.model && snapshot.logId === this.logId) {
+        if (snapshot && 'stale' in snapshot)
+          this.logger.info({ reason: snapshot.stale }, 'memory vector index on disk from another version: rebuilding');
+        else if (snapshot && snapshot.model === this.options.model && snapshot.logId === this.logId) {
           this.users = snapshot.users;
           this.pending = snapshot.pending;
           this.position = snapshot.position;
