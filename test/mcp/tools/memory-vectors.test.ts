@@ -58,12 +58,14 @@ test.after(async ({ server, stub, dirs }) => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh index over the server's log and cache; annThreshold 0 puts every user's vectors in a graph. */
+/** annThreshold 0 puts every user's vectors in graphs; segments of 16 slots make several per user. */
+const ANN = { annThreshold: 0, minCandidates: 8, oversample: 2, segmentSlots: 16 };
+/** A fresh index over the server's log and cache. */
 const freshIndex = async (context: Context, dir?: string) => {
   const index = new MemoryVectorIndex(context.server.services.db, context.server.services.log, silent, {
     model: 'stub-embed-16',
     dir,
-    ann: { annThreshold: 0, minCandidates: 8, oversample: 2 },
+    ann: ANN,
   });
   await index.start();
   await index.catchUp('alice');
@@ -98,6 +100,7 @@ test('the live index, one rebuilt from the log and one restarted from disk answe
   const restarted = await freshIndex(context, dir);
   // It starts where the snapshot ends (not from the first event), then answers as the others do.
   assert.equal(restarted.restoredFrom, savedAt);
+  assert.ok(restarted.userVectors('alice')!.graphs!.length > 1, 'several segment graphs were saved and loaded');
   assert.equal(await answers(restarted, 'alice'), expected);
   await restarted.close();
 });
@@ -220,6 +223,7 @@ test('a snapshot of another log (a new database) is not used', async (context) =
   const index = new MemoryVectorIndex(context.server.services.db, context.server.services.log, silent, {
     model: 'stub-embed-16',
     dir,
+    ann: ANN,
   });
   await index.start();
   assert.is(index.restoredFrom, undefined);
@@ -227,6 +231,30 @@ test('a snapshot of another log (a new database) is not used', async (context) =
   const notes = (stats: { vectors: number; pending: number }) => stats.vectors + stats.pending;
   assert.is(notes(index.stats()), notes(context.server.services.tools.memory.store.vectors!.stats()));
   await index.close();
+});
+
+test('a snapshot of the previous version (other graph parameters) is rebuilt, then answers alike', async (context) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-vectors-'));
+  context.dirs.push(dir);
+  const saver = await freshIndex(context, dir);
+  await saver.close();
+  const manifestFile = path.join(dir, fs.readFileSync(path.join(dir, 'current'), 'utf8'), 'manifest.json');
+  const current = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+  // Format 1, as the previous version wrote it: no graph parameters (its graphs were M 16, beam 64).
+  const { graph, ...previous } = current;
+  assert.ok(graph, 'format 2 records the graph parameters');
+  fs.writeFileSync(manifestFile, JSON.stringify({ ...previous, format: 1 }));
+  const upgraded = await freshIndex(context, dir);
+  assert.is(upgraded.restoredFrom, undefined, 'rebuilt from the log, not loaded');
+  assert.equal(
+    await answers(upgraded, 'alice'),
+    await answers(context.server.services.tools.memory.store.vectors!, 'alice'),
+  );
+  await upgraded.close();
+  // Its next snapshot is the current format, and loads.
+  const restarted = await freshIndex(context, dir);
+  assert.ok(restarted.restoredFrom, 'the rewritten snapshot loads');
+  await restarted.close();
 });
 
 test('pgvector is detected only where the extension is installed; here it is not', async (context) => {
@@ -252,7 +280,7 @@ graphs('clustered vectors: the graph finds the exact top 10 for at least 95% of 
     const centre = centres[i % centres.length]!;
     vectors.put(`n${i}`, Float32Array.from(normalize(centre.map((x) => x + random() * 0.6))), [], `h${i}`);
   }
-  assert.ok(vectors.graph, 'past the threshold the user has a graph');
+  assert.is(vectors.graphs?.length, 1, 'past the threshold the user has a graph');
   let found = 0;
   for (let q = 0; q < 50; q += 1) {
     const query = Float32Array.from(normalize(centres[q % centres.length]!.map((x) => x + random() * 0.6)));
@@ -262,14 +290,15 @@ graphs('clustered vectors: the graph finds the exact top 10 for at least 95% of 
   assert.ok(found / 500 >= 0.95, `recall@10 ${found / 500}`);
 });
 
-graphs('pages put deferred and flushed as one batch each: every live vector in the graph, no other', () => {
+graphs('pages put deferred and flushed as one batch each: every live vector in its segment, no other', () => {
   let seed = 11;
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5;
   const dims = 32;
   const centres = Array.from({ length: 10 }, () => Array.from({ length: dims }, random));
   const point = (i: number) =>
     Float32Array.from(normalize(centres[i % centres.length]!.map((x) => x + random() * 0.6)));
-  const vectors = new UserVectors(dims, { annThreshold: 100, oversample: 4, minCandidates: 40 });
+  // Segments of 700 slots: pages straddle them, so a flush adds to two graphs.
+  const vectors = new UserVectors(dims, { annThreshold: 100, oversample: 4, minCandidates: 40, segmentSlots: 700 });
   for (let page = 0; page < 6; page += 1) {
     for (let i = page * 500; i < (page + 1) * 500; i += 1) vectors.put(`n${i}`, point(i), [], `h${i}`, true);
     // Within the page, before its flush: one note replaced, one removed, one put then removed.
@@ -281,9 +310,21 @@ graphs('pages put deferred and flushed as one batch each: every live vector in t
   const live = [...vectors.slots.values()];
   const empty = vectors.slotNotes.flatMap((noteId, slot) => (noteId ? [] : [slot]));
   assert.is(live.length, 3_000 - 6 - 5);
-  assert.is(vectors.graph!.size(), live.length);
-  assert.ok((vectors.graph!.contains(live.map(BigInt)) as boolean[]).every(Boolean), 'every live slot is in the graph');
-  assert.not.ok((vectors.graph!.contains(empty.map(BigInt)) as boolean[]).some(Boolean), 'no emptied slot is');
+  const graphs = vectors.graphs!;
+  assert.is(graphs.length, Math.ceil(vectors.slotNotes.length / 700));
+  assert.is(
+    graphs.reduce((sum, graph) => sum + graph.size(), 0),
+    live.length,
+  );
+  const segment = (slot: number) => graphs[Math.floor(slot / 700)]!;
+  assert.ok(
+    live.every((slot) => segment(slot).contains(BigInt(slot))),
+    'every live slot is in its segment',
+  );
+  assert.not.ok(
+    empty.some((slot) => graphs.some((graph) => graph.contains(BigInt(slot)))),
+    'no emptied slot is in any',
+  );
   let found = 0;
   for (let q = 0; q < 50; q += 1) {
     const query = point(q);
@@ -314,7 +355,7 @@ graphs('a replaced vector and a removed note leave the graph', () => {
     vectors.search(Float32Array.of(0, -1), 5).map((h) => h.noteId),
     ['b'],
   );
-  assert.is(vectors.graph?.size(), 1);
+  assert.is(vectors.graphs?.[0]?.size(), 1);
 });
 
 graphs.run();

@@ -1,6 +1,6 @@
-// One user's note vectors: the unit vectors in a float32 arena (exact scores), and an HNSW graph (usearch)
-// over them once there are enough to make a scan slow. Each user has their own, so one user's search can
-// never meet another user's notes, and the graph needs no filter.
+// One user's note vectors: the unit vectors in a float32 arena (exact scores), and HNSW graphs (usearch)
+// over them once there are enough to make a scan slow, one graph per segment of slots. Each user has their
+// own, so one user's search can never meet another user's notes, and the graphs need no filter.
 import { Index, MetricKind, ScalarKind } from 'usearch';
 
 export type VectorHit = { noteId: string; score: number };
@@ -12,13 +12,29 @@ export type AnnOptions = {
   oversample: number;
   /** Never fewer candidates than this. */
   minCandidates: number;
+  /** Slots per graph (default `SEGMENT_SLOTS`); tests make it small to exercise several. */
+  segmentSlots?: number;
 };
 
 export const DEFAULT_ANN: AnnOptions = { annThreshold: 2_000, oversample: 4, minCandidates: 100 };
 
-// HNSW parameters (Malkov & Yashunin 2018): M = 16 links per node; a wide beam while adding keeps recall high.
-const CONNECTIVITY = 16;
-const EXPANSION_ADD = 64;
+/**
+ * How a graph is built (HNSW, Malkov & Yashunin 2018): `connectivity` is M, the links a node keeps per
+ * layer (2M on the ground layer); `expansionAdd` is the beam with which an insertion looks for them. A
+ * snapshot records them, and one saved with other values is rebuilt: the same log must give the same graph.
+ */
+export type GraphParams = { connectivity: number; expansionAdd: number };
+
+export const GRAPH: GraphParams = { connectivity: 16, expansionAdd: 64 };
+
+/**
+ * Slots 0 to n-1 go to the first graph, the next n to the second, and so on (segments, as in Lucene): a
+ * slot's graph follows from the log's order alone. One graph over 1M notes in 1,000 clustered topics
+ * found recall@10 0.91 at best however wide its search (a beam of 500 or 1,000 alike), and each insertion
+ * cost more the larger it grew; one graph of 200k notes in the same topics found 0.99.
+ */
+export const SEGMENT_SLOTS = 250_000;
+/** The beam of a search asking for fewer candidates than this (usearch widens it to the count asked). */
 const EXPANSION_SEARCH = 128;
 
 /** Dot product of the query with the arena's vector at `slot` (vectors are unit length: cosine similarity). */
@@ -46,15 +62,15 @@ class TopK {
   }
 }
 
-export const newGraph = (dims: number): Index =>
+export const newGraph = (dims: number, params: GraphParams = GRAPH): Index =>
   new Index({
     dimensions: dims,
     // Inner product of unit vectors = cosine; half precision halves the graph's copy of the vectors, and
     // the exact re-rank over the float32 arena removes the rounding from the scores.
     metric: MetricKind.IP,
     quantization: ScalarKind.F16,
-    connectivity: CONNECTIVITY,
-    expansion_add: EXPANSION_ADD,
+    connectivity: params.connectivity,
+    expansion_add: params.expansionAdd,
     expansion_search: EXPANSION_SEARCH,
     multi: false,
   });
@@ -68,7 +84,9 @@ export class UserVectors {
   /** note id → its slot. */
   readonly slots = new Map<string, number>();
   arena: Float32Array;
-  graph: Index | undefined;
+  /** Graph i indexes slots [i × segmentSlots, (i + 1) × segmentSlots); undefined: searches scan. */
+  graphs: Index[] | undefined;
+  readonly segmentSlots: number;
   /** Slots put while a graph exists but not added to it yet (ascending). */
   private unindexed: number[] = [];
 
@@ -78,6 +96,15 @@ export class UserVectors {
     capacity = 64,
   ) {
     this.arena = new Float32Array(capacity * dims);
+    this.segmentSlots = ann.segmentSlots ?? SEGMENT_SLOTS;
+  }
+
+  /** The graph of the slot's segment (created empty when it is the first of its segment). */
+  private graphOf(slot: number): Index {
+    const graphs = this.graphs!;
+    const segment = Math.floor(slot / this.segmentSlots);
+    while (graphs.length <= segment) graphs.push(newGraph(this.dims));
+    return graphs[segment]!;
   }
 
   get size(): number {
@@ -102,31 +129,40 @@ export class UserVectors {
     this.slotTags.push(tags);
     this.slotHashes.push(hash);
     this.slots.set(noteId, slot);
-    if (this.graph) this.unindexed.push(slot);
+    if (this.graphs) this.unindexed.push(slot);
     else if (this.size >= this.ann.annThreshold) this.buildGraph();
     if (!deferred) this.flush();
   }
 
   /**
-   * Adds the vectors put since the last flush to the graph in one call: usearch spreads a batch over
-   * `threads` (0: every core), so a replay adds each page of the log in parallel. One vector (the live path)
-   * goes on the calling thread: spawning workers for it would cost more than the insertion.
+   * Adds the vectors put since the last flush to their graphs, one call per segment: usearch spreads a
+   * batch over `threads` (0: every core). One vector (the live path) goes on the calling thread: spawning
+   * workers for it would cost more than the insertion.
    */
   flush(threads = 0): void {
-    const graph = this.graph;
     const slots = this.unindexed.filter((slot) => this.slotNotes[slot] !== '');
     this.unindexed = [];
-    if (!graph || slots.length === 0) return;
-    if (slots.length === 1) {
-      const slot = slots[0]!;
-      graph.add(BigInt(slot), this.arena.subarray(slot * this.dims, (slot + 1) * this.dims), 1);
-      return;
+    if (this.graphs) this.addToGraphs(slots, threads);
+  }
+
+  /** Adds these ascending slots to their segments' graphs, one batch per segment. */
+  private addToGraphs(slots: readonly number[], threads: number): void {
+    for (let from = 0; from < slots.length;) {
+      const segment = Math.floor(slots[from]! / this.segmentSlots);
+      let to = from + 1;
+      while (to < slots.length && Math.floor(slots[to]! / this.segmentSlots) === segment) to += 1;
+      const batch = slots.slice(from, to);
+      const graph = this.graphOf(batch[0]!);
+      if (batch.length === 1)
+        graph.add(BigInt(batch[0]!), this.arena.subarray(batch[0]! * this.dims, (batch[0]! + 1) * this.dims), 1);
+      else
+        graph.add(
+          BigUint64Array.from(batch, (slot) => BigInt(slot)),
+          this.gather(batch),
+          threads,
+        );
+      from = to;
     }
-    graph.add(
-      BigUint64Array.from(slots, (slot) => BigInt(slot)),
-      this.gather(slots),
-      threads,
-    );
   }
 
   /** The arena's vectors at these ascending slots as one matrix (a view when they are consecutive). */
@@ -155,21 +191,17 @@ export class UserVectors {
     this.slotTags[slot] = [];
     this.slotHashes[slot] = '';
     // A slot still waiting for `flush` is not in the graph yet: emptying it is enough.
-    if (this.graph && !this.unindexed.includes(slot)) this.graph.remove(BigInt(slot));
+    if (this.graphs && !this.unindexed.includes(slot)) this.graphOf(slot).remove(BigInt(slot));
   }
 
-  /** Builds the graph from the arena in one batch (at the threshold, or after loading without a saved graph). */
+  /** Builds the graphs from the arena, a batch per segment (at the threshold, or after loading without them). */
   buildGraph(threads = 0): void {
-    const graph = newGraph(this.dims);
-    const live = [...this.slots.values()].sort((a, b) => a - b);
-    if (live.length > 0)
-      graph.add(
-        BigUint64Array.from(live, (slot) => BigInt(slot)),
-        this.gather(live),
-        threads,
-      );
-    this.graph = graph;
+    this.graphs = [];
     this.unindexed = [];
+    this.addToGraphs(
+      [...this.slots.values()].sort((a, b) => a - b),
+      threads,
+    );
   }
 
   /**
@@ -179,22 +211,26 @@ export class UserVectors {
   search(query: Float32Array, k: number, tags?: readonly string[]): VectorHit[] {
     const top = new TopK(k);
     const matches = (slot: number) => !tags || tags.every((tag) => this.slotTags[slot]!.includes(tag));
-    if (!this.graph || tags) {
+    if (!this.graphs || tags) {
       for (let slot = 0; slot < this.slotNotes.length; slot += 1) {
         const noteId = this.slotNotes[slot]!;
         if (noteId && matches(slot)) top.offer({ noteId, score: dot(this.arena, slot, query, this.dims) });
       }
       return top.hits;
     }
-    // At a fixed search breadth HNSW recall falls as the graph grows (recall@10 at 1M notes: 0.77 with 120
-    // candidates, 0.91 with 500): the candidate count, which is also the search's breadth, grows with √n.
-    const breadth = Math.ceil(Math.sqrt(this.size) / 2);
-    const wanted = Math.min(this.size, Math.max(k * this.ann.oversample, this.ann.minCandidates, breadth));
-    const candidates = this.graph.search(query, wanted, 1);
-    for (const key of candidates.keys) {
-      const slot = Number(key);
-      const noteId = this.slotNotes[slot];
-      if (noteId) top.offer({ noteId, score: dot(this.arena, slot, query, this.dims) });
+    for (const graph of this.graphs) {
+      const size = graph.size();
+      if (size === 0) continue;
+      // At a fixed search breadth HNSW recall falls as the graph grows (recall@10 over one graph of 1M
+      // notes: 0.77 with 120 candidates, 0.91 with 500): the candidate count, which is also the search's
+      // breadth, grows with √n.
+      const breadth = Math.ceil(Math.sqrt(size) / 2);
+      const wanted = Math.min(size, Math.max(k * this.ann.oversample, this.ann.minCandidates, breadth));
+      for (const key of graph.search(query, wanted, 1).keys) {
+        const slot = Number(key);
+        const noteId = this.slotNotes[slot];
+        if (noteId) top.offer({ noteId, score: dot(this.arena, slot, query, this.dims) });
+      }
     }
     return top.hits;
   }

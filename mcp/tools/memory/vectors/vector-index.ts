@@ -20,7 +20,7 @@ import {
 } from '../../../../eventstore/port.ts';
 import { contentHash } from '../../../../projections/tools/memory.ts';
 import { loadSnapshot, saveSnapshot, type PendingNote } from './snapshot.ts';
-import { DEFAULT_ANN, UserVectors, type AnnOptions, type VectorHit } from './user-vectors.ts';
+import { DEFAULT_ANN, SEGMENT_SLOTS, UserVectors, type AnnOptions, type VectorHit } from './user-vectors.ts';
 import { cachedEmbeddings } from '../../../../projections/tools/embeddings.queries.ts';
 import { lastNoteWrite } from '../../../../projections/tools/memory.queries.ts';
 
@@ -73,7 +73,9 @@ export class MemoryVectorIndex {
     if (this.options.dir) {
       try {
         const snapshot = loadSnapshot(this.options.dir, this.ann);
-        if (snapshot && snapshot.model === this.options.model && snapshot.logId === this.logId) {
+        if (snapshot && 'stale' in snapshot)
+          this.logger.info({ reason: snapshot.stale }, 'memory vector index on disk from another version: rebuilding');
+        else if (snapshot && snapshot.model === this.options.model && snapshot.logId === this.logId) {
           this.users = snapshot.users;
           this.pending = snapshot.pending;
           this.position = snapshot.position;
@@ -296,6 +298,7 @@ export class MemoryVectorIndex {
     this.dirty = false;
     const snapshot = {
       model: this.options.model,
+      segmentSlots: this.ann.segmentSlots ?? SEGMENT_SLOTS,
       logId: this.logId,
       position: this.position,
       pending: new Map([...this.pending].map(([id, p]) => [id, { ...p }])),
