@@ -20,6 +20,7 @@ import { userByEmail, userById, userStandings, listUsers, type UserRow } from '.
 import { sessionsValidAfter } from '../projections/user-credentials.queries.ts';
 import { isEmailVerified, verifiedUserIds } from '../projections/verified-emails.queries.ts';
 import { openSessionIdsOfUser } from '../projections/mcp/sessions.queries.ts';
+import { dropUserEmbeddings } from '../projections/tools/embeddings.queries.ts';
 import { handleCommand } from './handle.ts';
 import { endUserSessions } from './user-sessions.ts';
 import { usersProjection } from '../projections/users.ts';
@@ -184,6 +185,9 @@ export class Users {
       );
       mcpSessions += closed.events.length > 0 ? 1 : 0;
     }
+    // Vectors and text hashes derived from her notes: a cache outside the log, so no key covers them.
+    // (Each instance's vector index drops her vectors, and their file on disk, when it reads the event.)
+    await dropUserEmbeddings(this.db, userId);
     return { erased: result.events.length > 0, keys, ...ended, mcpSessions };
   }
 

@@ -51,7 +51,7 @@ try {
   const users = ['bench-user', 'other-1', 'other-2', 'other-3'];
   for (let i = 0; i < NOTES; i += 1_000) {
     const statements: Statement[] = [];
-    const embeddings: { hash: string; vector: number[] }[] = [];
+    const embeddings: { userId: string; hash: string; vector: number[] }[] = [];
     for (let k = i; k < Math.min(NOTES, i + 1_000); k += 1) {
       const data = {
         noteId: `bench-${k}`,
@@ -74,6 +74,7 @@ try {
       statements.push(...memoryNotesProjection.toStatements(event, tables));
       if (values.vector)
         embeddings.push({
+          userId: data.userId,
           hash: contentHash(data.title, data.content),
           vector: normalize(Array.from({ length: DIMENSIONS }, () => random() - 0.5)),
         });
@@ -81,8 +82,12 @@ try {
     await services.db.transaction((tx) => applyStatements(tx, statements));
     if (values.vector) {
       await services.db.query(
-        `INSERT INTO memory_embeddings (content_hash, model, vector) SELECT h, 'bench', v::float8[] FROM unnest($1::text[], $2::text[]) AS x(h, v) ON CONFLICT DO NOTHING`,
-        [embeddings.map((e) => e.hash), embeddings.map((e) => `{${e.vector.join(',')}}`)],
+        `INSERT INTO memory_embeddings (user_id, content_hash, model, vector) SELECT u, h, 'bench', v::float8[] FROM unnest($1::text[], $2::text[], $3::text[]) AS x(u, h, v) ON CONFLICT DO NOTHING`,
+        [
+          embeddings.map((e) => e.userId),
+          embeddings.map((e) => e.hash),
+          embeddings.map((e) => `{${e.vector.join(',')}}`),
+        ],
       );
     }
   }
@@ -109,7 +114,7 @@ try {
       await measure('vector cosine scan (SQL, as memory_search)', () =>
         services.db.query(
           `SELECT n.id, ${cosineSql('$2')} AS cosine
-         FROM memory_notes n JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = 'bench' WHERE n.user_id = $1 ORDER BY cosine DESC LIMIT 30`,
+         FROM memory_notes n JOIN memory_embeddings e ON e.user_id = n.user_id AND e.content_hash = n.content_hash AND e.model = 'bench' WHERE n.user_id = $1 ORDER BY cosine DESC LIMIT 30`,
           ['bench-user', queryVector],
         ),
       ),

@@ -80,7 +80,8 @@ export const noteIdsByCosine = async (
   (
     await db.query<{ id: string; cosine: number }>(
       `SELECT * FROM (SELECT n.id, ${cosineSql('$2')} AS cosine
-                        FROM memory_notes n JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $3
+                        FROM memory_notes n JOIN memory_embeddings e
+                          ON e.user_id = n.user_id AND e.content_hash = n.content_hash AND e.model = $3
                        WHERE n.user_id = $1 AND ($4::text[] IS NULL OR n.tags @> $4::text[])) AS scored
         WHERE cosine > 0 ORDER BY cosine DESC, id LIMIT $5`,
       [userId, vector, model, tags, limit],
@@ -96,24 +97,24 @@ export const pgvectorSearchSql = (dims: number): string => {
   const d = Math.trunc(dims);
   return `SELECT id, title, content, tags, updated_at, cosine FROM (
       SELECT n.id, n.title, n.content, n.tags, n.updated_at, ${cosineSql('$2')} AS cosine
-        FROM memory_embeddings e JOIN memory_notes n ON n.content_hash = e.content_hash
-       WHERE e.model = $3 AND array_length(e.vector, 1) = ${d} AND n.user_id = $1
+        FROM memory_embeddings e JOIN memory_notes n ON n.user_id = e.user_id AND n.content_hash = e.content_hash
+       WHERE e.user_id = $1 AND e.model = $3 AND array_length(e.vector, 1) = ${d} AND n.user_id = $1
          AND ($4::text[] IS NULL OR n.tags @> $4::text[])
        ORDER BY e.vector::vector(${d}) <#> $2::float8[]::vector(${d})
        LIMIT $6) AS candidates
     WHERE cosine > 0 ORDER BY cosine DESC, id LIMIT $5`;
 };
 
-/** Texts of notes (one per distinct text) with no cached embedding under `model`, at most `limit`. */
+/** Texts of notes (one per user and distinct text) with no cached embedding under `model`, at most `limit`. */
 export const notesWithoutEmbedding = async (
   db: Queryable,
   model: string,
   limit: number,
-): Promise<{ title: string; content: string }[]> =>
+): Promise<{ user_id: string; title: string; content: string }[]> =>
   (
-    await db.query<{ title: string; content: string }>(
-      `SELECT DISTINCT ON (n.content_hash) n.title, n.content FROM memory_notes n
-           LEFT JOIN memory_embeddings e ON e.content_hash = n.content_hash AND e.model = $1
+    await db.query<{ user_id: string; title: string; content: string }>(
+      `SELECT DISTINCT ON (n.user_id, n.content_hash) n.user_id, n.title, n.content FROM memory_notes n
+           LEFT JOIN memory_embeddings e ON e.user_id = n.user_id AND e.content_hash = n.content_hash AND e.model = $1
           WHERE e.content_hash IS NULL LIMIT $2`,
       [model, limit],
     )

@@ -4,6 +4,8 @@
 // everywhere: the raw event table, an export, every table of the database, the read models after a
 // rebuild. A second user's markers must all still read back.
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,11 +20,53 @@ import { allProjections } from '../../projections/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { caller, connectHttp, serveWithStandInTokens, structured, type Connected } from '../mcp/tools/support.ts';
+import { startEmbeddingsStub, stubVector, type EmbeddingsStub } from '../mcp/tools/embeddings-stub.ts';
+import { normalize } from '../../mcp/tools/memory/embeddings.ts';
+import { contentHash } from '../../projections/tools/memory.ts';
 
 const ALICE = 'xalicemarkx';
 const BOB = 'xbobmarkx';
 
-type Context = { server: TestServer; admin: Actor; backup: string };
+type Context = { server: TestServer; admin: Actor; backup: string; stub: EmbeddingsStub };
+
+/**
+ * What of `who` may sit in a file: the marker, and what is derived from their note without holding it
+ * (its text hash, its vector as the index stores it: float32, little-endian).
+ */
+const traces = (who: { noteText: { title: string; content: string } }) => {
+  const { title, content } = who.noteText;
+  const vector = Float32Array.from(normalize(stubVector(`${title}\n${content}`)));
+  return [
+    { what: 'the marker', bytes: Buffer.from(title.replace(/^title /, '')) },
+    { what: 'the text hash', bytes: Buffer.from(contentHash(title, content)) },
+    { what: 'the vector', bytes: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength) },
+  ];
+};
+
+/**
+ * Files under DATA_DIR (the vector index's snapshots above all) holding any of `traces`, by raw bytes. The
+ * embedded database's own files are left to the table dumps, as a server's are: a database keeps deleted
+ * rows in its pages and write-ahead log until it reuses them, which no SQL can force.
+ */
+const filesHolding = (dataDir: string, wanted: readonly { what: string; bytes: Buffer }[]): string[] => {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (path.relative(dataDir, file) !== 'pgdata') walk(file);
+        continue;
+      }
+      if (!entry.isFile()) continue;
+      const bytes = fs.readFileSync(file);
+      for (const { what, bytes: needle } of wanted)
+        if (bytes.includes(needle) || bytes.toString('latin1').toLowerCase().includes(needle.toString('latin1')))
+          found.push(`${path.relative(dataDir, file)}: ${what}`);
+    }
+  };
+  walk(dataDir);
+  return found;
+};
 
 /** Every table of the database, each row as JSON (what `pg_dump --data-only` would print, as text). */
 const dumpTables = async (server: TestServer, except: readonly string[] = []): Promise<Map<string, string[]>> => {
@@ -100,8 +144,22 @@ const fill = async (server: TestServer, tokens: Awaited<ReturnType<typeof serveW
     { actor: { type: 'user', id: userId, email } },
   );
   await settle(server);
-  return { userId, email, connected };
+  return { userId, email, connected, noteText: { title: `title ${who}`, content: `content ${who}` } };
 };
+
+/**
+ * The vector index has read the whole log, placed the vectors of these users' notes (a note is indexed
+ * once its embedding is cached, which comes after its event: a search looks again) and saved to disk.
+ */
+const indexSaved = async (server: TestServer, userIds: readonly string[]) => {
+  const vectors = server.services.tools.memory.store.vectors!;
+  await vectors.waitFor((await server.services.log.headPosition())!);
+  for (const userId of userIds) await vectors.search(userId, normalize(stubVector('note')), 1);
+  await vectors.save();
+};
+/** What was found, by kind of file (the snapshot's and the users' file names change at each save). */
+const inSnapshot = (files: readonly string[]) =>
+  files.map((file) => file.replace(/snap-[^/]+\/u\d+/, 'snap-*/u*')).sort();
 
 /** Every event in the log and projected: the tool-call audit is written behind the response. */
 const settle = async (server: TestServer) => {
@@ -116,7 +174,11 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
 
   test.before(async (context) => {
     const db = await database();
-    context.server = await startTestServer({}, { database: db });
+    context.stub = await startEmbeddingsStub();
+    context.server = await startTestServer(
+      { OPENAI_API_KEY: 'sk-test-stub', OPENAI_BASE_URL: context.stub.url, EMBEDDING_MODEL: 'stub-embed-16' },
+      { database: db },
+    );
     if (db !== 'embedded') {
       const stop = context.server.stop;
       context.server.stop = async () => {
@@ -131,10 +193,11 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
     context.admin = { type: 'user', id: admin!.id, email: admin!.email };
     context.backup = await exportText(context.server);
   });
-  test.after(async ({ server, alice, bob }) => {
+  test.after(async ({ server, alice, bob, stub }) => {
     await alice?.connected.close().catch(() => undefined);
     await bob?.connected.close().catch(() => undefined);
     await server?.stop();
+    await stub?.close();
   });
 
   test('before: personal fields are sealed in the log, and read back through it', async ({ server }) => {
@@ -161,9 +224,34 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
     assert.equal(await server.services.log.headPosition(), before);
   });
 
-  test('after erase: the marker is nowhere, the other user is whole', async ({ server, admin, alice }) => {
+  test('before: the embeddings cache and the vector index on disk hold both users', async ({ server, alice, bob }) => {
+    await indexSaved(server, [alice.userId, bob.userId]);
+    for (const who of [alice, bob]) {
+      const cached = await server.services.db.query<{ content_hash: string }>(
+        'SELECT content_hash FROM memory_embeddings WHERE user_id = $1',
+        [who.userId],
+      );
+      assert.equal(
+        cached.rows.map((row) => row.content_hash),
+        [contentHash(who.noteText.title, who.noteText.content)],
+      );
+      const files = filesHolding(server.dataDir, traces(who).slice(1));
+      assert.ok(
+        files.some((file) => file.endsWith('the text hash')),
+        files.join('\n'),
+      );
+      assert.ok(
+        files.some((file) => file.endsWith('the vector')),
+        files.join('\n'),
+      );
+    }
+  });
+
+  test('after erase: the marker is nowhere, the other user is whole', async ({ server, admin, alice, bob }) => {
     await settle(server);
+    await indexSaved(server, [alice.userId, bob.userId]);
     const liveBob = holding(await dumpTables(server), BOB);
+    const bobFiles = filesHolding(server.dataDir, traces(bob));
     const result = await server.services.users.erase(alice.email, admin);
     assert.ok(result.erased);
     assert.is(result.keys, 2, "the user's key and their address's key are destroyed");
@@ -200,6 +288,36 @@ const erasure = (name: string, database: () => Promise<{ url: string; drop(): Pr
     assert.ok(liveBob.some((row) => row.startsWith('tool_calls:')));
     assert.ok(liveBob.some((row) => row.startsWith('users:')));
     assert.ok(liveBob.some((row) => row.startsWith('browser_sessions:')));
+    assert.ok(liveBob.length > 0);
+    // 6. what is derived from her notes: the embeddings cache (vectors, text hashes), and every file under
+    //    DATA_DIR once the vector index has read the erasure (it saves at once)
+    await indexSaved(server, [alice.userId, bob.userId]);
+    const cache = await server.services.db.query<{ user_id: string; content_hash: string }>(
+      'SELECT user_id, content_hash FROM memory_embeddings ORDER BY user_id',
+    );
+    assert.equal(
+      cache.rows,
+      [{ user_id: bob.userId, content_hash: contentHash(bob.noteText.title, bob.noteText.content) }],
+      "only bob's vector is cached",
+    );
+    const hash = contentHash(alice.noteText.title, alice.noteText.content);
+    assert.equal(
+      [...(await dumpTables(server))].flatMap(([table, rows]) =>
+        rows.some((row) => row.includes(hash)) ? [table] : [],
+      ),
+      [],
+      'her text hash is in no table',
+    );
+    assert.equal(filesHolding(server.dataDir, traces(alice)), []);
+    assert.ok(bobFiles.length >= 2, bobFiles.join('\n'));
+    assert.equal(
+      inSnapshot(filesHolding(server.dataDir, traces(bob))),
+      inSnapshot(bobFiles),
+      "bob's vector and hash are still on disk",
+    );
+    const vectors = server.services.tools.memory.store.vectors!;
+    assert.is(vectors.userVectors(alice.userId), undefined);
+    assert.is(vectors.userVectors(bob.userId)?.size, 1);
   });
 
   test('an export made before the erasure, restored, brings nothing back', async ({ server, backup }) => {

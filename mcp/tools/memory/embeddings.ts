@@ -1,5 +1,5 @@
-// Embeddings from an OpenAI-compatible API (POST {baseUrl}/embeddings), cached by text hash and model in
-// `memory_embeddings`: an embedding is a pure function of (text, model), so it is a cache, not state,
+// Embeddings from an OpenAI-compatible API (POST {baseUrl}/embeddings), cached by user, text hash and model
+// in `memory_embeddings`: an embedding is a pure function of (text, model), so it is a cache, not state,
 // and survives read-model rebuilds. Vectors are float8[]; cosine similarity is computed in SQL
 // (works on PGlite and on servers without pgvector).
 import { z } from 'zod';
@@ -36,8 +36,9 @@ export class EmbeddingsClient {
     return vectors;
   }
 
-  async save(db: Queryable, items: readonly { hash: string; vector: number[] }[]): Promise<void> {
-    for (const item of items) await saveEmbedding(db, item.hash, this.config.model, normalize(item.vector));
+  async save(db: Queryable, items: readonly { userId: string; hash: string; vector: number[] }[]): Promise<void> {
+    for (const item of items)
+      await saveEmbedding(db, item.userId, item.hash, this.config.model, normalize(item.vector));
   }
 }
 

@@ -1,7 +1,7 @@
 // Memory: the store (events → projections → search) and the memory_* tools on top of it.
 import type { CoreServices } from '../../../app/core.ts';
 import type { Tool } from '../define.ts';
-import { EMBEDDINGS_DDL } from '../../../projections/tools/embeddings.queries.ts';
+import { createEmbeddingsCache } from '../../../projections/tools/embeddings.queries.ts';
 import { MemoryStore } from './store.ts';
 import { memoryTools } from './tools.ts';
 
@@ -19,11 +19,11 @@ export type Memory = {
 };
 
 export const createMemory = async (core: CoreServices): Promise<Memory> => {
-  // A cache keyed by (text hash, model), not a read model: see embeddings.ts.
-  // Serialized: concurrent CREATE TABLE IF NOT EXISTS from two starting instances can still collide.
+  // A cache keyed by (user, text hash, model), not a read model: see embeddings.ts.
+  // Serialized: concurrent CREATE TABLE IF NOT EXISTS (or the upgrade) from two starting instances collide.
   await core.db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('remotemcp:memory-embeddings'))`);
-    await tx.query(EMBEDDINGS_DDL);
+    await createEmbeddingsCache(tx);
   });
   const store = new MemoryStore(core);
   // Warm the vector index in the background: loading it from disk (or rebuilding it) must not hold up start-up.

@@ -153,7 +153,7 @@ export class MemoryStore {
     });
     const last = result.events.at(-1);
     if (last && last.type !== 'MemoryDeleted')
-      await this.embed([{ title: last.data.title, content: last.data.content }]);
+      await this.embed([{ userId, title: last.data.title, content: last.data.content }]);
   }
 
   async storeNote(userId: string, input: { title: string; content: string; tags: string[] }): Promise<Note> {
@@ -286,13 +286,13 @@ export class MemoryStore {
   }
 
   /** Embeds texts that have no cached embedding yet; failures are logged, the text stays searchable by words. */
-  private async embed(items: readonly { title: string; content: string }[]): Promise<number> {
+  private async embed(items: readonly { userId: string; title: string; content: string }[]): Promise<number> {
     if (!this.embeddings || items.length === 0) return 0;
     try {
       const vectors = await this.embeddings.embed(items.map((i) => `${i.title}\n${i.content}`));
       await this.embeddings.save(
         this.core.db,
-        items.map((i, index) => ({ hash: contentHash(i.title, i.content), vector: vectors[index]! })),
+        items.map((i, index) => ({ userId: i.userId, hash: contentHash(i.title, i.content), vector: vectors[index]! })),
       );
       return items.length;
     } catch (error) {
@@ -311,7 +311,9 @@ export class MemoryStore {
     for (;;) {
       const rows = await notesWithoutEmbedding(this.core.db, this.embeddings.model, batch);
       if (rows.length === 0) return { embedded };
-      const done = await this.embed(rows);
+      const done = await this.embed(
+        rows.map((row) => ({ userId: row.user_id, title: row.title, content: row.content })),
+      );
       if (done === 0) throw new Error('the embeddings API failed during backfill');
       embedded += done;
       options.onProgress?.(embedded);

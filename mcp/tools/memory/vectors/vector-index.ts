@@ -21,13 +21,15 @@ import {
 import { contentHash } from '../../../../projections/tools/memory.ts';
 import { loadSnapshot, saveSnapshot, type PendingNote } from './snapshot.ts';
 import { DEFAULT_ANN, SEGMENT_SLOTS, UserVectors, type AnnOptions, type VectorHit } from './user-vectors.ts';
-import { cachedEmbeddings } from '../../../../projections/tools/embeddings.queries.ts';
+import { cachedEmbeddings, dropUserEmbeddings } from '../../../../projections/tools/embeddings.queries.ts';
 import { lastNoteWrite } from '../../../../projections/tools/memory.queries.ts';
 
 const NOTE_EVENTS = new Set<string>(NoteEvent.options.map((option) => option.shape.type.value));
 /** GDPR Art. 17 erasure of a user (users domain): their notes, and so their vectors, go. */
 const ERASED = 'UserErased';
 const Erased = z.object({ type: z.literal(ERASED), data: z.object({ userId: z.string() }) });
+/** The cache holds each user's vectors apart (projections/tools/embeddings.queries.ts). */
+const cacheKey = (userId: string, hash: string) => `${userId}\n${hash}`;
 
 export type VectorIndexOptions = {
   model: string;
@@ -127,15 +129,19 @@ export class MemoryVectorIndex {
       this.logId = first?.id ?? '';
     }
     const notes = relevant.map((e) => (e.type === ERASED ? Erased.parse(e) : NoteEvent.parse(e)));
-    const hashes = notes.flatMap((n) =>
-      n.type === 'MemoryStored' || n.type === 'MemoryUpdated' ? [contentHash(n.data.title, n.data.content)] : [],
+    const wanted = notes.flatMap((n) =>
+      n.type === 'MemoryStored' || n.type === 'MemoryUpdated'
+        ? [{ userId: n.data.userId, hash: contentHash(n.data.title, n.data.content) }]
+        : [],
     );
-    const vectors = await this.lookup(hashes);
+    const vectors = await this.lookup(wanted);
     const touched = new Set<UserVectors>();
     let erased = false;
     for (const event of notes) {
       if (event.type === ERASED) {
         this.drop(event.data.userId);
+        // The erasing command deleted them already; a log imported from elsewhere did not.
+        await dropUserEmbeddings(this.db, event.data.userId);
         erased = true;
         continue;
       }
@@ -154,7 +160,7 @@ export class MemoryVectorIndex {
         continue;
       }
       if (this.users.get(userId)?.retag(noteId, hash, tags)) continue;
-      this.place(noteId, userId, hash, tags, vectors.get(hash), touched);
+      this.place(noteId, userId, hash, tags, vectors.get(cacheKey(userId, hash)), touched);
     }
     // A page of the log (a rebuild, a restart catching up) enters each user's graph as one batch, on one
     // thread: a parallel insertion builds a different graph each run, and where scores tie a different
@@ -200,12 +206,13 @@ export class MemoryVectorIndex {
     touched.add(target);
   }
 
-  /** Unit float32 vectors of the cached embeddings for these hashes (under the configured model). */
-  private async lookup(hashes: readonly string[]): Promise<Map<string, Float32Array>> {
+  /** Unit float32 vectors of the users' cached embeddings of these texts (configured model), by cacheKey. */
+  private async lookup(wanted: readonly { userId: string; hash: string }[]): Promise<Map<string, Float32Array>> {
     const found = new Map<string, Float32Array>();
-    if (hashes.length === 0) return found;
-    const rows = await cachedEmbeddings(this.db, this.options.model, [...new Set(hashes)]);
-    for (const row of rows) found.set(row.content_hash, Float32Array.from(row.vector));
+    if (wanted.length === 0) return found;
+    const distinct = new Map(wanted.map((w) => [cacheKey(w.userId, w.hash), w]));
+    const rows = await cachedEmbeddings(this.db, this.options.model, [...distinct.values()]);
+    for (const row of rows) found.set(cacheKey(row.user_id, row.content_hash), Float32Array.from(row.vector));
     return found;
   }
 
@@ -213,11 +220,11 @@ export class MemoryVectorIndex {
   private async resolvePending(userId: string): Promise<void> {
     const mine = [...this.pending].filter(([, p]) => p.userId === userId);
     if (mine.length === 0) return;
-    const vectors = await this.lookup(mine.map(([, p]) => p.hash));
+    const vectors = await this.lookup(mine.map(([, p]) => ({ userId, hash: p.hash })));
     const touched = new Set<UserVectors>();
     let placed = false;
     for (const [noteId, p] of mine) {
-      const vector = vectors.get(p.hash);
+      const vector = vectors.get(cacheKey(userId, p.hash));
       // Only if still pending with that text: an event applied meanwhile wins.
       if (vector && this.pending.get(noteId)?.hash === p.hash) {
         this.place(noteId, userId, p.hash, p.tags, vector, touched);
