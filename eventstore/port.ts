@@ -74,7 +74,15 @@ export type ReadStreamOptions = {
   readonly maxCount?: number;
   readonly backwards?: boolean;
 };
-export type ReadAllOptions = { readonly after?: GlobalPosition; readonly maxCount?: number };
+export type ReadAllOptions = {
+  readonly after?: GlobalPosition;
+  readonly maxCount?: number;
+  /**
+   * The only types whose data the reader looks at (a rebuild: what its projections read). Events of
+   * other types still come, in order, but an adapter may leave their data null and their metadata empty.
+   */
+  readonly dataOf?: readonly string[];
+};
 
 export type Subscription = { close(): Promise<void> };
 export type SubscribeOptions = {

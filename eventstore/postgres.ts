@@ -255,8 +255,16 @@ const horizon = (embedded: boolean) =>
                                WHERE backend_xid IS NOT NULL
                                  AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())))`;
 
-const readAllSql = (embedded: boolean) =>
-  prepared(`SELECT ${COLUMNS} FROM events
+// ReadAllOptions.dataOf: the data and metadata of other types stay in the table (no jsonb output there,
+// no JSON.parse here); a rebuild's log is mostly MCP messages that no projection reads.
+const SOME_DATA = COLUMNS.replace(
+  'data, metadata',
+  `CASE WHEN event_type = ANY($4::text[]) THEN data END AS data,
+   CASE WHEN event_type = ANY($4::text[]) THEN metadata END AS metadata`,
+);
+
+const readAllSql = (embedded: boolean, columns = COLUMNS) =>
+  prepared(`SELECT ${columns} FROM events
   WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
     AND transaction_id < ${horizon(embedded)}
   -- Qualified on purpose: a bare name would sort by the ::text output column of the same name
@@ -289,6 +297,7 @@ export class PostgresEventLog implements EventLog {
   private readonly notify: boolean;
   private readonly notifier: Notifier | undefined;
   private readonly readAllStatement: Prepared;
+  private readonly readSomeStatement: Prepared;
   private readonly headStatement: Prepared;
   /** Names this log's NOTIFYs: its own wake it at once (see append), so only other writers' count. */
   private readonly origin = randomUUID();
@@ -303,6 +312,7 @@ export class PostgresEventLog implements EventLog {
     this.notify = options.notify ?? !db.embedded;
     this.notifier = this.notify ? new Notifier(db, this.origin) : undefined;
     this.readAllStatement = readAllSql(db.embedded);
+    this.readSomeStatement = readAllSql(db.embedded, SOME_DATA);
     this.headStatement = headSql(db.embedded);
   }
 
@@ -498,21 +508,23 @@ export class PostgresEventLog implements EventLog {
 
   readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const after = options.after ?? START;
-    const key = `${after.commit}/${after.prepare}/${options.maxCount ?? 1_000}`;
+    const key = `${after.commit}/${after.prepare}/${options.maxCount ?? 1_000}/${options.dataOf?.join(',') ?? '*'}`;
     let pending = this.reading.get(key);
     if (!pending) {
-      pending = this.queryAll(after, options.maxCount ?? 1_000).finally(() => this.reading.delete(key));
+      pending = this.queryAll(after, options.maxCount ?? 1_000, options.dataOf).finally(() => this.reading.delete(key));
       this.reading.set(key, pending);
     }
     return pending;
   }
 
-  private async queryAll(after: GlobalPosition, maxCount: number): Promise<RecordedEvent[]> {
-    const result = await this.db.query<EventRow>(this.readAllStatement, [
-      String(after.commit),
-      String(after.prepare),
-      maxCount,
-    ]);
+  private async queryAll(
+    after: GlobalPosition,
+    maxCount: number,
+    dataOf: readonly string[] | undefined,
+  ): Promise<RecordedEvent[]> {
+    const params: unknown[] = [String(after.commit), String(after.prepare), maxCount];
+    if (dataOf) params.push(dataOf);
+    const result = await this.db.query<EventRow>(dataOf ? this.readSomeStatement : this.readAllStatement, params);
     return result.rows.map(toRecorded);
   }
 

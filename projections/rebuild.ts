@@ -227,8 +227,12 @@ export const rebuildProjections = async (
         (min, job) => (comparePositions(job.position, min) < 0 ? job.position : min),
         jobs[0]?.position ?? START,
       );
+      // Events no projection here reads only move the checkpoints: their data need not be decoded.
+      const dataOf = [...new Set(jobs.flatMap((job) => job.projection.eventTypes))];
       const read = (after: GlobalPosition) =>
-        log.readAll(comparePositions(after, START) > 0 ? { after, maxCount: batchSize } : { maxCount: batchSize });
+        log.readAll(
+          comparePositions(after, START) > 0 ? { after, maxCount: batchSize, dataOf } : { maxCount: batchSize, dataOf },
+        );
       // Read the next page while the current one is applied: a rebuild costs max(read, apply), not the sum.
       let next = jobs.length ? read(from) : Promise.resolve([]);
       for (;;) {

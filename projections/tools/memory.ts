@@ -18,7 +18,8 @@ const erasedUserId = (recorded: RecordedEvent): string => (recorded.data as { us
 
 export const memoryGraphProjection: Projection = {
   name: 'memory_graph',
-  version: 1,
+  // 2: the GIN index with fastupdate = off, as memory_notes' (see there): PGlite never merges a pending list.
+  version: 2,
   tables: {
     memory_entities: `CREATE TABLE {memory_entities} (
       user_id      text NOT NULL,
@@ -29,7 +30,7 @@ export const memoryGraphProjection: Projection = {
       updated_at   timestamptz NOT NULL,
       PRIMARY KEY (user_id, name)
     );
-    CREATE INDEX {memory_entities}_search ON {memory_entities} USING gin (search)`,
+    CREATE INDEX {memory_entities}_search ON {memory_entities} USING gin (search) WITH (fastupdate = off)`,
     memory_relations: `CREATE TABLE {memory_relations} (
       user_id       text NOT NULL,
       from_name     text NOT NULL,
@@ -54,10 +55,17 @@ export const memoryGraphProjection: Projection = {
     const event = GraphEvent.parse(recorded);
     if (event.type === 'MemoryGraphSnapshotted') return [];
     const { userId, at } = event.data;
-    const refresh = (names: string[]): Statement => ({
-      sql: `UPDATE ${t.memory_entities} SET search = ${ENTITY_VECTOR}, updated_at = $3 WHERE user_id = $1 AND name = ANY($2)`,
-      params: [userId, names, at],
+    // Set-based rebuild (projections/batch.ts): each statement below touches one entity or one relation,
+    // named by its key, except the relations of deleted entities (any relation naming them).
+    const entity = (name: string) => JSON.stringify(['entity', userId, name]);
+    const relation = (r: { from: string; to: string; relationType: string }) =>
+      JSON.stringify(['relation', userId, r.from, r.to, r.relationType]);
+    const refresh = (name: string): Statement => ({
+      sql: `UPDATE ${t.memory_entities} SET search = ${ENTITY_VECTOR}, updated_at = $3 WHERE user_id = $1 AND name = $2`,
+      params: [userId, name, at],
+      batch: { key: entity(name), types: ['text', 'text', 'timestamptz'] },
     });
+    const relationTypes = ['text', 'text', 'text', 'text'];
     switch (event.type) {
       case 'MemoryEntitiesCreated':
         return event.data.entities.map((e) => ({
@@ -66,6 +74,7 @@ export const memoryGraphProjection: Projection = {
                   || setweight(to_tsvector('english', array_to_string($4::text[], ' ')), 'C'), $5)
                 ON CONFLICT (user_id, name) DO NOTHING`,
           params: [userId, e.name, e.entityType, e.observations, at],
+          batch: { key: entity(e.name), types: ['text', 'text', 'text', 'text[]', 'timestamptz'] },
         }));
       case 'MemoryObservationsAdded':
         return [
@@ -73,15 +82,17 @@ export const memoryGraphProjection: Projection = {
             sql: `UPDATE ${t.memory_entities} SET observations = observations || ARRAY(SELECT unnest($3::text[]) EXCEPT SELECT unnest(observations))
                   WHERE user_id = $1 AND name = $2`,
             params: [userId, a.entityName, a.contents],
+            batch: { key: entity(a.entityName), types: ['text', 'text', 'text[]'] },
           })),
-          refresh(event.data.additions.map((a) => a.entityName)),
+          ...event.data.additions.map((a) => refresh(a.entityName)),
         ];
       case 'MemoryEntitiesDeleted':
         return [
-          {
-            sql: `DELETE FROM ${t.memory_entities} WHERE user_id = $1 AND name = ANY($2)`,
-            params: [userId, event.data.names],
-          },
+          ...event.data.names.map((name) => ({
+            sql: `DELETE FROM ${t.memory_entities} WHERE user_id = $1 AND name = $2`,
+            params: [userId, name],
+            batch: { key: entity(name), types: ['text', 'text'] },
+          })),
           {
             sql: `DELETE FROM ${t.memory_relations} WHERE user_id = $1 AND (from_name = ANY($2) OR to_name = ANY($2))`,
             params: [userId, event.data.names],
@@ -93,18 +104,21 @@ export const memoryGraphProjection: Projection = {
             sql: `UPDATE ${t.memory_entities} SET observations = ARRAY(SELECT o FROM unnest(observations) WITH ORDINALITY AS x(o, i) WHERE o <> ALL($3::text[]) ORDER BY i)
                   WHERE user_id = $1 AND name = $2`,
             params: [userId, d.entityName, d.observations],
+            batch: { key: entity(d.entityName), types: ['text', 'text', 'text[]'] },
           })),
-          refresh(event.data.deletions.map((d) => d.entityName)),
+          ...event.data.deletions.map((d) => refresh(d.entityName)),
         ];
       case 'MemoryRelationsCreated':
         return event.data.relations.map((r) => ({
           sql: `INSERT INTO ${t.memory_relations} (user_id, from_name, to_name, relation_type) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
           params: [userId, r.from, r.to, r.relationType],
+          batch: { key: relation(r), types: relationTypes },
         }));
       case 'MemoryRelationsDeleted':
         return event.data.relations.map((r) => ({
           sql: `DELETE FROM ${t.memory_relations} WHERE user_id = $1 AND from_name = $2 AND to_name = $3 AND relation_type = $4`,
           params: [userId, r.from, r.to, r.relationType],
+          batch: { key: relation(r), types: relationTypes },
         }));
       default:
         return assertNever(event);

@@ -50,6 +50,32 @@ pglite('PGlite: scavenge deletes what retention hides, nothing else', async ({ l
   assert.is(all.filter((e) => e.stream === kept).length, 2);
 });
 
+pglite('PGlite: readAll with dataOf keeps every event in order, data only of those types', async ({ log }) => {
+  const pg = log as PostgresEventLog;
+  const stream = `some-${randomUUID()}`;
+  const start = await pg.headPosition();
+  await pg.append(stream, [
+    { type: 'Wanted', data: { n: 1 }, metadata: { actor: { id: 'a', type: 'system' } } },
+    { type: 'Skipped', data: { n: 2 }, metadata: { actor: { id: 'b', type: 'system' } } },
+    { type: 'Wanted', data: { n: 3 } },
+  ]);
+  const from = start ? { after: start } : {};
+  const all = await pg.readAll({ ...from, maxCount: 100 });
+  const some = await pg.readAll({ ...from, maxCount: 100, dataOf: ['Wanted'] });
+  assert.equal(
+    some.map((e) => [e.id, e.type, e.position]),
+    all.map((e) => [e.id, e.type, e.position]),
+  );
+  assert.equal(
+    some.map((e) => [e.data, e.metadata]),
+    [
+      [{ n: 1 }, { actor: { id: 'a', type: 'system' } }],
+      [null, {}],
+      [{ n: 3 }, {}],
+    ],
+  );
+});
+
 pglite('a subscription closed twice counts once: the tail keeps serving the others', async ({ log }) => {
   const tag = randomUUID();
   const start = await log.headPosition();

@@ -73,6 +73,60 @@ const rarer = (events: readonly RecordedEvent[], round: number): StreamAppend[] 
       at: at(11),
       reason: 'revoked',
     });
+  if (first) {
+    // A knowledge graph's life, names with quotes and backslashes: an entity deleted with its relations
+    // and created again, observations added and taken back.
+    const graph = `memory-graph-${first.userId}`;
+    const userId = first.userId;
+    const [a, b, c] = [`Ada "${round}"`, `B\\o'b ${round}`, `C ${round}`];
+    push(graph, 'MemoryEntitiesCreated', {
+      userId,
+      at: at(17),
+      entities: [
+        { name: a, entityType: 'person', observations: ['likes tea'] },
+        { name: b, entityType: 'person', observations: [] },
+        { name: c, entityType: 'place', observations: ['by the sea'] },
+      ],
+    });
+    push(graph, 'MemoryRelationsCreated', {
+      userId,
+      at: at(18),
+      relations: [
+        { from: a, to: b, relationType: 'knows' },
+        { from: b, to: c, relationType: 'lives in' },
+        { from: a, to: c, relationType: 'visits' },
+      ],
+    });
+    push(graph, 'MemoryObservationsAdded', {
+      userId,
+      at: at(19),
+      additions: [
+        { entityName: a, contents: ['likes tea', 'reads "Emma"'] },
+        { entityName: b, contents: ['a \\ backslash'] },
+      ],
+    });
+    push(graph, 'MemoryObservationsDeleted', {
+      userId,
+      at: at(20),
+      deletions: [{ entityName: a, observations: ['likes tea'] }],
+    });
+    push(graph, 'MemoryRelationsDeleted', {
+      userId,
+      at: at(21),
+      relations: [{ from: a, to: c, relationType: 'visits' }],
+    });
+    push(graph, 'MemoryEntitiesDeleted', { userId, at: at(22), names: [b] });
+    push(graph, 'MemoryEntitiesCreated', {
+      userId,
+      at: at(23),
+      entities: [{ name: b, entityType: 'robot', observations: ['back again'] }],
+    });
+    push(graph, 'MemoryRelationsCreated', {
+      userId,
+      at: at(24),
+      relations: [{ from: b, to: a, relationType: 'knows' }],
+    });
+  }
   push('tool-settings-memory_search', 'ToolDisabled', { name: 'memory_search', at: at(12), reason: `r${round}` });
   push('tool-settings-memory_search', 'ToolEnabled', { name: 'memory_search', at: at(13) });
   push('tool-settings-system_whoami', 'ToolDisabled', { name: 'system_whoami', at: at(14) });
@@ -150,6 +204,7 @@ for (const [name, open] of databases) {
       'MemoryDeleted',
       'ClientDeleted',
       'ToolEnabled',
+      'MemoryEntitiesDeleted',
     ])
       assert.ok(events.filter((event) => event.type === type).length >= 2, type);
   });
