@@ -164,6 +164,23 @@ export const encryptingContract = (name: string, factory: EncryptingFactory) => 
     assert.equal([read.content, read.title, read.tags], [ERASED, ERASED, []]);
   });
 
+  test('readers of the same event objects share one opening, never across an erasure', async (context) => {
+    const log = instance(context);
+    const user = randomUUID();
+    const stream = `memory-note-${randomUUID()}`;
+    await log.append(stream, [note(user, 'shared')]);
+    // As the tail hands one event object to every subscription.
+    const [stored] = await context.raw.readStream(stream);
+    const [first] = await log.decryptEvents([stored!]);
+    const [second] = await log.decryptEvents([stored!]);
+    assert.ok(first === second);
+    assert.is((first!.data as { title: string }).title, 'title shared');
+    await log.personalKeys.erase([`user:${user}`]);
+    const [third] = await log.decryptEvents([stored!]);
+    assert.ok(third !== first);
+    assert.is((third!.data as { title: string }).title, ERASED);
+  });
+
   test('erasing a subject: its fields read as erased everywhere, on every instance; another subject is untouched', async (context) => {
     // A shared server holds other runs' events: read from where this test starts.
     const from = (await context.raw.headPosition()) ?? START;

@@ -35,4 +35,4 @@ const postgres = (open: () => Promise<TestDatabase>) => async () => {
 encryptingContract('PostgreSQL on embedded PGlite', postgres(embeddedDatabase)).run();
 
 if (serverUrl()) encryptingContract('PostgreSQL server', postgres(serverDatabase)).run();
-else skipSuite('Encrypting decorator contract: PostgreSQL server', 'TEST_DATABASE_URL not set', 6);
+else skipSuite('Encrypting decorator contract: PostgreSQL server', 'TEST_DATABASE_URL not set', 7);

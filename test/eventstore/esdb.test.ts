@@ -758,7 +758,7 @@ if (!url) {
 // ---- the encrypting decorator over a real server: events in KurrentDB, data keys in PostgreSQL ----
 
 if (!url) {
-  skipSuite('Encrypting decorator contract: EventStoreDB', 'TEST_EVENTSTORE_URL not set', 6);
+  skipSuite('Encrypting decorator contract: EventStoreDB', 'TEST_EVENTSTORE_URL not set', 7);
 } else {
   encryptingContract('EventStoreDB, keys in PostgreSQL', async () => {
     const log = openEsdbEventLog(url);
