@@ -3,6 +3,7 @@
 // one every time (client_credentials), one per request from a list (codes), or the connection's own
 // refresh token, replaced by the one each answer rotates to.
 import http from 'node:http';
+import { postForm } from './form-post.ts';
 
 export type CpuTask = {
   url: string;
@@ -13,36 +14,6 @@ export type CpuTask = {
   forms: { every: Record<string, string> } | { once: Record<string, string>[] } | { rotate: Record<string, string>[] };
 };
 export type CpuResult = { requests: number; errors: number; seconds: number };
-
-const post = (agent: http.Agent, url: URL, form: Record<string, string>, authorization: string | undefined) =>
-  new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-    const body = new URLSearchParams(form).toString();
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          ...(authorization ? { authorization } : {}),
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 
 process.once('message', async (task: CpuTask) => {
   const url = new URL(task.url);
@@ -57,7 +28,7 @@ process.once('message', async (task: CpuTask) => {
       while (performance.now() < until) {
         const form = 'every' in forms ? forms.every : 'once' in forms ? forms.once.pop() : forms.rotate[worker];
         if (!form) return;
-        const reply = await post(agent, url, form, task.authorization);
+        const reply = await postForm(agent, url, form, task.authorization);
         requests += 1;
         if (reply.status !== 200) errors += 1;
         if ('rotate' in forms && typeof reply.body.refresh_token === 'string')

@@ -5,7 +5,6 @@
 // Run: TEST_DATABASE_URL=postgres://… node --import tsx bench/oauth/cpu.ts [seconds=4] [connections=10] [rounds=2]
 // PROFILE=dir also writes a V8 CPU profile of each measured round there (<grant>-<round>.cpuprofile).
 import { fork } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -14,12 +13,12 @@ import pg from 'pg';
 import { MCP_READ } from '../../domain/scopes.ts';
 import { startTestServer } from '../../test/support/server.ts';
 import type { CpuResult, CpuTask } from './cpu-load.ts';
+import { approvedCode, REDIRECT, registerPublicClient } from './setup.ts';
 
 const seconds = Number(process.argv[2] ?? 4);
 const connections = Number(process.argv[3] ?? 10);
 const rounds = Number(process.argv[4] ?? 2);
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cpu-load.ts');
-const REDIRECT = 'http://127.0.0.1:9/callback';
 
 /**
  * CPU time (µs) of the PostgreSQL backends serving this server's database, from /proc (Linux; PostgreSQL on
@@ -72,17 +71,7 @@ const machine = await oauth.createMachineClient(
   { name: 'bench', userEmail: 'bench-bot@example.com', scopes: [MCP_READ] },
   { type: 'system', id: 'bench' },
 );
-const { client: publicClient } = await oauth.clients.register(
-  {
-    clientName: 'bench-public',
-    redirectUris: [REDIRECT],
-    grantTypes: ['authorization_code', 'refresh_token'],
-    tokenEndpointAuthMethod: 'none',
-    applicationType: 'web',
-  },
-  'dynamic',
-  { type: 'system', id: 'bench' },
-);
+const publicClient = await registerPublicClient(oauth, 'bench-public');
 const admin = (await users.byEmail(server.adminEmail))!;
 
 /** Code exchange forms, made through the application service as the consent page's approval does. */
@@ -92,18 +81,10 @@ const codeForms = async (count: number) => {
     forms.push(
       ...(await Promise.all(
         Array.from({ length: Math.min(connections, count - forms.length) }, async () => {
-          const verifier = randomBytes(32).toString('base64url');
-          const { request } = await oauth.authorizations.begin({
-            response_type: 'code',
-            client_id: publicClient.clientId,
-            redirect_uri: REDIRECT,
-            code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-            code_challenge_method: 'S256',
-          });
-          const location = new URL(await oauth.authorizations.approve(request, admin.id, new Date(), false));
+          const { code, verifier } = await approvedCode(oauth, publicClient.clientId, admin.id);
           return {
             grant_type: 'authorization_code',
-            code: location.searchParams.get('code')!,
+            code,
             code_verifier: verifier,
             redirect_uri: REDIRECT,
             client_id: publicClient.clientId,

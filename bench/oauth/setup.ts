@@ -8,8 +8,42 @@ import path from 'node:path';
 import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../app/logger.ts';
 import { startServer } from '../../app/server.ts';
+import type { OAuth } from '../../app/oauth/index.ts';
 
 export const REDIRECT = 'http://127.0.0.1:9/callback';
+
+/** A public client for the code flow with refresh (redirecting to REDIRECT), registered as DCR would. */
+export const registerPublicClient = async (oauth: Pick<OAuth, 'clients'>, clientName: string) => {
+  const { client } = await oauth.clients.register(
+    {
+      clientName,
+      redirectUris: [REDIRECT],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      tokenEndpointAuthMethod: 'none',
+      applicationType: 'web',
+    },
+    'dynamic',
+    { type: 'system', id: 'bench' },
+  );
+  return client;
+};
+
+/**
+ * A fresh code of `userId` for `clientId`, with its PKCE verifier, made through the application service
+ * as the consent page's approval does (login and consent are not what the benches measure).
+ */
+export const approvedCode = async (oauth: Pick<OAuth, 'authorizations'>, clientId: string, userId: string) => {
+  const verifier = randomBytes(32).toString('base64url');
+  const { request } = await oauth.authorizations.begin({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  const location = new URL(await oauth.authorizations.approve(request, userId, new Date(), false));
+  return { code: location.searchParams.get('code')!, verifier };
+};
 
 export const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -31,17 +65,7 @@ export const startTokenBench = async (databaseUrl: string | undefined, name: str
   };
   try {
     const { oauth, users } = running.services;
-    const { client } = await oauth.clients.register(
-      {
-        clientName: 'bench',
-        redirectUris: [REDIRECT],
-        grantTypes: ['authorization_code', 'refresh_token'],
-        tokenEndpointAuthMethod: 'none',
-        applicationType: 'web',
-      },
-      'dynamic',
-      { type: 'system', id: 'bench' },
-    );
+    const client = await registerPublicClient(oauth, 'bench');
     const admin = (await users.byEmail(config.adminEmail))!;
 
     const post = async (form: Record<string, string>) => {
@@ -57,19 +81,7 @@ export const startTokenBench = async (databaseUrl: string | undefined, name: str
     };
 
     /** A fresh authorization code of the admin for the bench client, with its PKCE verifier. */
-    const newCode = async () => {
-      const verifier = randomBytes(32).toString('base64url');
-      const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const { request } = await oauth.authorizations.begin({
-        response_type: 'code',
-        client_id: client.clientId,
-        redirect_uri: REDIRECT,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      });
-      const location = new URL(await oauth.authorizations.approve(request, admin.id, new Date(), false));
-      return { code: location.searchParams.get('code')!, verifier };
-    };
+    const newCode = () => approvedCode(oauth, client.clientId, admin.id);
 
     const exchange = (code: { code: string; verifier: string }) =>
       post({

@@ -20,6 +20,8 @@ import { MCP_READ } from '../../domain/scopes.ts';
 import { createServerDatabase, serverUrl } from '../../test/support/databases.ts';
 import { startTestServer } from '../../test/support/server.ts';
 import { percentile } from '../mcp/load.ts';
+import { postForm } from './form-post.ts';
+import { approvedCode, REDIRECT, registerPublicClient } from './setup.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const connections = Number(process.argv[3] ?? 10);
@@ -105,7 +107,6 @@ const listen = (handler: http.RequestListener) =>
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 
-const REDIRECT = 'http://127.0.0.1:9/callback';
 const SECRET = 'bench-secret-0123456789';
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 const pkce = () => {
@@ -217,38 +218,17 @@ type Target = {
 
 type Reply = { ok: boolean; body: Record<string, unknown> };
 
-const tokenRequest = (agent: http.Agent, target: Target, form: Record<string, string>, authorization?: string) =>
-  new Promise<Reply>((resolve, reject) => {
-    const url = new URL(target.tokenUrl);
-    const body = new URLSearchParams(form).toString();
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          ...(authorization ? { authorization } : {}),
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          const parsed = JSON.parse(text) as Record<string, unknown>;
-          const jwt = typeof parsed.access_token === 'string' && parsed.access_token.split('.').length === 3;
-          resolve({ ok: res.statusCode === 200 && jwt, body: parsed });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** A token request; ok only for a 200 that carries a JWT access token (both servers issue JWTs here). */
+const tokenRequest = async (
+  agent: http.Agent,
+  target: Target,
+  form: Record<string, string>,
+  authorization?: string,
+): Promise<Reply> => {
+  const { status, body } = await postForm(agent, new URL(target.tokenUrl), form, authorization);
+  const jwt = typeof body.access_token === 'string' && body.access_token.split('.').length === 3;
+  return { ok: status === 200 && jwt, body };
+};
 
 /** One scenario on one target: `request(worker)` sends one token request; false ends that worker's slice. */
 type Load = { request(worker: number): Promise<boolean | 'done'>; begin?(): Promise<void> };
@@ -344,17 +324,7 @@ const machine = await oauth.createMachineClient(
   { name: 'bench', userEmail: 'bench-bot@example.com', scopes: [MCP_READ] },
   { type: 'system', id: 'bench' },
 );
-const { client: publicClient } = await oauth.clients.register(
-  {
-    clientName: 'bench-public',
-    redirectUris: [REDIRECT],
-    grantTypes: ['authorization_code', 'refresh_token'],
-    tokenEndpointAuthMethod: 'none',
-    applicationType: 'web',
-  },
-  'dynamic',
-  { type: 'system', id: 'bench' },
-);
+const publicClient = await registerPublicClient(oauth, 'bench-public');
 const admin = (await users.byEmail(ours.adminEmail))!;
 const inMemory = await startProvider(undefined);
 const durableDatabase = serverUrl() ? await createServerDatabase() : undefined;
@@ -368,19 +338,7 @@ const targets: Target[] = [
     tokenUrl: `${ours.base}/oauth/token`,
     machine: basic(machine.client.clientId, machine.clientSecret!),
     publicClientId: publicClient.clientId,
-    // Through the application service, as the consent page's approval does.
-    code: async () => {
-      const { verifier, challenge } = pkce();
-      const { request } = await oauth.authorizations.begin({
-        response_type: 'code',
-        client_id: publicClient.clientId,
-        redirect_uri: REDIRECT,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      });
-      const location = new URL(await oauth.authorizations.approve(request, admin.id, new Date(), false));
-      return { code: location.searchParams.get('code')!, verifier };
-    },
+    code: () => approvedCode(oauth, publicClient.clientId, admin.id),
   },
   { name: 'oidc-provider (in memory)', ...inMemory },
   ...(durable ? [{ name: 'oidc-provider (PostgreSQL adapter)', ...durable }] : []),

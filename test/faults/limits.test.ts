@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { freshTokens, tokenRequest } from '../http/oauth/support.ts';
-import { openSession, sessionHeaders } from '../mcp/raw.ts';
+import { openSession, postRpc, sessionHeaders } from '../mcp/raw.ts';
 
 const test = suite<{ server: TestServer }>('faults: rate limits and counters');
 test.before(async (context) => {
@@ -18,20 +18,16 @@ test('/mcp: the token over its per-minute budget gets 429 with Retry-After; anot
   const first = await freshTokens(server);
   const sessionId = await openSession(server.base, first.tokens.access_token); // 2 requests
   const call = (token: string, id: number) =>
-    fetch(`${server.base}/mcp`, {
-      method: 'POST',
-      headers: {
-        ...sessionHeaders(token, sessionId),
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
+    postRpc(
+      `${server.base}/mcp`,
+      {
         jsonrpc: '2.0',
         id,
         method: 'tools/call',
         params: { name: 'system_whoami', arguments: {} },
-      }),
-    });
+      },
+      sessionHeaders(token, sessionId),
+    );
   assert.is((await call(first.tokens.access_token, 1)).status, 200);
   assert.is((await call(first.tokens.access_token, 2)).status, 200);
   const limited = await call(first.tokens.access_token, 3);

@@ -8,7 +8,7 @@ import { CallToolResultSchema, LoggingMessageNotificationSchema } from '@modelco
 import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
-import { callTool, openSession, sessionHeaders, waitForResponse } from './raw.ts';
+import { callTool, openSession, postRpc, sessionHeaders, waitForResponse } from './raw.ts';
 import { StandInTokens, readSse, useStandIns, type SseEvent } from './support.ts';
 
 type Context = {
@@ -65,15 +65,11 @@ if (!serverUrl()) {
     assert.ok(tools.tools.some((tool) => tool.name === 'echo'));
     // Another user's token cannot use it on B either.
     const intruder = (await context.tokens.issue({ sub: 'user-b', aud: context.resource })).token;
-    const refused = await fetch(`${context.b.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        ...sessionHeaders(intruder, transportA.sessionId!),
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
+    const refused = await postRpc(
+      `${context.b.url}/mcp`,
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      sessionHeaders(intruder, transportA.sessionId!),
+    );
     assert.is(refused.status, 404);
     await onA.close();
     await onB.close();
@@ -151,15 +147,11 @@ if (!serverUrl()) {
     assert.is(deleted.status, 200);
     let status = 0;
     for (let attempt = 0; attempt < 50 && status !== 404; attempt += 1) {
-      const response = await fetch(`${context.b.url}/mcp`, {
-        method: 'POST',
-        headers: {
-          ...sessionHeaders(context.token, sessionId),
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
-      });
+      const response = await postRpc(
+        `${context.b.url}/mcp`,
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        sessionHeaders(context.token, sessionId),
+      );
       status = response.status;
       await response.text();
       if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 20));

@@ -7,6 +7,7 @@ import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/type
 import { sessionStream } from '../../domain/sessions/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { StandInTokens, toolCalls, useStandIns } from './support.ts';
+import { postRpc } from './raw.ts';
 
 type Context = { server: TestServer; tokens: StandInTokens; resource: string };
 const test = suite<Context>('mcp: streamable HTTP with the SDK client');
@@ -78,17 +79,11 @@ test('initialize, tools/list, tools/call, notifications on the request stream, D
   assert.equal(rows, [{ status: 'closed', close_reason: 'deleted' }]);
 
   // The ended session is gone: 404 with JSON-RPC error -32001.
-  const response = await fetch(context.resource, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': '2025-11-25',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
+  const response = await postRpc(
+    context.resource,
+    { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+    { authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' },
+  );
   assert.is(response.status, 404);
   assert.equal(await response.json(), {
     jsonrpc: '2.0',
@@ -109,20 +104,16 @@ test('/mcp/ (trailing slash) is the same endpoint', async (context) => {
 test('older protocol revisions (2025-03-26, 2025-06-18) negotiate and work', async (context) => {
   const { token } = await context.tokens.issue({ sub: 'user-a', aud: context.resource });
   for (const version of ['2025-03-26', '2025-06-18']) {
-    const response = await fetch(context.resource, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
+    const response = await postRpc(
+      context.resource,
+      {
         jsonrpc: '2.0',
         id: 1,
         method: 'initialize',
         params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'old', version: '0' } },
-      }),
-    });
+      },
+      { authorization: `Bearer ${token}` },
+    );
     assert.is(response.status, 200);
     const text = await response.text();
     assert.match(text, new RegExp(`"protocolVersion":"${version}"`));

@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { postRpc } from './raw.ts';
 
 const test = suite<{ server: TestServer }>('mcp: 2026-07-28 fixtures answers');
 
@@ -19,16 +20,9 @@ const call = async (
   meta: Record<string, unknown> = {},
   params: Record<string, unknown> = {},
 ) => {
-  const response = await fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': V2026,
-      'mcp-method': 'tools/call',
-      'mcp-name': name,
-    },
-    body: JSON.stringify({
+  const response = await postRpc(
+    `${server.base}/mcp`,
+    {
       jsonrpc: '2.0',
       id: 1,
       method: 'tools/call',
@@ -43,8 +37,9 @@ const call = async (
           ...meta,
         },
       },
-    }),
-  });
+    },
+    { 'mcp-protocol-version': V2026, 'mcp-method': 'tools/call', 'mcp-name': name },
+  );
   return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
 };
 

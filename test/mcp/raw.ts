@@ -8,6 +8,17 @@ export const sessionHeaders = (token: string, sessionId: string): Record<string,
   'mcp-protocol-version': '2025-11-25',
 });
 
+/**
+ * POSTs one JSON-RPC message to an MCP endpoint, accepting JSON or SSE as the Streamable HTTP
+ * transport requires of a client (MCP 2025-11-25, Transports: Sending Messages to the Server).
+ */
+export const postRpc = (url: string, message: unknown, headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(message),
+  });
+
 /** POST tools/call in a session; the (SSE) response is the caller's to read, or to drop. */
 export const callTool = (
   base: string,
@@ -17,41 +28,23 @@ export const callTool = (
   name: string,
   args: Record<string, unknown>,
 ): Promise<Response> =>
-  fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: {
-      ...sessionHeaders(token, sessionId),
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
-  });
+  postRpc(
+    `${base}/mcp`,
+    { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } },
+    sessionHeaders(token, sessionId),
+  );
 
 /** initialize + notifications/initialized; returns the session id. */
 export const openSession = async (base: string, token: string): Promise<string> => {
-  const headers = {
-    authorization: `Bearer ${token}`,
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-  };
-  const init = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
+  const init = await initialize(base, token);
   if (init.status !== 200) throw new Error(`initialize: ${init.status} ${await init.text()}`);
   await init.text();
   const sessionId = init.headers.get('mcp-session-id')!;
-  const done = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: { ...headers, ...sessionHeaders(token, sessionId) },
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
+  const done = await postRpc(
+    `${base}/mcp`,
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    sessionHeaders(token, sessionId),
+  );
   if (done.status !== 202) throw new Error(`initialized: ${done.status}`);
   return sessionId;
 };
@@ -86,20 +79,16 @@ export const initialize = (
   protocolVersion = '2025-11-25',
   clientName = 'raw',
 ): Promise<Response> =>
-  fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
+  postRpc(
+    `${base}/mcp`,
+    {
       jsonrpc: '2.0',
       id: 0,
       method: 'initialize',
       params: { protocolVersion, capabilities: {}, clientInfo: { name: clientName, version: '1' } },
-    }),
-  });
+    },
+    { authorization: `Bearer ${token}` },
+  );
 
 /** GET /mcp: the standalone stream, or a resumption when `lastEventId` is given. */
 export const getStream = (

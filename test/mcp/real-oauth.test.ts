@@ -8,7 +8,7 @@ import { messageStream } from '../../domain/sessions/index.ts';
 import { SYSTEM } from '../../domain/shared.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { freshTokens } from '../http/oauth/support.ts';
-import { sessionHeaders } from './raw.ts';
+import { postRpc, sessionHeaders } from './raw.ts';
 
 const test = suite<{ server: TestServer }>('mcp: real OAuth tokens, real tools');
 
@@ -78,15 +78,11 @@ test('revocation: a revoked token is refused on the next request (401 invalid_to
   });
   assert.is(revoked.status, 200);
   const started = Date.now();
-  const response = await fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      ...sessionHeaders(tokens.access_token, sessionId),
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
+  const response = await postRpc(
+    `${server.base}/mcp`,
+    { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+    sessionHeaders(tokens.access_token, sessionId),
+  );
   assert.is(response.status, 401);
   assert.ok(Date.now() - started < 1_000);
   assert.match(response.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
@@ -98,15 +94,11 @@ test("another user's real token cannot use the session (404)", async ({ server }
   const owner = await freshTokens(server);
   const other = await freshTokens(server, { user: { email: 'other@example.test', password: 'other-password-123' } });
   const { client, transport } = await connect(server, owner.tokens.access_token);
-  const response = await fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      ...sessionHeaders(other.tokens.access_token, transport.sessionId!),
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-  });
+  const response = await postRpc(
+    `${server.base}/mcp`,
+    { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+    sessionHeaders(other.tokens.access_token, transport.sessionId!),
+  );
   assert.is(response.status, 404);
   await client.close();
 });

@@ -6,7 +6,7 @@ import { SessionCaps } from '../../mcp/session-caps.ts';
 import { anyDatabase, createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
-import { initialize, sessionHeaders } from './raw.ts';
+import { initialize, postRpc, sessionHeaders } from './raw.ts';
 import { StandInTokens, useStandIns } from './support.ts';
 
 type Context = { server: TestServer; tokens: StandInTokens };
@@ -99,14 +99,9 @@ caps(
   async (context) => {
     const { base } = context.server;
     const token = await tokenFor(context, 'user-d');
-    const response = await fetch(`${base}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
+    const response = await postRpc(
+      `${base}/mcp`,
+      {
         jsonrpc: '2.0',
         id: 0,
         method: 'initialize',
@@ -115,8 +110,9 @@ caps(
           capabilities: { experimental: { padding: { text: 'x'.repeat(20_000) } } },
           clientInfo: { name: 'big', version: '1' },
         },
-      }),
-    });
+      },
+      { authorization: `Bearer ${token}` },
+    );
     assert.is(response.status, 400);
     assert.is(response.headers.get('mcp-session-id'), null);
     assert.equal(await response.json(), {

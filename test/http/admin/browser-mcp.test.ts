@@ -12,6 +12,7 @@ import { MCP_READ, MCP_WRITE } from '../../../domain/scopes.ts';
 import { skipSuite } from '../../support/skip.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { guardedPage, launchChromium } from '../../support/browser.ts';
+import { postRpc } from '../../mcp/raw.ts';
 
 const NAME = 'admin: browser, MCP sessions and denied calls (playwright)';
 const CASES = 5;
@@ -29,15 +30,9 @@ type Context = {
 };
 
 const post = (server: TestServer, token: string, body: unknown, sessionId?: string) =>
-  fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } : {}),
-    },
-    body: JSON.stringify(body),
+  postRpc(`${server.base}/mcp`, body, {
+    authorization: `Bearer ${token}`,
+    ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } : {}),
   });
 
 if (!fs.existsSync(chromiumPath)) {

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { MCP_READ, MCP_WRITE } from '../../../domain/scopes.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { AdminClient } from './client.ts';
+import { postRpc } from '../../mcp/raw.ts';
 
 type Context = { server: TestServer; admin: AdminClient };
 const test = suite<Context>('admin: MCP sessions, denied calls, session audit');
@@ -32,15 +33,9 @@ export const machineToken = async (server: TestServer, name: string, scope: stri
 
 /** One raw JSON-RPC POST to /mcp; the SSE answer's data lines are returned as parsed messages. */
 export const mcpPost = async (server: TestServer, token: string, body: unknown, sessionId?: string) => {
-  const response = await fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } : {}),
-    },
-    body: JSON.stringify(body),
+  const response = await postRpc(`${server.base}/mcp`, body, {
+    authorization: `Bearer ${token}`,
+    ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } : {}),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text };
@@ -135,17 +130,11 @@ const closedEvents = async (server: TestServer, sessionId: string) =>
     }));
 
 const ping = (server: TestServer, token: string, sessionId: string, base = server.base) =>
-  fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': '2025-06-18',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }),
-  });
+  postRpc(
+    `${base}/mcp`,
+    { jsonrpc: '2.0', id: 9, method: 'ping' },
+    { authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+  );
 
 test('End on the Sessions page: CSRF required; McpSessionClosed names the admin; the client gets 404 on every instance', async ({
   server,

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { authorizeUrl, Browser, pkce } from './support.ts';
+import { authorize, codeRequest, pkce } from './support.ts';
 
 const CLAUDE = 'https://claude.ai/api/mcp/auth_callback';
 type Context = { server: TestServer; docs: http.Server; docBase: string };
@@ -38,14 +38,9 @@ for (const path of ['/nul.json', '/lone.json']) {
     docBase,
   }) => {
     const before = (await server.services.log.readAll({ maxCount: 100_000 })).length;
-    const response = await new Browser(server.base).get(
-      authorizeUrl(server.base, {
-        response_type: 'code',
-        client_id: `${docBase}${path}`,
-        redirect_uri: CLAUDE,
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
+    const response = await authorize(
+      server,
+      codeRequest(`${docBase}${path}`, pkce().challenge, { redirect_uri: CLAUDE }),
       { accept: 'application/json' },
     );
     assert.is(response.status, 400);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { authorizeUrl, Browser, obtainCode, pkce, tokenRequest } from './support.ts';
+import { authorize, codeRequest, obtainCode, pkce, tokenRequest } from './support.ts';
 
 const CLAUDE = 'https://claude.ai/api/mcp/auth_callback';
 type Context = { server: TestServer; docs: http.Server; docBase: string; hits: Map<string, number> };
@@ -87,14 +87,9 @@ test("full code flow with a metadata-document client_id and Claude's callback; t
 
 test('no-store documents are fetched again each time', async ({ server, docBase, hits }) => {
   for (let i = 0; i < 2; i += 1) {
-    const response = await new Browser(server.base).get(
-      authorizeUrl(server.base, {
-        response_type: 'code',
-        client_id: `${docBase}/nocache.json`,
-        redirect_uri: CLAUDE,
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
+    const response = await authorize(
+      server,
+      codeRequest(`${docBase}/nocache.json`, pkce().challenge, { redirect_uri: CLAUDE }),
     );
     assert.is(response.status, 303);
   }
@@ -110,14 +105,9 @@ for (const [name, path, detail] of [
   ['that does not exist', '/missing.json', /answered 404/],
 ] as const) {
   test(`a document ${name} → 400 page, no redirect`, async ({ server, docBase }) => {
-    const response = await new Browser(server.base).get(
-      authorizeUrl(server.base, {
-        response_type: 'code',
-        client_id: `${docBase}${path}`,
-        redirect_uri: CLAUDE,
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
+    const response = await authorize(
+      server,
+      codeRequest(`${docBase}${path}`, pkce().challenge, { redirect_uri: CLAUDE }),
       { accept: 'application/json' },
     );
     assert.is(response.status, 400);
@@ -129,14 +119,9 @@ for (const [name, path, detail] of [
 }
 
 test('a redirect URI the document does not list → 400 page', async ({ server, docBase }) => {
-  const response = await new Browser(server.base).get(
-    authorizeUrl(server.base, {
-      response_type: 'code',
-      client_id: `${docBase}/claude.json`,
-      redirect_uri: 'https://evil.example/cb',
-      code_challenge: pkce().challenge,
-      code_challenge_method: 'S256',
-    }),
+  const response = await authorize(
+    server,
+    codeRequest(`${docBase}/claude.json`, pkce().challenge, { redirect_uri: 'https://evil.example/cb' }),
   );
   assert.is(response.status, 400);
   assert.is(response.headers.get('location'), null);

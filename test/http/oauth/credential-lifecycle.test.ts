@@ -11,14 +11,16 @@ import { startTestServer, type TestServer } from '../../support/server.ts';
 import { AdminClient } from '../admin/client.ts';
 import { initialize } from '../../mcp/raw.ts';
 import {
-  Browser,
-  REDIRECT,
   authorizeUrl,
+  Browser,
   eventCount,
   eventsSince,
   obtainCode,
   pkce,
   publicClient,
+  redeemCode,
+  REDIRECT,
+  refreshRequest,
   tokenRequest,
 } from './support.ts';
 
@@ -89,11 +91,7 @@ const assertAllEnded = async (server: TestServer, old: SignedIn, label: string) 
   const mcp = await initialize(server.base, old.access, '2025-06-18');
   assert.is(mcp.status, 401, `${label}: access token at /mcp`);
   assert.match(mcp.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
-  const refreshed = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: old.refresh,
-    client_id: old.clientId,
-  });
+  const refreshed = await refreshRequest(server.base, old.clientId, old.refresh);
   assert.is(refreshed.status, 400, `${label}: refresh token`);
   assert.is(refreshed.body.error, 'invalid_grant');
   const { challenge } = pkce();
@@ -139,11 +137,9 @@ test('an admin resets a password in the panel: every session and grant of that u
   ]);
   await assertAllEnded(server, old, 'after the password change');
   // The code obtained before the change is dead too (RFC 6749 §5.2 invalid_grant), though no grant event named it.
-  const late = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
+  const late = await redeemCode(server.base, {
     code: old.pending.code,
-    redirect_uri: REDIRECT,
-    code_verifier: old.pending.verifier,
+    verifier: old.pending.verifier,
     client_id: old.clientId,
   });
   assert.is(late.status, 400);

@@ -9,7 +9,7 @@ import type { Client } from '../../../domain/clients/index.ts';
 import { ACCESS_WINDOW, REFRESH_WINDOW, grantStream } from '../../../domain/grants/index.ts';
 import { grantIdOf, grantIdOfTokenId } from '../../../app/oauth/tokens.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { freshTokens, reasonOf, tokenRequest, typesOf } from './support.ts';
+import { freshTokens, reasonOf, refreshRequest, typesOf } from './support.ts';
 
 const test = suite<{ server: TestServer; mcp: string }>('oauth: reuse detection over a long grant history');
 
@@ -29,11 +29,7 @@ const rotatedGrant = async (server: TestServer, n: number) => {
   const issued = [String(tokens.refresh_token)];
   const access = [String(tokens.access_token)];
   for (let index = 0; index < n; index += 1) {
-    const response = await tokenRequest(server.base, {
-      grant_type: 'refresh_token',
-      refresh_token: issued.at(-1)!,
-      client_id: client.client_id,
-    });
+    const response = await refreshRequest(server.base, client.client_id, issued.at(-1)!);
     assert.is(response.status, 200);
     issued.push(String(response.body.refresh_token));
     access.push(String(response.body.access_token));
@@ -64,11 +60,7 @@ test('RFC 9700 §4.14.2: the first refresh token, presented after more rotations
   assert.equal(typesOf(written), ['GrantRevoked']);
   assert.is((written[0]!.data as { reason: string }).reason, 'refresh_reuse');
   // The legitimate holder's newest token and access token die with the grant.
-  const newest = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: issued.at(-1)!,
-    client_id: client.clientId,
-  });
+  const newest = await refreshRequest(server.base, client.clientId, issued.at(-1)!);
   assert.is(newest.status, 400);
   assert.is(newest.body.error, 'invalid_grant');
   assert.is(await reasonOf(server.services.oauth.verifier.verify(access.at(-1)!, mcp)), 'revoked');
@@ -80,19 +72,11 @@ test('a made-up token carrying a real grant id → 400 invalid_grant and no even
   const { client, issued } = await rotatedGrant(server, REFRESH_WINDOW + 4);
   const grantId = grantIdOf(issued[0]!)!;
   const since = (await grantEvents(server, issued[0]!)).length;
-  const forged = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: `${grantId}.${'A'.repeat(43)}`,
-    client_id: client.clientId,
-  });
+  const forged = await refreshRequest(server.base, client.clientId, `${grantId}.${'A'.repeat(43)}`);
   assert.is(forged.status, 400);
   assert.is(forged.body.error, 'invalid_grant');
   assert.equal(typesOf(await grantEvents(server, issued[0]!, since)), []);
-  const newest = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: issued.at(-1)!,
-    client_id: client.clientId,
-  });
+  const newest = await refreshRequest(server.base, client.clientId, issued.at(-1)!);
   assert.is(newest.status, 200);
 });
 

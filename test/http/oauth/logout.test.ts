@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { SignJWT, generateKeyPair } from 'jose';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import {
+  authorize,
   authorizeUrl,
   Browser,
   csrfOf,
@@ -14,7 +15,8 @@ import {
   formAction,
   obtainCode,
   pkce,
-  tokenRequest,
+  redeemCode,
+  refreshRequest,
   typesOf,
 } from './support.ts';
 
@@ -54,11 +56,9 @@ const signedIn = async (server: TestServer, browser = new Browser(server.base)) 
     state: 's',
   };
   const callback = await obtainCode(server, params, undefined, browser);
-  const exchange = await tokenRequest(server.base, {
-    grant_type: 'authorization_code',
+  const exchange = await redeemCode(server.base, {
     code: callback.searchParams.get('code')!,
-    redirect_uri: REDIRECT,
-    code_verifier: verifier,
+    verifier,
     client_id: client.clientId,
   });
   assert.is(exchange.status, 200);
@@ -107,11 +107,7 @@ test('valid id_token_hint + registered URI: 303 there with state; session ended;
   // The browser must sign in again…
   assert.is(await authorizeGoesTo(server, browser, params), '/oauth/login');
   // …and the grant stays: its refresh token still works.
-  const refreshed = await tokenRequest(server.base, {
-    grant_type: 'refresh_token',
-    refresh_token: tokens.refresh_token,
-    client_id: clientId,
-  });
+  const refreshed = await refreshRequest(server.base, clientId, tokens.refresh_token);
   assert.is(refreshed.status, 200);
   assert.type(refreshed.body.access_token, 'string');
 });
@@ -176,13 +172,7 @@ test('forged, foreign or access-token hints count as absent: confirmation page, 
   const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
   const { privateKey } = await generateKeyPair('ES256');
   const kid = (JSON.parse(Buffer.from(header!, 'base64url').toString()) as { kid: string }).kid;
-  const access = (
-    await tokenRequest(server.base, {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: clientId,
-    })
-  ).body.access_token as string;
+  const access = (await refreshRequest(server.base, clientId, tokens.refresh_token)).body.access_token as string;
   const hints = {
     // Our kid and claims, someone else's key.
     forged: await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid }).sign(privateKey),
@@ -267,11 +257,9 @@ test("a valid hint for another user asks first (no drive-by sign-out with one's 
       { email: 'mallory@example.test', password: 'mallory-password-1' },
       browser,
     );
-    const exchange = await tokenRequest(server.base, {
-      grant_type: 'authorization_code',
+    const exchange = await redeemCode(server.base, {
       code: callback.searchParams.get('code')!,
-      redirect_uri: REDIRECT,
-      code_verifier: verifier,
+      verifier,
       client_id: client.clientId,
     });
     return exchange.body as { id_token: string };

@@ -3,7 +3,18 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { authorizeUrl, Browser, eventCount, eventsSince, freshTokens, pkce, register, typesOf } from './support.ts';
+import {
+  authorize,
+  authorizeUrl,
+  Browser,
+  codeRequest,
+  eventCount,
+  eventsSince,
+  freshTokens,
+  pkce,
+  register,
+  typesOf,
+} from './support.ts';
 
 const CLAUDE = 'https://claude.ai/api/mcp/auth_callback';
 const test = suite<{ server: TestServer }>('oauth: dynamic registration (RFC 7591/7592)');
@@ -36,15 +47,7 @@ test("Claude's callback registers as a public client: 201, defaults, no secret, 
     unknown
   >;
   assert.is.not(stored.registrationTokenHash, body.registration_access_token, 'only the hash is stored');
-  const start = await new Browser(server.base).get(
-    authorizeUrl(server.base, {
-      response_type: 'code',
-      client_id: body.client_id,
-      redirect_uri: CLAUDE,
-      code_challenge: pkce().challenge,
-      code_challenge_method: 'S256',
-    }),
-  );
+  const start = await authorize(server, codeRequest(body.client_id, pkce().challenge, { redirect_uri: CLAUDE }));
   assert.is(start.status, 303);
   assert.match(start.headers.get('location')!, /\/oauth\/login\?request=/);
   assert.ok((await server.services.oauth.clients.list()).some((row) => row.client_id === body.client_id));
@@ -141,14 +144,9 @@ test('RFC 7592: read, update and delete with the registration access token; wron
   assert.equal(((await updated.json()) as { redirect_uris: string[] }).redirect_uris, ['https://m.example/cb2']);
   const deleted = await fetch(uri, { method: 'DELETE', headers: auth });
   assert.is(deleted.status, 204);
-  const after = await new Browser(server.base).get(
-    authorizeUrl(server.base, {
-      response_type: 'code',
-      client_id: body.client_id,
-      redirect_uri: 'https://m.example/cb2',
-      code_challenge: pkce().challenge,
-      code_challenge_method: 'S256',
-    }),
+  const after = await authorize(
+    server,
+    codeRequest(body.client_id, pkce().challenge, { redirect_uri: 'https://m.example/cb2' }),
   );
   assert.is(after.status, 400);
   assert.is(after.headers.get('location'), null);
@@ -165,15 +163,7 @@ test('without DANGEROUSLY_ALLOW_PRIVATE_CIMD a metadata-document client_id on a 
     'https://169.254.169.254/latest/meta-data',
     'http://127.0.0.1:1/client.json',
   ]) {
-    const response = await new Browser(server.base).get(
-      authorizeUrl(server.base, {
-        response_type: 'code',
-        client_id: clientId,
-        redirect_uri: CLAUDE,
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
+    const response = await authorize(server, codeRequest(clientId, pkce().challenge, { redirect_uri: CLAUDE }));
     assert.is(response.status, 400, clientId);
     assert.is(response.headers.get('location'), null);
   }

@@ -8,11 +8,10 @@ import { startTestServer, type TestServer } from '../../support/server.ts';
 import { initialize } from '../../mcp/raw.ts';
 import {
   basic,
+  codeFor,
   eventCount,
   eventsSince,
   freshTokens,
-  obtainCode,
-  pkce,
   publicClient,
   REDIRECT,
   tokenRequest,
@@ -50,19 +49,12 @@ const confidentialWithToken = async (server: TestServer, name: string) => {
   );
   const clientId = created.client.clientId;
   const secret = created.clientSecret!;
-  const { verifier, challenge } = pkce();
-  const callback = await obtainCode(server, {
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: REDIRECT,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  });
+  const { code, verifier } = await codeFor(server, clientId);
   const exchange = await tokenRequest(
     server.base,
     {
       grant_type: 'authorization_code',
-      code: callback.searchParams.get('code')!,
+      code,
       redirect_uri: REDIRECT,
       code_verifier: verifier,
     },

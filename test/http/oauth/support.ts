@@ -229,8 +229,11 @@ export const codeRequest = (
 });
 
 /** A fresh browser's GET of the authorize endpoint: the first answer, not followed. */
-export const authorize = (server: TestServer, params: Record<string, string | undefined>): Promise<Response> =>
-  new Browser(server.base).get(authorizeUrl(server.base, params));
+export const authorize = (
+  server: TestServer,
+  params: Record<string, string | undefined>,
+  headers: Record<string, string> = {},
+): Promise<Response> => new Browser(server.base).get(authorizeUrl(server.base, params), headers);
 
 /** Runs the front channel for `client_id` with a fresh PKCE pair; returns the code and its verifier. */
 export const codeFor = async (

@@ -13,6 +13,7 @@ import { createServerDatabase, serverUrl } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { skipSuite } from '../../support/skip.ts';
 import { eventually } from '../../support/tasks.ts';
+import { postRpc } from '../raw.ts';
 
 type Context = { a: TestServer; b: TestServer; root: string; token: string; drop: () => Promise<void> };
 const test = suite<Context>('mcp modern: tasks over HTTP on two instances');
@@ -32,17 +33,9 @@ const rpc = async (
 ): Promise<Answer> => {
   const name =
     typeof params.name === 'string' ? params.name : typeof params.taskId === 'string' ? params.taskId : undefined;
-  const response = await fetch(`${server.url}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': V2026,
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-    },
-    body: JSON.stringify({
+  const response = await postRpc(
+    `${server.url}/mcp`,
+    {
       jsonrpc: '2.0',
       id: 7,
       method,
@@ -54,8 +47,14 @@ const rpc = async (
           'io.modelcontextprotocol/clientCapabilities': capabilities,
         },
       },
-    }),
-  });
+    },
+    {
+      authorization: `Bearer ${token}`,
+      'mcp-protocol-version': V2026,
+      'mcp-method': method,
+      ...(name ? { 'mcp-name': name } : {}),
+    },
+  );
   const text = await response.text();
   // An SSE answer carries the JSON-RPC response in its last data line.
   const json = text.startsWith('{')

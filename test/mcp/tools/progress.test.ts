@@ -14,6 +14,7 @@ import { throttled } from '../../../mcp/tools/progress.ts';
 import { freshTokens } from '../../http/oauth/support.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { eventually } from '../../support/tasks.ts';
+import { postRpc } from '../raw.ts';
 
 type Context = { server: TestServer; root: string; token: string };
 const test = suite<Context>('tools: progress of long filesystem calls, both eras');
@@ -110,17 +111,9 @@ const rawCall = async (
   meta: Record<string, unknown>,
   tool = 'fs_directory_tree',
 ) => {
-  const response = await fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': V2026,
-      'mcp-method': 'tools/call',
-      'mcp-name': tool,
-    },
-    body: JSON.stringify({
+  const response = await postRpc(
+    `${server.base}/mcp`,
+    {
       jsonrpc: '2.0',
       id: 3,
       method: 'tools/call',
@@ -134,8 +127,9 @@ const rawCall = async (
           ...meta,
         },
       },
-    }),
-  });
+    },
+    { authorization: `Bearer ${token}`, 'mcp-protocol-version': V2026, 'mcp-method': 'tools/call', 'mcp-name': tool },
+  );
   const text = await response.text();
   const messages = text.startsWith('{')
     ? [JSON.parse(text) as Record<string, unknown>]

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { freshTokens } from '../../http/oauth/support.ts';
 import { serverUrl } from '../../support/databases.ts';
+import { postRpc } from '../raw.ts';
 
 type Context = { server: TestServer; token: string };
 const test = suite<Context>('tools: the audit event is durable before the result (2026-07-28 path)');
@@ -19,17 +20,9 @@ test.before(async (context) => {
 test.after(async ({ server }) => server.stop());
 
 const whoami = (server: TestServer, token: string, id: number) =>
-  fetch(`${server.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'system_whoami',
-    },
-    body: JSON.stringify({
+  postRpc(
+    `${server.base}/mcp`,
+    {
       jsonrpc: '2.0',
       id,
       method: 'tools/call',
@@ -42,8 +35,14 @@ const whoami = (server: TestServer, token: string, id: number) =>
           'io.modelcontextprotocol/clientCapabilities': {},
         },
       },
-    }),
-  });
+    },
+    {
+      authorization: `Bearer ${token}`,
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'system_whoami',
+    },
+  );
 
 const audited = async (server: TestServer, userId: string): Promise<number> =>
   (await server.services.log.readStream(`audit-tools-${userId}`)).filter((event) => event.type === 'ToolCalled').length;
