@@ -2,9 +2,9 @@
 // set) a PostgreSQL server (bench/encryption-cost.ts says how):
 // - append: a memory note per command (as memory_store writes it), one writer;
 // - append: MCP messages through the group commit, 8 sessions at once (as bench/mcp's calls store them);
-// - replay: readAll of every event in pages of 1,000 (what a projection rebuild reads), once without
-//   looking at the events' data (a projection skips the types it does not read; sealed fields are opened
-//   on first read) and once reading every event's data.
+// - replay: readAll of every event in pages of 1,000, without looking at the data (sealed fields are
+//   opened on first read), through every projection's toStatements (what a rebuild reads), and reading
+//   every field of every event.
 // Run: node --import tsx bench/encryption.ts [rounds=3]
 import { embeddedDatabase, serverDatabase, serverUrl } from '../test/support/databases.ts';
 import { encryptionCost, printEncryptionCost } from './encryption-cost.ts';

@@ -6,7 +6,8 @@
 //   a realistic log (bench/event-mix.ts), vs a raw set-based loop that reads the log and inserts one
 //   row per event with its checkpoint, in the same transaction per page;
 // - personal fields sealed vs plain (bench/encryption-cost.ts): append of one event by one writer, and
-//   replay of every event with and without reading the data, each store in a table of its own.
+//   replay of every event without reading the data, through every projection's toStatements (a rebuild's
+//   reads) and reading every field, each store in a table of its own.
 // Run: node --import tsx bench/eventlog.ts [events=100000] [--1m (adds a 1,000,000-event rebuild on the server)]
 //   [--appends | --rebuild (only those rows) | --no-encryption (without the sealed vs plain rows)]
 import { randomUUID } from 'node:crypto';

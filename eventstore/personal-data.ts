@@ -8,7 +8,9 @@ import { checkStorable, type NewEvent, type RecordedEvent, type StreamAppend } f
 import { openGcm, sealGcm, type DataKey, type PersonalKeyStore } from './personal-keys.ts';
 import {
   ENVELOPE,
+  ENVELOPE_VERSION,
   envelopeAad,
+  envelopeAadV2,
   fieldAad,
   getPath,
   isSealed,
@@ -33,16 +35,22 @@ export type PersonalSchema = {
   readonly erasure: { readonly type: string; readonly subjectsField: string };
 };
 
-type Field = { readonly path: string; readonly parts: readonly string[]; readonly kind: PersonalKind };
-type Compiled = { readonly rule: PersonalRule; readonly fields: readonly Field[] };
-/** What one stored event holds sealed. */
-type Plan = {
-  envelope?: SealedFields;
-  fields: (Field & { sealed: Sealed })[];
-  actorEmail?: Sealed;
-  /** The key ids it needs. */
-  kids: string[];
+type Field = {
+  readonly path: string;
+  readonly parts: readonly string[];
+  readonly kind: PersonalKind;
+  readonly top: boolean;
 };
+type Compiled = {
+  readonly rule: PersonalRule;
+  readonly fields: readonly Field[];
+  /** Every field is a top-level one: read and removed without walking paths. */
+  readonly flat: boolean;
+  /** The AAD tail when every field is sealed (the usual case), computed once. */
+  readonly allPaths: readonly string[];
+};
+/** What one stored event holds sealed. */
+type Plan = { envelope?: SealedFields; fields: (Field & { sealed: Sealed })[]; actorEmail?: Sealed };
 
 const ACTOR_EMAIL = ['actor', 'email'];
 const split = (path: string) => path.split('.');
@@ -60,35 +68,52 @@ const openWith = (keys: Map<string, DataKey | null>, sealed: Sealed | SealedFiel
 };
 
 /** A copy of `data` without these fields (one copy when they are all top-level). */
-const withoutFields = (data: Json, fields: readonly Field[]): Json => {
-  if (fields.some((field) => field.parts.length > 1))
-    return fields.reduce<Json>((at, field) => unsetPath(at, field.parts) as Json, { ...data });
+const withoutFields = (data: Json, fields: readonly Field[], flat: boolean): Json => {
+  if (!flat) return fields.reduce<Json>((at, field) => unsetPath(at, field.parts) as Json, { ...data });
   const out: Json = {};
-  for (const name in data) if (!fields.some((field) => field.path === name)) out[name] = data[name];
+  outer: for (const name in data) {
+    for (let i = 0; i < fields.length; i += 1) if (fields[i]!.path === name) continue outer;
+    out[name] = data[name];
+  }
   return out;
 };
 
-/**
- * `event` whose data and metadata are computed by `open` when first read, then kept. Own enumerable
- * accessors (an object literal: no per-event property redefinition), so spreading, JSON and deep
- * equality see the opened values.
- */
+const LAZY = Symbol('sealed event');
+type LazyState = { opened: Opened | undefined; readonly open: () => Opened };
+type Lazy = RecordedEvent & { [LAZY]: LazyState };
+
+// `data` and `metadata` of a sealed event are accessors on a shared prototype: an own accessor per event
+// (an object literal with getters, or defineProperty) cost ~2 µs an event in V8, as much as a plain replay
+// spends on the whole event, while a prototype's costs nothing until read. Enumerable, so `for…in` sees them;
+// readers that copy an event name `data` and `metadata` (app/redact.ts), as a spread would miss them.
+const SEALED_EVENT: object = Object.create(Object.prototype, {
+  data: {
+    enumerable: true,
+    get(this: Lazy) {
+      const state = this[LAZY];
+      return (state.opened ??= state.open()).data;
+    },
+  },
+  metadata: {
+    enumerable: true,
+    get(this: Lazy) {
+      const state = this[LAZY];
+      return (state.opened ??= state.open()).metadata;
+    },
+  },
+});
+
+/** `event` whose data and metadata are computed by `open` when first read, then kept. */
 const openedOnRead = (event: RecordedEvent, open: () => Opened): RecordedEvent => {
-  let opened: Opened | undefined;
-  return {
-    id: event.id,
-    stream: event.stream,
-    revision: event.revision,
-    position: event.position,
-    type: event.type,
-    createdAt: event.createdAt,
-    get data() {
-      return (opened ??= open()).data;
-    },
-    get metadata() {
-      return (opened ??= open()).metadata;
-    },
-  };
+  const lazy = Object.create(SEALED_EVENT) as { -readonly [K in keyof Lazy]: Lazy[K] };
+  lazy.id = event.id;
+  lazy.stream = event.stream;
+  lazy.revision = event.revision;
+  lazy.position = event.position;
+  lazy.type = event.type;
+  lazy.createdAt = event.createdAt;
+  lazy[LAZY] = { opened: undefined, open };
+  return lazy;
 };
 
 export class PersonalData {
@@ -110,15 +135,24 @@ export class PersonalData {
     let found = this.compiled.get(type);
     if (found === undefined) {
       const rule = Object.hasOwn(this.schema.rules, type) ? this.schema.rules[type] : undefined;
+      const fields = rule
+        ? Object.entries(rule.fields).map(([path, kind]) => ({
+            path,
+            parts: split(path),
+            kind,
+            top: !path.includes('.'),
+          }))
+        : [];
       found = rule
-        ? { rule, fields: Object.entries(rule.fields).map(([path, kind]) => ({ path, parts: split(path), kind })) }
+        ? { rule, fields, flat: fields.every((field) => field.top), allPaths: fields.map((field) => field.path) }
         : null;
       this.compiled.set(type, found);
     }
     return found;
   }
 
-  private async subjectOf(rule: PersonalRule, stream: string, data: unknown): Promise<string | undefined> {
+  /** The key subject; a promise only for an address (its keyed hash needs the server secret once). */
+  private subjectOf(rule: PersonalRule, stream: string, data: unknown): string | undefined | Promise<string> {
     const s = rule.subject;
     if ('streamPrefix' in s)
       return stream.startsWith(s.streamPrefix) ? `user:${stream.slice(s.streamPrefix.length)}` : undefined;
@@ -141,24 +175,25 @@ export class PersonalData {
     let metadata = event.metadata;
     let changed = false;
     // Only fields still in clear: an imported export's are sealed already (under the key they came with).
-    const clear = compiled
-      ? compiled.fields.filter((field) => {
-          const value = getPath(data, field.parts);
-          return value !== undefined && !isSealed(value);
-        })
-      : [];
-    const subject = compiled && clear.length > 0 ? await this.subjectOf(compiled.rule, stream, data) : undefined;
+    const clear: Field[] = [];
+    const values: unknown[] = [];
+    if (compiled && isObject(data))
+      for (const field of compiled.fields) {
+        const value = field.top ? data[field.path] : getPath(data, field.parts);
+        if (value === undefined || isSealed(value)) continue;
+        clear.push(field);
+        values.push(value);
+      }
+    const found = compiled && clear.length > 0 ? this.subjectOf(compiled.rule, stream, data) : undefined;
+    const subject = typeof found === 'object' ? await found : found;
     if (subject && isObject(data)) {
-      const { kid, key } = await this.keys.keyFor(subject);
+      const { kid, key } = this.keys.cachedKey(subject) ?? (await this.keys.keyFor(subject));
       if (data[ENVELOPE] === undefined) {
-        const paths = clear.map((field) => field.path);
-        const c = sealGcm(
-          key,
-          JSON.stringify(clear.map((field) => getPath(data, field.parts))),
-          envelopeAad(id, paths),
-        );
-        data = withoutFields(data, clear);
-        (data as Json)[ENVELOPE] = { $pd: kid, f: paths, c } satisfies SealedFields;
+        const paths = clear.length === compiled!.fields.length ? compiled!.allPaths : clear.map((field) => field.path);
+        // The personal part is encoded once (a JSON array of the values), sealed, and base64url'd once.
+        const c = sealGcm(key, JSON.stringify(values), envelopeAadV2(stream, id, paths));
+        data = withoutFields(data, clear, compiled!.flat);
+        (data as Json)[ENVELOPE] = { $pd: kid, v: ENVELOPE_VERSION, f: paths, c } satisfies SealedFields;
       } else
         // An imported event with an envelope already and a field in clear besides: that field alone.
         for (const field of clear) {
@@ -187,29 +222,46 @@ export class PersonalData {
     );
   }
 
-  /** What an event holds sealed, its key ids added to `kids`; undefined when nothing. */
-  private plan(event: RecordedEvent, kids: Set<string>): Plan | undefined {
+  /** What an event holds sealed (worked out when the event is first read); undefined when nothing. */
+  private plan(event: RecordedEvent): Plan | undefined {
     let plan: Plan | undefined;
     const compiled = this.ruleOf(event.type);
     if (compiled) {
       const envelope = isObject(event.data) ? event.data[ENVELOPE] : undefined;
-      if (isSealedFields(envelope)) plan = { envelope, fields: [], kids: [envelope.$pd] };
+      if (isSealedFields(envelope)) plan = { envelope, fields: [] };
       for (const field of compiled.fields) {
         const sealed = getPath(event.data, field.parts);
         if (!isSealed(sealed)) continue;
-        plan ??= { fields: [], kids: [] };
-        plan.fields.push({ ...field, sealed });
-        plan.kids.push(sealed.$pd);
+        (plan ??= { fields: [] }).fields.push({ ...field, sealed });
       }
     }
     const email = getPath(event.metadata, ACTOR_EMAIL);
-    if (isSealed(email)) {
-      plan ??= { fields: [], kids: [] };
-      plan.actorEmail = email;
-      plan.kids.push(email.$pd);
-    }
-    if (plan) for (const kid of plan.kids) kids.add(kid);
+    if (isSealed(email)) (plan ??= { fields: [] }).actorEmail = email;
     return plan;
+  }
+
+  /**
+   * The key ids an event may need, also added to `kids`; undefined when it holds nothing sealed. Only looks
+   * where a seal can be ($pd of the envelope, of each declared field, of the actor's email): a page of a
+   * replay pays this and a wrapper per event, not the envelope's checks, until an event's data is read.
+   */
+  private kidsOf(event: RecordedEvent, kids: Set<string>): string[] | undefined {
+    let found: string[] | undefined;
+    const compiled = this.ruleOf(event.type);
+    const data = event.data;
+    if (compiled && isObject(data)) {
+      const envelope = data[ENVELOPE];
+      if (isObject(envelope) && typeof envelope.$pd === 'string') (found ??= []).push(envelope.$pd);
+      for (const field of compiled.fields) {
+        const value = field.top ? data[field.path] : getPath(data, field.parts);
+        if (isObject(value) && typeof value.$pd === 'string') (found ??= []).push(value.$pd);
+      }
+    }
+    const actor = event.metadata?.actor;
+    if (isObject(actor) && isObject(actor.email) && typeof actor.email.$pd === 'string')
+      (found ??= []).push(actor.email.$pd);
+    if (found) for (const kid of found) kids.add(kid);
+    return found;
   }
 
   private kindOf(type: string, path: string): PersonalKind {
@@ -221,7 +273,11 @@ export class PersonalData {
     let metadata: unknown = event.metadata;
     const { envelope } = plan;
     if (envelope) {
-      const values = openWith(keys, envelope, envelopeAad(event.id, envelope.f));
+      const aad =
+        envelope.v === ENVELOPE_VERSION
+          ? envelopeAadV2(event.stream, event.id, envelope.f)
+          : envelopeAad(event.id, envelope.f);
+      const values = openWith(keys, envelope, aad);
       const opened = Array.isArray(values) && values.length === envelope.f.length ? values : undefined;
       const out: Json = {};
       const stored = data as Json;
@@ -253,27 +309,29 @@ export class PersonalData {
     const forgotten = this.keys.forgotten;
     const kids = new Set<string>();
     let reused = 0;
-    const plans = events.map((event): Plan | RecordedEvent | undefined => {
+    const needs = events.map((event): string[] | RecordedEvent | undefined => {
       const known = this.openedEvents.get(event);
       if (known && known.forgotten === forgotten) {
         reused += 1;
         return known.event;
       }
-      return this.plan(event, kids);
+      return this.kidsOf(event, kids);
     });
     if (kids.size === 0 && reused === 0) return events;
     const keys = kids.size === 0 ? undefined : await this.keys.keysById(kids);
     // Keys found now, and none forgotten while they were looked up: the openings may be shared. (One
-    // forgotten meanwhile: what was reused above may not open any more; everything is planned again.)
+    // forgotten meanwhile: what was reused above may not open any more; everything is looked at again.)
     const shareable = this.keys.forgotten === forgotten;
     if (!shareable && reused > 0) return this.open(events);
     return events.map((event, i) => {
-      const plan = plans[i];
-      if (!plan) return event;
-      if (!('fields' in plan)) return plan; // opened before, by another reader
-      const opened = openedOnRead(event, () => this.openNow(event, plan, keys!));
-      if (shareable && plan.kids.every((kid) => keys!.get(kid)))
-        this.openedEvents.set(event, { forgotten, event: opened });
+      const need = needs[i];
+      if (need === undefined) return event;
+      if (!Array.isArray(need)) return need; // opened before, by another reader
+      const opened = openedOnRead(event, () => {
+        const plan = this.plan(event);
+        return plan ? this.openNow(event, plan, keys!) : { data: event.data, metadata: event.metadata };
+      });
+      if (shareable && need.every((kid) => keys!.get(kid))) this.openedEvents.set(event, { forgotten, event: opened });
       return opened;
     });
   }

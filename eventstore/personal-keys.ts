@@ -118,6 +118,13 @@ export class PersonalKeyStore {
     return raw ? createSecretKey(raw) : null;
   }
 
+  /** The live key of a subject when this process holds it already (no await on the append path). */
+  cachedKey(subject: string): { kid: string; key: DataKey } | undefined {
+    const kid = this.live.get(subject);
+    const key = kid === undefined ? undefined : this.keys.get(kid)?.key;
+    return kid !== undefined && key ? { kid, key } : undefined;
+  }
+
   /** The live key of a subject, created on first use (one winner when instances race: the unique index). */
   async keyFor(subject: string): Promise<{ kid: string; key: DataKey }> {
     const cached = this.live.get(subject);

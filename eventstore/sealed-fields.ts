@@ -8,8 +8,18 @@
 
 /** A field sealed on its own: the key id and base64url(IV ‖ ciphertext ‖ tag) of its JSON. */
 export type Sealed = { readonly $pd: string; readonly c: string };
-/** Every personal field of one event sealed together: `c` opens to the JSON array of their values, in `f`'s order. */
-export type SealedFields = { readonly $pd: string; readonly f: readonly string[]; readonly c: string };
+/**
+ * Every personal field of one event sealed together: `c` opens to the JSON array of their values, in `f`'s
+ * order. `v` is the format: absent in the first (bound to the event id and the field list), 2 since the
+ * stream is bound too (envelopeAad).
+ */
+export type SealedFields = {
+  readonly $pd: string;
+  readonly v?: 2;
+  readonly f: readonly string[];
+  readonly c: string;
+};
+export const ENVELOPE_VERSION = 2;
 
 /** Where the envelope sits in an event's data. */
 export const ENVELOPE = '$sealed';
@@ -30,7 +40,9 @@ export const isSealedFields = (value: unknown): value is SealedFields =>
   typeof (value as SealedFields).c === 'string' &&
   Array.isArray((value as SealedFields).f) &&
   (value as SealedFields).f.every((path) => typeof path === 'string') &&
-  Object.keys(value).length === 3;
+  ((value as SealedFields).v === undefined
+    ? Object.keys(value).length === 3
+    : (value as SealedFields).v === ENVELOPE_VERSION && Object.keys(value).length === 4);
 
 /**
  * What a seal is bound to (GCM additional data): the event id and where the fields were. A seal moved to
@@ -40,6 +52,9 @@ export const fieldAad = (eventId: string, where: 'data' | 'metadata', path: stri
   `${eventId}\n${where}.${path}`;
 export const envelopeAad = (eventId: string, paths: readonly string[]): string =>
   `${eventId}\ndata\n${paths.join('\n')}`;
+/** Format 2: the stream as well (an event id is unique, but a copy under another stream must not open either). */
+export const envelopeAadV2 = (stream: string, eventId: string, paths: readonly string[]): string =>
+  `v2\n${stream}\n${eventId}\ndata\n${paths.join('\n')}`;
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>

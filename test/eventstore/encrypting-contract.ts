@@ -78,7 +78,8 @@ export const encryptingContract = (name: string, factory: EncryptingFactory) => 
     assert.not.ok(text(stored).includes(marker), 'no marker in the stored event');
     const { $sealed, ...clear } = stored.data as { $sealed: SealedFields };
     assert.equal(clear, { noteId: written.data.noteId, userId: user });
-    assert.equal(Object.keys($sealed).sort(), ['$pd', 'c', 'f']);
+    assert.equal(Object.keys($sealed).sort(), ['$pd', 'c', 'f', 'v']);
+    assert.is($sealed.v, 2, 'the envelope names its format');
     assert.equal($sealed.f, ['title', 'content', 'tags']);
     assert.equal((await one(log, stream)).data, written.data);
     // Another instance (cold cache) reads it too, through every read path.
@@ -179,6 +180,37 @@ export const encryptingContract = (name: string, factory: EncryptingFactory) => 
     const [third] = await log.decryptEvents([stored!]);
     assert.ok(third !== first);
     assert.is((third!.data as { title: string }).title, ERASED);
+  });
+
+  test('an envelope of the first format (no `v`: bound to the event id alone) still opens; relabelled, it does not', async (context) => {
+    const log = instance(context);
+    const user = randomUUID();
+    const { kid, key } = await log.personalKeys.keyFor(`user:${user}`);
+    const paths = ['title', 'content', 'tags'];
+    const first = { id: randomUUID(), stream: `memory-note-${randomUUID()}` };
+    const relabelled = { id: randomUUID(), stream: `memory-note-${randomUUID()}` };
+    for (const [at, v] of [
+      [first, undefined],
+      [relabelled, 2],
+    ] as const) {
+      const c = sealGcm(key, JSON.stringify(['old t', 'old c', ['old']]), envelopeAad(at.id, paths));
+      await context.raw.append(at.stream, [
+        {
+          id: at.id,
+          type: 'MemoryStored',
+          data: { noteId: 'n', userId: user, $sealed: { $pd: kid, ...(v ? { v } : {}), f: paths, c } },
+        },
+      ]);
+    }
+    assert.equal((await one(instance(context), first.stream)).data, {
+      noteId: 'n',
+      userId: user,
+      title: 'old t',
+      content: 'old c',
+      tags: ['old'],
+    });
+    const read = (await one(log, relabelled.stream)).data as Record<string, unknown>;
+    assert.equal([read.title, read.content, read.tags], [ERASED, ERASED, []]);
   });
 
   test('erasing a subject: its fields read as erased everywhere, on every instance; another subject is untouched', async (context) => {
