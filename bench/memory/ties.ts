@@ -5,6 +5,7 @@
 // (1M notes in 1,000 topics: 1,000 per topic; 100k at 1,536 dims: 100 per topic.) Notes of other topics
 // score about 0.5 lower than a topic's own, so the top 11 always come from the query's topic.
 import { parseArgs } from 'node:util';
+import { stubRandom, unitInto } from './stub-random.ts';
 
 const { values } = parseArgs({
   options: {
@@ -17,22 +18,8 @@ const DIMS = Number(values.dims);
 const PER_TOPIC = Number(values['per-topic']);
 const QUERIES = Number(values.queries);
 
-// The same generator as vectors.ts: mulberry32, Box-Muller, a unit centre plus noise of about its length.
-let state = 42;
-const uniform = () => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-};
-const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-const unitInto = (out: Float32Array) => {
-  let sum = 0;
-  for (let i = 0; i < out.length; i += 1) sum += out[i]! * out[i]!;
-  const length = Math.sqrt(sum) || 1;
-  for (let i = 0; i < out.length; i += 1) out[i]! /= length;
-  return out;
-};
+// The same seeded generator as vectors.ts (a unit centre plus noise of about its length).
+const { normal } = stubRandom();
 const centre = unitInto(Float32Array.from({ length: DIMS }, normal));
 const point = () => {
   const out = new Float32Array(DIMS);

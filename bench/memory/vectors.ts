@@ -19,6 +19,7 @@ import type { RecordedEvent } from '../../eventstore/port.ts';
 import { applyStatements, liveTables, type Statement } from '../../projections/sql.ts';
 import { memoryNotesProjection } from '../../projections/tools/memory.ts';
 import { DEFAULT_ANN, newGraph, UserVectors } from '../../mcp/tools/memory/vectors/user-vectors.ts';
+import { stubRandom, unitInto } from './stub-random.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,22 +38,7 @@ const QUERIES = Number(values.queries);
 const TOPICS = Number(values.topics);
 const USER = 'bench-user';
 
-// mulberry32: small, seeded, good enough for test data; Box-Muller for normal noise.
-let state = 42;
-const uniform = () => {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-};
-const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-const unitInto = (out: Float32Array) => {
-  let sum = 0;
-  for (let i = 0; i < out.length; i += 1) sum += out[i]! * out[i]!;
-  const length = Math.sqrt(sum) || 1;
-  for (let i = 0; i < out.length; i += 1) out[i]! /= length;
-  return out;
-};
+const { uniform, normal } = stubRandom();
 const centres = Array.from({ length: TOPICS }, () => unitInto(Float32Array.from({ length: DIMS }, normal)));
 /** A point of `topic`: the centre plus noise about as long as the centre (cosine to it ≈ 0.7). */
 const pointOf = (topic: number): Float32Array => {
