@@ -1,6 +1,11 @@
 // bench/eventlog: the event log next to raw `pg` doing the same work without its guarantees, in one run,
 // on embedded PGlite and (when TEST_DATABASE_URL is set) a PostgreSQL server. Rows:
-// - appends of one event at 1 and 8 writers, and of 100-event batches, vs raw INSERTs of the same rows;
+// - appends of one event at 1 and 8 writers, and of 100-event batches, vs raw INSERTs of the same rows,
+//   with the CPU per event of node and of PostgreSQL's backends on each side. The raw row is
+//   (identity, stream, data) with one index; a log row also carries what any log needs and raw skips:
+//   an event id checked unique, the stream's revision (unique per stream, claimed on the stream's row
+//   for optimistic concurrency), type, metadata, time, the appending transaction (for the global
+//   order's horizon), and the log sends a NOTIFY after commits;
 // - read-all in pages of 1,000 vs a raw keyset SELECT of the same rows;
 // - the rebuild of every real projection (users, clients, grants, sessions, tool calls, memory, …) over
 //   a realistic log (bench/event-mix.ts), vs a raw set-based loop that reads the log and inserts one
@@ -163,11 +168,21 @@ const rawProjectionLoop = async (db: Database) => {
   return { events, ms };
 };
 
-const cpuTable = (embedded: boolean): CpuRow[] => {
+const tableOf = (tables: { store: string; rows: CpuRow[] }[], embedded: boolean): CpuRow[] => {
   const store = embedded ? 'PGlite' : 'PostgreSQL server';
-  let entry = cpuRows.find((row) => row.store === store);
-  if (!entry) cpuRows.push((entry = { store, rows: [] }));
+  let entry = tables.find((row) => row.store === store);
+  if (!entry) tables.push((entry = { store, rows: [] }));
   return entry.rows;
+};
+const cpuTable = (embedded: boolean) => tableOf(cpuRows, embedded);
+
+/** CPU per appended event, log and raw: on a shared machine a steadier comparison than events/s. */
+const appendCpuRows: { store: string; rows: CpuRow[] }[] = [];
+const appendCpuTable = (embedded: boolean) => tableOf(appendCpuRows, embedded);
+const noCpu = (): Cpu => ({ node: 0, postgres: undefined });
+const addCpu = (sum: Cpu, cpu: Cpu) => {
+  sum.node += cpu.node;
+  if (cpu.postgres !== undefined) sum.postgres = (sum.postgres ?? 0) + cpu.postgres;
 };
 
 const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pair[]> => {
@@ -188,40 +203,59 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
     // Raw and log alternate in halves, so drift on a shared machine touches both alike.
     let logMs = 0;
     let rawMs = 0;
+    const logCpu = noCpu();
+    const rawCpu = noCpu();
     for (let half = 0; half < 2; half += 1) {
-      logMs += await time(() =>
-        concurrently(writers, single / 2, (w, i) =>
-          log.append(`w${writers}-${half}-${w}-${i % 10}`, [{ type: 'Bench', data: { i } }]),
+      const logHalf = await measureCpu(db, embedded, () =>
+        time(() =>
+          concurrently(writers, single / 2, (w, i) =>
+            log.append(`w${writers}-${half}-${w}-${i % 10}`, [{ type: 'Bench', data: { i } }]),
+          ),
         ),
       );
-      rawMs += await time(() => concurrently(writers, single / 2, (w, i) => rawInsert(`w${w}-${i % 10}`, i)));
+      logMs += logHalf.result;
+      addCpu(logCpu, logHalf.cpu);
+      const rawHalf = await measureCpu(db, embedded, () =>
+        time(() => concurrently(writers, single / 2, (w, i) => rawInsert(`w${w}-${i % 10}`, i))),
+      );
+      rawMs += rawHalf.result;
+      addCpu(rawCpu, rawHalf.cpu);
     }
-    pairs.push({
-      measure: `append 1 event, ${writers} writer${writers > 1 ? 's' : ''}`,
-      log: rate(single, logMs),
-      raw: rate(single, rawMs),
-    });
+    const measure = `append 1 event, ${writers} writer${writers > 1 ? 's' : ''}`;
+    pairs.push({ measure, log: rate(single, logMs), raw: rate(single, rawMs) });
+    appendCpuTable(embedded).push({ measure, events: single, log: logCpu, raw: rawCpu });
   }
   const batches = ONLY === 'rebuild' ? 0 : embedded ? 100 : 300;
   const batch = (i: number) =>
     Array.from({ length: 100 }, (_, n) => ({ type: 'Bench', data: { i, n }, id: randomUUID() }));
-  const logBatch = await time(async () => {
-    for (let b = 0; b < batches; b += 1) await log.append(`batch-${b}`, batch(b));
-  });
-  const rawBatch = await time(async () => {
-    for (let b = 0; b < batches; b += 1) {
-      const rows = batch(b);
-      await db.query('INSERT INTO bench_raw (stream, data) SELECT $1, unnest($2::jsonb[])', [
-        `batch-${b}`,
-        rows.map((row) => JSON.stringify(row.data)),
-      ]);
-    }
-  });
+  const { result: logBatch, cpu: logBatchCpu } = await measureCpu(db, embedded, () =>
+    time(async () => {
+      for (let b = 0; b < batches; b += 1) await log.append(`batch-${b}`, batch(b));
+    }),
+  );
+  const { result: rawBatch, cpu: rawBatchCpu } = await measureCpu(db, embedded, () =>
+    time(async () => {
+      for (let b = 0; b < batches; b += 1) {
+        const rows = batch(b);
+        await db.query('INSERT INTO bench_raw (stream, data) SELECT $1, unnest($2::jsonb[])', [
+          `batch-${b}`,
+          rows.map((row) => JSON.stringify(row.data)),
+        ]);
+      }
+    }),
+  );
   pairs.push({
     measure: 'append 100-event batch',
     log: rate(batches * 100, logBatch),
     raw: rate(batches * 100, rawBatch),
   });
+  if (batches > 0)
+    appendCpuTable(embedded).push({
+      measure: 'append 100-event batch',
+      events: batches * 100,
+      log: logBatchCpu,
+      raw: rawBatchCpu,
+    });
 
   let loaded = 0;
   for (const size of ONLY === 'appends' ? [] : sizes) {
@@ -279,6 +313,24 @@ const print = (store: string, pairs: Pair[]) => {
  * side, so its rate is about 100k / max(node, (node + postgres) / 2) per second: an estimate, since
  * the rebuild overlaps them only partly (a page is read while the previous one is applied).
  */
+const printAppendCpu = () => {
+  for (const { store, rows } of appendCpuRows) {
+    console.log(`\n${store}: appends, CPU µs per event (load average ${loadAverage()} at the end)`);
+    // The server's side sums every backend of the bench database: the log's NOTIFYs count too.
+    const per = (seconds: number | undefined, events: number) =>
+      seconds === undefined ? 'in node' : Math.round((seconds * 1e6) / events);
+    console.table(
+      rows.map((row) => ({
+        measure: row.measure,
+        'log node': per(row.log.node, row.events),
+        'log postgres': per(row.log.postgres, row.events),
+        'raw node': per(row.raw.node, row.events),
+        'raw postgres': per(row.raw.postgres, row.events),
+      })),
+    );
+  }
+};
+
 const printCpu = () => {
   for (const { store, rows } of cpuRows) {
     console.log(`\n${store}: CPU seconds per 100,000 events (load average ${loadAverage()} at the end)`);
@@ -315,6 +367,7 @@ if (serverUrl()) {
 } else {
   console.log('PostgreSQL server: skipped: TEST_DATABASE_URL not set');
 }
+printAppendCpu();
 printCpu();
 
 // The cost of encryption: the same appends and replay, plain and behind the encrypting decorator.
