@@ -22,6 +22,7 @@ import type { Database } from '../db/database.ts';
 import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { START } from '../eventstore/port.ts';
 import { allProjections } from '../projections/index.ts';
+import { REBUILD_PAGE } from '../projections/rebuild.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { embeddedDatabase, serverDatabase, serverUrl } from '../test/support/databases.ts';
 import { encryptionCost, printEncryptionCost } from './encryption-cost.ts';
@@ -116,7 +117,7 @@ const load = async (log: PostgresEventLog, total: number) => {
 
 /** Rebuilds every real projection; returns the events in the log and the time. */
 const rebuildAll = async (db: Database, log: PostgresEventLog) => {
-  const runner = new ProjectionRunner(db, log, allProjections, logger, { batchSize: 2_000 });
+  const runner = new ProjectionRunner(db, log, allProjections, logger);
   await runner.setup();
   let events = 0;
   const ms = await time(async () => {
@@ -125,7 +126,7 @@ const rebuildAll = async (db: Database, log: PostgresEventLog) => {
   return { events, ms };
 };
 
-/** The raw reference: read pages, one set-based INSERT per page and its checkpoint, one transaction each. */
+/** The raw reference: read pages (as large as a rebuild's), one set-based INSERT per page and its checkpoint, one transaction each. */
 const rawProjectionLoop = async (db: Database) => {
   await db.query('DROP TABLE IF EXISTS bench_raw_projection');
   await db.query('CREATE TABLE bench_raw_projection (event_id uuid PRIMARY KEY, stream text, type text, data jsonb)');
@@ -142,8 +143,8 @@ const rawProjectionLoop = async (db: Database) => {
         data: unknown;
       }>(
         `SELECT global_position::text, event_id::text, stream_id, event_type, data FROM events
-          WHERE global_position > $1 ORDER BY global_position LIMIT 2000`,
-        [after],
+          WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
+        [after, REBUILD_PAGE],
       );
       if (page.rows.length === 0) break;
       after = page.rows[page.rows.length - 1]!.global_position;

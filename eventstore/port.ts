@@ -79,7 +79,8 @@ export type ReadAllOptions = {
   readonly maxCount?: number;
   /**
    * The only types whose data the reader looks at (a rebuild: what its projections read). Events of
-   * other types still come, in order, but an adapter may leave their data null and their metadata empty.
+   * other types still come, in order, with their position and type, but an adapter may leave the rest
+   * empty: data null, metadata {}, id and stream '', revision -1, createdAt the epoch.
    */
   readonly dataOf?: readonly string[];
 };

@@ -269,13 +269,30 @@ const horizon = (embedded: boolean) =>
                                WHERE backend_xid IS NOT NULL
                                  AND datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())))`;
 
-// ReadAllOptions.dataOf: the data and metadata of other types stay in the table (no jsonb output there,
-// no JSON.parse here); a rebuild's log is mostly MCP messages that no projection reads.
-const SOME_DATA = COLUMNS.replace(
-  'data, metadata',
-  `CASE WHEN event_type = ANY($4::text[]) THEN data END AS data,
-   CASE WHEN event_type = ANY($4::text[]) THEN metadata END AS metadata`,
-);
+// ReadAllOptions.dataOf: of other types only the position and type leave the table (no jsonb output,
+// no id, stream or timestamp to parse here); a rebuild's log is mostly MCP messages no projection reads.
+const wanted = (column: string) => `CASE WHEN event_type = ANY($4::text[]) THEN ${column} END AS ${column}`;
+const SOME_DATA = [
+  'global_position::text',
+  'transaction_id::text',
+  `CASE WHEN event_type = ANY($4::text[]) THEN stream_id END AS stream_id`,
+  `CASE WHEN event_type = ANY($4::text[]) THEN stream_revision::text END AS stream_revision`,
+  `CASE WHEN event_type = ANY($4::text[]) THEN event_id::text END AS event_id`,
+  'event_type',
+  ...['data', 'metadata', 'created_at'].map(wanted),
+].join(', ');
+
+/** An event of a type the reader does not look at: its place in the log and its type (see ReadAllOptions). */
+const toSkipped = (row: EventRow): RecordedEvent => ({
+  id: '',
+  stream: '',
+  revision: -1n,
+  position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
+  type: row.event_type,
+  data: null,
+  metadata: {},
+  createdAt: new Date(0),
+});
 
 const readAllSql = (embedded: boolean, columns = COLUMNS) =>
   prepared(`SELECT ${columns} FROM events
@@ -540,7 +557,9 @@ export class PostgresEventLog implements EventLog {
     const params: unknown[] = [String(after.commit), String(after.prepare), maxCount];
     if (dataOf) params.push(dataOf);
     const result = await this.db.query<EventRow>(dataOf ? this.readSomeStatement : this.readAllStatement, params);
-    return result.rows.map(toRecorded);
+    return dataOf
+      ? result.rows.map((row) => (row.event_id === null ? toSkipped(row) : toRecorded(row)))
+      : result.rows.map(toRecorded);
   }
 
   subscribeAll(options: SubscribeOptions) {
