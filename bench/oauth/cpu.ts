@@ -4,6 +4,7 @@
 // per request is the figure to compare changes by; requests/s moves with the neighbours' load.
 // Run: TEST_DATABASE_URL=postgres://… node --import tsx bench/oauth/cpu.ts [seconds=4] [connections=10] [rounds=2]
 // PROFILE=dir also writes a V8 CPU profile of each measured round there (<grant>-<round>.cpuprofile).
+// GRANTS=client_credentials,refresh_token measures only those grants.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -142,6 +143,8 @@ const grants: { name: string; task(runSeconds: number): Promise<CpuTask> }[] = [
   },
 ];
 
+const only = process.env.GRANTS?.split(',');
+const measured = only ? grants.filter((grant) => only.includes(grant.name)) : grants;
 const profiler = process.env.PROFILE ? new Session() : undefined;
 profiler?.connect();
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -149,15 +152,18 @@ out(`\nserver CPU per token request, ${connections} connections, ${seconds}s rou
 out('| grant | round | requests/s | errors | CPU µs per request | user | system | PostgreSQL CPU µs per request |');
 out('|---|---:|---:|---:|---:|---:|---:|---:|');
 // Warm-up: a cold process is slow for its first thousands of requests (JIT).
-for (const grant of grants) await load(await grant.task(3));
+for (const grant of measured) await load(await grant.task(3));
 for (let round = 1; round <= rounds; round += 1) {
-  for (const grant of grants) {
+  for (const grant of measured) {
     const task = await grant.task(seconds);
     if (profiler) {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
     const postgresBefore = server.services.db.embedded ? undefined : await backendCpu();
+    // PIDS_FILE: the backends' pids, for a profiler of PostgreSQL itself (perf record -p).
+    if (process.env.PIDS_FILE && postgresBefore)
+      fs.writeFileSync(process.env.PIDS_FILE, [...postgresBefore.keys()].join(','));
     statements.clear();
     const before = process.cpuUsage();
     const result = await load(task);
