@@ -48,6 +48,17 @@ type Compiled = {
   readonly flat: boolean;
   /** The AAD tail when every field is sealed (the usual case), computed once. */
   readonly allPaths: readonly string[];
+  /** Where the subject's user id or email is in the data (none for a stream prefix). */
+  readonly subjectPath: readonly string[];
+};
+/** One event on its way to being sealed: what seal found in clear, before the keys are known. */
+type Sealing = {
+  readonly stream: string;
+  readonly event: NewEvent;
+  readonly compiled: Compiled | null;
+  readonly clear: readonly Field[];
+  readonly values: readonly unknown[];
+  readonly actorSubject: string | undefined;
 };
 /** What one stored event holds sealed. */
 type Plan = { envelope?: SealedFields; fields: (Field & { sealed: Sealed })[]; actorEmail?: Sealed };
@@ -143,8 +154,15 @@ export class PersonalData {
             top: !path.includes('.'),
           }))
         : [];
+      const s = rule?.subject;
       found = rule
-        ? { rule, fields, flat: fields.every((field) => field.top), allPaths: fields.map((field) => field.path) }
+        ? {
+            rule,
+            fields,
+            flat: fields.every((field) => field.top),
+            allPaths: fields.map((field) => field.path),
+            subjectPath: !s || 'streamPrefix' in s ? [] : split('userId' in s ? s.userId : s.email),
+          }
         : null;
       this.compiled.set(type, found);
     }
@@ -152,28 +170,30 @@ export class PersonalData {
   }
 
   /** The key subject; a promise only for an address (its keyed hash needs the server secret once). */
-  private subjectOf(rule: PersonalRule, stream: string, data: unknown): string | undefined | Promise<string> {
-    const s = rule.subject;
+  private subjectOf(compiled: Compiled, stream: string, data: unknown): string | undefined | Promise<string> {
+    const s = compiled.rule.subject;
     if ('streamPrefix' in s)
       return stream.startsWith(s.streamPrefix) ? `user:${stream.slice(s.streamPrefix.length)}` : undefined;
-    if ('userId' in s) {
-      const id = getPath(data, split(s.userId));
-      return typeof id === 'string' && id ? `user:${id}` : undefined;
-    }
-    const email = getPath(data, split(s.email));
-    return typeof email === 'string' ? this.keys.emailSubject(email) : undefined;
+    const value = getPath(data, compiled.subjectPath);
+    if ('userId' in s) return typeof value === 'string' && value ? `user:${value}` : undefined;
+    return typeof value === 'string' ? this.keys.emailSubject(value) : undefined;
   }
 
-  /** The event with its personal fields sealed (and an id, which the seal is bound to); itself when none. */
-  async seal(stream: string, event: NewEvent): Promise<NewEvent> {
+  /**
+   * The event with its personal fields sealed (and an id, which the seal is bound to); itself when none.
+   * Synchronous when the keys it needs are cached (the usual case): no promise per event, and the caller's
+   * append goes on in the same turn. A promise only when a key or an address's subject must be looked up.
+   */
+  seal(stream: string, event: NewEvent): NewEvent | Promise<NewEvent> {
     const compiled = this.ruleOf(event.type);
     const actor = event.metadata?.actor as { type?: unknown; id?: unknown; email?: unknown } | undefined;
-    const actorEmail = actor?.type === 'user' && typeof actor.id === 'string' && typeof actor.email === 'string';
-    if (!compiled && !actorEmail) return event;
-    const id = event.id ?? randomUUID();
-    let data = event.data;
-    let metadata = event.metadata;
-    let changed = false;
+    // The actor's email, under the actor's key (a string: one sealed already, by an import, is an object).
+    const actorSubject =
+      actor?.type === 'user' && typeof actor.id === 'string' && typeof actor.email === 'string'
+        ? `user:${actor.id}`
+        : undefined;
+    if (!compiled && !actorSubject) return event;
+    const data = event.data;
     // Only fields still in clear: an imported export's are sealed already (under the key they came with).
     const clear: Field[] = [];
     const values: unknown[] = [];
@@ -184,42 +204,76 @@ export class PersonalData {
         clear.push(field);
         values.push(value);
       }
-    const found = compiled && clear.length > 0 ? this.subjectOf(compiled.rule, stream, data) : undefined;
-    const subject = typeof found === 'object' ? await found : found;
-    if (subject && isObject(data)) {
-      const { kid, key } = this.keys.cachedKey(subject) ?? (await this.keys.keyFor(subject));
+    const found = compiled && clear.length > 0 && isObject(data) ? this.subjectOf(compiled, stream, data) : undefined;
+    const sealing = { stream, event, compiled, clear, values, actorSubject };
+    if (typeof found !== 'object') {
+      const key = found === undefined ? undefined : this.keys.cachedKey(found);
+      const actorKey = actorSubject === undefined ? undefined : this.keys.cachedKey(actorSubject);
+      if ((found === undefined || key) && (actorSubject === undefined || actorKey))
+        return this.sealWith(sealing, key, actorKey);
+    }
+    return this.sealLookingUp(sealing, found);
+  }
+
+  /** seal's slow path: the subject's and the actor's keys looked up (or created) first. */
+  private async sealLookingUp(sealing: Sealing, found: string | undefined | Promise<string>): Promise<NewEvent> {
+    const subject = await found;
+    const key = subject === undefined ? undefined : await this.keys.keyFor(subject);
+    const actorKey = sealing.actorSubject === undefined ? undefined : await this.keys.keyFor(sealing.actorSubject);
+    return this.sealWith(sealing, key, actorKey);
+  }
+
+  private sealWith(
+    { stream, event, compiled, clear, values }: Sealing,
+    key: { kid: string; key: DataKey } | undefined,
+    actorKey: { kid: string; key: DataKey } | undefined,
+  ): NewEvent {
+    const id = event.id ?? randomUUID();
+    let data = event.data;
+    let metadata = event.metadata;
+    let changed = false;
+    if (key && compiled && isObject(data)) {
+      const { kid } = key;
       if (data[ENVELOPE] === undefined) {
-        const paths = clear.length === compiled!.fields.length ? compiled!.allPaths : clear.map((field) => field.path);
+        const paths = clear.length === compiled.fields.length ? compiled.allPaths : clear.map((field) => field.path);
         // The personal part is encoded once (a JSON array of the values), sealed, and base64url'd once.
-        const c = sealGcm(key, JSON.stringify(values), envelopeAadV2(stream, id, paths));
-        data = withoutFields(data, clear, compiled!.flat);
+        const c = sealGcm(key.key, JSON.stringify(values), envelopeAadV2(stream, id, paths));
+        data = withoutFields(data, clear, compiled.flat);
         (data as Json)[ENVELOPE] = { $pd: kid, v: ENVELOPE_VERSION, f: paths, c } satisfies SealedFields;
       } else
         // An imported event with an envelope already and a field in clear besides: that field alone.
         for (const field of clear) {
-          const c = sealGcm(key, JSON.stringify(getPath(data, field.parts)), fieldAad(id, 'data', field.path));
+          const c = sealGcm(key.key, JSON.stringify(getPath(data, field.parts)), fieldAad(id, 'data', field.path));
           data = setPath(data, field.parts, { $pd: kid, c } satisfies Sealed);
         }
       changed = true;
     }
-    if (actorEmail && actor && !isSealed(actor.email)) {
-      const { kid, key } = await this.keys.keyFor(`user:${actor.id as string}`);
-      const c = sealGcm(key, JSON.stringify(actor.email), fieldAad(id, 'metadata', 'actor.email'));
-      metadata = setPath(metadata, ACTOR_EMAIL, { $pd: kid, c }) as NewEvent['metadata'];
+    if (actorKey) {
+      const c = sealGcm(
+        actorKey.key,
+        JSON.stringify(getPath(metadata, ACTOR_EMAIL)),
+        fieldAad(id, 'metadata', 'actor.email'),
+      );
+      metadata = setPath(metadata, ACTOR_EMAIL, { $pd: actorKey.kid, c }) as NewEvent['metadata'];
       changed = true;
     }
     return changed ? { ...event, id, data, ...(metadata ? { metadata } : {}) } : event;
   }
 
-  /** Seals a batch of appends; the clear text is checked storable first (the log can only see ciphertext). */
-  async sealAll<A extends StreamAppend>(appends: readonly A[]): Promise<A[]> {
+  /**
+   * Seals a batch of appends; the clear text is checked storable first (the log can only see ciphertext).
+   * An array when every key was cached, so the caller's append is not put off to a later turn.
+   */
+  sealAll<A extends StreamAppend>(appends: readonly A[]): A[] | Promise<A[]> {
     checkStorable(appends);
-    return Promise.all(
-      appends.map(async (append) => ({
-        ...append,
-        events: await Promise.all(append.events.map((event) => this.seal(append.stream, event))),
-      })),
-    );
+    let pending = false;
+    const sealed = appends.map((append) => {
+      const events = append.events.map((event) => this.seal(append.stream, event));
+      if (!pending) pending = events.some((event) => event instanceof Promise);
+      return { ...append, events };
+    });
+    if (!pending) return sealed as A[];
+    return Promise.all(sealed.map(async (append) => ({ ...append, events: await Promise.all(append.events) }) as A));
   }
 
   /** What an event holds sealed (worked out when the event is first read); undefined when nothing. */

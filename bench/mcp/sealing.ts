@@ -57,7 +57,9 @@ export const sealingCpuPerCall = async (
       for (const { event } of events) JSON.stringify(event.data);
       slice.plain += cpuUs() - started;
       started = cpuUs();
-      const sealed = await Promise.all(events.map(({ stream, event }) => personal.seal(stream, event)));
+      // As the decorator seals a group commit's batch: one sealAll for both streams.
+      const batch = personal.sealAll(events.map(({ stream, event }) => ({ stream, events: [event] })));
+      const sealed = (batch instanceof Promise ? await batch : batch).map((append) => append.events[0]!);
       for (const event of sealed) JSON.stringify(event.data);
       slice.seal += cpuUs() - started;
       const recorded = sealed.map(
