@@ -24,7 +24,7 @@ export const CHECKPOINT_FLUSH_MS = 1_000;
 
 /** The checkpoint is not where this leader left it (a rebuild swapped tables in, or another leader ran). */
 export class StaleCheckpoint extends Error {}
-/** The SQLSTATE a live batch's guard raises when the checkpoint is not where the batch expects it. */
+/** The SQLSTATE the live batch's guard (projection_guard, a migration) raises when the checkpoint moved. */
 const STALE_CHECKPOINT = 'RM409';
 
 /** The error came from the projection itself (it will fail again), not from a lost connection. */
@@ -55,12 +55,8 @@ export const applyLive = async (
   // The guard leads the batch: it locks our checkpoint row and raises when a rebuild's swap or another
   // instance moved it, which rolls the whole batch back.
   const guard = {
-    sql: `DO $guard$ BEGIN
-            PERFORM 1 FROM projection_checkpoints
-             WHERE name = $1 AND status = 'running' AND generation = $2 AND position_commit = $3 AND position_prepare = $4
-               FOR UPDATE;
-            IF NOT FOUND THEN RAISE EXCEPTION 'the projection checkpoint moved' USING ERRCODE = '${STALE_CHECKPOINT}'; END IF;
-          END $guard$`,
+    // projection_guard (migrations/0004) raises STALE_CHECKPOINT when the row is not where we left it.
+    sql: 'SELECT projection_guard($1, $2, $3, $4)',
     params: [projection.name, expected.generation, String(expected.position.commit), String(expected.position.prepare)],
   };
   const batch = [guard, ...statements, advanceStatement(projection.name, to, count)];

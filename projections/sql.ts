@@ -115,30 +115,64 @@ export const inline = (statement: Statement): string =>
 export const STATEMENTS_PER_QUERY = 500;
 
 const ROWS = /^([\s\S]*\bVALUES\s*)(\([^()]*\))(\s+ON\s+CONFLICT\b[^;]*\bDO\s+NOTHING\s*)$/i;
+/** The table a plain `INSERT INTO t …` writes (a statement with a WITH clause has none here). */
+const TARGET = /^\s*INSERT\s+INTO\s+([^\s(]+)/i;
+
+/** One multi-row INSERT of statements that share one `rows` sql. */
+const mergedRows = (statements: readonly Statement[]): string => {
+  const parts = ROWS.exec(statements[0]!.sql);
+  if (!parts)
+    throw new Error(`a rows statement must be INSERT … VALUES (…) ON CONFLICT … DO NOTHING: ${statements[0]!.sql}`);
+  const [, head, tuple, tail] = parts as unknown as [string, string, string, string];
+  const values = statements.map((statement) => inline({ sql: tuple, params: statement.params ?? [] }));
+  return `${head}${values.join(',\n')}${tail}`;
+};
 
 /**
- * The statements as SQL text, in order; runs of `rows` statements with the same sql become one
- * multi-row INSERT. Same rows, same order: with DO NOTHING, a row that conflicts with an earlier one
- * of the same INSERT is skipped just as it would be by a later statement.
+ * A run of consecutive `rows` statements as INSERTs. When each sql of the run inserts into its own table,
+ * one INSERT per sql, in the order each first appears: DO NOTHING inserts into different tables commute
+ * (read-model tables have no triggers or foreign keys), and one table's rows keep their order. So an
+ * event's row in two tables, repeated for every event of a batch, is two statements, not two per event.
+ * When two sqls of the run share a table, only neighbours merge (which of two rows wins may depend on
+ * the order).
+ */
+const runSql = (run: readonly Statement[]): string[] => {
+  const groups = new Map<string, Statement[]>();
+  for (const statement of run) {
+    const group = groups.get(statement.sql);
+    if (group) group.push(statement);
+    else groups.set(statement.sql, [statement]);
+  }
+  const tables = [...groups.keys()].map((sql) => TARGET.exec(sql)?.[1]?.toLowerCase());
+  if (tables.every((table) => table !== undefined) && new Set(tables).size === tables.length)
+    return [...groups.values()].map(mergedRows);
+  const texts: string[] = [];
+  for (let i = 0; i < run.length;) {
+    let end = i + 1;
+    while (end < run.length && run[end]!.sql === run[i]!.sql) end += 1;
+    texts.push(mergedRows(run.slice(i, end)));
+    i = end;
+  }
+  return texts;
+};
+
+/**
+ * The statements as SQL text, in order; runs of `rows` statements become multi-row INSERTs (runSql).
+ * Same rows, same order per table: with DO NOTHING, a row that conflicts with an earlier one of the
+ * same INSERT is skipped just as it would be by a later statement.
  */
 export const toSql = (statements: readonly Statement[]): string[] => {
   const texts: string[] = [];
   for (let i = 0; i < statements.length;) {
-    const statement = statements[i]!;
-    const parts = statement.rows ? ROWS.exec(statement.sql) : null;
-    if (!parts) {
-      if (statement.rows)
-        throw new Error(`a rows statement must be INSERT … VALUES (…) ON CONFLICT … DO NOTHING: ${statement.sql}`);
-      texts.push(inline(statement));
+    if (!statements[i]!.rows) {
+      texts.push(inline(statements[i]!));
       i += 1;
       continue;
     }
-    const [, head, tuple, tail] = parts as unknown as [string, string, string, string];
-    const values: string[] = [];
-    for (; i < statements.length && statements[i]!.rows && statements[i]!.sql === statement.sql; i += 1) {
-      values.push(inline({ sql: tuple, params: statements[i]!.params ?? [] }));
-    }
-    texts.push(`${head}${values.join(',\n')}${tail}`);
+    let end = i + 1;
+    while (end < statements.length && statements[end]!.rows) end += 1;
+    texts.push(...runSql(statements.slice(i, end)));
+    i = end;
   }
   return texts;
 };

@@ -62,7 +62,14 @@ export const authenticateClient =
     const challenge = credentials.method === 'client_secret_basic' ? BASIC_CHALLENGE : {};
     await throttle.check(ctx.ip, credentials.clientId);
     try {
-      ctx.state.client = await services.oauth.clients.authenticate(credentials, { signal: requestSignal(ctx) });
+      // The request's signal is read only for a metadata-document client (an outbound fetch): made on
+      // that read, a registered client's request spends no AbortController and 'close' listener on it.
+      const options = {
+        get signal() {
+          return requestSignal(ctx);
+        },
+      };
+      ctx.state.client = await services.oauth.clients.authenticate(credentials, options);
     } catch (error) {
       if (!(error instanceof DomainError && error.code === 'invalid_client')) throw error;
       if (await throttle.failed(ctx.ip, credentials.clientId))

@@ -63,6 +63,8 @@ export const grantsProjection: Projection = {
     ): Statement => ({
       sql: `INSERT INTO ${t.oauth_access_tokens} (jti, grant_id, client_id, user_id, scopes, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (jti) DO NOTHING`,
       params: [tokens.accessTokenId, grantId, clientId, userId, tokens.scopes, at, tokens.accessExpiresAt],
+      // A batch of issued tokens is one INSERT per table (projections/sql.ts runSql), not two per token.
+      rows: true,
       batch: {
         key: `token ${tokens.accessTokenId}`,
         types: ['text', 'text', 'text', 'text', 'text[]', 'timestamptz', 'timestamptz'],
@@ -79,6 +81,7 @@ export const grantsProjection: Projection = {
       sql: `INSERT INTO ${t.oauth_grants} (grant_id, client_id, user_id, scopes, resource, status, refresh_expires_at, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $7) ON CONFLICT (grant_id) DO NOTHING`,
       params: [grantId, clientId, userId, tokens.scopes, resource, tokens.refreshExpiresAt ?? null, at],
+      rows: true,
       batch: {
         key: `grant ${grantId}`,
         types: ['text', 'text', 'text', 'text[]', 'text', 'timestamptz', 'timestamptz'],

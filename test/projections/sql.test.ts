@@ -34,6 +34,50 @@ test('runs of rows statements with the same sql become one INSERT; anything betw
   );
 });
 
+const TAG = 'INSERT INTO tags (id, tag) VALUES ($1, $2) ON CONFLICT (id, tag) DO NOTHING';
+const tag = (id: number, name: string): Statement => ({ sql: TAG, params: [id, name], rows: true });
+
+test('a run of rows statements into different tables is one INSERT per table, rows in order; a shared table merges neighbours only', () => {
+  // An event's row in two tables, for each event of a batch.
+  assert.equal(toSql([row(1, 'a'), tag(1, 'x'), row(2, 'b'), tag(2, 'y'), other, row(3, 'c')]), [
+    "INSERT INTO calls (id, note, n) VALUES ('1', 'a', '0'),\n('2', 'b', '0') ON CONFLICT (id) DO NOTHING",
+    "INSERT INTO tags (id, tag) VALUES ('1', 'x'),\n('2', 'y') ON CONFLICT (id, tag) DO NOTHING",
+    "UPDATE calls SET n = n + 1 WHERE id = '1'",
+    "INSERT INTO calls (id, note, n) VALUES ('3', 'c', '0') ON CONFLICT (id) DO NOTHING",
+  ]);
+  // Two sqls into one table: which row wins a conflict depends on the order, so nothing moves.
+  const noteFirst = 'INSERT INTO calls (id, note) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING';
+  assert.equal(toSql([row(5, 'a'), { sql: noteFirst, params: [5, 'b'], rows: true }, row(6, 'c')]), [
+    "INSERT INTO calls (id, note, n) VALUES ('5', 'a', '0') ON CONFLICT (id) DO NOTHING",
+    "INSERT INTO calls (id, note) VALUES ('5', 'b') ON CONFLICT (id) DO NOTHING",
+    "INSERT INTO calls (id, note, n) VALUES ('6', 'c', '0') ON CONFLICT (id) DO NOTHING",
+  ]);
+});
+
+test('rows regrouped by table leave the same tables as the statements one by one', async ({ database }) => {
+  const { db } = database;
+  await db.query('CREATE TABLE tags (id int, tag text, PRIMARY KEY (id, tag))');
+  const batch = [row(20, 'a', 1), tag(20, 'x'), row(21, 'b', 2), tag(20, 'x'), row(20, 'again', 3), tag(21, 'y')];
+  const read = async () => ({
+    calls: (await db.query('SELECT id, note, n FROM calls WHERE id >= 20 ORDER BY id')).rows,
+    tags: (await db.query('SELECT id, tag FROM tags ORDER BY id, tag')).rows,
+  });
+  await applyStatements(db, batch);
+  const merged = await read();
+  assert.equal(merged.calls, [
+    { id: 20, note: 'a', n: 1 },
+    { id: 21, note: 'b', n: 2 },
+  ]);
+  assert.equal(merged.tags, [
+    { id: 20, tag: 'x' },
+    { id: 21, tag: 'y' },
+  ]);
+  await db.query('DELETE FROM calls WHERE id >= 20; DELETE FROM tags');
+  for (const statement of batch) await applyStatements(db, [{ sql: statement.sql, params: statement.params! }]);
+  assert.equal(await read(), merged);
+  await db.query('DELETE FROM calls WHERE id >= 20');
+});
+
 test('only INSERT … VALUES (…) ON CONFLICT … DO NOTHING may be marked rows (DO UPDATE cannot touch a row twice in one statement)', () => {
   for (const sql of [
     'INSERT INTO calls (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET n = 1',
