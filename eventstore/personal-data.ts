@@ -89,43 +89,59 @@ const withoutFields = (data: Json, fields: readonly Field[], flat: boolean): Jso
   return out;
 };
 
-const LAZY = Symbol('sealed event');
-type LazyState = { opened: Opened | undefined; readonly open: () => Opened };
-type Lazy = RecordedEvent & { [LAZY]: LazyState };
+/** How a sealed event is opened when first read: by its PersonalData, with the keys of its page. */
+type Opener = { openEvent(event: RecordedEvent, keys: Map<string, DataKey | null>): Opened };
 
-// `data` and `metadata` of a sealed event are accessors on a shared prototype: an own accessor per event
-// (an object literal with getters, or defineProperty) cost ~2 µs an event in V8, as much as a plain replay
-// spends on the whole event, while a prototype's costs nothing until read. Enumerable, so `for…in` sees them;
-// readers that copy an event name `data` and `metadata` (app/redact.ts), as a spread would miss them.
-const SEALED_EVENT: object = Object.create(Object.prototype, {
-  data: {
-    enumerable: true,
-    get(this: Lazy) {
-      const state = this[LAZY];
-      return (state.opened ??= state.open()).data;
-    },
-  },
-  metadata: {
-    enumerable: true,
-    get(this: Lazy) {
-      const state = this[LAZY];
-      return (state.opened ??= state.open()).metadata;
-    },
-  },
-});
+/**
+ * A sealed event as readers get it: the stored event's clear fields, and `data` and `metadata` computed
+ * when first read, then kept. One object per event (the stored event, its opener and its page's keys in
+ * private fields, which neither a spread nor `for…in` sees): a replay that reads no data pays this alone.
+ */
+class SealedEvent {
+  readonly id: string;
+  readonly stream: string;
+  readonly revision: RecordedEvent['revision'];
+  readonly position: RecordedEvent['position'];
+  readonly type: string;
+  readonly createdAt: RecordedEvent['createdAt'];
+  #opened: Opened | undefined;
+  readonly #stored: RecordedEvent;
+  readonly #opener: Opener;
+  readonly #keys: Map<string, DataKey | null>;
+  /** The key store's `forgotten` count when this was made. */
+  readonly #forgotten: number;
 
-/** `event` whose data and metadata are computed by `open` when first read, then kept. */
-const openedOnRead = (event: RecordedEvent, open: () => Opened): RecordedEvent => {
-  const lazy = Object.create(SEALED_EVENT) as { -readonly [K in keyof Lazy]: Lazy[K] };
-  lazy.id = event.id;
-  lazy.stream = event.stream;
-  lazy.revision = event.revision;
-  lazy.position = event.position;
-  lazy.type = event.type;
-  lazy.createdAt = event.createdAt;
-  lazy[LAZY] = { opened: undefined, open };
-  return lazy;
-};
+  constructor(stored: RecordedEvent, opener: Opener, keys: Map<string, DataKey | null>, forgotten: number) {
+    this.id = stored.id;
+    this.stream = stored.stream;
+    this.revision = stored.revision;
+    this.position = stored.position;
+    this.type = stored.type;
+    this.createdAt = stored.createdAt;
+    this.#stored = stored;
+    this.#opener = opener;
+    this.#keys = keys;
+    this.#forgotten = forgotten;
+  }
+
+  /** Whether another reader may take this opening: no key has been forgotten since it was made. */
+  sharedAt(forgotten: number): boolean {
+    return this.#forgotten === forgotten;
+  }
+
+  get data(): RecordedEvent['data'] {
+    return (this.#opened ??= this.#opener.openEvent(this.#stored, this.#keys)).data;
+  }
+
+  get metadata(): RecordedEvent['metadata'] {
+    return (this.#opened ??= this.#opener.openEvent(this.#stored, this.#keys)).metadata;
+  }
+}
+// `data` and `metadata` are accessors on the prototype: an own accessor per event (an object literal with
+// getters, or defineProperty) cost ~2 µs an event in V8, as much as a plain replay spends on the whole
+// event, while a prototype's costs nothing until read. Enumerable, so `for…in` sees them; readers that copy
+// an event name `data` and `metadata` (app/redact.ts), as a spread would miss them.
+for (const name of ['data', 'metadata']) Object.defineProperty(SealedEvent.prototype, name, { enumerable: true });
 
 export class PersonalData {
   private readonly compiled = new Map<string, Compiled | null>();
@@ -135,7 +151,7 @@ export class PersonalData {
    * they share one opening instead of each planning and deciphering every event. Kept only while no key
    * has been forgotten since and every key it needs was known, so a reuse opens exactly as a new one would.
    */
-  private readonly openedEvents = new WeakMap<RecordedEvent, { forgotten: number; event: RecordedEvent }>();
+  private readonly openedEvents = new WeakMap<RecordedEvent, SealedEvent>();
 
   constructor(
     readonly keys: PersonalKeyStore,
@@ -295,26 +311,33 @@ export class PersonalData {
   }
 
   /**
-   * The key ids an event may need, also added to `kids`; undefined when it holds nothing sealed. Only looks
+   * Adds the key ids an event may need to `kids`; false when it holds nothing sealed. Only looks
    * where a seal can be ($pd of the envelope, of each declared field, of the actor's email): a page of a
    * replay pays this and a wrapper per event, not the envelope's checks, until an event's data is read.
    */
-  private kidsOf(event: RecordedEvent, kids: Set<string>): string[] | undefined {
-    let found: string[] | undefined;
+  private kidsOf(event: RecordedEvent, kids: Set<string>): boolean {
+    let found = false;
     const compiled = this.ruleOf(event.type);
     const data = event.data;
     if (compiled && isObject(data)) {
       const envelope = data[ENVELOPE];
-      if (isObject(envelope) && typeof envelope.$pd === 'string') (found ??= []).push(envelope.$pd);
+      if (isObject(envelope) && typeof envelope.$pd === 'string') {
+        kids.add(envelope.$pd);
+        found = true;
+      }
       for (const field of compiled.fields) {
         const value = field.top ? data[field.path] : getPath(data, field.parts);
-        if (isObject(value) && typeof value.$pd === 'string') (found ??= []).push(value.$pd);
+        if (isObject(value) && typeof value.$pd === 'string') {
+          kids.add(value.$pd);
+          found = true;
+        }
       }
     }
     const actor = event.metadata?.actor;
-    if (isObject(actor) && isObject(actor.email) && typeof actor.email.$pd === 'string')
-      (found ??= []).push(actor.email.$pd);
-    if (found) for (const kid of found) kids.add(kid);
+    if (isObject(actor) && isObject(actor.email) && typeof actor.email.$pd === 'string') {
+      kids.add(actor.email.$pd);
+      found = true;
+    }
     return found;
   }
 
@@ -363,31 +386,45 @@ export class PersonalData {
     const forgotten = this.keys.forgotten;
     const kids = new Set<string>();
     let reused = 0;
-    const needs = events.map((event): string[] | RecordedEvent | undefined => {
+    // Per event: an opening shared by another reader, `null` when it holds seals, else itself.
+    const found = events.map((event): RecordedEvent | null => {
       const known = this.openedEvents.get(event);
-      if (known && known.forgotten === forgotten) {
+      if (known?.sharedAt(forgotten)) {
         reused += 1;
-        return known.event;
+        return known;
       }
-      return this.kidsOf(event, kids);
+      return this.kidsOf(event, kids) ? null : event;
     });
     if (kids.size === 0 && reused === 0) return events;
-    const keys = kids.size === 0 ? undefined : await this.keys.keysById(kids);
+    const keys = kids.size === 0 ? new Map<string, DataKey | null>() : await this.keys.keysById(kids);
     // Keys found now, and none forgotten while they were looked up: the openings may be shared. (One
     // forgotten meanwhile: what was reused above may not open any more; everything is looked at again.)
     const shareable = this.keys.forgotten === forgotten;
     if (!shareable && reused > 0) return this.open(events);
+    // Shared only when every key the event needs was known (an unknown one may arrive later, with an import).
+    let everyKey = true;
+    for (const key of keys.values()) if (!key) everyKey = false;
     return events.map((event, i) => {
-      const need = needs[i];
-      if (need === undefined) return event;
-      if (!Array.isArray(need)) return need; // opened before, by another reader
-      const opened = openedOnRead(event, () => {
-        const plan = this.plan(event);
-        return plan ? this.openNow(event, plan, keys!) : { data: event.data, metadata: event.metadata };
-      });
-      if (shareable && need.every((kid) => keys!.get(kid))) this.openedEvents.set(event, { forgotten, event: opened });
+      const known = found[i];
+      if (known) return known;
+      const opened = new SealedEvent(event, this, keys, forgotten);
+      if (shareable && (everyKey || this.hasEveryKey(event, keys))) this.openedEvents.set(event, opened);
       return opened;
     });
+  }
+
+  /** An event with some seals whose key is unknown or erased: whether its own keys are all there. */
+  private hasEveryKey(event: RecordedEvent, keys: Map<string, DataKey | null>): boolean {
+    const kids = new Set<string>();
+    this.kidsOf(event, kids);
+    for (const kid of kids) if (!keys.get(kid)) return false;
+    return true;
+  }
+
+  /** Opens a sealed event (SealedEvent calls it when its data or metadata is first read). */
+  openEvent(event: RecordedEvent, keys: Map<string, DataKey | null>): Opened {
+    const plan = this.plan(event);
+    return plan ? this.openNow(event, plan, keys) : { data: event.data, metadata: event.metadata };
   }
 
   /** Key subjects named by erasure events in this batch. */

@@ -1,0 +1,95 @@
+// Sealing and opening without a log around them: when sealing waits, and which openings readers share.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ERASED, ERASURE, PERSONAL_FIELDS, erasedValue } from '../../domain/personal.ts';
+import { PersonalData } from '../../eventstore/personal-data.ts';
+import { PersonalKeyStore } from '../../eventstore/personal-keys.ts';
+import type { NewEvent, RecordedEvent } from '../../eventstore/port.ts';
+import { embeddedDatabase, type TestDatabase } from '../support/databases.ts';
+
+type Context = { database: TestDatabase; personal: PersonalData };
+const test = suite<Context>('eventstore: personal data', {} as Context);
+
+test.before.each(async (context) => {
+  context.database = await embeddedDatabase();
+  const secret = randomBytes(32);
+  const keys = new PersonalKeyStore(context.database.db, () => Promise.resolve(secret));
+  context.personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
+});
+test.after.each(async (context) => {
+  await context.database.dispose();
+});
+
+const note = (userId: string, title: string): NewEvent => ({
+  type: 'MemoryStored',
+  data: { noteId: randomUUID(), userId, title, content: `content of ${title}`, tags: ['a'] },
+});
+
+const recorded = (stream: string, event: NewEvent, n: number): RecordedEvent => ({
+  id: event.id!,
+  stream,
+  revision: 0n,
+  position: { commit: BigInt(n), prepare: BigInt(n) },
+  type: event.type,
+  data: event.data,
+  metadata: event.metadata ?? {},
+  createdAt: new Date(),
+});
+
+test('sealing waits only for a key it does not hold: a promise the first time, an array once cached', async ({
+  personal,
+}) => {
+  const user = randomUUID();
+  const first = personal.sealAll([{ stream: 'memory-note-1', events: [note(user, 'one')] }]);
+  assert.ok(first instanceof Promise);
+  await first;
+  const second = personal.sealAll([{ stream: 'memory-note-2', events: [note(user, 'two')] }]);
+  assert.ok(Array.isArray(second));
+  const [sealed] = second as Exclude<typeof second, Promise<unknown>>;
+  const stored = sealed!.events[0]!;
+  assert.not.ok(JSON.stringify(stored.data).includes('two'));
+  const [opened] = await personal.open([recorded('memory-note-2', stored, 1)]);
+  assert.equal(opened!.data, {
+    noteId: (stored.data as { noteId: string }).noteId,
+    userId: user,
+    title: 'two',
+    content: 'content of two',
+    tags: ['a'],
+  });
+});
+
+test('a storable check still refuses before anything is sealed, even with every key cached', async ({ personal }) => {
+  const user = randomUUID();
+  await personal.sealAll([{ stream: 's', events: [note(user, 'warm')] }]);
+  assert.throws(() => personal.sealAll([{ stream: 's', events: [note(user, 'bad\u0000')] }]));
+});
+
+test('an opened event lists data and metadata to for…in and nothing of its own bookkeeping', async ({ personal }) => {
+  const user = randomUUID();
+  const sealed = await personal.seal('memory-note-1', note(user, 'keys'));
+  const [opened] = await personal.open([recorded('memory-note-1', sealed, 1)]);
+  const names: string[] = [];
+  for (const name in opened) names.push(name);
+  assert.equal(names.sort(), ['createdAt', 'data', 'id', 'metadata', 'position', 'revision', 'stream', 'type']);
+  assert.equal(Object.getOwnPropertySymbols(opened), []);
+});
+
+test('in a page with an erased subject, the other events are still shared and the erased one is not', async ({
+  personal,
+}) => {
+  const kept = randomUUID();
+  const gone = randomUUID();
+  const a = await personal.seal('memory-note-a', note(kept, 'kept'));
+  const b = await personal.seal('memory-note-b', note(gone, 'gone'));
+  await personal.keys.erase([`user:${gone}`]);
+  const page = [recorded('memory-note-a', a, 1), recorded('memory-note-b', b, 2)];
+  const first = await personal.open(page);
+  const second = await personal.open(page);
+  assert.ok(first[0] === second[0]);
+  assert.ok(first[1] !== second[1]);
+  assert.is((second[0]!.data as { title: string }).title, 'kept');
+  assert.is((second[1]!.data as { title: string }).title, ERASED);
+});
+
+test.run();
