@@ -31,7 +31,7 @@ export function* eventMix(total: number): Generator<StreamAppend[]> {
           type: 'UserCreated',
           data: {
             userId,
-            email: `u${visit}@example.test`,
+            email: `u${visit}.${userId.slice(0, 8)}@example.test`,
             name: `User ${visit}`,
             roles: ['user'],
             createdAt: at,

@@ -15,6 +15,7 @@ import {
   type Tables,
 } from './sql.ts';
 import { hasUnkeyed, toBatch } from './batch.ts';
+import { SharedPages } from './pages.ts';
 import { toStorableText } from '../eventstore/storable.ts';
 
 export type { RebuildProgress } from './checkpoints.ts';
@@ -240,21 +241,32 @@ export const rebuildProjections = async (
       );
       // Events no projection here reads only move the checkpoints: their data need not be decoded.
       const dataOf = [...new Set(jobs.flatMap((job) => job.projection.eventTypes))];
-      const read = (after: GlobalPosition) =>
-        log.readAll(
-          comparePositions(after, START) > 0 ? { after, maxCount: batchSize, dataOf } : { maxCount: batchSize, dataOf },
-        );
-      // Read the next page while the current one is applied: a rebuild costs max(read, apply), not the sum.
-      let next = jobs.length ? read(from) : Promise.resolve([]);
-      for (;;) {
-        const events = await next;
-        if (events.length === 0) break;
-        next = events.length < batchSize ? Promise.resolve([]) : read(events[events.length - 1]!.position);
-        // A failed apply must not leave the prefetch's rejection unhandled.
-        next.catch(() => undefined);
-        await Promise.all(groups.map((group) => apply(group, events)));
-        if (events.length < batchSize) break;
-      }
+      const read = (after: GlobalPosition | undefined) =>
+        log.readAll(after ? { after, maxCount: batchSize, dataOf } : { maxCount: batchSize, dataOf });
+      const pages = new SharedPages(
+        (after) => read(after ?? (comparePositions(from, START) > 0 ? from : undefined)),
+        batchSize,
+        groups.length,
+      );
+      // Each group goes through the pages at its own pace; the first failure stops the others.
+      const settled = await Promise.allSettled(
+        groups.map(async (group) => {
+          try {
+            for (let index = 0; ; index += 1) {
+              const events = await pages.page(index);
+              if (events.length === 0) break;
+              await apply(group, events);
+              pages.done(index);
+              if (events.length < batchSize) break;
+            }
+          } catch (error) {
+            pages.stop();
+            throw error;
+          }
+        }),
+      );
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const job of jobs) await swap(db, job);
     } catch (error) {
       await db.query(
