@@ -41,7 +41,8 @@ const start = async (env: Record<string, string> = {}): Promise<Started> => {
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  while (!output.includes('RemoteMCP ready')) {
+  // The banner, not the log line of the same name that is written just before it.
+  while (!output.includes('RemoteMCP ready — version')) {
     if (Date.now() - began > 30_000 || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
