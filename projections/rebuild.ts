@@ -44,7 +44,7 @@ type Job = {
 
 /**
  * Events per page of a rebuild. Each page costs every projection a transaction, its statements' parse and
- * plan and a checkpoint: 8,000 instead of 2,000 cut PostgreSQL's CPU per event by a fifth. A page and
+ * plan and a checkpoint: larger pages than 2,000 cut PostgreSQL's CPU per event by a fifth. A page and
  * the next (read ahead) are held in memory.
  */
 export const REBUILD_PAGE = 10_000;
