@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as assert from 'uvu/assert';
-import { PostgresEventLog } from '../../eventstore/postgres.ts';
+import type { Prepared, Queryable, Row } from '../../db/database.ts';
+import { Notifier, PostgresEventLog } from '../../eventstore/postgres.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
 import postgres from 'pg';
 import {
@@ -324,6 +325,53 @@ if (!serverUrl()) {
         for (const subscription of subscriptions) await subscription.close();
         await reader.close();
         await writer.close();
+        await database.dispose();
+      }
+    },
+  );
+
+  server(
+    'server: NOTIFYs of a steady stream of appends start at least the gap apart, and one follows the last append',
+    async () => {
+      const database = await serverDatabase();
+      const starts: number[] = [];
+      const counting: Queryable = {
+        query: <R extends Row>(text: string | Prepared, params?: unknown[]) => {
+          starts.push(performance.now());
+          return database.db.query<R>(text, params);
+        },
+      };
+      const notifier = new Notifier(counting, 'test', 5);
+      try {
+        // After a quiet spell the first NOTIFY leaves at once.
+        const first = performance.now();
+        notifier.poke();
+        assert.is(starts.length, 1);
+        assert.ok(starts[0]! - first < 1);
+        // 200 pokes over 100 ms or more: one NOTIFY per 5 ms at most, not one per poke.
+        let lastPoke = 0;
+        for (let i = 0; i < 200; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 0.5));
+          notifier.poke();
+          lastPoke = performance.now();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const elapsed = lastPoke - first;
+        // (Timers may fire up to a millisecond early: the loop's clock is cached.)
+        assert.ok(starts.length <= elapsed / 4 + 2, `${starts.length} NOTIFYs in ${elapsed.toFixed(0)} ms`);
+        assert.ok(starts.length >= 3);
+        for (let i = 1; i < starts.length; i += 1)
+          assert.ok(starts[i]! - starts[i - 1]! >= 4, `gap ${i}: ${(starts[i]! - starts[i - 1]!).toFixed(2)} ms`);
+        // The last poke is covered by a NOTIFY that started after it.
+        assert.ok(starts[starts.length - 1]! >= lastPoke);
+        assert.is(notifier.sent, starts.length);
+        // Closed: pokes send nothing.
+        notifier.close();
+        notifier.poke();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.is(notifier.sent, starts.length);
+      } finally {
+        notifier.close();
         await database.dispose();
       }
     },
