@@ -69,7 +69,10 @@ export class TokenService {
   private readonly serviceUsers: ServiceUsers;
 
   private run(grantId: string, command: GrantCommand, actor: Actor, newStream = false) {
-    const cache = this.grantStates ? { cache: this.grantStates } : {};
+    // A client_credentials grant (the only new stream here) has no refresh token, so nothing comes back to
+    // it but a rare revocation: kept, a busy machine client's grants would push out the states that save
+    // the next refresh or code exchange its read.
+    const cache = this.grantStates && !newStream ? { cache: this.grantStates } : {};
     // A new grant (client_credentials) shares its commit with concurrent ones: one WAL flush for many.
     // The others (a code exchange, a refresh) share theirs too, each with the version it expects.
     const group = newStream
