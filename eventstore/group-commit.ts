@@ -81,9 +81,12 @@ export class GroupCommit {
     let results: AppendResult[];
     try {
       const quiet = this.quiet;
+      // Set as a member, not in an object literal: under tsx a named closure costs an Object.defineProperty.
+      const options: { quiet?: () => boolean } = {};
+      if (quiet) options.quiet = () => batch.every(([stream]) => quiet(stream));
       results = await this.log.appendMany(
         batch.map(([stream, queued]) => ({ stream, events: queued.events })),
-        quiet ? { quiet: () => batch.every(([stream]) => quiet(stream)) } : {},
+        options,
       );
     } catch (error) {
       if (batch.length === 1) {

@@ -78,6 +78,14 @@ const MAX_NUMBERED_STREAMS = 1_000;
 const LOCATE_ATTEMPTS = 20;
 const LOCATE_WAIT_MS = 50;
 
+/**
+ * Text PostgreSQL cannot store (U+0000, lone surrogates) is kept as U+FFFD; the client got it live. JSON
+ * text without their escapes holds none (eventstore/storable.ts): then nothing is walked. (A module
+ * function, not a named closure per message: under tsx each costs an Object.defineProperty of its name.)
+ */
+const storableMessage = (message: JSONRPCMessage, serialized: string | undefined): JSONRPCMessage =>
+  serialized !== undefined && !mayHoldUnstorableJson(serialized) ? message : toStorable(message);
+
 export class McpResumption {
   /** While true (rebuilding a session's SDK server from the log), nothing is stored: those messages were sent long ago. */
   muted = false;
@@ -161,13 +169,9 @@ export class McpResumption {
     message: JSONRPCMessage,
     serialized: string | undefined,
   ): { message: JSONRPCMessage; omittedBytes?: number } {
-    // Text PostgreSQL cannot store (U+0000, lone surrogates) is kept as U+FFFD; the client got it live.
-    // JSON text without their escapes holds none (eventstore/storable.ts): then nothing is walked.
-    const storable = () =>
-      serialized !== undefined && !mayHoldUnstorableJson(serialized) ? message : toStorable(message);
-    if (this.maxBytes === Number.POSITIVE_INFINITY) return { message: storable() };
+    if (this.maxBytes === Number.POSITIVE_INFINITY) return { message: storableMessage(message, serialized) };
     const bytes = oversize(serialized ?? JSON.stringify(message), this.maxBytes);
-    if (bytes === undefined) return { message: storable() };
+    if (bytes === undefined) return { message: storableMessage(message, serialized) };
     this.logger?.info(
       { sessionId: this.sessionId, bytes },
       'mcp message too large to keep for redelivery: stand-in stored',

@@ -219,6 +219,7 @@ export class SessionHosts {
       closed: false,
     };
     void server.connect(transport);
+    transport.routeTo(server.server);
     return host;
   }
 

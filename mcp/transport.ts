@@ -47,6 +47,26 @@ export const isRequest = (message: JSONRPCMessage): message is JSONRPCRequest =>
 export const isResponse = (message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } =>
   'id' in message && ('result' in message || 'error' in message);
 
+/**
+ * The SDK Protocol's own handler of each kind of message, which its `onmessage` picks with up to three
+ * zod safeParses per message (a request fails two first: ~8 µs). Ours were checked against
+ * JSONRPCMessageSchema before dispatch (http/mcp/post.ts), so their members tell the kind (isRequest).
+ */
+type ProtocolRoutes = {
+  _onrequest(message: JSONRPCRequest, extra?: MessageExtraInfo): void;
+  _onresponse(message: JSONRPCMessage): void;
+  _onnotification(message: JSONRPCMessage): void;
+};
+
+const hasRoutes = (protocol: unknown): protocol is ProtocolRoutes => {
+  const routes = protocol as Partial<Record<keyof ProtocolRoutes, unknown>> | undefined;
+  return (
+    typeof routes?._onrequest === 'function' &&
+    typeof routes._onresponse === 'function' &&
+    typeof routes._onnotification === 'function'
+  );
+};
+
 const sseEvent = (eventId: string, data: string): string => `event: message\nid: ${eventId}\ndata: ${data}\n\n`;
 
 export class SessionTransport implements Transport {
@@ -57,6 +77,8 @@ export class SessionTransport implements Transport {
   /** Request id → the stream its messages go to (kept after the client left, for storing). */
   private readonly streamOf = new Map<RequestId, string>();
   private closed = false;
+  /** Set by routeTo once the SDK server is connected; until then (or without it) `onmessage`. */
+  private routes: ProtocolRoutes | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -65,6 +87,23 @@ export class SessionTransport implements Transport {
   ) {}
 
   async start(): Promise<void> {}
+
+  /**
+   * Hands later messages straight to the connected SDK server's handlers by kind (see ProtocolRoutes).
+   * Call after `server.connect(this)`; an SDK without those methods keeps its `onmessage`.
+   */
+  routeTo(protocol: unknown): void {
+    if (hasRoutes(protocol)) this.routes = protocol;
+  }
+
+  /** What the SDK's onmessage does with a checked message, without finding its kind by schema. */
+  private deliver(message: JSONRPCMessage, extra: MessageExtraInfo): void {
+    const routes = this.routes;
+    if (!routes) this.onmessage?.(message, extra);
+    else if (isResponse(message)) routes._onresponse(message);
+    else if (isRequest(message)) routes._onrequest(message, extra);
+    else routes._onnotification(message);
+  }
 
   /**
    * Hands a POST's messages to the SDK server. With requests among them, the answers go to `sink` as
@@ -81,7 +120,7 @@ export class SessionTransport implements Transport {
     const extra = { ...(authInfo ? { authInfo } : {}), requestInfo: { headers } };
     const requests = messages.filter(isRequest);
     if (!sink || requests.length === 0) {
-      for (const message of messages) this.onmessage?.(message, extra);
+      for (const message of messages) this.deliver(message, extra);
       return;
     }
     const streamId = randomUUID();
@@ -104,7 +143,7 @@ export class SessionTransport implements Transport {
     }
     for (const message of messages) {
       const closeSSEStream = resumable && isRequest(message) ? () => this.closeStream(message.id) : undefined;
-      this.onmessage?.(message, closeSSEStream ? { ...extra, closeSSEStream } : extra);
+      this.deliver(message, closeSSEStream ? { ...extra, closeSSEStream } : extra);
     }
   }
 

@@ -9,6 +9,9 @@
 // own database is printed too: on a small machine it competes with the server for the same cores.
 // (Backends of other databases are left out, so other work on the machine does not count; PostgreSQL's
 // shared background processes, such as the WAL writer, are left out too.)
+// The last column counts the server process's involuntary context switches per call: the higher it is, the
+// more other work on the machine took the server's core mid-call, and the more that round's CPU figures are
+// inflated (cold caches). Compare changes by rounds with similar counts.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -125,8 +128,10 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 out(
   `\nserver CPU per tools/call (bench_echo unless named), ${connections} connections, ${seconds}s rounds, load generator in a child process`,
 );
-out('| server | round | requests/s | errors | CPU µs per call | user | system | PostgreSQL CPU µs per call |');
-out('|---|---:|---:|---:|---:|---:|---:|---:|');
+out(
+  '| server | round | requests/s | errors | CPU µs per call | user | system | PostgreSQL CPU µs per call | preempted per call |',
+);
+out('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const { url, headers, call, era } of targets) await load(url, headers, 3, call, era);
 for (let round = 1; round <= rounds; round += 1) {
   for (const { key, name, url, headers, call, era } of targets) {
@@ -136,8 +141,10 @@ for (let round = 1; round <= rounds; round += 1) {
     }
     const postgresBefore = postgresCpu(database);
     const before = process.cpuUsage();
+    const switchesBefore = process.resourceUsage().involuntaryContextSwitches;
     const result = await load(url, headers, seconds, call, era);
     const used = process.cpuUsage(before);
+    const preempted = process.resourceUsage().involuntaryContextSwitches - switchesBefore;
     const postgresAfter = postgresCpu(database);
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
@@ -147,7 +154,7 @@ for (let round = 1; round <= rounds; round += 1) {
     const postgres =
       postgresBefore && postgresAfter ? String(per(postgresCpuBetween(postgresBefore, postgresAfter))) : 'n/a';
     out(
-      `| ${name} | ${round} | ${result.perSecond} | ${result.errors} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} | ${postgres} |`,
+      `| ${name} | ${round} | ${result.perSecond} | ${result.errors} | ${per(used.user + used.system)} | ${per(used.user)} | ${per(used.system)} | ${postgres} | ${(preempted / result.requests).toFixed(2)} |`,
     );
   }
 }

@@ -36,40 +36,60 @@ const MAX_BATCH = 100;
 /** Headers a tool handler may see (`requestInfo`): never the bearer token or cookies. */
 const FORWARDED = ['accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version'] as const;
 
-const readBody = async (ctx: Koa.Context): Promise<{ text: string } | 'too_large' | 'aborted'> => {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > MAX_BODY_BYTES) return 'too_large';
-  // Events rather than an async iterator: this runs for every message of every client.
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size > MAX_BODY_BYTES) {
-        done();
-        ctx.req.pause();
+type BodyRead = { text: string } | 'too_large' | 'aborted';
+
+/**
+ * A request body, read with events rather than an async iterator: this runs for every message of every
+ * client. The listeners are members, not named local closures: under tsx (esbuild's keepNames) each named
+ * closure costs an Object.defineProperty of its name every time it is created.
+ */
+class BodyReader {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly onData: (chunk: Buffer) => void;
+  private readonly onEnd: () => void;
+  private readonly onError: (error: Error) => void;
+  private readonly onClose: () => void;
+
+  constructor(
+    private readonly req: Koa.Context['req'],
+    resolve: (read: BodyRead) => void,
+    reject: (error: Error) => void,
+  ) {
+    this.onData = (chunk) => {
+      this.size += chunk.length;
+      this.chunks.push(chunk);
+      if (this.size > MAX_BODY_BYTES) {
+        this.done();
+        req.pause();
         resolve('too_large');
       }
     };
-    const onEnd = () => {
-      done();
-      resolve({ text: Buffer.concat(chunks).toString('utf8') });
+    this.onEnd = () => {
+      this.done();
+      resolve({ text: Buffer.concat(this.chunks).toString('utf8') });
     };
-    const onError = (error: Error) => {
-      done();
+    this.onError = (error) => {
+      this.done();
       reject(error);
     };
     // A client gone before the end of its body: nothing to answer.
-    const onClose = () => {
-      done();
+    this.onClose = () => {
+      this.done();
       resolve('aborted');
     };
-    const done = () => {
-      ctx.req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-    };
-    ctx.req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-  });
+    req.on('data', this.onData).on('end', this.onEnd).on('error', this.onError).on('close', this.onClose);
+  }
+
+  private done(): void {
+    this.req.off('data', this.onData).off('end', this.onEnd).off('error', this.onError).off('close', this.onClose);
+  }
+}
+
+const readBody = async (ctx: Koa.Context): Promise<BodyRead> => {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > MAX_BODY_BYTES) return 'too_large';
+  return new Promise((resolve, reject) => void new BodyReader(ctx.req, resolve, reject));
 };
 
 const REQUEST_KEYS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);

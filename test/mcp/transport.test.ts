@@ -294,4 +294,39 @@ test("messages nobody here follows do not wake this instance's tail; a session w
   }
 });
 
+test("a session's messages reach the SDK server's handler of their kind, not its schema-matching onmessage", async (context) => {
+  const sessionId = await openSession(context.base, context.token);
+  const host = await context.server.services.mcp.sessions.find(sessionId, {
+    userId: 'user-a',
+    clientId: 'client-1',
+    scopes: [],
+    tokenId: undefined,
+  });
+  const transport = host!.transport;
+  const original = transport.onmessage;
+  let viaOnmessage = 0;
+  transport.onmessage = (message, extra) => {
+    viaOnmessage += 1;
+    original?.(message, extra);
+  };
+  const call = await callTool(context.base, context.token, sessionId, 41, 'echo', { text: 'routed' });
+  assert.is(call.status, 200);
+  const events = (await readSse(call)).filter((event) => event.data);
+  assert.equal(JSON.parse(events[0]!.data), {
+    result: { content: [{ type: 'text', text: 'routed' }] },
+    jsonrpc: '2.0',
+    id: 41,
+  });
+  const notification = await post(
+    context,
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    sessionHeaders(context.token, sessionId),
+  );
+  assert.is(notification.status, 202);
+  // A client's answer to nothing the server asked: the SDK's response handler reports it (onerror), no crash.
+  const stray = await post(context, { jsonrpc: '2.0', id: 99, result: {} }, sessionHeaders(context.token, sessionId));
+  assert.is(stray.status, 202);
+  assert.is(viaOnmessage, 0);
+});
+
 test.run();
