@@ -381,14 +381,16 @@ export class PersonalData {
   /**
    * The events with their sealed fields opened, or the erased placeholder where the key is gone. The keys
    * of a whole page are looked up at once; each event is deciphered when its data is first read.
+   * `shared: false` for events no other reader is handed (a fresh read of the log): an entry per event in
+   * the sharing WeakMap cost a replay more than the rest of its opening (ephemerons slow every GC).
    */
-  async open(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+  async open(events: RecordedEvent[], { shared = true }: { shared?: boolean } = {}): Promise<RecordedEvent[]> {
     const forgotten = this.keys.forgotten;
     const kids = new Set<string>();
     let reused = 0;
     // Per event: an opening shared by another reader, `null` when it holds seals, else itself.
     const found = events.map((event): RecordedEvent | null => {
-      const known = this.openedEvents.get(event);
+      const known = shared ? this.openedEvents.get(event) : undefined;
       if (known?.sharedAt(forgotten)) {
         reused += 1;
         return known;
@@ -399,7 +401,7 @@ export class PersonalData {
     const keys = kids.size === 0 ? new Map<string, DataKey | null>() : await this.keys.keysById(kids);
     // Keys found now, and none forgotten while they were looked up: the openings may be shared. (One
     // forgotten meanwhile: what was reused above may not open any more; everything is looked at again.)
-    const shareable = this.keys.forgotten === forgotten;
+    const shareable = shared && this.keys.forgotten === forgotten;
     if (!shareable && reused > 0) return this.open(events);
     // Shared only when every key the event needs was known (an unknown one may arrive later, with an import).
     let everyKey = true;
