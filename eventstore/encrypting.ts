@@ -59,11 +59,13 @@ export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog
             const sealed = personal.sealAll(appends);
             return target.appendEach(sealed instanceof Promise ? await sealed : sealed);
           };
+        // A read's events go to this caller alone (PostgreSQL and KurrentDB build them per read): none to share.
         case 'readStream':
           return async (stream: string, options?: Parameters<EventLog['readStream']>[1]) =>
-            personal.open(await target.readStream(stream, options));
+            personal.open(await target.readStream(stream, options), UNSHARED);
         case 'readAll':
-          return async (options?: Parameters<EventLog['readAll']>[0]) => personal.open(await target.readAll(options));
+          return async (options?: Parameters<EventLog['readAll']>[0]) =>
+            personal.open(await target.readAll(options), UNSHARED);
         case 'subscribeAll':
           return (options: SubscribeOptions) =>
             target.subscribeAll({
@@ -89,4 +91,5 @@ export const encrypting = (log: EventLog, personal: PersonalData): EncryptingLog
   }) as EncryptingLog;
 };
 
+const UNSHARED = { shared: false } as const;
 const WRAPPED = new Set<PropertyKey>(['append', 'appendMany', 'appendEach', 'readStream', 'readAll', 'subscribeAll']);

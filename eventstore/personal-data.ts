@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { checkStorable, type NewEvent, type RecordedEvent, type StreamAppend } from './port.ts';
 import { openGcm, sealGcm, type DataKey, type PersonalKeyStore } from './personal-keys.ts';
+import { mayHoldUnstorableJson } from './storable.ts';
 import {
   ENVELOPE,
   ENVELOPE_VERSION,
@@ -57,8 +58,12 @@ type Sealing = {
   readonly event: NewEvent;
   readonly compiled: Compiled | null;
   readonly clear: readonly Field[];
-  readonly values: readonly unknown[];
+  /** The JSON text to seal: of the clear values as one array, or one per field beside an imported envelope. */
+  readonly texts: readonly string[];
   readonly actorSubject: string | undefined;
+  readonly actorText: string | undefined;
+  /** The subject of the data's key; a promise while an address's keyed hash is computed. */
+  readonly subject: string | undefined | Promise<string>;
 };
 /** What one stored event holds sealed. */
 type Plan = { envelope?: SealedFields; fields: (Field & { sealed: Sealed })[]; actorEmail?: Sealed };
@@ -201,6 +206,12 @@ export class PersonalData {
    * append goes on in the same turn. A promise only when a key or an address's subject must be looked up.
    */
   seal(stream: string, event: NewEvent): NewEvent | Promise<NewEvent> {
+    const sealing = this.prepare(stream, event);
+    return sealing ? this.finish(sealing) : event;
+  }
+
+  /** What `event` has to seal, its JSON text made once; undefined when nothing. */
+  private prepare(stream: string, event: NewEvent): Sealing | undefined {
     const compiled = this.ruleOf(event.type);
     const actor = event.metadata?.actor as { type?: unknown; id?: unknown; email?: unknown } | undefined;
     // The actor's email, under the actor's key (a string: one sealed already, by an import, is an object).
@@ -208,7 +219,7 @@ export class PersonalData {
       actor?.type === 'user' && typeof actor.id === 'string' && typeof actor.email === 'string'
         ? `user:${actor.id}`
         : undefined;
-    if (!compiled && !actorSubject) return event;
+    if (!compiled && !actorSubject) return undefined;
     const data = event.data;
     // Only fields still in clear: an imported export's are sealed already (under the key they came with).
     const clear: Field[] = [];
@@ -220,27 +231,44 @@ export class PersonalData {
         clear.push(field);
         values.push(value);
       }
-    const found = compiled && clear.length > 0 && isObject(data) ? this.subjectOf(compiled, stream, data) : undefined;
-    const sealing = { stream, event, compiled, clear, values, actorSubject };
-    if (typeof found !== 'object') {
-      const key = found === undefined ? undefined : this.keys.cachedKey(found);
+    const subject = compiled && clear.length > 0 && isObject(data) ? this.subjectOf(compiled, stream, data) : undefined;
+    const texts =
+      clear.length === 0
+        ? []
+        : isObject(data) && data[ENVELOPE] !== undefined
+          ? values.map((value) => JSON.stringify(value))
+          : [JSON.stringify(values)];
+    const actorText = actorSubject === undefined ? undefined : JSON.stringify(actor!.email);
+    return { stream, event, compiled, clear, texts, actorSubject, actorText, subject };
+  }
+
+  /** Whether what `sealing` will seal may hold unstorable text (a scan of its JSON, see storable.ts). */
+  private static suspicious({ texts, actorText }: Sealing): boolean {
+    for (const text of texts) if (mayHoldUnstorableJson(text)) return true;
+    return actorText !== undefined && mayHoldUnstorableJson(actorText);
+  }
+
+  private finish(sealing: Sealing): NewEvent | Promise<NewEvent> {
+    const { subject, actorSubject } = sealing;
+    if (typeof subject !== 'object') {
+      const key = subject === undefined ? undefined : this.keys.cachedKey(subject);
       const actorKey = actorSubject === undefined ? undefined : this.keys.cachedKey(actorSubject);
-      if ((found === undefined || key) && (actorSubject === undefined || actorKey))
+      if ((subject === undefined || key) && (actorSubject === undefined || actorKey))
         return this.sealWith(sealing, key, actorKey);
     }
-    return this.sealLookingUp(sealing, found);
+    return this.sealLookingUp(sealing);
   }
 
   /** seal's slow path: the subject's and the actor's keys looked up (or created) first. */
-  private async sealLookingUp(sealing: Sealing, found: string | undefined | Promise<string>): Promise<NewEvent> {
-    const subject = await found;
+  private async sealLookingUp(sealing: Sealing): Promise<NewEvent> {
+    const subject = await sealing.subject;
     const key = subject === undefined ? undefined : await this.keys.keyFor(subject);
     const actorKey = sealing.actorSubject === undefined ? undefined : await this.keys.keyFor(sealing.actorSubject);
     return this.sealWith(sealing, key, actorKey);
   }
 
   private sealWith(
-    { stream, event, compiled, clear, values }: Sealing,
+    { stream, event, compiled, clear, texts, actorText }: Sealing,
     key: { kid: string; key: DataKey } | undefined,
     actorKey: { kid: string; key: DataKey } | undefined,
   ): NewEvent {
@@ -248,28 +276,24 @@ export class PersonalData {
     let data = event.data;
     let metadata = event.metadata;
     let changed = false;
-    if (key && compiled && isObject(data)) {
+    if (key && compiled && isObject(data) && clear.length > 0) {
       const { kid } = key;
       if (data[ENVELOPE] === undefined) {
         const paths = clear.length === compiled.fields.length ? compiled.allPaths : clear.map((field) => field.path);
         // The personal part is encoded once (a JSON array of the values), sealed, and base64url'd once.
-        const c = sealGcm(key.key, JSON.stringify(values), envelopeAadV2(stream, id, paths));
+        const c = sealGcm(key.key, texts[0]!, envelopeAadV2(stream, id, paths));
         data = withoutFields(data, clear, compiled.flat);
         (data as Json)[ENVELOPE] = { $pd: kid, v: ENVELOPE_VERSION, f: paths, c } satisfies SealedFields;
       } else
         // An imported event with an envelope already and a field in clear besides: that field alone.
-        for (const field of clear) {
-          const c = sealGcm(key.key, JSON.stringify(getPath(data, field.parts)), fieldAad(id, 'data', field.path));
+        clear.forEach((field, i) => {
+          const c = sealGcm(key.key, texts[i]!, fieldAad(id, 'data', field.path));
           data = setPath(data, field.parts, { $pd: kid, c } satisfies Sealed);
-        }
+        });
       changed = true;
     }
-    if (actorKey) {
-      const c = sealGcm(
-        actorKey.key,
-        JSON.stringify(getPath(metadata, ACTOR_EMAIL)),
-        fieldAad(id, 'metadata', 'actor.email'),
-      );
+    if (actorKey && actorText !== undefined) {
+      const c = sealGcm(actorKey.key, actorText, fieldAad(id, 'metadata', 'actor.email'));
       metadata = setPath(metadata, ACTOR_EMAIL, { $pd: actorKey.kid, c }) as NewEvent['metadata'];
       changed = true;
     }
@@ -277,15 +301,29 @@ export class PersonalData {
   }
 
   /**
-   * Seals a batch of appends; the clear text is checked storable first (the log can only see ciphertext).
-   * An array when every key was cached, so the caller's append is not put off to a later turn.
+   * Seals a batch of appends. An array when every key was cached, so the caller's append is not put off to
+   * a later turn. The log checks that what it is given is storable (port.ts), but it sees only ciphertext
+   * of what is sealed: that is checked here, by a scan of the JSON text made for the cipher, and every
+   * value walked (checkStorable) only when the scan finds a suspicious escape, before any key is looked up.
    */
   sealAll<A extends StreamAppend>(appends: readonly A[]): A[] | Promise<A[]> {
-    checkStorable(appends);
+    let suspicious = false;
+    const prepared = appends.map(({ stream, events }) =>
+      events.map((event) => {
+        const sealing = this.prepare(stream, event);
+        if (sealing && !suspicious) suspicious = PersonalData.suspicious(sealing);
+        return sealing;
+      }),
+    );
+    if (suspicious) checkStorable(appends);
     let pending = false;
-    const sealed = appends.map((append) => {
-      const events = append.events.map((event) => this.seal(append.stream, event));
-      if (!pending) pending = events.some((event) => event instanceof Promise);
+    const sealed = appends.map((append, a) => {
+      const events = append.events.map((event, e) => {
+        const sealing = prepared[a]![e];
+        const out = sealing ? this.finish(sealing) : event;
+        if (out instanceof Promise) pending = true;
+        return out;
+      });
       return { ...append, events };
     });
     if (!pending) return sealed as A[];
@@ -381,14 +419,16 @@ export class PersonalData {
   /**
    * The events with their sealed fields opened, or the erased placeholder where the key is gone. The keys
    * of a whole page are looked up at once; each event is deciphered when its data is first read.
+   * `shared: false` for events no other reader is handed (a fresh read of the log): an entry per event in
+   * the sharing WeakMap cost a replay more than the rest of its opening (ephemerons slow every GC).
    */
-  async open(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+  async open(events: RecordedEvent[], { shared = true }: { shared?: boolean } = {}): Promise<RecordedEvent[]> {
     const forgotten = this.keys.forgotten;
     const kids = new Set<string>();
     let reused = 0;
     // Per event: an opening shared by another reader, `null` when it holds seals, else itself.
     const found = events.map((event): RecordedEvent | null => {
-      const known = this.openedEvents.get(event);
+      const known = shared ? this.openedEvents.get(event) : undefined;
       if (known?.sharedAt(forgotten)) {
         reused += 1;
         return known;
@@ -399,7 +439,7 @@ export class PersonalData {
     const keys = kids.size === 0 ? new Map<string, DataKey | null>() : await this.keys.keysById(kids);
     // Keys found now, and none forgotten while they were looked up: the openings may be shared. (One
     // forgotten meanwhile: what was reused above may not open any more; everything is looked at again.)
-    const shareable = this.keys.forgotten === forgotten;
+    const shareable = shared && this.keys.forgotten === forgotten;
     if (!shareable && reused > 0) return this.open(events);
     // Shared only when every key the event needs was known (an unknown one may arrive later, with an import).
     let everyKey = true;
