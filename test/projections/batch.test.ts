@@ -206,6 +206,38 @@ for (const [name, open] of databases) {
   });
   test.after(async ({ database }) => database.dispose());
 
+  if (name === 'server')
+    test('a page sent with COPY is one transaction: a failure after the COPY leaves no row', async ({ database }) => {
+      const { db } = database;
+      const t = { t: 'batch_copy_atomic' };
+      await db.query(`CREATE TABLE ${t.t} (k text PRIMARY KEY)`);
+      const insert = (k: string): Statement => ({
+        sql: `INSERT INTO ${t.t} (k) VALUES ($1) ON CONFLICT (k) DO NOTHING`,
+        params: [k],
+        batch: { key: k, types: ['text'] },
+      });
+      const page = (last: Statement) => {
+        const texts: Texts = { texts: [], copies: [] };
+        pushTexts(texts, [...toBatch([insert('a'), insert('b')], 1), last]);
+        return texts;
+      };
+      const failing = page({ sql: 'SELECT 1 / 0' });
+      assert.ok(
+        failing.copies.some((data) => data !== undefined),
+        'the rows go by COPY',
+      );
+      const error = await runTexts(db, failing).then(
+        () => undefined,
+        (thrown: Error) => thrown,
+      );
+      assert.match(error?.message ?? 'no error', /division by zero/);
+      const count = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.t}`)).rows[0]!.n;
+      assert.is(await count(), 0);
+      await runTexts(db, page({ sql: `INSERT INTO ${t.t} (k) VALUES ('c')` }));
+      assert.is(await count(), 3);
+      await db.query(`DROP TABLE ${t.t}`);
+    });
+
   test('the log holds the rarer events, each more than once', ({ events }) => {
     for (const type of [
       'UserErased',
