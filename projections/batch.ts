@@ -7,8 +7,18 @@
 // each key, so every key sees its changes in order, and no statement of a round touches a key twice
 // (which ON CONFLICT DO UPDATE and UPDATE … FROM could not do in order). An unmarked statement may touch
 // any row: every pending round is written before it.
+import type pg from 'pg';
+import type { Database } from '../db/database.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
-import { statementsFor, toText, type Projection, type Statement, type Tables } from './sql.ts';
+import {
+  STATEMENTS_PER_QUERY,
+  statementsFor,
+  toSql,
+  toText,
+  type Projection,
+  type Statement,
+  type Tables,
+} from './sql.ts';
 
 type Template = { readonly sql: string; readonly types: readonly string[] };
 
@@ -74,12 +84,50 @@ export const setBasedSql = (sql: string, types: readonly string[]): string => {
 const rewritten = new Map<string, string>();
 
 /**
+ * Where a server's set-based statement reads its rows from: a temporary table of text columns on the
+ * connection, filled by COPY. PostgreSQL read a column's array literal (lexed in the query text, then
+ * parsed by array_in) at several times the CPU of COPY's text format; the cast in the statement reads
+ * each text with its type's input function either way, as it reads a literal.
+ */
+export const stagingTable = (arity: number): string => `rebuild_rows_${arity}`;
+
+/** The staging table, created on a connection's first use (temporary: gone with the connection). */
+const stagingDdl = (arity: number): string =>
+  `CREATE TEMP TABLE IF NOT EXISTS ${stagingTable(arity)} (${Array.from({ length: arity }, (_, i) => `c${i + 1} text`).join(', ')})`;
+
+/**
+ * A server rebuild's rounds of at least this many rows come by COPY. Smaller ones stay array literals:
+ * a COPY costs its staging table a TRUNCATE (a new file) and more protocol, more than a few hundred rows'
+ * literals (every round by COPY cost PostgreSQL as much as it saved).
+ */
+export const COPY_MIN_ROWS = 1_000;
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** The rows in COPY's text format: a tab between columns, a line per row, \N for NULL, `\` escapes. */
+const copyText = (rows: (readonly unknown[])[], arity: number): string => {
+  let out = '';
+  for (let r = 0; r < rows.length; r += 1) {
+    const row = rows[r]!;
+    for (let i = 0; i < arity; i += 1) {
+      const text = toText(row[i]);
+      if (i > 0) out += '\t';
+      out +=
+        text === null ? '\\N' : COPY_SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : text;
+    }
+    out += '\n';
+  }
+  return out;
+};
+
+/**
  * One set-based statement: the template over `rows`, passed as one array per column and read by unnest.
  * PostgreSQL reads each element with its type's input function, as it reads a literal; an array-typed
  * column travels as the text of its literal, cast in the template. On PGlite this cost about half of
  * what one jsonb document of the rows did (no JSON to parse, no key lookups per row).
  */
-const roundStatement = (template: Template, rows: (readonly unknown[])[]): Statement => {
+const roundStatement = (template: Template, rows: (readonly unknown[])[], copyFrom: number): Statement => {
   const id = `${template.types.join(',')}|${template.sql}`;
   let sql = rewritten.get(id);
   if (sql === undefined) {
@@ -87,6 +135,15 @@ const roundStatement = (template: Template, rows: (readonly unknown[])[]): State
     rewritten.set(id, sql);
   }
   const { types } = template;
+  if (rows.length >= copyFrom) {
+    const table = stagingTable(types.length);
+    // LIMIT: as below, the planner learns how many rows come (a temporary table has no statistics).
+    const relation = `(SELECT * FROM ${table} LIMIT ${rows.length}) AS v`;
+    return {
+      sql: `${stagingDdl(types.length)};\nTRUNCATE ${table};\nCOPY ${table} FROM STDIN;\n${sql.replace(RELATION, () => relation)}`,
+      copy: copyText(rows, types.length),
+    };
+  }
   const arrays = types.map((type, i) => `$${i + 1}::${type.endsWith('[]') ? 'text' : type}[]`).join(', ');
   const columns = types.map((_, i) => `c${i + 1}`).join(', ');
   // LIMIT tells the planner how many rows come (it assumes 100 for a function): with the true count it
@@ -119,8 +176,11 @@ type Change = { template: Template; values: readonly unknown[]; supersedes: bool
 const sameTypes = (a: readonly string[], b: readonly string[]) =>
   a === b || (a.length === b.length && a.every((type, i) => type === b[i]));
 
-/** The statements in order, marked ones gathered into rounds of set-based statements (see above). */
-export const toBatch = (statements: readonly Statement[]): Statement[] => {
+/**
+ * The statements in order, marked ones gathered into rounds of set-based statements (see above); a round
+ * of at least `copyFrom` rows comes by COPY into a staging table (run the result with runTexts).
+ */
+export const toBatch = (statements: readonly Statement[], copyFrom = Infinity): Statement[] => {
   const out: Statement[] = [];
   let rounds: Map<Template, Change[]>[] = [];
   // Per key: how many changes it has in the pending rounds, and its last one.
@@ -133,6 +193,7 @@ export const toBatch = (statements: readonly Statement[]): Statement[] => {
           roundStatement(
             template,
             changes.map((change) => change.values),
+            copyFrom,
           ),
         );
     rounds = [];
@@ -167,9 +228,116 @@ export const toBatch = (statements: readonly Statement[]): Statement[] => {
   return out;
 };
 
+/** The part of pg's connection a submitted query drives (pg calls `submit`, then `handle…` per message). */
+type Wire = {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+  sendCopyFail(message: string): void;
+};
+
+/**
+ * A simple-protocol query whose statements include `COPY … FROM STDIN`: each CopyInResponse gets the next
+ * of `copies` and CopyDone, and the server goes on with the statements after it (one implicit
+ * transaction for the whole text, as for any multi-statement query). Resolves at ReadyForQuery.
+ */
+const copyQuery = (client: pg.PoolClient, text: string, copies: readonly string[]): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    let next = 0;
+    let failure: unknown;
+    const submittable = {
+      submit: (wire: Wire) => wire.query(text),
+      handleCopyInResponse: (wire: Wire) => {
+        const data = copies[next++];
+        if (data === undefined) return wire.sendCopyFail('no data for this COPY');
+        wire.sendCopyFromChunk(Buffer.from(data, 'utf8'));
+        wire.endCopyFrom();
+      },
+      handleRowDescription: () => undefined,
+      handleDataRow: () => undefined,
+      handleCommandComplete: () => undefined,
+      handleEmptyQuery: () => undefined,
+      handleCopyData: () => undefined,
+      handlePortalSuspended: () => undefined,
+      // The server still sends ReadyForQuery after an error, unless the connection itself failed.
+      handleError: (error: unknown) => {
+        failure ??= error;
+        reject(error);
+      },
+      handleReadyForQuery: () => (failure === undefined ? resolve() : reject(failure)),
+    };
+    (client as unknown as { query(submittable: unknown): unknown }).query(submittable);
+  });
+
+/** Statements as query texts: toSql's, but a statement with a COPY is a text of its own, with its data. */
+export type Texts = { texts: string[]; copies: (string | undefined)[] };
+
+/** Appends the statements (toBatch's, in order) to `into`. */
+export const pushTexts = (into: Texts, batch: readonly Statement[]): void => {
+  for (let i = 0; i < batch.length;) {
+    const copy = batch[i]!.copy;
+    if (copy !== undefined) {
+      into.copies[into.texts.push(batch[i]!.sql) - 1] = copy;
+      i += 1;
+      continue;
+    }
+    let end = i + 1;
+    while (end < batch.length && batch[end]!.copy === undefined) end += 1;
+    into.texts.push(...toSql(batch.slice(i, end)));
+    i = end;
+  }
+};
+
+/**
+ * Runs the texts in one transaction, many per round trip: one simple-protocol query when they fit (its
+ * statements run as one implicit transaction), so a page costs one round trip.
+ */
+export const runTexts = async (db: Database, { texts, copies }: Texts): Promise<void> => {
+  if (copies.length === 0) {
+    if (texts.length <= STATEMENTS_PER_QUERY) await db.query(texts.join(';\n'));
+    else
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < texts.length; i += STATEMENTS_PER_QUERY)
+          await tx.query(texts.slice(i, i + STATEMENTS_PER_QUERY).join(';\n'));
+      });
+    return;
+  }
+  const client = await db.pool.connect();
+  let broken: Error | undefined;
+  try {
+    const chunks: { text: string; copies: string[] }[] = [];
+    for (let i = 0; i < texts.length; i += STATEMENTS_PER_QUERY)
+      chunks.push({
+        text: texts.slice(i, i + STATEMENTS_PER_QUERY).join(';\n'),
+        copies: copies.slice(i, i + STATEMENTS_PER_QUERY).filter((data) => data !== undefined),
+      });
+    if (chunks.length === 1) await copyQuery(client, chunks[0]!.text, chunks[0]!.copies);
+    else {
+      await client.query('BEGIN');
+      try {
+        for (const chunk of chunks) await copyQuery(client, chunk.text, chunk.copies);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }
+  } catch (error) {
+    broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    // A failed connection is not given back (its session may be mid-COPY or hold a failed transaction).
+    client.release(broken);
+  }
+};
+
 /** A projection's statements for a page of events in their set-based form (for rebuilds). */
-export const batchFor = (projection: Projection, events: readonly RecordedEvent[], tables: Tables): Statement[] =>
-  toBatch(statementsFor(projection, events, tables));
+export const batchFor = (
+  projection: Projection,
+  events: readonly RecordedEvent[],
+  tables: Tables,
+  copyFrom = Infinity,
+): Statement[] => toBatch(statementsFor(projection, events, tables), copyFrom);
 
 /** True when some statement is not single-key (it may look rows up by any column, so by an index). */
 export const hasUnkeyed = (statements: readonly Statement[]): boolean =>

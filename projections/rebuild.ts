@@ -4,17 +4,8 @@ import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { readCheckpoint, type RebuildProgress } from './checkpoints.ts';
-import {
-  generationTables,
-  inline,
-  splitDdl,
-  statementsFor,
-  STATEMENTS_PER_QUERY,
-  toSql,
-  type Projection,
-  type Tables,
-} from './sql.ts';
-import { hasUnkeyed, toBatch } from './batch.ts';
+import { generationTables, inline, splitDdl, statementsFor, type Projection, type Tables } from './sql.ts';
+import { COPY_MIN_ROWS, hasUnkeyed, pushTexts, runTexts, toBatch, type Texts } from './batch.ts';
 import { SharedPages } from './pages.ts';
 import { toStorableText } from '../eventstore/storable.ts';
 
@@ -206,24 +197,22 @@ export const rebuildProjections = async (
     const apply = async (group: readonly Job[], page: readonly RecordedEvent[]) => {
       const work = group.map((job) => ({ job, events: pastOf(job, page) })).filter(({ events }) => events.length > 0);
       if (work.length === 0) return;
-      const texts: string[] = [];
+      const texts: Texts = { texts: [], copies: [] };
       const indexed: Job[] = [];
       for (const { job, events } of work) {
         const statements = statementsFor(job.projection, events, job.tables);
         // A statement over many rows (an erasure, a revocation) finds them by an index: build them first.
         if (!job.indexed && hasUnkeyed(statements)) {
-          texts.push(...job.indexes);
+          texts.texts.push(...job.indexes);
           indexed.push(job);
         }
-        texts.push(...toSql(toBatch(statements)));
+        // A server's set-based rows come by COPY; PGlite's as array literals in the text.
+        pushTexts(texts, toBatch(statements, db.embedded ? Infinity : COPY_MIN_ROWS));
       }
-      texts.push(checkpointsSql(work.map(({ job, events }) => ({ job, events, progress: progress(job, false) }))));
-      if (texts.length <= STATEMENTS_PER_QUERY) await db.query(texts.join(';\n'));
-      else
-        await db.transaction(async (tx) => {
-          for (let i = 0; i < texts.length; i += STATEMENTS_PER_QUERY)
-            await tx.query(texts.slice(i, i + STATEMENTS_PER_QUERY).join(';\n'));
-        });
+      texts.texts.push(
+        checkpointsSql(work.map(({ job, events }) => ({ job, events, progress: progress(job, false) }))),
+      );
+      await runTexts(db, texts);
       for (const job of indexed) job.indexed = true;
       for (const { job, events } of work) {
         job.position = events[events.length - 1]!.position;

@@ -16,6 +16,8 @@ export type Statement = {
   readonly rows?: true;
   /** Set-based replay (projections/batch.ts): a statement that changes the rows of one key only. */
   readonly batch?: BatchMark;
+  /** The sql holds one `COPY … FROM STDIN`, and this is its data (COPY text format; see copyQuery). */
+  readonly copy?: string;
 };
 
 /** How a single-row statement becomes set-based in a rebuild (projections/batch.ts). */

@@ -50,6 +50,22 @@ export const toolSettingsProjection: Projection = {
   },
 };
 
+const insertCallSqls = new WeakMap<Tables, string>();
+
+/**
+ * One string per set of tables, not one per event: a rebuild keys its rounds by the sql (a Map lookup
+ * hashes it), and a fresh 200-character string per call was hashed, and first flattened, every time.
+ */
+const insertCallSql = (t: Tables): string => {
+  let sql = insertCallSqls.get(t);
+  if (sql === undefined) {
+    sql = `INSERT INTO ${t.tool_calls} (event_id, call_id, tool, user_id, client_id, session_id, token_id, arguments, outcome, error, duration_ms, at)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING`;
+    insertCallSqls.set(t, sql);
+  }
+  return sql;
+};
+
 export const toolCallsProjection: Projection = {
   name: 'tool_calls',
   version: 1,
@@ -84,8 +100,7 @@ export const toolCallsProjection: Projection = {
     const { data } = ToolCalled.parse(recorded);
     return [
       {
-        sql: `INSERT INTO ${t.tool_calls} (event_id, call_id, tool, user_id, client_id, session_id, token_id, arguments, outcome, error, duration_ms, at)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING`,
+        sql: insertCallSql(t),
         params: [
           recorded.id,
           data.callId,
