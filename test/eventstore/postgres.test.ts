@@ -28,6 +28,13 @@ const withLog = (open: () => Promise<TestDatabase>) => async () => {
 
 const pglite = eventLogContract('PostgreSQL on embedded PGlite', withLog(embeddedDatabase));
 
+pglite('a NOTIFY payload is inlined into its statement, so only characters that need no quoting pass', async () => {
+  const db: Queryable = { query: () => Promise.reject(new Error('not sent')) };
+  assert.not.throws(() => new Notifier(db, randomUUID()));
+  for (const payload of ["x'; SELECT 1; --", 'a b', '', 'x\\y'])
+    assert.throws(() => new Notifier(db, payload), /NOTIFY payload/, payload);
+});
+
 pglite('PGlite: scavenge deletes what retention hides, nothing else', async ({ log }) => {
   const pg = log as PostgresEventLog;
   const kept = `keep-${randomUUID()}`;
