@@ -62,8 +62,6 @@ type Sealing = {
   readonly texts: readonly string[];
   readonly actorSubject: string | undefined;
   readonly actorText: string | undefined;
-  /** The subject of the data's key; a promise while an address's keyed hash is computed. */
-  readonly subject: string | undefined | Promise<string>;
 };
 /** What one stored event holds sealed. */
 type Plan = { envelope?: SealedFields; fields: (Field & { sealed: Sealed })[]; actorEmail?: Sealed };
@@ -231,7 +229,6 @@ export class PersonalData {
         clear.push(field);
         values.push(value);
       }
-    const subject = compiled && clear.length > 0 && isObject(data) ? this.subjectOf(compiled, stream, data) : undefined;
     const texts =
       clear.length === 0
         ? []
@@ -239,7 +236,7 @@ export class PersonalData {
           ? values.map((value) => JSON.stringify(value))
           : [JSON.stringify(values)];
     const actorText = actorSubject === undefined ? undefined : JSON.stringify(actor!.email);
-    return { stream, event, compiled, clear, texts, actorSubject, actorText, subject };
+    return { stream, event, compiled, clear, texts, actorSubject, actorText };
   }
 
   /** Whether what `sealing` will seal may hold unstorable text (a scan of its JSON, see storable.ts). */
@@ -248,20 +245,26 @@ export class PersonalData {
     return actorText !== undefined && mayHoldUnstorableJson(actorText);
   }
 
+  /**
+   * Seals what `prepare` found. The data key's subject is found here, not in prepare: an address's keyed
+   * hash reads the server secret, which sealAll's storage check must come before.
+   */
   private finish(sealing: Sealing): NewEvent | Promise<NewEvent> {
-    const { subject, actorSubject } = sealing;
+    const { stream, event, compiled, clear, actorSubject } = sealing;
+    const subject =
+      compiled && clear.length > 0 && isObject(event.data) ? this.subjectOf(compiled, stream, event.data) : undefined;
     if (typeof subject !== 'object') {
       const key = subject === undefined ? undefined : this.keys.cachedKey(subject);
       const actorKey = actorSubject === undefined ? undefined : this.keys.cachedKey(actorSubject);
       if ((subject === undefined || key) && (actorSubject === undefined || actorKey))
         return this.sealWith(sealing, key, actorKey);
     }
-    return this.sealLookingUp(sealing);
+    return this.sealLookingUp(sealing, subject);
   }
 
   /** seal's slow path: the subject's and the actor's keys looked up (or created) first. */
-  private async sealLookingUp(sealing: Sealing): Promise<NewEvent> {
-    const subject = await sealing.subject;
+  private async sealLookingUp(sealing: Sealing, found: string | undefined | Promise<string>): Promise<NewEvent> {
+    const subject = await found;
     const key = subject === undefined ? undefined : await this.keys.keyFor(subject);
     const actorKey = sealing.actorSubject === undefined ? undefined : await this.keys.keyFor(sealing.actorSubject);
     return this.sealWith(sealing, key, actorKey);

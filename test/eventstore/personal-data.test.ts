@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { ERASED, ERASURE, PERSONAL_FIELDS, erasedValue } from '../../domain/personal.ts';
 import { PersonalData } from '../../eventstore/personal-data.ts';
 import { PersonalKeyStore } from '../../eventstore/personal-keys.ts';
-import type { NewEvent, RecordedEvent } from '../../eventstore/port.ts';
+import { UnstorableEventError, type NewEvent, type RecordedEvent } from '../../eventstore/port.ts';
 import { embeddedDatabase, type TestDatabase } from '../support/databases.ts';
 
 type Context = { database: TestDatabase; personal: PersonalData };
@@ -63,6 +63,24 @@ test('a storable check still refuses before anything is sealed, even with every 
   const user = randomUUID();
   await personal.sealAll([{ stream: 's', events: [note(user, 'warm')] }]);
   assert.throws(() => personal.sealAll([{ stream: 's', events: [note(user, 'bad\u0000')] }]));
+});
+
+test('an unstorable batch is refused before the server secret is asked for an address subject', async ({
+  database,
+}) => {
+  // A failing secret read (a database down) for an event already refused would be a promise nobody awaits.
+  let asked = 0;
+  const keys = new PersonalKeyStore(database.db, () => {
+    asked += 1;
+    return Promise.reject(new Error('secret unavailable'));
+  });
+  const personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
+  const failed = (email: string): NewEvent => ({ type: 'LoginFailed', data: { email } });
+  assert.throws(
+    () => personal.sealAll([{ stream: 'login-a', events: [failed('a@example.com'), failed('bad\u0000@example.com')] }]),
+    (error: unknown) => error instanceof UnstorableEventError && error.path.includes('email'),
+  );
+  assert.is(asked, 0);
 });
 
 test('an opened event lists data and metadata to for…in and nothing of its own bookkeeping', async ({ personal }) => {
