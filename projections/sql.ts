@@ -32,6 +32,13 @@ export type BatchMark = {
    * by a revision or position that only grows in log order).
    */
   readonly supersedes?: true;
+  /**
+   * The statement is `INSERT INTO t (…) VALUES ($1, …, $n) ON CONFLICT … DO NOTHING` of a row whose key is
+   * the event's own id: unique in the log, and a rebuild applies each event once (its rows and checkpoint
+   * commit together), so its fresh table never holds the key yet. A server rebuild may COPY such rows
+   * straight into the table.
+   */
+  readonly fresh?: true;
 };
 
 /** Logical table name → physical name (the live table, or a rebuild's fresh `name__gN`). */
