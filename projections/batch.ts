@@ -20,7 +20,7 @@ import {
   type Tables,
 } from './sql.ts';
 
-type Template = { readonly sql: string; readonly types: readonly string[] };
+type Template = { readonly sql: string; readonly types: readonly string[]; readonly fresh: boolean };
 
 /** Index of the parenthesis closing the one at `open` (no parentheses inside our string literals). */
 const closing = (sql: string, open: number): number => {
@@ -83,6 +83,25 @@ export const setBasedSql = (sql: string, types: readonly string[]): string => {
 
 const rewritten = new Map<string, string>();
 
+const PLAIN_INSERT =
+  /^\s*INSERT\s+INTO\s+(\S+)\s*\(([^)]*)\)\s*VALUES\s*\(([^)]*)\)\s*ON\s+CONFLICT\b[^;]*\bDO\s+NOTHING\s*$/i;
+
+/**
+ * `COPY t (…) FROM STDIN` for a fresh row's INSERT (BatchMark.fresh) whose values are exactly `$1 … $n`
+ * in order; undefined for any other. COPY reads each column with its type's input function, as the
+ * cast from the staging table does, without the staging table's write and read and ON CONFLICT's
+ * speculative insertion.
+ */
+export const directCopySql = (sql: string, arity: number): string | undefined => {
+  const parts = PLAIN_INSERT.exec(sql);
+  if (!parts) return undefined;
+  const values = parts[3]!.split(',').map((value) => value.trim());
+  if (values.length !== arity || values.some((value, i) => value !== `$${i + 1}`)) return undefined;
+  return `COPY ${parts[1]} (${parts[2]!.trim()}) FROM STDIN`;
+};
+
+const directCopies = new Map<string, string | null>();
+
 /**
  * Where a server's set-based statement reads its rows from: a temporary table of text columns on the
  * connection, filled by COPY. PostgreSQL read a column's array literal (lexed in the query text, then
@@ -135,6 +154,11 @@ const roundStatement = (template: Template, rows: (readonly unknown[])[], copyFr
     rewritten.set(id, sql);
   }
   const { types } = template;
+  if (rows.length >= copyFrom && template.fresh) {
+    let copy = directCopies.get(template.sql);
+    if (copy === undefined) directCopies.set(template.sql, (copy = directCopySql(template.sql, types.length) ?? null));
+    if (copy !== null) return { sql: copy, copy: copyText(rows, types.length) };
+  }
   if (rows.length >= copyFrom) {
     const table = stagingTable(types.length);
     // LIMIT: as below, the planner learns how many rows come (a temporary table has no statistics).
@@ -209,8 +233,9 @@ export const toBatch = (statements: readonly Statement[], copyFrom = Infinity): 
     // By sql, then by types (a join per statement to key one map cost more than the lookups it saved).
     let same = templates.get(statement.sql);
     if (!same) templates.set(statement.sql, (same = []));
-    let template = same.find((known) => sameTypes(known.types, mark.types));
-    if (!template) same.push((template = { sql: statement.sql, types: mark.types }));
+    const fresh = mark.fresh === true;
+    let template = same.find((known) => known.fresh === fresh && sameTypes(known.types, mark.types));
+    if (!template) same.push((template = { sql: statement.sql, types: mark.types, fresh }));
     const seen = keys.get(mark.key);
     const values = statement.params ?? [];
     if (seen && mark.supersedes && seen.last.supersedes && seen.last.template === template) {

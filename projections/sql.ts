@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import pg from 'pg';
 import type { Queryable } from '../db/database.ts';
 import type { RecordedEvent } from '../eventstore/port.ts';
-import { toStorable } from '../eventstore/storable.ts';
+import { toStorable, toStorableText } from '../eventstore/storable.ts';
 
 export type Statement = {
   readonly sql: string;
@@ -32,6 +32,13 @@ export type BatchMark = {
    * by a revision or position that only grows in log order).
    */
   readonly supersedes?: true;
+  /**
+   * The statement is `INSERT INTO t (…) VALUES ($1, …, $n) ON CONFLICT … DO NOTHING` of a row whose key is
+   * the event's own id: unique in the log, and a rebuild applies each event once (its rows and checkpoint
+   * commit together), so its fresh table never holds the key yet. A server rebuild may COPY such rows
+   * straight into the table.
+   */
+  readonly fresh?: true;
 };
 
 /** Logical table name → physical name (the live table, or a rebuild's fresh `name__gN`). */
@@ -75,6 +82,9 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { pre
 // the projection would stop at that event for good. Such characters become U+FFFD here.
 /** A parameter as the text PostgreSQL reads for it (NULL as null). */
 export const toText = (value: unknown): string | null => {
+  // Most values are strings and numbers: pg's conversion of them is their toString, without the walk.
+  if (typeof value === 'string') return toStorableText(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   const prepared = prepareValue(toStorable(value));
   return prepared === null || prepared === undefined ? null : String(prepared);
 };
@@ -194,7 +204,23 @@ export const applyStatements = async (
 };
 
 /** Statements for the events this projection reads, in order. */
-export const statementsFor = (projection: Projection, events: readonly RecordedEvent[], tables: Tables): Statement[] =>
-  events
-    .filter((event) => projection.eventTypes.includes(event.type))
-    .flatMap((event) => projection.toStatements(event, tables));
+export const statementsFor = (
+  projection: Projection,
+  events: readonly RecordedEvent[],
+  tables: Tables,
+): Statement[] => {
+  // A loop over a set: a rebuild runs every projection over every event of a page, and filter + flatMap
+  // made an array per event and compared each event's type with every type in the list.
+  const types = typeSet(projection);
+  const out: Statement[] = [];
+  for (const event of events)
+    if (types.has(event.type)) for (const s of projection.toStatements(event, tables)) out.push(s);
+  return out;
+};
+
+const typeSets = new WeakMap<Projection, ReadonlySet<string>>();
+const typeSet = (projection: Projection): ReadonlySet<string> => {
+  let types = typeSets.get(projection);
+  if (types === undefined) typeSets.set(projection, (types = new Set(projection.eventTypes)));
+  return types;
+};

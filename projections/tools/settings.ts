@@ -116,8 +116,10 @@ export const toolCallsProjection: Projection = {
           data.at,
         ],
         rows: true,
+        // Keyed by the event's own id: a rebuild COPYs the rows straight in.
         batch: {
           key: recorded.id,
+          fresh: true,
           types: [
             'uuid',
             'text',

@@ -8,7 +8,15 @@ import { eventMix } from '../../bench/event-mix.ts';
 import type { Database } from '../../db/database.ts';
 import { MemoryEventLog } from '../../eventstore/memory.ts';
 import type { RecordedEvent, StreamAppend } from '../../eventstore/port.ts';
-import { batchFor, pushTexts, runTexts, setBasedSql, toBatch, type Texts } from '../../projections/batch.ts';
+import {
+  batchFor,
+  directCopySql,
+  pushTexts,
+  runTexts,
+  setBasedSql,
+  toBatch,
+  type Texts,
+} from '../../projections/batch.ts';
 import { allProjections } from '../../projections/index.ts';
 import {
   applyStatements,
@@ -358,6 +366,33 @@ plain('a column travels as the array literal pg itself writes for the same texts
     })),
   );
   assert.equal(statement!.params![1], prepareValue(values.map(toText)));
+});
+
+plain('fresh rows of a plain INSERT go by COPY straight into the table; other rounds through staging', () => {
+  const insert = (k: string, fresh: boolean): Statement => ({
+    sql: 'INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING',
+    params: [k, `v\t${k}`],
+    batch: fresh ? { key: k, types: ['uuid', 'text'], fresh: true } : { key: k, types: ['uuid', 'text'] },
+  });
+  const [direct] = toBatch([insert('a', true), insert('b', true)], 1);
+  assert.is(direct!.sql, 'COPY t (k, v) FROM STDIN');
+  // COPY's text format: a tab between columns, a line per row, a tab inside a value escaped.
+  assert.is(direct!.copy, 'a\tv\\ta\nb\tv\\tb\n');
+  const [staged] = toBatch([insert('a', false), insert('b', false)], 1);
+  assert.match(staged!.sql, /COPY rebuild_rows_2 FROM STDIN/);
+  // Below the COPY threshold a fresh round is an ordinary set-based INSERT.
+  assert.ok(toBatch([insert('a', true)], 2)[0]!.sql.startsWith('INSERT INTO t (k, v) SELECT'));
+  // Only plain parameters in order, and only DO NOTHING, map onto COPY's columns.
+  assert.is(directCopySql('INSERT INTO t (k, v) VALUES ($2, $1) ON CONFLICT (k) DO NOTHING', 2), undefined);
+  assert.is(directCopySql("INSERT INTO t (k, v) VALUES ($1, 'x') ON CONFLICT (k) DO NOTHING", 1), undefined);
+  assert.is(
+    directCopySql('INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v', 2),
+    undefined,
+  );
+  assert.is(
+    directCopySql('INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING', 2),
+    'COPY t (k, v) FROM STDIN',
+  );
 });
 
 plain.run();
