@@ -175,7 +175,7 @@ const appendManySql = (notify: boolean) => `WITH input AS (
  * stream that claims nothing writes no events and reads back a null base, with the version it had.
  * (Rows of event_streams are never deleted, so one seen here still exists at the upsert.)
  */
-const APPEND_EACH_SQL = `WITH input AS (
+const appendEachSql = (notify: boolean) => `WITH input AS (
     SELECT s.idx, s.value->>'stream' AS stream_id, s.value->>'expected' AS expected,
            jsonb_array_length(s.value->'events') AS n, s.value->'events' AS events
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS s(value, idx)
@@ -210,7 +210,7 @@ const APPEND_EACH_SQL = `WITH input AS (
   SELECT b.base::text AS base,
          (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = c.stream_id) AS global_position,
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
-         c.version::text AS actual
+         c.version::text AS actual${notify ? notifyColumn(2) : ''}
     FROM current c LEFT JOIN bases b USING (idx) ORDER BY c.idx`;
 
 /** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
@@ -225,7 +225,8 @@ const APPEND_ONE = byClaim((claim) => appendOneSql(claim, false));
 const APPEND_ONE_NOTIFY = byClaim((claim) => appendOneSql(claim, true));
 const APPEND_MANY = prepared(appendManySql(false));
 const APPEND_MANY_NOTIFY = prepared(appendManySql(true));
-const APPEND_EACH = prepared(APPEND_EACH_SQL);
+const APPEND_EACH = prepared(appendEachSql(false));
+const APPEND_EACH_NOTIFY = prepared(appendEachSql(true));
 
 /**
  * Wakes other instances after commits, outside the appending transactions. A NOTIFY inside every append
@@ -566,14 +567,20 @@ export class PostgresEventLog implements EventLog {
     const json = JSON.stringify(input);
     if (mayHoldUnstorableJson(json)) checkStorable(appends);
     let rows: Row[];
+    // (A carried NOTIFY goes out even when no stream's expectation held: a spare wake-up, no harm.)
+    const inline = this.notifier?.inline();
     try {
-      rows = (await this.db.query<Row>(APPEND_EACH, [json])).rows;
+      rows = inline
+        ? (await this.db.query<Row>(APPEND_EACH_NOTIFY, [json, this.origin])).rows
+        : (await this.db.query<Row>(APPEND_EACH, [json])).rows;
     } catch (error) {
+      inline?.done(false);
       throw duplicateOr(error);
     }
+    inline?.done(true);
     if (rows.some((row) => row.base !== null)) {
       this.waker.wake();
-      this.notifier?.poke();
+      if (!inline) this.notifier?.poke();
     }
     return appends.map(({ stream, events, expectedVersion }, index) => {
       const row = rows[index]!;

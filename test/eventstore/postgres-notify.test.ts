@@ -167,5 +167,31 @@ test('a one-event append carries the NOTIFY; one whose expectation fails writes 
   assert.is(notifierOf(log!).sent, 2);
 });
 
+test('appendEach carries the NOTIFY; one refused for a duplicate id sends none', async (context) => {
+  const { log } = context;
+  const stream = `each-${randomUUID()}`;
+  const id = randomUUID();
+  const [result] = await log!.appendEach([
+    { stream, expectedVersion: 'no_stream', events: [{ id, type: 'E', data: {} }] },
+  ]);
+  assert.is((result as { nextExpectedVersion: bigint }).nextExpectedVersion, 0n);
+  assert.equal(
+    context.statements.map(({ text }) => isNotify(text)),
+    [true],
+  );
+  await sleep(20);
+  assert.is(context.payloads.length, 1);
+  try {
+    await log!.appendEach([{ stream, expectedVersion: 'any', events: [{ id, type: 'E', data: {} }] }]);
+    assert.unreachable('a duplicate id is refused');
+  } catch (error) {
+    assert.instance(error, DuplicateEventError);
+  }
+  assert.ok(/pg_notify/.test(context.statements[1]!.text));
+  await sleep(50);
+  assert.is(context.payloads.length, 1);
+  assert.is(notifierOf(log!).sent, 1);
+});
+
 if (serverUrl()) test.run();
-else skipSuite('PostgreSQL server: NOTIFY carried by an append', 'TEST_DATABASE_URL not set', 4);
+else skipSuite('PostgreSQL server: NOTIFY carried by an append', 'TEST_DATABASE_URL not set', 5);
