@@ -248,8 +248,13 @@ const APPEND_EACH_NOTIFY = prepared(appendEachSql(true));
 export class Notifier {
   /** A commit awaits a NOTIFY. */
   private pending = false;
-  /** A NOTIFY is in flight: its own statement, or an append carrying it. */
-  private busy = false;
+  /** A NOTIFY statement of its own is in flight. */
+  private sending = false;
+  /**
+   * An append carrying a NOTIFY is in flight. It does not hold back the NOTIFYs of other commits past
+   * the gap: it may wait on a stream's row lock.
+   */
+  private carrying = false;
   private closed = false;
   private lastStart = -Infinity;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -284,9 +289,9 @@ export class Notifier {
    */
   inline(): { done(notified: boolean): void } | undefined {
     const now = performance.now();
-    if (this.closed || this.busy || now < this.lastStart + this.gapMs) return undefined;
+    if (this.closed || this.sending || this.carrying || now < this.lastStart + this.gapMs) return undefined;
     const covered = this.pending;
-    this.busy = true;
+    this.carrying = true;
     this.pending = false;
     this.lastStart = now;
     let finished = false;
@@ -294,7 +299,7 @@ export class Notifier {
       done: (notified) => {
         if (finished) return;
         finished = true;
-        this.busy = false;
+        this.carrying = false;
         if (notified) this.sent += 1;
         else if (covered) this.pending = true;
         if (this.pending) this.schedule();
@@ -303,7 +308,7 @@ export class Notifier {
   }
 
   private schedule(): void {
-    if (this.busy || this.timer || this.closed) return;
+    if (this.sending || this.timer || this.closed) return;
     const wait = this.lastStart + this.gapMs - performance.now();
     // (Timers count whole milliseconds from a cached loop time: round up, or the gap shrinks.)
     this.timer = wait > 0 ? setTimeout(this.send, Math.ceil(wait)) : setImmediate(this.send);
@@ -312,9 +317,9 @@ export class Notifier {
   private readonly send = (): void => {
     this.timer = undefined;
     // Taken meanwhile by an append (pending cleared), or one is in flight (its end schedules again).
-    if (this.closed || this.busy || !this.pending) return;
+    if (this.closed || this.sending || !this.pending) return;
     this.pending = false;
-    this.busy = true;
+    this.sending = true;
     this.lastStart = performance.now();
     this.sent += 1;
     // A lost NOTIFY only delays other instances until their next poll.
@@ -322,7 +327,7 @@ export class Notifier {
       .query(this.statement)
       .catch(() => undefined)
       .then(() => {
-        this.busy = false;
+        this.sending = false;
         if (this.pending) this.schedule();
       });
   };

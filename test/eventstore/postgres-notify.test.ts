@@ -193,5 +193,32 @@ test('appendEach carries the NOTIFY; one refused for a duplicate id sends none',
   assert.is(notifierOf(log!).sent, 1);
 });
 
+test("an append carrying the NOTIFY while it waits on a row lock does not hold back another commit's", async (context) => {
+  const { database, log } = context;
+  const held = `held-${randomUUID()}`;
+  await log!.append(held, [{ type: 'H', data: {} }]);
+  await sleep(20);
+  assert.is(context.payloads.length, 1);
+  const locker = await database!.db.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query('SELECT version FROM event_streams WHERE stream_id = $1 FOR UPDATE', [held]);
+    // The gap has passed: this append carries the NOTIFY, and waits for the row.
+    const waiting = log!.appendMany([{ stream: held, events: [{ type: 'H', data: {} }] }]);
+    await sleep(20);
+    await log!.appendMany([{ stream: `free-${randomUUID()}`, events: [{ type: 'F', data: {} }] }]);
+    await sleep(100);
+    assert.is(context.payloads.length, 2, "the free commit's NOTIFY went out while the other append waited");
+    await locker.query('COMMIT');
+    await waiting;
+    await sleep(50);
+    assert.is(context.payloads.length, 3);
+    assert.is(notifierOf(log!).sent, 3);
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    locker.release();
+  }
+});
+
 if (serverUrl()) test.run();
-else skipSuite('PostgreSQL server: NOTIFY carried by an append', 'TEST_DATABASE_URL not set', 5);
+else skipSuite('PostgreSQL server: NOTIFY carried by an append', 'TEST_DATABASE_URL not set', 6);
