@@ -86,6 +86,13 @@ const duplicateOr = (error: unknown): unknown => {
 };
 
 /**
+ * The result column that carries a NOTIFY (Notifier.inline), its payload the parameter $n: an
+ * uncorrelated scalar subquery, run once with the first row (a statement that returns no row sends
+ * none). NOTIFY in a transaction is delivered at its commit, and not at all when it aborts.
+ */
+const notifyColumn = (n: number) => `, (SELECT pg_notify('${NOTIFY_CHANNEL}', $${n}::text)) AS notified`;
+
+/**
  * How append claims a stream's revisions, by expectation. Each returns `base`: the revision before the
  * append (-1 for a new stream). A row with version -1 is a stream that has retention metadata but no
  * events yet.
@@ -105,7 +112,7 @@ const CLAIMS = {
 type ClaimKind = keyof typeof CLAIMS;
 
 /** append: claim, then insert the events (see the method). */
-const appendSql = (claim: string) => `WITH claim AS (${claim}),
+const appendSql = (claim: string, notify: boolean) => `WITH claim AS (${claim}),
   inserted AS (
     INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
     SELECT $1, claim.base + t.ord, t.id, t.type, t.data, t.meta, coalesce(t.created, now())
@@ -116,7 +123,7 @@ const appendSql = (claim: string) => `WITH claim AS (${claim}),
   SELECT (SELECT base::text FROM claim) AS base,
          (SELECT max(global_position)::text FROM inserted) AS global_position,
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
-         $2::bigint AS expected`;
+         $2::bigint AS expected${notify ? notifyColumn(9) : ''}`;
 
 /**
  * append of one event (most commands): the same claim and insert with scalar parameters. Measured
@@ -126,17 +133,17 @@ const appendSql = (claim: string) => `WITH claim AS (${claim}),
  * global_position transaction_id" (then $2, named only so that PostgreSQL knows its type): a row of four
  * text columns cost the server 4% more instructions per append (callgrind), and node parses one field.
  */
-const appendOneSql = (claim: string) => `WITH claim AS (${claim})
+const appendOneSql = (claim: string, notify: boolean) => `WITH claim AS (${claim})
   INSERT INTO events (stream_id, stream_revision, event_id, event_type, data, metadata, created_at)
   SELECT $1, claim.base + 1, $4::uuid, $5::text, $6::jsonb, $7::jsonb, coalesce($8::timestamptz, now()) FROM claim
-  RETURNING concat_ws(' ', stream_revision - 1, global_position, transaction_id, $2::bigint) AS packed`;
+  RETURNING concat_ws(' ', stream_revision - 1, global_position, transaction_id, $2::bigint) AS packed${notify ? notifyColumn(9) : ''}`;
 
 /**
  * appendMany: every stream's claim in stream-id order, the events in input order. The input
  * is one JSON parameter, `[{ "stream", "events": [{ "id", "type", "data", "metadata" }] }]`: one
  * serialization in Node and one parse in PostgreSQL, where arrays of JSON text would escape every quote.
  */
-const APPEND_MANY_SQL = `WITH input AS (
+const appendManySql = (notify: boolean) => `WITH input AS (
     SELECT s.idx, s.value->>'stream' AS stream_id, jsonb_array_length(s.value->'events') AS n, s.value->'events' AS events
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS s(value, idx)
   ),
@@ -158,7 +165,7 @@ const APPEND_MANY_SQL = `WITH input AS (
   )
   SELECT b.base::text AS base,
          (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = b.stream_id) AS global_position,
-         (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id
+         (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id${notify ? notifyColumn(2) : ''}
     FROM bases b ORDER BY b.idx`;
 
 /**
@@ -168,7 +175,7 @@ const APPEND_MANY_SQL = `WITH input AS (
  * stream that claims nothing writes no events and reads back a null base, with the version it had.
  * (Rows of event_streams are never deleted, so one seen here still exists at the upsert.)
  */
-const APPEND_EACH_SQL = `WITH input AS (
+const appendEachSql = (notify: boolean) => `WITH input AS (
     SELECT s.idx, s.value->>'stream' AS stream_id, s.value->>'expected' AS expected,
            jsonb_array_length(s.value->'events') AS n, s.value->'events' AS events
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS s(value, idx)
@@ -203,41 +210,61 @@ const APPEND_EACH_SQL = `WITH input AS (
   SELECT b.base::text AS base,
          (SELECT max(i.global_position)::text FROM inserted i WHERE i.stream_id = c.stream_id) AS global_position,
          (SELECT transaction_id::text FROM inserted LIMIT 1) AS transaction_id,
-         c.version::text AS actual
+         c.version::text AS actual${notify ? notifyColumn(2) : ''}
     FROM current c LEFT JOIN bases b USING (idx) ORDER BY c.idx`;
 
 /** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
-const APPEND = Object.fromEntries(
-  Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendSql(claim))]),
-) as Record<ClaimKind, Prepared>;
-const APPEND_ONE = Object.fromEntries(
-  Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(appendOneSql(claim))]),
-) as Record<ClaimKind, Prepared>;
-const APPEND_MANY = prepared(APPEND_MANY_SQL);
-const APPEND_EACH = prepared(APPEND_EACH_SQL);
+const byClaim = (sql: (claim: string) => string) =>
+  Object.fromEntries(Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(sql(claim))])) as Record<
+    ClaimKind,
+    Prepared
+  >;
+const APPEND = byClaim((claim) => appendSql(claim, false));
+const APPEND_NOTIFY = byClaim((claim) => appendSql(claim, true));
+const APPEND_ONE = byClaim((claim) => appendOneSql(claim, false));
+const APPEND_ONE_NOTIFY = byClaim((claim) => appendOneSql(claim, true));
+const APPEND_MANY = prepared(appendManySql(false));
+const APPEND_MANY_NOTIFY = prepared(appendManySql(true));
+const APPEND_EACH = prepared(appendEachSql(false));
+const APPEND_EACH_NOTIFY = prepared(appendEachSql(true));
 
 /**
- * Wakes other instances after commits, outside the appending transactions. A NOTIFY inside an append
+ * Wakes other instances after commits, outside the appending transactions. A NOTIFY inside every append
  * would take PostgreSQL's global notify lock at commit and hold it through the commit's WAL flush, so
  * concurrent appends could not share a flush (8 writers were no faster than 1). Here one NOTIFY is in
  * flight at a time; appends committed meanwhile are covered by one more, sent when it returns, so
  * every commit is followed by a NOTIFY that started after it. Under a steady stream of appends the
- * NOTIFYs start at least `gapMs` apart: the first one after a quiet spell leaves at once, later ones
- * wake other instances at most that much later and cost one round trip per gap instead of per append
- * (a NOTIFY per append cost as much PostgreSQL CPU as a third of the append itself).
+ * NOTIFYs start at least `gapMs` apart: the first one after a quiet spell leaves at the end of the
+ * event loop's turn, later ones wake other instances at most that much later and cost one round trip
+ * per gap instead of per append (a NOTIFY per append cost as much PostgreSQL CPU as a third of the
+ * append itself).
+ *
+ * An append may instead carry the NOTIFY in its own statement (`inline`), when none is in flight and
+ * the gap has passed: it is delivered at that append's commit, which follows every commit poked so far,
+ * and saves a round trip on another connection (back-to-back group commits of 8 streams, in turns:
+ * node CPU per commit -22%, PostgreSQL -4.5%). A poke therefore waits for the end of the turn: an
+ * append started meanwhile (a group commit's next one) takes it along.
  */
 export class Notifier {
+  /** A commit awaits a NOTIFY. */
+  private pending = false;
+  /** A NOTIFY statement of its own is in flight. */
   private sending = false;
-  private again = false;
+  /**
+   * An append carrying a NOTIFY is in flight. It does not hold back the NOTIFYs of other commits past
+   * the gap: it may wait on a stream's row lock.
+   */
+  private carrying = false;
   private closed = false;
   private lastStart = -Infinity;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /**
    * A NOTIFY statement as simple-protocol text: one message each way and no result row, where a prepared
    * `SELECT pg_notify($1, $2)` took four messages and a row (measured: 40% less node and 20% less server
    * CPU per NOTIFY). The payload is inlined, so it is held to characters that need no quoting.
    */
   private readonly statement: string;
-  /** NOTIFYs sent (for tests). */
+  /** NOTIFYs sent, on their own or carried by a committed append (for tests). */
   sent = 0;
 
   constructor(
@@ -251,29 +278,67 @@ export class Notifier {
 
   poke(): void {
     if (this.closed) return;
-    if (this.sending) {
-      this.again = true;
-      return;
-    }
-    this.sending = true;
-    void (async () => {
-      do {
-        this.again = false;
-        const wait = this.lastStart + this.gapMs - performance.now();
-        // (Timers count whole milliseconds from a cached loop time: round up, or the gap shrinks.)
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
-        if (this.closed) break;
-        this.lastStart = performance.now();
-        this.sent += 1;
-        // A lost NOTIFY only delays other instances until their next poll.
-        await this.db.query(this.statement).catch(() => undefined);
-      } while (this.again && !this.closed);
-      this.sending = false;
-    })();
+    this.pending = true;
+    this.schedule();
   }
+
+  /**
+   * Claims the next NOTIFY for an append about to be sent, when none is in flight and the gap has
+   * passed; undefined otherwise (then the append pokes after its commit). Call `done` with whether the
+   * NOTIFY went out (the append committed and evaluated it): when not, the commits it covered are poked.
+   */
+  inline(): { done(notified: boolean): void } | undefined {
+    const now = performance.now();
+    if (this.closed || this.sending || this.carrying || now < this.lastStart + this.gapMs) return undefined;
+    const covered = this.pending;
+    this.carrying = true;
+    this.pending = false;
+    this.lastStart = now;
+    let finished = false;
+    return {
+      done: (notified) => {
+        if (finished) return;
+        finished = true;
+        this.carrying = false;
+        if (notified) this.sent += 1;
+        else if (covered) this.pending = true;
+        if (this.pending) this.schedule();
+      },
+    };
+  }
+
+  private schedule(): void {
+    if (this.sending || this.timer || this.closed) return;
+    const wait = this.lastStart + this.gapMs - performance.now();
+    // (Timers count whole milliseconds from a cached loop time: round up, or the gap shrinks.)
+    this.timer = wait > 0 ? setTimeout(this.send, Math.ceil(wait)) : setImmediate(this.send);
+  }
+
+  private readonly send = (): void => {
+    this.timer = undefined;
+    // Taken meanwhile by an append (pending cleared), or one is in flight (its end schedules again).
+    if (this.closed || this.sending || !this.pending) return;
+    this.pending = false;
+    this.sending = true;
+    this.lastStart = performance.now();
+    this.sent += 1;
+    // A lost NOTIFY only delays other instances until their next poll.
+    void this.db
+      .query(this.statement)
+      .catch(() => undefined)
+      .then(() => {
+        this.sending = false;
+        if (this.pending) this.schedule();
+      });
+  };
 
   close(): void {
     this.closed = true;
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
+    this.timer = undefined;
   }
 }
 
@@ -394,29 +459,35 @@ export class PostgresEventLog implements EventLog {
     const one = events.length === 1 ? events[0] : undefined;
     // Scalars for one event (APPEND_ONE), arrays otherwise (APPEND): the same parameters either way.
     const column = <T>(value: (event: NewEvent) => T) => (one ? value(one) : events.map(value));
+    const params = [
+      stream,
+      typeof expected === 'bigint' ? String(expected) : null,
+      String(count),
+      column((event) => event.id ?? randomUUID()),
+      column((event) => event.type),
+      column((event) => JSON.stringify(event.data ?? null)),
+      column((event) => JSON.stringify(event.metadata ?? {})),
+      column((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
+    ];
+    const inline = this.notifier?.inline();
+    if (inline) params.push(this.origin);
     try {
       const result = await this.db.query<{
         base: string | null;
         global_position: string | null;
         transaction_id: string | null;
         packed?: string;
-      }>((one ? APPEND_ONE : APPEND)[claim], [
-        stream,
-        typeof expected === 'bigint' ? String(expected) : null,
-        String(count),
-        column((event) => event.id ?? randomUUID()),
-        column((event) => event.type),
-        column((event) => JSON.stringify(event.data ?? null)),
-        column((event) => JSON.stringify(event.metadata ?? {})),
-        column((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
-      ]);
+      }>((one ? (inline ? APPEND_ONE_NOTIFY : APPEND_ONE) : inline ? APPEND_NOTIFY : APPEND)[claim], params);
       const first = result.rows[0];
+      // (A one-event append whose claim matched nothing returns no row, so it sent no NOTIFY.)
+      inline?.done(first !== undefined);
       row = first;
       if (first?.packed !== undefined) {
         const [base, globalPosition, transactionId] = first.packed.split(' ');
         row = { base: base ?? null, global_position: globalPosition ?? null, transaction_id: transactionId ?? null };
       }
     } catch (error) {
+      inline?.done(false);
       throw duplicateOr(error);
     }
     if (!row?.base || !row.global_position || !row.transaction_id) {
@@ -424,7 +495,7 @@ export class PostgresEventLog implements EventLog {
       throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
     }
     this.waker.wake();
-    this.notifier?.poke();
+    if (!inline) this.notifier?.poke();
     return {
       nextExpectedVersion: BigInt(row.base) + count,
       position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
@@ -452,15 +523,20 @@ export class PostgresEventLog implements EventLog {
     // One scan of the text already made for the query; the values are walked only on a suspicious escape.
     if (mayHoldUnstorableJson(json)) checkStorable(appends);
     let rows: Row[];
+    const inline = this.notifier?.inline();
     try {
-      const result = await this.db.query<Row>(APPEND_MANY, [json]);
+      const result = inline
+        ? await this.db.query<Row>(APPEND_MANY_NOTIFY, [json, this.origin])
+        : await this.db.query<Row>(APPEND_MANY, [json]);
       rows = result.rows;
     } catch (error) {
+      inline?.done(false);
       throw duplicateOr(error);
     }
+    inline?.done(true);
     // (Asked after the write: a subscriber that wanted these events meanwhile is woken.)
     if (!options.quiet?.()) this.waker.wake();
-    this.notifier?.poke();
+    if (!inline) this.notifier?.poke();
     return appends.map(({ events }, index) => {
       const row = rows[index]!;
       return {
@@ -496,14 +572,20 @@ export class PostgresEventLog implements EventLog {
     const json = JSON.stringify(input);
     if (mayHoldUnstorableJson(json)) checkStorable(appends);
     let rows: Row[];
+    // (A carried NOTIFY goes out even when no stream's expectation held: a spare wake-up, no harm.)
+    const inline = this.notifier?.inline();
     try {
-      rows = (await this.db.query<Row>(APPEND_EACH, [json])).rows;
+      rows = inline
+        ? (await this.db.query<Row>(APPEND_EACH_NOTIFY, [json, this.origin])).rows
+        : (await this.db.query<Row>(APPEND_EACH, [json])).rows;
     } catch (error) {
+      inline?.done(false);
       throw duplicateOr(error);
     }
+    inline?.done(true);
     if (rows.some((row) => row.base !== null)) {
       this.waker.wake();
-      this.notifier?.poke();
+      if (!inline) this.notifier?.poke();
     }
     return appends.map(({ stream, events, expectedVersion }, index) => {
       const row = rows[index]!;
