@@ -318,6 +318,12 @@ export class Notifier {
     this.timer = undefined;
     // Taken meanwhile by an append (pending cleared), or one is in flight (its end schedules again).
     if (this.closed || this.sending || !this.pending) return;
+    // A timer counts from the loop's cached clock, which a long turn leaves behind: it can fire early.
+    const early = this.lastStart + this.gapMs - performance.now();
+    if (early > 0) {
+      this.timer = setTimeout(this.send, Math.ceil(early));
+      return;
+    }
     this.pending = false;
     this.sending = true;
     this.lastStart = performance.now();
