@@ -1,7 +1,7 @@
 // PostgreSQL adapter (the default; also embedded PGlite). Tables: migrations/0001_event-log.sql.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { prepared, type Database, type Prepared, type Queryable } from '../db/database.ts';
+import { prepared, type Database, type Prepared, type Queryable, type Row } from '../db/database.ts';
 import {
   DuplicateEventError,
   checkAppendMany,
@@ -213,20 +213,23 @@ const appendEachSql = (notify: boolean) => `WITH input AS (
          c.version::text AS actual${notify ? notifyColumn(2) : ''}
     FROM current c LEFT JOIN bases b USING (idx) ORDER BY c.idx`;
 
-/** The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it. */
-const byClaim = (sql: (claim: string) => string) =>
-  Object.fromEntries(Object.entries(CLAIMS).map(([kind, claim]) => [kind, prepared(sql(claim))])) as Record<
-    ClaimKind,
-    Prepared
-  >;
-const APPEND = byClaim((claim) => appendSql(claim, false));
-const APPEND_NOTIFY = byClaim((claim) => appendSql(claim, true));
-const APPEND_ONE = byClaim((claim) => appendOneSql(claim, false));
-const APPEND_ONE_NOTIFY = byClaim((claim) => appendOneSql(claim, true));
-const APPEND_MANY = prepared(appendManySql(false));
-const APPEND_MANY_NOTIFY = prepared(appendManySql(true));
-const APPEND_EACH = prepared(appendEachSql(false));
-const APPEND_EACH_NOTIFY = prepared(appendEachSql(true));
+/**
+ * An append statement as is, and carrying a NOTIFY (its payload one more parameter, after the others).
+ * The hot statements are prepared: planning an append costs PostgreSQL more CPU than running it.
+ */
+type Appending = { readonly plain: Prepared; readonly carrying: Prepared };
+const appending = (sql: (notify: boolean) => string): Appending => ({
+  plain: prepared(sql(false)),
+  carrying: prepared(sql(true)),
+});
+const byClaim = (sql: (claim: string, notify: boolean) => string) =>
+  Object.fromEntries(
+    Object.entries(CLAIMS).map(([kind, claim]) => [kind, appending((notify) => sql(claim, notify))]),
+  ) as Record<ClaimKind, Appending>;
+const APPEND = byClaim(appendSql);
+const APPEND_ONE = byClaim(appendOneSql);
+const APPEND_MANY = appending(appendManySql);
+const APPEND_EACH = appending(appendEachSql);
 
 /**
  * Wakes other instances after commits, outside the appending transactions. A NOTIFY inside every append
@@ -319,11 +322,7 @@ export class Notifier {
     // Taken meanwhile by an append (pending cleared), or one is in flight (its end schedules again).
     if (this.closed || this.sending || !this.pending) return;
     // A timer counts from the loop's cached clock, which a long turn leaves behind: it can fire early.
-    const early = this.lastStart + this.gapMs - performance.now();
-    if (early > 0) {
-      this.timer = setTimeout(this.send, Math.ceil(early));
-      return;
-    }
+    if (performance.now() < this.lastStart + this.gapMs) return this.schedule();
     this.pending = false;
     this.sending = true;
     this.lastStart = performance.now();
@@ -475,33 +474,25 @@ export class PostgresEventLog implements EventLog {
       column((event) => JSON.stringify(event.metadata ?? {})),
       column((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
     ];
-    const inline = this.notifier?.inline();
-    if (inline) params.push(this.origin);
-    try {
-      const result = await this.db.query<{
-        base: string | null;
-        global_position: string | null;
-        transaction_id: string | null;
-        packed?: string;
-      }>((one ? (inline ? APPEND_ONE_NOTIFY : APPEND_ONE) : inline ? APPEND_NOTIFY : APPEND)[claim], params);
-      const first = result.rows[0];
-      // (A one-event append whose claim matched nothing returns no row, so it sent no NOTIFY.)
-      inline?.done(first !== undefined);
-      row = first;
-      if (first?.packed !== undefined) {
-        const [base, globalPosition, transactionId] = first.packed.split(' ');
-        row = { base: base ?? null, global_position: globalPosition ?? null, transaction_id: transactionId ?? null };
-      }
-    } catch (error) {
-      inline?.done(false);
-      throw duplicateOr(error);
+    // (A one-event append whose claim matched nothing returns no row, so it sent no NOTIFY.)
+    const { rows, carried } = await this.appendQuery<{
+      base: string | null;
+      global_position: string | null;
+      transaction_id: string | null;
+      packed?: string;
+    }>((one ? APPEND_ONE : APPEND)[claim], params, (answer) => answer.length > 0);
+    const first = rows[0];
+    row = first;
+    if (first?.packed !== undefined) {
+      const [base, globalPosition, transactionId] = first.packed.split(' ');
+      row = { base: base ?? null, global_position: globalPosition ?? null, transaction_id: transactionId ?? null };
     }
     if (!row?.base || !row.global_position || !row.transaction_id) {
       // The claim matched no row: the stream is not where the caller expected it.
       throw new WrongExpectedVersionError(stream, expected, await this.streamVersion(stream));
     }
     this.waker.wake();
-    if (!inline) this.notifier?.poke();
+    if (!carried) this.notifier?.poke();
     return {
       nextExpectedVersion: BigInt(row.base) + count,
       position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
@@ -524,25 +515,14 @@ export class PostgresEventLog implements EventLog {
         metadata: event.metadata ?? {},
       })),
     }));
-    type Row = { base: string; global_position: string; transaction_id: string };
+    type Answer = { base: string; global_position: string; transaction_id: string };
     const json = JSON.stringify(input);
     // One scan of the text already made for the query; the values are walked only on a suspicious escape.
     if (mayHoldUnstorableJson(json)) checkStorable(appends);
-    let rows: Row[];
-    const inline = this.notifier?.inline();
-    try {
-      const result = inline
-        ? await this.db.query<Row>(APPEND_MANY_NOTIFY, [json, this.origin])
-        : await this.db.query<Row>(APPEND_MANY, [json]);
-      rows = result.rows;
-    } catch (error) {
-      inline?.done(false);
-      throw duplicateOr(error);
-    }
-    inline?.done(true);
+    const { rows, carried } = await this.appendQuery<Answer>(APPEND_MANY, [json]);
     // (Asked after the write: a subscriber that wanted these events meanwhile is woken.)
     if (!options.quiet?.()) this.waker.wake();
-    if (!inline) this.notifier?.poke();
+    if (!carried) this.notifier?.poke();
     return appends.map(({ events }, index) => {
       const row = rows[index]!;
       return {
@@ -569,7 +549,7 @@ export class PostgresEventLog implements EventLog {
         metadata: event.metadata ?? {},
       })),
     }));
-    type Row = {
+    type Answer = {
       base: string | null;
       global_position: string | null;
       transaction_id: string | null;
@@ -577,21 +557,11 @@ export class PostgresEventLog implements EventLog {
     };
     const json = JSON.stringify(input);
     if (mayHoldUnstorableJson(json)) checkStorable(appends);
-    let rows: Row[];
     // (A carried NOTIFY goes out even when no stream's expectation held: a spare wake-up, no harm.)
-    const inline = this.notifier?.inline();
-    try {
-      rows = inline
-        ? (await this.db.query<Row>(APPEND_EACH_NOTIFY, [json, this.origin])).rows
-        : (await this.db.query<Row>(APPEND_EACH, [json])).rows;
-    } catch (error) {
-      inline?.done(false);
-      throw duplicateOr(error);
-    }
-    inline?.done(true);
+    const { rows, carried } = await this.appendQuery<Answer>(APPEND_EACH, [json]);
     if (rows.some((row) => row.base !== null)) {
       this.waker.wake();
-      if (!inline) this.notifier?.poke();
+      if (!carried) this.notifier?.poke();
     }
     return appends.map(({ stream, events, expectedVersion }, index) => {
       const row = rows[index]!;
@@ -604,6 +574,30 @@ export class PostgresEventLog implements EventLog {
         position: { commit: BigInt(row.transaction_id), prepare: BigInt(row.global_position) },
       };
     });
+  }
+
+  /**
+   * Runs an append statement, carrying the NOTIFY when the Notifier lets it (Notifier.inline); `carried`
+   * is whether it went out with the commit, else the caller pokes after a write. `evaluated` tells from
+   * the answer whether the statement reached its NOTIFY column (one that returns no row did not).
+   */
+  private async appendQuery<R extends Row>(
+    statement: Appending,
+    params: unknown[],
+    evaluated: (rows: R[]) => boolean = () => true,
+  ): Promise<{ rows: R[]; carried: boolean }> {
+    const inline = this.notifier?.inline();
+    try {
+      const { rows } = inline
+        ? await this.db.query<R>(statement.carrying, [...params, this.origin])
+        : await this.db.query<R>(statement.plain, params);
+      const carried = inline !== undefined && evaluated(rows);
+      inline?.done(carried);
+      return { rows, carried };
+    } catch (error) {
+      inline?.done(false);
+      throw duplicateOr(error);
+    }
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
