@@ -24,6 +24,29 @@ const notifierOf = (log: PostgresEventLog) => (log as unknown as { notifier: Not
 const isNotify = (text: string) => /pg_notify|^NOTIFY /.test(text);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * `attempt` fails with `kind` although its statement (its first) carried the NOTIFY, and no NOTIFY comes
+ * of it: the listener still has `sent` payloads, and the Notifier counts as many.
+ */
+const refusedWithoutNotify = async (
+  context: Context,
+  attempt: () => Promise<unknown>,
+  kind: new (...args: never[]) => Error,
+  sent: number,
+) => {
+  const first = context.statements.length;
+  try {
+    await attempt();
+    assert.unreachable('the append is refused');
+  } catch (error) {
+    assert.instance(error, kind);
+  }
+  assert.ok(/pg_notify/.test(context.statements[first]!.text));
+  await sleep(50);
+  assert.is(context.payloads.length, sent);
+  assert.is(notifierOf(context.log!).sent, sent);
+};
+
 const test = suite<Context>('PostgreSQL server: NOTIFY carried by an append', { statements: [], payloads: [] });
 
 test.before.each(async (context) => {
@@ -124,16 +147,12 @@ test('an append that fails sends no NOTIFY; a later one still does', async (cont
   await sleep(20);
   assert.is(context.payloads.length, 1);
   // The gap has passed and nothing is in flight: the failing append carries the NOTIFY, and aborts it.
-  try {
-    await log!.appendMany([{ stream, events: [{ id, type: 'D', data: {} }] }]);
-    assert.unreachable('a duplicate id is refused');
-  } catch (error) {
-    assert.instance(error, DuplicateEventError);
-  }
-  assert.ok(/pg_notify/.test(context.statements[context.statements.length - 1]!.text));
-  await sleep(50);
-  assert.is(context.payloads.length, 1);
-  assert.is(notifierOf(log!).sent, 1);
+  await refusedWithoutNotify(
+    context,
+    () => log!.appendMany([{ stream, events: [{ id, type: 'D', data: {} }] }]),
+    DuplicateEventError,
+    1,
+  );
   await log!.appendMany([{ stream, events: [{ type: 'D', data: {} }] }]);
   await sleep(50);
   assert.is(context.payloads.length, 2);
@@ -150,17 +169,14 @@ test('a one-event append carries the NOTIFY; one whose expectation fails writes 
   );
   await sleep(20);
   assert.is(context.payloads.length, 1);
-  try {
-    await log!.append(stream, [{ type: 'O', data: {} }], { expectedVersion: 5n });
-    assert.unreachable('revision 0 is not 5');
-  } catch (error) {
-    assert.instance(error, WrongExpectedVersionError);
-  }
-  // It carried the NOTIFY, but its claim matched nothing: no row, so the NOTIFY was never evaluated.
-  assert.ok(/pg_notify/.test(context.statements[1]!.text));
-  await sleep(50);
-  assert.is(context.payloads.length, 1);
-  assert.is(notifierOf(log!).sent, 1);
+  // It carries the NOTIFY, but its claim matches nothing (revision 0 is not 5): no row, so the NOTIFY is
+  // never evaluated.
+  await refusedWithoutNotify(
+    context,
+    () => log!.append(stream, [{ type: 'O', data: {} }], { expectedVersion: 5n }),
+    WrongExpectedVersionError,
+    1,
+  );
   await log!.append(stream, [{ type: 'O', data: {} }], { expectedVersion: 0n });
   await sleep(50);
   assert.is(context.payloads.length, 2);
@@ -181,16 +197,12 @@ test('appendEach carries the NOTIFY; one refused for a duplicate id sends none',
   );
   await sleep(20);
   assert.is(context.payloads.length, 1);
-  try {
-    await log!.appendEach([{ stream, expectedVersion: 'any', events: [{ id, type: 'E', data: {} }] }]);
-    assert.unreachable('a duplicate id is refused');
-  } catch (error) {
-    assert.instance(error, DuplicateEventError);
-  }
-  assert.ok(/pg_notify/.test(context.statements[1]!.text));
-  await sleep(50);
-  assert.is(context.payloads.length, 1);
-  assert.is(notifierOf(log!).sent, 1);
+  await refusedWithoutNotify(
+    context,
+    () => log!.appendEach([{ stream, expectedVersion: 'any', events: [{ id, type: 'E', data: {} }] }]),
+    DuplicateEventError,
+    1,
+  );
 });
 
 test("an append carrying the NOTIFY while it waits on a row lock does not hold back another commit's", async (context) => {
