@@ -7,6 +7,7 @@ import type { OAuth } from '../app/oauth/index.ts';
 import type { AccessTokenInfo } from '../app/auth-port.ts';
 import { MCP_SCOPES } from '../domain/scopes.ts';
 import { PostgresEventLog } from '../eventstore/postgres.ts';
+import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Tools } from './tools/index.ts';
 import { SessionFeed } from './feed.ts';
 import { SessionCaps } from './session-caps.ts';
@@ -54,6 +55,16 @@ export type Mcp = {
   close(): Promise<void>;
 };
 
+/** Requests of a session that change nothing (MCP 2025-11-25 server/tools, server/utilities/ping). */
+const READ_METHODS: ReadonlySet<string> = new Set(['ping', 'tools/list']);
+
+/** A read method, or a call of a tool that only reads (its readOnlyHint annotation). */
+const readsOnly =
+  (tools: Pick<Tools, 'isReadOnly'>) =>
+  (request: JSONRPCRequest): boolean =>
+    READ_METHODS.has(request.method) ||
+    (request.method === 'tools/call' && tools.isReadOnly(String(request.params?.name)));
+
 export const callerFromToken = (info: AccessTokenInfo): McpCaller => ({
   userId: info.subject,
   clientId: info.clientId,
@@ -90,7 +101,8 @@ export const createMcp = async (
         perUser: core.config.mcpMaxSessionsPerUser,
         perToken: core.config.mcpMaxSessionsPerToken,
       });
-  const sessions = new SessionHosts(core, register, caps, streams);
+  // The fixtures' tools are not the registry's: every fixture call waits for its commit.
+  const sessions = new SessionHosts(core, register, caps, streams, fixtures ? () => false : readsOnly(tools));
   // Changes reach listen streams through the log (an admin's tool switch included), on every instance.
   const bus = new EventLogBus(core.log, core.logger, {
     beforeToolsChanged: async (event) => {
@@ -105,7 +117,7 @@ export const createMcp = async (
     // A task's progress goes to its stream (TaskProgressed): tasks/get shows it as the statusMessage.
     run: fixtures
       ? runTaskFixture
-      : (tool, args, caller, signal, progress) => tools.invoke(tool, args, caller, signal, progress),
+      : (tool, args, caller, signal, progress) => tools.invoke(tool, args, caller, signal, progress, true),
     // The fixtures change nothing: each may run again.
     isReadOnly: (tool) => fixtures || tools.isReadOnly(tool),
     maxResultBytes: core.config.mcpReplayMaxBytes,

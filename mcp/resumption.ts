@@ -8,10 +8,13 @@
 // Messages go to the log through the instance's group commit (eventstore/group-commit.ts): one append
 // per round trip for all sessions. A message is sent only once it is stored (mcp/transport.ts awaits
 // storeEvent before it writes the SSE event), so whatever a client was sent can be replayed from any
-// instance, even after the instance that sent it is killed. Only a request stream's priming event is
-// written behind: it carries no message, the same queue stores it before anything that follows it, and
-// it is not stored at all when its stream's first message is stored in the same turn (a fast call).
-// A priming id is then known by that message.
+// instance, even after the instance that sent it is killed. Two kinds are written behind:
+// - a request stream's priming event: it carries no message, the same queue stores it before anything
+//   that follows it, and it is not stored at all when its stream's first message is stored in the same
+//   turn (a fast call); a priming id is then known by that message;
+// - the response that ends the stream of a request that changes nothing (storeLast): a client that
+//   holds it has nothing left to resume, and one that lost it resumes from an earlier id, whose locate
+//   waits for the append (below). It lands in the same group commit as the call's audit event.
 // A message is stored with U+FFFD for any U+0000 or unpaired surrogate it holds (eventstore/storable.ts):
 // the client got the original; a replay after a dropped connection shows the replacement character.
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -144,6 +147,19 @@ export class McpResumption {
     this.stored = settled;
     // Every real message is stored before it is sent.
     await settled;
+    return formatEventId(this.sessionId, streamId, seq);
+  }
+
+  /**
+   * Stores the response that ends a request stream behind its sending: the id is known at once (this
+   * instance numbers its request streams), the append goes into the group commit's next round trip, and
+   * `flush` and `locate` wait for it. Only for requests that change nothing (see mcp/transport.ts).
+   */
+  storeLast(streamId: string, message: JSONRPCMessage, serialized?: string): string {
+    if (this.muted) return formatEventId(this.sessionId, streamId, 0n);
+    const seq = (this.seqs.get(streamId)?.seq ?? -1n) + 1n;
+    this.numbered(streamId, seq, true);
+    this.stored = this.append(messageStream(this.sessionId), streamId, seq, this.kept(message, serialized));
     return formatEventId(this.sessionId, streamId, seq);
   }
 

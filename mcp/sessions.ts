@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
+import type { JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { CoreServices } from '../app/core.ts';
 import { handleCommand, loadAggregate } from '../app/handle.ts';
 import { isLive, mcpSessionDecider, messageStream, sessionStream } from '../domain/sessions/index.ts';
@@ -58,6 +59,8 @@ export class SessionHosts {
     private readonly register: RegisterCapabilities,
     private readonly caps: SessionCaps | undefined,
     private readonly streams: StreamSlots,
+    /** Requests that change nothing: their last response goes out with its append under way (mcp/transport.ts). */
+    private readonly readsOnly: (request: JSONRPCRequest) => boolean = () => false,
   ) {
     const idleMs = core.config.mcpSessionIdleTimeoutMs;
     this.sweeper = setInterval(() => this.sweep(), Math.max(1_000, Math.min(idleMs / 2, 60_000)));
@@ -204,7 +207,7 @@ export class SessionHosts {
       this.core.config.mcpReplayMaxBytes,
       caller.userId,
     );
-    const transport = new SessionTransport(sessionId, resumption, RETRY_MS);
+    const transport = new SessionTransport(sessionId, resumption, RETRY_MS, this.readsOnly);
     transport.onerror = (error) => this.core.logger.debug({ err: error, sessionId }, 'mcp transport');
     const host: SessionHost = {
       sessionId,

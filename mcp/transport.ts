@@ -9,7 +9,10 @@
 //   its response (§Sending Messages to the Server, items 5–6);
 // - a POST of only notifications or responses is answered 202 by the caller (§Sending Messages, item 4);
 // - every message sent on a stream is stored first (the session's `McpResumption`), and written with
-//   its event id (§Resumability and Redelivery); a client that went away misses nothing it can resume;
+//   its event id (§Resumability and Redelivery); a client that went away misses nothing it can resume.
+//   The one exception is the response that ends the stream of a request that changes nothing (`readsOnly`:
+//   a read-only tool, a list): it is written and the stream ended while its append is on its way, so the
+//   client does not wait for a commit it only needs if it never got the response;
 // - for 2025-11-25 clients a stream opens with a priming event (an id, `retry:`, empty data) and a tool
 //   may close it early (`closeSSEStream`) to make the client poll with Last-Event-ID (SEP-1699);
 // - a server-initiated message unrelated to any request goes to the standalone stream, which is only
@@ -35,6 +38,8 @@ type RequestStream = {
   readonly sink: SseSink;
   /** Requests of the POST still without a response. */
   readonly pending: Set<RequestId>;
+  /** Requests of the POST that change nothing: a response that ends the stream is stored behind it. */
+  readonly readOnly: ReadonlySet<RequestId>;
   /** The client holds an event id of this stream (priming or message), so it can resume it. */
   resumable: boolean;
   open: boolean;
@@ -84,6 +89,8 @@ export class SessionTransport implements Transport {
     readonly sessionId: string,
     private readonly store: McpResumption,
     private readonly retryMs: number,
+    /** Whether a request changes nothing (no effect, no state): its last response need not wait for its commit. */
+    private readonly readsOnly: (request: JSONRPCRequest) => boolean = () => false,
   ) {}
 
   async start(): Promise<void> {}
@@ -127,6 +134,7 @@ export class SessionTransport implements Transport {
     const stream: RequestStream = {
       sink,
       pending: new Set(requests.map((request) => request.id)),
+      readOnly: new Set(requests.filter(this.readsOnly).map((request) => request.id)),
       resumable: false,
       open: true,
     };
@@ -160,9 +168,19 @@ export class SessionTransport implements Transport {
     if (!streamId) throw new Error(`No connection established for request ID: ${String(requestId)}`);
     // Encoded once: measured for storing (mcp/replay-bound.ts) and written as is.
     const data = JSON.stringify(message);
-    // Stored before it is written, even when the client has gone: it can resume the stream.
-    const eventId = await this.store.storeEvent(streamId, message, data);
-    const stream = this.streams.get(streamId);
+    const open = this.streams.get(streamId);
+    const endsReadOnly =
+      open?.open === true &&
+      open.readOnly.has(requestId) &&
+      isResponse(message) &&
+      open.pending.size === 1 &&
+      open.pending.has(requestId);
+    // Stored before it is written, even when the client has gone: it can resume the stream. A read-only
+    // request's last response goes out with its append under way (see the header).
+    const eventId = endsReadOnly
+      ? this.store.storeLast(streamId, message, data)
+      : await this.store.storeEvent(streamId, message, data);
+    const stream = endsReadOnly ? open : this.streams.get(streamId);
     if (stream?.open) {
       stream.sink.write(sseEvent(eventId, data));
       stream.resumable = true;

@@ -20,6 +20,8 @@ export const withBenchTools = async (server: TestServer, verifier?: OAuth['verif
         registerBenchToolsBeside(mcp);
       },
       requiredScope: (name) => (name.startsWith('bench_') ? MCP_READ : services.tools.requiredScope(name)),
+      // The bench tools read nothing and change nothing: answered as the registry's read-only tools are.
+      isReadOnly: (name) => name.startsWith('bench_') || services.tools.isReadOnly(name),
     },
     [(mcp) => registerModernToolsBeside(mcp, services.tools)],
   );

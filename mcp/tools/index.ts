@@ -18,13 +18,17 @@ export type Tools = {
   register(server: McpServer, caller: ToolCaller): void;
   /** Registers the tools on one per-request server of the 2026-07-28 path (caller: the request's token). */
   registerModern(server: ModernMcpServer): void;
-  /** Runs one call outside a registered handler (a durable task): checks, audit and result as on a stream. */
+  /**
+   * Runs one call outside a registered handler (the 2026-07-28 path, a durable task): checks, audit and
+   * result as on a stream. A task's result (`task`) waits for the audit's commit even for a read-only tool.
+   */
   invoke(
     name: string,
     args: unknown,
     caller: ToolCaller,
     signal: AbortSignal,
     progress?: (report: ToolProgress) => void,
+    task?: boolean,
   ): Promise<Record<string, unknown>>;
   /** Whether a tool only reads (its readOnlyHint annotation): a task of it may be run again elsewhere. */
   isReadOnly(name: string): boolean;
@@ -52,7 +56,7 @@ export const createTools = async (core: CoreServices): Promise<Tools> => {
     registerModern: (server) => registry.registerModern(server),
     onListChanged: (listener) => registry.onListChanged(listener),
     forgetSettings: () => registry.forgetSettings(),
-    invoke: (name, args, caller, signal, progress) => registry.invoke(name, args, caller, signal, progress),
+    invoke: (name, args, caller, signal, progress, task) => registry.invoke(name, args, caller, signal, progress, task),
     isReadOnly: (name) => registry.get(name)?.annotations.readOnlyHint === true,
     requiredScope: (name) => registry.get(name)?.scope,
     list: () => registry.list(),

@@ -167,8 +167,9 @@ export class ToolRegistry {
   }
 
   /**
-   * One call outside any MCP request handler (a durable task running it, mcp/modern/tasks.ts): the same
-   * enablement and scope checks and the same audit event as a call on a stream.
+   * One call outside any MCP request handler (the 2026-07-28 path's tools/call, or a durable task running
+   * it, mcp/modern/tasks.ts): the same enablement and scope checks and the same audit event as a call on
+   * a stream.
    */
   invoke(
     name: string,
@@ -176,10 +177,11 @@ export class ToolRegistry {
     caller: ToolCaller,
     signal: AbortSignal,
     progress?: ToolContext['progress'],
+    task = false,
   ): Promise<CallToolResult> {
     const tool = this.tools.get(name);
     if (!tool) return Promise.resolve(unknownToolResult(name));
-    return this.call(tool, args, caller, undefined, signal, progress);
+    return this.call(tool, args, caller, undefined, signal, progress, task);
   }
 
   /**
@@ -217,6 +219,8 @@ export class ToolRegistry {
     transportSession: string | undefined,
     signal: AbortSignal,
     progress?: ToolContext['progress'],
+    /** A durable task's call: its result waits for the audit's commit whatever the tool. */
+    task = false,
   ): Promise<CallToolResult> {
     const started = performance.now();
     const now = new Date();
@@ -248,10 +252,12 @@ export class ToolRegistry {
     }
     const sessionId = caller.sessionId ?? transportSession;
     // On a session, queued and not awaited: the SDK stores the response through the same group commit in
-    // this same turn of the event loop, and sends it only once stored (mcp/resumption.ts). So the audit
-    // event lands in the response's commit (one transaction) or an earlier one: durable before the client
-    // has the result, without a round trip of its own. Elsewhere (the 2026-07-28 path, durable tasks) no
-    // stored response carries it, so the result waits for the audit's commit (shared with other calls).
+    // this same turn of the event loop (mcp/resumption.ts), so the audit event lands in the response's
+    // commit (one transaction) or an earlier one, without a round trip of its own. A tool that changes
+    // something is answered only once that commit is done, so its audit is durable before the client has
+    // the result; a read-only tool's response goes out with the commit under way (mcp/transport.ts).
+    // Elsewhere no stored response carries it: on the 2026-07-28 path a read-only tool's result goes out
+    // with its audit's commit under way, any other waits for it; a durable task always waits.
     const audited = recordToolCall(this.core.groupCommit, {
       callId,
       tool: tool.name,
@@ -267,7 +273,7 @@ export class ToolRegistry {
     }).catch((failure: unknown) =>
       this.core.logger.error({ err: failure, tool: tool.name, callId }, 'tool call audit failed'),
     );
-    if (!transportSession) await audited;
+    if (!transportSession && !(tool.annotations.readOnlyHint && !task)) await audited;
     return result;
   }
 }

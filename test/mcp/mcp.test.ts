@@ -41,6 +41,7 @@ test('initialize, tools/list, tools/call, notifications on the request stream, D
     'announce',
     'count_slowly',
     'echo',
+    'peek',
     'slow_echo',
     'write_note',
   ]);

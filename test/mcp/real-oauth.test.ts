@@ -39,8 +39,10 @@ test('a token from the authorization code flow opens a session, lists and calls 
   const info = await client.callTool({ name: 'system_info', arguments: {} });
   assert.is(info.isError, undefined);
   assert.match(JSON.stringify(info.content), /remotemcp/);
-  // The audit event is in the log once the client has the result, written in the same transaction as
-  // the stored response (one commit per call, not one for the audit and another for the response).
+  // The audit event is written in the same transaction as the stored response (one commit per call, not
+  // one for the audit and another for the response). system_info only reads: that commit may still be
+  // under way when the client has the result.
+  await server.services.groupCommit.flush();
   const [audit] = (
     await server.services.db.query<{ tx: string }>(
       `SELECT transaction_id::text AS tx FROM events WHERE event_type = 'ToolCalled' AND data->>'tool' = 'system_info' AND data->>'sessionId' = $1`,

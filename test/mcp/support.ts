@@ -88,6 +88,11 @@ export const testTools = (base: Tools): Tools => ({
       toolCalls.push({ name: 'echo', caller });
       return { content: [{ type: 'text', text }] };
     });
+    // Declared read-only (isReadOnly below): its response may go out before its commit (mcp/transport.ts).
+    server.registerTool('peek', { description: 'reads only', inputSchema: { text: z.string() } }, async ({ text }) => {
+      toolCalls.push({ name: 'peek', caller });
+      return { content: [{ type: 'text', text }] };
+    });
     server.registerTool(
       'write_note',
       { description: 'needs write', inputSchema: { text: z.string() } },
@@ -132,7 +137,9 @@ export const testTools = (base: Tools): Tools => ({
     );
   },
   requiredScope: (name) =>
-    ({ echo: MCP_READ, count_slowly: MCP_READ, announce: MCP_READ, write_note: MCP_WRITE })[name],
+    ({ echo: MCP_READ, peek: MCP_READ, count_slowly: MCP_READ, announce: MCP_READ, write_note: MCP_WRITE })[name],
+  // The other test tools count as tools that may change something: their responses are stored first.
+  isReadOnly: (name) => name === 'peek',
 });
 
 /** Swaps the running server's MCP layer for one using the stand-ins (the HTTP layer reads services.mcp per request). */

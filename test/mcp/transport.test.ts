@@ -1,9 +1,12 @@
 // The POST side of Streamable HTTP (mcp/transport.ts, http/mcp/post.ts, http/mcp/sse.ts) on the wire:
 // request checks, batches, one SSE stream per POST, and what happens to a stream whose client left.
+import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { messageStream } from '../../domain/sessions/index.ts';
+import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { skipSuite } from '../support/skip.ts';
 import { StandInTokens, readSse, useStandIns } from './support.ts';
 import { callTool, openSession, sessionHeaders, waitForResponse } from './raw.ts';
 
@@ -330,3 +333,119 @@ test("a session's messages reach the SDK server's handler of their kind, not its
 });
 
 test.run();
+
+// While another connection holds the session's stream row, no append to it can commit: what reaches the
+// client meanwhile was sent with its append under way.
+const HELD = 'mcp: the POST transport while the log cannot commit';
+if (!serverUrl()) skipSuite(HELD, 'TEST_DATABASE_URL not set (a second connection holds a row lock)', 2);
+else {
+  type Two = { a: TestServer; b: TestServer; tokens: StandInTokens; token: string; drop: () => Promise<void> };
+  const held = suite<Two>(HELD);
+  held.before(async (context) => {
+    const database = await createServerDatabase();
+    context.drop = database.drop;
+    context.a = await startTestServer({}, { database });
+    context.b = await startTestServer({ PUBLIC_URL: context.a.base }, { database });
+    context.tokens = await StandInTokens.create();
+    await useStandIns(context.a, context.tokens);
+    await useStandIns(context.b, context.tokens);
+    context.token = (await context.tokens.issue({ sub: 'user-a', aud: `${context.a.base}/mcp` })).token;
+  });
+  held.after(async (context) => {
+    await context.b.stop();
+    await context.a.stop();
+    await context.drop();
+  });
+
+  /** Holds the row of the session's message stream (every append to it waits) until `release`. */
+  const holdStream = async (context: Two, sessionId: string) => {
+    const db = new pg.Client({ connectionString: context.a.env.DATABASE_URL });
+    await db.connect();
+    await db.query('BEGIN');
+    const locked = await db.query(`SELECT 1 FROM event_streams WHERE stream_id = $1 FOR UPDATE`, [
+      messageStream(sessionId),
+    ]);
+    assert.is(locked.rowCount, 1, 'the stream exists and is held');
+    return async () => {
+      await db.query('COMMIT');
+      await db.end();
+    };
+  };
+  const responseIds = async (server: TestServer, sessionId: string) =>
+    (await server.services.log.readStream(messageStream(sessionId)))
+      .map((event) => (event.data as { message: { id?: unknown; result?: unknown } }).message)
+      .filter((message) => message.result !== undefined)
+      .map((message) => message.id);
+  const settle = <T>(promise: Promise<T>, ms: number) =>
+    Promise.race([promise, new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), ms))]);
+
+  held(
+    'a read-only call is answered and its stream ended before its commit; a call that may change something waits for it',
+    async (context) => {
+      const { a, token } = context;
+      const sessionId = await openSession(a.base, token);
+      await readSse(await callTool(a.base, token, sessionId, 1, 'echo', { text: 'first' }));
+      const before = await responseIds(a, sessionId);
+      const release = await holdStream(context, sessionId);
+      let released = false;
+      try {
+        const read = await settle(
+          readSse(await callTool(a.base, token, sessionId, 2, 'peek', { text: 'read' })),
+          3_000,
+        );
+        assert.ok(read !== 'waiting', 'the read-only call was answered while the log could not commit');
+        const answers = read
+          .filter((event) => event.data)
+          .map((event) => JSON.parse(event.data) as { result?: unknown });
+        assert.equal(answers, [{ result: { content: [{ type: 'text', text: 'read' }] }, jsonrpc: '2.0', id: 2 }]);
+        assert.equal(await responseIds(a, sessionId), before, 'its append is still waiting');
+
+        const write = callTool(a.base, token, sessionId, 3, 'echo', { text: 'write' }).then((response) =>
+          readSse(response),
+        );
+        assert.is(await settle(write, 400), 'waiting', 'a call that may change something is answered only once stored');
+        await release();
+        released = true;
+        const written = (await write).filter((event) => event.data).map((event) => JSON.parse(event.data) as unknown);
+        assert.equal(written, [{ result: { content: [{ type: 'text', text: 'write' }] }, jsonrpc: '2.0', id: 3 }]);
+        assert.equal(await responseIds(a, sessionId), [...before, 2, 3], 'each response stored once, in order');
+      } finally {
+        if (!released) await release();
+      }
+    },
+  );
+
+  held(
+    'a client that lost a read-only answer resumes on another instance from the priming id once the append lands',
+    async (context) => {
+      const { a, b, token } = context;
+      const sessionId = await openSession(a.base, token);
+      await readSse(await callTool(a.base, token, sessionId, 1, 'echo', { text: 'first' }));
+      const release = await holdStream(context, sessionId);
+      let released = false;
+      try {
+        // The client reads the priming event and loses the rest.
+        const [priming] = await readSse(
+          await callTool(a.base, token, sessionId, 2, 'peek', { text: 'lost' }),
+          (events) => events.length === 1,
+        );
+        assert.is(priming!.data, '');
+        // The client resumes on B at once; B finds nothing of the stream until A's append commits.
+        const resumed = fetch(`${b.base}/mcp`, {
+          headers: { ...sessionHeaders(token, sessionId), accept: 'text/event-stream', 'last-event-id': priming!.id! },
+        });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await release();
+        released = true;
+        const response = await resumed;
+        assert.is(response.status, 200);
+        const replayed = (await readSse(response)).filter((event) => event.data).map((event) => JSON.parse(event.data));
+        assert.equal(replayed, [{ result: { content: [{ type: 'text', text: 'lost' }] }, jsonrpc: '2.0', id: 2 }]);
+      } finally {
+        if (!released) await release();
+      }
+    },
+  );
+
+  held.run();
+}

@@ -1,92 +1,148 @@
-// A tool call's audit event is in the log before the client has the result, in both eras. On sessions the
-// response itself is stored through the same group commit; on the 2026-07-28 path no stored response
-// carries it, so the result must wait for the audit's own commit. The test holds the audit stream's row
-// lock from another connection: while it is held, the audit cannot commit, so no result may arrive.
+// When a tool call's audit event is durable, in both eras. A tool that changes something answers only
+// once its audit event is committed: on sessions the response is stored through the same group commit,
+// on the 2026-07-28 path the result waits for the audit's own commit. A read-only tool changes nothing:
+// its result goes out with the audit's commit under way. The tests hold the audit stream's row lock from
+// another connection: while it is held, no audit can commit.
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { freshTokens } from '../../http/oauth/support.ts';
 import { serverUrl } from '../../support/databases.ts';
-import { postRpc } from '../raw.ts';
+import { skipSuite } from '../../support/skip.ts';
+import { callTool, openSession, postRpc } from '../raw.ts';
 
-type Context = { server: TestServer; token: string };
-const test = suite<Context>('tools: the audit event is durable before the result (2026-07-28 path)');
+const NAME = 'tools: when the audit event is durable, against the result';
 
-test.before(async (context) => {
-  context.server = await startTestServer();
-  context.token = (await freshTokens(context.server)).tokens.access_token;
-});
-test.after(async ({ server }) => server.stop());
+type Context = { server: TestServer; token: string; userId: string };
 
-const whoami = (server: TestServer, token: string, id: number) =>
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'audit-test', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/** tools/call on the 2026-07-28 path. */
+const modernCall = (server: TestServer, token: string, id: number, name: string, args: Record<string, unknown>) =>
   postRpc(
     `${server.base}/mcp`,
-    {
-      jsonrpc: '2.0',
-      id,
-      method: 'tools/call',
-      params: {
-        name: 'system_whoami',
-        arguments: {},
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientInfo': { name: 'audit-test', version: '1' },
-          'io.modelcontextprotocol/clientCapabilities': {},
-        },
-      },
-    },
+    { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: MODERN_META } },
     {
       authorization: `Bearer ${token}`,
       'mcp-protocol-version': '2026-07-28',
       'mcp-method': 'tools/call',
-      'mcp-name': 'system_whoami',
+      'mcp-name': name,
     },
   );
 
-const audited = async (server: TestServer, userId: string): Promise<number> =>
-  (await server.services.log.readStream(`audit-tools-${userId}`)).filter((event) => event.type === 'ToolCalled').length;
+const audited = async (server: TestServer, userId: string): Promise<string[]> =>
+  (await server.services.log.readStream(`audit-tools-${userId}`))
+    .filter((event) => event.type === 'ToolCalled')
+    .map((event) => (event.data as { tool: string }).tool);
 
-test('no result while the audit event cannot commit; the result and the event once it can', async ({
-  server,
-  token,
-}) => {
-  if (!serverUrl() || server.services.db.embedded) {
-    console.log('skipped: needs a PostgreSQL server (TEST_DATABASE_URL) for a second connection');
-    return;
-  }
-  // The first call creates the audit stream's row.
-  const first = await whoami(server, token, 1);
-  assert.is(first.status, 200);
-  const userId = /"userId":"([^"]+)"/.exec(await first.text())?.[1];
-  assert.ok(userId, 'whoami names the user');
-  assert.is(await audited(server, userId), 1);
-
-  const blocker = new pg.Client({ connectionString: server.env.DATABASE_URL });
+/** Holds the user's audit stream row until the returned function releases it. */
+const holdAudit = async (context: Context): Promise<() => Promise<void>> => {
+  const blocker = new pg.Client({ connectionString: context.server.env.DATABASE_URL });
   await blocker.connect();
-  try {
-    await blocker.query('BEGIN');
-    const locked = await blocker.query('SELECT 1 FROM event_streams WHERE stream_id = $1 FOR UPDATE', [
-      `audit-tools-${userId}`,
-    ]);
-    assert.is(locked.rowCount, 1);
-    let answered = false;
-    const second = whoami(server, token, 2).then(async (response) => {
-      answered = true;
-      return { status: response.status, text: await response.text() };
-    });
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    assert.is(answered, false, 'no result before the audit event is committed');
+  await blocker.query('BEGIN');
+  const locked = await blocker.query('SELECT 1 FROM event_streams WHERE stream_id = $1 FOR UPDATE', [
+    `audit-tools-${context.userId}`,
+  ]);
+  assert.is(locked.rowCount, 1, 'the audit stream exists and is held');
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
     await blocker.query('COMMIT');
-    const result = await second;
-    assert.is(result.status, 200);
-    assert.match(result.text, /"userId"/);
-    // In the log the moment the client has the result: no flush, no wait.
-    assert.is(await audited(server, userId), 2);
-  } finally {
-    await blocker.query('ROLLBACK').catch(() => undefined);
     await blocker.end();
-  }
-});
+  };
+};
 
-test.run();
+/** The reply's whole text. */
+const textOf = (reply: Promise<Response>): Promise<string> => reply.then((response) => response.text());
+
+/** The text, or 'waiting' when it did not come within `ms`. */
+const within = (text: Promise<string>, ms: number): Promise<string> =>
+  Promise.race([text, new Promise<string>((resolve) => setTimeout(() => resolve('waiting'), ms))]);
+
+const eventually = async (check: () => Promise<boolean>, ms = 5_000): Promise<boolean> => {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 20)))
+    if (await check()) return true;
+  return check();
+};
+
+if (!serverUrl()) skipSuite(NAME, 'TEST_DATABASE_URL not set (a second connection holds a row lock)', 3);
+else {
+  const test = suite<Context>(NAME);
+
+  test.before(async (context) => {
+    context.server = await startTestServer();
+    context.token = (await freshTokens(context.server)).tokens.access_token;
+    // The first call creates the audit stream's row.
+    const first = await modernCall(context.server, context.token, 1, 'system_whoami', {});
+    assert.is(first.status, 200);
+    context.userId = /"userId":"([^"]+)"/.exec(await first.text())?.[1] ?? '';
+    assert.ok(context.userId, 'whoami names the user');
+    // A read-only call's audit event lands with its commit under way: soon after the result.
+    assert.ok(await eventually(async () => (await audited(context.server, context.userId)).length === 1));
+    assert.equal(await audited(context.server, context.userId), ['system_whoami']);
+  });
+  test.after(async ({ server }) => server.stop());
+
+  test('2026-07-28: a read-only tool answers while its audit cannot commit; the event lands once it can', async (context) => {
+    const before = (await audited(context.server, context.userId)).length;
+    const release = await holdAudit(context);
+    try {
+      const text = await within(textOf(modernCall(context.server, context.token, 2, 'system_whoami', {})), 3_000);
+      assert.match(text, /"userId"/, 'answered while the audit waits');
+      assert.is((await audited(context.server, context.userId)).length, before, 'its audit is not yet committed');
+    } finally {
+      await release();
+    }
+    assert.ok(await eventually(async () => (await audited(context.server, context.userId)).length === before + 1));
+  });
+
+  test('2026-07-28: a tool that changes something gives no result while its audit cannot commit', async (context) => {
+    const before = (await audited(context.server, context.userId)).length;
+    const release = await holdAudit(context);
+    let reply: Promise<string> | undefined;
+    try {
+      reply = textOf(
+        modernCall(context.server, context.token, 3, 'memory_store', { title: 'held', content: 'a note' }),
+      );
+      assert.is(await within(reply, 700), 'waiting', 'no result before the audit event is committed');
+    } finally {
+      await release();
+    }
+    const text = await reply;
+    assert.match(text, /"result"/);
+    assert.not.match(text, /"isError":true/);
+    // In the log the moment the client has the result: no flush, no wait.
+    assert.equal((await audited(context.server, context.userId)).slice(before), ['memory_store']);
+  });
+
+  test('2025-11-25 session: a tool that changes something gives no result while its audit cannot commit', async (context) => {
+    const sessionId = await openSession(context.server.base, context.token);
+    const before = (await audited(context.server, context.userId)).length;
+    const release = await holdAudit(context);
+    let reply: Promise<string> | undefined;
+    try {
+      reply = textOf(
+        callTool(context.server.base, context.token, sessionId, 4, 'memory_store', {
+          title: 'held on a session',
+          content: 'a note',
+        }),
+      );
+      // The stream ends with its response: until then the client has at most the priming event.
+      assert.is(await within(reply, 700), 'waiting', 'no result before the audit event is committed');
+    } finally {
+      await release();
+    }
+    const text = await reply;
+    assert.match(text, /"result"/);
+    assert.not.match(text, /"isError":true/);
+    assert.equal((await audited(context.server, context.userId)).slice(before), ['memory_store']);
+  });
+
+  test.run();
+}
