@@ -100,7 +100,9 @@ test('the v2 client at 2026-07-28 and the v1 client at 2025-11-25 call tools on 
     assert.is(result.isError, undefined);
     assert.match(JSON.stringify(result.content), /remotemcp/);
   }
-  // Both calls are audited with the caller's token id; the 2026 one has no session.
+  // Both calls are audited with the caller's token id; the 2026 one has no session. system_info only
+  // reads: its audit event may still be in the commit under way when the client has the result.
+  await server.services.groupCommit.flush();
   const rows = (
     await server.services.db.query<{ session: string | null; token: string }>(
       `SELECT data->>'sessionId' AS session, data->>'tokenId' AS token FROM events

@@ -258,6 +258,8 @@ test('the audit page follows one MCP session: open, its tool calls (denied too) 
     (await mcpPost(server, user.token, { jsonrpc: '2.0', id: 5, method: 'tools/list' }, sessionId)).status,
     200,
   );
+  // The reads' audit events and stored answers may still be in the commit under way.
+  await server.services.groupCommit.flush();
   const page = await admin.get(`/admin/audit?session=${sessionId}`);
   assert.is(page.status, 200);
   const rows = [...page.text.matchAll(/<tr data-type="([^"]+)"(?: data-summary="([^"]*)")?>/g)].map((m) =>
