@@ -86,6 +86,8 @@ const envSchema = z.object({
   MCP_MAX_SESSIONS_PER_TOKEN: z.coerce.number().int().positive().default(20),
   MCP_MAX_STREAMS_PER_SESSION: z.coerce.number().int().positive().default(8),
   MCP_SESSION_IDLE_TIMEOUT: duration('1m'),
+  // Every answer waits for its commit, reads included: a read's audit event is durable before its answer.
+  MCP_DURABLE_READS: flag,
   MCP_REPLAY_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -133,6 +135,7 @@ export type Config = {
   mcpMaxStreamsPerSession: number;
   mcpSessionIdleTimeoutMs: number;
   mcpReplayMaxBytes: number;
+  mcpDurableReads: boolean;
   authorizeRateLimitPerMinute: number;
   cimdMaxConcurrentFetches: number;
 };
@@ -221,6 +224,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     mcpMaxStreamsPerSession: e.MCP_MAX_STREAMS_PER_SESSION,
     mcpSessionIdleTimeoutMs: e.MCP_SESSION_IDLE_TIMEOUT,
     mcpReplayMaxBytes: e.MCP_REPLAY_MAX_BYTES,
+    mcpDurableReads: e.MCP_DURABLE_READS,
     authorizeRateLimitPerMinute: e.AUTHORIZE_RATE_LIMIT_PER_MINUTE,
     cimdMaxConcurrentFetches: e.CIMD_MAX_CONCURRENT_FETCHES,
   };

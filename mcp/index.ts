@@ -101,8 +101,10 @@ export const createMcp = async (
         perUser: core.config.mcpMaxSessionsPerUser,
         perToken: core.config.mcpMaxSessionsPerToken,
       });
-  // The fixtures' tools are not the registry's: every fixture call waits for its commit.
-  const sessions = new SessionHosts(core, register, caps, streams, fixtures ? () => false : readsOnly(tools));
+  // The fixtures' tools are not the registry's: every fixture call waits for its commit (as every call
+  // does with MCP_DURABLE_READS).
+  const waitsForCommit = fixtures || core.config.mcpDurableReads;
+  const sessions = new SessionHosts(core, register, caps, streams, waitsForCommit ? () => false : readsOnly(tools));
   // Changes reach listen streams through the log (an admin's tool switch included), on every instance.
   const bus = new EventLogBus(core.log, core.logger, {
     beforeToolsChanged: async (event) => {

@@ -258,6 +258,7 @@ export class ToolRegistry {
     // the result; a read-only tool's response goes out with the commit under way (mcp/transport.ts).
     // Elsewhere no stored response carries it: on the 2026-07-28 path a read-only tool's result goes out
     // with its audit's commit under way, any other waits for it; a durable task always waits.
+    // MCP_DURABLE_READS makes every call wait, reads included.
     const audited = recordToolCall(this.core.groupCommit, {
       callId,
       tool: tool.name,
@@ -273,7 +274,8 @@ export class ToolRegistry {
     }).catch((failure: unknown) =>
       this.core.logger.error({ err: failure, tool: tool.name, callId }, 'tool call audit failed'),
     );
-    if (!transportSession && !(tool.annotations.readOnlyHint && !task)) await audited;
+    const readAnswersFirst = tool.annotations.readOnlyHint && !task && !this.core.config.mcpDurableReads;
+    if (!transportSession && !readAnswersFirst) await audited;
     return result;
   }
 }

@@ -71,7 +71,7 @@ const eventually = async (check: () => Promise<boolean>, ms = 5_000): Promise<bo
   return check();
 };
 
-if (!serverUrl()) skipSuite(NAME, 'TEST_DATABASE_URL not set (a second connection holds a row lock)', 3);
+if (!serverUrl()) skipSuite(NAME, 'TEST_DATABASE_URL not set (a second connection holds a row lock)', 4);
 else {
   const test = suite<Context>(NAME);
 
@@ -142,6 +142,34 @@ else {
     assert.match(text, /"result"/);
     assert.not.match(text, /"isError":true/);
     assert.equal((await audited(context.server, context.userId)).slice(before), ['memory_store']);
+  });
+
+  test('MCP_DURABLE_READS: a read-only tool too gives no result while its audit cannot commit, in both eras', async () => {
+    const server = await startTestServer({ MCP_DURABLE_READS: 'true' });
+    try {
+      const token = (await freshTokens(server)).tokens.access_token;
+      const first = await modernCall(server, token, 1, 'system_whoami', {});
+      const userId = /"userId":"([^"]+)"/.exec(await first.text())?.[1] ?? '';
+      // Durable before the answer: in the log the moment the client has it.
+      assert.equal(await audited(server, userId), ['system_whoami']);
+      const sessionId = await openSession(server.base, token);
+      const release = await holdAudit({ server, token, userId });
+      let modern: Promise<string> | undefined;
+      let legacy: Promise<string> | undefined;
+      try {
+        modern = textOf(modernCall(server, token, 2, 'system_whoami', {}));
+        legacy = textOf(callTool(server.base, token, sessionId, 3, 'system_whoami', {}));
+        assert.is(await within(modern, 700), 'waiting', 'no 2026-07-28 result before the audit is committed');
+        assert.is(await within(legacy, 100), 'waiting', 'no session result before the audit is committed');
+      } finally {
+        await release();
+      }
+      assert.match(await modern, /"userId"/);
+      assert.match(await legacy, /"userId"/);
+      assert.equal(await audited(server, userId), ['system_whoami', 'system_whoami', 'system_whoami']);
+    } finally {
+      await server.stop();
+    }
   });
 
   test.run();
