@@ -8,7 +8,7 @@ import { createServerDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
 import { StandInTokens, readSse, useStandIns } from './support.ts';
-import { callTool, openSession, sessionHeaders, waitForResponse } from './raw.ts';
+import { callTool, openSession, postRpc, sessionHeaders, waitForResponse } from './raw.ts';
 
 type Context = { server: TestServer; tokens: StandInTokens; token: string; base: string };
 const test = suite<Context>('mcp: the POST transport');
@@ -399,6 +399,23 @@ else {
           .map((event) => JSON.parse(event.data) as { result?: unknown });
         assert.equal(answers, [{ result: { content: [{ type: 'text', text: 'read' }] }, jsonrpc: '2.0', id: 2 }]);
         assert.equal(await responseIds(a, sessionId), before, 'its append is still waiting');
+        // tools/list and ping change nothing either.
+        for (const [id, method] of [
+          [20, 'tools/list'],
+          [21, 'ping'],
+        ] as const) {
+          const reply = await postRpc(
+            `${a.base}/mcp`,
+            { jsonrpc: '2.0', id, method },
+            sessionHeaders(token, sessionId),
+          );
+          const events = await settle(readSse(reply), 3_000);
+          assert.ok(events !== 'waiting', `${method} was answered while the log could not commit`);
+          assert.ok(
+            events.some((event) => event.data.includes(`"id":${id}`)),
+            method,
+          );
+        }
 
         const write = callTool(a.base, token, sessionId, 3, 'echo', { text: 'write' }).then((response) =>
           readSse(response),
@@ -408,7 +425,7 @@ else {
         released = true;
         const written = (await write).filter((event) => event.data).map((event) => JSON.parse(event.data) as unknown);
         assert.equal(written, [{ result: { content: [{ type: 'text', text: 'write' }] }, jsonrpc: '2.0', id: 3 }]);
-        assert.equal(await responseIds(a, sessionId), [...before, 2, 3], 'each response stored once, in order');
+        assert.equal(await responseIds(a, sessionId), [...before, 2, 20, 21, 3], 'each response stored once, in order');
       } finally {
         if (!released) await release();
       }
