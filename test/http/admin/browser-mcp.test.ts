@@ -76,6 +76,9 @@ if (!fs.existsSync(chromiumPath)) {
         context.sessionId,
       );
       await response.text();
+      // A read's records land with the commit under way, and one commit groups its events by stream:
+      // each call's records are in the log before the next call, as with a person at the keyboard.
+      await server.services.groupCommit.flush();
       return response.status;
     };
     assert.is(await call(2, 'system_whoami', {}), 200);

@@ -249,8 +249,18 @@ test('the audit page follows one MCP session: open, its tool calls (denied too) 
   const user = await machineToken(server, 'followed', MCP_READ);
   const sessionId = await openSession(server, user.token, 'followed-client');
   const elsewhere = await openSession(server, user.token, 'other-session');
-  const call = (id: number, name: string, session: string) =>
-    mcpPost(server, user.token, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }, session);
+  // A read's records land with the commit under way, and one commit groups its events by stream: each
+  // call's records are in the log before the next call, as with a person at the keyboard.
+  const call = async (id: number, name: string, session: string) => {
+    const response = await mcpPost(
+      server,
+      user.token,
+      { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } },
+      session,
+    );
+    await server.services.groupCommit.flush();
+    return response;
+  };
   assert.is((await call(2, 'system_whoami', sessionId)).status, 200);
   assert.is((await call(3, 'fs_write_file', sessionId)).status, 403);
   assert.is((await call(4, 'system_whoami', elsewhere)).status, 200);
