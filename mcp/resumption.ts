@@ -12,7 +12,7 @@
 // - a request stream's priming event: it carries no message, the same queue stores it before anything
 //   that follows it, and it is not stored at all when its stream's first message is stored in the same
 //   turn (a fast call); a priming id is then known by that message;
-// - the response that ends the stream of a request that changes nothing (storeLast): a client that
+// - the response that ends the stream of a request that changes nothing (storeBehind): a client that
 //   holds it has nothing left to resume, and one that lost it resumes from an earlier id, whose locate
 //   waits for the append (below). It lands in the same group commit as the call's audit event.
 // A message is stored with U+FFFD for any U+0000 or unpaired surrogate it holds (eventstore/storable.ts):
@@ -127,40 +127,43 @@ export class McpResumption {
       this.stored = appended.catch(() => undefined);
       return formatEventId(this.sessionId, streamId, (await appended).nextExpectedVersion);
     }
-    // Only the instance running a request writes to its stream, so it numbers the messages itself.
-    const seq = (this.seqs.get(streamId)?.seq ?? -1n) + 1n;
-    this.numbered(streamId, seq, 'result' in message || 'error' in message);
-    if (Object.keys(message).length === 0) {
-      // A priming event carries no message and is written behind. It is stored only if its stream has
-      // sent nothing else by the end of this turn of the event loop: a fast call's response, stored in
-      // the same turn, shows that the stream exists (locate accepts a priming id by any event of its
-      // stream), so most calls store one event, not two.
-      this.stored = new Promise<void>((resolve) =>
-        setImmediate(() => {
-          if (this.seqs.get(streamId)?.seq !== seq) return resolve();
-          resolve(this.append(stream, streamId, seq, { message }));
-        }),
-      );
-      return formatEventId(this.sessionId, streamId, seq);
+    if (Object.keys(message).length > 0) {
+      // Every real message is stored before it is sent.
+      const eventId = this.storeBehind(streamId, message, serialized);
+      await this.stored;
+      return eventId;
     }
-    const settled = this.append(stream, streamId, seq, this.kept(message, serialized));
-    this.stored = settled;
-    // Every real message is stored before it is sent.
-    await settled;
+    // A priming event carries no message and is written behind. It is stored only if its stream has
+    // sent nothing else by the end of this turn of the event loop: a fast call's response, stored in
+    // the same turn, shows that the stream exists (locate accepts a priming id by any event of its
+    // stream), so most calls store one event, not two.
+    const seq = this.nextSeq(streamId, message);
+    this.stored = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        if (this.seqs.get(streamId)?.seq !== seq) return resolve();
+        resolve(this.append(stream, streamId, seq, { message }));
+      }),
+    );
     return formatEventId(this.sessionId, streamId, seq);
   }
 
   /**
-   * Stores the response that ends a request stream behind its sending: the id is known at once (this
-   * instance numbers its request streams), the append goes into the group commit's next round trip, and
-   * `flush` and `locate` wait for it. Only for requests that change nothing (see mcp/transport.ts).
+   * Stores a request stream's message without waiting: the id is known at once, the append goes into
+   * the group commit's next round trip, and `flush` and `locate` wait for it. storeEvent awaits it; the
+   * transport sends without waiting only the response that ends a request which changes nothing.
    */
-  storeLast(streamId: string, message: JSONRPCMessage, serialized?: string): string {
+  storeBehind(streamId: string, message: JSONRPCMessage, serialized?: string): string {
     if (this.muted) return formatEventId(this.sessionId, streamId, 0n);
-    const seq = (this.seqs.get(streamId)?.seq ?? -1n) + 1n;
-    this.numbered(streamId, seq, true);
+    const seq = this.nextSeq(streamId, message);
     this.stored = this.append(messageStream(this.sessionId), streamId, seq, this.kept(message, serialized));
     return formatEventId(this.sessionId, streamId, seq);
+  }
+
+  /** Only the instance running a request writes to its stream, so it numbers the messages itself. */
+  private nextSeq(streamId: string, message: JSONRPCMessage): bigint {
+    const seq = (this.seqs.get(streamId)?.seq ?? -1n) + 1n;
+    this.numbered(streamId, seq, 'result' in message || 'error' in message);
+    return seq;
   }
 
   /**

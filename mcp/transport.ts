@@ -178,7 +178,7 @@ export class SessionTransport implements Transport {
     // Stored before it is written, even when the client has gone: it can resume the stream. A read-only
     // request's last response goes out with its append under way (see the header).
     const eventId = endsReadOnly
-      ? this.store.storeLast(streamId, message, data)
+      ? this.store.storeBehind(streamId, message, data)
       : await this.store.storeEvent(streamId, message, data);
     const stream = endsReadOnly ? open : this.streams.get(streamId);
     if (stream?.open) {
