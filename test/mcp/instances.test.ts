@@ -5,20 +5,12 @@ import * as assert from 'uvu/assert';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { createServerDatabase, serverUrl } from '../support/databases.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { serverUrl } from '../support/databases.ts';
 import { skipSuite } from '../support/skip.ts';
 import { callTool, openSession, postRpc, sessionHeaders, waitForResponse } from './raw.ts';
-import { StandInTokens, readSse, useStandIns, type SseEvent } from './support.ts';
+import { readSse, startInstancePair, type InstancePair, type SseEvent } from './support.ts';
 
-type Context = {
-  a: TestServer;
-  b: TestServer;
-  drop: () => Promise<void>;
-  tokens: StandInTokens;
-  token: string;
-  resource: string;
-};
+type Context = InstancePair & { token: string; resource: string };
 const test = suite<Context>('mcp: two instances, one database');
 const CASES = 4;
 
@@ -31,22 +23,11 @@ if (!serverUrl()) {
   skipSuite('mcp: two instances, one database', 'TEST_DATABASE_URL not set', CASES);
 } else {
   test.before(async (context) => {
-    const database = await createServerDatabase();
-    context.drop = database.drop;
-    context.a = await startTestServer({}, { database });
-    // Behind a load balancer both instances have the same PUBLIC_URL (the token audience).
-    context.b = await startTestServer({ PUBLIC_URL: context.a.base }, { database });
-    context.tokens = await StandInTokens.create();
-    await useStandIns(context.a, context.tokens);
-    await useStandIns(context.b, context.tokens);
+    Object.assign(context, await startInstancePair());
     context.resource = `${context.a.base}/mcp`;
     context.token = (await context.tokens.issue({ sub: 'user-a', aud: context.resource })).token;
   });
-  test.after(async (context) => {
-    await context.b.stop();
-    await context.a.stop();
-    await context.drop();
-  });
+  test.after(async (context) => context.stop());
 
   test('a session opened on A continues on B (state rebuilt from the log)', async (context) => {
     const headers = { Authorization: `Bearer ${context.token}` };

@@ -3,11 +3,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SessionCaps } from '../../mcp/session-caps.ts';
-import { anyDatabase, createServerDatabase, serverUrl } from '../support/databases.ts';
+import { anyDatabase, serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
 import { initialize, postRpc, sessionHeaders } from './raw.ts';
-import { StandInTokens, useStandIns } from './support.ts';
+import { StandInTokens, startInstancePair, useStandIns, type InstancePair } from './support.ts';
 
 type Context = { server: TestServer; tokens: StandInTokens };
 
@@ -194,23 +194,11 @@ upgrade.run();
 if (!serverUrl()) {
   skipSuite('mcp: session caps across instances', 'TEST_DATABASE_URL not set', 1);
 } else {
-  type Two = { a: TestServer; b: TestServer; tokens: StandInTokens; drop: () => Promise<void> };
-  const instances = suite<Two>('mcp: session caps across instances');
+  const instances = suite<InstancePair>('mcp: session caps across instances');
   instances.before(async (context) => {
-    const database = await createServerDatabase();
-    context.drop = database.drop;
-    const env = { MCP_MAX_SESSIONS_PER_USER: '2' };
-    context.a = await startTestServer(env, { database });
-    context.b = await startTestServer({ ...env, PUBLIC_URL: context.a.base }, { database });
-    context.tokens = await StandInTokens.create();
-    await useStandIns(context.a, context.tokens);
-    await useStandIns(context.b, context.tokens);
+    Object.assign(context, await startInstancePair({ MCP_MAX_SESSIONS_PER_USER: '2' }));
   });
-  instances.after(async (context) => {
-    await context.b.stop();
-    await context.a.stop();
-    await context.drop();
-  });
+  instances.after(async (context) => context.stop());
 
   instances('sessions opened on A count on B (the read model), and the other way round', async (context) => {
     const token = async () => (await context.tokens.issue({ sub: 'user-a', aud: `${context.a.base}/mcp` })).token;

@@ -12,7 +12,8 @@ import type { OAuth } from '../../app/oauth/index.ts';
 import { MCP_READ, MCP_WRITE } from '../../domain/scopes.ts';
 import { createMcp } from '../../mcp/index.ts';
 import type { ToolCaller, Tools } from '../../mcp/tools/index.ts';
-import type { TestServer } from '../support/server.ts';
+import { createServerDatabase } from '../support/databases.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
 
 export class StandInTokens implements TokenVerifier {
   private readonly revoked = new Set<string>();
@@ -185,4 +186,27 @@ export const readSse = async (
     }
   }
   return events;
+};
+
+/** Two instances on one fresh database of the PostgreSQL server, with the stand-in tokens. */
+export type InstancePair = { a: TestServer; b: TestServer; tokens: StandInTokens; stop(): Promise<void> };
+
+/** Behind a load balancer both instances have the same PUBLIC_URL (the token audience): A's. */
+export const startInstancePair = async (env: Record<string, string> = {}): Promise<InstancePair> => {
+  const database = await createServerDatabase();
+  const a = await startTestServer(env, { database });
+  const b = await startTestServer({ ...env, PUBLIC_URL: a.base }, { database });
+  const tokens = await StandInTokens.create();
+  await useStandIns(a, tokens);
+  await useStandIns(b, tokens);
+  return {
+    a,
+    b,
+    tokens,
+    stop: async () => {
+      await b.stop();
+      await a.stop();
+      await database.drop();
+    },
+  };
 };

@@ -4,10 +4,10 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { messageStream } from '../../domain/sessions/index.ts';
-import { createServerDatabase, serverUrl } from '../support/databases.ts';
+import { serverUrl } from '../support/databases.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { skipSuite } from '../support/skip.ts';
-import { StandInTokens, readSse, useStandIns } from './support.ts';
+import { StandInTokens, readSse, startInstancePair, useStandIns, type InstancePair } from './support.ts';
 import { callTool, openSession, postRpc, sessionHeaders, waitForResponse } from './raw.ts';
 
 type Context = { server: TestServer; tokens: StandInTokens; token: string; base: string };
@@ -339,23 +339,13 @@ test.run();
 const HELD = 'mcp: the POST transport while the log cannot commit';
 if (!serverUrl()) skipSuite(HELD, 'TEST_DATABASE_URL not set (a second connection holds a row lock)', 2);
 else {
-  type Two = { a: TestServer; b: TestServer; tokens: StandInTokens; token: string; drop: () => Promise<void> };
+  type Two = InstancePair & { token: string };
   const held = suite<Two>(HELD);
   held.before(async (context) => {
-    const database = await createServerDatabase();
-    context.drop = database.drop;
-    context.a = await startTestServer({}, { database });
-    context.b = await startTestServer({ PUBLIC_URL: context.a.base }, { database });
-    context.tokens = await StandInTokens.create();
-    await useStandIns(context.a, context.tokens);
-    await useStandIns(context.b, context.tokens);
+    Object.assign(context, await startInstancePair());
     context.token = (await context.tokens.issue({ sub: 'user-a', aud: `${context.a.base}/mcp` })).token;
   });
-  held.after(async (context) => {
-    await context.b.stop();
-    await context.a.stop();
-    await context.drop();
-  });
+  held.after(async (context) => context.stop());
 
   /** Holds the row of the session's message stream (every append to it waits) until `release`. */
   const holdStream = async (context: Two, sessionId: string) => {

@@ -102,14 +102,14 @@ else {
     assert.ok(await eventually(async () => (await audited(context.server, context.userId)).length === before + 1));
   });
 
-  test('2026-07-28: a tool that changes something gives no result while its audit cannot commit', async (context) => {
+  /** `call` answers only once its audit event is committed, and that event is in the log at once. */
+  const answersAfterItsAudit = async (context: Context, call: () => Promise<Response>) => {
     const before = (await audited(context.server, context.userId)).length;
     const release = await holdAudit(context);
     let reply: Promise<string> | undefined;
     try {
-      reply = textOf(
-        modernCall(context.server, context.token, 3, 'memory_store', { title: 'held', content: 'a note' }),
-      );
+      reply = textOf(call());
+      // On a session the stream ends with its response: until then the client has at most the priming event.
       assert.is(await within(reply, 700), 'waiting', 'no result before the audit event is committed');
     } finally {
       await release();
@@ -119,29 +119,22 @@ else {
     assert.not.match(text, /"isError":true/);
     // In the log the moment the client has the result: no flush, no wait.
     assert.equal((await audited(context.server, context.userId)).slice(before), ['memory_store']);
+  };
+
+  test('2026-07-28: a tool that changes something gives no result while its audit cannot commit', async (context) => {
+    await answersAfterItsAudit(context, () =>
+      modernCall(context.server, context.token, 3, 'memory_store', { title: 'held', content: 'a note' }),
+    );
   });
 
   test('2025-11-25 session: a tool that changes something gives no result while its audit cannot commit', async (context) => {
     const sessionId = await openSession(context.server.base, context.token);
-    const before = (await audited(context.server, context.userId)).length;
-    const release = await holdAudit(context);
-    let reply: Promise<string> | undefined;
-    try {
-      reply = textOf(
-        callTool(context.server.base, context.token, sessionId, 4, 'memory_store', {
-          title: 'held on a session',
-          content: 'a note',
-        }),
-      );
-      // The stream ends with its response: until then the client has at most the priming event.
-      assert.is(await within(reply, 700), 'waiting', 'no result before the audit event is committed');
-    } finally {
-      await release();
-    }
-    const text = await reply;
-    assert.match(text, /"result"/);
-    assert.not.match(text, /"isError":true/);
-    assert.equal((await audited(context.server, context.userId)).slice(before), ['memory_store']);
+    await answersAfterItsAudit(context, () =>
+      callTool(context.server.base, context.token, sessionId, 4, 'memory_store', {
+        title: 'held on a session',
+        content: 'a note',
+      }),
+    );
   });
 
   test('MCP_DURABLE_READS: a read-only tool too gives no result while its audit cannot commit, in both eras', async () => {
