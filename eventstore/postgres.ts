@@ -24,6 +24,7 @@ import {
 } from './port.ts';
 import { PollingSubscriptions, Waker } from './polling.ts';
 import { mayHoldUnstorableJson } from './storable.ts';
+import { VersionedCommit } from './versioned-commit.ts';
 
 const NOTIFY_CHANNEL = 'remotemcp_events';
 /** The least time between the starts of two NOTIFYs of one log (see Notifier). */
@@ -442,6 +443,42 @@ export class PostgresEventLog implements EventLog {
     this.headStatement = headSql(db.embedded);
   }
 
+  /** Appends on their way to the database (alone, or together in one appendEach). */
+  private appending = 0;
+  /**
+   * Appends made while another is on its way go out together, one appendEach per round trip: 8 commands
+   * at once cost PostgreSQL a statement and a commit instead of 8. Each keeps its own expectation and its
+   * own outcome (a stale one fails alone; a batch that fails as a whole is tried append by append).
+   */
+  private readonly together = new VersionedCommit({
+    append: (stream, events, options) => this.appendAlone(stream, events, options),
+    appendEach: (appends) => this.inFlight(this.appendEach(appends)),
+  });
+
+  private async inFlight<T>(work: Promise<T>): Promise<T> {
+    this.appending += 1;
+    try {
+      return await work;
+    } finally {
+      this.appending -= 1;
+    }
+  }
+
+  /**
+   * An append goes out at once when none is on its way (a lone writer waits for nothing but its own
+   * commit), else with the others made meanwhile (see `together`). A given creation time is carried by
+   * the lone statement only.
+   */
+  append(
+    stream: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion?: ExpectedVersion } = {},
+  ): Promise<AppendResult> {
+    if (this.appending === 0 || events.length === 0 || events.some((event) => event.createdAt !== undefined))
+      return this.appendAlone(stream, events, options);
+    return this.together.append(stream, events, options.expectedVersion ?? 'any');
+  }
+
   /**
    * One statement, one round trip: claim the revisions on the stream's row (its row lock serializes
    * concurrent appends; READ COMMITTED re-checks the WHERE after a concurrent commit, so the second of
@@ -449,7 +486,7 @@ export class PostgresEventLog implements EventLog {
    * event id, a full disk) aborts the whole statement: nothing is half-written. Then other instances are
    * told (Notifier).
    */
-  async append(
+  private async appendAlone(
     stream: string,
     events: readonly NewEvent[],
     options: { expectedVersion?: ExpectedVersion } = {},
@@ -475,12 +512,14 @@ export class PostgresEventLog implements EventLog {
       column((event) => (event.createdAt ? event.createdAt.toISOString() : null)),
     ];
     // (A one-event append whose claim matched nothing returns no row, so it sent no NOTIFY.)
-    const { rows, carried } = await this.appendQuery<{
-      base: string | null;
-      global_position: string | null;
-      transaction_id: string | null;
-      packed?: string;
-    }>((one ? APPEND_ONE : APPEND)[claim], params, (answer) => answer.length > 0);
+    const { rows, carried } = await this.inFlight(
+      this.appendQuery<{
+        base: string | null;
+        global_position: string | null;
+        transaction_id: string | null;
+        packed?: string;
+      }>((one ? APPEND_ONE : APPEND)[claim], params, (answer) => answer.length > 0),
+    );
     const first = rows[0];
     row = first;
     if (first?.packed !== undefined) {
