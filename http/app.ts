@@ -90,6 +90,9 @@ export const createApp = (services: HttpDeps): Koa => {
   // /mcp answers in JSON-RPC alone, its Host check included.
   app.use(async (ctx, next) => (isMcpPath(ctx.path) ? jsonRpcErrors(ctx, next) : next()));
   app.use(resolvePublicUrl(services.config));
+  const oauth = oauthRoutes(services);
+  // The token endpoint answers one exact path: tried before the routers below need match it (see there).
+  app.use(oauth.token);
   // The MCP endpoint first: every tool call of every client comes this way, and it answers one exact
   // path, so the routers below need not be matched for it.
   app.use(mcpRoutes(services));
@@ -97,7 +100,7 @@ export const createApp = (services: HttpDeps): Koa => {
   app.use(health.routes()).use(health.allowedMethods());
   app.use(metricsRoute(services, services.metrics));
   app.use(assetRoutes());
-  app.use(oauthRoutes(services));
+  app.use(oauth.routes);
   app.use(adminRoutes(services));
   app.use(homeRoutes(services).routes());
   return app;

@@ -31,7 +31,10 @@ const noStore: Koa.Middleware = async (ctx, next) => {
   await next();
 };
 
-export const oauthRoutes = (services: Deps): Koa.Middleware => {
+/** The area's routes, and the token endpoint alone for the app to try before any router (see createApp). */
+export type OAuthRoutes = { readonly routes: Koa.Middleware; readonly token: Koa.Middleware };
+
+export const oauthRoutes = (services: Deps): OAuthRoutes => {
   const router = new Router();
   const limits = new OAuthRateLimits(services.rateLimits);
   // Cookie-less JSON endpoints may be called from browser-based clients (e.g. MCP inspectors).
@@ -58,10 +61,15 @@ export const oauthRoutes = (services: Deps): Koa.Middleware => {
 
   const { perIp, perClient } = limits.backChannel(services.rateLimits, services.config.oauthRateLimitPerMinute);
   const clientAuth = limits.clientAuthentication();
-  router.post(
-    '/oauth/token',
-    api(noStore, perIp, parseForm, authenticateClient(services, clientAuth), perClient, issueTokens(services)),
+  const token = api(
+    noStore,
+    perIp,
+    parseForm,
+    authenticateClient(services, clientAuth),
+    perClient,
+    issueTokens(services),
   );
+  router.post('/oauth/token', token);
   router.post(
     '/oauth/revoke',
     api(noStore, perIp, parseForm, authenticateClient(services, clientAuth), perClient, revokeToken(services)),
@@ -100,5 +108,16 @@ export const oauthRoutes = (services: Deps): Koa.Middleware => {
   router.post('/oauth/logout', pageHeaders, parseForm, endSession(services));
   router.post('/oauth/logout/confirm', pageHeaders, parseForm, requireCsrf(), confirmEndSession(services));
 
-  return compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]);
+  return {
+    routes: compose([router.routes(), router.allowedMethods()] as unknown as Koa.Middleware[]),
+    // POST /oauth/token by its exact path, as the router would dispatch it (the route label included):
+    // every machine client's token comes this way, and the routers ahead of it each match every request
+    // against their routes (and make a middleware chain per match). Other spellings ('/oauth/token/',
+    // another case) and methods still reach the router.
+    token: (ctx, next) => {
+      if (ctx.path !== '/oauth/token' || ctx.method !== 'POST') return next();
+      (ctx as Koa.Context & { _matchedRoute?: string })._matchedRoute = '/oauth/token';
+      return token(ctx as Parameters<typeof token>[0], next);
+    },
+  };
 };
