@@ -17,6 +17,10 @@ const tooMany = (res: RateLimiterRes, what: string) =>
  */
 export const CLIENT_AUTH_THROTTLE = { free: 10, windowSeconds: 600, blockSeconds: 600 };
 
+/** Throttle keys kept made (address and client_id pairs), and the longest client_id kept. */
+const MAX_KEPT_KEYS = 4_096;
+const MAX_KEPT_CLIENT_ID = 512;
+
 /** The throttle around one client authentication: check(), then failed() when the credentials were bad. */
 export type ClientAuthThrottle = {
   /** 429 with Retry-After while this client_id is blocked for this address. */
@@ -46,8 +50,24 @@ export class OAuthRateLimits {
   clientAuthentication(): ClientAuthThrottle {
     const limiter = this.clientAuthFailures;
     // Hashed: a client_id may be a long URL (metadata documents), and keys go to Redis.
-    const keyOf = (ip: string, clientId: string) =>
+    const keyFor = (ip: string, clientId: string) =>
       `${addressKey(ip)} ${createHash('sha256').update(clientId).digest('base64url').slice(0, 32)}`;
+    // Made for every authentication (again for a failure), the same for every request of a busy client:
+    // an address parse and a hash each time. Kept for the pairs seen last (bounded, so a stranger
+    // inventing client_ids only empties it).
+    const known = new Map<string, string>();
+    const keyOf = (ip: string, clientId: string) => {
+      const pair = `${ip} ${clientId}`;
+      let key = known.get(pair);
+      if (key === undefined) {
+        key = keyFor(ip, clientId);
+        if (clientId.length <= MAX_KEPT_CLIENT_ID) {
+          if (known.size >= MAX_KEPT_KEYS) known.clear();
+          known.set(pair, key);
+        }
+      }
+      return key;
+    };
     return {
       async check(ip, clientId) {
         const res = await limiter.get(keyOf(ip, clientId));
