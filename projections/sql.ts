@@ -130,13 +130,61 @@ const ROWS = /^([\s\S]*\bVALUES\s*)(\([^()]*\))(\s+ON\s+CONFLICT\b[^;]*\bDO\s+NO
 /** The table a plain `INSERT INTO t …` writes (a statement with a WITH clause has none here). */
 const TARGET = /^\s*INSERT\s+INTO\s+([^\s(]+)/i;
 
+/** A `rows` sql cut where its VALUES tuple is, and the tuple cut at its `$n` placeholders. */
+type RowsTemplate = {
+  readonly head: string;
+  readonly tuple: string;
+  readonly tail: string;
+  /** The tuple's text around its placeholders: one piece more than `params`. */
+  readonly pieces: readonly string[];
+  /** The parameter index (from 0) of each placeholder, in order. */
+  readonly params: readonly number[];
+};
+
+/**
+ * Templates by sql text: a projection has a few `rows` sqls (per table generation), and matching ROWS
+ * (whose greedy heads backtrack over the whole statement) and a placeholder replace for every batch were
+ * most of the CPU a live batch of issued tokens cost here.
+ */
+const rowsTemplates = new Map<string, RowsTemplate>();
+const MAX_ROWS_TEMPLATES = 1_000;
+
+const rowsTemplate = (sql: string): RowsTemplate => {
+  const known = rowsTemplates.get(sql);
+  if (known) return known;
+  const parts = ROWS.exec(sql);
+  if (!parts) throw new Error(`a rows statement must be INSERT … VALUES (…) ON CONFLICT … DO NOTHING: ${sql}`);
+  const [, head, tuple, tail] = parts as unknown as [string, string, string, string];
+  const pieces: string[] = [];
+  const params: number[] = [];
+  let from = 0;
+  for (const placeholder of tuple.matchAll(/\$(\d+)/g)) {
+    pieces.push(tuple.slice(from, placeholder.index));
+    params.push(Number(placeholder[1]) - 1);
+    from = placeholder.index + placeholder[0].length;
+  }
+  pieces.push(tuple.slice(from));
+  const template = { head, tuple, tail, pieces, params };
+  if (rowsTemplates.size >= MAX_ROWS_TEMPLATES) rowsTemplates.clear();
+  rowsTemplates.set(sql, template);
+  return template;
+};
+
 /** One multi-row INSERT of statements that share one `rows` sql. */
 const mergedRows = (statements: readonly Statement[]): string => {
-  const parts = ROWS.exec(statements[0]!.sql);
-  if (!parts)
-    throw new Error(`a rows statement must be INSERT … VALUES (…) ON CONFLICT … DO NOTHING: ${statements[0]!.sql}`);
-  const [, head, tuple, tail] = parts as unknown as [string, string, string, string];
-  const values = statements.map((statement) => inline({ sql: tuple, params: statement.params ?? [] }));
+  const { head, tuple, tail, pieces, params } = rowsTemplate(statements[0]!.sql);
+  const values = statements.map((statement) => {
+    // As inline({ sql: tuple, params }) would write it.
+    const given = statement.params ?? [];
+    if (given.length === 0) return tuple;
+    let text = pieces[0]!;
+    for (let i = 0; i < params.length; i += 1) {
+      const index = params[i]!;
+      if (index >= given.length) throw new Error(`statement has no parameter $${index + 1}: ${tuple}`);
+      text += literal(given[index]) + pieces[i + 1]!;
+    }
+    return text;
+  });
   return `${head}${values.join(',\n')}${tail}`;
 };
 
