@@ -195,6 +195,9 @@ export const follow = async (
   let signal: 'stop' | 'lost' | undefined;
   const interrupt = Promise.race([signals.stop.then(() => 'stop' as const), signals.lost.then(() => 'lost' as const)]);
   void interrupt.then((value) => (signal = value));
+  // The live tables' names, made once: every batch, relevant or not, asked for them (an object per batch
+  // for each of a dozen projections).
+  const tables = liveTables(projection);
   let persisted: Expected = { position: start.position, generation: start.generation };
   let skipped: { last: GlobalPosition; count: number; since: number } | undefined;
   const write = async (statements: Statement[], to: GlobalPosition, count: number) => {
@@ -223,7 +226,7 @@ export const follow = async (
       try {
         const { events } = next;
         const last = events[events.length - 1]!.position;
-        const statements = statementsFor(projection, events, liveTables(projection));
+        const statements = statementsFor(projection, events, tables);
         if (statements.length === 0) {
           skipped = { last, count: (skipped?.count ?? 0) + events.length, since: skipped?.since ?? Date.now() };
         } else {
