@@ -14,12 +14,18 @@ export type Row = Record<string, unknown>;
  * statements; PostgreSQL protocol "extended query": Parse once, Bind/Execute per use). For the hot
  * paths: an event append's planning cost more server CPU than its execution.
  */
-export type Prepared = { readonly name: string; readonly text: string };
+export type Prepared = {
+  readonly name: string;
+  readonly text: string;
+  /** How its result's columns are parsed, when not pg's defaults (pg's CustomTypesConfig). */
+  readonly types?: pg.CustomTypesConfig;
+};
 
 /** Named by a hash of its text, so one name never stands for two statements on a connection. */
-export const prepared = (text: string): Prepared => ({
+export const prepared = (text: string, types?: pg.CustomTypesConfig): Prepared => ({
   name: `q_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`,
   text,
+  ...(types ? { types } : {}),
 });
 
 export type Queryable = {
@@ -28,7 +34,9 @@ export type Queryable = {
 
 /** pg's query config (a fresh object: pg writes the values into the config it is given). */
 const config = (text: string | Prepared, params: unknown[] | undefined): pg.QueryConfig => ({
-  ...(typeof text === 'string' ? { text } : { name: text.name, text: text.text }),
+  ...(typeof text === 'string'
+    ? { text }
+    : { name: text.name, text: text.text, ...(text.types ? { types: text.types } : {}) }),
   ...(params ? { values: params } : {}),
 });
 
