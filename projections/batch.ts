@@ -15,6 +15,7 @@ import {
   statementsFor,
   toSql,
   toText,
+  type CopyData,
   type Projection,
   type Statement,
   type Tables,
@@ -124,20 +125,32 @@ export const COPY_MIN_ROWS = 1_000;
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-/** The rows in COPY's text format: a tab between columns, a line per row, \N for NULL, `\` escapes. */
-const copyText = (rows: (readonly unknown[])[], arity: number): string => {
-  let out = '';
+/** A COPY text escape: `\\` and the characters that end a column or a row. */
+const copyEscaped = (text: string | null): string =>
+  text === null ? '\\N' : COPY_SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : text;
+
+/**
+ * The rows in COPY's text format (a tab between columns, a line per row, \N for NULL, `\` escapes) as
+ * the UTF-8 bytes sent: a short string per row, written into one buffer. One string for all rows held
+ * every piece of it until it was flattened and encoded, about twice the CPU (37,700 rows of tool calls).
+ */
+const copyText = (rows: (readonly unknown[])[], arity: number): Buffer => {
+  let out = Buffer.allocUnsafe(Math.max(4_096, rows.length * 128));
+  let length = 0;
   for (let r = 0; r < rows.length; r += 1) {
     const row = rows[r]!;
-    for (let i = 0; i < arity; i += 1) {
-      const text = toText(row[i]);
-      if (i > 0) out += '\t';
-      out +=
-        text === null ? '\\N' : COPY_SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : text;
+    let line = copyEscaped(toText(row[0]));
+    for (let i = 1; i < arity; i += 1) line += '\t' + copyEscaped(toText(row[i]));
+    line += '\n';
+    // At most 3 bytes of UTF-8 per UTF-16 unit.
+    if (length + line.length * 3 > out.length) {
+      const larger = Buffer.allocUnsafe(Math.max(out.length * 2, length + line.length * 3));
+      out.copy(larger, 0, 0, length);
+      out = larger;
     }
-    out += '\n';
+    length += out.write(line, length);
   }
-  return out;
+  return out.subarray(0, length);
 };
 
 /**
@@ -266,7 +279,7 @@ type Wire = {
  * of `copies` and CopyDone, and the server goes on with the statements after it (one implicit
  * transaction for the whole text, as for any multi-statement query). Resolves at ReadyForQuery.
  */
-const copyQuery = (client: pg.PoolClient, text: string, copies: readonly string[]): Promise<void> =>
+const copyQuery = (client: pg.PoolClient, text: string, copies: readonly CopyData[]): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     let next = 0;
     let failure: unknown;
@@ -275,7 +288,7 @@ const copyQuery = (client: pg.PoolClient, text: string, copies: readonly string[
       handleCopyInResponse: (wire: Wire) => {
         const data = copies[next++];
         if (data === undefined) return wire.sendCopyFail('no data for this COPY');
-        wire.sendCopyFromChunk(Buffer.from(data, 'utf8'));
+        wire.sendCopyFromChunk(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
         wire.endCopyFrom();
       },
       handleRowDescription: () => undefined,
@@ -295,7 +308,7 @@ const copyQuery = (client: pg.PoolClient, text: string, copies: readonly string[
   });
 
 /** Statements as query texts: toSql's, but a statement with a COPY is a text of its own, with its data. */
-export type Texts = { texts: string[]; copies: (string | undefined)[] };
+export type Texts = { texts: string[]; copies: (CopyData | undefined)[] };
 
 /** Appends the statements (toBatch's, in order) to `into`. */
 export const pushTexts = (into: Texts, batch: readonly Statement[]): void => {
@@ -330,7 +343,7 @@ export const runTexts = async (db: Database, { texts, copies }: Texts): Promise<
   const client = await db.pool.connect();
   let broken: Error | undefined;
   try {
-    const chunks: { text: string; copies: string[] }[] = [];
+    const chunks: { text: string; copies: CopyData[] }[] = [];
     for (let i = 0; i < texts.length; i += STATEMENTS_PER_QUERY)
       chunks.push({
         text: texts.slice(i, i + STATEMENTS_PER_QUERY).join(';\n'),

@@ -17,8 +17,11 @@ export type Statement = {
   /** Set-based replay (projections/batch.ts): a statement that changes the rows of one key only. */
   readonly batch?: BatchMark;
   /** The sql holds one `COPY … FROM STDIN`, and this is its data (COPY text format; see copyQuery). */
-  readonly copy?: string;
+  readonly copy?: CopyData;
 };
+
+/** COPY text format data: as a string, or as its UTF-8 bytes. */
+export type CopyData = string | Buffer;
 
 /** How a single-row statement becomes set-based in a rebuild (projections/batch.ts). */
 export type BatchMark = {

@@ -376,8 +376,20 @@ plain('fresh rows of a plain INSERT go by COPY straight into the table; other ro
   });
   const [direct] = toBatch([insert('a', true), insert('b', true)], 1);
   assert.is(direct!.sql, 'COPY t (k, v) FROM STDIN');
-  // COPY's text format: a tab between columns, a line per row, a tab inside a value escaped.
-  assert.is(direct!.copy, 'a\tv\\ta\nb\tv\\tb\n');
+  // COPY's text format: a tab between columns, a line per row, a tab inside a value escaped (as UTF-8).
+  assert.is(String(direct!.copy), 'a\tv\\ta\nb\tv\\tb\n');
+  // Characters beyond ASCII, a backslash, NULL, a line break: as COPY reads them.
+  const odd = toBatch(
+    [
+      { ...insert('é', true), params: ['é', 'x\\y\r\n😀'] },
+      { ...insert('c', true), params: ['c', null] },
+    ],
+    1,
+  )[0]!;
+  assert.equal(odd.copy, Buffer.from('é\tx\\\\y\\r\\n😀\nc\t\\N\n', 'utf8'));
+  // Rows longer than the first guess of the buffer's size.
+  const long = toBatch([{ ...insert('l', true), params: ['l', 'ü'.repeat(5_000)] }, insert('m', true)], 1)[0]!;
+  assert.equal(long.copy, Buffer.from(`l\t${'ü'.repeat(5_000)}\nm\tv\tm\n`.replace('v\tm', 'v\\tm'), 'utf8'));
   const [staged] = toBatch([insert('a', false), insert('b', false)], 1);
   assert.match(staged!.sql, /COPY rebuild_rows_2 FROM STDIN/);
   // Below the COPY threshold a fresh round is an ordinary set-based INSERT.
