@@ -83,6 +83,12 @@ export type ReadAllOptions = {
    * empty: data null, metadata {}, id and stream '', revision -1, createdAt the epoch.
    */
   readonly dataOf?: readonly string[];
+  /**
+   * With dataOf: the only types whose metadata the reader looks at (a rebuild: those of its projections
+   * that read metadata). Events of dataOf's other types still come with their data, but an adapter may
+   * leave their metadata {}.
+   */
+  readonly metadataOf?: readonly string[];
 };
 
 export type Subscription = { close(): Promise<void> };

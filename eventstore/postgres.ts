@@ -61,6 +61,9 @@ const columns = (alias = '') =>
 // Aliased columns keep the bare names the row type expects.
 export const COLUMNS = columns();
 
+/** Shared by every event read without its metadata (ReadAllOptions); frozen, so none can change it. */
+const NO_METADATA: RecordedEvent['metadata'] = Object.freeze({});
+
 export const toRecorded = (row: EventRow): RecordedEvent => recorded(row, BigInt(row.transaction_id));
 
 const recorded = (row: EventRow, commit: bigint): RecordedEvent => ({
@@ -70,7 +73,8 @@ const recorded = (row: EventRow, commit: bigint): RecordedEvent => ({
   position: { commit, prepare: BigInt(row.global_position) },
   type: row.event_type,
   data: row.data,
-  metadata: row.metadata ?? {},
+  // Null only when a read left it out (ReadAllOptions.metadataOf): the column is NOT NULL.
+  metadata: row.metadata ?? NO_METADATA,
   createdAt: row.created_at,
 });
 
@@ -370,19 +374,24 @@ const horizon = (embedded: boolean) =>
 
 // ReadAllOptions.dataOf: of other types only the position and type leave the table (no jsonb output,
 // no id, stream or timestamp to parse here); a rebuild's log is mostly MCP messages no projection reads.
+// metadataOf ($5): likewise the metadata, which few projections read.
 const wanted = (column: string) => `CASE WHEN event_type = ANY($4::text[]) THEN ${column} END AS ${column}`;
-const SOME_DATA = [
-  'global_position::text',
-  'transaction_id::text',
-  `CASE WHEN event_type = ANY($4::text[]) THEN stream_id END AS stream_id`,
-  `CASE WHEN event_type = ANY($4::text[]) THEN stream_revision::text END AS stream_revision`,
-  `CASE WHEN event_type = ANY($4::text[]) THEN event_id::text END AS event_id`,
-  'event_type',
-  ...['data', 'metadata', 'created_at'].map(wanted),
-].join(', ');
+const someData = (metadata: string) =>
+  [
+    'global_position::text',
+    'transaction_id::text',
+    `CASE WHEN event_type = ANY($4::text[]) THEN stream_id END AS stream_id`,
+    `CASE WHEN event_type = ANY($4::text[]) THEN stream_revision::text END AS stream_revision`,
+    `CASE WHEN event_type = ANY($4::text[]) THEN event_id::text END AS event_id`,
+    'event_type',
+    wanted('data'),
+    metadata,
+    wanted('created_at'),
+  ].join(', ');
+const SOME_DATA = someData(wanted('metadata'));
+const SOME_METADATA = someData(`CASE WHEN event_type = ANY($5::text[]) THEN metadata END AS metadata`);
 
-/** Shared by every skipped event (see ReadAllOptions: nothing reads them); frozen, so none can change it. */
-const NO_METADATA: RecordedEvent['metadata'] = Object.freeze({});
+/** The createdAt of every skipped event (see ReadAllOptions: nothing reads it). */
 const EPOCH = new Date(0);
 
 /** An event of a type the reader does not look at: its place in the log and its type (see ReadAllOptions). */
@@ -436,6 +445,7 @@ export class PostgresEventLog implements EventLog {
   private readonly notifier: Notifier | undefined;
   private readonly readAllStatement: Prepared;
   private readonly readSomeStatement: Prepared;
+  private readonly readSomeMetadataStatement: Prepared;
   private readonly headStatement: Prepared;
   /** Names this log's NOTIFYs: its own wake it at once (see append), so only other writers' count. */
   private readonly origin = randomUUID();
@@ -451,6 +461,7 @@ export class PostgresEventLog implements EventLog {
     this.notifier = this.notify ? new Notifier(db, this.origin) : undefined;
     this.readAllStatement = readAllSql(db.embedded);
     this.readSomeStatement = readAllSql(db.embedded, SOME_DATA);
+    this.readSomeMetadataStatement = readAllSql(db.embedded, SOME_METADATA);
     this.headStatement = headSql(db.embedded);
   }
 
@@ -703,10 +714,14 @@ export class PostgresEventLog implements EventLog {
 
   readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const after = options.after ?? START;
-    const key = `${after.commit}/${after.prepare}/${options.maxCount ?? 1_000}/${options.dataOf?.join(',') ?? '*'}`;
+    const { dataOf } = options;
+    const metadataOf = dataOf ? options.metadataOf : undefined;
+    const key = `${after.commit}/${after.prepare}/${options.maxCount ?? 1_000}/${dataOf?.join(',') ?? '*'}/${metadataOf?.join(',') ?? '*'}`;
     let pending = this.reading.get(key);
     if (!pending) {
-      pending = this.queryAll(after, options.maxCount ?? 1_000, options.dataOf).finally(() => this.reading.delete(key));
+      pending = this.queryAll(after, options.maxCount ?? 1_000, dataOf, metadataOf).finally(() =>
+        this.reading.delete(key),
+      );
       this.reading.set(key, pending);
     }
     return pending;
@@ -716,10 +731,17 @@ export class PostgresEventLog implements EventLog {
     after: GlobalPosition,
     maxCount: number,
     dataOf: readonly string[] | undefined,
+    metadataOf: readonly string[] | undefined,
   ): Promise<RecordedEvent[]> {
     const params: unknown[] = [String(after.commit), String(after.prepare), maxCount];
     if (dataOf) params.push(dataOf);
-    const { rows } = await this.db.query<EventRow>(dataOf ? this.readSomeStatement : this.readAllStatement, params);
+    if (metadataOf) params.push(metadataOf);
+    const statement = metadataOf
+      ? this.readSomeMetadataStatement
+      : dataOf
+        ? this.readSomeStatement
+        : this.readAllStatement;
+    const { rows } = await this.db.query<EventRow>(statement, params);
     const events = new Array<RecordedEvent>(rows.length);
     // A transaction's events come together: they share one commit value (a bigint less per event).
     let commitText = '';

@@ -230,8 +230,12 @@ export const rebuildProjections = async (
       );
       // Events no projection here reads only move the checkpoints: their data need not be decoded.
       const dataOf = [...new Set(jobs.flatMap((job) => job.projection.eventTypes))];
+      // Likewise metadata, which only a few projections read (PostgreSQL's jsonb output and node's parse).
+      const metadataOf = [
+        ...new Set(jobs.flatMap((job) => (job.projection.readsMetadata ? job.projection.eventTypes : []))),
+      ];
       const read = (after: GlobalPosition | undefined) =>
-        log.readAll(after ? { after, maxCount: batchSize, dataOf } : { maxCount: batchSize, dataOf });
+        log.readAll({ ...(after ? { after } : {}), maxCount: batchSize, dataOf, metadataOf });
       const pages = new SharedPages(
         (after) => read(after ?? (comparePositions(from, START) > 0 ? from : undefined)),
         batchSize,

@@ -60,6 +60,11 @@ export type Projection = {
    * one (projections/batch.ts): then they are built with the tables.
    */
   readonly rebuildNeedsIndexes?: true;
+  /**
+   * toStatements reads `metadata`: a rebuild reads the metadata of this projection's event types, and
+   * leaves it {} for the events of projections that do not (most never look at it).
+   */
+  readonly readsMetadata?: true;
   /** Pure and idempotent: applying an event twice leaves the same rows. */
   toStatements(event: RecordedEvent, tables: Tables): Statement[];
 };

@@ -19,6 +19,8 @@ export const toolSettingsProjection: Projection = {
     )`,
   },
   eventTypes: ToolSettingEvent.options.map((option) => option.shape.type.value),
+  // changed_by is the event's actor.
+  readsMetadata: true,
   toStatements(recorded: RecordedEvent, t: Tables): Statement[] {
     const event = ToolSettingEvent.parse(recorded);
     const enabled = event.type === 'ToolEnabled';

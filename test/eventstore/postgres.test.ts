@@ -88,6 +88,29 @@ pglite('PGlite: readAll with dataOf keeps every event in order, only the place a
   );
 });
 
+pglite('PGlite: readAll with metadataOf leaves the metadata of other types {}', async ({ log }) => {
+  const pg = log as PostgresEventLog;
+  const stream = `meta-${randomUUID()}`;
+  const start = await pg.headPosition();
+  const actor = { actor: { id: 'a', type: 'system' } };
+  await pg.append(stream, [
+    { type: 'Wanted', data: { n: 1 }, metadata: actor },
+    { type: 'Plain', data: { n: 2 }, metadata: actor },
+    { type: 'Skipped', data: { n: 3 }, metadata: actor },
+  ]);
+  const from = start ? { after: start } : {};
+  const all = await pg.readAll({ ...from, maxCount: 100 });
+  const some = await pg.readAll({ ...from, maxCount: 100, dataOf: ['Wanted', 'Plain'], metadataOf: ['Wanted'] });
+  assert.equal(
+    some.map((e) => [e.type, e.position, e.id, e.data, e.metadata]),
+    [
+      [all[0]!.type, all[0]!.position, all[0]!.id, { n: 1 }, actor],
+      [all[1]!.type, all[1]!.position, all[1]!.id, { n: 2 }, {}],
+      [all[2]!.type, all[2]!.position, '', null, {}],
+    ],
+  );
+});
+
 pglite('a subscription closed twice counts once: the tail keeps serving the others', async ({ log }) => {
   const tag = randomUUID();
   const start = await log.headPosition();

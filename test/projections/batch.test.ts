@@ -259,6 +259,20 @@ for (const [name, open] of databases) {
       assert.ok(events.filter((event) => event.type === type).length >= 2, type);
   });
 
+  // A rebuild reads metadata only for the projections that say they read it (Projection.readsMetadata).
+  test('a projection that does not declare readsMetadata writes the same without metadata', ({ events }) => {
+    const actor = { actor: { id: 'someone', type: 'user', email: 'someone@example.test' }, via: 'test' };
+    const withMetadata = events.map((event) => ({ ...event, metadata: actor }));
+    const without = events.map((event) => ({ ...event, metadata: {} }));
+    for (const projection of allProjections) {
+      const tables = generationTables(projection, 1);
+      const same =
+        JSON.stringify(statementsFor(projection, withMetadata, tables)) ===
+        JSON.stringify(statementsFor(projection, without, tables));
+      assert.is(same, !projection.readsMetadata, projection.name);
+    }
+  });
+
   for (const projection of allProjections) {
     test(`${projection.name}: the set-based pages leave the tables the statements one by one leave`, async ({
       database,
