@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.ts';
 import { comparePositions, START, type EventLog, type GlobalPosition, type RecordedEvent } from '../eventstore/port.ts';
 import { readCheckpoint, type RebuildProgress } from './checkpoints.ts';
-import { generationTables, inline, splitDdl, statementsFor, type Projection, type Tables } from './sql.ts';
+import { generationTables, inline, splitDdl, statementsFor, TypedPage, type Projection, type Tables } from './sql.ts';
 import { COPY_MIN_ROWS, hasUnkeyed, pushTexts, runTexts, toBatch, type Texts } from './batch.ts';
 import { SharedPages } from './pages.ts';
 import { toStorableText } from '../eventstore/storable.ts';
@@ -200,7 +200,9 @@ export const rebuildProjections = async (
       const texts: Texts = { texts: [], copies: [] };
       const indexed: Job[] = [];
       for (const { job, events } of work) {
-        const statements = statementsFor(job.projection, events, job.tables);
+        // The whole page (all but the first page of a resumed job): its events by type, numbered once.
+        const read = events === page ? typedPage(page).of(job.projection) : events;
+        const statements = statementsFor(job.projection, read, job.tables);
         // A statement over many rows (an erasure, a revocation) finds them by an index: build them first.
         if (!job.indexed && hasUnkeyed(statements)) {
           texts.texts.push(...job.indexes);
@@ -219,6 +221,13 @@ export const rebuildProjections = async (
         job.handled += events.length;
         onProgress(progress(job, false));
       }
+    };
+    // One per page, for all the groups that apply it.
+    const typedPages = new WeakMap<readonly RecordedEvent[], TypedPage>();
+    const typedPage = (page: readonly RecordedEvent[]): TypedPage => {
+      let typed = typedPages.get(page);
+      if (typed === undefined) typedPages.set(page, (typed = new TypedPage(page)));
+      return typed;
     };
     // PGlite runs every statement on node's one thread: a round trip per projection is pure cost, so one
     // transaction takes them all. A server's backends run side by side: one transaction each, in parallel.

@@ -280,3 +280,38 @@ const typeSet = (projection: Projection): ReadonlySet<string> => {
   if (types === undefined) typeSets.set(projection, (types = new Set(projection.eventTypes)));
   return types;
 };
+
+/**
+ * A page's events with their types numbered once, so that each projection of a rebuild picks its own
+ * by number: a Set lookup of every event's type, for each of the projections, was a tenth of a
+ * rebuild's node work outside the reads.
+ */
+export class TypedPage {
+  private readonly numbers = new Map<string, number>();
+  private readonly typeOf: Int32Array;
+
+  constructor(readonly events: readonly RecordedEvent[]) {
+    this.typeOf = new Int32Array(events.length);
+    for (let i = 0; i < events.length; i += 1) {
+      const type = events[i]!.type;
+      let number = this.numbers.get(type);
+      if (number === undefined) this.numbers.set(type, (number = this.numbers.size));
+      this.typeOf[i] = number;
+    }
+  }
+
+  /** The events of the projection's types, in order (what statementsFor would take of them). */
+  of(projection: Projection): RecordedEvent[] {
+    const wanted = new Uint8Array(this.numbers.size);
+    let any = false;
+    for (const type of projection.eventTypes) {
+      const number = this.numbers.get(type);
+      if (number !== undefined) wanted[number] = 1;
+      any ||= number !== undefined;
+    }
+    const out: RecordedEvent[] = [];
+    if (!any) return out;
+    for (let i = 0; i < this.events.length; i += 1) if (wanted[this.typeOf[i]!] === 1) out.push(this.events[i]!);
+    return out;
+  }
+}

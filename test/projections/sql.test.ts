@@ -2,7 +2,17 @@
 // INSERT, with the same rows in the same order as one statement each.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyStatements, toSql, type Statement } from '../../projections/sql.ts';
+import {
+  applyStatements,
+  generationTables,
+  statementsFor,
+  toSql,
+  TypedPage,
+  type Statement,
+} from '../../projections/sql.ts';
+import { allProjections } from '../../projections/index.ts';
+import { eventMix } from '../../bench/event-mix.ts';
+import { MemoryEventLog } from '../../eventstore/memory.ts';
 import { anyDatabase, type TestDatabase } from '../support/databases.ts';
 
 const test = suite<{ database: TestDatabase }>('projections: statement batches');
@@ -124,6 +134,20 @@ test('text a read model cannot store (U+0000, unpaired surrogates) is written wi
     'SELECT note, tags, doc FROM odd WHERE id = 1',
   );
   assert.equal(rows, [{ note: 'a\uFFFDb', tags: ['t\uFFFD', 'ok \uD83D\uDE00'], doc: { 'k\uFFFD': ['\uFFFD'] } }]);
+});
+
+test('a typed page gives each projection the events statementsFor would take, in order', async () => {
+  const log = new MemoryEventLog();
+  for (const appends of eventMix(3_000)) await log.appendMany(appends);
+  const events = await log.readAll({ maxCount: 10_000 });
+  const page = new TypedPage(events);
+  for (const projection of allProjections) {
+    const tables = generationTables(projection, 1);
+    const mine = page.of(projection);
+    assert.ok(mine.every((event) => projection.eventTypes.includes(event.type)));
+    assert.equal(statementsFor(projection, mine, tables), statementsFor(projection, events, tables), projection.name);
+  }
+  assert.equal(new TypedPage([]).of(allProjections[0]!), []);
 });
 
 test.run();
