@@ -75,6 +75,19 @@ export const liveTables = (projection: Projection): Tables =>
 export const generationTables = (projection: Projection, generation: number): Tables =>
   Object.fromEntries(Object.keys(projection.tables).map((name) => [name, `${name}__g${generation}`]));
 
+/**
+ * A statement's sql built once per set of tables, not once per event: a rebuild keys its rounds by the
+ * sql (projections/batch.ts), and a Map lookup flattens and hashes a fresh string every time.
+ */
+export const sqlPerTables = (build: (t: Tables) => string): ((t: Tables) => string) => {
+  const built = new WeakMap<Tables, string>();
+  return (t) => {
+    let sql = built.get(t);
+    if (sql === undefined) built.set(t, (sql = build(t)));
+    return sql;
+  };
+};
+
 /** The projection's DDL with placeholders filled in. */
 export const ddl = (projection: Projection, tables: Tables): string[] =>
   Object.values(projection.tables).map((text) =>

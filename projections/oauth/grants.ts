@@ -4,7 +4,7 @@
 import { GrantEvent, type IssuedTokens } from '../../domain/grants/index.ts';
 import { assertNever } from '../../domain/shared.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
-import type { Projection, Statement, Tables } from '../sql.ts';
+import { sqlPerTables, type Projection, type Statement, type Tables } from '../sql.ts';
 
 const TYPES = [
   'ConsentGiven',
@@ -14,6 +14,16 @@ const TYPES = [
   'AccessTokenRevoked',
   'GrantRevoked',
 ];
+
+// Per set of tables (see sqlPerTables): a rebuild keys its rounds by these.
+const insertAccessTokenSql = sqlPerTables(
+  (t) =>
+    `INSERT INTO ${t.oauth_access_tokens} (jti, grant_id, client_id, user_id, scopes, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (jti) DO NOTHING`,
+);
+const extendGrantSql = sqlPerTables(
+  (t) =>
+    `UPDATE ${t.oauth_grants} SET refresh_expires_at = GREATEST(refresh_expires_at, $2), updated_at = GREATEST(updated_at, $3) WHERE grant_id = $1`,
+);
 
 export const grantsProjection: Projection = {
   name: 'oauth_grants',
@@ -61,7 +71,7 @@ export const grantsProjection: Projection = {
       tokens: IssuedTokens,
       at: string,
     ): Statement => ({
-      sql: `INSERT INTO ${t.oauth_access_tokens} (jti, grant_id, client_id, user_id, scopes, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (jti) DO NOTHING`,
+      sql: insertAccessTokenSql(t),
       params: [tokens.accessTokenId, grantId, clientId, userId, tokens.scopes, at, tokens.accessExpiresAt],
       // A batch of issued tokens is one INSERT per table (projections/sql.ts runSql), not two per token.
       rows: true,
@@ -114,7 +124,7 @@ export const grantsProjection: Projection = {
         const d = event.data;
         return [
           {
-            sql: `UPDATE ${t.oauth_grants} SET refresh_expires_at = GREATEST(refresh_expires_at, $2), updated_at = GREATEST(updated_at, $3) WHERE grant_id = $1`,
+            sql: extendGrantSql(t),
             params: [d.grantId, d.tokens.refreshExpiresAt ?? null, d.at],
             batch: { key: `grant ${d.grantId}`, types: ['text', 'timestamptz', 'timestamptz'] },
           },

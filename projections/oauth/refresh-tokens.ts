@@ -5,7 +5,16 @@
 import { GrantEvent } from '../../domain/grants/index.ts';
 import type { Queryable } from '../../db/database.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
-import type { Projection, Statement, Tables } from '../sql.ts';
+import { sqlPerTables, type Projection, type Statement, type Tables } from '../sql.ts';
+
+// Per set of tables (see sqlPerTables): a rebuild keys its rounds by these.
+const insertRefreshTokenSql = sqlPerTables(
+  (t) =>
+    `INSERT INTO ${t.oauth_refresh_tokens} (refresh_hash, grant_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (refresh_hash) DO NOTHING`,
+);
+const dropExpiredRefreshSql = sqlPerTables(
+  (t) => `DELETE FROM ${t.oauth_refresh_tokens} WHERE grant_id = $1 AND expires_at <= $2`,
+);
 
 export const refreshTokensProjection: Projection = {
   name: 'oauth_refresh_tokens',
@@ -28,14 +37,14 @@ export const refreshTokensProjection: Projection = {
     if (!tokens.refreshHash || !tokens.refreshExpiresAt) return [];
     return [
       {
-        sql: `INSERT INTO ${t.oauth_refresh_tokens} (refresh_hash, grant_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (refresh_hash) DO NOTHING`,
+        sql: insertRefreshTokenSql(t),
         params: [tokens.refreshHash, grantId, tokens.refreshExpiresAt],
         // Keyed by grant, as the DELETE below is: a refresh token's hash belongs to the one grant that issued it.
         batch: { key: grantId, types: ['text', 'text', 'timestamptz'] },
       },
       // A token past its lifetime is refused as expired, reused or not: its row is no longer needed.
       {
-        sql: `DELETE FROM ${t.oauth_refresh_tokens} WHERE grant_id = $1 AND expires_at <= $2`,
+        sql: dropExpiredRefreshSql(t),
         params: [grantId, at],
         batch: { key: grantId, types: ['text', 'timestamptz'] },
       },

@@ -5,7 +5,7 @@ import { GraphEvent, NoteEvent } from '../../domain/memory/index.ts';
 import { assertNever } from '../../domain/shared.ts';
 import { ERASURE } from '../../domain/personal.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
-import type { Projection, Statement, Tables } from '../sql.ts';
+import { sqlPerTables, type Projection, type Statement, type Tables } from '../sql.ts';
 
 /** Key of a note's text in the embeddings cache (the embedding is a function of the text and the model). */
 export const contentHash = (title: string, content: string): string =>
@@ -126,6 +126,19 @@ export const memoryGraphProjection: Projection = {
   },
 };
 
+const NOTE_VECTOR = `setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', array_to_string($5::text[], ' ')), 'B')
+      || setweight(to_tsvector('english', $4), 'C')`;
+
+const upsertNoteSql = sqlPerTables(
+  (
+    t,
+  ) => `INSERT INTO ${t.memory_notes} (id, user_id, title, content, tags, content_hash, search, created_at, updated_at, revision)
+                  VALUES ($1, $2, $3, $4, $5::text[], $6, ${NOTE_VECTOR}, $7, $7, $8)
+                  ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, content = EXCLUDED.content, tags = EXCLUDED.tags,
+                    content_hash = EXCLUDED.content_hash, search = EXCLUDED.search, updated_at = EXCLUDED.updated_at,
+                    revision = EXCLUDED.revision WHERE ${t.memory_notes}.revision < EXCLUDED.revision`,
+);
+
 export const memoryNotesProjection: Projection = {
   name: 'memory_notes',
   // 2: GIN indexes with fastupdate = off. With it on, new rows wait in a pending list that every search
@@ -155,8 +168,6 @@ export const memoryNotesProjection: Projection = {
       return [{ sql: `DELETE FROM ${t.memory_notes} WHERE user_id = $1`, params: [erasedUserId(recorded)] }];
     const event = NoteEvent.parse(recorded);
     const revision = String(recorded.revision);
-    const vector = `setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', array_to_string($5::text[], ' ')), 'B')
-      || setweight(to_tsvector('english', $4), 'C')`;
     switch (event.type) {
       case 'MemoryStored':
       case 'MemoryUpdated': {
@@ -164,11 +175,7 @@ export const memoryNotesProjection: Projection = {
         // Upsert guarded by revision: replaying an older event never overwrites a newer row.
         return [
           {
-            sql: `INSERT INTO ${t.memory_notes} (id, user_id, title, content, tags, content_hash, search, created_at, updated_at, revision)
-                  VALUES ($1, $2, $3, $4, $5::text[], $6, ${vector}, $7, $7, $8)
-                  ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, content = EXCLUDED.content, tags = EXCLUDED.tags,
-                    content_hash = EXCLUDED.content_hash, search = EXCLUDED.search, updated_at = EXCLUDED.updated_at,
-                    revision = EXCLUDED.revision WHERE ${t.memory_notes}.revision < EXCLUDED.revision`,
+            sql: upsertNoteSql(t),
             params: [d.noteId, d.userId, d.title, d.content, d.tags, contentHash(d.title, d.content), d.at, revision],
             batch: {
               key: d.noteId,
@@ -191,6 +198,13 @@ export const memoryNotesProjection: Projection = {
   },
 };
 
+const noteWriteSql = sqlPerTables(
+  (t) => `INSERT INTO ${t.memory_note_writes} (user_id, position_commit, position_prepare) VALUES ($1, $2, $3)
+              ON CONFLICT (user_id) DO UPDATE SET position_commit = EXCLUDED.position_commit, position_prepare = EXCLUDED.position_prepare
+              WHERE (${t.memory_note_writes}.position_commit, ${t.memory_note_writes}.position_prepare)
+                < (EXCLUDED.position_commit, EXCLUDED.position_prepare)`,
+);
+
 /**
  * Where each user's last note write sits in the log. A search on any instance waits until its vector
  * index has read that far (read-your-writes across instances), and waits for nothing newer.
@@ -211,10 +225,7 @@ export const memoryNoteWritesProjection: Projection = {
     const event = NoteEvent.parse(recorded);
     return [
       {
-        sql: `INSERT INTO ${t.memory_note_writes} (user_id, position_commit, position_prepare) VALUES ($1, $2, $3)
-              ON CONFLICT (user_id) DO UPDATE SET position_commit = EXCLUDED.position_commit, position_prepare = EXCLUDED.position_prepare
-              WHERE (${t.memory_note_writes}.position_commit, ${t.memory_note_writes}.position_prepare)
-                < (EXCLUDED.position_commit, EXCLUDED.position_prepare)`,
+        sql: noteWriteSql(t),
         params: [event.data.userId, String(recorded.position.commit), String(recorded.position.prepare)],
         // Positions grow in log order: the later of two writes alone leaves the same row.
         batch: { key: event.data.userId, types: ['text', 'bigint', 'bigint'], supersedes: true },
