@@ -134,15 +134,55 @@ export const splitDdl = (projection: Projection, tables: Tables): { tables: stri
   };
 };
 
+/** A sql cut at its `$n` placeholders: the text around them (one piece more than `names`), and each one. */
+type Placeholders = {
+  readonly pieces: readonly string[];
+  /** Each placeholder as written (`$2`), and the parameter index (from 0) it stands for. */
+  readonly names: readonly string[];
+  readonly params: readonly number[];
+};
+
+/**
+ * Cuts by sql text: a projection sends a few sqls (per table generation) over and over, and a rows
+ * statement's VALUES tuple once per row of every batch; a placeholder replace each time was most of the
+ * CPU a live batch of issued tokens cost here. Bounded: emptied when full.
+ */
+const placeholderCuts = new Map<string, Placeholders>();
+const MAX_PLACEHOLDER_CUTS = 1_000;
+
+const placeholdersOf = (sql: string): Placeholders => {
+  const known = placeholderCuts.get(sql);
+  if (known) return known;
+  const pieces: string[] = [];
+  const names: string[] = [];
+  const params: number[] = [];
+  let from = 0;
+  for (const placeholder of sql.matchAll(/\$(\d+)/g)) {
+    pieces.push(sql.slice(from, placeholder.index));
+    names.push(placeholder[0]);
+    params.push(Number(placeholder[1]) - 1);
+    from = placeholder.index + placeholder[0].length;
+  }
+  pieces.push(sql.slice(from));
+  const cut = { pieces, names, params };
+  if (placeholderCuts.size >= MAX_PLACEHOLDER_CUTS) placeholderCuts.clear();
+  placeholderCuts.set(sql, cut);
+  return cut;
+};
+
 /** `$n` placeholders replaced by escaped literals (our own SQL only; never user-written SQL text). */
-export const inline = (statement: Statement): string =>
-  statement.params && statement.params.length > 0
-    ? statement.sql.replace(/\$(\d+)/g, (whole, n: string) => {
-        const index = Number(n) - 1;
-        if (index >= statement.params!.length) throw new Error(`statement has no parameter ${whole}: ${statement.sql}`);
-        return literal(statement.params![index]);
-      })
-    : statement.sql;
+export const inline = (statement: Statement): string => {
+  const given = statement.params;
+  if (!given || given.length === 0) return statement.sql;
+  const { pieces, names, params } = placeholdersOf(statement.sql);
+  let text = pieces[0]!;
+  for (let i = 0; i < params.length; i += 1) {
+    const index = params[i]!;
+    if (index >= given.length) throw new Error(`statement has no parameter ${names[i]}: ${statement.sql}`);
+    text += literal(given[index]) + pieces[i + 1]!;
+  }
+  return text;
+};
 
 /** Statements applyStatements sends in one simple-protocol query. */
 export const STATEMENTS_PER_QUERY = 500;
@@ -151,22 +191,10 @@ const ROWS = /^([\s\S]*\bVALUES\s*)(\([^()]*\))(\s+ON\s+CONFLICT\b[^;]*\bDO\s+NO
 /** The table a plain `INSERT INTO t …` writes (a statement with a WITH clause has none here). */
 const TARGET = /^\s*INSERT\s+INTO\s+([^\s(]+)/i;
 
-/** A `rows` sql cut where its VALUES tuple is, and the tuple cut at its `$n` placeholders. */
-type RowsTemplate = {
-  readonly head: string;
-  readonly tuple: string;
-  readonly tail: string;
-  /** The tuple's text around its placeholders: one piece more than `params`. */
-  readonly pieces: readonly string[];
-  /** The parameter index (from 0) of each placeholder, in order. */
-  readonly params: readonly number[];
-};
+/** A `rows` sql cut where its VALUES tuple is. */
+type RowsTemplate = { readonly head: string; readonly tuple: string; readonly tail: string };
 
-/**
- * Templates by sql text: a projection has a few `rows` sqls (per table generation), and matching ROWS
- * (whose greedy heads backtrack over the whole statement) and a placeholder replace for every batch were
- * most of the CPU a live batch of issued tokens cost here.
- */
+/** Templates by sql text: matching ROWS (whose greedy heads backtrack over the whole statement) once per sql. */
 const rowsTemplates = new Map<string, RowsTemplate>();
 const MAX_ROWS_TEMPLATES = 1_000;
 
@@ -176,16 +204,7 @@ const rowsTemplate = (sql: string): RowsTemplate => {
   const parts = ROWS.exec(sql);
   if (!parts) throw new Error(`a rows statement must be INSERT … VALUES (…) ON CONFLICT … DO NOTHING: ${sql}`);
   const [, head, tuple, tail] = parts as unknown as [string, string, string, string];
-  const pieces: string[] = [];
-  const params: number[] = [];
-  let from = 0;
-  for (const placeholder of tuple.matchAll(/\$(\d+)/g)) {
-    pieces.push(tuple.slice(from, placeholder.index));
-    params.push(Number(placeholder[1]) - 1);
-    from = placeholder.index + placeholder[0].length;
-  }
-  pieces.push(tuple.slice(from));
-  const template = { head, tuple, tail, pieces, params };
+  const template = { head, tuple, tail };
   if (rowsTemplates.size >= MAX_ROWS_TEMPLATES) rowsTemplates.clear();
   rowsTemplates.set(sql, template);
   return template;
@@ -193,19 +212,8 @@ const rowsTemplate = (sql: string): RowsTemplate => {
 
 /** One multi-row INSERT of statements that share one `rows` sql. */
 const mergedRows = (statements: readonly Statement[]): string => {
-  const { head, tuple, tail, pieces, params } = rowsTemplate(statements[0]!.sql);
-  const values = statements.map((statement) => {
-    // As inline({ sql: tuple, params }) would write it.
-    const given = statement.params ?? [];
-    if (given.length === 0) return tuple;
-    let text = pieces[0]!;
-    for (let i = 0; i < params.length; i += 1) {
-      const index = params[i]!;
-      if (index >= given.length) throw new Error(`statement has no parameter $${index + 1}: ${tuple}`);
-      text += literal(given[index]) + pieces[i + 1]!;
-    }
-    return text;
-  });
+  const { head, tuple, tail } = rowsTemplate(statements[0]!.sql);
+  const values = statements.map((statement) => inline({ sql: tuple, params: statement.params ?? [] }));
   return `${head}${values.join(',\n')}${tail}`;
 };
 

@@ -3,7 +3,7 @@ import { ToolCalled, ToolSettingEvent } from '../../domain/tools/index.ts';
 import { assertNever } from '../../domain/shared.ts';
 import { ERASED, ERASED_OBJECT, ERASURE } from '../../domain/personal.ts';
 import type { RecordedEvent } from '../../eventstore/port.ts';
-import type { Projection, Statement, Tables } from '../sql.ts';
+import { sqlPerTables, type Projection, type Statement, type Tables } from '../sql.ts';
 
 export const toolSettingsProjection: Projection = {
   name: 'tool_settings',
@@ -52,21 +52,13 @@ export const toolSettingsProjection: Projection = {
   },
 };
 
-const insertCallSqls = new WeakMap<Tables, string>();
-
-/**
- * One string per set of tables, not one per event: a rebuild keys its rounds by the sql (a Map lookup
- * hashes it), and a fresh 200-character string per call was hashed, and first flattened, every time.
- */
-const insertCallSql = (t: Tables): string => {
-  let sql = insertCallSqls.get(t);
-  if (sql === undefined) {
-    sql = `INSERT INTO ${t.tool_calls} (event_id, call_id, tool, user_id, client_id, session_id, token_id, arguments, outcome, error, duration_ms, at)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING`;
-    insertCallSqls.set(t, sql);
-  }
-  return sql;
-};
+// Per set of tables (see sqlPerTables): a rebuild keys its rounds by it.
+const insertCallSql = sqlPerTables(
+  (
+    t,
+  ) => `INSERT INTO ${t.tool_calls} (event_id, call_id, tool, user_id, client_id, session_id, token_id, arguments, outcome, error, duration_ms, at)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO NOTHING`,
+);
 
 export const toolCallsProjection: Projection = {
   name: 'tool_calls',
