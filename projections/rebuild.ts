@@ -115,6 +115,14 @@ const swap = (db: Database, job: Job) =>
     await tx.query('DELETE FROM projection_checkpoints WHERE name = $1', [job.rebuildName]);
   });
 
+/** Every promise settled, then the first failure thrown: nothing still runs when the caller handles it. */
+const allOrFirstError = async <T>(promises: readonly Promise<T>[]): Promise<T[]> => {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
+};
+
 /** The events of a page past the job's checkpoint (all of them, but on the first page after a resume). */
 const pastOf = (job: Job, page: readonly RecordedEvent[]): readonly RecordedEvent[] =>
   page.length > 0 && comparePositions(page[0]!.position, job.position) > 0
@@ -171,8 +179,9 @@ export const rebuildProjections = async (
       if (!got.rows[0]?.ok) throw new RebuildBusyError(projection.name);
       held.push(projection);
     }
-    const jobs: Job[] = [];
-    for (const projection of projections) jobs.push(await prepare(db, projection, logger));
+    // Each projection's tables and checkpoint are its own: their setup and swap run side by side on a
+    // server's pool (a tenth of a rebuild was spent on index builds and DDL one projection after another).
+    const jobs = await allOrFirstError(projections.map((projection) => prepare(db, projection, logger)));
     const startedAt = new Date();
     const progress = (job: Job, done: boolean): RebuildProgress => {
       const seconds = Math.max(0.001, (Date.now() - startedAt.getTime()) / 1_000);
@@ -251,7 +260,7 @@ export const rebuildProjections = async (
         groups.length,
       );
       // Each group goes through the pages at its own pace; the first failure stops the others.
-      const settled = await Promise.allSettled(
+      await allOrFirstError(
         groups.map(async (group) => {
           try {
             for (let index = 0; ; index += 1) {
@@ -267,9 +276,7 @@ export const rebuildProjections = async (
           }
         }),
       );
-      const failed = settled.find((result) => result.status === 'rejected');
-      if (failed) throw failed.reason;
-      for (const job of jobs) await swap(db, job);
+      await allOrFirstError(jobs.map((job) => swap(db, job)));
     } catch (error) {
       await db.query(
         `UPDATE projection_checkpoints SET status = 'failed', last_error = $2, updated_at = now()
