@@ -3,13 +3,14 @@
 // the plain adapter (the baseline) and the same adapter behind the encrypting decorator, on the same
 // events. Rounds alternate plain and encrypted so a machine's drift hits both alike; besides events/s
 // (wall clock) each row has this process's CPU per event, which a loaded machine disturbs less (on
-// PGlite it includes the database; a PostgreSQL server's own CPU is not in it).
+// PGlite it includes the database), and on a server its backends' CPU per event, read from /proc.
 // - append: a memory note per command (as memory_store writes it), one writer;
 // - append: MCP messages through the group commit, 8 sessions at once (as bench/mcp's calls store them);
 // - replay: readAll of every event in pages of 1,000, three ways: without looking at the data (sealed
 //   fields are opened on first read); through every real projection's toStatements, which is what a
 //   rebuild reads (the notes are parsed and so opened; MCP messages are projected by none); and reading
-//   every field of every event (every envelope opened).
+//   every field of every event (every envelope opened);
+// - rebuild (rebuildCost): every real projection over the realistic mix, the read models written.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ERASURE, PERSONAL_FIELDS, erasedValue } from '../domain/personal.ts';
 import { encrypting, PersonalData } from '../eventstore/encrypting.ts';
@@ -19,18 +20,24 @@ import { START, type EventLog, type GlobalPosition } from '../eventstore/port.ts
 import { PostgresEventLog } from '../eventstore/postgres.ts';
 import { allProjections } from '../projections/index.ts';
 import { liveTables, statementsFor } from '../projections/sql.ts';
+import { ProjectionRunner } from '../projections/runner.ts';
+import { createLogger } from '../app/logger.ts';
+import type { Database } from '../db/database.ts';
+import { eventMix } from './event-mix.ts';
+import { measureCpu } from './process-cpu.ts';
 import type { TestDatabase } from '../test/support/databases.ts';
 
+const logger = createLogger('silent');
 const USERS = Array.from({ length: 20 }, () => randomUUID());
 
-/** Wall and CPU (this process) milliseconds of `fn`. */
-const time = async (fn: () => Promise<unknown>) => {
+/** Wall and CPU milliseconds of `fn`: this process's, and `db`'s PostgreSQL backends' (0 on PGlite, which
+ * runs in this process and is counted in it). */
+const time = async (db: Database, fn: () => Promise<unknown>) => {
   const started = performance.now();
-  const cpu = process.cpuUsage();
-  await fn();
-  const used = process.cpuUsage(cpu);
-  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1_000 };
+  const { cpu } = await measureCpu(db, fn);
+  return { ms: performance.now() - started, cpuMs: cpu.node * 1_000, pgMs: (cpu.postgres ?? 0) * 1_000 };
 };
+type Spent = Awaited<ReturnType<typeof time>>;
 
 const note = (i: number) => ({
   type: 'MemoryStored',
@@ -61,7 +68,7 @@ const message = (i: number) => ({
 });
 
 type Measure = { name: string; count: number; run: (log: EventLog, round: number) => Promise<void> };
-export type MeasureName = 'append one' | 'append group' | 'replay';
+export type MeasureName = 'append one' | 'append group' | 'replay' | 'rebuild';
 
 const measures = (store: string, only: readonly MeasureName[]): Measure[] => {
   const single = store === 'PGlite' ? 300 : 1_000;
@@ -133,6 +140,9 @@ export type Row = {
   sealedPerSecond: number;
   plainCpuUs: number;
   sealedCpuUs: number;
+  /** The server's backends, per event (undefined on PGlite: its CPU is in the columns above). */
+  plainPgUs: number | undefined;
+  sealedPgUs: number | undefined;
 };
 
 export const encryptionCost = async (
@@ -152,15 +162,33 @@ export const encryptionCost = async (
   );
   const totals = new Map<
     string,
-    { count: number; plain: number; sealed: number; plainCpu: number; sealedCpu: number }
+    {
+      count: number;
+      plain: number;
+      sealed: number;
+      plainCpu: number;
+      sealedCpu: number;
+      plainPg: number;
+      sealedPg: number;
+    }
   >();
-  const add = (name: string, count: number, which: 'plain' | 'sealed', spent: { ms: number; cpuMs: number }) => {
-    const entry = totals.get(name) ?? { count: 0, plain: 0, sealed: 0, plainCpu: 0, sealedCpu: 0 };
+  const add = (name: string, count: number, which: 'plain' | 'sealed', spent: Spent) => {
+    const entry = totals.get(name) ?? {
+      count: 0,
+      plain: 0,
+      sealed: 0,
+      plainCpu: 0,
+      sealedCpu: 0,
+      plainPg: 0,
+      sealedPg: 0,
+    };
     if (which === 'plain') entry.count += count;
     entry[which] += spent.ms;
     entry[which === 'plain' ? 'plainCpu' : 'sealedCpu'] += spent.cpuMs;
+    entry[which === 'plain' ? 'plainPg' : 'sealedPg'] += spent.pgMs;
     totals.set(name, entry);
   };
+  const dbOf = (which: 'plain' | 'sealed') => (which === 'plain' ? plainDb.db : sealedDb.db);
   // Warm-up: JIT, prepared statements, the data keys of every user.
   for (const log of [plain, sealed]) for (const m of measures(store, only)) await m.run(log, -1);
   for (let round = 0; round < rounds; round += 1) {
@@ -170,7 +198,7 @@ export const encryptionCost = async (
         ['sealed', sealed],
       ];
       if (round % 2 === 1) order.reverse();
-      for (const [which, log] of order) add(m.name, m.count, which, await time(() => m.run(log, round)));
+      for (const [which, log] of order) add(m.name, m.count, which, await time(dbOf(which), () => m.run(log, round)));
     }
     const order: ['plain' | 'sealed', EventLog][] = [
       ['plain', plain],
@@ -180,7 +208,7 @@ export const encryptionCost = async (
     for (const read of only.includes('replay') ? (['none', 'projections', 'every'] as const) : [])
       for (const [which, log] of order) {
         let count = 0;
-        const spent = await time(async () => (count = await replay(log, read)));
+        const spent = await time(dbOf(which), async () => (count = await replay(log, read)));
         add(REPLAY_NAMES[read], count, which, spent);
       }
   }
@@ -196,7 +224,80 @@ export const encryptionCost = async (
     sealedPerSecond: Math.round((t.count / t.sealed) * 1_000),
     plainCpuUs: Math.round((t.plainCpu / t.count) * 1_000 * 10) / 10,
     sealedCpuUs: Math.round((t.sealedCpu / t.count) * 1_000 * 10) / 10,
+    plainPgUs: plainDb.db.embedded ? undefined : Math.round((t.plainPg / t.count) * 1_000 * 10) / 10,
+    sealedPgUs: plainDb.db.embedded ? undefined : Math.round((t.sealedPg / t.count) * 1_000 * 10) / 10,
   }));
+};
+
+/**
+ * A rebuild of every real projection over the realistic mix (bench/event-mix.ts), the replay an operator
+ * runs: one log stored plain, one through the decorator (every personal field sealed), each in a database
+ * of its own, rebuilt in turns. PostgreSQL's writes of the read models are in the loop, as in production.
+ */
+export const rebuildCost = async (
+  store: string,
+  open: () => Promise<TestDatabase>,
+  rounds: number,
+  events: number,
+): Promise<Row[]> => {
+  const plainDb = await open();
+  const sealedDb = await open();
+  const secret = randomBytes(32);
+  const keys = new PersonalKeyStore(sealedDb.db, () => Promise.resolve(secret));
+  const sides = [
+    { which: 'plain' as const, db: plainDb.db, log: new PostgresEventLog(plainDb.db) as EventLog },
+    {
+      which: 'sealed' as const,
+      db: sealedDb.db,
+      log: encrypting(
+        new PostgresEventLog(sealedDb.db),
+        new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE }),
+      ) as EventLog,
+    },
+  ];
+  // The same events on both sides (the mix makes fresh ids per call).
+  const appends = [...eventMix(events)].flat();
+  for (const { log } of sides)
+    for (let i = 0; i < appends.length; i += 500) await log.appendMany(appends.slice(i, i + 500));
+  const runners = sides.map(({ db, log }) => new ProjectionRunner(db, log, allProjections, logger));
+  for (const runner of runners) await runner.setup();
+  const rebuild = async (runner: ProjectionRunner) => {
+    let handled = 0;
+    for (const result of await runner.rebuildAll()) handled = Math.max(handled, result.handled);
+    return handled;
+  };
+  for (const runner of runners) await rebuild(runner); // warm-up: JIT, the data keys
+  const totals = { plain: { ms: 0, cpuMs: 0, pgMs: 0 }, sealed: { ms: 0, cpuMs: 0, pgMs: 0 } };
+  let count = 0;
+  for (let round = 0; round < rounds; round += 1) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const index of order) {
+      const side = sides[index]!;
+      let handled = 0;
+      const spent = await time(side.db, async () => (handled = await rebuild(runners[index]!)));
+      if (side.which === 'plain') count += handled;
+      totals[side.which].ms += spent.ms;
+      totals[side.which].cpuMs += spent.cpuMs;
+      totals[side.which].pgMs += spent.pgMs;
+    }
+  }
+  for (const { log } of sides) await log.close();
+  await plainDb.dispose();
+  await sealedDb.dispose();
+  const perEvent = (ms: number) => Math.round((ms / count) * 1_000 * 10) / 10;
+  return [
+    {
+      store,
+      measure: `rebuild: all ${allProjections.length} real projections, realistic mix`,
+      events: count,
+      plainPerSecond: Math.round((count / totals.plain.ms) * 1_000),
+      sealedPerSecond: Math.round((count / totals.sealed.ms) * 1_000),
+      plainCpuUs: perEvent(totals.plain.cpuMs),
+      sealedCpuUs: perEvent(totals.sealed.cpuMs),
+      plainPgUs: plainDb.db.embedded ? undefined : perEvent(totals.plain.pgMs),
+      sealedPgUs: plainDb.db.embedded ? undefined : perEvent(totals.sealed.pgMs),
+    },
+  ];
 };
 
 const percent = (plain: number, sealed: number) => `${(((sealed - plain) / plain) * 100).toFixed(1)}%`;
@@ -206,6 +307,7 @@ const percent = (plain: number, sealed: number) => `${(((sealed - plain) / plain
  * it moves with the neighbours) and this process's CPU per event, plain and sealed, and what sealing adds.
  */
 export const printEncryptionCost = (rows: readonly Row[]): void => {
+  const total = (cpu: number, pg: number | undefined) => cpu + (pg ?? 0);
   console.table(
     rows.map((row) => ({
       store: row.store,
@@ -214,9 +316,12 @@ export const printEncryptionCost = (rows: readonly Row[]): void => {
       'plain ev/s (wall)': row.plainPerSecond,
       'sealed ev/s (wall)': row.sealedPerSecond,
       'wall cost': percent(1 / row.plainPerSecond, 1 / row.sealedPerSecond),
-      'plain CPU µs/ev': row.plainCpuUs,
-      'sealed CPU µs/ev': row.sealedCpuUs,
-      'CPU cost': percent(row.plainCpuUs, row.sealedCpuUs),
+      'plain node µs/ev': row.plainCpuUs,
+      'sealed node µs/ev': row.sealedCpuUs,
+      'node CPU cost': percent(row.plainCpuUs, row.sealedCpuUs),
+      'plain PG µs/ev': row.plainPgUs ?? 'in node',
+      'sealed PG µs/ev': row.sealedPgUs ?? 'in node',
+      'CPU cost, node + PG': percent(total(row.plainCpuUs, row.plainPgUs), total(row.sealedCpuUs, row.sealedPgUs)),
     })),
   );
 };

@@ -12,7 +12,8 @@
 //   row per event with its checkpoint, in the same transaction per page;
 // - personal fields sealed vs plain (bench/encryption-cost.ts): append of one event by one writer, and
 //   replay of every event without reading the data, through every projection's toStatements (a rebuild's
-//   reads) and reading every field, each store in a table of its own.
+//   reads) and reading every field, each store in a table of its own; and a rebuild of every real
+//   projection over 50,000 events of the realistic mix, sealed against plain.
 // Run: node --max-semi-space-size=64 --import tsx bench/eventlog.ts [events=100000] [--1m (adds a 1,000,000-event rebuild on the server)]
 //   [--appends | --rebuild (only those rows) | --no-encryption (without the sealed vs plain rows)]
 import { randomUUID } from 'node:crypto';
@@ -25,8 +26,9 @@ import { allProjections } from '../projections/index.ts';
 import { REBUILD_PAGE } from '../projections/rebuild.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { embeddedDatabase, serverDatabase, serverUrl } from '../test/support/databases.ts';
-import { encryptionCost, printEncryptionCost } from './encryption-cost.ts';
+import { encryptionCost, printEncryptionCost, rebuildCost } from './encryption-cost.ts';
 import { eventMix } from './event-mix.ts';
+import { measureCpu, type Cpu } from './process-cpu.ts';
 
 const args = process.argv.slice(2);
 const TOTAL = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 100_000);
@@ -43,49 +45,6 @@ const time = async (fn: () => Promise<unknown>) => {
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1_000);
 
 type Pair = { measure: string; log: number; raw: number };
-
-/** CPU seconds a piece of work cost: this node process, and PostgreSQL's backends (undefined for PGlite,
- * which runs inside this process and so is counted in `node`). */
-type Cpu = { node: number; postgres: number | undefined };
-
-// /proc/<pid>/stat reports utime and stime (fields 14 and 15) in USER_HZ, 100 per second on Linux.
-const procCpuSeconds = (pid: number): number => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0; // the backend ended
-  }
-};
-
-const backendPids = async (db: Database): Promise<number[]> =>
-  (
-    await db.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = $1',
-      ['client backend'],
-    )
-  ).rows.map((row) => row.pid);
-
-/** Runs `fn` and returns its CPU: the machine is shared, so CPU per event says more than wall-clock rates. */
-const measureCpu = async <T>(
-  db: Database,
-  embedded: boolean,
-  fn: () => Promise<T>,
-): Promise<{ result: T; cpu: Cpu }> => {
-  const before = embedded
-    ? new Map<number, number>()
-    : new Map((await backendPids(db)).map((pid) => [pid, procCpuSeconds(pid)]));
-  const started = process.cpuUsage();
-  const result = await fn();
-  const used = process.cpuUsage(started);
-  let postgres: number | undefined;
-  if (!embedded) {
-    // Backends the pool opened meanwhile started from zero; the pool keeps them open (no idle timeout in a run this short).
-    postgres = 0;
-    for (const pid of await backendPids(db)) postgres += procCpuSeconds(pid) - (before.get(pid) ?? 0);
-  }
-  return { result, cpu: { node: (used.user + used.system) / 1e6, postgres } };
-};
 
 /** CPU seconds per 100,000 events, for the rebuild and for the raw loop, in the same run. */
 type CpuRow = { measure: string; events: number; log: Cpu; raw: Cpu };
@@ -207,7 +166,7 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
     const logCpu = noCpu();
     const rawCpu = noCpu();
     for (let half = 0; half < 2; half += 1) {
-      const logHalf = await measureCpu(db, embedded, () =>
+      const logHalf = await measureCpu(db, () =>
         time(() =>
           concurrently(writers, single / 2, (w, i) =>
             log.append(`w${writers}-${half}-${w}-${i % 10}`, [{ type: 'Bench', data: { i } }]),
@@ -216,7 +175,7 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
       );
       logMs += logHalf.result;
       addCpu(logCpu, logHalf.cpu);
-      const rawHalf = await measureCpu(db, embedded, () =>
+      const rawHalf = await measureCpu(db, () =>
         time(() => concurrently(writers, single / 2, (w, i) => rawInsert(`w${w}-${i % 10}`, i))),
       );
       rawMs += rawHalf.result;
@@ -229,12 +188,12 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
   const batches = ONLY === 'rebuild' ? 0 : embedded ? 100 : 300;
   const batch = (i: number) =>
     Array.from({ length: 100 }, (_, n) => ({ type: 'Bench', data: { i, n }, id: randomUUID() }));
-  const { result: logBatch, cpu: logBatchCpu } = await measureCpu(db, embedded, () =>
+  const { result: logBatch, cpu: logBatchCpu } = await measureCpu(db, () =>
     time(async () => {
       for (let b = 0; b < batches; b += 1) await log.append(`batch-${b}`, batch(b));
     }),
   );
-  const { result: rawBatch, cpu: rawBatchCpu } = await measureCpu(db, embedded, () =>
+  const { result: rawBatch, cpu: rawBatchCpu } = await measureCpu(db, () =>
     time(async () => {
       for (let b = 0; b < batches; b += 1) {
         const rows = batch(b);
@@ -287,8 +246,8 @@ const run = async (db: Database, embedded: boolean, sizes: number[]): Promise<Pa
       }
     });
     pairs.push({ measure: `read all, ${read} events`, log: rate(read, readMs), raw: rate(rawRead, rawReadMs) });
-    const { result: rebuilt, cpu: rebuildCpu } = await measureCpu(db, embedded, () => rebuildAll(db, log));
-    const { result: raw, cpu: rawCpu } = await measureCpu(db, embedded, () => rawProjectionLoop(db));
+    const { result: rebuilt, cpu: rebuildCpu } = await measureCpu(db, () => rebuildAll(db, log));
+    const { result: raw, cpu: rawCpu } = await measureCpu(db, () => rawProjectionLoop(db));
     const measure = `rebuild all ${allProjections.length} projections, ${rebuilt.events} events`;
     pairs.push({ measure, log: rate(rebuilt.events, rebuilt.ms), raw: rate(raw.events, raw.ms) });
     cpuTable(embedded).push({ measure, events: rebuilt.events, log: rebuildCpu, raw: rawCpu });
@@ -387,7 +346,9 @@ if (ONLY === undefined && !args.includes('--no-encryption')) {
   const only = ['append one', 'replay'] as const;
   const rows = [
     ...(await encryptionCost('PGlite', embeddedDatabase, 2, only)),
+    ...(await rebuildCost('PGlite', embeddedDatabase, 2, 50_000)),
     ...(serverUrl() ? await encryptionCost('PostgreSQL', serverDatabase, 2, only) : []),
+    ...(serverUrl() ? await rebuildCost('PostgreSQL', serverDatabase, 2, 50_000) : []),
   ];
   console.log('\nPersonal fields sealed vs plain (2 alternating rounds; cost: what sealing adds)');
   printEncryptionCost(rows);
