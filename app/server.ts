@@ -76,9 +76,9 @@ const listen = async (config: Config, handler: http.RequestListener, logger: Log
 export const startServer = async (
   config: Config,
   logger: Logger,
-  options: { logRing?: LogRing } = {},
+  options: { logRing?: LogRing; sealPersonalData?: boolean } = {},
 ): Promise<RunningServer> => {
-  const services = await openServices(config, logger, options.logRing ? { logRing: options.logRing } : {});
+  const services = await openServices(config, logger, options);
   try {
     const bootstrap = await bootstrapAdmin(services);
     if (config.seedDemoData)

@@ -118,7 +118,13 @@ export const openEventLog = async (config: Config, db: Database): Promise<EventL
 export const openServices = async (
   config: Config,
   logger: Logger,
-  options: { startProjections?: boolean; logRing?: LogRing; loadSecret?: boolean } = {},
+  options: {
+    startProjections?: boolean;
+    logRing?: LogRing;
+    loadSecret?: boolean;
+    /** false: personal fields stored in clear. For benchmarks of what sealing costs; no setting reaches it. */
+    sealPersonalData?: boolean;
+  } = {},
 ): Promise<Services> => {
   let unlock = () => undefined as void;
   let db: Database;
@@ -137,7 +143,11 @@ export const openServices = async (
     // The data keys are wrapped under the server secret, read (or made) when a key is first needed. An
     // `events import` brings its secret first in global order, before any event it has to seal.
     const keys = new PersonalKeyStore(db, () => loadServerSecret(raw));
-    const personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
+    const personal = new PersonalData(keys, {
+      rules: options.sealPersonalData === false ? {} : PERSONAL_FIELDS,
+      erased: erasedValue,
+      erasure: ERASURE,
+    });
     const log = countAppends(encrypting(raw, personal), metrics, appends) as EncryptingLog;
     // Before any reader: events written by earlier versions get their personal fields sealed (once).
     if (raw.kind === 'postgres' && options.loadSecret !== false) await sealExistingEvents(db, personal, logger);

@@ -8,7 +8,9 @@
 // median over the rounds of the row's requests to the bare server's in the same round.
 // (Embedded PGlite unless TEST_DATABASE_URL is set. Warm-up before each measurement: a cold process is slow at first.)
 // The `system_whoami` rows' "vs echo" is the median per-round ratio to RemoteMCP's own bench_echo row of
-// the same era; bench/mcp/cpu.ts prints the PostgreSQL CPU per call of each row.
+// the same era; bench/mcp/cpu.ts prints the PostgreSQL CPU per call of each row. "Sealed vs in clear" is
+// the median per-round ratio of a RemoteMCP row to the same call on a second server, in its own database,
+// that stores personal fields in clear: what crypto-shredding costs a call.
 import { startTestServer } from '../../test/support/server.ts';
 import { freshTokens } from '../../test/http/oauth/support.ts';
 import { StandInTokens, readSse } from '../../test/mcp/support.ts';
@@ -26,13 +28,16 @@ const rounds = Number(process.argv[4] ?? 10);
 const WARM_UP_SECONDS = 2;
 
 // Rate limits off: the bench measures throughput, one token on many connections.
-const server = await startTestServer({
+const benchEnv = {
   LOG_LEVEL: 'silent',
   MCP_RATE_LIMIT_PER_MINUTE: '1000000000',
   // Every row opens its own sessions with one token.
   MCP_MAX_SESSIONS_PER_TOKEN: '1000',
   MCP_MAX_SESSIONS_PER_USER: '1000',
-});
+};
+const server = await startTestServer(benchEnv);
+// The same server storing personal fields in clear, in its own database: what sealing costs a call.
+const clear = await startTestServer(benchEnv, { sealPersonalData: false });
 const { services } = server;
 // BENCH_VERIFIER=local: a jose-only verifier (no revocation lookup), to separate that cost (diagnosis only).
 const local = process.env.BENCH_VERIFIER === 'local' ? await StandInTokens.create() : undefined;
@@ -41,6 +46,8 @@ const tokens = local
   ? { access_token: (await local.issue({ sub: 'bench', aud: `${server.base}/mcp` })).token }
   : (await freshTokens(server)).tokens;
 const auth = { authorization: `Bearer ${tokens.access_token}` };
+await withBenchTools(clear);
+const clearAuth = { authorization: `Bearer ${(await freshTokens(clear)).tokens.access_token}` };
 const bare = await startBareServer();
 const bareModern = await startBareModernServer();
 
@@ -55,6 +62,8 @@ type Row = {
   vsBare: number;
   /** system_whoami rows: against RemoteMCP's own bench_echo row of the era, in the same rounds. */
   vsEcho?: number;
+  /** RemoteMCP's rows: against the same call on the server storing personal fields in clear. */
+  vsClear?: number;
   perCommit?: number;
 };
 const rows: Row[] = [];
@@ -64,13 +73,52 @@ for (const connections of connectionCounts) {
   // Each era against its own baseline: 2025-11-25 sessions vs the bare v1 stateful server, 2026-07-28
   // stateless requests vs the bare v2 createMcpHandler server.
   type Era = 'legacy' | 'modern';
-  const targets: { era: Era; name: string; url: string; headers: Record<string, string>; call: LoadCall }[] = [
+  type Target = {
+    era: Era;
+    name: string;
+    url: string;
+    headers: Record<string, string>;
+    call: LoadCall;
+    /** Index of the same call on the server storing personal fields in clear. */
+    clear?: number;
+  };
+  const targets: Target[] = [
     { era: 'legacy', name: 'bare SDK v1, stateful', url: bare.url, headers: {}, call: ECHO },
-    { era: 'legacy', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
-    { era: 'legacy', name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
+    { era: 'legacy', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO, clear: 6 },
+    {
+      era: 'legacy',
+      name: 'remotemcp, system_whoami',
+      url: `${server.base}/mcp`,
+      headers: auth,
+      call: WHOAMI,
+      clear: 7,
+    },
     { era: 'modern', name: 'bare SDK v2, createMcpHandler', url: bareModern.url, headers: {}, call: ECHO },
-    { era: 'modern', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO },
-    { era: 'modern', name: 'remotemcp, system_whoami', url: `${server.base}/mcp`, headers: auth, call: WHOAMI },
+    { era: 'modern', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO, clear: 8 },
+    {
+      era: 'modern',
+      name: 'remotemcp, system_whoami',
+      url: `${server.base}/mcp`,
+      headers: auth,
+      call: WHOAMI,
+      clear: 9,
+    },
+    { era: 'legacy', name: 'remotemcp in clear', url: `${clear.base}/mcp`, headers: clearAuth, call: ECHO },
+    {
+      era: 'legacy',
+      name: 'remotemcp in clear, system_whoami',
+      url: `${clear.base}/mcp`,
+      headers: clearAuth,
+      call: WHOAMI,
+    },
+    { era: 'modern', name: 'remotemcp in clear', url: `${clear.base}/mcp`, headers: clearAuth, call: ECHO },
+    {
+      era: 'modern',
+      name: 'remotemcp in clear, system_whoami',
+      url: `${clear.base}/mcp`,
+      headers: clearAuth,
+      call: WHOAMI,
+    },
   ];
   const runs = await Promise.all(
     targets.map(async (target) => ({
@@ -110,11 +158,15 @@ for (const connections of connectionCounts) {
       p99: percentile(run.latencies, 99),
       errors: run.errors,
       vsBare: median(run.requests.map((n, round) => n / bareRun.requests[round]!)),
-      ...(run.target.call === WHOAMI
+      ...(run.target.call === WHOAMI && run.target.clear !== undefined
         ? { vsEcho: median(run.requests.map((n, round) => n / echoes[run.target.era].requests[round]!)) }
         : {}),
+      ...(run.target.clear !== undefined
+        ? { vsClear: median(run.requests.map((n, round) => n / runs[run.target.clear!]!.requests[round]!)) }
+        : {}),
       // Requests whose messages shared one group commit (one appendMany statement).
-      ...(run === bareRun ? {} : { perCommit: total / Math.max(1, run.commits) }),
+      // (Counted on the sealed server only.)
+      ...(run.target.url.startsWith(server.base) ? { perCommit: total / Math.max(1, run.commits) } : {}),
     });
   }
 }
@@ -123,12 +175,12 @@ out(
   `\ntools/call (bench_echo unless named), ${seconds}s per row in ${rounds} slices taking turns after ${WARM_UP_SECONDS}s warm-up, database: ${services.db.embedded ? 'embedded PGlite' : 'PostgreSQL server'}`,
 );
 out(
-  "| era | server | connections | requests/s | p50 ms | p99 ms | errors | vs the era's bare SDK (median of rounds) | vs our echo | requests per commit |",
+  "| era | server | connections | requests/s | p50 ms | p99 ms | errors | vs the era's bare SDK (median of rounds) | vs our echo | sealed vs in clear | requests per commit |",
 );
-out('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+out('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
   out(
-    `| ${row.era} | ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.vsEcho ? `${row.vsEcho.toFixed(2)}×` : ''} | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`,
+    `| ${row.era} | ${row.server} | ${row.connections} | ${row.perSecond} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.vsBare.toFixed(2)}× | ${row.vsEcho ? `${row.vsEcho.toFixed(2)}×` : ''} | ${row.vsClear ? `${row.vsClear.toFixed(2)}×` : ''} | ${row.perCommit ? row.perCommit.toFixed(1) : ''} |`,
   );
 }
 
@@ -157,10 +209,11 @@ out(
 // Crypto-shredding: the CPU one call spends sealing and opening what it stores (bench/mcp/sealing.ts).
 const sealing = await sealingCpuPerCall(services.log as EncryptingLog);
 out(
-  `\nsealing what one tools/call stores (ToolCalled + result message), CPU per call: ${sealing.plainUs.toFixed(1)} µs as plain JSON, ${sealing.sealUs.toFixed(1)} µs sealed (+${(sealing.sealUs - sealing.plainUs).toFixed(1)} µs), ${sealing.openUs.toFixed(1)} µs to open both`,
+  `\nsealing what one tools/call stores (ToolCalled + result message), CPU per call: ${sealing.plainUs.toFixed(1)} µs as plain JSON, ${sealing.sealUs.toFixed(1)} µs sealed (+${(sealing.sealUs - sealing.plainUs).toFixed(1)} µs), ${sealing.openUs.toFixed(1)} µs to open both on another instance, ${sealing.openOwnUs.toFixed(1)} µs on this one (the plaintexts it kept)`,
 );
 
 await bare.close();
 await bareModern.close();
 await server.stop();
+await clear.stop();
 process.exit(0);

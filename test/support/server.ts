@@ -32,7 +32,7 @@ export type TestServer = RunningServer & {
 
 export const startTestServer = async (
   env: Record<string, string> = {},
-  options: { database?: { url: string; drop(): Promise<void> } | 'embedded' } = {},
+  options: { database?: { url: string; drop(): Promise<void> } | 'embedded'; sealPersonalData?: boolean } = {},
 ): Promise<TestServer> => {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rmcp-e2e-'));
@@ -54,7 +54,11 @@ export const startTestServer = async (
     ...env,
   };
   const config = loadConfig(full);
-  const running = await startServer(config, createLogger(config.logLevel));
+  const running = await startServer(
+    config,
+    createLogger(config.logLevel),
+    options.sealPersonalData === undefined ? {} : { sealPersonalData: options.sealPersonalData },
+  );
   return {
     ...running,
     base: config.publicUrl,
