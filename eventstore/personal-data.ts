@@ -74,12 +74,24 @@ const isObject = (value: unknown): value is Json =>
 
 type Opened = Pick<RecordedEvent, 'data' | 'metadata'>;
 
-/** The JSON value sealed in `sealed`, or undefined when its key is gone or the seal does not open. */
-const openWith = (keys: Map<string, DataKey | null>, sealed: Sealed | SealedFields, aad: string): unknown => {
-  const key = keys.get(sealed.$pd);
-  const plain = key ? openGcm(key, sealed.c, aad) : undefined;
-  return plain ? (JSON.parse(plain.toString()) as unknown) : undefined;
+/** A plaintext this instance sealed, kept to open its ciphertext without the cipher (PersonalData.justSealed). */
+type JustSealed = {
+  readonly c: string;
+  readonly kid: string;
+  readonly aad: string;
+  readonly plain: string;
+  readonly forgotten: number;
 };
+
+/**
+ * Where a ciphertext is kept in PersonalData.justSealed: its end, the GCM tag in base64url (16 random-looking
+ * bytes). Hashing the whole text, up to kilobytes, cost every open of a replay; the entry's own `c` is
+ * compared in full on a hit.
+ */
+const keptKey = (c: string): string => c.slice(-22);
+
+/** How many recent seals PersonalData keeps: its own projections read what it appended within moments. */
+const JUST_SEALED = 2_048;
 
 /** A copy of `data` without these fields (one copy when they are all top-level). */
 const withoutFields = (data: Json, fields: readonly Field[], flat: boolean): Json => {
@@ -156,10 +168,48 @@ export class PersonalData {
    */
   private readonly openedEvents = new WeakMap<RecordedEvent, SealedEvent>();
 
+  /**
+   * The plaintexts this instance sealed last, by ciphertext. Every event it appends is read back at once by
+   * its own projections, and a tool call's audit event was deciphered by one of them on every call. An
+   * entry opens only the same ciphertext under the same key id and additional data, while the page's key
+   * is live and no key has been forgotten since (then all are dropped): never where the cipher would not
+   * open, and to the very text the cipher would give.
+   */
+  private readonly justSealed = new Map<string, JustSealed>();
+  /** Seals opened from `justSealed` (tests and diagnosis). */
+  readonly reuse = { opened: 0 };
+
   constructor(
     readonly keys: PersonalKeyStore,
     readonly schema: PersonalSchema,
   ) {}
+
+  /** sealGcm, the plaintext kept for this instance's own readers (see justSealed). */
+  private sealKept(key: { kid: string; key: DataKey }, plain: string, aad: string): string {
+    const c = sealGcm(key.key, plain, aad);
+    const forgotten = this.keys.forgotten;
+    const { justSealed } = this;
+    // A key forgotten since the last seal: what was kept under it must not open any more; drop it all now.
+    if (justSealed.size > 0 && justSealed.values().next().value!.forgotten !== forgotten) justSealed.clear();
+    if (justSealed.size >= JUST_SEALED) justSealed.delete(justSealed.keys().next().value!);
+    justSealed.set(keptKey(c), { c, kid: key.kid, aad, plain, forgotten });
+    return c;
+  }
+
+  /** The JSON value sealed in `sealed`, or undefined when its key is gone or the seal does not open. */
+  private openWith(keys: Map<string, DataKey | null>, sealed: Sealed | SealedFields, aad: string): unknown {
+    const key = keys.get(sealed.$pd);
+    if (!key) return undefined;
+    // (A replay in a process that seals nothing, the CLI's, never looks.)
+    const kept = this.justSealed.size === 0 ? undefined : this.justSealed.get(keptKey(sealed.c));
+    if (kept && kept.forgotten !== this.keys.forgotten) this.justSealed.clear();
+    else if (kept && kept.c === sealed.c && kept.kid === sealed.$pd && kept.aad === aad) {
+      this.reuse.opened += 1;
+      return JSON.parse(kept.plain) as unknown;
+    }
+    const plain = openGcm(key, sealed.c, aad);
+    return plain ? (JSON.parse(plain.toString()) as unknown) : undefined;
+  }
 
   private ruleOf(type: string): Compiled | null {
     let found = this.compiled.get(type);
@@ -284,19 +334,19 @@ export class PersonalData {
       if (data[ENVELOPE] === undefined) {
         const paths = clear.length === compiled.fields.length ? compiled.allPaths : clear.map((field) => field.path);
         // The personal part is encoded once (a JSON array of the values), sealed, and base64url'd once.
-        const c = sealGcm(key.key, texts[0]!, envelopeAadV2(stream, id, paths));
+        const c = this.sealKept(key, texts[0]!, envelopeAadV2(stream, id, paths));
         data = withoutFields(data, clear, compiled.flat);
         (data as Json)[ENVELOPE] = { $pd: kid, v: ENVELOPE_VERSION, f: paths, c } satisfies SealedFields;
       } else
         // An imported event with an envelope already and a field in clear besides: that field alone.
         clear.forEach((field, i) => {
-          const c = sealGcm(key.key, texts[i]!, fieldAad(id, 'data', field.path));
+          const c = this.sealKept(key, texts[i]!, fieldAad(id, 'data', field.path));
           data = setPath(data, field.parts, { $pd: kid, c } satisfies Sealed);
         });
       changed = true;
     }
     if (actorKey && actorText !== undefined) {
-      const c = sealGcm(actorKey.key, actorText, fieldAad(id, 'metadata', 'actor.email'));
+      const c = this.sealKept(actorKey, actorText, fieldAad(id, 'metadata', 'actor.email'));
       metadata = setPath(metadata, ACTOR_EMAIL, { $pd: actorKey.kid, c }) as NewEvent['metadata'];
       changed = true;
     }
@@ -395,7 +445,7 @@ export class PersonalData {
         envelope.v === ENVELOPE_VERSION
           ? envelopeAadV2(event.stream, event.id, envelope.f)
           : envelopeAad(event.id, envelope.f);
-      const values = openWith(keys, envelope, aad);
+      const values = this.openWith(keys, envelope, aad);
       const opened = Array.isArray(values) && values.length === envelope.f.length ? values : undefined;
       const out: Json = {};
       const stored = data as Json;
@@ -409,11 +459,11 @@ export class PersonalData {
           data = setPath(data, split(f[i]!), opened ? opened[i] : this.schema.erased(this.kindOf(event.type, f[i]!)));
     }
     for (const { path, parts, kind, sealed } of plan.fields) {
-      const value = openWith(keys, sealed, fieldAad(event.id, 'data', path));
+      const value = this.openWith(keys, sealed, fieldAad(event.id, 'data', path));
       data = setPath(data, parts, value === undefined ? this.schema.erased(kind) : value);
     }
     if (plan.actorEmail) {
-      const value = openWith(keys, plan.actorEmail, fieldAad(event.id, 'metadata', 'actor.email'));
+      const value = this.openWith(keys, plan.actorEmail, fieldAad(event.id, 'metadata', 'actor.email'));
       metadata = setPath(metadata, ACTOR_EMAIL, value === undefined ? this.schema.erased('text') : value);
     }
     return { data, metadata: metadata as RecordedEvent['metadata'] };

@@ -8,12 +8,12 @@ import { PersonalKeyStore } from '../../eventstore/personal-keys.ts';
 import { UnstorableEventError, type NewEvent, type RecordedEvent } from '../../eventstore/port.ts';
 import { embeddedDatabase, type TestDatabase } from '../support/databases.ts';
 
-type Context = { database: TestDatabase; personal: PersonalData };
+type Context = { database: TestDatabase; personal: PersonalData; secret: Buffer };
 const test = suite<Context>('eventstore: personal data', {} as Context);
 
 test.before.each(async (context) => {
   context.database = await embeddedDatabase();
-  const secret = randomBytes(32);
+  const secret = (context.secret = randomBytes(32));
   const keys = new PersonalKeyStore(context.database.db, () => Promise.resolve(secret));
   context.personal = new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE });
 });
@@ -108,6 +108,46 @@ test('in a page with an erased subject, the other events are still shared and th
   assert.ok(first[1] !== second[1]);
   assert.is((second[0]!.data as { title: string }).title, 'kept');
   assert.is((second[1]!.data as { title: string }).title, ERASED);
+});
+
+test('what this instance sealed opens without the cipher, to what a fresh reader deciphers', async ({
+  personal,
+  database,
+  secret,
+}) => {
+  const user = randomUUID();
+  const sealed = await personal.seal('memory-note-1', note(user, 'mine'));
+  const before = personal.reuse.opened;
+  const [opened] = await personal.open([recorded('memory-note-1', sealed, 1)]);
+  // Opened when first read.
+  assert.is((opened!.data as { title: string }).title, 'mine');
+  assert.is(personal.reuse.opened, before + 1);
+  // Another instance (same secret, same key store table) has nothing kept: it deciphers.
+  const other = new PersonalData(new PersonalKeyStore(database.db, () => Promise.resolve(secret)), {
+    rules: PERSONAL_FIELDS,
+    erased: erasedValue,
+    erasure: ERASURE,
+  });
+  const [deciphered] = await other.open([recorded('memory-note-1', sealed, 1)]);
+  assert.equal(opened!.data, deciphered!.data);
+  assert.is(other.reuse.opened, 0);
+});
+
+test('a kept plaintext opens nothing a cipher would not: a copied envelope, an erased subject', async ({
+  personal,
+}) => {
+  const user = randomUUID();
+  const sealed = await personal.seal('memory-note-1', note(user, 'copied'));
+  // The same envelope under another event id: its additional data differs, so it stays shut.
+  const copy = { ...sealed, id: randomUUID() };
+  const before = personal.reuse.opened;
+  const [moved] = await personal.open([recorded('memory-note-1', copy, 1)]);
+  assert.is((moved!.data as { title: string }).title, ERASED);
+  // Erased after it was sealed: the kept text goes with the key.
+  await personal.keys.erase([`user:${user}`]);
+  const [erased] = await personal.open([recorded('memory-note-1', sealed, 2)]);
+  assert.is((erased!.data as { title: string }).title, ERASED);
+  assert.is(personal.reuse.opened, before);
 });
 
 test.run();
