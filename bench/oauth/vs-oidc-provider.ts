@@ -1,7 +1,8 @@
 // Token endpoint side by side with oidc-provider 9.13, in one process and run, ES256 JWT access tokens:
 // client_credentials (HTTP Basic), authorization_code + PKCE exchange, refresh_token rotation; RemoteMCP
-// against oidc-provider twice (its in-memory adapter, and a PostgreSQL adapter written here to its
-// documented adapter interface, durable like ours).
+// against oidc-provider three times: its in-memory adapter; a PostgreSQL adapter written here to its
+// documented adapter interface, durable like ours; and that adapter with opaque access tokens, which
+// oidc-provider stores (a JWT one it does not: its client_credentials grant then writes nothing).
 // Run: node --import tsx bench/oauth/vs-oidc-provider.ts [seconds=5] [connections=10] [rounds=10]
 // Each row's seconds are split into `rounds` short slices, the servers taking turns (the first of a round
 // rotates), so a machine whose speed drifts slows all rows alike; a ratio is the median over the rounds of
@@ -32,8 +33,8 @@ const WARM_UP_SECONDS = 2;
 let preparing = false;
 
 /** oidc-provider's documented adapter interface on one table: (model, id) key, jsonb payload, expiry. */
-const postgresAdapter = async (pool: pg.Pool) => {
-  await pool.query(`CREATE TABLE oidc_model (
+const postgresAdapter = async (pool: pg.Pool, table = 'oidc_model') => {
+  await pool.query(`CREATE TABLE ${table} (
     model text NOT NULL,
     id text NOT NULL,
     payload jsonb NOT NULL,
@@ -43,22 +44,22 @@ const postgresAdapter = async (pool: pg.Pool) => {
     expires_at timestamptz,
     consumed_at timestamptz,
     PRIMARY KEY (model, id))`);
-  await pool.query('CREATE INDEX oidc_model_grant ON oidc_model (grant_id)');
-  await pool.query('CREATE INDEX oidc_model_user_code ON oidc_model (model, user_code)');
-  await pool.query('CREATE INDEX oidc_model_uid ON oidc_model (model, uid)');
+  await pool.query(`CREATE INDEX ${table}_grant ON ${table} (grant_id)`);
+  await pool.query(`CREATE INDEX ${table}_user_code ON ${table} (model, user_code)`);
+  await pool.query(`CREATE INDEX ${table}_uid ON ${table} (model, uid)`);
   const calls = { reads: 0, writes: 0 };
   const row = (result: pg.QueryResult<{ payload: AdapterPayload; consumed: boolean }>) => {
     const found = result.rows[0];
     return found ? { ...found.payload, ...(found.consumed ? { consumed: true } : {}) } : undefined;
   };
-  const select = `SELECT payload, consumed_at IS NOT NULL AS consumed FROM oidc_model
+  const select = `SELECT payload, consumed_at IS NOT NULL AS consumed FROM ${table}
     WHERE model = $1 AND (expires_at IS NULL OR expires_at > now()) AND`;
   class PostgresAdapter implements Adapter {
     constructor(private readonly model: string) {}
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
       if (!preparing) calls.writes += 1;
       await pool.query(
-        `INSERT INTO oidc_model (model, id, payload, grant_id, user_code, uid, expires_at)
+        `INSERT INTO ${table} (model, id, payload, grant_id, user_code, uid, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 second')
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
            user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
@@ -87,15 +88,15 @@ const postgresAdapter = async (pool: pg.Pool) => {
     }
     async consume(id: string) {
       if (!preparing) calls.writes += 1;
-      await pool.query('UPDATE oidc_model SET consumed_at = now() WHERE model = $1 AND id = $2', [this.model, id]);
+      await pool.query(`UPDATE ${table} SET consumed_at = now() WHERE model = $1 AND id = $2`, [this.model, id]);
     }
     async destroy(id: string) {
       if (!preparing) calls.writes += 1;
-      await pool.query('DELETE FROM oidc_model WHERE model = $1 AND id = $2', [this.model, id]);
+      await pool.query(`DELETE FROM ${table} WHERE model = $1 AND id = $2`, [this.model, id]);
     }
     async revokeByGrantId(grantId: string) {
       if (!preparing) calls.writes += 1;
-      await pool.query('DELETE FROM oidc_model WHERE grant_id = $1', [grantId]);
+      await pool.query(`DELETE FROM ${table} WHERE grant_id = $1`, [grantId]);
     }
   }
   return { factory: (model: string) => new PostgresAdapter(model), calls };
@@ -122,7 +123,10 @@ type Code = { code: string; verifier: string };
  * client, ES256 JWT access tokens. Codes are made through its models (Grant, AuthorizationCode), the way
  * its interaction would end, since login and consent are not what is measured.
  */
-const startProvider = async (adapter: Configuration['adapter'] | undefined) => {
+const startProvider = async (
+  adapter: Configuration['adapter'] | undefined,
+  accessTokenFormat: 'jwt' | 'opaque' = 'jwt',
+) => {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const server = await listen(() => undefined);
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -172,7 +176,10 @@ const startProvider = async (adapter: Configuration['adapter'] | undefined) => {
         enabled: true,
         defaultResource: () => resource,
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: MCP_READ, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+        getResourceServerInfo: () =>
+          accessTokenFormat === 'jwt'
+            ? { scope: MCP_READ, accessTokenFormat, jwt: { sign: { alg: 'ES256' } } }
+            : { scope: MCP_READ, accessTokenFormat },
       },
     },
   });
@@ -214,11 +221,13 @@ type Target = {
   machine: string;
   publicClientId: string;
   code(): Promise<Code>;
+  /** Issues opaque access tokens (the stored row), not JWTs. */
+  opaque?: boolean;
 };
 
 type Reply = { ok: boolean; body: Record<string, unknown> };
 
-/** A token request; ok only for a 200 that carries a JWT access token (both servers issue JWTs here). */
+/** A token request; ok only for a 200 that carries an access token of the target's format. */
 const tokenRequest = async (
   agent: http.Agent,
   target: Target,
@@ -226,8 +235,9 @@ const tokenRequest = async (
   authorization?: string,
 ): Promise<Reply> => {
   const { status, body } = await postForm(agent, new URL(target.tokenUrl), form, authorization);
-  const jwt = typeof body.access_token === 'string' && body.access_token.split('.').length === 3;
-  return { ok: status === 200 && jwt, body };
+  const token = body.access_token;
+  const shaped = typeof token === 'string' && (target.opaque ? token.length >= 32 : token.split('.').length === 3);
+  return { ok: status === 200 && shaped, body };
 };
 
 /** One scenario on one target: `request(worker)` sends one token request; false ends that worker's slice. */
@@ -331,6 +341,10 @@ const durableDatabase = serverUrl() ? await createServerDatabase() : undefined;
 const pool = durableDatabase ? new pg.Pool({ connectionString: durableDatabase.url, max: connections }) : undefined;
 const adapter = pool ? await postgresAdapter(pool) : undefined;
 const durable = adapter ? await startProvider(adapter.factory) : undefined;
+// A JWT access token is never stored by oidc-provider (a client_credentials grant writes nothing); with
+// opaque ones it stores every token it issues, as we store every grant: the durable-to-durable comparison.
+const storedAdapter = pool ? await postgresAdapter(pool, 'oidc_model_opaque') : undefined;
+const stored = storedAdapter ? await startProvider(storedAdapter.factory, 'opaque') : undefined;
 
 const targets: Target[] = [
   {
@@ -342,6 +356,9 @@ const targets: Target[] = [
   },
   { name: 'oidc-provider (in memory)', ...inMemory },
   ...(durable ? [{ name: 'oidc-provider (PostgreSQL adapter)', ...durable }] : []),
+  ...(stored
+    ? [{ name: 'oidc-provider (PostgreSQL adapter, opaque access tokens: stored)', ...stored, opaque: true }]
+    : []),
 ];
 
 const scenarios: { name: string; load(agent: http.Agent, target: Target): Load | Promise<Load> }[] = [
@@ -375,6 +392,7 @@ for (const scenario of scenarios) {
   );
   for (const run of runs) await drive(run.load, WARM_UP_SECONDS, []);
   const adapterBefore = adapter ? { ...adapter.calls } : undefined;
+  const storedBefore = storedAdapter ? { ...storedAdapter.calls } : undefined;
   const slice = seconds / rounds;
   for (let round = 0; round < rounds; round += 1) {
     for (let turn = 0; turn < runs.length; turn += 1) {
@@ -395,11 +413,19 @@ for (const scenario of scenarios) {
       `| ${scenario.name.split(' ')[0]} | ${run.target.name} | ${Math.round(run.requests / run.seconds)} | ${percentile(run.latencies, 50).toFixed(2)} | ${percentile(run.latencies, 99).toFixed(2)} | ${run.errors} | ${run === remotemcp || !Number.isFinite(ratio) ? '' : `${ratio.toFixed(2)}×`} |`,
     );
   }
-  if (adapter && adapterBefore) {
-    const durableRun = runs.at(-1)!;
-    if (!durableRun.requests) continue;
+  // Per measured request of each durable row (the adapters count nothing while codes are prepared).
+  for (const [name, counted, before] of [
+    ['JWT', adapter, adapterBefore],
+    ['opaque', storedAdapter, storedBefore],
+  ] as const) {
+    const run = runs.find(
+      (each) =>
+        each.target.name.startsWith('oidc-provider (PostgreSQL') &&
+        each.target.name.includes('opaque') === (name === 'opaque'),
+    );
+    if (!counted || !before || !run?.requests) continue;
     adapterCalls.push(
-      `${scenario.name}: ${((adapter.calls.reads - adapterBefore.reads) / durableRun.requests).toFixed(1)} reads, ${((adapter.calls.writes - adapterBefore.writes) / durableRun.requests).toFixed(1)} writes`,
+      `${scenario.name}, ${name} access tokens: ${((counted.calls.reads - before.reads) / run.requests).toFixed(1)} reads, ${((counted.calls.writes - before.writes) / run.requests).toFixed(1)} writes`,
     );
   }
 }
@@ -411,9 +437,11 @@ if (adapterCalls.length) {
 }
 if (!durable) out('\n(TEST_DATABASE_URL not set: no durable oidc-provider row)');
 out('Targets: ≥ 1.0× the PostgreSQL-backed oidc-provider, ≥ 0.5× the in-memory one.');
+out('(With JWT access tokens that oidc-provider stores no client_credentials token; the opaque row stores each.)');
 
 await inMemory.close();
 await durable?.close();
+await stored?.close();
 await pool?.end();
 await durableDatabase?.drop();
 await ours.stop();
