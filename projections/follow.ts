@@ -13,6 +13,7 @@ import {
   type Projection,
   type Statement,
 } from './sql.ts';
+import { toBatch } from './batch.ts';
 
 /**
  * How long a position that only passed irrelevant events may wait before it is written. Each write is a
@@ -21,6 +22,13 @@ import {
  * another instance waiting on a read model for an event it ignores waits up to this long.
  */
 export const CHECKPOINT_FLUSH_MS = 1_000;
+
+/**
+ * A live batch of at least this many statements goes in its set-based form (batch.ts, as a rebuild's
+ * pages do): one statement per kind of row, which PostgreSQL parses and plans once, instead of one per
+ * event. A smaller one stays as it is: a set of one row costs more than the plain statement.
+ */
+export const LIVE_SET_MIN = 8;
 
 /** The checkpoint is not where this leader left it (a rebuild swapped tables in, or another leader ran). */
 export class StaleCheckpoint extends Error {}
@@ -226,7 +234,8 @@ export const follow = async (
       try {
         const { events } = next;
         const last = events[events.length - 1]!.position;
-        const statements = statementsFor(projection, events, tables);
+        const each = statementsFor(projection, events, tables);
+        const statements = each.length >= LIVE_SET_MIN ? toBatch(each) : each;
         if (statements.length === 0) {
           skipped = { last, count: (skipped?.count ?? 0) + events.length, since: skipped?.since ?? Date.now() };
         } else {

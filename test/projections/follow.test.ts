@@ -6,7 +6,7 @@ import { createLogger } from '../../app/logger.ts';
 import { PostgresEventLog } from '../../eventstore/postgres.ts';
 import { comparePositions, type GlobalPosition } from '../../eventstore/port.ts';
 import { readCheckpoint } from '../../projections/checkpoints.ts';
-import { follow, type FollowContext } from '../../projections/follow.ts';
+import { follow, LIVE_SET_MIN, type FollowContext } from '../../projections/follow.ts';
 import { ProjectionRunner } from '../../projections/runner.ts';
 import { anyDatabase, type TestDatabase } from '../support/databases.ts';
 import type { Projection } from '../../projections/sql.ts';
@@ -96,5 +96,70 @@ test('a lost leadership ends the follow at once', async (context) => {
   });
   assert.is(outcome, 'lost');
 });
+
+/** Keyed upserts in order (the last value and a count per group), and an unkeyed statement between them. */
+const tallies = (): Projection => ({
+  name: 'tallies',
+  version: 1,
+  tables: { tallies: 'CREATE TABLE {tallies} (grp text PRIMARY KEY, last int NOT NULL, seen int NOT NULL)' },
+  eventTypes: ['Tally', 'Reset'],
+  toStatements: (event, t) =>
+    event.type === 'Reset'
+      ? [{ sql: `UPDATE ${t.tallies} SET seen = 0 WHERE seen > $1`, params: [0] }]
+      : [
+          {
+            sql: `INSERT INTO ${t.tallies} (grp, last, seen) VALUES ($1, $2, 1)
+                  ON CONFLICT (grp) DO UPDATE SET last = EXCLUDED.last, seen = ${t.tallies}.seen + 1`,
+            params: [(event.data as { group: string }).group, (event.data as { n: number }).n],
+            batch: { key: (event.data as { group: string }).group, types: ['text', 'int4'] },
+          },
+        ],
+});
+
+// A batch's statements: its tallies and one reset.
+for (const statements of [LIVE_SET_MIN - 1, 41]) {
+  const count = statements - 1;
+  test(`a live batch of ${statements} statements ${statements >= LIVE_SET_MIN ? 'goes set-based' : 'stays one statement each'}, with the same rows`, async (context) => {
+    const { database, log } = context;
+    await new ProjectionRunner(database.db, log, [tallies()], createLogger('silent')).setup();
+    // Five groups, their values in order, and a reset of the counts halfway (one statement over every row).
+    const events = Array.from({ length: count }, (_, n) => ({ group: `g${n % 5}`, n }));
+    const half = Math.floor(count / 2);
+    const appends = events.flatMap(({ group, n }) => [
+      { stream: `tally-${n}`, events: [{ type: 'Tally', data: { group, n } }] },
+      ...(n === half - 1 ? [{ stream: 'resets', events: [{ type: 'Reset', data: {} }] }] : []),
+    ]);
+    const last = (await log.appendMany(appends)).at(-1)!.position;
+    const sent: string[] = [];
+    const db = Object.assign(Object.create(database.db) as typeof database.db, {
+      query: (text: string, params?: unknown[]) => {
+        sent.push(text);
+        return database.db.query(text, params);
+      },
+    });
+    let stop!: () => void;
+    const following = follow(
+      { ...context.ctx, db, batchSize: 1_000 },
+      tallies(),
+      (await readCheckpoint(database.db, 'tallies'))!,
+      {
+        stop: new Promise<void>((resolve) => (stop = resolve)),
+        lost: new Promise<void>(() => undefined),
+      },
+    );
+    await until(() => context.seen.some((position) => comparePositions(position, last) >= 0));
+    stop();
+    assert.is(await following, 'ended');
+    const expected = ['g0', 'g1', 'g2', 'g3', 'g4'].map((grp) => {
+      const mine = events.filter((event) => event.group === grp);
+      return { grp, last: mine.at(-1)!.n, seen: mine.filter((event) => event.n >= half).length };
+    });
+    assert.equal((await database.db.query('SELECT grp, last, seen FROM tallies ORDER BY grp')).rows, expected);
+    assert.is(
+      sent.some((text) => text.includes('unnest(')),
+      count >= LIVE_SET_MIN,
+    );
+  });
+}
 
 test.run();
