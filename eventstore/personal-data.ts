@@ -178,11 +178,18 @@ export class PersonalData {
   private readonly justSealed = new Map<string, JustSealed>();
   /** Seals opened from `justSealed` (tests and diagnosis). */
   readonly reuse = { opened: 0 };
+  /** How many plaintexts are kept now (tests and diagnosis). */
+  get keptPlaintexts(): number {
+    return this.justSealed.size;
+  }
 
   constructor(
     readonly keys: PersonalKeyStore,
     readonly schema: PersonalSchema,
-  ) {}
+  ) {
+    // An erasure (here or seen from another instance) drops every kept plaintext at once, not at next use.
+    keys.onForget(() => this.justSealed.clear());
+  }
 
   /** sealGcm, the plaintext kept for this instance's own readers (see justSealed). */
   private sealKept(key: { kid: string; key: DataKey }, plain: string, aad: string): string {

@@ -73,6 +73,12 @@ export class PersonalKeyStore {
   private readonly live = new Map<string, string>();
   /** Moves whenever keys are forgotten (erased here or elsewhere): what was opened before may not open now. */
   forgotten = 0;
+  /** Called whenever keys are forgotten: holders of plaintext drop it at once (PersonalData's kept seals). */
+  private readonly forgetting = new Set<() => void>();
+
+  onForget(listener: () => void): void {
+    this.forgetting.add(listener);
+  }
 
   constructor(
     private readonly db: Queryable,
@@ -200,6 +206,7 @@ export class PersonalKeyStore {
     this.forgotten += 1;
     for (const subject of set) this.live.delete(subject);
     for (const entry of this.keys.values()) if (set.has(entry.subject)) entry.key = null;
+    for (const listener of this.forgetting) listener();
   }
 
   /** Every key, wrapped, and every tombstone: what a full backup carries (app/backup.ts). */

@@ -150,4 +150,18 @@ test('a kept plaintext opens nothing a cipher would not: a copied envelope, an e
   assert.is(personal.reuse.opened, before);
 });
 
+test('any erasure drops the kept plaintexts at once: an event sealed before it is deciphered again', async ({
+  personal,
+}) => {
+  const kept = randomUUID();
+  const sealed = await personal.seal('memory-note-1', note(kept, 'still mine'));
+  assert.is(personal.keptPlaintexts, 1);
+  await personal.keys.erase([`user:${randomUUID()}`]);
+  assert.is(personal.keptPlaintexts, 0);
+  const before = personal.reuse.opened;
+  const [opened] = await personal.open([recorded('memory-note-1', sealed, 1)]);
+  assert.is((opened!.data as { title: string }).title, 'still mine');
+  assert.is(personal.reuse.opened, before);
+});
+
 test.run();
