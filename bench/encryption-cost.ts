@@ -145,88 +145,94 @@ export type Row = {
   sealedPgUs: number | undefined;
 };
 
+type Which = 'plain' | 'sealed';
+type Side = { which: Which; db: Database; log: EventLog };
+
+/** Two stores, each in a database of its own: the plain adapter, and the same adapter behind the decorator. */
+const openSides = async (open: () => Promise<TestDatabase>) => {
+  const plainDb = await open();
+  const sealedDb = await open();
+  const secret = randomBytes(32);
+  const keys = new PersonalKeyStore(sealedDb.db, () => Promise.resolve(secret));
+  const sides: [Side, Side] = [
+    { which: 'plain', db: plainDb.db, log: new PostgresEventLog(plainDb.db) },
+    {
+      which: 'sealed',
+      db: sealedDb.db,
+      log: encrypting(
+        new PostgresEventLog(sealedDb.db),
+        new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE }),
+      ),
+    },
+  ];
+  return {
+    sides,
+    /** The sides in this round's order: plain first in even rounds, sealed first in odd ones. */
+    inTurn: (round: number): Side[] => (round % 2 === 1 ? [sides[1], sides[0]] : [...sides]),
+    async close() {
+      for (const { log } of sides) await log.close();
+      await plainDb.dispose();
+      await sealedDb.dispose();
+    },
+  };
+};
+
+/** Time and CPU spent per measure and side; the events counted once, on the plain side. */
+class Tally {
+  private readonly totals = new Map<string, { count: number } & Record<Which, Spent>>();
+
+  add(name: string, count: number, which: Which, spent: Spent): void {
+    const none = (): Spent => ({ ms: 0, cpuMs: 0, pgMs: 0 });
+    const entry = this.totals.get(name) ?? { count: 0, plain: none(), sealed: none() };
+    if (which === 'plain') entry.count += count;
+    entry[which].ms += spent.ms;
+    entry[which].cpuMs += spent.cpuMs;
+    entry[which].pgMs += spent.pgMs;
+    this.totals.set(name, entry);
+  }
+
+  rows(store: string, embedded: boolean): Row[] {
+    return [...this.totals].map(([measure, { count, plain, sealed }]) => {
+      const perEvent = (ms: number) => Math.round((ms / count) * 1_000 * 10) / 10;
+      return {
+        store,
+        measure,
+        events: count,
+        plainPerSecond: Math.round((count / plain.ms) * 1_000),
+        sealedPerSecond: Math.round((count / sealed.ms) * 1_000),
+        plainCpuUs: perEvent(plain.cpuMs),
+        sealedCpuUs: perEvent(sealed.cpuMs),
+        plainPgUs: embedded ? undefined : perEvent(plain.pgMs),
+        sealedPgUs: embedded ? undefined : perEvent(sealed.pgMs),
+      };
+    });
+  }
+}
+
 export const encryptionCost = async (
   store: string,
   open: () => Promise<TestDatabase>,
   rounds: number,
   only: readonly MeasureName[] = ['append one', 'append group', 'replay'],
 ): Promise<Row[]> => {
-  const plainDb = await open();
-  const sealedDb = await open();
-  const plain = new PostgresEventLog(plainDb.db);
-  const secret = randomBytes(32);
-  const keys = new PersonalKeyStore(sealedDb.db, () => Promise.resolve(secret));
-  const sealed = encrypting(
-    new PostgresEventLog(sealedDb.db),
-    new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE }),
-  );
-  const totals = new Map<
-    string,
-    {
-      count: number;
-      plain: number;
-      sealed: number;
-      plainCpu: number;
-      sealedCpu: number;
-      plainPg: number;
-      sealedPg: number;
-    }
-  >();
-  const add = (name: string, count: number, which: 'plain' | 'sealed', spent: Spent) => {
-    const entry = totals.get(name) ?? {
-      count: 0,
-      plain: 0,
-      sealed: 0,
-      plainCpu: 0,
-      sealedCpu: 0,
-      plainPg: 0,
-      sealedPg: 0,
-    };
-    if (which === 'plain') entry.count += count;
-    entry[which] += spent.ms;
-    entry[which === 'plain' ? 'plainCpu' : 'sealedCpu'] += spent.cpuMs;
-    entry[which === 'plain' ? 'plainPg' : 'sealedPg'] += spent.pgMs;
-    totals.set(name, entry);
-  };
-  const dbOf = (which: 'plain' | 'sealed') => (which === 'plain' ? plainDb.db : sealedDb.db);
+  const stores = await openSides(open);
+  const tally = new Tally();
   // Warm-up: JIT, prepared statements, the data keys of every user.
-  for (const log of [plain, sealed]) for (const m of measures(store, only)) await m.run(log, -1);
+  for (const { log } of stores.sides) for (const m of measures(store, only)) await m.run(log, -1);
   for (let round = 0; round < rounds; round += 1) {
-    for (const m of measures(store, only)) {
-      const order: ['plain' | 'sealed', EventLog][] = [
-        ['plain', plain],
-        ['sealed', sealed],
-      ];
-      if (round % 2 === 1) order.reverse();
-      for (const [which, log] of order) add(m.name, m.count, which, await time(dbOf(which), () => m.run(log, round)));
-    }
-    const order: ['plain' | 'sealed', EventLog][] = [
-      ['plain', plain],
-      ['sealed', sealed],
-    ];
-    if (round % 2 === 1) order.reverse();
+    for (const m of measures(store, only))
+      for (const { which, db, log } of stores.inTurn(round))
+        tally.add(m.name, m.count, which, await time(db, () => m.run(log, round)));
     for (const read of only.includes('replay') ? (['none', 'projections', 'every'] as const) : [])
-      for (const [which, log] of order) {
+      for (const { which, db, log } of stores.inTurn(round)) {
         let count = 0;
-        const spent = await time(dbOf(which), async () => (count = await replay(log, read)));
-        add(REPLAY_NAMES[read], count, which, spent);
+        const spent = await time(db, async () => (count = await replay(log, read)));
+        tally.add(REPLAY_NAMES[read], count, which, spent);
       }
   }
-  await plain.close();
-  await sealed.close();
-  await plainDb.dispose();
-  await sealedDb.dispose();
-  return [...totals].map(([measure, t]) => ({
-    store,
-    measure,
-    events: t.count,
-    plainPerSecond: Math.round((t.count / t.plain) * 1_000),
-    sealedPerSecond: Math.round((t.count / t.sealed) * 1_000),
-    plainCpuUs: Math.round((t.plainCpu / t.count) * 1_000 * 10) / 10,
-    sealedCpuUs: Math.round((t.sealedCpu / t.count) * 1_000 * 10) / 10,
-    plainPgUs: plainDb.db.embedded ? undefined : Math.round((t.plainPg / t.count) * 1_000 * 10) / 10,
-    sealedPgUs: plainDb.db.embedded ? undefined : Math.round((t.sealedPg / t.count) * 1_000 * 10) / 10,
-  }));
+  const embedded = stores.sides[0].db.embedded;
+  await stores.close();
+  return tally.rows(store, embedded);
 };
 
 /**
@@ -240,67 +246,35 @@ export const rebuildCost = async (
   rounds: number,
   events: number,
 ): Promise<Row[]> => {
-  const plainDb = await open();
-  const sealedDb = await open();
-  const secret = randomBytes(32);
-  const keys = new PersonalKeyStore(sealedDb.db, () => Promise.resolve(secret));
-  const sides = [
-    { which: 'plain' as const, db: plainDb.db, log: new PostgresEventLog(plainDb.db) as EventLog },
-    {
-      which: 'sealed' as const,
-      db: sealedDb.db,
-      log: encrypting(
-        new PostgresEventLog(sealedDb.db),
-        new PersonalData(keys, { rules: PERSONAL_FIELDS, erased: erasedValue, erasure: ERASURE }),
-      ) as EventLog,
-    },
-  ];
+  const stores = await openSides(open);
   // The same events on both sides (the mix makes fresh ids per call).
   const appends = [...eventMix(events)].flat();
-  for (const { log, db } of sides) {
+  for (const { log, db } of stores.sides) {
     for (let i = 0; i < appends.length; i += 500) await log.appendMany(appends.slice(i, i + 500));
     // A log at rest, as autovacuum leaves it: without statistics a page's read may plan a scan and a sort.
     await db.query('VACUUM ANALYZE events');
   }
-  const runners = sides.map(({ db, log }) => new ProjectionRunner(db, log, allProjections, logger));
-  for (const runner of runners) await runner.setup();
-  const rebuild = async (runner: ProjectionRunner) => {
+  const runners = new Map(
+    stores.sides.map((side) => [side.which, new ProjectionRunner(side.db, side.log, allProjections, logger)]),
+  );
+  for (const runner of runners.values()) await runner.setup();
+  const rebuild = async (which: Which) => {
     let handled = 0;
-    for (const result of await runner.rebuildAll()) handled = Math.max(handled, result.handled);
+    for (const result of await runners.get(which)!.rebuildAll()) handled = Math.max(handled, result.handled);
     return handled;
   };
-  for (const runner of runners) await rebuild(runner); // warm-up: JIT, the data keys
-  const totals = { plain: { ms: 0, cpuMs: 0, pgMs: 0 }, sealed: { ms: 0, cpuMs: 0, pgMs: 0 } };
-  let count = 0;
-  for (let round = 0; round < rounds; round += 1) {
-    const order = round % 2 === 0 ? [0, 1] : [1, 0];
-    for (const index of order) {
-      const side = sides[index]!;
+  for (const which of runners.keys()) await rebuild(which); // warm-up: JIT, the data keys
+  const measure = `rebuild: all ${allProjections.length} real projections, realistic mix`;
+  const tally = new Tally();
+  for (let round = 0; round < rounds; round += 1)
+    for (const { which, db } of stores.inTurn(round)) {
       let handled = 0;
-      const spent = await time(side.db, async () => (handled = await rebuild(runners[index]!)));
-      if (side.which === 'plain') count += handled;
-      totals[side.which].ms += spent.ms;
-      totals[side.which].cpuMs += spent.cpuMs;
-      totals[side.which].pgMs += spent.pgMs;
+      const spent = await time(db, async () => (handled = await rebuild(which)));
+      tally.add(measure, handled, which, spent);
     }
-  }
-  for (const { log } of sides) await log.close();
-  await plainDb.dispose();
-  await sealedDb.dispose();
-  const perEvent = (ms: number) => Math.round((ms / count) * 1_000 * 10) / 10;
-  return [
-    {
-      store,
-      measure: `rebuild: all ${allProjections.length} real projections, realistic mix`,
-      events: count,
-      plainPerSecond: Math.round((count / totals.plain.ms) * 1_000),
-      sealedPerSecond: Math.round((count / totals.sealed.ms) * 1_000),
-      plainCpuUs: perEvent(totals.plain.cpuMs),
-      sealedCpuUs: perEvent(totals.sealed.cpuMs),
-      plainPgUs: plainDb.db.embedded ? undefined : perEvent(totals.plain.pgMs),
-      sealedPgUs: plainDb.db.embedded ? undefined : perEvent(totals.sealed.pgMs),
-    },
-  ];
+  const embedded = stores.sides[0].db.embedded;
+  await stores.close();
+  return tally.rows(store, embedded);
 };
 
 const percent = (plain: number, sealed: number) => `${(((sealed - plain) / plain) * 100).toFixed(1)}%`;
