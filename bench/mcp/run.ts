@@ -79,46 +79,29 @@ for (const connections of connectionCounts) {
     url: string;
     headers: Record<string, string>;
     call: LoadCall;
-    /** Index of the same call on the server storing personal fields in clear. */
-    clear?: number;
+    /** RemoteMCP's rows: sealing personal fields, or the second server storing them in clear. */
+    stored?: 'sealed' | 'clear';
   };
+  const remotemcp = (era: Era, stored: 'sealed' | 'clear', call: LoadCall): Target => ({
+    era,
+    name: `remotemcp${stored === 'clear' ? ' in clear' : ''}${call === WHOAMI ? ', system_whoami' : ''}`,
+    url: `${(stored === 'clear' ? clear : server).base}/mcp`,
+    headers: stored === 'clear' ? clearAuth : auth,
+    call,
+    stored,
+  });
+  // The first six in this order: the eras' baselines and echoes are found by index below.
   const targets: Target[] = [
     { era: 'legacy', name: 'bare SDK v1, stateful', url: bare.url, headers: {}, call: ECHO },
-    { era: 'legacy', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO, clear: 6 },
-    {
-      era: 'legacy',
-      name: 'remotemcp, system_whoami',
-      url: `${server.base}/mcp`,
-      headers: auth,
-      call: WHOAMI,
-      clear: 7,
-    },
+    remotemcp('legacy', 'sealed', ECHO),
+    remotemcp('legacy', 'sealed', WHOAMI),
     { era: 'modern', name: 'bare SDK v2, createMcpHandler', url: bareModern.url, headers: {}, call: ECHO },
-    { era: 'modern', name: 'remotemcp', url: `${server.base}/mcp`, headers: auth, call: ECHO, clear: 8 },
-    {
-      era: 'modern',
-      name: 'remotemcp, system_whoami',
-      url: `${server.base}/mcp`,
-      headers: auth,
-      call: WHOAMI,
-      clear: 9,
-    },
-    { era: 'legacy', name: 'remotemcp in clear', url: `${clear.base}/mcp`, headers: clearAuth, call: ECHO },
-    {
-      era: 'legacy',
-      name: 'remotemcp in clear, system_whoami',
-      url: `${clear.base}/mcp`,
-      headers: clearAuth,
-      call: WHOAMI,
-    },
-    { era: 'modern', name: 'remotemcp in clear', url: `${clear.base}/mcp`, headers: clearAuth, call: ECHO },
-    {
-      era: 'modern',
-      name: 'remotemcp in clear, system_whoami',
-      url: `${clear.base}/mcp`,
-      headers: clearAuth,
-      call: WHOAMI,
-    },
+    remotemcp('modern', 'sealed', ECHO),
+    remotemcp('modern', 'sealed', WHOAMI),
+    ...(['legacy', 'modern'] as const).flatMap((era) => [
+      remotemcp(era, 'clear', ECHO),
+      remotemcp(era, 'clear', WHOAMI),
+    ]),
   ];
   const runs = await Promise.all(
     targets.map(async (target) => ({
@@ -144,6 +127,10 @@ for (const connections of connectionCounts) {
   }
   const baselines = { legacy: runs[0]!, modern: runs[3]! };
   const echoes = { legacy: runs[1]!, modern: runs[4]! };
+  const inClear = (target: Target) =>
+    runs.find(
+      ({ target: other }) => other.stored === 'clear' && other.era === target.era && other.call === target.call,
+    )!;
   for (const run of runs) {
     const bareRun = baselines[run.target.era];
     run.clients.agent.destroy();
@@ -158,15 +145,14 @@ for (const connections of connectionCounts) {
       p99: percentile(run.latencies, 99),
       errors: run.errors,
       vsBare: median(run.requests.map((n, round) => n / bareRun.requests[round]!)),
-      ...(run.target.call === WHOAMI && run.target.clear !== undefined
+      ...(run.target.call === WHOAMI && run.target.stored === 'sealed'
         ? { vsEcho: median(run.requests.map((n, round) => n / echoes[run.target.era].requests[round]!)) }
         : {}),
-      ...(run.target.clear !== undefined
-        ? { vsClear: median(run.requests.map((n, round) => n / runs[run.target.clear!]!.requests[round]!)) }
+      ...(run.target.stored === 'sealed'
+        ? { vsClear: median(run.requests.map((n, round) => n / inClear(run.target).requests[round]!)) }
         : {}),
-      // Requests whose messages shared one group commit (one appendMany statement).
-      // (Counted on the sealed server only.)
-      ...(run.target.url.startsWith(server.base) ? { perCommit: total / Math.max(1, run.commits) } : {}),
+      // Requests whose messages shared one group commit (one appendMany statement); the sealed server's count.
+      ...(run.target.stored === 'sealed' ? { perCommit: total / Math.max(1, run.commits) } : {}),
     });
   }
 }
