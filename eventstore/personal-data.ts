@@ -80,7 +80,6 @@ type JustSealed = {
   readonly kid: string;
   readonly aad: string;
   readonly plain: string;
-  readonly forgotten: number;
 };
 
 /**
@@ -172,8 +171,8 @@ export class PersonalData {
    * The plaintexts this instance sealed last, by ciphertext. Every event it appends is read back at once by
    * its own projections, and a tool call's audit event was deciphered by one of them on every call. An
    * entry opens only the same ciphertext under the same key id and additional data, while the page's key
-   * is live and no key has been forgotten since (then all are dropped): never where the cipher would not
-   * open, and to the very text the cipher would give.
+   * is live; whenever the key store forgets keys, all are dropped (the constructor's listener): never
+   * where the cipher would not open, and to the very text the cipher would give.
    */
   private readonly justSealed = new Map<string, JustSealed>();
   /** Seals opened from `justSealed` (tests and diagnosis). */
@@ -194,12 +193,9 @@ export class PersonalData {
   /** sealGcm, the plaintext kept for this instance's own readers (see justSealed). */
   private sealKept(key: { kid: string; key: DataKey }, plain: string, aad: string): string {
     const c = sealGcm(key.key, plain, aad);
-    const forgotten = this.keys.forgotten;
     const { justSealed } = this;
-    // A key forgotten since the last seal: what was kept under it must not open any more; drop it all now.
-    if (justSealed.size > 0 && justSealed.values().next().value!.forgotten !== forgotten) justSealed.clear();
     if (justSealed.size >= JUST_SEALED) justSealed.delete(justSealed.keys().next().value!);
-    justSealed.set(keptKey(c), { c, kid: key.kid, aad, plain, forgotten });
+    justSealed.set(keptKey(c), { c, kid: key.kid, aad, plain });
     return c;
   }
 
@@ -209,8 +205,7 @@ export class PersonalData {
     if (!key) return undefined;
     // (A replay in a process that seals nothing, the CLI's, never looks.)
     const kept = this.justSealed.size === 0 ? undefined : this.justSealed.get(keptKey(sealed.c));
-    if (kept && kept.forgotten !== this.keys.forgotten) this.justSealed.clear();
-    else if (kept && kept.c === sealed.c && kept.kid === sealed.$pd && kept.aad === aad) {
+    if (kept && kept.c === sealed.c && kept.kid === sealed.$pd && kept.aad === aad) {
       this.reuse.opened += 1;
       return JSON.parse(kept.plain) as unknown;
     }
