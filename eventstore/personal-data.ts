@@ -91,6 +91,11 @@ const keptKey = (c: string): string => c.slice(-22);
 
 /** How many recent seals PersonalData keeps: its own projections read what it appended within moments. */
 const JUST_SEALED = 2_048;
+/**
+ * And at most this many characters (plaintexts and ciphertexts together): one user's large results or
+ * notes must not make them hold hundreds of megabytes. A plaintext over a tenth of it is not kept at all.
+ */
+const JUST_SEALED_CHARS = 8 * 1024 * 1024;
 
 /** A copy of `data` without these fields (one copy when they are all top-level). */
 const withoutFields = (data: Json, fields: readonly Field[], flat: boolean): Json => {
@@ -175,6 +180,8 @@ export class PersonalData {
    * where the cipher would not open, and to the very text the cipher would give.
    */
   private readonly justSealed = new Map<string, JustSealed>();
+  /** The characters `justSealed` holds (see JUST_SEALED_CHARS). */
+  private justSealedChars = 0;
   /** Seals opened from `justSealed` (tests and diagnosis). */
   readonly reuse = { opened: 0 };
   /** How many plaintexts are kept now (tests and diagnosis). */
@@ -187,15 +194,29 @@ export class PersonalData {
     readonly schema: PersonalSchema,
   ) {
     // An erasure (here or seen from another instance) drops every kept plaintext at once, not at next use.
-    keys.onForget(() => this.justSealed.clear());
+    keys.onForget(() => {
+      this.justSealed.clear();
+      this.justSealedChars = 0;
+    });
   }
 
   /** sealGcm, the plaintext kept for this instance's own readers (see justSealed). */
   private sealKept(key: { kid: string; key: DataKey }, plain: string, aad: string): string {
     const c = sealGcm(key.key, plain, aad);
+    const chars = plain.length + c.length;
+    if (chars > JUST_SEALED_CHARS / 10) return c;
     const { justSealed } = this;
-    if (justSealed.size >= JUST_SEALED) justSealed.delete(justSealed.keys().next().value!);
-    justSealed.set(keptKey(c), { c, kid: key.kid, aad, plain });
+    const at = keptKey(c);
+    const replaced = justSealed.get(at);
+    if (replaced) this.justSealedChars -= replaced.plain.length + replaced.c.length;
+    justSealed.set(at, { c, kid: key.kid, aad, plain });
+    this.justSealedChars += chars;
+    // The oldest go first (a Map keeps insertion order).
+    while (justSealed.size > JUST_SEALED || this.justSealedChars > JUST_SEALED_CHARS) {
+      const [oldest, entry] = justSealed.entries().next().value!;
+      justSealed.delete(oldest);
+      this.justSealedChars -= entry.plain.length + entry.c.length;
+    }
     return c;
   }
 

@@ -164,4 +164,27 @@ test('any erasure drops the kept plaintexts at once: an event sealed before it i
   assert.is(personal.reuse.opened, before);
 });
 
+test('what is kept is bounded in size: the oldest go first, and a very large plaintext is not kept', async ({
+  personal,
+}) => {
+  const user = randomUUID();
+  const large = (title: string, size: number): NewEvent => ({
+    type: 'MemoryStored',
+    data: { noteId: randomUUID(), userId: user, title, content: 'x'.repeat(size), tags: [] },
+  });
+  await personal.seal('memory-note-0', note(user, 'small'));
+  assert.is(personal.keptPlaintexts, 1);
+  // Over a tenth of the budget (8 Mi characters, plaintext and ciphertext): sealed, not kept.
+  await personal.seal('memory-note-1', large('huge', 900_000));
+  assert.is(personal.keptPlaintexts, 1);
+  // 250k characters each (about 583k with the ciphertext): at most 14 fit in the budget.
+  let last: NewEvent | undefined;
+  for (let i = 0; i < 20; i += 1) last = await personal.seal(`memory-note-big-${i}`, large(`big ${i}`, 250_000));
+  assert.ok(personal.keptPlaintexts <= 14, `kept ${personal.keptPlaintexts}`);
+  const before = personal.reuse.opened;
+  const [opened] = await personal.open([recorded('memory-note-big-19', last!, 1)]);
+  assert.is((opened!.data as { title: string }).title, 'big 19');
+  assert.is(personal.reuse.opened, before + 1);
+});
+
 test.run();
